@@ -1,0 +1,97 @@
+// `ztmap observe`: access logs + inventory → service dependency graph (graph.json, nodes.csv, edges.csv).
+
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError } from '../../errors.js';
+import type { PodRef } from '../../flow/flow.js';
+import { edgesCsv, nodesCsv } from '../../graph/csv.js';
+import { GraphBuilder, mergeGraphs } from '../../graph/build.js';
+import type { ServiceGraph } from '../../graph/graph.js';
+import { graphFromJson, graphToJson } from '../../graph/json.js';
+import { buildInventory, type Inventory } from '../../inventory/inventory.js';
+import { loadObjects } from '../../inventory/load.js';
+import { Resolver } from '../../inventory/resolve.js';
+import type { AccessLogFormat } from '../../sources/access-log-decoder.js';
+import { readAccessLogs, type ReadProgress, type ReadResult } from '../../sources/read-access-logs.js';
+import { expandInputs } from '../../sources/transports/files.js';
+import { Tally } from '../../tally.js';
+
+export interface ObserveOptions {
+  inputs: string[];
+  inventory: string[];
+  out: string;
+  format: AccessLogFormat;
+  container: string;
+  pod?: string;
+  maxLineLength: number;
+  merge: string[];
+  onProgress?: (p: ReadProgress) => void;
+}
+
+export interface ObserveResult {
+  read: ReadResult;
+  flows: number;
+  rejects: Tally;
+  skips: Tally;
+  unresolved: Tally;
+  graph: ServiceGraph;
+  files: string[];
+  inventory: { pods: number; workloads: number; services: number };
+}
+
+export function parsePodRef(s: string): PodRef {
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(s);
+  if (m === null) throw new ConfigError(`--pod: expected NAMESPACE/POD (got ${JSON.stringify(s)}). For example --pod default/productpage-v1-6b746f74dc-9stvm.`);
+  return { namespace: m[1]!, name: m[3]! };
+}
+
+export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
+  const pod = opts.pod === undefined ? undefined : parsePodRef(opts.pod);
+  const objects = (await Promise.all(opts.inventory.map(loadObjects))).flat();
+  const inventory: Inventory = buildInventory(objects);
+  const files = await expandInputs(opts.inputs);
+  const saved = await Promise.all(opts.merge.map(async (f) => graphFromJson(await readFile(f, 'utf8'), f)));
+  if (files.length === 0 && saved.length === 0) {
+    throw new ConfigError('observe: no input. Name access-log files, directories or globs, - for stdin, or --merge saved graphs.');
+  }
+
+  const rejects = new Tally();
+  const skips = new Tally();
+  const unresolved = new Tally();
+  const resolver = new Resolver(inventory, unresolved);
+  const builder = new GraphBuilder();
+  let flows = 0;
+  const read = await readAccessLogs(
+    files,
+    { format: opts.format, container: opts.container, maxLineLength: opts.maxLineLength, ...(pod ? { pod } : {}) },
+    {
+      flow(flow) {
+        flows++;
+        for (const rf of resolver.resolve(flow)) builder.add(rf);
+      },
+      rejects,
+      skips,
+      ...(opts.onProgress ? { progress: opts.onProgress } : {}),
+    },
+  );
+  let graph = builder.toGraph();
+  for (const g of saved) graph = mergeGraphs(graph, g);
+
+  await mkdir(opts.out, { recursive: true });
+  const written = {
+    'graph.json': graphToJson(graph),
+    'nodes.csv': nodesCsv(graph),
+    'edges.csv': edgesCsv(graph),
+  };
+  for (const [name, content] of Object.entries(written)) await writeFile(join(opts.out, name), content);
+  return {
+    read,
+    flows,
+    rejects,
+    skips,
+    unresolved,
+    graph,
+    files: Object.keys(written).map((n) => join(opts.out, n)),
+    inventory: { pods: inventory.pods.length, workloads: inventory.workloads.size, services: inventory.services.length },
+  };
+}

@@ -1,0 +1,12 @@
+// Exit codes a CI job can act on. Documented in docs/cli.md.
+export const EXIT = {
+  ok: 0,
+  /** A bug or an unexpected failure. */
+  internal: 1,
+  /** Bad flags, missing or unreadable inputs: nothing was produced. */
+  usage: 2,
+  /** Outputs were written, but some input records were rejected. */
+  rejected: 3,
+  /** Outputs were written from every record, but some endpoints could not be identified. */
+  unresolved: 4,
+} as const;

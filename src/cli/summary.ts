@@ -1,0 +1,37 @@
+// The stderr summary of `observe`: what was read, what was not used and why, what was built.
+
+import type { Tally } from '../tally.js';
+import type { ObserveResult } from './commands/observe.js';
+import type { Terminal } from './terminal.js';
+
+function tallyLines(title: string, t: Tally, term: Terminal, code: 'red' | 'yellow'): string[] {
+  if (t.total === 0) return [];
+  const out = [term.color(code, `${title}: ${t.total}`)];
+  for (const [reason, e] of t.entries()) {
+    out.push(`  ${reason}: ${e.count}`);
+    for (const ex of e.examples) out.push(`    ${ex.location}${ex.detail === '' ? '' : '  ' + ex.detail}`);
+    if (e.count > e.examples.length) out.push(`    … and ${e.count - e.examples.length} more`);
+  }
+  return out;
+}
+
+export function observeSummary(r: ObserveResult, term: Terminal): string {
+  const skipped = r.skips.entries().map(([k, e]) => `${k} ${e.count}`).join(', ');
+  const lines = [
+    term.color('bold', 'ztmap observe'),
+    `inventory: ${r.inventory.pods} pods, ${r.inventory.workloads} workloads, ${r.inventory.services} services`,
+    `read: ${r.read.files} files, ${r.read.lines} lines, ${r.read.bytes} bytes` +
+      (r.read.filesSkipped.length > 0 ? ` (${r.read.filesSkipped.length} files of other containers not read)` : ''),
+    `skipped (not access logs): ${r.skips.total}${skipped === '' ? '' : ` (${skipped})`}`,
+    ...tallyLines('rejected records', r.rejects, term, 'red'),
+    ...tallyLines('unresolved endpoints (kept as unknown nodes)', r.unresolved, term, 'yellow'),
+    `flows: ${r.flows}`,
+    `graph: ${r.graph.order} nodes, ${r.graph.size} edges`,
+    `wrote: ${r.files.join(', ')}`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+export function tallyJson(t: Tally): Record<string, { count: number; examples: { location: string; detail: string }[] }> {
+  return Object.fromEntries(t.entries());
+}

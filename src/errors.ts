@@ -1,0 +1,43 @@
+// Every error ztmap raises on purpose is a ZtmapError subclass; the CLI maps the class to
+// an exit code in one place (cli/main.ts). Tests assert the class or `name`, never the text.
+
+export interface Location {
+  /** File path as given on the command line, or `-` for stdin. */
+  file: string;
+  /** 1-based line number within the (decompressed) file, when known. */
+  line?: number;
+}
+
+export function formatLocation(loc: Location): string {
+  return loc.line === undefined ? loc.file : `${loc.file}:${loc.line}`;
+}
+
+export class ZtmapError extends Error {
+  /** True when trying again later may succeed (network, broker, API server). */
+  readonly retriable: boolean;
+  constructor(message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** One record of input that cannot be used. Decoders return these as values; thrown only when a whole input is unreadable. */
+export class ParseError extends ZtmapError {
+  constructor(
+    readonly location: Location,
+    readonly reason: string,
+    detail: string,
+  ) {
+    super(`${formatLocation(location)}: ${reason}: ${detail}`);
+  }
+}
+
+/** An input the user named cannot be read (missing file, unreadable directory, bad inventory). */
+export class InputError extends ZtmapError {}
+
+/** Flags or configuration that cannot work together. */
+export class ConfigError extends ZtmapError {}
+
+/** A bug in ztmap: report it. */
+export class InternalError extends ZtmapError {}

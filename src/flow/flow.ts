@@ -1,0 +1,69 @@
+// The Flow model: one observation of traffic, shared by every source and by the graph.
+// No I/O and no dependencies here (design.md §1).
+
+import type { Location } from '../errors.js';
+
+export type { Location };
+
+/** Which proxy wrote the observation: the client's sidecar (outbound) or the server's (inbound). */
+export type Reporter = 'client' | 'server';
+
+/** Whether the connection was Istio mutual TLS, as far as the evidence shows. */
+export type Mtls = 'mutual' | 'plaintext' | 'unknown';
+
+export type L4Protocol = 'http' | 'grpc' | 'tcp';
+
+export interface PodRef {
+  namespace: string;
+  name: string;
+}
+
+/**
+ * What a source knows about one side of a flow. Identity (workload, service account)
+ * is not decided here: inventory/ resolves it, so every source resolves the same way.
+ */
+export interface EndpointRef {
+  ip?: string;
+  port?: number;
+  /** The pod that is known to be this endpoint (the reporter of the log line). */
+  pod?: PodRef;
+  /** A Kubernetes Service FQDN the client addressed (`reviews.default.svc.cluster.local`). */
+  service?: string;
+  /** Service port the client addressed, when the target port is not known. */
+  servicePort?: number;
+  /** An external host name (ServiceEntry host, SNI) when the endpoint is outside the cluster. */
+  host?: string;
+}
+
+export interface L7Detail {
+  method: string;
+  /** Raw path as logged; graph/ templates it before keeping it. */
+  path: string;
+  host?: string;
+}
+
+export interface Evidence {
+  /** Decoder name, e.g. `envoy-text`. */
+  source: string;
+  location: Location;
+}
+
+export interface Flow {
+  source: EndpointRef;
+  destination: EndpointRef;
+  protocol: L4Protocol;
+  l7?: L7Detail;
+  mtls: Mtls;
+  /** HTTP status, or 0 for TCP / no response. */
+  responseCode: number;
+  /** Epoch milliseconds of the request start, when known. */
+  timestamp?: number;
+  count: number;
+  reporter: Reporter;
+  /**
+   * A proxy that was itself the target (an ingress gateway) also received this request:
+   * its listener address and the client that connected to it.
+   */
+  proxied?: { listener: { ip: string; port: number }; client: { ip: string; port?: number } };
+  evidence: Evidence;
+}

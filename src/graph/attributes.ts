@@ -1,0 +1,145 @@
+// Typed graph attributes and their merge laws. Every merge is associative and commutative
+// (counts add, times take min/max, sets union, capped sets keep their smallest members), so
+// graphs built from any partition of the input merge into the graph of the whole input.
+
+import type { L4Protocol } from '../flow/flow.js';
+import type { NodeKind } from '../flow/identity.js';
+
+/** Distinct path templates kept per edge; beyond it the edge is marked `pathsTruncated`. */
+export const MAX_PATHS_PER_EDGE = 200;
+export const MAX_METHODS_PER_EDGE = 32;
+export const MAX_IPS_PER_NODE = 32;
+
+export interface NodeAttributes {
+  kind: NodeKind;
+  name: string;
+  namespace?: string;
+  workloadKind?: string;
+  serviceAccounts: string[];
+  labels: Record<string, string>;
+  /** Addresses seen for world/node/unknown nodes (capped, smallest kept). */
+  ips: string[];
+}
+
+/** What one reporter (client or server proxy) saw of an edge. */
+export interface SideStats {
+  requests: number;
+  /** Server side only: requests over Istio mTLS, and in plaintext. */
+  mutual: number;
+  plaintext: number;
+  /** Response classes: `2xx`…`5xx`, `0` for TCP or no response. */
+  responses: Record<string, number>;
+}
+
+export interface EdgeAttributes {
+  source: string;
+  target: string;
+  port: number;
+  protocol: L4Protocol;
+  client: SideStats;
+  server: SideStats;
+  /** Epoch ms, or null when no observation carried a timestamp. */
+  firstSeen: number | null;
+  lastSeen: number | null;
+  methods: string[];
+  paths: string[];
+  pathsTruncated: boolean;
+  /** Kubernetes Services the client addressed. */
+  services: string[];
+  sourceServiceAccounts: string[];
+  /** Decoders whose records contributed. */
+  sources: string[];
+}
+
+export function edgeKey(source: string, target: string, port: number, protocol: string): string {
+  return `${source}->${target}:${port}/${protocol}`;
+}
+
+export const emptySide = (): SideStats => ({ requests: 0, mutual: 0, plaintext: 0, responses: {} });
+
+/**
+ * Requests on the edge. Both proxies of a meshed call log it, so each reporter's count is
+ * a full count on its own; the larger one counts requests seen by only one side too.
+ */
+export function requestsOf(e: Pick<EdgeAttributes, 'client' | 'server'>): number {
+  return Math.max(e.client.requests, e.server.requests);
+}
+
+/** Response classes from the reporter that saw more of the edge. */
+export function responsesOf(e: Pick<EdgeAttributes, 'client' | 'server'>): Record<string, number> {
+  return e.client.requests > e.server.requests ? e.client.responses : e.server.responses;
+}
+
+/** Share of server-observed requests that were Istio mTLS, or null when no server proxy saw the edge. */
+export function mtlsShareOf(e: Pick<EdgeAttributes, 'server'>): number | null {
+  const seen = e.server.mutual + e.server.plaintext;
+  return seen === 0 ? null : e.server.mutual / seen;
+}
+
+export function responseClass(code: number): string {
+  return code >= 100 && code <= 599 ? `${Math.floor(code / 100)}xx` : '0';
+}
+
+function mergeCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys({ ...a, ...b }).sort()) out[k] = (a[k] ?? 0) + (b[k] ?? 0);
+  return out;
+}
+
+export function mergeSides(a: SideStats, b: SideStats): SideStats {
+  return {
+    requests: a.requests + b.requests,
+    mutual: a.mutual + b.mutual,
+    plaintext: a.plaintext + b.plaintext,
+    responses: mergeCounts(a.responses, b.responses),
+  };
+}
+
+export function sortedUnion(a: readonly string[], b: readonly string[]): string[] {
+  return [...new Set([...a, ...b])].sort(compare);
+}
+
+/** Union capped at `max` members: keeps the smallest, which is the same whatever the merge order. */
+export function cappedUnion(a: readonly string[], b: readonly string[], max: number): { values: string[]; truncated: boolean } {
+  const all = sortedUnion(a, b);
+  return all.length > max ? { values: all.slice(0, max), truncated: true } : { values: all, truncated: false };
+}
+
+const minNull = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
+const maxNull = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
+
+export function mergeEdgeAttributes(a: EdgeAttributes, b: EdgeAttributes): EdgeAttributes {
+  const paths = cappedUnion(a.paths, b.paths, MAX_PATHS_PER_EDGE);
+  return {
+    source: a.source,
+    target: a.target,
+    port: a.port,
+    protocol: a.protocol,
+    client: mergeSides(a.client, b.client),
+    server: mergeSides(a.server, b.server),
+    firstSeen: minNull(a.firstSeen, b.firstSeen),
+    lastSeen: maxNull(a.lastSeen, b.lastSeen),
+    methods: cappedUnion(a.methods, b.methods, MAX_METHODS_PER_EDGE).values,
+    paths: paths.values,
+    pathsTruncated: a.pathsTruncated || b.pathsTruncated || paths.truncated,
+    services: sortedUnion(a.services, b.services),
+    sourceServiceAccounts: sortedUnion(a.sourceServiceAccounts, b.sourceServiceAccounts),
+    sources: sortedUnion(a.sources, b.sources),
+  };
+}
+
+export function mergeNodeAttributes(a: NodeAttributes, b: NodeAttributes): NodeAttributes {
+  // Labels: those both sides agree on (intersection is associative and commutative).
+  const labels: Record<string, string> = {};
+  for (const k of Object.keys(a.labels).sort()) if (b.labels[k] === a.labels[k]) labels[k] = a.labels[k]!;
+  return {
+    ...a,
+    serviceAccounts: sortedUnion(a.serviceAccounts, b.serviceAccounts),
+    labels,
+    ips: cappedUnion(a.ips, b.ips, MAX_IPS_PER_NODE).values,
+  };
+}
+
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,202 @@
+// Resolved flows → graph. The hot path updates plain accumulators in place; graphology is
+// built once at the end, in sorted order, so the result does not depend on input order.
+
+import { detached, pathTemplate } from '../flow/path-template.js';
+import type { Identity, ResolvedFlow } from '../flow/identity.js';
+import {
+  compare,
+  edgeKey,
+  emptySide,
+  MAX_IPS_PER_NODE,
+  MAX_METHODS_PER_EDGE,
+  MAX_PATHS_PER_EDGE,
+  mergeEdgeAttributes,
+  mergeNodeAttributes,
+  responseClass,
+  type EdgeAttributes,
+  type NodeAttributes,
+  type SideStats,
+} from './attributes.js';
+import { createGraph, type ServiceGraph } from './graph.js';
+
+const METHOD = /^[A-Za-z]{1,20}$/;
+
+interface EdgeAccumulator {
+  attrs: EdgeAttributes;
+  methods: Set<string>;
+  paths: Set<string>;
+  services: Set<string>;
+  sourceServiceAccounts: Set<string>;
+  sources: Set<string>;
+}
+
+interface NodeAccumulator {
+  attrs: NodeAttributes;
+  serviceAccounts: Set<string>;
+  ips: Set<string>;
+}
+
+export class GraphBuilder {
+  private readonly _edges = new Map<string, EdgeAccumulator>();
+  private readonly _nodes = new Map<string, NodeAccumulator>();
+  flows = 0;
+
+  add(rf: ResolvedFlow): void {
+    this.flows++;
+    this._node(rf.source);
+    this._node(rf.destination);
+    const { flow } = rf;
+    let key = edgeKey(rf.source.key, rf.destination.key, rf.port, flow.protocol);
+    let acc = this._edges.get(key);
+    if (acc === undefined) {
+      key = detached(key);
+      acc = {
+        attrs: {
+          source: detached(rf.source.key),
+          target: detached(rf.destination.key),
+          port: rf.port,
+          protocol: flow.protocol,
+          client: emptySide(),
+          server: emptySide(),
+          firstSeen: null,
+          lastSeen: null,
+          methods: [],
+          paths: [],
+          pathsTruncated: false,
+          services: [],
+          sourceServiceAccounts: [],
+          sources: [],
+        },
+        methods: new Set(),
+        paths: new Set(),
+        services: new Set(),
+        sourceServiceAccounts: new Set(),
+        sources: new Set(),
+      };
+      this._edges.set(key, acc);
+    }
+    const a = acc.attrs;
+    const side: SideStats = rf.reporter === 'client' ? a.client : a.server;
+    side.requests += flow.count;
+    if (rf.mtls === 'mutual') side.mutual += flow.count;
+    else if (rf.mtls === 'plaintext') side.plaintext += flow.count;
+    const rc = responseClass(flow.responseCode);
+    side.responses[rc] = (side.responses[rc] ?? 0) + flow.count;
+    if (flow.timestamp !== undefined) {
+      if (a.firstSeen === null || flow.timestamp < a.firstSeen) a.firstSeen = flow.timestamp;
+      if (a.lastSeen === null || flow.timestamp > a.lastSeen) a.lastSeen = flow.timestamp;
+    }
+    if (flow.l7 !== undefined) {
+      const m = METHOD.test(flow.l7.method) ? flow.l7.method.toUpperCase() : '{invalid}';
+      if (!acc.methods.has(m) && acc.methods.size < MAX_METHODS_PER_EDGE * 2) acc.methods.add(detached(m));
+      const t = pathTemplate(flow.l7.path);
+      if (!acc.paths.has(t)) {
+        acc.paths.add(detached(t));
+        if (acc.paths.size > 2 * MAX_PATHS_PER_EDGE) prune(acc);
+      }
+    }
+    const svc = flow.destination.service;
+    if (svc !== undefined && !acc.services.has(svc)) acc.services.add(detached(svc));
+    const sa = rf.source.serviceAccount;
+    if (sa !== undefined && !acc.sourceServiceAccounts.has(sa)) acc.sourceServiceAccounts.add(sa);
+    if (!acc.sources.has(flow.evidence.source)) acc.sources.add(flow.evidence.source);
+  }
+
+  /** Number of distinct edges so far. */
+  get edgeCount(): number {
+    return this._edges.size;
+  }
+
+  private _node(id: Identity): NodeAccumulator {
+    let n = this._nodes.get(id.key);
+    if (n === undefined) {
+      n = {
+        attrs: {
+          kind: id.kind,
+          name: detached(id.name),
+          ...(id.namespace === undefined ? {} : { namespace: id.namespace }),
+          ...(id.workloadKind === undefined ? {} : { workloadKind: id.workloadKind }),
+          serviceAccounts: [],
+          labels: { ...(id.labels ?? {}) },
+          ips: [],
+        },
+        serviceAccounts: new Set(),
+        ips: new Set(),
+      };
+      this._nodes.set(detached(id.key), n);
+    }
+    if (id.serviceAccount !== undefined && !n.serviceAccounts.has(id.serviceAccount)) n.serviceAccounts.add(id.serviceAccount);
+    if (id.kind !== 'workload' && id.ip !== undefined && !n.ips.has(id.ip) && n.ips.size < MAX_IPS_PER_NODE * 4) n.ips.add(detached(id.ip));
+    return n;
+  }
+
+  toGraph(): ServiceGraph {
+    const g = createGraph();
+    for (const key of [...this._nodes.keys()].sort(compare)) {
+      const n = this._nodes.get(key)!;
+      g.addNode(key, mergeNodeAttributes(n.attrs, { ...n.attrs, serviceAccounts: [...n.serviceAccounts], ips: [...n.ips] }));
+    }
+    for (const key of [...this._edges.keys()].sort(compare)) {
+      const acc = this._edges.get(key)!;
+      const collected: EdgeAttributes = {
+        ...acc.attrs,
+        methods: [...acc.methods],
+        paths: [...acc.paths],
+        services: [...acc.services],
+        sourceServiceAccounts: [...acc.sourceServiceAccounts],
+        sources: [...acc.sources],
+      };
+      // Merging with an empty edge applies the caps and sorts every set.
+      const attrs = mergeEdgeAttributes(emptyLike(collected), collected);
+      g.addEdgeWithKey(key, attrs.source, attrs.target, attrs);
+    }
+    return g;
+  }
+}
+
+function prune(acc: EdgeAccumulator): void {
+  const kept = [...acc.paths].sort(compare).slice(0, MAX_PATHS_PER_EDGE);
+  acc.paths = new Set(kept);
+  acc.attrs.pathsTruncated = true;
+}
+
+function emptyLike(e: EdgeAttributes): EdgeAttributes {
+  return {
+    ...e,
+    client: emptySide(),
+    server: emptySide(),
+    firstSeen: null,
+    lastSeen: null,
+    methods: [],
+    paths: [],
+    pathsTruncated: false,
+    services: [],
+    sourceServiceAccounts: [],
+    sources: [],
+  };
+}
+
+/** The graph of the union of the inputs of `a` and `b`. */
+export function mergeGraphs(a: ServiceGraph, b: ServiceGraph): ServiceGraph {
+  const g = createGraph();
+  const nodes = new Map<string, NodeAttributes>();
+  for (const src of [a, b]) {
+    src.forEachNode((key, attrs) => {
+      const prev = nodes.get(key);
+      nodes.set(key, prev === undefined ? attrs : mergeNodeAttributes(prev, attrs));
+    });
+  }
+  const edges = new Map<string, EdgeAttributes>();
+  for (const src of [a, b]) {
+    src.forEachEdge((key, attrs) => {
+      const prev = edges.get(key);
+      edges.set(key, prev === undefined ? attrs : mergeEdgeAttributes(prev, attrs));
+    });
+  }
+  for (const key of [...nodes.keys()].sort(compare)) g.addNode(key, nodes.get(key)!);
+  for (const key of [...edges.keys()].sort(compare)) {
+    const e = edges.get(key)!;
+    g.addEdgeWithKey(key, e.source, e.target, e);
+  }
+  return g;
+}

@@ -1,0 +1,257 @@
+// The cluster's objects, indexed for identity resolution: pods → workloads (through
+// ownerReferences), IPs and pod names → pods (time-aware), Services → pods.
+
+import type { Identity } from '../flow/identity.js';
+import { workloadKey } from '../flow/identity.js';
+import type { KubeObject } from './load.js';
+
+export interface ContainerPort {
+  name?: string;
+  port: number;
+  protocol: string;
+}
+
+export interface Pod {
+  namespace: string;
+  name: string;
+  uid: string;
+  ips: string[];
+  hostIP?: string;
+  hostNetwork: boolean;
+  serviceAccount: string;
+  labels: Record<string, string>;
+  ports: ContainerPort[];
+  /** Epoch ms; the pod held its IP from `start` to `end` (undefined = still running). */
+  start?: number;
+  end?: number;
+  hasSidecar: boolean;
+  workload: Identity;
+}
+
+export interface ServicePort {
+  port: number;
+  targetPort: number | string;
+  protocol: string;
+  name?: string;
+}
+
+export interface Service {
+  namespace: string;
+  name: string;
+  clusterIPs: string[];
+  selector?: Record<string, string>;
+  ports: ServicePort[];
+}
+
+/** Labels that differ per revision or per pod: never part of a workload's identity. */
+export const UNSTABLE_LABELS = new Set([
+  'pod-template-hash',
+  'controller-revision-hash',
+  'pod-template-generation',
+  'statefulset.kubernetes.io/pod-name',
+  'apps.kubernetes.io/pod-index',
+  'controller-uid',
+  'batch.kubernetes.io/controller-uid',
+  'job-name',
+  'batch.kubernetes.io/job-name',
+  'security.istio.io/tlsMode',
+  'service.istio.io/canonical-revision',
+]);
+
+export interface Inventory {
+  pods: Pod[];
+  services: Service[];
+  namespaces: string[];
+  /** Workloads by key, each with the labels common to all its pods. */
+  workloads: Map<string, Identity>;
+  podsByIp: Map<string, Pod[]>;
+  podsByName: Map<string, Pod[]>;
+  nodeIps: Set<string>;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const rec = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const labelsOf = (v: unknown): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(rec(v))) if (typeof val === 'string') out[k] = val;
+  return out;
+};
+const time = (v: unknown): number | undefined => {
+  const s = str(v);
+  if (s === undefined) return undefined;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? undefined : t;
+};
+
+interface Owner {
+  kind: string;
+  name: string;
+}
+
+function controllerOf(meta: Record<string, unknown>): Owner | undefined {
+  const refs = arr(meta['ownerReferences']).map(rec);
+  const ref = refs.find((r) => r['controller'] === true) ?? refs[0];
+  const kind = str(ref?.['kind']);
+  const name = str(ref?.['name']);
+  return kind !== undefined && name !== undefined ? { kind, name } : undefined;
+}
+
+export function buildInventory(objects: readonly KubeObject[]): Inventory {
+  const owners = new Map<string, Owner | undefined>(); // `kind/ns/name` → its controller
+  const cronJobs = new Set<string>(); // `ns/name`
+  const namespaces = new Set<string>();
+  const podObjects: KubeObject[] = [];
+  const services: Service[] = [];
+  for (const o of objects) {
+    const meta = o.metadata;
+    const ns = str(meta['namespace']) ?? '';
+    const name = str(meta['name']) ?? '';
+    switch (o.kind) {
+      case 'Pod':
+        podObjects.push(o);
+        break;
+      case 'Namespace':
+        namespaces.add(name);
+        break;
+      case 'CronJob':
+        cronJobs.add(`${ns}/${name}`);
+        break;
+      case 'Service':
+        services.push(serviceOf(o, ns, name));
+        break;
+      default:
+        owners.set(`${o.kind}/${ns}/${name}`, controllerOf(meta));
+    }
+    if (ns !== '') namespaces.add(ns);
+  }
+
+  // Pod → top-level controller. When an intermediate owner is missing from the dump (a
+  // ReplicaSet or Job cleaned up), fall back on the naming conventions of its controller,
+  // so a CronJob's pods stay one workload instead of one per run.
+  const topOwner = (ns: string, pod: KubeObject, labels: Record<string, string>): Owner => {
+    let owner = controllerOf(pod.metadata);
+    if (owner === undefined) return { kind: 'Pod', name: str(pod.metadata['name']) ?? '' };
+    for (let depth = 0; depth < 5; depth++) {
+      const k = `${owner.kind}/${ns}/${owner.name}`;
+      if (owners.has(k)) {
+        const next = owners.get(k);
+        if (next === undefined) return owner;
+        owner = next;
+        continue;
+      }
+      if (owner.kind === 'ReplicaSet') {
+        const hash = labels['pod-template-hash'];
+        if (hash !== undefined && owner.name.endsWith('-' + hash)) return { kind: 'Deployment', name: owner.name.slice(0, -hash.length - 1) };
+      }
+      if (owner.kind === 'Job') {
+        const m = /^(.+)-\d{8,}$/.exec(owner.name);
+        if (m !== null && cronJobs.has(`${ns}/${m[1]}`)) return { kind: 'CronJob', name: m[1]! };
+      }
+      return owner;
+    }
+    return owner;
+  };
+
+  const pods: Pod[] = [];
+  const podsByWorkload = new Map<string, Pod[]>();
+  for (const o of podObjects) {
+    const meta = o.metadata;
+    const spec = rec(o['spec']);
+    const status = rec(o['status']);
+    const ns = str(meta['namespace']) ?? 'default';
+    const name = str(meta['name']) ?? '';
+    const labels = labelsOf(meta['labels']);
+    const owner = topOwner(ns, o, labels);
+    const key = workloadKey(ns, owner.kind, owner.name);
+    const ips = arr(status['podIPs']).map((p) => str(rec(p)['ip'])).filter((ip): ip is string => ip !== undefined);
+    const podIP = str(status['podIP']);
+    if (podIP !== undefined && !ips.includes(podIP)) ips.unshift(podIP);
+    const containers = arr(spec['containers']).map(rec);
+    const phase = str(status['phase']);
+    let end = time(meta['deletionTimestamp']);
+    if (end === undefined && (phase === 'Succeeded' || phase === 'Failed')) {
+      for (const cs of arr(status['containerStatuses']).map(rec)) {
+        const finished = time(rec(rec(cs['state'])['terminated'])['finishedAt']);
+        if (finished !== undefined && (end === undefined || finished > end)) end = finished;
+      }
+    }
+    const start = time(status['startTime']) ?? time(meta['creationTimestamp']);
+    const pod: Pod = {
+      namespace: ns,
+      name,
+      uid: str(meta['uid']) ?? '',
+      ips,
+      hostNetwork: spec['hostNetwork'] === true,
+      serviceAccount: str(spec['serviceAccountName']) ?? str(spec['serviceAccount']) ?? 'default',
+      labels,
+      ports: containers.flatMap((c) =>
+        arr(c['ports']).map(rec).flatMap((p) => {
+          const port = p['containerPort'];
+          if (typeof port !== 'number') return [];
+          const n = str(p['name']);
+          return [{ port, protocol: str(p['protocol']) ?? 'TCP', ...(n === undefined ? {} : { name: n }) }];
+        }),
+      ),
+      hasSidecar:
+        containers.some((c) => c['name'] === 'istio-proxy') ||
+        arr(spec['initContainers']).map(rec).some((c) => c['name'] === 'istio-proxy'),
+      workload: { kind: 'workload', key, namespace: ns, workloadKind: owner.kind, name: owner.name },
+      ...(start === undefined ? {} : { start }),
+      ...(end === undefined ? {} : { end }),
+    };
+    const hostIP = str(status['hostIP']);
+    if (hostIP !== undefined) pod.hostIP = hostIP;
+    pods.push(pod);
+    const list = podsByWorkload.get(key) ?? [];
+    list.push(pod);
+    podsByWorkload.set(key, list);
+  }
+
+  // A workload's labels are those every one of its pods carries, minus per-revision hashes.
+  const workloads = new Map<string, Identity>();
+  for (const [key, list] of [...podsByWorkload.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const common: Record<string, string> = {};
+    for (const [k, v] of Object.entries(list[0]!.labels)) {
+      if (!UNSTABLE_LABELS.has(k) && list.every((p) => p.labels[k] === v)) common[k] = v;
+    }
+    const identity: Identity = { ...list[0]!.workload, labels: common };
+    workloads.set(key, identity);
+    for (const p of list) p.workload = identity;
+  }
+
+  const podsByIp = new Map<string, Pod[]>();
+  const podsByName = new Map<string, Pod[]>();
+  const nodeIps = new Set<string>();
+  for (const p of pods) {
+    if (p.hostIP !== undefined) nodeIps.add(p.hostIP);
+    (podsByName.get(p.name) ?? podsByName.set(p.name, []).get(p.name)!).push(p);
+    if (p.hostNetwork) {
+      for (const ip of p.ips) nodeIps.add(ip);
+      continue;
+    }
+    for (const ip of p.ips) (podsByIp.get(ip) ?? podsByIp.set(ip, []).get(ip)!).push(p);
+  }
+  return { pods, services, namespaces: [...namespaces].sort(), workloads, podsByIp, podsByName, nodeIps };
+}
+
+function serviceOf(o: KubeObject, namespace: string, name: string): Service {
+  const spec = rec(o['spec']);
+  const clusterIPs = arr(spec['clusterIPs']).map(str).filter((s): s is string => s !== undefined && s !== 'None');
+  const cip = str(spec['clusterIP']);
+  if (cip !== undefined && cip !== 'None' && !clusterIPs.includes(cip)) clusterIPs.unshift(cip);
+  const selector = spec['selector'] === undefined ? undefined : labelsOf(spec['selector']);
+  return {
+    namespace,
+    name,
+    clusterIPs,
+    ...(selector === undefined ? {} : { selector }),
+    ports: arr(spec['ports']).map(rec).flatMap((p) => {
+      const port = p['port'];
+      if (typeof port !== 'number') return [];
+      const tp = p['targetPort'];
+      const n = str(p['name']);
+      return [{ port, targetPort: typeof tp === 'number' || typeof tp === 'string' ? tp : port, protocol: str(p['protocol']) ?? 'TCP', ...(n === undefined ? {} : { name: n }) }];
+    }),
+  };
+}

@@ -1,0 +1,53 @@
+// Reads `kubectl get … -o json|yaml` dumps: a List, a single object, or multi-document YAML.
+
+import { readFile } from 'node:fs/promises';
+import { parseAllDocuments } from 'yaml';
+import { InputError } from '../errors.js';
+
+export type KubeObject = Record<string, unknown> & { kind: string; metadata: Record<string, unknown> };
+
+export async function loadObjects(path: string): Promise<KubeObject[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`reading inventory: cannot read ${path} (${(err as Error).message}). Pass the output of \`kubectl get pods,services,… -A -o json\`.`);
+  }
+  return parseObjects(text, path);
+}
+
+export function parseObjects(text: string, path: string): KubeObject[] {
+  const docs: unknown[] = [];
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      docs.push(JSON.parse(text));
+    } catch (err) {
+      throw new InputError(`reading inventory: ${path} is not valid JSON (${(err as Error).message}).`);
+    }
+  } else {
+    for (const doc of parseAllDocuments(text)) {
+      if (doc.errors.length > 0) {
+        const e = doc.errors[0]!;
+        throw new InputError(`reading inventory: ${path} is not valid YAML at line ${e.linePos?.[0]?.line ?? '?'} (${e.message.split('\n')[0]}).`);
+      }
+      docs.push(doc.toJS());
+    }
+  }
+  const out: KubeObject[] = [];
+  const visit = (doc: unknown, where: string): void => {
+    if (doc === null || doc === undefined) return;
+    if (Array.isArray(doc)) return doc.forEach((d, i) => visit(d, `${where}[${i}]`));
+    if (typeof doc !== 'object') throw new InputError(`reading inventory: ${path}: ${where} is not a Kubernetes object.`);
+    const o = doc as Record<string, unknown>;
+    if (Array.isArray(o['items']) && (typeof o['kind'] !== 'string' || o['kind'].endsWith('List'))) {
+      return visit(o['items'], `${where}.items`);
+    }
+    if (typeof o['kind'] !== 'string' || typeof o['metadata'] !== 'object' || o['metadata'] === null) {
+      throw new InputError(`reading inventory: ${path}: ${where} has no kind or metadata. Is this a kubectl -o json/yaml dump?`);
+    }
+    out.push(o as KubeObject);
+  };
+  docs.forEach((d, i) => visit(d, docs.length > 1 ? `document ${i + 1}` : 'top level'));
+  return out;
+}
