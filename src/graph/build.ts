@@ -32,6 +32,8 @@ interface EdgeAccumulator {
 
 interface NodeAccumulator {
   attrs: NodeAttributes;
+  /** The labels object last intersected in; identities from one inventory share it. */
+  labelsSeen: Readonly<Record<string, string>> | undefined;
   serviceAccounts: Set<string>;
   ips: Set<string>;
 }
@@ -120,10 +122,16 @@ export class GraphBuilder {
           labels: { ...(id.labels ?? {}) },
           ips: [],
         },
+        labelsSeen: id.labels,
         serviceAccounts: new Set(),
         ips: new Set(),
       };
       this._nodes.set(detached(id.key), n);
+    } else if (id.labels !== n.labelsSeen) {
+      // Keep the labels every observation agrees on, as mergeNodeAttributes does.
+      const mine = n.attrs.labels;
+      for (const k of Object.keys(mine)) if (id.labels?.[k] !== mine[k]) delete mine[k];
+      n.labelsSeen = id.labels;
     }
     if (id.serviceAccount !== undefined && !n.serviceAccounts.has(id.serviceAccount)) n.serviceAccounts.add(id.serviceAccount);
     if (id.kind !== 'workload' && id.ip !== undefined && !n.ips.has(id.ip) && n.ips.size < MAX_IPS_PER_NODE * 4) n.ips.add(detached(id.ip));

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { MAX_SEGMENTS, pathTemplate } from '../../src/flow/path-template.js';
+
+describe('path templates', () => {
+  it('collapses ids, UUIDs, hex and opaque tokens; drops query and fragment', () => {
+    assert.equal(pathTemplate('/api/v1/orders/123?token=abc'), '/api/v1/orders/{id}');
+    assert.equal(pathTemplate('/users/3f2a9c1e-0b7d-4c2e-9a51-1d2b3c4d5e6f/avatar'), '/users/{uuid}/avatar');
+    assert.equal(pathTemplate('/blobs/deadbeef01234567'), '/blobs/{hex}');
+    assert.equal(pathTemplate('/reset/eyJhbGciOiJIUzI1NiJ9abc123'), '/reset/{token}');
+    assert.equal(pathTemplate('/productpage#top'), '/productpage');
+    assert.equal(pathTemplate('/static/css/site.css'), '/static/css/site.css');
+    assert.equal(pathTemplate('/v1/models/bert-emotion-model:predict'), '/v1/models/bert-emotion-model:predict');
+    assert.equal(pathTemplate('/a/{id}'), '/a/%7Bid%7D', 'a literal brace can never pose as a placeholder');
+    assert.equal(pathTemplate(''), '/');
+    assert.equal(pathTemplate('*'), '{invalid}');
+  });
+
+  it('property: a template has no query, no digit-only segment, bounded segments', () => {
+    const seg = fc.oneof(fc.constantFrom('api', 'v1', 'users', 'x.css'), fc.nat().map(String), fc.uuid(), fc.string({ maxLength: 80 }).map((s) => s.replace(/[/?#]/g, '')));
+    fc.assert(
+      fc.property(fc.array(seg, { maxLength: 30 }), fc.option(fc.string()), (segs, query) => {
+        const raw = '/' + segs.join('/') + (query === null ? '' : '?' + query);
+        const t = pathTemplate(raw);
+        assert.ok(!t.includes('?'));
+        const parts = t.split('/').slice(1);
+        assert.ok(parts.length <= MAX_SEGMENTS + 1);
+        for (const p of parts) {
+          assert.ok(!/^\d+$/.test(p), `digit segment in ${t}`);
+          assert.ok(p.length <= 64);
+        }
+      }),
+      { seed: 3, numRuns: 500 },
+    );
+  });
+
+  it('property: requests differing only in ids share one template', () => {
+    fc.assert(
+      fc.property(fc.nat(), fc.nat(), fc.uuid(), fc.uuid(), (a, b, u, v) => {
+        assert.equal(pathTemplate(`/orders/${a}/items/${u}`), pathTemplate(`/orders/${b}/items/${v}?q=${a}`));
+      }),
+      { seed: 4 },
+    );
+  });
+});

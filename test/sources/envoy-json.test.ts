@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { decodeEnvoyJson } from '../../src/sources/decoders/envoy-json.js';
+import { REFERENCE } from '../support/paths.js';
+
+const records = readFileSync(join(REFERENCE, 'telemetry', 'istio-access-log-json.jsonl'), 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '')
+  .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('envoy-json decoder', () => {
+  it('decodes every real JSON record, numeric (>= 1.14, null) and string-valued (older) alike', () => {
+    for (const [i, r] of records.entries()) {
+      const d = decodeEnvoyJson(r);
+      assert.ok(d.kind === 'ok', `record ${i + 1}`);
+      assert.equal(d.value.responseCode, Number(r['response_code']));
+      assert.equal(d.value.upstreamCluster, r['upstream_cluster']);
+    }
+  });
+
+  it('maps null and "-" to absent', () => {
+    const d = decodeEnvoyJson(records[1]!);
+    assert.ok(d.kind === 'ok');
+    assert.equal(d.value.requestedServerName, undefined);
+    const old = decodeEnvoyJson(records[5]!);
+    assert.ok(old.kind === 'ok');
+    assert.equal(old.value.requestedServerName, undefined);
+    assert.equal(old.value.responseCode, 200);
+  });
+
+  it('rejects records whose fields have the wrong type, naming the field', () => {
+    const d = decodeEnvoyJson({ ...records[0]!, upstream_host: { ip: 1 } });
+    assert.ok(d.kind === 'reject');
+    assert.equal(d.reason, 'bad-field-type');
+    assert.match(d.detail, /upstream_host/);
+    const c = decodeEnvoyJson({ ...records[0]!, response_code: 'lots' });
+    assert.ok(c.kind === 'reject');
+    assert.match(c.detail, /response_code/);
+  });
+
+  it('property: any JSON object either decodes or is rejected, never throws', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom('upstream_cluster', 'response_code', 'path', 'downstream_local_address', 'x'), fc.jsonValue()), (obj) => {
+        const d = decodeEnvoyJson(obj as Record<string, unknown>);
+        assert.ok(d.kind === 'ok' || d.kind === 'reject');
+      }),
+      { seed: 7, numRuns: 500 },
+    );
+  });
+});

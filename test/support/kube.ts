@@ -1,0 +1,48 @@
+// Small builders for Kubernetes objects in tests.
+import type { KubeObject } from '../../src/inventory/load.js';
+
+export function pod(
+  ns: string,
+  name: string,
+  o: { ip?: string; owner?: [string, string]; labels?: Record<string, string>; sa?: string; start?: string; end?: string; hostIP?: string; ports?: [string, number][] } = {},
+): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace: ns,
+      uid: `uid-${ns}-${name}`,
+      labels: o.labels ?? {},
+      ...(o.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: o.owner[0], name: o.owner[1], controller: true, uid: 'x' }] } : {}),
+    },
+    spec: {
+      serviceAccountName: o.sa ?? 'default',
+      containers: [{ name: 'app', ports: (o.ports ?? []).map(([n, p]) => ({ name: n, containerPort: p, protocol: 'TCP' })) }, { name: 'istio-proxy' }],
+    },
+    status: {
+      phase: o.end ? 'Succeeded' : 'Running',
+      ...(o.ip ? { podIP: o.ip, podIPs: [{ ip: o.ip }] } : {}),
+      hostIP: o.hostIP ?? '10.0.0.1',
+      startTime: o.start ?? '2026-11-24T00:00:00Z',
+      containerStatuses: o.end ? [{ name: 'app', state: { terminated: { finishedAt: o.end } } }] : [],
+    },
+  };
+}
+
+export function owned(kind: string, ns: string, name: string, owner?: [string, string]): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind,
+    metadata: { name, namespace: ns, ...(owner ? { ownerReferences: [{ kind: owner[0], name: owner[1], controller: true }] } : {}) },
+  };
+}
+
+export function service(ns: string, name: string, selector: Record<string, string>, ports: [number, number | string][], clusterIP = '10.96.0.10'): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: ns },
+    spec: { clusterIP, selector, ports: ports.map(([port, targetPort]) => ({ port, targetPort, protocol: 'TCP' })) },
+  };
+}
