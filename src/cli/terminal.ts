@@ -19,7 +19,7 @@ export function terminalFor(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv, 
       const now = Date.now();
       if (now - last < 100) return;
       last = now;
-      const width = Math.max(20, (stream.columns ?? 80) - 1);
+      const width = Math.max(20, (stream.columns || 80) - 1);
       stream.write('\r\x1b[K' + (text.length > width ? text.slice(0, width - 1) + '…' : text));
       drawn = true;
     },

@@ -76,18 +76,27 @@ export class Resolver {
     return out;
   }
 
+  // The addresses in the line are the proxy's own account; where the log was collected is
+  // second-hand (a mislabelled file, a shared collector), so it only fills in when they fail.
   private _pod(ref: EndpointRef, t: number | undefined, flow: Flow, side: string): Pod | undefined {
-    if (ref.pod !== undefined) {
-      const named = (this._inv.podsByName.get(ref.pod.name) ?? []).filter((p) => ref.pod!.namespace === '' || p.namespace === ref.pod!.namespace);
-      if (named.length === 1) return named[0];
-      // A file name that only looks like a pod name is not evidence; an envelope or path that names a missing pod is worth saying.
-      if (ref.pod.namespace !== '') this.unresolved.add(`${side}-pod-not-in-inventory`, flow.evidence.location, `${ref.pod.namespace}/${ref.pod.name}`);
-    }
+    let byIp: Pod | undefined;
     if (ref.ip !== undefined) {
       const r = podAt(this._inv, ref.ip, t);
-      if ('pod' in r) return r.pod;
+      if ('pod' in r) byIp = r.pod;
     }
-    return undefined;
+    let byName: Pod | undefined;
+    if (ref.pod !== undefined) {
+      const named = (this._inv.podsByName.get(ref.pod.name) ?? []).filter((p) => ref.pod!.namespace === '' || p.namespace === ref.pod!.namespace);
+      if (named.length === 1) byName = named[0];
+      // A file name that only looks like a pod name is not evidence; an envelope or path that names a missing pod is worth saying.
+      else if (ref.pod.namespace !== '' && byIp === undefined) {
+        this.unresolved.add(`${side}-pod-not-in-inventory`, flow.evidence.location, `${ref.pod.namespace}/${ref.pod.name}`);
+      }
+    }
+    if (byIp !== undefined && byName !== undefined && byIp.uid !== byName.uid && ref.pod!.namespace !== '') {
+      this.unresolved.add(`${side}-reporter-mismatch`, flow.evidence.location, `log location says ${byName.namespace}/${byName.name}, address ${ref.ip} is ${byIp.namespace}/${byIp.name}`);
+    }
+    return byIp ?? byName;
   }
 
   private _byAddress(ref: EndpointRef, t: number | undefined, flow: Flow, side: 'source' | 'destination'): Identity {
