@@ -35,6 +35,11 @@ export function program(): Command {
     .option('--container <name>', 'the container whose logs are access logs', 'istio-proxy')
     .option('--max-line-length <chars>', 'longer lines are rejected and reported', positiveInt, DEFAULT_MAX_LINE_LENGTH)
     .option('--merge <graph.json>', 'merge a graph saved by an earlier observe (repeatable)', collect, [])
+    .addOption(
+      new Option('--fail-on <level>', 'what makes the exit code non-zero: rejected records (3), also unresolved endpoints (4), or nothing')
+        .choices(['rejected', 'unresolved', 'never'])
+        .default('unresolved'),
+    )
     .option('-q, --quiet', 'no progress and no summary on stderr')
     .addHelpText(
       'after',
@@ -46,7 +51,7 @@ Examples:
 
 Exit codes: 0 ok, 2 bad usage or input, 3 records rejected, 4 endpoints unresolved, 1 internal error.`,
     )
-    .action(async (inputs: string[], flags: Omit<ObserveOptions, 'inputs'> & { quiet?: boolean }) => {
+    .action(async (inputs: string[], flags: Omit<ObserveOptions, 'inputs'> & { quiet?: boolean; failOn: 'rejected' | 'unresolved' | 'never' }) => {
       const term = terminalFor(process.stderr, process.env, flags.quiet === true);
       const result = await observe({
         ...flags,
@@ -55,7 +60,11 @@ Exit codes: 0 ok, 2 bad usage or input, 3 records rejected, 4 endpoints unresolv
       });
       term.clear();
       if (flags.quiet !== true) process.stderr.write(observeSummary(result, term));
-      process.exitCode = result.rejects.total > 0 ? EXIT.rejected : result.unresolved.total > 0 ? EXIT.unresolved : EXIT.ok;
+      const { failOn } = flags;
+      process.exitCode =
+        failOn !== 'never' && result.rejects.total > 0 ? EXIT.rejected
+        : failOn === 'unresolved' && result.unresolved.total > 0 ? EXIT.unresolved
+        : EXIT.ok;
     });
   return cmd;
 }

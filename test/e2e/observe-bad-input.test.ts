@@ -70,6 +70,11 @@ describe('observe on bad input @e2e', () => {
     const clean = ztmap(['observe', '-i', inv, '-o', join(dir, 'o2'), '-'], { input: `${clientLine}\n${serverLine}\n` });
     assert.equal(clean.status, 0, clean.stderr);
     assert.match(clean.stderr, /graph: 2 nodes, 1 edges/);
+    const tolerant = ztmap(['observe', '-i', inv, '-o', join(dir, 'o3'), '--fail-on', 'rejected', '-'], { input: serverLine!.replace('10.44.1.23:37652', '10.44.9.99:1') + '\nnot a log\n' });
+    assert.equal(tolerant.status, 3, '--fail-on rejected still fails on rejected records');
+    const never = ztmap(['observe', '-i', inv, '-o', join(dir, 'o4'), '--fail-on', 'never', '-'], { input: 'not a log\n' });
+    assert.equal(never.status, 0);
+    assert.match(never.stderr, /rejected records: 1/);
   });
 
   it('exits 2 with a message naming the path when an input is missing', () => {
