@@ -27,7 +27,7 @@ export function program(): Command {
   cmd
     .command('observe')
     .description('Build the service dependency graph from Istio access logs and a Kubernetes inventory; write graph.json, nodes.csv and edges.csv.')
-    .argument('<inputs...>', 'access-log files, directories (walked recursively), quoted globs, .gz files, or - for stdin')
+    .argument('[inputs...]', 'access-log files, directories (walked recursively), quoted globs, .gz files, or - for stdin')
     .option('-i, --inventory <file>', 'kubectl get … -o json|yaml dump (repeatable)', collect, [])
     .option('-o, --out <dir>', 'output directory', 'output')
     .addOption(new Option('-f, --format <format>', 'access-log encoding').choices(['auto', 'envoy-text', 'envoy-json']).default('auto'))
