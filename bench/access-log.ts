@@ -1,0 +1,56 @@
+// `npm run bench`: ztmap's access-log pipeline against the bare loop on the same files.
+//   BENCH_LINES=2000000 (default) BENCH_FORMATS=text,json BENCH_RUNS=1
+// Generates bench-data/ on first use (bench/generate.ts), then runs each measurement in a
+// child process and prints lines/s, peak RSS and the ratio to the bare loop.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const data = join(root, 'bench-data');
+const lines = Number(process.env['BENCH_LINES'] ?? 2_000_000);
+const formats = (process.env['BENCH_FORMATS'] ?? 'text,json').split(',');
+const runs = Number(process.env['BENCH_RUNS'] ?? 1);
+
+interface Result {
+  mode: string;
+  format: string;
+  seconds: number;
+  maxRssMiB: number;
+  lines: number;
+  linesPerSecond: number;
+  edges?: number;
+  rejected?: number;
+}
+
+function measure(mode: string, format: string, file: string): Result {
+  let best: Result | undefined;
+  for (let i = 0; i < runs; i++) {
+    const out = execFileSync(process.execPath, [join(here, 'run-one.js'), mode, format, file, join(data, 'inventory.json')], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const r = JSON.parse(out) as Result;
+    if (best === undefined || r.linesPerSecond > best.linesPerSecond) best = { ...r, maxRssMiB: Math.max(r.maxRssMiB, best?.maxRssMiB ?? 0) };
+  }
+  return best!;
+}
+
+process.stdout.write(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n`);
+process.stdout.write(`lines per file: ${lines}, best of ${runs} run(s)\n\n`);
+process.stdout.write('format  mode   lines/s    peak RSS MiB  seconds  edges  ratio\n');
+for (const format of formats) {
+  const file = join(data, `access-${format}-${lines}.log`);
+  if (!existsSync(file) || !existsSync(join(data, 'inventory.json'))) {
+    execFileSync(process.execPath, [join(here, 'generate.js'), '--lines', String(lines), '--format', format, '--out', data], { stdio: 'inherit' });
+  }
+  const bare = measure('bare', format, file);
+  const z = measure('ztmap', format, file);
+  for (const r of [bare, z]) {
+    process.stdout.write(
+      `${format.padEnd(7)} ${r.mode.padEnd(6)} ${String(r.linesPerSecond).padStart(8)}  ${r.maxRssMiB.toFixed(0).padStart(12)}  ${r.seconds.toFixed(1).padStart(7)}  ${String(r.edges ?? '').padStart(5)}  ${r.mode === 'ztmap' ? (z.linesPerSecond / bare.linesPerSecond).toFixed(2) + '×' : ''}\n`,
+    );
+  }
+  if ((z.rejected ?? 0) > 0) process.stdout.write(`  note: ztmap rejected ${z.rejected} lines of the generated ${format} file\n`);
+}

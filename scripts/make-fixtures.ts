@@ -1,0 +1,2064 @@
+// Generates fixtures/bookinfo/: a Kubernetes inventory dump, the Istio sidecar access logs
+// that a simulated hour of Bookinfo traffic would produce (in every collection layout ztmap
+// reads), and the dependency graph that traffic must yield.
+//
+// This is an independent oracle: it imports nothing from src/. The expected graph is
+// computed from the simulated requests, never by parsing the logs it writes.
+// Deterministic: seeded PRNGs, fixed clock; running it twice gives byte-identical files.
+//
+// Usage: node dist/scripts/make-fixtures.js [--out DIR] [--verbose]   (default: <repo>/fixtures/bookinfo)
+//
+// What the fixture exercises (window 2026-11-24T10:00:00Z .. 11:00:00Z):
+// - Pairing: a mesh request is logged twice (client outbound + server inbound, same
+//   x-request-id, client upstream_local_address == server downstream_remote_address). Bookinfo
+//   propagates x-request-id downstream, so one id also appears on productpage's inbound entry
+//   and on its outbound calls to details/reviews and on reviews' call to ratings: pair on the
+//   id AND the connection, never on the id alone.
+// - Identity of the writer comes from the location: kubectl/NS_POD.log, pods/NS_POD_UID/...,
+//   Fluent Bit kubernetes.pod_name, Vector kubernetes.pod_name.
+// - Time-aware IP resolution: 10.244.2.14 is ratings-report-29400000-* (Job pod, Succeeded)
+//   from 10:00:00 to 10:03:53, then details-v1's pod from 10:05:41.
+// - The ingress gateway writes one outbound line: world -> gateway (listener 8080, mTLS unknown)
+//   and gateway -> productpage (mTLS mutual, from productpage's inbound SNI).
+// - Plaintext: legacy-client (no sidecar) -> productpage; 10.244.9.99 (no object) -> details.
+// - ratings -> 203.0.113.10:443 (SNI api.example.com) over PassthroughCluster (TCP, outbound line only).
+// - Non-access lines: istio-agent/Envoy lines in every sidecar log, an app container's log under
+//   pods/ (reviews/0.log) and two Vector records of the ratings-report container.
+// - CRI framing: rotated gzip file for reviews-v1, 3 lines split into P/P/.../F in reviews-v3.
+// - productpage calls details only while a details pod is running (from 10:05:46); no failed
+//   calls are simulated for the gap.
+
+import { createHash } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { stringify as yamlStringify } from 'yaml';
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic helpers
+
+/** mulberry32: small, fast, good enough for fixtures; one stream per scenario. */
+class Rng {
+  private state: number;
+  constructor(seed: string) {
+    this.state = sha256(`rng:${seed}`).readUInt32BE(0);
+  }
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  /** Integer in [lo, hi], both inclusive. */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+  pick<T>(items: readonly T[]): T {
+    const item = items[Math.floor(this.next() * items.length)];
+    if (item === undefined) throw new Error('pick: empty list');
+    return item;
+  }
+  /** Exponential inter-arrival gap in ms for a Poisson process with the given mean. */
+  gap(meanMs: number): number {
+    return Math.max(1, Math.round(-Math.log(1 - this.next()) * meanMs));
+  }
+  hex(n: number): string {
+    let s = '';
+    for (let i = 0; i < n; i++) s += Math.floor(this.next() * 16).toString(16);
+    return s;
+  }
+  /** Envoy-style x-request-id (random UUID v4). */
+  uuid(): string {
+    const h = this.hex(32);
+    const variant = (8 + Math.floor(this.next() * 4)).toString(16);
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  }
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** Kubernetes' rand.SafeEncodeString alphabet (no vowels, no 0/1/3). */
+const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+function safeString(seed: string, n: number): string {
+  const b = sha256(`safe:${seed}`);
+  let out = '';
+  for (let i = 0; i < n; i++) out += SAFE_ALPHABET[(b[i] ?? 0) % SAFE_ALPHABET.length];
+  return out;
+}
+
+function uidFor(seed: string): string {
+  const x = sha256(`uid:${seed}`).toString('hex');
+  const variant = (8 + (parseInt(x[16] ?? '0', 16) & 3)).toString(16);
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-4${x.slice(13, 16)}-${variant}${x.slice(17, 20)}-${x.slice(20, 32)}`;
+}
+
+function hex64(seed: string): string {
+  return sha256(`hex:${seed}`).toString('hex');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time
+
+const MS = 1;
+const SEC = 1000 * MS;
+const MIN = 60 * SEC;
+const HOUR = 60 * MIN;
+const T0 = Date.UTC(2026, 10, 24, 10, 0, 0); // 2026-11-24T10:00:00Z, window start
+const T_END = T0 + HOUR; // window end (exclusive)
+
+/** ISO with milliseconds, as Envoy prints %START_TIME%. */
+function isoMs(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** Kubernetes metav1.Time: seconds precision. */
+function k8sTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** CRI / collector timestamp with nanoseconds: ms since epoch plus 0..999999 ns. */
+function nanoTime(ms: number, extraNs: number): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 19)}.${iso.slice(20, 23)}${String(extraNs).padStart(6, '0')}Z`;
+}
+
+/** istio-agent log timestamp: microseconds. */
+function microTime(ms: number, extraUs: number): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 19)}.${iso.slice(20, 23)}${String(extraUs).padStart(3, '0')}Z`;
+}
+
+const at = (h: number, m: number, s: number, ms = 0): number => Date.UTC(2026, 10, 24, h, m, s, ms);
+
+// ---------------------------------------------------------------------------------------------
+// JSON helpers
+
+type Obj = Record<string, unknown>;
+
+function sortKeysDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeysDeep);
+  if (v !== null && typeof v === 'object') {
+    const out: Obj = {};
+    for (const k of Object.keys(v).sort()) out[k] = sortKeysDeep((v as Obj)[k]);
+    return out;
+  }
+  return v;
+}
+
+/** Plain code-unit comparison (never locale-dependent). */
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cluster
+
+interface NodeInfo {
+  name: string;
+  ip: string;
+}
+const W1: NodeInfo = { name: 'worker-1', ip: '10.0.0.11' };
+const W2: NodeInfo = { name: 'worker-2', ip: '10.0.0.12' };
+
+const ISTIO_VERSION = '1.24.2';
+const PROXY_IMAGE = `docker.io/istio/proxyv2:${ISTIO_VERSION}`;
+
+interface ContainerPort {
+  containerPort: number;
+  name: string;
+  protocol: 'TCP' | 'UDP';
+}
+
+interface AppContainer {
+  name: string;
+  image: string;
+  ports: ContainerPort[];
+  args?: string[];
+  env?: { name: string; value: string }[];
+}
+
+type WorkloadKind = 'Deployment' | 'CronJob';
+
+interface Workload {
+  ns: string;
+  kind: WorkloadKind;
+  name: string;
+  /** Labels on the workload object itself. */
+  labels: Record<string, string>;
+  /** Pod template labels (no pod-template-hash / job labels). */
+  podLabels: Record<string, string>;
+  /** Deployment spec.selector.matchLabels. */
+  selector: Record<string, string>;
+  sa: string;
+  app: AppContainer;
+  /** The pod gets an injected istio-proxy sidecar (and istio-init). */
+  sidecar: boolean;
+  /** The app container itself is istio-proxy (a gateway). */
+  gateway?: boolean;
+  created: number;
+  /** Annotations for the pod template. */
+  podAnnotations?: Record<string, string>;
+}
+
+interface PodInfo {
+  w: Workload;
+  ns: string;
+  name: string;
+  uid: string;
+  ip: string;
+  node: NodeInfo;
+  ownerKind: 'ReplicaSet' | 'Job';
+  ownerName: string;
+  ownerUid: string;
+  /** pod-template-hash (ReplicaSet pods only). */
+  templateHash?: string;
+  jobName?: string;
+  jobUid?: string;
+  created: number;
+  /** istio-proxy running (or app, for pods without sidecar). */
+  proxyStarted: number;
+  appStarted: number;
+  /** For completed pods: app and sidecar exit times. */
+  finished?: { app: number; proxy: number };
+  /** node key in the expected graph */
+  key: string;
+}
+
+const workloads: Workload[] = [];
+const pods: PodInfo[] = [];
+
+function addDeployment(w: Omit<Workload, 'kind'>, replicas: { ip: string; node: NodeInfo; created: number }[]): PodInfo[] {
+  const wl: Workload = { ...w, kind: 'Deployment' };
+  workloads.push(wl);
+  const rsHash = safeString(`pod-template-hash:${w.ns}/${w.name}`, 10);
+  const rsName = `${w.name}-${rsHash}`;
+  const rsUid = uidFor(`ReplicaSet/${w.ns}/${rsName}`);
+  const out: PodInfo[] = [];
+  for (const r of replicas) {
+    const name = `${rsName}-${safeString(`pod:${w.ns}/${rsName}/${r.ip}`, 5)}`;
+    const p: PodInfo = {
+      w: wl,
+      ns: w.ns,
+      name,
+      uid: uidFor(`Pod/${w.ns}/${name}`),
+      ip: r.ip,
+      node: r.node,
+      ownerKind: 'ReplicaSet',
+      ownerName: rsName,
+      ownerUid: rsUid,
+      templateHash: rsHash,
+      created: r.created,
+      proxyStarted: r.created + 2 * SEC,
+      appStarted: r.created + 3 * SEC,
+      key: `${w.ns}/Deployment/${w.name}`,
+    };
+    pods.push(p);
+    out.push(p);
+  }
+  return out;
+}
+
+const INJECTED_POD_ANNOTATIONS = (app: string): Record<string, string> => ({
+  'istio.io/rev': 'default',
+  'kubectl.kubernetes.io/default-container': app,
+  'kubectl.kubernetes.io/default-logs-container': app,
+  'prometheus.io/path': '/stats/prometheus',
+  'prometheus.io/port': '15020',
+  'prometheus.io/scrape': 'true',
+  'sidecar.istio.io/status':
+    '{"initContainers":["istio-init"],"containers":["istio-proxy"],"volumes":["workload-socket","credential-socket","workload-certs","istio-envoy","istio-data","istio-podinfo","istio-token","istiod-ca-cert"],"imagePullSecrets":null,"revision":"default"}',
+});
+
+const INSTALL_ISTIO = Date.UTC(2026, 10, 17, 8, 21, 4);
+const CLUSTER_CREATED = Date.UTC(2026, 10, 17, 8, 12, 40);
+const BOOKINFO_CREATED = Date.UTC(2026, 10, 20, 14, 3, 12);
+const LEGACY_CREATED = Date.UTC(2026, 10, 21, 9, 47, 31);
+const CRONJOB_CREATED = Date.UTC(2026, 10, 22, 16, 5, 9);
+
+// istio-system
+const istioLabels = {
+  'app.kubernetes.io/instance': 'istio',
+  'app.kubernetes.io/managed-by': 'Helm',
+  'app.kubernetes.io/part-of': 'istio',
+  'app.kubernetes.io/version': ISTIO_VERSION,
+};
+const [istiodPod] = addDeployment(
+  {
+    ns: 'istio-system',
+    name: 'istiod',
+    labels: { ...istioLabels, app: 'istiod', istio: 'pilot', 'istio.io/rev': 'default' },
+    podLabels: { app: 'istiod', istio: 'pilot', 'istio.io/rev': 'default', 'sidecar.istio.io/inject': 'false' },
+    selector: { istio: 'pilot' },
+    sa: 'istiod',
+    app: {
+      name: 'discovery',
+      image: `docker.io/istio/pilot:${ISTIO_VERSION}`,
+      args: ['discovery', '--monitoringAddr=:15014', '--log_output_level=default:info', '--domain', 'cluster.local', '--keepaliveMaxServerConnectionAge', '30m'],
+      ports: [
+        { containerPort: 8080, name: 'http-debug', protocol: 'TCP' },
+        { containerPort: 15010, name: 'grpc-xds', protocol: 'TCP' },
+        { containerPort: 15012, name: 'tls-xds', protocol: 'TCP' },
+        { containerPort: 15017, name: 'https-webhooks', protocol: 'TCP' },
+      ],
+    },
+    sidecar: false,
+    created: INSTALL_ISTIO,
+  },
+  [{ ip: '10.244.1.3', node: W1, created: INSTALL_ISTIO + 1 * SEC }],
+);
+const [gatewayPod] = addDeployment(
+  {
+    ns: 'istio-system',
+    name: 'istio-ingressgateway',
+    labels: { ...istioLabels, app: 'istio-ingressgateway', istio: 'ingressgateway' },
+    podLabels: {
+      app: 'istio-ingressgateway',
+      istio: 'ingressgateway',
+      'istio.io/rev': 'default',
+      'service.istio.io/canonical-name': 'istio-ingressgateway',
+      'service.istio.io/canonical-revision': 'latest',
+      'sidecar.istio.io/inject': 'false',
+    },
+    selector: { app: 'istio-ingressgateway', istio: 'ingressgateway' },
+    sa: 'istio-ingressgateway-service-account',
+    app: {
+      name: 'istio-proxy',
+      image: PROXY_IMAGE,
+      args: ['proxy', 'router', '--domain', '$(POD_NAMESPACE).svc.cluster.local', '--proxyLogLevel=warning', '--proxyComponentLogLevel=misc:error', '--log_output_level=default:info'],
+      ports: [
+        { containerPort: 15021, name: 'status-port', protocol: 'TCP' },
+        { containerPort: 8080, name: 'http2', protocol: 'TCP' },
+        { containerPort: 8443, name: 'https', protocol: 'TCP' },
+        { containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' },
+      ],
+    },
+    sidecar: false,
+    gateway: true,
+    created: INSTALL_ISTIO + 40 * SEC,
+    podAnnotations: {
+      'istio.io/rev': 'default',
+      'prometheus.io/path': '/stats/prometheus',
+      'prometheus.io/port': '15020',
+      'prometheus.io/scrape': 'true',
+      'sidecar.istio.io/inject': 'false',
+    },
+  },
+  [{ ip: '10.244.1.4', node: W1, created: INSTALL_ISTIO + 41 * SEC }],
+);
+
+// kube-system
+addDeployment(
+  {
+    ns: 'kube-system',
+    name: 'coredns',
+    labels: { 'k8s-app': 'kube-dns' },
+    podLabels: { 'k8s-app': 'kube-dns' },
+    selector: { 'k8s-app': 'kube-dns' },
+    sa: 'coredns',
+    app: {
+      name: 'coredns',
+      image: 'registry.k8s.io/coredns/coredns:v1.11.3',
+      args: ['-conf', '/etc/coredns/Corefile'],
+      ports: [
+        { containerPort: 53, name: 'dns', protocol: 'UDP' },
+        { containerPort: 53, name: 'dns-tcp', protocol: 'TCP' },
+        { containerPort: 9153, name: 'metrics', protocol: 'TCP' },
+      ],
+    },
+    sidecar: false,
+    created: CLUSTER_CREATED + 15 * SEC,
+  },
+  [
+    { ip: '10.244.1.2', node: W1, created: CLUSTER_CREATED + 16 * SEC },
+    { ip: '10.244.2.2', node: W2, created: CLUSTER_CREATED + 16 * SEC },
+  ],
+);
+
+// default: Bookinfo
+const BOOKINFO_VERSION = '1.20.2';
+function bookinfo(app: string, version: string, sa: string, ip: string, node: NodeInfo, created: number, env?: { name: string; value: string }[]): PodInfo {
+  const name = `${app}-${version}`;
+  const [p] = addDeployment(
+    {
+      ns: 'default',
+      name,
+      labels: { app, version },
+      podLabels: { app, version },
+      selector: { app, version },
+      sa,
+      app: {
+        name: app,
+        image: `docker.io/istio/examples-bookinfo-${name}:${BOOKINFO_VERSION}`,
+        ports: [{ containerPort: 9080, name: 'http', protocol: 'TCP' }],
+        ...(env ? { env } : {}),
+      },
+      sidecar: true,
+      created: BOOKINFO_CREATED,
+    },
+    [{ ip, node, created }],
+  );
+  if (!p) throw new Error('bookinfo: no pod');
+  return p;
+}
+
+// The IP reused over time: ratings-report's first Job pod holds it until ~10:03:53, then
+// details-v1's (only) pod gets it at 10:05:41.
+const REUSED_IP = '10.244.2.14';
+
+const productpage = bookinfo('productpage', 'v1', 'bookinfo-productpage', '10.244.1.10', W1, BOOKINFO_CREATED + 5 * SEC);
+const details = bookinfo('details', 'v1', 'bookinfo-details', REUSED_IP, W2, at(10, 5, 41));
+const reviewsV1 = bookinfo('reviews', 'v1', 'bookinfo-reviews', '10.244.1.11', W1, BOOKINFO_CREATED + 5 * SEC, [{ name: 'LOG_DIR', value: '/tmp/logs' }]);
+const reviewsV2 = bookinfo('reviews', 'v2', 'bookinfo-reviews', '10.244.2.11', W2, BOOKINFO_CREATED + 6 * SEC, [{ name: 'LOG_DIR', value: '/tmp/logs' }]);
+const reviewsV3 = bookinfo('reviews', 'v3', 'bookinfo-reviews', '10.244.1.12', W1, BOOKINFO_CREATED + 6 * SEC, [{ name: 'LOG_DIR', value: '/tmp/logs' }]);
+const ratings = bookinfo('ratings', 'v1', 'bookinfo-ratings', '10.244.2.10', W2, BOOKINFO_CREATED + 4 * SEC);
+const reviewsPods = [reviewsV1, reviewsV2, reviewsV3];
+
+// legacy: no sidecar
+const [legacyPod] = addDeployment(
+  {
+    ns: 'legacy',
+    name: 'legacy-client',
+    labels: { app: 'legacy-client' },
+    podLabels: { app: 'legacy-client' },
+    selector: { app: 'legacy-client' },
+    sa: 'default',
+    app: {
+      name: 'legacy-client',
+      image: 'registry.example.com/legacy/inventory-sync:2.3.1',
+      args: ['--target', 'http://productpage.default.svc.cluster.local:9080', '--interval', '90s'],
+      ports: [{ containerPort: 8000, name: 'metrics', protocol: 'TCP' }],
+    },
+    sidecar: false,
+    created: LEGACY_CREATED,
+  },
+  [{ ip: '10.244.1.20', node: W1, created: LEGACY_CREATED + 1 * SEC }],
+);
+
+// default: CronJob ratings-report with two Jobs, one completed pod each
+const cronjob: Workload = {
+  ns: 'default',
+  kind: 'CronJob',
+  name: 'ratings-report',
+  labels: { app: 'ratings-report' },
+  podLabels: { app: 'ratings-report' },
+  selector: {},
+  sa: 'bookinfo-ratings',
+  app: {
+    name: 'ratings-report',
+    image: 'registry.example.com/bookinfo/ratings-report:0.4.0',
+    args: ['--ratings-url', 'http://ratings:9080', '--quit-sidecar'],
+    ports: [{ containerPort: 8081, name: 'http-metrics', protocol: 'TCP' }],
+  },
+  sidecar: true,
+  created: CRONJOB_CREATED,
+};
+workloads.push(cronjob);
+
+interface JobInfo {
+  name: string;
+  uid: string;
+  scheduled: number;
+  pod: PodInfo;
+}
+function addJob(jobName: string, scheduled: number, ip: string, node: NodeInfo, appEnd: number): JobInfo {
+  const uid = uidFor(`Job/default/${jobName}`);
+  const name = `${jobName}-${safeString(`pod:${jobName}`, 5)}`;
+  const pod: PodInfo = {
+    w: cronjob,
+    ns: 'default',
+    name,
+    uid: uidFor(`Pod/default/${name}`),
+    ip,
+    node,
+    ownerKind: 'Job',
+    ownerName: jobName,
+    ownerUid: uid,
+    jobName,
+    jobUid: uid,
+    created: scheduled,
+    proxyStarted: scheduled + 2 * SEC,
+    appStarted: scheduled + 3 * SEC,
+    finished: { app: appEnd, proxy: appEnd + 1 * SEC },
+    key: 'default/CronJob/ratings-report',
+  };
+  pods.push(pod);
+  return { name: jobName, uid, scheduled, pod };
+}
+// Names as given in the brief (the numeric suffix of a real CronJob's Job is the scheduled
+// time in minutes since the epoch; these two are 30 minutes apart like */30).
+const job1 = addJob('ratings-report-29400000', at(10, 0, 0), REUSED_IP, W2, at(10, 3, 52));
+const job2 = addJob('ratings-report-29400030', at(10, 30, 0), '10.244.1.17', W1, at(10, 33, 20));
+const jobs = [job1, job2];
+
+if (!istiodPod || !gatewayPod || !legacyPod) throw new Error('missing pods');
+if (!(details.created > job1.pod.finished!.proxy)) throw new Error('details must start after the first job pod ended');
+
+interface ServiceDef {
+  ns: string;
+  name: string;
+  clusterIP: string;
+  labels: Record<string, string>;
+  selector?: Record<string, string>;
+  type: 'ClusterIP' | 'LoadBalancer';
+  ports: { name: string; port: number; targetPort: number; protocol: 'TCP' | 'UDP'; nodePort?: number; appProtocol?: string }[];
+  created: number;
+  lbIP?: string;
+}
+
+const services: ServiceDef[] = [
+  {
+    ns: 'default',
+    name: 'kubernetes',
+    clusterIP: '10.96.0.1',
+    labels: { component: 'apiserver', provider: 'kubernetes' },
+    type: 'ClusterIP',
+    ports: [{ name: 'https', port: 443, targetPort: 6443, protocol: 'TCP' }],
+    created: CLUSTER_CREATED,
+  },
+  ...(['productpage', 'details', 'reviews', 'ratings'] as const).map((app, i): ServiceDef => ({
+    ns: 'default',
+    name: app,
+    clusterIP: ['10.101.44.12', '10.103.212.9', '10.98.77.140', '10.107.15.201'][i] ?? '',
+    labels: { app, service: app },
+    selector: { app },
+    type: 'ClusterIP',
+    ports: [{ name: 'http', port: 9080, targetPort: 9080, protocol: 'TCP' }],
+    created: BOOKINFO_CREATED,
+  })),
+  {
+    ns: 'istio-system',
+    name: 'istiod',
+    clusterIP: '10.96.124.37',
+    labels: { ...istioLabels, app: 'istiod', istio: 'pilot', 'istio.io/rev': 'default' },
+    selector: { app: 'istiod', istio: 'pilot' },
+    type: 'ClusterIP',
+    ports: [
+      { name: 'grpc-xds', port: 15010, targetPort: 15010, protocol: 'TCP' },
+      { name: 'https-dns', port: 15012, targetPort: 15012, protocol: 'TCP' },
+      { name: 'https-webhook', port: 443, targetPort: 15017, protocol: 'TCP' },
+      { name: 'http-monitoring', port: 15014, targetPort: 15014, protocol: 'TCP' },
+    ],
+    created: INSTALL_ISTIO,
+  },
+  {
+    ns: 'istio-system',
+    name: 'istio-ingressgateway',
+    clusterIP: '10.96.201.55',
+    labels: { ...istioLabels, app: 'istio-ingressgateway', istio: 'ingressgateway' },
+    selector: { app: 'istio-ingressgateway', istio: 'ingressgateway' },
+    type: 'LoadBalancer',
+    ports: [
+      { name: 'status-port', port: 15021, targetPort: 15021, protocol: 'TCP', nodePort: 31942 },
+      { name: 'http2', port: 80, targetPort: 8080, protocol: 'TCP', nodePort: 30817 },
+      { name: 'https', port: 443, targetPort: 8443, protocol: 'TCP', nodePort: 32456 },
+    ],
+    created: INSTALL_ISTIO + 40 * SEC,
+    lbIP: '192.0.2.50',
+  },
+  {
+    ns: 'kube-system',
+    name: 'kube-dns',
+    clusterIP: '10.96.0.10',
+    labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' },
+    selector: { 'k8s-app': 'kube-dns' },
+    type: 'ClusterIP',
+    ports: [
+      { name: 'dns', port: 53, targetPort: 53, protocol: 'UDP' },
+      { name: 'dns-tcp', port: 53, targetPort: 53, protocol: 'TCP' },
+      { name: 'metrics', port: 9153, targetPort: 9153, protocol: 'TCP' },
+    ],
+    created: CLUSTER_CREATED + 14 * SEC,
+  },
+];
+
+function svc(name: string): ServiceDef {
+  const s = services.find((x) => x.ns === 'default' && x.name === name);
+  if (!s) throw new Error(`no service ${name}`);
+  return s;
+}
+
+const namespaces: { name: string; labels: Record<string, string>; created: number }[] = [
+  { name: 'default', labels: { 'istio-injection': 'enabled' }, created: CLUSTER_CREATED },
+  { name: 'istio-system', labels: {}, created: INSTALL_ISTIO - 5 * SEC },
+  { name: 'kube-system', labels: {}, created: CLUSTER_CREATED },
+  { name: 'legacy', labels: {}, created: LEGACY_CREATED - 20 * SEC },
+];
+
+const serviceAccounts: { ns: string; name: string; labels?: Record<string, string>; created: number }[] = [
+  ...namespaces.map((n) => ({ ns: n.name, name: 'default', created: n.created + 1 * SEC })),
+  ...(['productpage', 'details', 'reviews', 'ratings'] as const).map((a) => ({
+    ns: 'default',
+    name: `bookinfo-${a}`,
+    labels: { account: a },
+    created: BOOKINFO_CREATED,
+  })),
+  { ns: 'istio-system', name: 'istiod', labels: { ...istioLabels, app: 'istiod' }, created: INSTALL_ISTIO },
+  {
+    ns: 'istio-system',
+    name: 'istio-ingressgateway-service-account',
+    labels: { ...istioLabels, app: 'istio-ingressgateway', istio: 'ingressgateway' },
+    created: INSTALL_ISTIO + 40 * SEC,
+  },
+  { ns: 'kube-system', name: 'coredns', created: CLUSTER_CREATED + 14 * SEC },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes object builders
+
+let resourceVersion = 1000;
+const rv = (): string => String((resourceVersion += 37));
+
+function ownerRef(apiVersion: string, kind: string, name: string, uid: string): Obj {
+  return { apiVersion, blockOwnerDeletion: true, controller: true, kind, name, uid };
+}
+
+function saTokenVolume(seed: string): Obj {
+  return {
+    name: `kube-api-access-${safeString(`kapi:${seed}`, 5)}`,
+    projected: {
+      defaultMode: 420,
+      sources: [
+        { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+        { configMap: { items: [{ key: 'ca.crt', path: 'ca.crt' }], name: 'kube-root-ca.crt' } },
+        { downwardAPI: { items: [{ fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' }, path: 'namespace' }] } },
+      ],
+    },
+  };
+}
+
+function appContainerSpec(a: AppContainer, volumeName?: string): Obj {
+  return {
+    ...(a.args ? { args: a.args } : {}),
+    ...(a.env ? { env: a.env } : {}),
+    image: a.image,
+    imagePullPolicy: 'IfNotPresent',
+    name: a.name,
+    ports: a.ports,
+    resources: {},
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'File',
+    ...(volumeName ? { volumeMounts: [{ mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', name: volumeName, readOnly: true }] } : {}),
+  };
+}
+
+function sidecarSpec(p: PodInfo, volumeName: string): Obj {
+  return {
+    args: ['proxy', 'sidecar', '--domain', '$(POD_NAMESPACE).svc.cluster.local', '--proxyLogLevel=warning', '--proxyComponentLogLevel=misc:error', '--log_output_level=default:info'],
+    env: [
+      { name: 'PILOT_CERT_PROVIDER', value: 'istiod' },
+      { name: 'CA_ADDR', value: 'istiod.istio-system.svc:15012' },
+      { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
+      { name: 'INSTANCE_IP', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.podIP' } } },
+      { name: 'SERVICE_ACCOUNT', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.serviceAccountName' } } },
+      { name: 'HOST_IP', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.hostIP' } } },
+      { name: 'ISTIO_CPU_LIMIT', valueFrom: { resourceFieldRef: { divisor: '0', resource: 'limits.cpu' } } },
+      { name: 'PROXY_CONFIG', value: '{}\n' },
+      { name: 'ISTIO_META_POD_PORTS', value: JSON.stringify(p.w.app.ports.map((x) => ({ name: x.name, containerPort: x.containerPort, protocol: x.protocol }))) },
+      { name: 'ISTIO_META_APP_CONTAINERS', value: p.w.app.name },
+      { name: 'ISTIO_META_CLUSTER_ID', value: 'Kubernetes' },
+      { name: 'ISTIO_META_NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } },
+      { name: 'ISTIO_META_INTERCEPTION_MODE', value: 'REDIRECT' },
+      { name: 'ISTIO_META_WORKLOAD_NAME', value: p.ownerKind === 'Job' ? (p.jobName ?? '') : p.w.name },
+      { name: 'ISTIO_META_OWNER', value: p.ownerKind === 'Job' ? `kubernetes://apis/batch/v1/namespaces/${p.ns}/jobs/${p.jobName ?? ''}` : `kubernetes://apis/apps/v1/namespaces/${p.ns}/deployments/${p.w.name}` },
+      { name: 'ISTIO_META_MESH_ID', value: 'cluster.local' },
+      { name: 'TRUST_DOMAIN', value: 'cluster.local' },
+    ],
+    image: PROXY_IMAGE,
+    imagePullPolicy: 'IfNotPresent',
+    name: 'istio-proxy',
+    ports: [{ containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }],
+    readinessProbe: { failureThreshold: 4, httpGet: { path: '/healthz/ready', port: 15021, scheme: 'HTTP' }, periodSeconds: 15, successThreshold: 1, timeoutSeconds: 3 },
+    resources: { limits: { cpu: '2', memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      runAsGroup: 1337,
+      runAsNonRoot: true,
+      runAsUser: 1337,
+    },
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'File',
+    volumeMounts: [
+      { mountPath: '/var/run/secrets/workload-spiffe-uds', name: 'workload-socket' },
+      { mountPath: '/var/run/secrets/credential-uds', name: 'credential-socket' },
+      { mountPath: '/var/run/secrets/workload-spiffe-credentials', name: 'workload-certs' },
+      { mountPath: '/var/run/secrets/istio', name: 'istiod-ca-cert' },
+      { mountPath: '/var/lib/istio/data', name: 'istio-data' },
+      { mountPath: '/etc/istio/proxy', name: 'istio-envoy' },
+      { mountPath: '/var/run/secrets/tokens', name: 'istio-token' },
+      { mountPath: '/etc/istio/pod', name: 'istio-podinfo' },
+      { mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', name: volumeName, readOnly: true },
+    ],
+  };
+}
+
+function istioInitSpec(volumeName: string): Obj {
+  return {
+    args: ['istio-iptables', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020', '--log_output_level=default:info'],
+    image: PROXY_IMAGE,
+    imagePullPolicy: 'IfNotPresent',
+    name: 'istio-init',
+    resources: { limits: { cpu: '2', memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } },
+    securityContext: { allowPrivilegeEscalation: false, capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] }, privileged: false, readOnlyRootFilesystem: false, runAsGroup: 0, runAsNonRoot: false, runAsUser: 0 },
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'File',
+    volumeMounts: [{ mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', name: volumeName, readOnly: true }],
+  };
+}
+
+function istioVolumes(): Obj[] {
+  return [
+    { emptyDir: {}, name: 'workload-socket' },
+    { emptyDir: {}, name: 'credential-socket' },
+    { emptyDir: {}, name: 'workload-certs' },
+    { emptyDir: { medium: 'Memory' }, name: 'istio-envoy' },
+    { emptyDir: {}, name: 'istio-data' },
+    {
+      downwardAPI: {
+        defaultMode: 420,
+        items: [
+          { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.labels' }, path: 'labels' },
+          { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.annotations' }, path: 'annotations' },
+        ],
+      },
+      name: 'istio-podinfo',
+    },
+    { name: 'istio-token', projected: { defaultMode: 420, sources: [{ serviceAccountToken: { audience: 'istio-ca', expirationSeconds: 43200, path: 'istio-token' } }] } },
+    { configMap: { defaultMode: 420, name: 'istio-ca-root-cert' }, name: 'istiod-ca-cert' },
+  ];
+}
+
+function imageId(image: string): string {
+  const repo = image.replace(/:[^:/]+$/, '');
+  return `${repo}@sha256:${hex64(`image:${image}`)}`;
+}
+
+function containerId(p: PodInfo, container: string): string {
+  return `containerd://${hex64(`container:${p.uid}/${container}`)}`;
+}
+
+function podLabels(p: PodInfo): Record<string, string> {
+  const l: Record<string, string> = { ...p.w.podLabels };
+  if (p.templateHash) l['pod-template-hash'] = p.templateHash;
+  if (p.jobName && p.jobUid) {
+    l['batch.kubernetes.io/controller-uid'] = p.jobUid;
+    l['batch.kubernetes.io/job-name'] = p.jobName;
+    l['controller-uid'] = p.jobUid;
+    l['job-name'] = p.jobName;
+  }
+  if (p.w.sidecar) {
+    l['security.istio.io/tlsMode'] = 'istio';
+    l['service.istio.io/canonical-name'] = p.w.podLabels['app'] ?? p.w.name;
+    l['service.istio.io/canonical-revision'] = p.w.podLabels['version'] ?? 'latest';
+  }
+  return l;
+}
+
+function podObject(p: PodInfo): Obj {
+  const vol = saTokenVolume(p.uid);
+  const volName = vol['name'] as string;
+  const containers: Obj[] = [appContainerSpec(p.w.app, volName)];
+  if (p.w.sidecar) containers.push(sidecarSpec(p, volName));
+  const done = p.finished;
+  const cStatus = (name: string, image: string, started: number, end: number | undefined): Obj => ({
+    containerID: containerId(p, name),
+    image,
+    imageID: imageId(image),
+    lastState: {},
+    name,
+    ready: end === undefined,
+    restartCount: 0,
+    started: end === undefined,
+    state:
+      end === undefined
+        ? { running: { startedAt: k8sTime(started) } }
+        : { terminated: { containerID: containerId(p, name), exitCode: 0, finishedAt: k8sTime(end), reason: 'Completed', startedAt: k8sTime(started) } },
+  });
+  const statuses: Obj[] = [cStatus(p.w.app.name, p.w.app.image, p.appStarted, done?.app)];
+  if (p.w.sidecar) statuses.push(cStatus('istio-proxy', PROXY_IMAGE, p.proxyStarted, done?.proxy));
+  statuses.sort((a, b) => cmp(a['name'] as string, b['name'] as string));
+  const readyTime = done ? done.proxy : p.appStarted + 3 * SEC;
+  const podScheduled = p.created;
+  const initialized = p.w.sidecar ? p.created + 2 * SEC : p.created;
+  const conditions: Obj[] = [
+    { lastProbeTime: null, lastTransitionTime: k8sTime(done ? done.proxy : p.created + 1 * SEC), status: done ? 'False' : 'True', type: 'PodReadyToStartContainers' },
+    { lastProbeTime: null, lastTransitionTime: k8sTime(initialized), ...(done ? { reason: 'PodCompleted' } : {}), status: 'True', type: 'Initialized' },
+    { lastProbeTime: null, lastTransitionTime: k8sTime(readyTime), ...(done ? { reason: 'PodCompleted' } : {}), status: done ? 'False' : 'True', type: 'Ready' },
+    { lastProbeTime: null, lastTransitionTime: k8sTime(readyTime), ...(done ? { reason: 'PodCompleted' } : {}), status: done ? 'False' : 'True', type: 'ContainersReady' },
+    { lastProbeTime: null, lastTransitionTime: k8sTime(podScheduled), status: 'True', type: 'PodScheduled' },
+  ];
+  const status: Obj = {
+    conditions,
+    containerStatuses: statuses,
+    hostIP: p.node.ip,
+    hostIPs: [{ ip: p.node.ip }],
+    phase: done ? 'Succeeded' : 'Running',
+    podIP: p.ip,
+    podIPs: [{ ip: p.ip }],
+    qosClass: 'Burstable',
+    startTime: k8sTime(p.created),
+  };
+  if (p.w.sidecar) {
+    status['initContainerStatuses'] = [
+      {
+        containerID: containerId(p, 'istio-init'),
+        image: PROXY_IMAGE,
+        imageID: imageId(PROXY_IMAGE),
+        lastState: {},
+        name: 'istio-init',
+        ready: true,
+        restartCount: 0,
+        started: false,
+        state: {
+          terminated: {
+            containerID: containerId(p, 'istio-init'),
+            exitCode: 0,
+            finishedAt: k8sTime(p.created + 1 * SEC),
+            reason: 'Completed',
+            startedAt: k8sTime(p.created + 1 * SEC),
+          },
+        },
+      },
+    ];
+  }
+  const ownerApi = p.ownerKind === 'Job' ? 'batch/v1' : 'apps/v1';
+  const annotations = p.w.sidecar ? INJECTED_POD_ANNOTATIONS(p.w.app.name) : p.w.podAnnotations;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      ...(annotations ? { annotations } : {}),
+      creationTimestamp: k8sTime(p.created),
+      generateName: `${p.ownerName}-`,
+      labels: podLabels(p),
+      name: p.name,
+      namespace: p.ns,
+      ownerReferences: [ownerRef(ownerApi, p.ownerKind, p.ownerName, p.ownerUid)],
+      resourceVersion: rv(),
+      uid: p.uid,
+    },
+    spec: {
+      containers,
+      dnsPolicy: 'ClusterFirst',
+      enableServiceLinks: true,
+      ...(p.w.sidecar ? { initContainers: [istioInitSpec(volName)] } : {}),
+      nodeName: p.node.name,
+      preemptionPolicy: 'PreemptLowerPriority',
+      priority: 0,
+      restartPolicy: p.ownerKind === 'Job' ? 'Never' : 'Always',
+      schedulerName: 'default-scheduler',
+      securityContext: {},
+      serviceAccount: p.w.sa,
+      serviceAccountName: p.w.sa,
+      terminationGracePeriodSeconds: 30,
+      tolerations: [
+        { effect: 'NoExecute', key: 'node.kubernetes.io/not-ready', operator: 'Exists', tolerationSeconds: 300 },
+        { effect: 'NoExecute', key: 'node.kubernetes.io/unreachable', operator: 'Exists', tolerationSeconds: 300 },
+      ],
+      volumes: [...(p.w.sidecar ? istioVolumes() : []), vol],
+    },
+    status,
+  };
+}
+
+function templateSpec(w: Workload, extraLabels: Record<string, string>): Obj {
+  return {
+    metadata: {
+      ...(w.podAnnotations ? { annotations: w.podAnnotations } : {}),
+      creationTimestamp: null,
+      labels: { ...w.podLabels, ...extraLabels },
+    },
+    spec: {
+      containers: [appContainerSpec(w.app)],
+      dnsPolicy: 'ClusterFirst',
+      restartPolicy: w.kind === 'CronJob' ? 'Never' : 'Always',
+      schedulerName: 'default-scheduler',
+      securityContext: {},
+      serviceAccount: w.sa,
+      serviceAccountName: w.sa,
+      terminationGracePeriodSeconds: 30,
+    },
+  };
+}
+
+function deploymentObjects(w: Workload): { deployment: Obj; replicaSet: Obj } {
+  const wpods = pods.filter((p) => p.w === w);
+  const first = wpods[0];
+  if (!first || !first.templateHash) throw new Error(`deployment ${w.name}: no pods`);
+  const n = wpods.length;
+  const uid = uidFor(`Deployment/${w.ns}/${w.name}`);
+  const lastPodReady = Math.max(...wpods.map((p) => p.appStarted + 3 * SEC));
+  const deployment: Obj = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      annotations: { 'deployment.kubernetes.io/revision': '1' },
+      creationTimestamp: k8sTime(w.created),
+      generation: 1,
+      labels: w.labels,
+      name: w.name,
+      namespace: w.ns,
+      resourceVersion: rv(),
+      uid,
+    },
+    spec: {
+      progressDeadlineSeconds: 600,
+      replicas: n,
+      revisionHistoryLimit: 10,
+      selector: { matchLabels: w.selector },
+      strategy: { rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' }, type: 'RollingUpdate' },
+      template: templateSpec(w, {}),
+    },
+    status: {
+      availableReplicas: n,
+      conditions: [
+        {
+          lastTransitionTime: k8sTime(w.created + 9 * SEC),
+          lastUpdateTime: k8sTime(w.created + 9 * SEC),
+          message: `ReplicaSet "${first.ownerName}" has successfully progressed.`,
+          reason: 'NewReplicaSetAvailable',
+          status: 'True',
+          type: 'Progressing',
+        },
+        {
+          lastTransitionTime: k8sTime(lastPodReady),
+          lastUpdateTime: k8sTime(lastPodReady),
+          message: 'Deployment has minimum availability.',
+          reason: 'MinimumReplicasAvailable',
+          status: 'True',
+          type: 'Available',
+        },
+      ],
+      observedGeneration: 1,
+      readyReplicas: n,
+      replicas: n,
+      updatedReplicas: n,
+    },
+  };
+  const replicaSet: Obj = {
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: {
+      annotations: {
+        'deployment.kubernetes.io/desired-replicas': String(n),
+        'deployment.kubernetes.io/max-replicas': String(n + Math.ceil(n / 4)),
+        'deployment.kubernetes.io/revision': '1',
+      },
+      creationTimestamp: k8sTime(w.created),
+      generation: 1,
+      labels: { ...w.podLabels, 'pod-template-hash': first.templateHash },
+      name: first.ownerName,
+      namespace: w.ns,
+      ownerReferences: [ownerRef('apps/v1', 'Deployment', w.name, uid)],
+      resourceVersion: rv(),
+      uid: first.ownerUid,
+    },
+    spec: {
+      replicas: n,
+      selector: { matchLabels: { ...w.selector, 'pod-template-hash': first.templateHash } },
+      template: templateSpec(w, { 'pod-template-hash': first.templateHash }),
+    },
+    status: { availableReplicas: n, fullyLabeledReplicas: n, observedGeneration: 1, readyReplicas: n, replicas: n },
+  };
+  return { deployment, replicaSet };
+}
+
+const cronjobUid = uidFor('CronJob/default/ratings-report');
+
+function cronJobObject(): Obj {
+  const last = jobs[jobs.length - 1];
+  if (!last) throw new Error('no jobs');
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: {
+      creationTimestamp: k8sTime(cronjob.created),
+      generation: 1,
+      labels: cronjob.labels,
+      name: cronjob.name,
+      namespace: cronjob.ns,
+      resourceVersion: rv(),
+      uid: cronjobUid,
+    },
+    spec: {
+      concurrencyPolicy: 'Forbid',
+      failedJobsHistoryLimit: 1,
+      jobTemplate: {
+        metadata: { creationTimestamp: null },
+        spec: { backoffLimit: 2, template: templateSpec(cronjob, {}) },
+      },
+      schedule: '*/30 * * * *',
+      successfulJobsHistoryLimit: 2,
+      suspend: false,
+    },
+    status: {
+      lastScheduleTime: k8sTime(last.scheduled),
+      lastSuccessfulTime: k8sTime(last.pod.finished!.proxy + 2 * SEC),
+    },
+  };
+}
+
+function jobObject(j: JobInfo): Obj {
+  const extra = {
+    'batch.kubernetes.io/controller-uid': j.uid,
+    'batch.kubernetes.io/job-name': j.name,
+    'controller-uid': j.uid,
+    'job-name': j.name,
+  };
+  const done = j.pod.finished!.proxy + 2 * SEC;
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      annotations: { 'batch.kubernetes.io/cronjob-scheduled-timestamp': isoMs(j.scheduled).replace('.000Z', 'Z') },
+      creationTimestamp: k8sTime(j.scheduled),
+      generation: 1,
+      labels: { ...cronjob.podLabels, ...extra },
+      name: j.name,
+      namespace: 'default',
+      ownerReferences: [ownerRef('batch/v1', 'CronJob', cronjob.name, cronjobUid)],
+      resourceVersion: rv(),
+      uid: j.uid,
+    },
+    spec: {
+      backoffLimit: 2,
+      completionMode: 'NonIndexed',
+      completions: 1,
+      manualSelector: false,
+      parallelism: 1,
+      podReplacementPolicy: 'TerminatingOrFailed',
+      selector: { matchLabels: { 'batch.kubernetes.io/controller-uid': j.uid } },
+      suspend: false,
+      template: templateSpec(cronjob, extra),
+    },
+    status: {
+      completionTime: k8sTime(done),
+      conditions: [
+        { lastProbeTime: k8sTime(done), lastTransitionTime: k8sTime(done), message: 'Reached expected number of succeeded pods', reason: 'CompletionsReached', status: 'True', type: 'SuccessCriteriaMet' },
+        { lastProbeTime: k8sTime(done), lastTransitionTime: k8sTime(done), message: 'Reached expected number of succeeded pods', reason: 'CompletionsReached', status: 'True', type: 'Complete' },
+      ],
+      ready: 0,
+      startTime: k8sTime(j.scheduled),
+      succeeded: 1,
+      terminating: 0,
+      uncountedTerminatedPods: {},
+    },
+  };
+}
+
+function serviceObject(s: ServiceDef): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      creationTimestamp: k8sTime(s.created),
+      labels: s.labels,
+      name: s.name,
+      namespace: s.ns,
+      resourceVersion: rv(),
+      uid: uidFor(`Service/${s.ns}/${s.name}`),
+    },
+    spec: {
+      ...(s.type === 'LoadBalancer' ? { allocateLoadBalancerNodePorts: true, externalTrafficPolicy: 'Local', healthCheckNodePort: 30443 } : {}),
+      clusterIP: s.clusterIP,
+      clusterIPs: [s.clusterIP],
+      internalTrafficPolicy: 'Cluster',
+      ipFamilies: ['IPv4'],
+      ipFamilyPolicy: 'SingleStack',
+      ports: s.ports.map((p) => ({ ...p })),
+      ...(s.selector ? { selector: s.selector } : {}),
+      sessionAffinity: 'None',
+      type: s.type,
+    },
+    status: { loadBalancer: s.lbIP ? { ingress: [{ ip: s.lbIP, ipMode: 'VIP' }] } : {} },
+  };
+}
+
+function inventoryItems(): Obj[] {
+  const byNsName = <T extends { ns: string; name: string }>(a: T, b: T): number => cmp(a.ns, b.ns) || cmp(a.name, b.name);
+  const items: Obj[] = [];
+  // kubectl get pods,services,serviceaccounts,namespaces,deployments,replicasets,statefulsets,daemonsets,jobs,cronjobs -A
+  for (const p of [...pods].sort(byNsName)) items.push(podObject(p));
+  for (const s of [...services].sort(byNsName)) items.push(serviceObject(s));
+  for (const sa of [...serviceAccounts].sort(byNsName)) {
+    items.push({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: {
+        creationTimestamp: k8sTime(sa.created),
+        ...(sa.labels ? { labels: sa.labels } : {}),
+        name: sa.name,
+        namespace: sa.ns,
+        resourceVersion: rv(),
+        uid: uidFor(`ServiceAccount/${sa.ns}/${sa.name}`),
+      },
+    });
+  }
+  for (const n of [...namespaces].sort((a, b) => cmp(a.name, b.name))) {
+    items.push({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        creationTimestamp: k8sTime(n.created),
+        labels: { ...n.labels, 'kubernetes.io/metadata.name': n.name },
+        name: n.name,
+        resourceVersion: rv(),
+        uid: uidFor(`Namespace/${n.name}`),
+      },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Active' },
+    });
+  }
+  const deps = workloads.filter((w) => w.kind === 'Deployment').sort(byNsName);
+  const built = deps.map((w) => deploymentObjects(w));
+  for (const b of built) items.push(b.deployment);
+  for (const b of [...built].sort((x, y) => {
+    const mx = x.replicaSet['metadata'] as Obj;
+    const my = y.replicaSet['metadata'] as Obj;
+    return cmp(mx['namespace'] as string, my['namespace'] as string) || cmp(mx['name'] as string, my['name'] as string);
+  }))
+    items.push(b.replicaSet);
+  for (const j of jobs) items.push(jobObject(j));
+  items.push(cronJobObject());
+  return items.map((o) => sortKeysDeep(o) as Obj);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Access-log records
+
+/** The fields of Istio's default access log format (>= 1.9 text; >= 1.14 JSON with nulls). */
+interface Access {
+  start_time: number;
+  method: string | null;
+  path: string | null;
+  protocol: string | null;
+  response_code: number;
+  response_flags: string | null;
+  response_code_details: string | null;
+  connection_termination_details: string | null;
+  upstream_transport_failure_reason: string | null;
+  bytes_received: number;
+  bytes_sent: number;
+  duration: number | null;
+  upstream_service_time: string | null;
+  x_forwarded_for: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  authority: string | null;
+  upstream_host: string | null;
+  upstream_cluster: string | null;
+  upstream_local_address: string | null;
+  downstream_local_address: string | null;
+  downstream_remote_address: string | null;
+  requested_server_name: string | null;
+  route_name: string | null;
+}
+
+const dash = (v: string | number | null): string => (v === null ? '-' : String(v));
+
+function renderText(a: Access): string {
+  const req = a.method === null ? '- - -' : `${a.method} ${dash(a.path)} ${dash(a.protocol)}`;
+  return (
+    `[${isoMs(a.start_time)}] "${req}" ${a.response_code} ${dash(a.response_flags)} ${dash(a.response_code_details)} ` +
+    `${dash(a.connection_termination_details)} "${dash(a.upstream_transport_failure_reason)}" ${a.bytes_received} ${a.bytes_sent} ` +
+    `${dash(a.duration)} ${dash(a.upstream_service_time)} "${dash(a.x_forwarded_for)}" "${dash(a.user_agent)}" "${dash(a.request_id)}" ` +
+    `"${dash(a.authority)}" "${dash(a.upstream_host)}" ${dash(a.upstream_cluster)} ${dash(a.upstream_local_address)} ` +
+    `${dash(a.downstream_local_address)} ${dash(a.downstream_remote_address)} ${dash(a.requested_server_name)} ${dash(a.route_name)}`
+  );
+}
+
+/** Key order as in the real 2023 sample (istio-access-log-json.jsonl line 1). */
+function renderJson(a: Access): string {
+  return JSON.stringify({
+    response_flags: a.response_flags,
+    x_forwarded_for: a.x_forwarded_for,
+    start_time: isoMs(a.start_time),
+    connection_termination_details: a.connection_termination_details,
+    path: a.path,
+    upstream_cluster: a.upstream_cluster,
+    user_agent: a.user_agent,
+    upstream_transport_failure_reason: a.upstream_transport_failure_reason,
+    response_code_details: a.response_code_details,
+    requested_server_name: a.requested_server_name,
+    response_code: a.response_code,
+    upstream_host: a.upstream_host,
+    duration: a.duration,
+    route_name: a.route_name,
+    upstream_local_address: a.upstream_local_address,
+    bytes_received: a.bytes_received,
+    protocol: a.protocol,
+    authority: a.authority,
+    downstream_remote_address: a.downstream_remote_address,
+    method: a.method,
+    bytes_sent: a.bytes_sent,
+    request_id: a.request_id,
+    downstream_local_address: a.downstream_local_address,
+    upstream_service_time: a.upstream_service_time,
+  });
+}
+
+interface LogRecord {
+  /** Sort key: request start (access lines) or the line's own time (agent lines). */
+  sortMs: number;
+  seq: number;
+  stream: 'stdout' | 'stderr';
+  /** When the proxy wrote the line (ms + extra ns), before monotonic adjustment. */
+  writeMs: number;
+  writeNs: number;
+  access?: Access;
+  text?: string;
+}
+
+const podLogs = new Map<PodInfo, LogRecord[]>();
+let seq = 0;
+const writeJitter = new Rng('write-jitter');
+
+function logAccess(p: PodInfo, a: Access): void {
+  const list = podLogs.get(p) ?? [];
+  podLogs.set(p, list);
+  // Envoy writes the entry when the request completes (buffered, flushed within ~1s).
+  list.push({
+    sortMs: a.start_time,
+    seq: seq++,
+    stream: 'stdout',
+    writeMs: a.start_time + (a.duration ?? 0) + writeJitter.int(0, 3),
+    writeNs: writeJitter.int(0, 999999),
+    access: a,
+  });
+}
+
+function logAgent(p: PodInfo, ms: number, level: string, scope: string, msg: string, stream: 'stdout' | 'stderr' = 'stdout'): void {
+  const list = podLogs.get(p) ?? [];
+  podLogs.set(p, list);
+  const us = writeJitter.int(0, 999);
+  const text = scope === '' ? `${microTime(ms, us)}\t${level}\t${msg}` : `${microTime(ms, us)}\t${level}\t${scope}\t${msg}`;
+  list.push({ sortMs: ms, seq: seq++, stream, writeMs: ms, writeNs: us * 1000 + writeJitter.int(0, 999), text });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expected graph accumulator (from the simulation, not from the logs)
+
+type Mtls = 'mutual' | 'plaintext' | 'unknown';
+
+interface EdgeAcc {
+  source: string;
+  target: string;
+  port: number;
+  protocol: 'http' | 'tcp';
+  requests: number;
+  methods: Set<string>;
+  paths: Set<string>;
+  mtls: Record<Mtls, number>;
+  responses: Map<string, number>;
+  first: number;
+  last: number;
+}
+
+const edges = new Map<string, EdgeAcc>();
+
+function templatePath(path: string): string {
+  const noQuery = path.split('?')[0] ?? '';
+  return noQuery
+    .split('/')
+    .map((seg) => (/^[0-9]+$/.test(seg) ? '{id}' : seg))
+    .join('/');
+}
+
+function recordEdge(o: { source: string; target: string; port: number; protocol: 'http' | 'tcp'; method?: string; path?: string; code: number; mtls: Mtls; start: number }): void {
+  const k = `${o.source}|${o.target}|${o.port}|${o.protocol}`;
+  let e = edges.get(k);
+  if (!e) {
+    e = {
+      source: o.source,
+      target: o.target,
+      port: o.port,
+      protocol: o.protocol,
+      requests: 0,
+      methods: new Set(),
+      paths: new Set(),
+      mtls: { mutual: 0, plaintext: 0, unknown: 0 },
+      responses: new Map(),
+      first: o.start,
+      last: o.start,
+    };
+    edges.set(k, e);
+  }
+  e.requests++;
+  if (o.protocol === 'http') {
+    if (o.method) e.methods.add(o.method);
+    if (o.path) e.paths.add(templatePath(o.path));
+    const cls = `${Math.floor(o.code / 100)}xx`;
+    e.responses.set(cls, (e.responses.get(cls) ?? 0) + 1);
+  }
+  e.mtls[o.mtls]++;
+  e.first = Math.min(e.first, o.start);
+  e.last = Math.max(e.last, o.start);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Traffic simulation
+
+const WORLD_CLIENT = '198.51.100.7';
+const UNKNOWN_CLIENT = '10.244.9.99';
+const EXTERNAL_TCP = '203.0.113.10';
+// The TLS SNI the client sent: an external destination is named by its host when one is known.
+const EXTERNAL_SNI = 'api.example.com';
+const GATEWAY_LISTENER = 8080;
+
+const BROWSER_UAS = [
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15',
+  'Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0',
+];
+
+/** Envoy reuses upstream connections: per (client, server) a small pool of source ports. */
+const pools = new Map<string, number[]>();
+function pooledPort(rng: Rng, clientIp: string, serverIp: string): number {
+  const k = `${clientIp}>${serverIp}`;
+  const pool = pools.get(k) ?? [];
+  pools.set(k, pool);
+  if (pool.length > 0 && (pool.length >= 4 || rng.chance(0.7))) return rng.pick(pool);
+  const port = rng.int(32768, 60999);
+  pool.push(port);
+  return port;
+}
+const ephemeral = (rng: Rng): number => rng.int(32768, 60999);
+
+function alive(p: PodInfo, t: number): boolean {
+  const readyAt = p.appStarted + 2 * SEC;
+  return t >= readyAt && (p.finished === undefined || t < p.finished.app);
+}
+
+interface Client {
+  ip: string;
+  pod?: PodInfo;
+}
+
+function clientKey(c: Client): string {
+  if (c.pod) return c.pod.key;
+  return c.ip.startsWith('10.') ? `unknown:${c.ip}` : `world:${c.ip}`;
+}
+
+interface MeshCall {
+  rng: Rng;
+  start: number;
+  client: Client;
+  server: PodInfo;
+  service: string;
+  method: string;
+  path: string;
+  code: number;
+  requestId: string;
+  userAgent: string;
+  authority: string;
+  bytesReceived: number;
+  bytesSent: number;
+  /** Server-side duration (ms). */
+  serverDuration: number;
+}
+
+/**
+ * One HTTP request from a client to a Bookinfo service. Logged by the client's sidecar
+ * (outbound) when it has one, and by the server's sidecar (inbound). Returns the duration
+ * the client saw.
+ */
+function meshCall(c: MeshCall): number {
+  const s = svc(c.service);
+  const port = 9080;
+  const sd = c.serverDuration;
+  const cd = sd + c.rng.int(0, 2);
+  const appPort = ephemeral(c.rng);
+  const sidecarClient = c.client.pod?.w.sidecar === true;
+  const upstreamLocalPort = sidecarClient ? pooledPort(c.rng, c.client.ip, c.server.ip) : appPort;
+  const via = 'via_upstream'; // the app itself answered (no Envoy-generated errors here)
+  if (sidecarClient && c.client.pod) {
+    logAccess(c.client.pod, {
+      start_time: c.start,
+      method: c.method,
+      path: c.path,
+      protocol: 'HTTP/1.1',
+      response_code: c.code,
+      response_flags: '-',
+      response_code_details: via,
+      connection_termination_details: null,
+      upstream_transport_failure_reason: null,
+      bytes_received: c.bytesReceived,
+      bytes_sent: c.bytesSent,
+      duration: cd,
+      upstream_service_time: String(Math.min(cd, sd + c.rng.int(0, 1))),
+      x_forwarded_for: null,
+      user_agent: c.userAgent,
+      request_id: c.requestId,
+      authority: c.authority,
+      upstream_host: `${c.server.ip}:${port}`,
+      upstream_cluster: `outbound|${port}||${s.name}.${s.ns}.svc.cluster.local`,
+      upstream_local_address: `${c.client.ip}:${upstreamLocalPort}`,
+      downstream_local_address: `${s.clusterIP}:${port}`,
+      downstream_remote_address: `${c.client.ip}:${appPort}`,
+      requested_server_name: null,
+      route_name: 'default',
+    });
+  }
+  const sni = sidecarClient ? `outbound_.${port}_._.${s.name}.${s.ns}.svc.cluster.local` : null;
+  logAccess(c.server, {
+    start_time: c.start,
+    method: c.method,
+    path: c.path,
+    protocol: 'HTTP/1.1',
+    response_code: c.code,
+    response_flags: '-',
+    response_code_details: via,
+    connection_termination_details: null,
+    upstream_transport_failure_reason: null,
+    bytes_received: c.bytesReceived,
+    bytes_sent: c.bytesSent,
+    duration: sd,
+    upstream_service_time: String(Math.max(0, sd - c.rng.int(0, 1))),
+    x_forwarded_for: null,
+    user_agent: c.userAgent,
+    request_id: c.requestId,
+    authority: c.authority,
+    upstream_host: `${c.server.ip}:${port}`,
+    upstream_cluster: `inbound|${port}||`,
+    upstream_local_address: `127.0.0.6:${ephemeral(c.rng)}`,
+    downstream_local_address: `${c.server.ip}:${port}`,
+    downstream_remote_address: `${c.client.ip}:${upstreamLocalPort}`,
+    requested_server_name: sni,
+    route_name: 'default',
+  });
+  recordEdge({
+    source: clientKey(c.client),
+    target: c.server.key,
+    port,
+    protocol: 'http',
+    method: c.method,
+    path: c.path,
+    code: c.code,
+    mtls: sni ? 'mutual' : 'plaintext',
+    start: c.start,
+  });
+  return cd;
+}
+
+const reviewBytes: Record<string, number> = { v1: 295, v2: 358, v3: 375 };
+
+/**
+ * productpage's work for one page or API call: details (when a details pod is up) and,
+ * for the HTML page, reviews (-> ratings for v2/v3). Headers x-request-id and user-agent are
+ * propagated as Bookinfo does. Returns the time spent in downstream calls.
+ */
+function productpageFanout(rng: Rng, t: number, requestId: string, ua: string, productId: number, withReviews: boolean): number {
+  let cursor = t + rng.int(1, 3);
+  if (alive(details, cursor)) {
+    const code = rng.chance(0.03) ? 503 : 200;
+    const cd = meshCall({
+      rng,
+      start: cursor,
+      client: { ip: productpage.ip, pod: productpage },
+      server: details,
+      service: 'details',
+      method: 'GET',
+      path: `/details/${productId}`,
+      code,
+      requestId,
+      userAgent: ua,
+      authority: 'details:9080',
+      bytesReceived: 0,
+      bytesSent: code === 200 ? 178 : 95,
+      serverDuration: rng.int(1, 4),
+    });
+    cursor += cd + rng.int(1, 2);
+  }
+  if (withReviews) {
+    const server = rng.pick(reviewsPods);
+    const version = server.w.podLabels['version'] ?? 'v1';
+    const reviewsStart = cursor;
+    let inner = rng.int(2, 6);
+    if (version !== 'v1') {
+      const rStart = reviewsStart + rng.int(1, 3);
+      const rCode = rng.chance(0.03) ? 503 : 200;
+      const rcd = meshCall({
+        rng,
+        start: rStart,
+        client: { ip: server.ip, pod: server },
+        server: ratings,
+        service: 'ratings',
+        method: 'GET',
+        path: `/ratings/${productId}`,
+        code: rCode,
+        requestId,
+        userAgent: ua,
+        authority: 'ratings:9080',
+        bytesReceived: 0,
+        bytesSent: rCode === 200 ? 48 : 95,
+        serverDuration: rng.int(1, 3),
+      });
+      inner = rStart - reviewsStart + rcd + rng.int(2, 8);
+    }
+    const code = rng.chance(0.03) ? 500 : rng.chance(0.02) ? 503 : 200;
+    const cd = meshCall({
+      rng,
+      start: reviewsStart,
+      client: { ip: productpage.ip, pod: productpage },
+      server,
+      service: 'reviews',
+      method: 'GET',
+      path: `/reviews/${productId}`,
+      code,
+      requestId,
+      userAgent: ua,
+      authority: 'reviews:9080',
+      bytesReceived: 0,
+      bytesSent: code === 200 ? (reviewBytes[version] ?? 295) : 95,
+      serverDuration: inner,
+    });
+    cursor = reviewsStart + cd;
+  }
+  return cursor - t;
+}
+
+function simulateIngress(): void {
+  const rng = new Rng('ingress');
+  const gw = gatewayPod!;
+  const ppSvc = svc('productpage');
+  const ua = rng.pick(BROWSER_UAS);
+  let t = T0 + rng.int(500, 4000);
+  let userAgent = ua;
+  while (true) {
+    t += rng.gap(24 * SEC);
+    if (t >= T_END - 5 * SEC) break;
+    if (rng.chance(0.1)) userAgent = rng.pick(BROWSER_UAS);
+    const r = rng.next();
+    let method = 'GET';
+    let path: string;
+    let code = 200;
+    let bytesReceived = 0;
+    let bytesSent: number;
+    let ppDuration: number;
+    const requestId = rng.uuid();
+    if (r < 0.72) {
+      const q = rng.next();
+      path = q < 0.15 ? '/productpage?u=normal' : q < 0.22 ? '/productpage?u=test' : '/productpage';
+      const productId = rng.int(0, 30);
+      const fan = productpageFanout(rng, t, requestId, userAgent, productId, true);
+      ppDuration = fan + rng.int(4, 18);
+      code = rng.chance(0.02) ? 500 : 200;
+      bytesSent = code === 200 ? rng.int(4280, 5310) : 290;
+    } else if (r < 0.86) {
+      path = '/static/css/site.css';
+      code = rng.chance(0.3) ? 304 : 200;
+      bytesSent = code === 200 ? 1432 : 0;
+      ppDuration = rng.int(1, 3);
+    } else if (r < 0.97) {
+      method = 'POST';
+      path = '/login';
+      code = 302;
+      bytesReceived = 29;
+      bytesSent = 219;
+      ppDuration = rng.int(2, 5);
+    } else {
+      path = '/favicon.ico';
+      code = 404;
+      bytesSent = 207;
+      ppDuration = rng.int(1, 2);
+    }
+    const gwDuration = ppDuration + rng.int(1, 3);
+    const gwUpstreamPort = pooledPort(rng, gw.ip, productpage.ip);
+    const authority = 'bookinfo.example.com';
+    // The gateway's single (outbound) entry.
+    logAccess(gw, {
+      start_time: t,
+      method,
+      path,
+      protocol: 'HTTP/1.1',
+      response_code: code,
+      response_flags: '-',
+      response_code_details: 'via_upstream',
+      connection_termination_details: null,
+      upstream_transport_failure_reason: null,
+      bytes_received: bytesReceived,
+      bytes_sent: bytesSent,
+      duration: gwDuration,
+      upstream_service_time: String(ppDuration + rng.int(0, 1)),
+      x_forwarded_for: WORLD_CLIENT,
+      user_agent: userAgent,
+      request_id: requestId,
+      authority,
+      upstream_host: `${productpage.ip}:9080`,
+      upstream_cluster: `outbound|9080||${ppSvc.name}.${ppSvc.ns}.svc.cluster.local`,
+      upstream_local_address: `${gw.ip}:${gwUpstreamPort}`,
+      downstream_local_address: `${gw.ip}:${GATEWAY_LISTENER}`,
+      downstream_remote_address: `${WORLD_CLIENT}:${rng.int(1024, 65535)}`,
+      requested_server_name: null,
+      route_name: null,
+    });
+    // productpage's inbound entry.
+    logAccess(productpage, {
+      start_time: t,
+      method,
+      path,
+      protocol: 'HTTP/1.1',
+      response_code: code,
+      response_flags: '-',
+      response_code_details: 'via_upstream',
+      connection_termination_details: null,
+      upstream_transport_failure_reason: null,
+      bytes_received: bytesReceived,
+      bytes_sent: bytesSent,
+      duration: ppDuration,
+      upstream_service_time: String(Math.max(0, ppDuration - rng.int(0, 1))),
+      x_forwarded_for: WORLD_CLIENT,
+      user_agent: userAgent,
+      request_id: requestId,
+      authority,
+      upstream_host: `${productpage.ip}:9080`,
+      upstream_cluster: 'inbound|9080||',
+      upstream_local_address: `127.0.0.6:${ephemeral(rng)}`,
+      downstream_local_address: `${productpage.ip}:9080`,
+      downstream_remote_address: `${gw.ip}:${gwUpstreamPort}`,
+      requested_server_name: `outbound_.9080_._.${ppSvc.name}.${ppSvc.ns}.svc.cluster.local`,
+      route_name: 'default',
+    });
+    recordEdge({ source: `world:${WORLD_CLIENT}`, target: gw.key, port: GATEWAY_LISTENER, protocol: 'http', method, path, code, mtls: 'unknown', start: t });
+    recordEdge({ source: gw.key, target: productpage.key, port: 9080, protocol: 'http', method, path, code, mtls: 'mutual', start: t });
+  }
+}
+
+function simulateLegacy(): void {
+  const rng = new Rng('legacy');
+  const lp = legacyPod!;
+  let t = T0 + rng.int(1000, 20000);
+  while (true) {
+    t += rng.gap(90 * SEC);
+    if (t >= T_END - 5 * SEC) break;
+    const productId = rng.int(0, 30);
+    const requestId = rng.uuid();
+    const ua = 'python-requests/2.31.0';
+    const fan = productpageFanout(rng, t, requestId, ua, productId, false);
+    const code = rng.chance(0.05) ? 500 : 200;
+    meshCall({
+      rng,
+      start: t,
+      client: { ip: lp.ip, pod: lp },
+      server: productpage,
+      service: 'productpage',
+      method: 'GET',
+      path: `/api/v1/products/${productId}`,
+      code,
+      requestId,
+      userAgent: ua,
+      authority: 'productpage.default.svc.cluster.local:9080',
+      bytesReceived: 0,
+      bytesSent: code === 200 ? 195 : 290,
+      serverDuration: fan + rng.int(2, 6),
+    });
+  }
+}
+
+function simulateUnknownClient(): void {
+  const rng = new Rng('unknown-client');
+  let t = details.appStarted + 4 * MIN;
+  while (true) {
+    t += rng.gap(6 * MIN);
+    if (t >= T_END - 5 * SEC) break;
+    meshCall({
+      rng,
+      start: t,
+      client: { ip: UNKNOWN_CLIENT },
+      server: details,
+      service: 'details',
+      method: 'GET',
+      path: `/details/${rng.int(0, 30)}`,
+      code: 200,
+      requestId: rng.uuid(),
+      userAgent: 'Go-http-client/1.1',
+      authority: 'details.default.svc.cluster.local:9080',
+      bytesReceived: 0,
+      bytesSent: 178,
+      serverDuration: rng.int(1, 3),
+    });
+  }
+}
+
+function simulateCronJobs(): void {
+  for (const j of jobs) {
+    const rng = new Rng(`cronjob:${j.name}`);
+    const p = j.pod;
+    let t = p.appStarted + 2 * SEC;
+    const stop = p.finished!.app - 2 * SEC;
+    while (true) {
+      t += rng.gap(20 * SEC);
+      if (t >= stop) break;
+      const code = rng.chance(0.06) ? 503 : 200;
+      meshCall({
+        rng,
+        start: t,
+        client: { ip: p.ip, pod: p },
+        server: ratings,
+        service: 'ratings',
+        method: 'POST',
+        path: `/ratings/${rng.int(0, 30)}`,
+        code,
+        requestId: rng.uuid(),
+        userAgent: 'python-requests/2.32.3',
+        authority: 'ratings:9080',
+        bytesReceived: 34,
+        bytesSent: code === 200 ? 47 : 95,
+        serverDuration: rng.int(2, 6),
+      });
+    }
+  }
+}
+
+function simulateExternalTcp(): void {
+  const rng = new Rng('external-tcp');
+  let t = T0 + rng.int(10 * SEC, 60 * SEC);
+  while (true) {
+    t += rng.gap(5 * MIN);
+    if (t >= T_END - 10 * SEC) break;
+    const duration = rng.int(120, 2400);
+    logAccess(ratings, {
+      start_time: t,
+      method: null,
+      path: null,
+      protocol: null,
+      response_code: 0,
+      response_flags: '-',
+      response_code_details: null,
+      connection_termination_details: null,
+      upstream_transport_failure_reason: null,
+      bytes_received: rng.int(600, 1900),
+      bytes_sent: rng.int(3000, 48000),
+      duration,
+      upstream_service_time: null,
+      x_forwarded_for: null,
+      user_agent: null,
+      request_id: null,
+      authority: null,
+      upstream_host: `${EXTERNAL_TCP}:443`,
+      upstream_cluster: 'PassthroughCluster',
+      upstream_local_address: `${ratings.ip}:${ephemeral(rng)}`,
+      downstream_local_address: `${EXTERNAL_TCP}:443`,
+      downstream_remote_address: `${ratings.ip}:${ephemeral(rng)}`,
+      requested_server_name: EXTERNAL_SNI,
+      route_name: null,
+    });
+    recordEdge({ source: ratings.key, target: `world:${EXTERNAL_SNI}`, port: 443, protocol: 'tcp', code: 0, mtls: 'unknown', start: t });
+  }
+}
+
+/** istio-agent / Envoy lines that are not access-log entries. */
+function simulateAgentNoise(): void {
+  const rng = new Rng('agent-noise');
+  const sidecarPods = pods.filter((p) => p.w.sidecar || p.w.gateway);
+  for (const p of sidecarPods) {
+    const startsInWindow = p.created >= T0;
+    if (startsInWindow) {
+      const s = p.proxyStarted;
+      logAgent(p, s, 'info', '', 'FLAG: --concurrency="2"');
+      logAgent(p, s + 1, 'info', '', `Version ${ISTIO_VERSION}-7d5c6e9e3bb1a1c9ea6b5ff2f0a4f6b5d6b7c8d9-Clean`);
+      logAgent(p, s + 9, 'info', '', `Proxy role\tips=[${p.ip}] type=sidecar id=${p.name}.${p.ns} domain=${p.ns}.svc.cluster.local`);
+      logAgent(p, s + 212, 'info', 'cache', `generated new workload certificate\tresourceName=default latency=${rng.int(80, 190)}.${rng.int(100000, 999999)}ms ttl=23h59m59.${rng.int(100000000, 999999999)}s`);
+      logAgent(p, s + 230, 'info', 'xdsproxy', 'connected to upstream XDS server: istiod.istio-system.svc:15012\tid=1');
+      logAgent(p, s + 1180, 'info', '', `Readiness succeeded in ${rng.int(900, 1400)}.${rng.int(100000, 999999)}ms`);
+      logAgent(p, s + 1181, 'info', '', 'Envoy proxy is ready');
+    }
+    // xDS streams are recycled by istiod every ~30 minutes (keepaliveMaxServerConnectionAge).
+    const phase = rng.int(0, 30 * MIN - 1);
+    let id = startsInWindow ? 2 : rng.int(40, 90);
+    for (let t = (startsInWindow ? p.proxyStarted + 30 * MIN : T0 + phase); t < T_END; t += 30 * MIN + rng.int(-40, 40) * SEC) {
+      if (p.finished && t >= p.finished.proxy) break;
+      logAgent(
+        p,
+        t,
+        'warning',
+        'envoy config external/envoy/source/extensions/config_subscription/grpc/grpc_stream.h:193',
+        `StreamAggregatedResources gRPC config stream to xds-grpc closed since ${rng.int(1790, 1810)}s ago: 0, \tthread=${rng.int(14, 22)}`,
+        'stderr',
+      );
+      logAgent(p, t + rng.int(200, 900), 'info', 'xdsproxy', `connected to upstream XDS server: istiod.istio-system.svc:15012\tid=${id++}`);
+    }
+    if (p.finished) {
+      const e = p.finished.app + rng.int(200, 600);
+      logAgent(p, e, 'info', '', 'Status server received request to exit (/quitquitquit)');
+      logAgent(p, e + 2, 'info', '', 'Agent draining Proxy for termination');
+      logAgent(p, e + 7, 'info', '', 'Graceful termination period is 5s, starting...');
+      logAgent(p, p.finished.proxy - 150, 'info', '', 'Envoy exited normally');
+    }
+  }
+}
+
+simulateIngress();
+simulateLegacy();
+simulateUnknownClient();
+simulateCronJobs();
+simulateExternalTcp();
+simulateAgentNoise();
+
+// ---------------------------------------------------------------------------------------------
+// Writing the logs in their collection layouts
+
+const outArgIdx = process.argv.indexOf('--out');
+const repoRoot = resolve(dirname(decodeURIComponent(new URL(import.meta.url).pathname)), '..', '..');
+const OUT = outArgIdx >= 0 && process.argv[outArgIdx + 1] ? resolve(process.argv[outArgIdx + 1] ?? '') : join(repoRoot, 'fixtures', 'bookinfo');
+
+const written: { file: string; accessLines: number; otherLines: number }[] = [];
+
+function write(rel: string, data: string | Buffer, accessLines = 0, otherLines = 0): void {
+  const f = join(OUT, rel);
+  mkdirSync(dirname(f), { recursive: true });
+  writeFileSync(f, data);
+  written.push({ file: rel, accessLines, otherLines });
+}
+
+type Format = 'text' | 'json';
+const formatOf = new Map<PodInfo, Format>([
+  [gatewayPod!, 'text'],
+  [productpage, 'text'],
+  [details, 'json'],
+  [reviewsV1, 'text'],
+  [reviewsV2, 'text'],
+  [reviewsV3, 'json'],
+  [ratings, 'text'],
+  [job1.pod, 'json'],
+  [job2.pod, 'json'],
+]);
+
+interface Line {
+  text: string;
+  stream: 'stdout' | 'stderr';
+  ms: number;
+  ns: number;
+  isAccess: boolean;
+}
+
+/** A pod's istio-proxy output in order, with monotonic write timestamps. */
+function podLines(p: PodInfo): Line[] {
+  const recs = [...(podLogs.get(p) ?? [])].sort((a, b) => a.sortMs - b.sortMs || a.seq - b.seq);
+  const fmt = formatOf.get(p);
+  if (!fmt) throw new Error(`no format for ${p.name}`);
+  const out: Line[] = [];
+  let prev = 0;
+  for (const r of recs) {
+    let ms = r.writeMs;
+    let ns = r.writeNs;
+    // Compare in microseconds (exact in a double); lines are ordered by request start, so a
+    // write time earlier than the previous line's is bumped just past it.
+    const key = ms * 1000 + Math.floor(ns / 1000);
+    if (key <= prev) {
+      const next = prev + 7;
+      ms = Math.floor(next / 1000);
+      ns = (next % 1000) * 1000 + (ns % 1000);
+    }
+    prev = ms * 1000 + Math.floor(ns / 1000);
+    const text = r.access ? (fmt === 'text' ? renderText(r.access) : renderJson(r.access)) : (r.text ?? '');
+    out.push({ text, stream: r.stream, ms, ns, isAccess: r.access !== undefined });
+  }
+  return out;
+}
+
+const criTs = (l: Line): string => nanoTime(l.ms, l.ns);
+const counts = (ls: Line[]): [number, number] => [ls.filter((l) => l.isAccess).length, ls.filter((l) => !l.isAccess).length];
+
+function criRecords(ls: Line[], partial: Set<number> = new Set(), chunk = 0): string {
+  let s = '';
+  ls.forEach((l, i) => {
+    const ts = criTs(l);
+    if (partial.has(i) && chunk > 0) {
+      for (let off = 0; off < l.text.length; off += chunk) {
+        const last = off + chunk >= l.text.length;
+        s += `${ts} ${l.stream} ${last ? 'F' : 'P'} ${l.text.slice(off, off + chunk)}\n`;
+      }
+    } else {
+      s += `${ts} ${l.stream} F ${l.text}\n`;
+    }
+  });
+  return s;
+}
+
+const podDir = (p: PodInfo): string => `logs/pods/${p.ns}_${p.name}_${p.uid}`;
+
+function writeAll(): void {
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+
+  const items = inventoryItems();
+  write('inventory.json', JSON.stringify({ apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } }, null, 4) + '\n');
+  // version 1.1 quotes strings a YAML 1.1 reader would take for timestamps or booleans, as kubectl does.
+  write('inventory.yaml', items.map((o) => `---\n${yamlStringify(o, { lineWidth: 0, version: '1.1' })}`).join(''));
+
+  // kubectl logs POD -c istio-proxy
+  for (const p of [gatewayPod!, productpage, details]) {
+    const ls = podLines(p);
+    const [a, o] = counts(ls);
+    write(`logs/kubectl/${p.ns}_${p.name}.log`, ls.map((l) => `${l.text}\n`).join(''), a, o);
+  }
+
+  // /var/log/pods
+  {
+    const ls = podLines(reviewsV1);
+    const cut = Date.UTC(2026, 10, 24, 10, 30, 0);
+    const before = ls.filter((l) => l.ms < cut);
+    const after = ls.filter((l) => l.ms >= cut);
+    const [a1, o1] = counts(before);
+    const [a2, o2] = counts(after);
+    write(`${podDir(reviewsV1)}/istio-proxy/0.log.20261124-103000.gz`, gzipSync(Buffer.from(criRecords(before)), { level: 9 }), a1, o1);
+    write(`${podDir(reviewsV1)}/istio-proxy/0.log`, criRecords(after), a2, o2);
+    // The app container's own log: not an access log, must be skipped.
+    const rng = new Rng('reviews-app');
+    const appLines = [
+      '[INFO    ] SRVE0169I: Loading Web Module: reviews-app.',
+      '[INFO    ] SESN0176I: A new session context will be created for application key default_host/',
+      '[AUDIT   ] CWWKT0016I: Web application available (default_host): http://reviews-v1:9080/',
+      '[WARNING ] SRVE0190E: File not found: /health',
+      '[INFO    ] CWWKF0012I: The server installed the following features: [jaxrs-2.1, jsonp-1.1, servlet-4.0].',
+      '[err] GET /reviews/0 took 12 ms (ratings disabled)',
+    ];
+    let t = T0 + rng.int(30, 300) * SEC;
+    const app: Line[] = appLines.map((text) => {
+      t += rng.int(4, 9) * MIN;
+      return { text, stream: text.startsWith('[err]') ? 'stderr' : 'stdout', ms: t, ns: rng.int(0, 999999), isAccess: false };
+    });
+    write(`${podDir(reviewsV1)}/reviews/0.log`, criRecords(app), 0, app.length);
+  }
+  {
+    const ls = podLines(reviewsV2);
+    const [a, o] = counts(ls);
+    write(`${podDir(reviewsV2)}/istio-proxy/0.log`, criRecords(ls), a, o);
+  }
+  {
+    const ls = podLines(reviewsV3);
+    const [a, o] = counts(ls);
+    // Three access lines split into CRI partial records (P, P, ..., F), same timestamp.
+    const accessIdx = ls.map((l, i) => (l.isAccess ? i : -1)).filter((i) => i >= 0);
+    const chosen = new Set([accessIdx[3], accessIdx[Math.floor(accessIdx.length / 2)], accessIdx[accessIdx.length - 2]].filter((i): i is number => i !== undefined));
+    if (chosen.size !== 3) throw new Error('reviews-v3: not enough lines to split');
+    write(`${podDir(reviewsV3)}/istio-proxy/0.log`, criRecords(ls, chosen, 256), a, o);
+  }
+
+  // Fluent Bit (ratings)
+  {
+    const p = ratings;
+    const ls = podLines(p);
+    const [a, o] = counts(ls);
+    const proxyId = containerId(p, 'istio-proxy').replace('containerd://', '');
+    const recs = ls.map((l) =>
+      JSON.stringify({
+        date: Number(`${Math.floor(l.ms / 1000)}.${String(l.ms % 1000).padStart(3, '0')}${String(Math.floor(l.ns / 1000)).padStart(3, '0')}`),
+        log: l.text,
+        stream: l.stream,
+        time: criTs(l),
+        kubernetes: {
+          pod_name: p.name,
+          namespace_name: p.ns,
+          pod_id: p.uid,
+          labels: podLabels(p),
+          annotations: INJECTED_POD_ANNOTATIONS(p.w.app.name),
+          host: p.node.name,
+          pod_ip: p.ip,
+          container_name: 'istio-proxy',
+          docker_id: proxyId,
+          container_hash: imageId(PROXY_IMAGE),
+          container_image: PROXY_IMAGE,
+        },
+      }),
+    );
+    write('logs/collector/fluent-bit.jsonl', recs.map((r) => `${r}\n`).join(''), a, o);
+  }
+
+  // Vector kubernetes_logs (the two CronJob pods + their app container)
+  {
+    type VRec = { ms: number; ns: number; seq: number; json: string; access: boolean };
+    const recs: VRec[] = [];
+    let n = 0;
+    const vectorRecord = (p: PodInfo, container: string, image: string, l: Line): string =>
+      JSON.stringify({
+        file: `/var/log/pods/${p.ns}_${p.name}_${p.uid}/${container}/0.log`,
+        kubernetes: {
+          container_id: containerId(p, container),
+          container_image: image,
+          container_name: container,
+          pod_ip: p.ip,
+          pod_ips: [p.ip],
+          pod_labels: podLabels(p),
+          pod_name: p.name,
+          pod_namespace: p.ns,
+          pod_node_name: p.node.name,
+          pod_owner: `Job/${p.ownerName}`,
+          pod_uid: p.uid,
+        },
+        message: l.text,
+        source_type: 'kubernetes_logs',
+        stream: l.stream,
+        timestamp: criTs(l),
+      });
+    for (const j of jobs) {
+      for (const l of podLines(j.pod)) recs.push({ ms: l.ms, ns: l.ns, seq: n++, json: vectorRecord(j.pod, 'istio-proxy', PROXY_IMAGE, l), access: l.isAccess });
+    }
+    // Two records from the app container (not istio-proxy): must be skipped.
+    const posted = (p: PodInfo): { ok: number; failed: number } => {
+      const ls = (podLogs.get(p) ?? []).filter((r) => r.access?.upstream_cluster?.startsWith('outbound|') === true);
+      return { ok: ls.filter((r) => r.access?.response_code === 200).length, failed: ls.filter((r) => r.access?.response_code !== 200).length };
+    };
+    const c1 = posted(job1.pod);
+    const a1: Line = { text: `INFO ratings-report: posted ${c1.ok} ratings to http://ratings:9080 (${c1.failed} failed)`, stream: 'stdout', ms: job1.pod.finished!.app - 600, ns: 118204, isAccess: false };
+    const a2: Line = { text: 'INFO ratings-report: POST http://localhost:15020/quitquitquit -> 200', stream: 'stdout', ms: job2.pod.finished!.app - 300, ns: 550913, isAccess: false };
+    recs.push({ ms: a1.ms, ns: a1.ns, seq: n++, json: vectorRecord(job1.pod, cronjob.app.name, cronjob.app.image, a1), access: false });
+    recs.push({ ms: a2.ms, ns: a2.ns, seq: n++, json: vectorRecord(job2.pod, cronjob.app.name, cronjob.app.image, a2), access: false });
+    recs.sort((x, y) => x.ms - y.ms || x.ns - y.ns || x.seq - y.seq);
+    write(
+      'logs/collector/vector.jsonl',
+      recs.map((r) => `${r.json}\n`).join(''),
+      recs.filter((r) => r.access).length,
+      recs.filter((r) => !r.access).length,
+    );
+  }
+
+  // Every pod that logs is written exactly once.
+  const loggedPods = [...podLogs.keys()];
+  for (const p of loggedPods) if (!formatOf.has(p)) throw new Error(`pod ${p.name} has logs but no layout`);
+
+  // The expected graph
+  const edgeList = [...edges.values()].sort((a, b) => cmp(a.source, b.source) || cmp(a.target, b.target) || a.port - b.port || cmp(a.protocol, b.protocol));
+  const nodes = [...new Set(edgeList.flatMap((e) => [e.source, e.target]))].sort(cmp);
+  const graph = {
+    nodes,
+    edges: edgeList.map((e) => ({
+      source: e.source,
+      target: e.target,
+      port: e.port,
+      protocol: e.protocol,
+      requests: e.requests,
+      methods: [...e.methods].sort(cmp),
+      paths: [...e.paths].sort(cmp),
+      mtls: e.mtls,
+      responses: Object.fromEntries([...e.responses.entries()].sort((x, y) => cmp(x[0], y[0]))),
+      firstSeen: isoMs(e.first),
+      lastSeen: isoMs(e.last),
+    })),
+  };
+  write('expected-graph.json', JSON.stringify(graph, null, 2) + '\n');
+}
+
+writeAll();
+
+const totalAccess = written.reduce((s, w) => s + w.accessLines, 0);
+const totalOther = written.reduce((s, w) => s + w.otherLines, 0);
+const totalRequests = [...edges.values()].reduce((s, e) => s + e.requests, 0);
+process.stderr.write(
+  `make-fixtures: wrote ${written.length} files to ${OUT}: ${totalAccess} access-log lines, ${totalOther} other lines, ` +
+    `${edges.size} expected edges (${totalRequests} edge-requests)\n`,
+);
+if (process.argv.includes('--verbose')) {
+  for (const w of written) process.stderr.write(`  ${w.file}\taccess=${w.accessLines}\tother=${w.otherLines}\n`);
+}
