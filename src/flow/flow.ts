@@ -65,5 +65,10 @@ export interface Flow {
    * its listener address and the client that connected to it.
    */
   proxied?: { listener: { ip: string; port: number }; client: { ip: string; port?: number } };
+  /**
+   * Equal for flows whose endpoints resolve the same way at the same time: every field
+   * resolution reads, and none it does not (no ephemeral ports). Lets inventory/ memoize.
+   */
+  endpointKey?: string;
   evidence: Evidence;
 }

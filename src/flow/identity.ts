@@ -28,6 +28,8 @@ export interface ResolvedFlow {
   /** Which proxy reported this hop (a gateway's line reports two hops). */
   reporter: Flow['reporter'];
   mtls: Flow['mtls'];
+  /** The graph edge key, when the resolver has it computed already (memoized routes). */
+  edgeKey?: string;
 }
 
 export function workloadKey(namespace: string, kind: string, name: string): string {

@@ -21,12 +21,38 @@ export type Placeholder = '{id}' | '{uuid}' | '{hex}' | '{token}';
 
 /** The placeholder for an id-like segment, or undefined when the segment is a literal. */
 export function placeholderOf(segment: string): Placeholder | undefined {
+  // Most segments are words: no digit means not an id (UUIDs, hex and tokens all have one
+  // by the checks below), and a scan is far cheaper than the expressions (hot path).
+  if (segment.length <= MAX_SEGMENT_LENGTH && !hasDigit(segment)) return undefined;
   if (DIGITS.test(segment)) return '{id}';
   if (segment.length === 36 && UUID.test(segment)) return '{uuid}';
-  if (HEX.test(segment) && /\d/.test(segment)) return '{hex}';
+  if (HEX.test(segment)) return '{hex}';
   if (segment.length > MAX_SEGMENT_LENGTH) return '{token}';
-  if (TOKEN_CHARS.test(segment) && /\d/.test(segment) && /[A-Za-z]/.test(segment)) return '{token}';
+  if (TOKEN_CHARS.test(segment) && /[A-Za-z]/.test(segment)) return '{token}';
   return undefined;
+}
+
+/** No digit, no brace, no over-long segment and few enough segments before `end`. */
+function isPlain(s: string, end: number): boolean {
+  let segments = 0;
+  let segStart = 0;
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || c === 123 || c === 125) return false;
+    if (c === 47) {
+      if (i - segStart > MAX_SEGMENT_LENGTH + 1 || ++segments > MAX_SEGMENTS) return false;
+      segStart = i;
+    }
+  }
+  return end - segStart <= MAX_SEGMENT_LENGTH + 1;
+}
+
+function hasDigit(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) return true;
+  }
+  return false;
 }
 
 /** The template of a raw request path; query string and fragment are dropped. */
@@ -36,21 +62,27 @@ export function pathTemplate(raw: string): string {
   if (q !== -1) end = q;
   const h = raw.indexOf('#');
   if (h !== -1 && h < end) end = h;
-  const path = end === raw.length ? raw : raw.slice(0, end);
-  if (path === '' || path[0] !== '/') return path === '' ? '/' : '{invalid}';
-  const parts = path.split('/');
-  const out: string[] = [];
-  // parts[0] is the empty string before the leading slash.
-  for (let i = 1; i < parts.length; i++) {
-    if (out.length === MAX_SEGMENTS) {
-      out.push('{more}');
+  if (end === 0) return '/';
+  if (raw.charCodeAt(0) !== 47 /* / */) return '{invalid}';
+  // Most paths are all words: nothing to replace or escape, returned as they are.
+  if (end <= 1024 && isPlain(raw, end)) return end === raw.length ? raw : raw.slice(0, end);
+  let out = '';
+  let segments = 0;
+  let start = 1;
+  for (;;) {
+    let stop = raw.indexOf('/', start);
+    if (stop === -1 || stop > end) stop = end;
+    if (segments === MAX_SEGMENTS) {
+      out += '/{more}';
       break;
     }
-    const seg = parts[i]!;
-    const ph = placeholderOf(seg);
-    out.push(ph ?? escapeBraces(seg));
+    const seg = raw.slice(start, stop);
+    out += '/' + (placeholderOf(seg) ?? escapeBraces(seg));
+    segments++;
+    if (stop >= end) break;
+    start = stop + 1;
   }
-  return '/' + out.join('/');
+  return out;
 }
 
 function escapeBraces(seg: string): string {

@@ -51,9 +51,7 @@ export interface EdgeAttributes {
   sources: string[];
 }
 
-export function edgeKey(source: string, target: string, port: number, protocol: string): string {
-  return `${source}->${target}:${port}/${protocol}`;
-}
+export { edgeKey } from '../flow/edge-key.js';
 
 export const emptySide = (): SideStats => ({ requests: 0, mutual: 0, plaintext: 0, responses: {} });
 
@@ -76,8 +74,11 @@ export function mtlsShareOf(e: Pick<EdgeAttributes, 'server'>): number | null {
   return seen === 0 ? null : e.server.mutual / seen;
 }
 
+/** Response classes by hundreds digit; `0` for TCP and missing codes. */
+export const RESPONSE_CLASSES = ['0', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
 export function responseClass(code: number): string {
-  return code >= 100 && code <= 599 ? `${Math.floor(code / 100)}xx` : '0';
+  return code >= 100 && code <= 599 ? RESPONSE_CLASSES[Math.floor(code / 100)]! : '0';
 }
 
 function mergeCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {

@@ -12,7 +12,7 @@ import {
   MAX_PATHS_PER_EDGE,
   mergeEdgeAttributes,
   mergeNodeAttributes,
-  responseClass,
+  RESPONSE_CLASSES,
   type EdgeAttributes,
   type NodeAttributes,
   type SideStats,
@@ -20,9 +20,18 @@ import {
 import { createGraph, type ServiceGraph } from './graph.js';
 
 const METHOD = /^[A-Za-z]{1,20}$/;
+const COMMON_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'CONNECT', 'TRACE']);
 
 interface EdgeAccumulator {
   attrs: EdgeAttributes;
+  // The identities and Service last added: memoized resolutions hand back the same objects,
+  // so the node and set updates below are skipped for the common repeat (hot path).
+  lastSource: Identity | undefined;
+  lastDestination: Identity | undefined;
+  lastService: string | undefined;
+  /** Response classes per reporter, indexed like RESPONSE_CLASSES: an array beats dynamic keys. */
+  clientClasses: number[];
+  serverClasses: number[];
   methods: Set<string>;
   paths: Set<string>;
   services: Set<string>;
@@ -45,14 +54,17 @@ export class GraphBuilder {
 
   add(rf: ResolvedFlow): void {
     this.flows++;
-    this._node(rf.source);
-    this._node(rf.destination);
     const { flow } = rf;
-    let key = edgeKey(rf.source.key, rf.destination.key, rf.port, flow.protocol);
+    let key = rf.edgeKey ?? edgeKey(rf.source.key, rf.destination.key, rf.port, flow.protocol);
     let acc = this._edges.get(key);
     if (acc === undefined) {
       key = detached(key);
       acc = {
+        lastSource: undefined,
+        lastDestination: undefined,
+        lastService: undefined,
+        clientClasses: [0, 0, 0, 0, 0, 0],
+        serverClasses: [0, 0, 0, 0, 0, 0],
         attrs: {
           source: detached(rf.source.key),
           target: detached(rf.destination.key),
@@ -77,19 +89,30 @@ export class GraphBuilder {
       };
       this._edges.set(key, acc);
     }
+    if (rf.source !== acc.lastSource) {
+      this._node(rf.source);
+      const sa = rf.source.serviceAccount;
+      if (sa !== undefined && !acc.sourceServiceAccounts.has(sa)) acc.sourceServiceAccounts.add(sa);
+      acc.lastSource = rf.source;
+    }
+    if (rf.destination !== acc.lastDestination) {
+      this._node(rf.destination);
+      acc.lastDestination = rf.destination;
+    }
     const a = acc.attrs;
     const side: SideStats = rf.reporter === 'client' ? a.client : a.server;
     side.requests += flow.count;
     if (rf.mtls === 'mutual') side.mutual += flow.count;
     else if (rf.mtls === 'plaintext') side.plaintext += flow.count;
-    const rc = responseClass(flow.responseCode);
-    side.responses[rc] = (side.responses[rc] ?? 0) + flow.count;
+    const code = flow.responseCode;
+    (rf.reporter === 'client' ? acc.clientClasses : acc.serverClasses)[code >= 100 && code <= 599 ? Math.floor(code / 100) : 0]! += flow.count;
     if (flow.timestamp !== undefined) {
       if (a.firstSeen === null || flow.timestamp < a.firstSeen) a.firstSeen = flow.timestamp;
       if (a.lastSeen === null || flow.timestamp > a.lastSeen) a.lastSeen = flow.timestamp;
     }
     if (flow.l7 !== undefined) {
-      const m = METHOD.test(flow.l7.method) ? flow.l7.method.toUpperCase() : '{invalid}';
+      const raw = flow.l7.method;
+      const m = COMMON_METHODS.has(raw) ? raw : METHOD.test(raw) ? raw.toUpperCase() : '{invalid}';
       if (!acc.methods.has(m) && acc.methods.size < MAX_METHODS_PER_EDGE * 2) acc.methods.add(detached(m));
       const t = pathTemplate(flow.l7.path);
       if (!acc.paths.has(t)) {
@@ -98,9 +121,12 @@ export class GraphBuilder {
       }
     }
     const svc = flow.destination.service;
-    if (svc !== undefined && !acc.services.has(svc)) acc.services.add(detached(svc));
-    const sa = rf.source.serviceAccount;
-    if (sa !== undefined && !acc.sourceServiceAccounts.has(sa)) acc.sourceServiceAccounts.add(sa);
+    if (svc !== undefined && svc !== acc.lastService) {
+      // A copy: `svc` is a slice of the read buffer, which it would keep alive.
+      const copy = detached(svc);
+      acc.services.add(copy);
+      acc.lastService = copy;
+    }
     if (!acc.sources.has(flow.evidence.source)) acc.sources.add(flow.evidence.source);
   }
 
@@ -148,6 +174,8 @@ export class GraphBuilder {
       const acc = this._edges.get(key)!;
       const collected: EdgeAttributes = {
         ...acc.attrs,
+        client: { ...acc.attrs.client, responses: classCounts(acc.clientClasses) },
+        server: { ...acc.attrs.server, responses: classCounts(acc.serverClasses) },
         methods: [...acc.methods],
         paths: [...acc.paths],
         services: [...acc.services],
@@ -160,6 +188,14 @@ export class GraphBuilder {
     }
     return g;
   }
+}
+
+function classCounts(counts: number[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  counts.forEach((n, i) => {
+    if (n > 0) out[RESPONSE_CLASSES[i]!] = n;
+  });
+  return out;
 }
 
 function prune(acc: EdgeAccumulator): void {

@@ -26,6 +26,8 @@ export interface Pod {
   end?: number;
   hasSidecar: boolean;
   workload: Identity;
+  /** The workload identity with this pod's service account, computed once. */
+  identity: Identity;
 }
 
 export interface ServicePort {
@@ -197,6 +199,7 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
         containers.some((c) => c['name'] === 'istio-proxy') ||
         arr(spec['initContainers']).map(rec).some((c) => c['name'] === 'istio-proxy'),
       workload: { kind: 'workload', key, namespace: ns, workloadKind: owner.kind, name: owner.name },
+      identity: { kind: 'workload', key, name: owner.name },
       ...(start === undefined ? {} : { start }),
       ...(end === undefined ? {} : { end }),
     };
@@ -217,7 +220,10 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
     }
     const identity: Identity = { ...list[0]!.workload, labels: common };
     workloads.set(key, identity);
-    for (const p of list) p.workload = identity;
+    for (const p of list) {
+      p.workload = identity;
+      p.identity = { ...identity, serviceAccount: p.serviceAccount };
+    }
   }
 
   const podsByIp = new Map<string, Pod[]>();

@@ -3,6 +3,8 @@
 
 import type { EndpointRef, Flow } from '../flow/flow.js';
 import { isPrivateIp, type Identity, type ResolvedFlow } from '../flow/identity.js';
+import { edgeKey as edgeKeyOf } from '../flow/edge-key.js';
+import { detached } from '../flow/path-template.js';
 import type { Tally } from '../tally.js';
 import type { Inventory, Pod, Service } from './inventory.js';
 
@@ -31,10 +33,41 @@ export function podAt(inv: Inventory, ip: string, t: number | undefined): IpReso
   return best === undefined ? { reason: 'ip-outside-pod-lifetime' } : { pod: best };
 }
 
+/** Where a resolution holds: the lifetimes of the pods it relied on, or never reusable. */
+interface Validity {
+  from: number;
+  to: number;
+  reusable: boolean;
+}
+
+interface Route {
+  source: Identity;
+  destination: Identity;
+  port: number;
+  reporter: Flow['reporter'];
+  /** The hop a gateway's line adds is always of unknown mTLS; the main hop takes the flow's. */
+  gatewayHop: boolean;
+  protocol: Flow['protocol'];
+  edgeKey: string;
+}
+
+interface Memo extends Validity {
+  routes: Route[];
+  /** Unresolved notes the resolution made: replayed on every hit, so each flow is counted. */
+  notes: [reason: string, detail: string][];
+}
+
+/** Memo entries kept; a mesh has far fewer distinct endpoint pairs, so this bounds a pathological input. */
+const MEMO_LIMIT = 200_000;
+
 export class Resolver {
   /** Endpoints that became `unknown` nodes, by reason, with where they were seen. */
   readonly unresolved: Tally;
   private readonly _services = new Map<string, Service>();
+  private readonly _memo = new Map<string, Memo>();
+  // State of the resolution in progress (slow path only).
+  private _validity: Validity = { from: -Infinity, to: Infinity, reusable: true };
+  private _notes: [string, string][] = [];
 
   constructor(
     private readonly _inv: Inventory,
@@ -46,34 +79,87 @@ export class Resolver {
 
   resolve(flow: Flow): ResolvedFlow[] {
     const t = flow.timestamp;
+    const key = flow.endpointKey === undefined ? undefined : t === undefined ? flow.endpointKey + '#' : flow.endpointKey;
+    let memo = key === undefined ? undefined : this._memo.get(key);
+    if (memo !== undefined && t !== undefined && (t < memo.from || t > memo.to)) memo = undefined;
+    if (memo === undefined) {
+      memo = this._resolveSlowly(flow);
+      if (key !== undefined && memo.reusable) {
+        if (this._memo.size >= MEMO_LIMIT) this._memo.clear();
+        this._memo.set(detached(key), memo);
+      }
+    } else {
+      for (const [reason, detail] of memo.notes) this.unresolved.add(reason, flow.evidence.location, detail);
+    }
+    const out: ResolvedFlow[] = [];
+    for (const r of memo.routes) {
+      out.push({
+        flow,
+        source: r.source,
+        destination: r.destination,
+        port: r.port,
+        reporter: r.reporter,
+        mtls: r.gatewayHop ? 'unknown' : flow.mtls,
+        edgeKey: r.edgeKey,
+      });
+    }
+    return out;
+  }
+
+  private _resolveSlowly(flow: Flow): Memo {
+    this._validity = { from: -Infinity, to: Infinity, reusable: true };
+    this._notes = [];
+    const t = flow.timestamp;
     const srcPod = this._pod(flow.source, t, flow, 'source');
     const dst = this._destination(flow, t);
-    const source = srcPod?.workload !== undefined ? withSa(srcPod) : this._byAddress(flow.source, t, flow, 'source');
-    if (dst === undefined) return [];
-    const out: ResolvedFlow[] = [
-      { flow, source, destination: dst.identity, port: dst.port, reporter: flow.reporter, mtls: flow.mtls },
-    ];
+    const source = srcPod !== undefined ? srcPod.identity : this._byAddress(flow.source, t, flow, 'source');
+    const route = (s: Identity, d: Identity, port: number, reporter: Flow['reporter'], gatewayHop: boolean): Route => ({
+      source: s,
+      destination: d,
+      port,
+      reporter,
+      gatewayHop,
+      protocol: flow.protocol,
+      edgeKey: edgeKeyOf(s.key, d.key, port, flow.protocol),
+    });
+    const routes = [route(source, dst.identity, dst.port, flow.reporter, false)];
     // Ingress gateway: the proxy that wrote this outbound line was itself the target of the
     // downstream connection, so the line also records client → gateway on the listener port.
     if (flow.proxied !== undefined) {
-      const listener = podAt(this._inv, flow.proxied.listener.ip, t);
+      const listener = this._podAt(flow.proxied.listener.ip, t);
       if ('pod' in listener) {
         const gw = listener.pod;
         const sameAsSource = srcPod !== undefined ? srcPod.uid === gw.uid : dst.pod?.uid !== gw.uid;
         if (sameAsSource) {
-          if (srcPod === undefined) out[0]!.source = withSa(gw);
-          out.push({
-            flow,
-            source: this._byAddress({ ip: flow.proxied.client.ip }, t, flow, 'source'),
-            destination: withSa(gw),
-            port: flow.proxied.listener.port,
-            reporter: 'server',
-            mtls: 'unknown',
-          });
+          if (srcPod === undefined) routes[0] = route(gw.identity, dst.identity, dst.port, flow.reporter, false);
+          const client = this._byAddress({ ip: flow.proxied.client.ip }, t, flow, 'source');
+          routes.push(route(client, gw.identity, flow.proxied.listener.port, 'server', true));
         }
       }
     }
-    return out;
+    return { ...this._validity, routes, notes: this._notes };
+  }
+
+  private _note(reason: string, flow: Flow, detail: string): void {
+    this.unresolved.add(reason, flow.evidence.location, detail);
+    this._notes.push([reason, detached(detail)]);
+  }
+
+  /** podAt, narrowing the validity of the resolution in progress to what the answer relied on. */
+  private _podAt(ip: string, t: number | undefined): IpResolution {
+    const r = podAt(this._inv, ip, t);
+    const candidates = this._inv.podsByIp.get(ip);
+    if (candidates === undefined) return r;
+    const v = this._validity;
+    if (candidates.length > 1 || !('pod' in r) || t === undefined) {
+      // Reused IPs and lifetime gaps: resolve each flow afresh.
+      v.reusable = v.reusable && t === undefined && candidates.length === 1;
+      return r;
+    }
+    const p = r.pod;
+    if (p.start !== undefined) v.from = Math.max(v.from, p.start - LIFETIME_SLACK_MS);
+    if (p.end !== undefined) v.to = Math.min(v.to, p.end + LIFETIME_SLACK_MS);
+    return r;
   }
 
   // The addresses in the line are the proxy's own account; where the log was collected is
@@ -81,7 +167,7 @@ export class Resolver {
   private _pod(ref: EndpointRef, t: number | undefined, flow: Flow, side: string): Pod | undefined {
     let byIp: Pod | undefined;
     if (ref.ip !== undefined) {
-      const r = podAt(this._inv, ref.ip, t);
+      const r = this._podAt(ref.ip, t);
       if ('pod' in r) byIp = r.pod;
     }
     let byName: Pod | undefined;
@@ -90,51 +176,60 @@ export class Resolver {
       if (named.length === 1) byName = named[0];
       // A file name that only looks like a pod name is not evidence; an envelope or path that names a missing pod is worth saying.
       else if (ref.pod.namespace !== '' && byIp === undefined) {
-        this.unresolved.add(`${side}-pod-not-in-inventory`, flow.evidence.location, `${ref.pod.namespace}/${ref.pod.name}`);
+        this._note(`${side}-pod-not-in-inventory`, flow, `${ref.pod.namespace}/${ref.pod.name}`);
       }
     }
     if (byIp !== undefined && byName !== undefined && byIp.uid !== byName.uid && ref.pod!.namespace !== '') {
-      this.unresolved.add(`${side}-reporter-mismatch`, flow.evidence.location, `log location says ${byName.namespace}/${byName.name}, address ${ref.ip} is ${byIp.namespace}/${byIp.name}`);
+      this._note(`${side}-reporter-mismatch`, flow, `log location says ${byName.namespace}/${byName.name}, address ${ref.ip} is ${byIp.namespace}/${byIp.name}`);
     }
     return byIp ?? byName;
   }
 
+  // Identities made here are memoized: every string in them is copied off the read buffer.
   private _byAddress(ref: EndpointRef, t: number | undefined, flow: Flow, side: 'source' | 'destination'): Identity {
-    const ip = ref.ip;
-    if (ref.host !== undefined && side === 'destination') return { kind: 'world', key: `world:${ref.host}`, name: ref.host, ...(ip ? { ip } : {}) };
+    const ip = ref.ip === undefined ? undefined : detached(ref.ip);
+    if (ref.host !== undefined && side === 'destination') {
+      const host = detached(ref.host);
+      const world: Identity = { kind: 'world', key: `world:${host}`, name: host };
+      if (ip !== undefined) world.ip = ip;
+      return world;
+    }
     if (ip === undefined) {
-      this.unresolved.add(`${side}-missing`, flow.evidence.location, 'no address or pod names this endpoint');
+      this._note(`${side}-missing`, flow, 'no address or pod names this endpoint');
       return { kind: 'unknown', key: 'unknown:-', name: '-' };
     }
     if (this._inv.nodeIps.has(ip)) return { kind: 'node', key: `node:${ip}`, name: ip, ip };
     if (!isPrivateIp(ip)) return { kind: 'world', key: `world:${ip}`, name: ip, ip };
-    const r = podAt(this._inv, ip, t);
-    this.unresolved.add(`${side}-${'reason' in r ? r.reason : 'unknown-ip'}`, flow.evidence.location, ip);
+    const r = this._podAt(ip, t);
+    this._note(`${side}-${'reason' in r ? r.reason : 'unknown-ip'}`, flow, ip);
     return { kind: 'unknown', key: `unknown:${ip}`, name: ip, ip };
   }
 
-  private _destination(flow: Flow, t: number | undefined): { identity: Identity; port: number; pod?: Pod } | undefined {
+  private _destination(flow: Flow, t: number | undefined): { identity: Identity; port: number; pod?: Pod } {
     const ref = flow.destination;
     const pod = this._pod(ref, t, flow, 'destination');
-    const service = ref.service === undefined ? undefined : this._serviceOf(ref.service);
     if (pod !== undefined) {
-      const port = ref.port ?? targetPort(service, ref.servicePort, pod) ?? ref.servicePort ?? 0;
-      return { identity: withSa(pod), port, pod };
+      const port = ref.port ?? targetPort(ref.service === undefined ? undefined : this._serviceOf(ref.service), ref.servicePort, pod) ?? ref.servicePort ?? 0;
+      return { identity: pod.identity, port, pod };
     }
+    const service = ref.service === undefined ? undefined : this._serviceOf(ref.service);
     // No upstream pod (e.g. 503 before a host was picked): the Service, if it fronts one workload.
     if (service !== undefined && ref.ip === undefined) {
+      // Which pods back a Service changes over time: not memoized.
+      this._validity.reusable = false;
       const backends = this._backends(service, t);
       const workloads = new Set(backends.map((p) => p.workload.key));
       if (workloads.size === 1) {
         const p = backends[0]!;
-        return { identity: withSa(p), port: targetPort(service, ref.servicePort, p) ?? ref.servicePort ?? 0, pod: p };
+        return { identity: p.identity, port: targetPort(service, ref.servicePort, p) ?? ref.servicePort ?? 0, pod: p };
       }
-      this.unresolved.add(workloads.size === 0 ? 'destination-service-without-pods' : 'destination-service-ambiguous', flow.evidence.location, `${service.namespace}/${service.name}`);
+      this._note(workloads.size === 0 ? 'destination-service-without-pods' : 'destination-service-ambiguous', flow, `${service.namespace}/${service.name}`);
       return { identity: { kind: 'unknown', key: `unknown:service/${service.namespace}/${service.name}`, name: `${service.namespace}/${service.name}` }, port: ref.servicePort ?? 0 };
     }
     if (ref.service !== undefined && service === undefined && ref.ip === undefined) {
-      this.unresolved.add('destination-service-not-in-inventory', flow.evidence.location, ref.service);
-      return { identity: { kind: 'unknown', key: `unknown:service/${ref.service}`, name: ref.service }, port: ref.servicePort ?? 0 };
+      this._note('destination-service-not-in-inventory', flow, ref.service);
+      const svc = detached(ref.service);
+      return { identity: { kind: 'unknown', key: `unknown:service/${svc}`, name: svc }, port: ref.servicePort ?? 0 };
     }
     return { identity: this._byAddress(ref, t, flow, 'destination'), port: ref.port ?? ref.servicePort ?? 0 };
   }
@@ -154,10 +249,6 @@ export class Resolver {
         (t === undefined || ((p.start === undefined || t >= p.start - LIFETIME_SLACK_MS) && (p.end === undefined || t <= p.end + LIFETIME_SLACK_MS))),
     );
   }
-}
-
-function withSa(pod: Pod): Identity {
-  return { ...pod.workload, serviceAccount: pod.serviceAccount };
 }
 
 /** A Service port's target port on `pod` (named target ports resolve per pod). */

@@ -164,7 +164,7 @@ export class AccessLogDecoder {
       this._tallyOutcome(decoded, location);
       return;
     }
-    const flow = entryToFlow(decoded.value, { ...(reporter ? { reporter } : {}), decoder, location });
+    const flow = entryToFlow(decoded.value, { reporter, decoder, location });
     if (flow.kind === 'ok') this._sinks.flow(flow.value);
     else this._tallyOutcome(flow, location);
   }
@@ -188,7 +188,7 @@ export class AccessLogDecoder {
     if (typeof merged === 'object' && merged !== null && isEnvoyJson(merged as Record<string, unknown>)) {
       const decoded = decodeEnvoyJson(merged as Record<string, unknown>);
       if (decoded.kind !== 'ok') return this._tallyOutcome(decoded, location);
-      const flow = entryToFlow(decoded.value, { ...(reporter ? { reporter } : {}), decoder: 'envoy-json', location });
+      const flow = entryToFlow(decoded.value, { reporter, decoder: 'envoy-json', location });
       if (flow.kind === 'ok') this._sinks.flow(flow.value);
       else this._tallyOutcome(flow, location);
       return;
