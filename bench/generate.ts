@@ -10,7 +10,7 @@
 // templated ones are few per edge. Deterministic for the same arguments; streams its output
 // (memory does not grow with --lines). Prints one summary line to stderr and nothing else.
 
-import { closeSync, mkdirSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 // ---------------------------------------------------------------------------------------------
@@ -402,7 +402,10 @@ function main(): void {
   writeFileSync(join(outDir, 'inventory.json'), JSON.stringify(inventory(namespaces, wls), null, 4) + '\n');
 
   const file = join(outDir, `access-${args.format}-${args.lines}.log`);
-  const fd = openSync(file, 'w');
+  // Written under a temporary name and renamed when complete: an interrupted run must not
+  // leave a short file that the benchmark would take for a whole one.
+  const partial = file + '.partial';
+  const fd = openSync(partial, 'w');
   const r = new Rng(args.seed);
   const json = args.format === 'json';
   const START = Date.UTC(2026, 10, 24, 10, 0, 0);
@@ -494,6 +497,7 @@ function main(): void {
   }
   if (off > 0) writeSync(fd, out, 0, off);
   closeSync(fd);
+  renameSync(partial, file);
 
   const size = statSync(file).size;
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
