@@ -34,9 +34,13 @@ export function isEnvoyJson(obj: Record<string, unknown>): boolean {
   return 'upstream_cluster' in obj || 'downstream_remote_address' in obj;
 }
 
+// Pairs of (entry field, JSON key), walked with an index: this runs once per record.
+const FIELD_PAIRS = Object.entries(STRING_FIELDS) as [keyof typeof STRING_FIELDS, string][];
+
 export function decodeEnvoyJson(obj: Record<string, unknown>): Decoded<AccessLogEntry> {
   const entry: AccessLogEntry = { responseCode: 0 };
-  for (const [field, key] of Object.entries(STRING_FIELDS) as [keyof typeof STRING_FIELDS, string][]) {
+  for (let i = 0; i < FIELD_PAIRS.length; i++) {
+    const [field, key] = FIELD_PAIRS[i]!;
     const v = obj[key];
     if (v === undefined || v === null) continue;
     if (typeof v !== 'string') return reject('bad-field-type', `${key} must be a string, got ${typeof v}`);
