@@ -1372,6 +1372,30 @@ interface MeshCall {
  * (outbound) when it has one, and by the server's sidecar (inbound). Returns the duration
  * the client saw.
  */
+/** The fields both sidecars log alike for one request, in Istio's JSON key order. */
+function requestFields(c: MeshCall, duration: number, upstreamServiceTime: string) {
+  return {
+    start_time: c.start,
+    method: c.method,
+    path: c.path,
+    protocol: 'HTTP/1.1',
+    response_code: c.code,
+    response_flags: '-',
+    // The app itself answered: no Envoy-generated errors here.
+    response_code_details: 'via_upstream',
+    connection_termination_details: null,
+    upstream_transport_failure_reason: null,
+    bytes_received: c.bytesReceived,
+    bytes_sent: c.bytesSent,
+    duration,
+    upstream_service_time: upstreamServiceTime,
+    x_forwarded_for: null,
+    user_agent: c.userAgent,
+    request_id: c.requestId,
+    authority: c.authority,
+  };
+}
+
 function meshCall(c: MeshCall): number {
   const s = svc(c.service);
   const port = 9080;
@@ -1380,26 +1404,10 @@ function meshCall(c: MeshCall): number {
   const appPort = ephemeral(c.rng);
   const sidecarClient = c.client.pod?.w.sidecar === true;
   const upstreamLocalPort = sidecarClient ? pooledPort(c.rng, c.client.ip, c.server.ip) : appPort;
-  const via = 'via_upstream'; // the app itself answered (no Envoy-generated errors here)
   if (sidecarClient && c.client.pod) {
+    const ust = String(Math.min(cd, sd + c.rng.int(0, 1)));
     logAccess(c.client.pod, {
-      start_time: c.start,
-      method: c.method,
-      path: c.path,
-      protocol: 'HTTP/1.1',
-      response_code: c.code,
-      response_flags: '-',
-      response_code_details: via,
-      connection_termination_details: null,
-      upstream_transport_failure_reason: null,
-      bytes_received: c.bytesReceived,
-      bytes_sent: c.bytesSent,
-      duration: cd,
-      upstream_service_time: String(Math.min(cd, sd + c.rng.int(0, 1))),
-      x_forwarded_for: null,
-      user_agent: c.userAgent,
-      request_id: c.requestId,
-      authority: c.authority,
+      ...requestFields(c, cd, ust),
       upstream_host: `${c.server.ip}:${port}`,
       upstream_cluster: `outbound|${port}||${s.name}.${s.ns}.svc.cluster.local`,
       upstream_local_address: `${c.client.ip}:${upstreamLocalPort}`,
@@ -1410,24 +1418,9 @@ function meshCall(c: MeshCall): number {
     });
   }
   const sni = sidecarClient ? `outbound_.${port}_._.${s.name}.${s.ns}.svc.cluster.local` : null;
+  const ust = String(Math.max(0, sd - c.rng.int(0, 1)));
   logAccess(c.server, {
-    start_time: c.start,
-    method: c.method,
-    path: c.path,
-    protocol: 'HTTP/1.1',
-    response_code: c.code,
-    response_flags: '-',
-    response_code_details: via,
-    connection_termination_details: null,
-    upstream_transport_failure_reason: null,
-    bytes_received: c.bytesReceived,
-    bytes_sent: c.bytesSent,
-    duration: sd,
-    upstream_service_time: String(Math.max(0, sd - c.rng.int(0, 1))),
-    x_forwarded_for: null,
-    user_agent: c.userAgent,
-    request_id: c.requestId,
-    authority: c.authority,
+    ...requestFields(c, sd, ust),
     upstream_host: `${c.server.ip}:${port}`,
     upstream_cluster: `inbound|${port}||`,
     upstream_local_address: `127.0.0.6:${ephemeral(c.rng)}`,
