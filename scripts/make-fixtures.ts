@@ -1367,13 +1367,11 @@ interface MeshCall {
   serverDuration: number;
 }
 
-/**
- * One HTTP request from a client to a Bookinfo service. Logged by the client's sidecar
- * (outbound) when it has one, and by the server's sidecar (inbound). Returns the duration
- * the client saw.
- */
-/** The fields both sidecars log alike for one request, in Istio's JSON key order. */
-function requestFields(c: MeshCall, duration: number, upstreamServiceTime: string) {
+/** What every proxy on a request's path logs alike. */
+type RequestSeen = Pick<MeshCall, 'start' | 'method' | 'path' | 'code' | 'requestId' | 'userAgent' | 'authority' | 'bytesReceived' | 'bytesSent'>;
+
+/** The request fields of one access-log record, in Istio's JSON key order. */
+function requestFields(c: RequestSeen, duration: number, upstreamServiceTime: string, xForwardedFor: string | null = null) {
   return {
     start_time: c.start,
     method: c.method,
@@ -1389,13 +1387,18 @@ function requestFields(c: MeshCall, duration: number, upstreamServiceTime: strin
     bytes_sent: c.bytesSent,
     duration,
     upstream_service_time: upstreamServiceTime,
-    x_forwarded_for: null,
+    x_forwarded_for: xForwardedFor,
     user_agent: c.userAgent,
     request_id: c.requestId,
     authority: c.authority,
   };
 }
 
+/**
+ * One HTTP request from a client to a Bookinfo service. Logged by the client's sidecar
+ * (outbound) when it has one, and by the server's sidecar (inbound). Returns the duration
+ * the client saw.
+ */
 function meshCall(c: MeshCall): number {
   const s = svc(c.service);
   const port = 9080;
@@ -1568,25 +1571,11 @@ function simulateIngress(): void {
     const gwDuration = ppDuration + rng.int(1, 3);
     const gwUpstreamPort = pooledPort(rng, gw.ip, productpage.ip);
     const authority = 'bookinfo.example.com';
+    const request: RequestSeen = { start: t, method, path, code, requestId, userAgent, authority, bytesReceived, bytesSent };
     // The gateway's single (outbound) entry.
+    const gwUst = String(ppDuration + rng.int(0, 1));
     logAccess(gw, {
-      start_time: t,
-      method,
-      path,
-      protocol: 'HTTP/1.1',
-      response_code: code,
-      response_flags: '-',
-      response_code_details: 'via_upstream',
-      connection_termination_details: null,
-      upstream_transport_failure_reason: null,
-      bytes_received: bytesReceived,
-      bytes_sent: bytesSent,
-      duration: gwDuration,
-      upstream_service_time: String(ppDuration + rng.int(0, 1)),
-      x_forwarded_for: WORLD_CLIENT,
-      user_agent: userAgent,
-      request_id: requestId,
-      authority,
+      ...requestFields(request, gwDuration, gwUst, WORLD_CLIENT),
       upstream_host: `${productpage.ip}:9080`,
       upstream_cluster: `outbound|9080||${ppSvc.name}.${ppSvc.ns}.svc.cluster.local`,
       upstream_local_address: `${gw.ip}:${gwUpstreamPort}`,
@@ -1596,24 +1585,9 @@ function simulateIngress(): void {
       route_name: null,
     });
     // productpage's inbound entry.
+    const ppUst = String(Math.max(0, ppDuration - rng.int(0, 1)));
     logAccess(productpage, {
-      start_time: t,
-      method,
-      path,
-      protocol: 'HTTP/1.1',
-      response_code: code,
-      response_flags: '-',
-      response_code_details: 'via_upstream',
-      connection_termination_details: null,
-      upstream_transport_failure_reason: null,
-      bytes_received: bytesReceived,
-      bytes_sent: bytesSent,
-      duration: ppDuration,
-      upstream_service_time: String(Math.max(0, ppDuration - rng.int(0, 1))),
-      x_forwarded_for: WORLD_CLIENT,
-      user_agent: userAgent,
-      request_id: requestId,
-      authority,
+      ...requestFields(request, ppDuration, ppUst, WORLD_CLIENT),
       upstream_host: `${productpage.ip}:9080`,
       upstream_cluster: 'inbound|9080||',
       upstream_local_address: `127.0.0.6:${ephemeral(rng)}`,
