@@ -77,8 +77,9 @@ export function mtlsShareOf(e: Pick<EdgeAttributes, 'server'>): number | null {
 /** Response classes by hundreds digit; `0` for TCP and missing codes. */
 export const RESPONSE_CLASSES = ['0', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
-export function responseClass(code: number): string {
-  return code >= 100 && code <= 599 ? RESPONSE_CLASSES[Math.floor(code / 100)]! : '0';
+/** The index in RESPONSE_CLASSES of a response code's class. */
+export function responseClassIndex(code: number): number {
+  return code >= 100 && code <= 599 ? Math.floor(code / 100) : 0;
 }
 
 function mergeCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {

@@ -13,6 +13,7 @@ import {
   mergeEdgeAttributes,
   mergeNodeAttributes,
   RESPONSE_CLASSES,
+  responseClassIndex,
   type EdgeAttributes,
   type NodeAttributes,
   type SideStats,
@@ -104,8 +105,7 @@ export class GraphBuilder {
     side.requests += flow.count;
     if (rf.mtls === 'mutual') side.mutual += flow.count;
     else if (rf.mtls === 'plaintext') side.plaintext += flow.count;
-    const code = flow.responseCode;
-    (rf.reporter === 'client' ? acc.clientClasses : acc.serverClasses)[code >= 100 && code <= 599 ? Math.floor(code / 100) : 0]! += flow.count;
+    (rf.reporter === 'client' ? acc.clientClasses : acc.serverClasses)[responseClassIndex(flow.responseCode)]! += flow.count;
     if (flow.timestamp !== undefined) {
       if (a.firstSeen === null || flow.timestamp < a.firstSeen) a.firstSeen = flow.timestamp;
       if (a.lastSeen === null || flow.timestamp > a.lastSeen) a.lastSeen = flow.timestamp;

@@ -199,6 +199,7 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
         containers.some((c) => c['name'] === 'istio-proxy') ||
         arr(spec['initContainers']).map(rec).some((c) => c['name'] === 'istio-proxy'),
       workload: { kind: 'workload', key, namespace: ns, workloadKind: owner.kind, name: owner.name },
+      // Replaced below, with the workload's labels, once all its pods are known.
       identity: { kind: 'workload', key, name: owner.name },
       ...(start === undefined ? {} : { start }),
       ...(end === undefined ? {} : { end }),

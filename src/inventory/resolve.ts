@@ -47,7 +47,6 @@ interface Route {
   reporter: Flow['reporter'];
   /** The hop a gateway's line adds is always of unknown mTLS; the main hop takes the flow's. */
   gatewayHop: boolean;
-  protocol: Flow['protocol'];
   edgeKey: string;
 }
 
@@ -119,7 +118,6 @@ export class Resolver {
       port,
       reporter,
       gatewayHop,
-      protocol: flow.protocol,
       edgeKey: edgeKeyOf(s.key, d.key, port, flow.protocol),
     });
     const routes = [route(source, dst.identity, dst.port, flow.reporter, false)];

@@ -164,7 +164,11 @@ export class AccessLogDecoder {
       this._tallyOutcome(decoded, location);
       return;
     }
-    const flow = entryToFlow(decoded.value, { reporter, decoder, location });
+    this._emit(decoded.value, reporter, decoder, location);
+  }
+
+  private _emit(entry: AccessLogEntry, reporter: PodRef | undefined, decoder: string, location: Location): void {
+    const flow = entryToFlow(entry, { reporter, decoder, location });
     if (flow.kind === 'ok') this._sinks.flow(flow.value);
     else this._tallyOutcome(flow, location);
   }
@@ -188,9 +192,7 @@ export class AccessLogDecoder {
     if (typeof merged === 'object' && merged !== null && isEnvoyJson(merged as Record<string, unknown>)) {
       const decoded = decodeEnvoyJson(merged as Record<string, unknown>);
       if (decoded.kind !== 'ok') return this._tallyOutcome(decoded, location);
-      const flow = entryToFlow(decoded.value, { reporter, decoder: 'envoy-json', location });
-      if (flow.kind === 'ok') this._sinks.flow(flow.value);
-      else this._tallyOutcome(flow, location);
+      this._emit(decoded.value, reporter, 'envoy-json', location);
       return;
     }
     this._sinks.rejects.add('unrecognized-json', location, 'a collector record with a kubernetes envelope but no log or message field');
