@@ -1,4 +1,4 @@
-// Exit codes a CI job can act on. Documented in docs/cli.md.
+// Exit codes a CI job can act on. Documented in docs/observe.md and docs/policies.md.
 export const EXIT = {
   ok: 0,
   /** A bug or an unexpected failure. */
@@ -9,4 +9,8 @@ export const EXIT = {
   rejected: 3,
   /** Outputs were written from every record, but some endpoints could not be identified. */
   unresolved: 4,
+  /** propose: manifests were written, but they would deny traffic that was observed (blockers). */
+  blockers: 5,
+  /** propose: some manifests could not be emitted (invalid names, no exact selector). */
+  errors: 6,
 } as const;

@@ -5,9 +5,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, InputError, ZtmapError } from '../errors.js';
 import { DEFAULT_MAX_LINE_LENGTH } from '../sources/framing/lines.js';
+import { DEFAULT_INFER_OPTIONS } from '../infer/infer.js';
 import { observe, type ObserveOptions } from './commands/observe.js';
+import { parseTargets, propose } from './commands/propose.js';
 import { EXIT } from './exit-codes.js';
-import { observeSummary } from './summary.js';
+import { observeSummary, proposeSummary } from './summary.js';
 import { terminalFor } from './terminal.js';
 
 const positiveInt = (v: string): number => {
@@ -16,6 +18,32 @@ const positiveInt = (v: string): number => {
   return n;
 };
 const collect = (v: string, prev: string[]) => [...prev, v];
+const nonNegativeInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number, 0 or more.');
+  return n;
+};
+const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+
+interface ProposeFlags {
+  graph: string;
+  inventory: string[];
+  out: string;
+  target: string;
+  trustDomain: string;
+  rootNamespace: string;
+  systemNamespaces: string[];
+  minRequests: number;
+  minDays: number;
+  siblingLimit: number;
+  includeScrapes?: boolean;
+  dryRun?: boolean;
+  firstApply?: boolean;
+  failOn: 'errors' | 'blockers' | 'never';
+  quiet?: boolean;
+}
+
+const TARGETS_HELP = 'istio (AuthorizationPolicy), mtls (STRICT PeerAuthentication), networkpolicy';
 
 export function program(): Command {
   const cmd = new Command('ztmap')
@@ -64,6 +92,64 @@ Exit codes: 0 ok, 2 bad usage or input, 3 records rejected, 4 endpoints unresolv
       process.exitCode =
         failOn !== 'never' && result.rejects.total > 0 ? EXIT.rejected
         : failOn === 'unresolved' && result.unresolved.total > 0 ? EXIT.unresolved
+        : EXIT.ok;
+    });
+
+  cmd
+    .command('propose')
+    .description('Propose least-privilege policies from a saved graph: Istio AuthorizationPolicy, STRICT PeerAuthentication and Kubernetes NetworkPolicy, with a review of blockers, coverage and risk.')
+    .requiredOption('-g, --graph <graph.json>', 'graph written by `ztmap observe`')
+    .option('-i, --inventory <file>', 'kubectl get … -o json|yaml dump (repeatable); selectors are checked against its pods', collect, [])
+    .option('-o, --out <dir>', 'output directory; manifests go to DIR/policies/TARGET/NAMESPACE/', 'output')
+    .option('-t, --target <list>', `comma-separated targets: ${TARGETS_HELP}`, 'istio,mtls,networkpolicy')
+    .option('--trust-domain <domain>', 'SPIFFE trust domain of principals', 'cluster.local')
+    .option('--root-namespace <ns>', "Istio's root namespace (policies there apply mesh-wide)", 'istio-system')
+    .option('--system-namespaces <list>', 'namespaces that are only peers: no policies proposed for them', list, DEFAULT_INFER_OPTIONS.systemNamespaces)
+    .option('--min-requests <n>', 'edges with fewer requests are excluded (listed in the review)', nonNegativeInt, DEFAULT_INFER_OPTIONS.minRequests)
+    .option('--min-days <n>', 'edges seen over fewer UTC days (first to last seen) are excluded', nonNegativeInt, DEFAULT_INFER_OPTIONS.minDays)
+    .option('--sibling-limit <n>', 'more distinct paths than this under one parent collapse to a prefix', positiveInt, DEFAULT_INFER_OPTIONS.siblingLimit)
+    .option('--include-scrapes', 'allow observed metrics scrapes instead of excluding them')
+    .option('--dry-run', 'mark AuthorizationPolicies istio.io/dry-run: evaluated and logged, not enforced')
+    .option('--first-apply', 'add a temporary allow-all per workload (Istio and NetworkPolicy), to delete one by one as enforcement is watched')
+    .addOption(
+      new Option('--fail-on <level>', 'what makes the exit code non-zero: manifests not emitted (6), also observed traffic denied (5), or nothing')
+        .choices(['errors', 'blockers', 'never'])
+        .default('blockers'),
+    )
+    .option('-q, --quiet', 'no summary on stderr')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  ztmap observe -i fixtures/bookinfo/inventory.json -o output fixtures/bookinfo/logs
+  ztmap propose -g output/graph.json -i fixtures/bookinfo/inventory.json -o output
+  ztmap propose -g output/graph.json -i inv.json --target networkpolicy --first-apply
+
+Writes OUT/policies/{istio,mtls,networkpolicy}/NAMESPACE/*.yaml, review.md, review.json, rules.json.
+Exit codes: 0 ok, 2 bad usage or input, 5 observed traffic would be denied (blockers), 6 manifests not emitted (errors), 1 internal error.`,
+    )
+    .action(async (flags: ProposeFlags) => {
+      const term = terminalFor(process.stderr, process.env, flags.quiet === true);
+      const result = await propose({
+        graph: flags.graph,
+        inventory: flags.inventory,
+        out: flags.out,
+        targets: parseTargets(flags.target),
+        trustDomain: flags.trustDomain,
+        rootNamespace: flags.rootNamespace,
+        systemNamespaces: flags.systemNamespaces,
+        minRequests: flags.minRequests,
+        minDays: flags.minDays,
+        siblingLimit: flags.siblingLimit,
+        includeScrapes: flags.includeScrapes === true,
+        dryRun: flags.dryRun === true,
+        firstApply: flags.firstApply === true,
+      });
+      if (flags.quiet !== true) process.stderr.write(proposeSummary(result, term));
+      const { errors, blockers } = result.review.counts;
+      process.exitCode =
+        flags.failOn !== 'never' && errors > 0 ? EXIT.errors
+        : flags.failOn === 'blockers' && blockers > 0 ? EXIT.blockers
         : EXIT.ok;
     });
   return cmd;

@@ -2,6 +2,7 @@
 
 import type { Tally } from '../tally.js';
 import type { ObserveResult } from './commands/observe.js';
+import type { ProposeResult } from './commands/propose.js';
 import type { Terminal } from './terminal.js';
 
 function tallyLines(title: string, t: Tally, term: Terminal, code: 'red' | 'yellow'): string[] {
@@ -34,4 +35,19 @@ export function observeSummary(r: ObserveResult, term: Terminal): string {
 
 export function tallyJson(t: Tally): Record<string, { count: number; examples: { location: string; detail: string }[] }> {
   return Object.fromEntries(t.entries());
+}
+
+export function proposeSummary(r: ProposeResult, term: Terminal): string {
+  const c = r.review.counts;
+  const lines = [
+    term.color('bold', 'ztmap propose'),
+    `rules: ${c.rules}, excluded flows: ${c.excluded}, manifests: ${c.manifests} (${r.review.targets.join(', ')})`,
+  ];
+  for (const f of r.review.findings) {
+    if (f.severity === 'warning') continue;
+    lines.push(term.color(f.severity === 'error' ? 'red' : 'yellow', `${f.severity} [${f.target}] ${f.subject}: ${f.message}`));
+  }
+  lines.push(`errors: ${c.errors}, blockers: ${c.blockers}, warnings: ${c.warnings} (all listed in ${r.dir}/review.md)`);
+  lines.push(`wrote: ${r.dir}`);
+  return lines.join('\n') + '\n';
 }

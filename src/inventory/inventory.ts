@@ -60,8 +60,22 @@ export const UNSTABLE_LABELS = new Set([
   'service.istio.io/canonical-revision',
 ]);
 
+/** A top-level controller in the dump, whether or not any of its pods are. */
+export interface Controller {
+  key: string;
+  namespace: string;
+  kind: string;
+  name: string;
+  labels: Record<string, string>;
+}
+
+/** Kinds that own pods and are not owned themselves (a Job is, when a CronJob made it). */
+const CONTROLLER_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job']);
+
 export interface Inventory {
   pods: Pod[];
+  /** Top-level controllers by workload key, including those with no pods. */
+  controllers: Map<string, Controller>;
   services: Service[];
   namespaces: string[];
   /** Workloads by key, each with the labels common to all its pods. */
@@ -105,6 +119,7 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
   const namespaces = new Set<string>();
   const podObjects: KubeObject[] = [];
   const services: Service[] = [];
+  const controllerObjects: KubeObject[] = [];
   for (const o of objects) {
     const meta = o.metadata;
     const ns = str(meta['namespace']) ?? '';
@@ -126,6 +141,7 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
         owners.set(`${o.kind}/${ns}/${name}`, controllerOf(meta));
     }
     if (ns !== '') namespaces.add(ns);
+    if (CONTROLLER_KINDS.has(o.kind)) controllerObjects.push(o);
   }
 
   // Pod → top-level controller. When an intermediate owner is missing from the dump (a
@@ -239,7 +255,15 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
     }
     for (const ip of p.ips) (podsByIp.get(ip) ?? podsByIp.set(ip, []).get(ip)!).push(p);
   }
-  return { pods, services, namespaces: [...namespaces].sort(), workloads, podsByIp, podsByName, nodeIps };
+  const controllers = new Map<string, Controller>();
+  for (const o of controllerObjects) {
+    if (o.kind === 'Job' && controllerOf(o.metadata) !== undefined) continue;
+    const namespace = str(o.metadata['namespace']) ?? 'default';
+    const name = str(o.metadata['name']) ?? '';
+    const key = workloadKey(namespace, o.kind, name);
+    controllers.set(key, { key, namespace, kind: o.kind, name, labels: labelsOf(o.metadata['labels']) });
+  }
+  return { pods, controllers, services, namespaces: [...namespaces].sort(), workloads, podsByIp, podsByName, nodeIps };
 }
 
 function serviceOf(o: KubeObject, namespace: string, name: string): Service {

@@ -1,0 +1,72 @@
+// `ztmap propose`: a saved graph + inventory → access rules → manifests per target, with
+// review.md / review.json (blockers, mTLS readiness, excluded traffic, coverage and risk)
+// and rules.json, under OUT/policies/. Same input, same bytes.
+
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { ConfigError, InternalError } from '../../errors.js';
+import { graphFromJson } from '../../graph/json.js';
+import { inferRules, type InferOptions } from '../../infer/infer.js';
+import { buildInventory } from '../../inventory/inventory.js';
+import { loadObjects } from '../../inventory/load.js';
+import { emit, manifestPath, TARGETS, type PolicyOptions, type Target } from '../../policy/index.js';
+import { manifestYaml } from '../../policy/yaml.js';
+import { reviewMarkdown, reviewOf, type Review } from '../../report/review.js';
+import type { Finding } from '../../rules/finding.js';
+
+export interface ProposeOptions extends InferOptions, PolicyOptions {
+  graph: string;
+  inventory: string[];
+  out: string;
+  targets: Target[];
+}
+
+export interface ProposeResult {
+  review: Review;
+  dir: string;
+  files: string[];
+}
+
+export function parseTargets(s: string): Target[] {
+  const names = s.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const bad = names.filter((t) => !(TARGETS as readonly string[]).includes(t));
+  if (bad.length > 0 || names.length === 0) throw new ConfigError(`--target: unknown target ${JSON.stringify(bad.join(','))}. Choose from ${TARGETS.join(', ')}, comma-separated.`);
+  return TARGETS.filter((t) => names.includes(t));
+}
+
+/** Write `content` at `rel` under `dir`, refusing any path that would leave it. */
+async function writeInside(dir: string, rel: string, content: string): Promise<string> {
+  const abs = resolve(dir, rel);
+  if (relative(dir, abs).startsWith('..') || !abs.startsWith(resolve(dir) + sep)) throw new InternalError(`refusing to write outside ${dir}: ${rel}`);
+  await mkdir(dirname(abs), { recursive: true });
+  await writeFile(abs, content);
+  return abs;
+}
+
+export async function propose(o: ProposeOptions): Promise<ProposeResult> {
+  if (o.inventory.length === 0) throw new ConfigError('propose: --inventory is required: selectors and principals are checked against the cluster\'s pods.');
+  const graph = graphFromJson(await readFile(o.graph, 'utf8'), o.graph);
+  const inventory = buildInventory((await Promise.all(o.inventory.map(loadObjects))).flat());
+  const rules = inferRules(graph, inventory, o);
+
+  const dir = resolve(o.out, 'policies');
+  // The policies directory is ztmap's own: stale manifests from an earlier run must not linger.
+  for (const t of TARGETS) await rm(join(dir, t), { recursive: true, force: true });
+  const files: string[] = [];
+  const findings: Finding[] = [];
+  let manifests = 0;
+  for (const target of o.targets) {
+    const result = emit(target, rules, o);
+    findings.push(...result.findings);
+    for (const e of result.manifests) {
+      files.push(await writeInside(dir, manifestPath(target, e), manifestYaml(e.manifest, e.header, e.comments)));
+      manifests++;
+    }
+  }
+  const review = reviewOf(rules, o.targets, findings, manifests);
+  files.push(await writeInside(dir, 'review.md', reviewMarkdown(review)));
+  files.push(await writeInside(dir, 'review.json', JSON.stringify(review, null, 1) + '\n'));
+  const { cluster: _cluster, ...ruleDoc } = rules;
+  files.push(await writeInside(dir, 'rules.json', JSON.stringify({ format: 'ztmap-rules', version: 1, ...ruleDoc }, null, 1) + '\n'));
+  return { review, dir: join(o.out, 'policies'), files };
+}

@@ -1,0 +1,169 @@
+// Access rules → Istio AuthorizationPolicy (security.istio.io/v1), design.md §3:
+//   - per managed namespace that receives allows, an allow-nothing `spec: {}` (deny-all);
+//   - per destination workload with a sidecar, one ALLOW policy whose selector selects
+//     exactly its pods, with one rule per distinct operation (port, methods, paths) and
+//     the principals of every source that was seen using it over mTLS;
+//   - a source without an authenticated identity is never written as a principal: the
+//     requests it would lose are reported as blockers instead.
+// Ports are the workload's target ports, as Istio evaluates them at the destination.
+
+import { compare } from '../graph/attributes.js';
+import type { AccessRule, RuleSet, WorkloadFacts } from '../rules/access-rule.js';
+import { istioPath } from '../rules/access-rule.js';
+import type { Finding } from '../rules/finding.js';
+import { breadthLines, evidenceLine, windowLine, type EmitResult, type Emitted } from './emitted.js';
+import { checkLabels, checkNamespace, checkSubdomain, InvalidNameError, objectName, type Manifest } from './manifest.js';
+import { podsIn, selectorFor } from './selector.js';
+
+export interface IstioOptions {
+  /** SPIFFE trust domain of principals (`cluster.local` by default). */
+  trustDomain: string;
+  /** Istio's root namespace: a policy there applies mesh-wide. */
+  rootNamespace: string;
+  /** Add `istio.io/dry-run: "true"`: Istio evaluates and logs, but does not enforce. */
+  dryRun: boolean;
+  /** Add a temporary allow-all per workload, to switch enforcement on safely. */
+  firstApply: boolean;
+}
+
+export const API_VERSION = 'security.istio.io/v1';
+const TRUST_DOMAIN = /^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$/;
+
+export function principalOf(trustDomain: string, namespace: string, serviceAccount: string): string {
+  return `${trustDomain}/ns/${checkNamespace(namespace)}/sa/${checkSubdomain('service account', serviceAccount)}`;
+}
+
+interface Operation {
+  port: number;
+  methods: string[] | 'any';
+  paths: string[] | 'any';
+}
+
+function operationOf(r: AccessRule): Operation {
+  return { port: r.port, methods: r.methods, paths: r.paths === 'any' ? 'any' : r.paths.map(istioPath) };
+}
+
+function operationSpec(op: Operation): Record<string, unknown> {
+  const operation: Record<string, unknown> = { ports: [String(op.port)] };
+  if (op.methods !== 'any') operation['methods'] = op.methods;
+  if (op.paths !== 'any') operation['paths'] = op.paths;
+  return { operation };
+}
+
+function annotations(o: IstioOptions, extra: Record<string, string> = {}): Record<string, string> {
+  return { 'ztmap.io/generated-by': 'ztmap propose', ...(o.dryRun ? { 'istio.io/dry-run': 'true' } : {}), ...extra };
+}
+
+function authorizationPolicy(name: string, namespace: string, spec: Record<string, unknown>, o: IstioOptions, extra?: Record<string, string>): Manifest {
+  return { apiVersion: API_VERSION, kind: 'AuthorizationPolicy', metadata: { name, namespace, annotations: annotations(o, extra) }, spec };
+}
+
+/** The ALLOW policy of one destination, or nothing when no source can be allowed by identity. */
+function allowFor(w: WorkloadFacts, selector: Record<string, string>, rules: AccessRule[], rs: RuleSet, o: IstioOptions, findings: Finding[]): Emitted | undefined {
+  const groups = new Map<string, { op: Operation; principals: Set<string>; rules: AccessRule[] }>();
+  for (const r of rules) {
+    const from = r.from;
+    const e = r.evidence;
+    if (from.kind !== 'workload' || from.namespace === undefined || from.serviceAccounts.length === 0) {
+      findings.push({
+        severity: 'blocker',
+        target: 'istio',
+        subject: w.key,
+        message: `${e.requests} request(s) from ${from.key} to port ${r.port} would be denied: the source has no workload identity (${from.kind}), so no principal can allow it. Give it a sidecar, or route it through a gateway.`,
+        requests: e.requests,
+        flows: [r.id],
+      });
+      continue;
+    }
+    if (e.plaintext > 0) {
+      findings.push({
+        severity: 'blocker',
+        target: 'istio',
+        subject: w.key,
+        message: `${e.plaintext} plaintext request(s) from ${from.key} to port ${r.port} would be denied: without mTLS the source has no authenticated principal. Inject a sidecar into ${from.key} before enforcing.`,
+        requests: e.plaintext,
+        flows: [r.id],
+      });
+      if (e.mutual === 0 && e.unverified === 0) continue;
+    }
+    const op = operationOf(r);
+    const k = JSON.stringify(op);
+    const g = groups.get(k) ?? { op, principals: new Set<string>(), rules: [] };
+    for (const sa of from.serviceAccounts) g.principals.add(principalOf(o.trustDomain, from.namespace, sa));
+    g.rules.push(r);
+    groups.set(k, g);
+  }
+  if (groups.size === 0) return undefined;
+  const sorted = [...groups.entries()].sort(([a], [b]) => compare(a, b)).map(([, g]) => g);
+  const spec = {
+    selector: { matchLabels: selector },
+    action: 'ALLOW',
+    rules: sorted.map((g) => ({ from: [{ source: { principals: [...g.principals].sort(compare) } }], to: [operationSpec(g.op)] })),
+  };
+  const requests = rules.reduce((n, r) => n + r.evidence.requests, 0);
+  return {
+    manifest: authorizationPolicy(objectName('allow', w.name), w.namespace, spec, o, { 'ztmap.io/observed-requests': String(requests) }),
+    header: [`ALLOW for ${w.key}: what was observed reaching it, ${windowLine(rs)}.`],
+    comments: sorted.map((g, i) => ({ path: ['spec', 'rules', i], text: g.rules.flatMap((r) => [evidenceLine(r), ...breadthLines(r)]).join('\n') })),
+  };
+}
+
+export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
+  if (!TRUST_DOMAIN.test(o.trustDomain)) throw new InvalidNameError('trust domain', o.trustDomain, 'expected a DNS-like name such as cluster.local');
+  const manifests: Emitted[] = [];
+  const findings: Finding[] = [];
+  const byKey = new Map(rs.cluster.workloads.map((w) => [w.key, w]));
+  for (const ns of rs.managedNamespaces) {
+    if (ns === o.rootNamespace) {
+      findings.push({ severity: 'warning', target: 'istio', subject: ns, message: `${ns} is Istio's root namespace, where a policy applies to the whole mesh: no AuthorizationPolicy proposed for it.` });
+      continue;
+    }
+    const inbound = new Map<string, AccessRule[]>();
+    for (const r of rs.rules) {
+      if (r.to.kind === 'workload' && r.to.namespace === ns) inbound.set(r.to.key, [...(inbound.get(r.to.key) ?? []), r]);
+    }
+    const scope = podsIn(rs.cluster.workloads, ns);
+    const nsManifests: Emitted[] = [];
+    for (const w of rs.cluster.workloads.filter((x) => x.namespace === ns)) {
+      const rules = inbound.get(w.key) ?? [];
+      if (!w.hasSidecar) {
+        if (rules.length > 0) {
+          findings.push({ severity: 'warning', target: 'istio', subject: w.key, message: `${w.key} has no sidecar: AuthorizationPolicy is not enforced for it; only NetworkPolicy restricts who reaches it.` });
+        }
+        continue;
+      }
+      try {
+        checkNamespace(ns);
+        const sel = selectorFor(w, scope);
+        if (!sel.ok) {
+          if (w.pods.length > 0) findings.push({ severity: 'error', target: 'istio', subject: w.key, message: `no policy for ${w.key}: ${sel.reason}. The namespace deny-all would deny its traffic, so review before applying.` });
+          continue;
+        }
+        checkLabels(sel.matchLabels);
+        const allow = allowFor(w, sel.matchLabels, rules, rs, o, findings);
+        if (allow !== undefined) nsManifests.push(allow);
+        if (o.firstApply) {
+          nsManifests.push({
+            manifest: authorizationPolicy(objectName('temporary-allow-all', w.name), ns, { selector: { matchLabels: sel.matchLabels }, action: 'ALLOW', rules: [{}] }, { ...o, dryRun: false }, { 'ztmap.io/temporary': 'true' }),
+            header: [`TEMPORARY: allows everything to ${w.key} while enforcement is switched on. Delete this object to enforce the proposal for it.`],
+            comments: [],
+          });
+        }
+      } catch (err) {
+        if (!(err instanceof InvalidNameError)) throw err;
+        findings.push({ severity: 'error', target: 'istio', subject: w.key, message: `no policy for ${w.key}: ${err.message}` });
+      }
+    }
+    if (!rs.rules.some((r) => r.to.kind === 'workload' && r.to.namespace === ns && byKey.get(r.to.key)?.hasSidecar === true)) continue;
+    manifests.push({
+      manifest: authorizationPolicy(objectName('deny-all'), ns, {}, o),
+      header: [
+        `Deny-all default for namespace ${ns}: with it, a workload receives only what an ALLOW policy names.`,
+        `It also denies everything to ${ns}'s workloads with no observed inbound traffic: see review.md, "Coverage and risk".`,
+      ],
+      comments: [],
+    });
+    manifests.push(...nsManifests);
+  }
+  return { target: 'istio', manifests, findings };
+}

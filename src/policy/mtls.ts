@@ -1,0 +1,61 @@
+// STRICT mTLS readiness and proposal: a PeerAuthentication per managed namespace
+// (security.istio.io/v1), and the list that must be empty before it is applied — every
+// sidecar workload of the namespace that still receives plaintext, from whom, how much.
+// Excluded traffic counts too: a kubelet probe through the sidecar breaks under STRICT.
+
+import type { RuleSet } from '../rules/access-rule.js';
+import { plaintextInbound } from '../rules/mtls-readiness.js';
+import type { Finding } from '../rules/finding.js';
+import { windowLine, type EmitResult, type Emitted } from './emitted.js';
+import { checkNamespace, InvalidNameError, objectName } from './manifest.js';
+
+export interface MtlsOptions {
+  rootNamespace: string;
+}
+
+export function mtlsPolicies(rs: RuleSet, o: MtlsOptions): EmitResult {
+  const manifests: Emitted[] = [];
+  const findings: Finding[] = [];
+  for (const ns of rs.managedNamespaces) {
+    if (!rs.cluster.workloads.some((w) => w.namespace === ns && w.hasSidecar)) continue;
+    if (ns === o.rootNamespace) {
+      findings.push({ severity: 'warning', target: 'mtls', subject: ns, message: `${ns} is Istio's root namespace, where a PeerAuthentication applies to the whole mesh: none proposed.` });
+      continue;
+    }
+    try {
+      checkNamespace(ns);
+    } catch (err) {
+      if (!(err instanceof InvalidNameError)) throw err;
+      findings.push({ severity: 'error', target: 'mtls', subject: ns, message: err.message });
+      continue;
+    }
+    const plaintext = plaintextInbound(rs, ns);
+    for (const p of plaintext) {
+      findings.push({
+        severity: 'blocker',
+        target: 'mtls',
+        subject: p.workload,
+        message: `${p.workload} received ${p.requests} plaintext request(s) from ${p.from} on port ${p.port}: STRICT mTLS in ${ns} would refuse them.`,
+        requests: p.requests,
+      });
+    }
+    const ready = plaintext.length === 0;
+    manifests.push({
+      manifest: {
+        apiVersion: 'security.istio.io/v1',
+        kind: 'PeerAuthentication',
+        metadata: { name: objectName('strict'), namespace: ns, annotations: { 'ztmap.io/generated-by': 'ztmap propose', 'ztmap.io/mtls-ready': String(ready) } },
+        spec: { mtls: { mode: 'STRICT' } },
+      },
+      header: ready
+        ? [`STRICT mTLS for namespace ${ns}: every request its sidecars received was mTLS, ${windowLine(rs)}.`]
+        : [
+            `NOT READY: STRICT mTLS for namespace ${ns} would refuse plaintext that was observed (${windowLine(rs)}):`,
+            ...plaintext.map((p) => `  ${p.workload}:${p.port} <- ${p.from}: ${p.requests} plaintext request(s)`),
+            'Apply only once this list is empty (see review.md, "mTLS readiness").',
+          ],
+      comments: [],
+    });
+  }
+  return { target: 'mtls', manifests, findings };
+}

@@ -1,0 +1,243 @@
+// Access rules → Kubernetes NetworkPolicy (networking.k8s.io/v1), design.md §3:
+//   - per managed namespace a default deny of ingress and egress, with egress to the
+//     cluster's DNS (UDP and TCP 53, selectors from the DNS pods in the inventory) and,
+//     where sidecars run, to istiod (15012), since a default-deny egress breaks both;
+//   - per destination an ingress allow, per source an egress allow: a connection needs
+//     both. Peers are namespaceSelector (kubernetes.io/metadata.name) AND podSelector in
+//     one element; ports are target ports;
+//   - external destinations as /32 ipBlocks of the addresses observed, flagged for review;
+//     unresolved sources cannot be selected and are reported.
+
+import { compare } from '../graph/attributes.js';
+import type { AccessRule, Peer, PodFacts, RuleSet, WorkloadFacts } from '../rules/access-rule.js';
+import type { Finding } from '../rules/finding.js';
+import { evidenceLine, windowLine, type EmitResult, type Emitted } from './emitted.js';
+import { checkLabels, checkNamespace, InvalidNameError, objectName, type Manifest } from './manifest.js';
+import { podsIn, selectorFor } from './selector.js';
+
+export interface NetworkPolicyOptions {
+  /** Add a temporary allow-all per workload, to switch enforcement on safely. */
+  firstApply: boolean;
+}
+
+export const API_VERSION = 'networking.k8s.io/v1';
+const NAMESPACE_LABEL = 'kubernetes.io/metadata.name';
+/** istiod's xDS and certificate port, which every sidecar dials. */
+export const ISTIOD_PORT = 15012;
+
+type NpPeer = Record<string, unknown>;
+interface NpPort {
+  protocol: 'TCP' | 'UDP';
+  port: number;
+}
+
+function networkPolicy(name: string, namespace: string, spec: Record<string, unknown>, extra: Record<string, string> = {}): Manifest {
+  return { apiVersion: API_VERSION, kind: 'NetworkPolicy', metadata: { name, namespace, annotations: { 'ztmap.io/generated-by': 'ztmap propose', ...extra } }, spec };
+}
+
+/** Selectors, memoized per workload: within its own namespace, which is a pod selector's scope. */
+class Selectors {
+  private readonly _cache = new Map<string, Record<string, string> | string>();
+  constructor(private readonly _workloads: WorkloadFacts[]) {}
+
+  of(w: WorkloadFacts): Record<string, string> | string {
+    let s = this._cache.get(w.key);
+    if (s === undefined) {
+      const r = selectorFor(w, podsIn(this._workloads, w.namespace));
+      s = r.ok ? checkLabels(r.matchLabels) : r.reason;
+      this._cache.set(w.key, s);
+    }
+    return s;
+  }
+}
+
+function workloadPeer(w: WorkloadFacts, sel: Record<string, string>): NpPeer {
+  return { namespaceSelector: { matchLabels: { [NAMESPACE_LABEL]: checkNamespace(w.namespace) } }, podSelector: { matchLabels: sel } };
+}
+
+function ipBlocks(p: Peer): NpPeer[] {
+  return [...p.ips].sort(compare).map((ip) => ({ ipBlock: { cidr: ip.includes(':') ? `${ip}/128` : `${ip}/32` } }));
+}
+
+/** Rules with identical port lists share one NetworkPolicy rule (peers ORed). */
+function groupByPorts(entries: { peers: NpPeer[]; port: number; rule: AccessRule }[]): { peers: NpPeer[]; ports: NpPort[]; rules: AccessRule[] }[] {
+  const byPeer = new Map<string, { peer: NpPeer; ports: Set<number>; rules: AccessRule[] }>();
+  for (const e of entries) {
+    for (const peer of e.peers) {
+      const k = JSON.stringify(peer);
+      const g = byPeer.get(k) ?? { peer, ports: new Set<number>(), rules: [] };
+      g.ports.add(e.port);
+      if (!g.rules.includes(e.rule)) g.rules.push(e.rule);
+      byPeer.set(k, g);
+    }
+  }
+  const byPorts = new Map<string, { peers: NpPeer[]; ports: NpPort[]; rules: AccessRule[] }>();
+  for (const [, g] of [...byPeer.entries()].sort(([a], [b]) => compare(a, b))) {
+    const ports = [...g.ports].sort((a, b) => a - b).map((port): NpPort => ({ protocol: 'TCP', port }));
+    const k = JSON.stringify(ports);
+    const out = byPorts.get(k) ?? { peers: [], ports, rules: [] };
+    out.peers.push(g.peer);
+    for (const r of g.rules) if (!out.rules.includes(r)) out.rules.push(r);
+    byPorts.set(k, out);
+  }
+  return [...byPorts.entries()].sort(([a], [b]) => compare(a, b)).map(([, g]) => g);
+}
+
+/** DNS target ports from the DNS pods' declared ports, 53 on both protocols when none are declared. */
+function dnsPorts(pods: PodFacts[]): NpPort[] {
+  const found = new Map<string, NpPort>();
+  for (const p of pods) {
+    for (const c of p.ports) {
+      const isDns = c.port === 53 || (c.name !== undefined && /^dns/.test(c.name));
+      if (isDns && (c.protocol === 'UDP' || c.protocol === 'TCP')) found.set(`${c.protocol}/${c.port}`, { protocol: c.protocol, port: c.port });
+    }
+  }
+  const ports = found.size > 0 ? [...found.values()] : [{ protocol: 'UDP' as const, port: 53 }, { protocol: 'TCP' as const, port: 53 }];
+  return ports.sort((a, b) => compare(a.protocol, b.protocol) || a.port - b.port);
+}
+
+function peersTo(ws: WorkloadFacts[], selectors: Selectors, findings: Finding[], what: string, subject: string): NpPeer[] | undefined {
+  const peers: NpPeer[] = [];
+  for (const w of ws) {
+    const sel = selectors.of(w);
+    if (typeof sel === 'string') {
+      findings.push({ severity: 'error', target: 'networkpolicy', subject, message: `no egress to ${what} for ${subject}: ${sel}` });
+      return undefined;
+    }
+    peers.push(workloadPeer(w, sel));
+  }
+  return peers.length > 0 ? peers : undefined;
+}
+
+export function networkPolicies(rs: RuleSet, o: NetworkPolicyOptions): EmitResult {
+  const manifests: Emitted[] = [];
+  const findings: Finding[] = [];
+  const byKey = new Map(rs.cluster.workloads.map((w) => [w.key, w]));
+  const selectors = new Selectors(rs.cluster.workloads);
+
+  for (const ns of rs.managedNamespaces) {
+    try {
+      checkNamespace(ns);
+    } catch (err) {
+      if (!(err instanceof InvalidNameError)) throw err;
+      findings.push({ severity: 'error', target: 'networkpolicy', subject: ns, message: err.message });
+      continue;
+    }
+    const nsWorkloads = rs.cluster.workloads.filter((w) => w.namespace === ns);
+    const out: Emitted[] = [];
+
+    // DNS first: without it a default-deny egress would break every lookup.
+    const dnsPeers = rs.cluster.dns.length === 0 ? undefined : peersTo(rs.cluster.dns, selectors, findings, 'cluster DNS', ns);
+    if (dnsPeers === undefined) {
+      findings.push({ severity: 'error', target: 'networkpolicy', subject: ns, message: `no DNS pods could be selected in the inventory (Service kube-dns): egress is not default-denied in ${ns}, since that would break name resolution. Include kube-system's pods and Services in the inventory.` });
+    } else {
+      out.push({
+        manifest: networkPolicy(objectName('allow-dns'), ns, { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: dnsPeers, ports: dnsPorts(rs.cluster.dns.flatMap((w) => w.pods)) }] }),
+        header: [`Egress from every pod of ${ns} to the cluster DNS pods (${rs.cluster.dns.map((w) => w.key).join(', ')}): a default-deny egress breaks name resolution without it.`],
+        comments: [],
+      });
+    }
+    if (nsWorkloads.some((w) => w.hasSidecar)) {
+      const cp = rs.cluster.controlPlane.length === 0 ? undefined : peersTo(rs.cluster.controlPlane, selectors, findings, 'istiod', ns);
+      if (cp === undefined) {
+        findings.push({ severity: 'blocker', target: 'networkpolicy', subject: ns, message: `${ns} runs sidecars but no istiod pods could be selected in the inventory (Service istiod): its sidecars lose their configuration and certificates under default-deny egress.` });
+      } else {
+        out.push({
+          manifest: networkPolicy(objectName('allow-istiod'), ns, { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: cp, ports: [{ protocol: 'TCP', port: ISTIOD_PORT }] }] }),
+          header: [`Egress from every pod of ${ns} to istiod on ${ISTIOD_PORT} (xDS and certificates): sidecars stop working without it.`],
+          comments: [],
+        });
+      }
+    }
+    out.unshift({
+      manifest: networkPolicy(objectName('default-deny'), ns, { podSelector: {}, policyTypes: dnsPeers === undefined ? ['Ingress'] : ['Ingress', 'Egress'] }),
+      header: [
+        `Default deny for namespace ${ns}: once applied, its pods accept and open only what the ztmap-* allows name.`,
+        `Workloads of ${ns} with no observed traffic are cut off entirely: see review.md, "Coverage and risk".`,
+      ],
+      comments: [],
+    });
+
+    for (const w of nsWorkloads) {
+      if (w.pods.length === 0) continue;
+      const sel = selectors.of(w);
+      const inbound = rs.rules.filter((r) => r.to.key === w.key);
+      const outbound = rs.rules.filter((r) => r.from.key === w.key);
+      if (typeof sel === 'string') {
+        if (inbound.length + outbound.length > 0) findings.push({ severity: 'error', target: 'networkpolicy', subject: w.key, message: `no policy for ${w.key}: ${sel}. The default deny would cut its observed traffic.` });
+        continue;
+      }
+      const ingress = ingressFor(w, inbound, byKey, selectors, findings);
+      if (ingress !== undefined) out.push(ingress(sel, rs));
+      if (dnsPeers !== undefined) {
+        const egress = egressFor(w, outbound, byKey, selectors, findings);
+        if (egress !== undefined) out.push(egress(sel, rs));
+      }
+      if (o.firstApply) {
+        out.push({
+          manifest: networkPolicy(objectName('temporary-allow-all', w.name), ns, { podSelector: { matchLabels: sel }, policyTypes: ['Ingress', 'Egress'], ingress: [{}], egress: [{}] }, { 'ztmap.io/temporary': 'true' }),
+          header: [`TEMPORARY: allows all traffic to and from ${w.key} while enforcement is switched on. Delete this object to enforce the proposal for it.`],
+          comments: [],
+        });
+      }
+    }
+    manifests.push(...out);
+  }
+  return { target: 'networkpolicy', manifests, findings };
+}
+
+type Build = (sel: Record<string, string>, rs: RuleSet) => Emitted;
+
+function ingressFor(w: WorkloadFacts, rules: AccessRule[], byKey: Map<string, WorkloadFacts>, selectors: Selectors, findings: Finding[]): Build | undefined {
+  const entries: { peers: NpPeer[]; port: number; rule: AccessRule }[] = [];
+  for (const r of rules) {
+    if (r.from.kind === 'workload') {
+      const src = byKey.get(r.from.key);
+      const sel = src === undefined ? `${r.from.key} is not in the inventory` : selectors.of(src);
+      if (typeof sel === 'string') {
+        findings.push({ severity: 'blocker', target: 'networkpolicy', subject: w.key, message: `${r.evidence.requests} request(s) from ${r.from.key} on port ${r.port} would be denied: ${sel}.`, requests: r.evidence.requests, flows: [r.id] });
+        continue;
+      }
+      entries.push({ peers: [workloadPeer(src!, sel)], port: r.port, rule: r });
+    } else if (r.from.kind === 'world' && r.from.ips.length > 0) {
+      findings.push({ severity: 'warning', target: 'networkpolicy', subject: w.key, message: `${r.from.key} reaches ${w.key} on port ${r.port} from outside the cluster: allowed from the ${r.from.ips.length} address(es) observed only; review whether other clients need it.`, flows: [r.id] });
+      entries.push({ peers: ipBlocks(r.from), port: r.port, rule: r });
+    } else {
+      findings.push({ severity: 'blocker', target: 'networkpolicy', subject: w.key, message: `${r.evidence.requests} request(s) from ${r.from.key} on port ${r.port} would be denied: an unresolved address cannot be selected. Add the workload behind it to the inventory.`, requests: r.evidence.requests, flows: [r.id] });
+    }
+  }
+  if (entries.length === 0) return undefined;
+  const groups = groupByPorts(entries);
+  return (sel, rs) => ({
+    manifest: networkPolicy(objectName('ingress', w.name), w.namespace, { podSelector: { matchLabels: sel }, policyTypes: ['Ingress'], ingress: groups.map((g) => ({ from: g.peers, ports: g.ports })) }),
+    header: [`Ingress to ${w.key}: the sources observed reaching it, ${windowLine(rs)}.`],
+    comments: groups.map((g, i) => ({ path: ['spec', 'ingress', i], text: g.rules.map(evidenceLine).join('\n') })),
+  });
+}
+
+function egressFor(w: WorkloadFacts, rules: AccessRule[], byKey: Map<string, WorkloadFacts>, selectors: Selectors, findings: Finding[]): Build | undefined {
+  const entries: { peers: NpPeer[]; port: number; rule: AccessRule }[] = [];
+  for (const r of rules) {
+    if (r.to.kind === 'workload') {
+      const dst = byKey.get(r.to.key);
+      const sel = dst === undefined ? `${r.to.key} is not in the inventory` : selectors.of(dst);
+      if (typeof sel === 'string') {
+        findings.push({ severity: 'blocker', target: 'networkpolicy', subject: w.key, message: `${r.evidence.requests} request(s) to ${r.to.key} on port ${r.port} would be denied at the client: ${sel}.`, requests: r.evidence.requests, flows: [r.id] });
+        continue;
+      }
+      entries.push({ peers: [workloadPeer(dst!, sel)], port: r.port, rule: r });
+    } else if (r.to.ips.length > 0) {
+      findings.push({ severity: 'warning', target: 'networkpolicy', subject: w.key, message: `egress to ${r.to.key}:${r.port} is allowed to the ${r.to.ips.length} address(es) observed (${r.to.ips.join(', ')}); an external host's addresses change, so review it (an egress gateway or a CNI with FQDN policies expresses it by name).`, flows: [r.id] });
+      entries.push({ peers: ipBlocks(r.to), port: r.port, rule: r });
+    } else {
+      findings.push({ severity: 'blocker', target: 'networkpolicy', subject: w.key, message: `${r.evidence.requests} request(s) to ${r.to.key}:${r.port} would be denied: no address of it was observed, so no ipBlock can allow it. Listed for review.`, requests: r.evidence.requests, flows: [r.id] });
+    }
+  }
+  if (entries.length === 0) return undefined;
+  const groups = groupByPorts(entries);
+  return (sel, rs) => ({
+    manifest: networkPolicy(objectName('egress', w.name), w.namespace, { podSelector: { matchLabels: sel }, policyTypes: ['Egress'], egress: groups.map((g) => ({ to: g.peers, ports: g.ports })) }),
+    header: [`Egress from ${w.key}: the destinations it was observed reaching, ${windowLine(rs)}.`],
+    comments: groups.map((g, i) => ({ path: ['spec', 'egress', i], text: g.rules.map(evidenceLine).join('\n') })),
+  });
+}

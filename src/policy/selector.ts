@@ -1,0 +1,50 @@
+// A selector that selects exactly one workload's pods, from labels that survive a rollout
+// (design.md §3): stable keys first, never per-revision hashes (inventory/ already drops
+// them from a workload's labels), checked against every pod in the selector's scope.
+
+import type { PodFacts, WorkloadFacts } from '../rules/access-rule.js';
+import { isLabelKey, isLabelValue } from './manifest.js';
+
+/** Keys tried first, in this order; the workload's other common labels follow, sorted. */
+export const PREFERRED_SELECTOR_KEYS = [
+  'app.kubernetes.io/name',
+  'app',
+  'k8s-app',
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/component',
+  'version',
+  'app.kubernetes.io/version',
+  'istio',
+];
+
+const matches = (sel: Record<string, string>, labels: Record<string, string>) => Object.entries(sel).every(([k, v]) => labels[k] === v);
+
+export type SelectorResult = { ok: true; matchLabels: Record<string, string> } | { ok: false; reason: string };
+
+/**
+ * The smallest-first greedy choice of the workload's common labels such that no pod of
+ * another workload in `scope` matches. `scope` holds the pods the policy could select:
+ * the namespace's pods, or every pod for a policy in Istio's root namespace.
+ */
+export function selectorFor(w: WorkloadFacts, scope: readonly { workload: string; pod: PodFacts }[]): SelectorResult {
+  if (w.pods.length === 0) return { ok: false, reason: `${w.key} has no pods in the inventory, so no selector can be checked` };
+  const keys = Object.keys(w.labels).filter((k) => isLabelKey(k) && isLabelValue(w.labels[k]!));
+  const ordered = [...PREFERRED_SELECTOR_KEYS.filter((k) => keys.includes(k)), ...keys.filter((k) => !PREFERRED_SELECTOR_KEYS.includes(k)).sort()];
+  const foreign = scope.filter((s) => s.workload !== w.key).map((s) => s.pod.labels);
+  const sel: Record<string, string> = {};
+  for (const k of ordered) {
+    if (Object.keys(sel).length > 0 && !foreign.some((l) => matches(sel, l))) break;
+    sel[k] = w.labels[k]!;
+  }
+  if (Object.keys(sel).length === 0) return { ok: false, reason: `${w.key} has no stable label common to all its pods` };
+  const clash = scope.find((s) => s.workload !== w.key && matches(sel, s.pod.labels));
+  if (clash !== undefined) {
+    return { ok: false, reason: `no combination of ${w.key}'s stable labels excludes pod ${clash.pod.name} of ${clash.workload}; give the workload a distinguishing label (for example app.kubernetes.io/name)` };
+  }
+  return { ok: true, matchLabels: Object.fromEntries(Object.entries(sel).sort(([a], [b]) => (a < b ? -1 : 1))) };
+}
+
+/** The pods a namespaced selector can reach: every pod of the namespace, with its workload. */
+export function podsIn(workloads: readonly WorkloadFacts[], namespace?: string): { workload: string; pod: PodFacts }[] {
+  return workloads.filter((w) => namespace === undefined || w.namespace === namespace).flatMap((w) => w.pods.map((pod) => ({ workload: w.key, pod })));
+}

@@ -1,0 +1,145 @@
+// review.md and review.json beside the manifests: blockers and errors first, then mTLS
+// readiness, excluded traffic, and coverage and risk. Names come from telemetry and the
+// inventory, so every cell is escaped for Markdown (design.md §6).
+
+import type { RuleSet } from '../rules/access-rule.js';
+import { sortFindings, type Finding } from '../rules/finding.js';
+import { plaintextInbound, type PlaintextInbound } from '../rules/mtls-readiness.js';
+import { coverageOf, type Coverage } from './coverage.js';
+
+export interface Review {
+  format: 'ztmap-review';
+  version: 1;
+  window: Coverage['window'];
+  targets: string[];
+  counts: { rules: number; excluded: number; manifests: number; errors: number; blockers: number; warnings: number };
+  findings: Finding[];
+  excluded: { from: string; to: string; port: number; protocol: string; reason: string; requests: number; consequence: string }[];
+  coverage: Coverage;
+  /** Per managed namespace with sidecars: ready for STRICT mTLS when nothing plaintext was received. */
+  mtls: { namespace: string; ready: boolean; plaintext: PlaintextInbound[] }[];
+  unmanagedNamespaces: RuleSet['unmanagedNamespaces'];
+  settings: RuleSet['settings'];
+}
+
+export function reviewOf(rs: RuleSet, targets: string[], findings: Finding[], manifests: number): Review {
+  const sorted = sortFindings(findings);
+  const count = (s: Finding['severity']) => sorted.filter((f) => f.severity === s).length;
+  return {
+    format: 'ztmap-review',
+    version: 1,
+    window: coverageOf(rs).window,
+    targets,
+    counts: { rules: rs.rules.length, excluded: rs.excluded.length, manifests, errors: count('error'), blockers: count('blocker'), warnings: count('warning') },
+    findings: sorted,
+    excluded: rs.excluded.map((x) => ({ from: x.from.key, to: x.to.key, port: x.port, protocol: x.protocol, reason: x.reason, requests: x.evidence.requests, consequence: x.consequence })),
+    coverage: coverageOf(rs),
+    mtls: rs.managedNamespaces
+      .filter((ns) => rs.cluster.workloads.some((w) => w.namespace === ns && w.hasSidecar))
+      .map((namespace) => {
+        const plaintext = plaintextInbound(rs, namespace);
+        return { namespace, ready: plaintext.length === 0, plaintext };
+      }),
+    unmanagedNamespaces: rs.unmanagedNamespaces,
+    settings: rs.settings,
+  };
+}
+
+/** Markdown-safe inline text: no control characters, no table or code breakouts. */
+export function md(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?').replace(/([\\`*_[\]<>|#])/g, '\\$1');
+}
+
+const list = (items: string[], empty: string) => (items.length === 0 ? [`- ${empty}`] : items.map((i) => `- ${i}`));
+
+export function reviewMarkdown(r: Review): string {
+  const c = r.coverage;
+  const bySeverity = (s: Finding['severity']) => r.findings.filter((f) => f.severity === s).map((f) => `**${f.target}** ${md(f.subject)}: ${md(f.message)}`);
+  const lines = [
+    '# ztmap proposal: review',
+    '',
+    `Observed ${md(c.window.first ?? '?')} .. ${md(c.window.last ?? '?')} (${c.window.hours ?? '?'} h). ` +
+      `${r.counts.rules} access rules, ${r.counts.excluded} excluded flows, ${r.counts.manifests} manifests for ${r.targets.join(', ')}.`,
+    `Errors: ${r.counts.errors}, blockers: ${r.counts.blockers}, warnings: ${r.counts.warnings}.`,
+    '',
+    '## Errors (manifests not emitted)',
+    '',
+    ...list(bySeverity('error'), 'none'),
+    '',
+    '## Blockers (observed traffic the proposal would deny)',
+    '',
+    ...list(bySeverity('blocker'), 'none'),
+    '',
+    '## Warnings',
+    '',
+    ...list(bySeverity('warning'), 'none'),
+    '',
+    '## mTLS readiness',
+    '',
+    ...list(
+      r.mtls.map((m) =>
+        m.ready
+          ? `${md(m.namespace)}: ready for STRICT: every request its sidecars received was mTLS`
+          : `${md(m.namespace)}: NOT READY for STRICT: ` + m.plaintext.map((p) => `${md(p.workload)}:${p.port} received ${p.requests} plaintext request(s) from ${md(p.from)}`).join('; '),
+      ),
+      'no managed namespace runs sidecars',
+    ),
+    '',
+    '## Excluded traffic',
+    '',
+    ...(r.excluded.length === 0
+      ? ['- none']
+      : [
+          '| from | to | port | reason | requests | what enforcing does |',
+          '|---|---|---|---|---|---|',
+          ...r.excluded.map((x) => `| ${md(x.from)} | ${md(x.to)} | ${x.port}/${x.protocol} | ${x.reason} | ${x.requests} | ${md(x.consequence)} |`),
+        ]),
+    '',
+    '## Coverage and risk',
+    '',
+    '### Observation window',
+    '',
+    ...list(c.windowWarnings.map(md), `${c.window.hours} h`),
+    '',
+    '### Workloads with no observed inbound traffic (their deny-all is untested)',
+    '',
+    ...list(c.noInbound.map((w) => `${md(w.workload)}${w.sidecar ? '' : ' (no sidecar)'}`), 'none'),
+    '',
+    '### Workloads never observed calling out (their default-deny egress is untested)',
+    '',
+    ...list(c.noOutbound.map((w) => `${md(w.workload)}${w.sidecar ? '' : ' (no sidecar)'}`), 'none'),
+    '',
+    '### CronJobs and Jobs that did not run in the window',
+    '',
+    ...list(c.idleJobs.map((j) => `${md(j)}: its traffic is not in the proposal and will be denied when it runs`), 'none'),
+    '',
+    '### Edges seen only once',
+    '',
+    ...list(c.seenOnce.map(md), 'none'),
+    '',
+    '### Edges seen on one day only',
+    '',
+    ...list(c.oneDay.map(md), c.multiDay ? 'none' : 'not measured: the whole window lies within one UTC day, so every edge was seen on one day'),
+    '',
+    '### Rules broader than what was observed',
+    '',
+    ...(c.broaderThanObserved.length === 0
+      ? ['- none']
+      : [
+          '| rule | observed path templates | exact | prefix | also allows |',
+          '|---|---|---|---|---|',
+          ...c.broaderThanObserved.map((b) => `| ${md(b.rule)} | ${b.observedPaths} | ${b.exactPaths} | ${b.prefixPaths} | ${b.allows.map(md).join('; ')} |`),
+        ]),
+    '',
+    '## Namespaces not managed',
+    '',
+    ...list(r.unmanagedNamespaces.map((u) => `${md(u.namespace)}: ${md(u.reason)}`), 'none'),
+    '',
+    '## Settings',
+    '',
+    `--min-requests ${r.settings.minRequests}, --min-days ${r.settings.minDays}, --sibling-limit ${r.settings.siblingLimit}${r.settings.includeScrapes ? ', --include-scrapes' : ''}`,
+    '',
+  ];
+  return lines.join('\n');
+}
