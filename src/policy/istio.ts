@@ -1,5 +1,5 @@
 // Access rules → Istio AuthorizationPolicy (security.istio.io/v1), design.md §3:
-//   - per managed namespace that receives allows, an allow-nothing `spec: {}` (deny-all);
+//   - per managed namespace with sidecars, an allow-nothing `spec: {}` (deny-all);
 //   - per destination workload with a sidecar, one ALLOW policy whose selector selects
 //     exactly its pods, with one rule per distinct operation (port, methods, paths) and
 //     the principals of every source that was seen using it over mTLS;
@@ -94,6 +94,7 @@ function allowFor(w: WorkloadFacts, selector: Record<string, string>, rules: Acc
     groups.set(k, g);
   }
   if (groups.size === 0) return undefined;
+  sharedIdentityWarnings(w, rules, rs, findings);
   const sorted = [...groups.entries()].sort(([a], [b]) => compare(a, b)).map(([, g]) => g);
   const spec = {
     selector: { matchLabels: selector },
@@ -108,11 +109,35 @@ function allowFor(w: WorkloadFacts, selector: Record<string, string>, rules: Acc
   };
 }
 
+/**
+ * Istio identifies a source by its service account, not its workload: when other workloads
+ * run as the same account as an allowed source, the policy admits them too. Said, not hidden.
+ */
+function sharedIdentityWarnings(w: WorkloadFacts, rules: AccessRule[], rs: RuleSet, findings: Finding[]): void {
+  const allowedSources = new Set(rules.filter((r) => r.from.kind === 'workload' && r.evidence.mutual + r.evidence.unverified > 0).map((r) => r.from.key));
+  const accounts = new Map<string, Set<string>>();
+  for (const r of rules) {
+    if (!allowedSources.has(r.from.key) || r.from.namespace === undefined) continue;
+    for (const sa of r.from.serviceAccounts) accounts.set(`${r.from.namespace}/${sa}`, new Set([...(accounts.get(`${r.from.namespace}/${sa}`) ?? []), r.from.key]));
+  }
+  for (const [account, observed] of [...accounts.entries()].sort(([a], [b]) => compare(a, b))) {
+    const others = rs.cluster.workloads
+      .filter((x) => !observed.has(x.key) && x.key !== w.key && x.serviceAccounts.some((sa) => `${x.namespace}/${sa}` === account))
+      .map((x) => x.key);
+    if (others.length === 0) continue;
+    findings.push({
+      severity: 'warning',
+      target: 'istio',
+      subject: w.key,
+      message: `service account ${account} of ${[...observed].sort(compare).join(', ')} is shared by ${others.join(', ')}: Istio authorizes by service account, so ${w.key} also admits ${others.length === 1 ? 'it' : 'them'}, unobserved. Give each workload its own service account to tell them apart (NetworkPolicy does tell them apart).`,
+    });
+  }
+}
+
 export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
   if (!TRUST_DOMAIN.test(o.trustDomain)) throw new InvalidNameError('trust domain', o.trustDomain, 'expected a DNS-like name such as cluster.local');
   const manifests: Emitted[] = [];
   const findings: Finding[] = [];
-  const byKey = new Map(rs.cluster.workloads.map((w) => [w.key, w]));
   for (const ns of rs.managedNamespaces) {
     if (ns === o.rootNamespace) {
       findings.push({ severity: 'warning', target: 'istio', subject: ns, message: `${ns} is Istio's root namespace, where a policy applies to the whole mesh: no AuthorizationPolicy proposed for it.` });
@@ -154,7 +179,9 @@ export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
         findings.push({ severity: 'error', target: 'istio', subject: w.key, message: `no policy for ${w.key}: ${err.message}` });
       }
     }
-    if (!rs.rules.some((r) => r.to.kind === 'workload' && r.to.namespace === ns && byKey.get(r.to.key)?.hasSidecar === true)) continue;
+    // Every managed namespace with sidecars gets the deny-all, also one that only sends:
+    // its workloads were never observed receiving, so least privilege is to receive nothing.
+    if (!rs.cluster.workloads.some((w) => w.namespace === ns && w.hasSidecar)) continue;
     manifests.push({
       manifest: authorizationPolicy(objectName('deny-all'), ns, {}, o),
       header: [
