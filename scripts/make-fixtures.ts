@@ -27,6 +27,9 @@
 // - CRI framing: rotated gzip file for reviews-v1, 3 lines split into P/P/.../F in reviews-v3.
 // - productpage calls details only while a details pod is running (from 10:05:46); no failed
 //   calls are simulated for the gap.
+// - Noise a policy stage must recognise, not allow blindly:
+//   - the kubelet's readiness probe of ratings (rewriteAppHTTPProbers "false"): GET /health
+//     every 10 s from worker-2's address 10.0.0.12 (node:10.0.0.12), plaintext, inbound line only.
 
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -176,12 +179,19 @@ interface ContainerPort {
   protocol: 'TCP' | 'UDP';
 }
 
+interface HttpProbe {
+  path: string;
+  port: number;
+  periodSeconds: number;
+}
+
 interface AppContainer {
   name: string;
   image: string;
   ports: ContainerPort[];
   args?: string[];
   env?: { name: string; value: string }[];
+  readinessProbe?: HttpProbe;
 }
 
 type WorkloadKind = 'Deployment' | 'CronJob';
@@ -265,6 +275,7 @@ function addDeployment(w: Omit<Workload, 'kind'>, replicas: { ip: string; node: 
   return out;
 }
 
+/** What the injector adds to a pod's annotations (kept alphabetical, as the API server returns them). */
 const INJECTED_POD_ANNOTATIONS = (app: string): Record<string, string> => ({
   'istio.io/rev': 'default',
   'kubectl.kubernetes.io/default-container': app,
@@ -383,7 +394,12 @@ addDeployment(
 
 // default: Bookinfo
 const BOOKINFO_VERSION = '1.20.2';
-function bookinfo(app: string, version: string, sa: string, ip: string, node: NodeInfo, created: number, env?: { name: string; value: string }[]): PodInfo {
+interface BookinfoOptions {
+  env?: { name: string; value: string }[];
+  readinessProbe?: HttpProbe;
+  podAnnotations?: Record<string, string>;
+}
+function bookinfo(app: string, version: string, sa: string, ip: string, node: NodeInfo, created: number, opts: BookinfoOptions = {}): PodInfo {
   const name = `${app}-${version}`;
   const [p] = addDeployment(
     {
@@ -397,10 +413,12 @@ function bookinfo(app: string, version: string, sa: string, ip: string, node: No
         name: app,
         image: `docker.io/istio/examples-bookinfo-${name}:${BOOKINFO_VERSION}`,
         ports: [{ containerPort: 9080, name: 'http', protocol: 'TCP' }],
-        ...(env ? { env } : {}),
+        ...(opts.env ? { env: opts.env } : {}),
+        ...(opts.readinessProbe ? { readinessProbe: opts.readinessProbe } : {}),
       },
       sidecar: true,
       created: BOOKINFO_CREATED,
+      ...(opts.podAnnotations ? { podAnnotations: opts.podAnnotations } : {}),
     },
     [{ ip, node, created }],
   );
@@ -414,10 +432,15 @@ const REUSED_IP = '10.244.2.14';
 
 const productpage = bookinfo('productpage', 'v1', 'bookinfo-productpage', '10.244.1.10', W1, BOOKINFO_CREATED + 5 * SEC);
 const details = bookinfo('details', 'v1', 'bookinfo-details', REUSED_IP, W2, at(10, 5, 41));
-const reviewsV1 = bookinfo('reviews', 'v1', 'bookinfo-reviews', '10.244.1.11', W1, BOOKINFO_CREATED + 5 * SEC, [{ name: 'LOG_DIR', value: '/tmp/logs' }]);
-const reviewsV2 = bookinfo('reviews', 'v2', 'bookinfo-reviews', '10.244.2.11', W2, BOOKINFO_CREATED + 6 * SEC, [{ name: 'LOG_DIR', value: '/tmp/logs' }]);
-const reviewsV3 = bookinfo('reviews', 'v3', 'bookinfo-reviews', '10.244.1.12', W1, BOOKINFO_CREATED + 6 * SEC, [{ name: 'LOG_DIR', value: '/tmp/logs' }]);
-const ratings = bookinfo('ratings', 'v1', 'bookinfo-ratings', '10.244.2.10', W2, BOOKINFO_CREATED + 4 * SEC);
+const reviewsV1 = bookinfo('reviews', 'v1', 'bookinfo-reviews', '10.244.1.11', W1, BOOKINFO_CREATED + 5 * SEC, { env: [{ name: 'LOG_DIR', value: '/tmp/logs' }] });
+const reviewsV2 = bookinfo('reviews', 'v2', 'bookinfo-reviews', '10.244.2.11', W2, BOOKINFO_CREATED + 6 * SEC, { env: [{ name: 'LOG_DIR', value: '/tmp/logs' }] });
+const reviewsV3 = bookinfo('reviews', 'v3', 'bookinfo-reviews', '10.244.1.12', W1, BOOKINFO_CREATED + 6 * SEC, { env: [{ name: 'LOG_DIR', value: '/tmp/logs' }] });
+// ratings' readiness probe is not rewritten to the agent's port 15020: the kubelet calls
+// /health on the pod IP in plaintext and the inbound sidecar logs every probe.
+const ratings = bookinfo('ratings', 'v1', 'bookinfo-ratings', '10.244.2.10', W2, BOOKINFO_CREATED + 4 * SEC, {
+  readinessProbe: { path: '/health', port: 9080, periodSeconds: 10 },
+  podAnnotations: { 'sidecar.istio.io/rewriteAppHTTPProbers': 'false' },
+});
 const reviewsPods = [reviewsV1, reviewsV2, reviewsV3];
 
 // legacy: no sidecar
@@ -634,6 +657,7 @@ function saTokenVolume(seed: string): Obj {
 }
 
 function appContainerSpec(a: AppContainer, volumeName?: string): Obj {
+  const rp = a.readinessProbe;
   return {
     ...(a.args ? { args: a.args } : {}),
     ...(a.env ? { env: a.env } : {}),
@@ -641,6 +665,10 @@ function appContainerSpec(a: AppContainer, volumeName?: string): Obj {
     imagePullPolicy: 'IfNotPresent',
     name: a.name,
     ports: a.ports,
+    // As the API server returns it: every defaulted field filled in.
+    ...(rp
+      ? { readinessProbe: { failureThreshold: 3, httpGet: { path: rp.path, port: rp.port, scheme: 'HTTP' }, periodSeconds: rp.periodSeconds, successThreshold: 1, timeoutSeconds: 1 } }
+      : {}),
     resources: {},
     terminationMessagePath: '/dev/termination-log',
     terminationMessagePolicy: 'File',
@@ -764,6 +792,13 @@ function podLabels(p: PodInfo): Record<string, string> {
   return l;
 }
 
+/** A running pod's annotations: the template's, plus the injector's when it has a sidecar. */
+function podAnnotations(p: PodInfo): Record<string, string> | undefined {
+  if (!p.w.sidecar) return p.w.podAnnotations;
+  const all: Record<string, string> = { ...p.w.podAnnotations, ...INJECTED_POD_ANNOTATIONS(p.w.app.name) };
+  return Object.fromEntries(Object.keys(all).sort(cmp).map((k) => [k, all[k] ?? '']));
+}
+
 function podObject(p: PodInfo): Obj {
   const vol = saTokenVolume(p.uid);
   const volName = vol['name'] as string;
@@ -832,7 +867,7 @@ function podObject(p: PodInfo): Obj {
     ];
   }
   const ownerApi = p.ownerKind === 'Job' ? 'batch/v1' : 'apps/v1';
-  const annotations = p.w.sidecar ? INJECTED_POD_ANNOTATIONS(p.w.app.name) : p.w.podAnnotations;
+  const annotations = podAnnotations(p);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -1342,10 +1377,13 @@ function alive(p: PodInfo, t: number): boolean {
 interface Client {
   ip: string;
   pod?: PodInfo;
+  /** The client is the node itself (the kubelet), not a pod on it. */
+  node?: NodeInfo;
 }
 
 function clientKey(c: Client): string {
   if (c.pod) return c.pod.key;
+  if (c.node) return `node:${c.node.ip}`;
   return c.ip.startsWith('10.') ? `unknown:${c.ip}` : `world:${c.ip}`;
 }
 
@@ -1724,6 +1762,37 @@ function simulateExternalTcp(): void {
   }
 }
 
+/**
+ * The kubelet's readiness probe of ratings (rewriteAppHTTPProbers off): GET /health on the
+ * pod IP every 10 s from the node's address, a new connection each time (the prober sends
+ * Connection: close). No client sidecar, so only ratings' inbound entry, in plaintext, with
+ * the x-request-id its sidecar generated.
+ */
+function simulateKubeletProbes(): void {
+  const rng = new Rng('kubelet-probes');
+  const probe = ratings.w.app.readinessProbe;
+  if (!probe) throw new Error('ratings: no readiness probe');
+  const node = ratings.node;
+  for (let tick = T0 + rng.int(0, probe.periodSeconds * SEC - 1); tick < T_END; tick += probe.periodSeconds * SEC) {
+    meshCall({
+      rng,
+      start: tick + rng.int(0, 2),
+      client: { ip: node.ip, node },
+      server: ratings,
+      service: 'ratings',
+      method: 'GET',
+      path: probe.path,
+      code: 200,
+      requestId: rng.uuid(),
+      userAgent: 'kube-probe/1.31',
+      authority: `${ratings.ip}:${probe.port}`,
+      bytesReceived: 0,
+      bytesSent: 30, // {"status":"Ratings is healthy"}
+      serverDuration: rng.int(1, 3),
+    });
+  }
+}
+
 /** istio-agent / Envoy lines that are not access-log entries. */
 function simulateAgentNoise(): void {
   const rng = new Rng('agent-noise');
@@ -1771,6 +1840,9 @@ simulateUnknownClient();
 simulateCronJobs();
 simulateExternalTcp();
 simulateAgentNoise();
+// Traffic added later runs last: the write-time jitter is one stream, so the lines above keep
+// their bytes.
+simulateKubeletProbes();
 
 // ---------------------------------------------------------------------------------------------
 // Writing the logs in their collection layouts
@@ -1930,7 +2002,7 @@ function writeAll(): void {
           namespace_name: p.ns,
           pod_id: p.uid,
           labels: podLabels(p),
-          annotations: INJECTED_POD_ANNOTATIONS(p.w.app.name),
+          annotations: podAnnotations(p),
           host: p.node.name,
           pod_ip: p.ip,
           container_name: 'istio-proxy',
