@@ -30,6 +30,8 @@
 // - Noise a policy stage must recognise, not allow blindly:
 //   - the kubelet's readiness probe of ratings (rewriteAppHTTPProbers "false"): GET /health
 //     every 10 s from worker-2's address 10.0.0.12 (node:10.0.0.12), plaintext, inbound line only.
+//   - Prometheus (monitoring/prometheus-server, no sidecar) scraping productpage's GET /metrics
+//     every 15 s over one kept-alive connection, plaintext, productpage's inbound line only.
 
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -175,7 +177,7 @@ const PROXY_IMAGE = `docker.io/istio/proxyv2:${ISTIO_VERSION}`;
 
 interface ContainerPort {
   containerPort: number;
-  name: string;
+  name?: string;
   protocol: 'TCP' | 'UDP';
 }
 
@@ -292,6 +294,7 @@ const CLUSTER_CREATED = Date.UTC(2026, 10, 17, 8, 12, 40);
 const BOOKINFO_CREATED = Date.UTC(2026, 10, 20, 14, 3, 12);
 const LEGACY_CREATED = Date.UTC(2026, 10, 21, 9, 47, 31);
 const CRONJOB_CREATED = Date.UTC(2026, 10, 22, 16, 5, 9);
+const MONITORING_CREATED = Date.UTC(2026, 10, 18, 9, 30, 12);
 
 // istio-system
 const istioLabels = {
@@ -390,6 +393,38 @@ addDeployment(
     { ip: '10.244.1.2', node: W1, created: CLUSTER_CREATED + 16 * SEC },
     { ip: '10.244.2.2', node: W2, created: CLUSTER_CREATED + 16 * SEC },
   ],
+);
+
+// monitoring: Prometheus (Helm chart prometheus-community/prometheus), outside the mesh
+const PROMETHEUS_VERSION = 'v3.0.1';
+const prometheusSelector = { 'app.kubernetes.io/component': 'server', 'app.kubernetes.io/instance': 'prometheus', 'app.kubernetes.io/name': 'prometheus' };
+const prometheusLabels = { ...prometheusSelector, 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/part-of': 'prometheus', 'app.kubernetes.io/version': PROMETHEUS_VERSION };
+const [prometheusPod] = addDeployment(
+  {
+    ns: 'monitoring',
+    name: 'prometheus-server',
+    labels: prometheusLabels,
+    podLabels: prometheusLabels,
+    selector: prometheusSelector,
+    sa: 'prometheus-server',
+    app: {
+      name: 'prometheus-server',
+      image: `quay.io/prometheus/prometheus:${PROMETHEUS_VERSION}`,
+      args: [
+        '--storage.tsdb.retention.time=15d',
+        '--config.file=/etc/config/prometheus.yml',
+        '--storage.tsdb.path=/data',
+        '--web.console.libraries=/etc/prometheus/console_libraries',
+        '--web.console.templates=/etc/prometheus/consoles',
+        '--web.enable-lifecycle',
+      ],
+      ports: [{ containerPort: 9090, protocol: 'TCP' }],
+    },
+    sidecar: false,
+    created: MONITORING_CREATED,
+    podAnnotations: { 'sidecar.istio.io/inject': 'false' },
+  },
+  [{ ip: '10.244.2.6', node: W2, created: MONITORING_CREATED + 1 * SEC }],
 );
 
 // default: Bookinfo
@@ -520,7 +555,7 @@ const job1 = addJob('ratings-report-29400000', at(10, 0, 0), REUSED_IP, W2, at(1
 const job2 = addJob('ratings-report-29400030', at(10, 30, 0), '10.244.1.17', W1, at(10, 33, 20));
 const jobs = [job1, job2];
 
-if (!istiodPod || !gatewayPod || !legacyPod) throw new Error('missing pods');
+if (!istiodPod || !gatewayPod || !legacyPod || !prometheusPod) throw new Error('missing pods');
 if (!(details.created > job1.pod.finished!.proxy)) throw new Error('details must start after the first job pod ended');
 
 interface ServiceDef {
@@ -599,6 +634,16 @@ const services: ServiceDef[] = [
     ],
     created: CLUSTER_CREATED + 14 * SEC,
   },
+  {
+    ns: 'monitoring',
+    name: 'prometheus-server',
+    clusterIP: '10.96.88.164',
+    labels: prometheusLabels,
+    selector: prometheusSelector,
+    type: 'ClusterIP',
+    ports: [{ name: 'http', port: 80, targetPort: 9090, protocol: 'TCP' }],
+    created: MONITORING_CREATED,
+  },
 ];
 
 function svc(name: string): ServiceDef {
@@ -612,6 +657,7 @@ const namespaces: { name: string; labels: Record<string, string>; created: numbe
   { name: 'istio-system', labels: {}, created: INSTALL_ISTIO - 5 * SEC },
   { name: 'kube-system', labels: {}, created: CLUSTER_CREATED },
   { name: 'legacy', labels: {}, created: LEGACY_CREATED - 20 * SEC },
+  { name: 'monitoring', labels: {}, created: MONITORING_CREATED - 10 * SEC },
 ];
 
 const serviceAccounts: { ns: string; name: string; labels?: Record<string, string>; created: number }[] = [
@@ -630,6 +676,7 @@ const serviceAccounts: { ns: string; name: string; labels?: Record<string, strin
     created: INSTALL_ISTIO + 40 * SEC,
   },
   { ns: 'kube-system', name: 'coredns', created: CLUSTER_CREATED + 14 * SEC },
+  { ns: 'monitoring', name: 'prometheus-server', labels: prometheusLabels, created: MONITORING_CREATED },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1403,6 +1450,8 @@ interface MeshCall {
   bytesSent: number;
   /** Server-side duration (ms). */
   serverDuration: number;
+  /** A client without sidecar that keeps its connection open: its source port (else a new one per call). */
+  clientPort?: number;
 }
 
 /** What every proxy on a request's path logs alike. */
@@ -1442,7 +1491,7 @@ function meshCall(c: MeshCall): number {
   const port = 9080;
   const sd = c.serverDuration;
   const cd = sd + c.rng.int(0, 2);
-  const appPort = ephemeral(c.rng);
+  const appPort = c.clientPort ?? ephemeral(c.rng);
   const sidecarClient = c.client.pod?.w.sidecar === true;
   const upstreamLocalPort = sidecarClient ? pooledPort(c.rng, c.client.ip, c.server.ip) : appPort;
   if (sidecarClient && c.client.pod) {
@@ -1793,6 +1842,37 @@ function simulateKubeletProbes(): void {
   }
 }
 
+/**
+ * Prometheus scraping productpage's own /metrics on 9080 every 15 s (an extra scrape job;
+ * the pod's prometheus.io annotations point at the agent's 15020, which is not intercepted
+ * and never logged). Prometheus has no sidecar: plaintext, productpage's inbound line only.
+ * Its HTTP client keeps the connection open, so one source port for the hour.
+ */
+function simulatePrometheusScrapes(): void {
+  const rng = new Rng('prometheus-scrapes');
+  const prom = prometheusPod!;
+  const port = ephemeral(rng);
+  for (let tick = T0 + rng.int(0, 15 * SEC - 1); tick < T_END; tick += 15 * SEC) {
+    meshCall({
+      rng,
+      start: tick + rng.int(0, 3),
+      client: { ip: prom.ip, pod: prom },
+      clientPort: port,
+      server: productpage,
+      service: 'productpage',
+      method: 'GET',
+      path: '/metrics',
+      code: 200,
+      requestId: rng.uuid(),
+      userAgent: `Prometheus/${PROMETHEUS_VERSION.slice(1)}`,
+      authority: `${productpage.ip}:9080`,
+      bytesReceived: 0,
+      bytesSent: rng.int(3180, 3260),
+      serverDuration: rng.int(2, 6),
+    });
+  }
+}
+
 /** istio-agent / Envoy lines that are not access-log entries. */
 function simulateAgentNoise(): void {
   const rng = new Rng('agent-noise');
@@ -1843,6 +1923,7 @@ simulateAgentNoise();
 // Traffic added later runs last: the write-time jitter is one stream, so the lines above keep
 // their bytes.
 simulateKubeletProbes();
+simulatePrometheusScrapes();
 
 // ---------------------------------------------------------------------------------------------
 // Writing the logs in their collection layouts
