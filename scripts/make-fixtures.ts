@@ -32,6 +32,8 @@
 //     every 10 s from worker-2's address 10.0.0.12 (node:10.0.0.12), plaintext, inbound line only.
 //   - Prometheus (monitoring/prometheus-server, no sidecar) scraping productpage's GET /metrics
 //     every 15 s over one kept-alive connection, plaintext, productpage's inbound line only.
+//   - one debugging request details -> ratings GET /ratings/0 at 10:41:17 (kubectl exec), mTLS,
+//     both sidecars: an edge seen once.
 
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -1873,6 +1875,34 @@ function simulatePrometheusScrapes(): void {
   }
 }
 
+/**
+ * Someone debugging from inside details' pod, once:
+ *   kubectl exec deploy/details-v1 -- ruby -rnet/http -e 'puts Net::HTTP.get(URI("http://ratings:9080/ratings/0"))'
+ * Through both sidecars over mTLS, like service traffic; only its single occurrence
+ * (and Net::HTTP's user agent) tells it apart.
+ */
+function simulateDebugCall(): void {
+  const rng = new Rng('debug-call');
+  const start = at(10, 41, 17, rng.int(0, 999));
+  if (!alive(details, start)) throw new Error('debug call: details is not running');
+  meshCall({
+    rng,
+    start,
+    client: { ip: details.ip, pod: details },
+    server: ratings,
+    service: 'ratings',
+    method: 'GET',
+    path: '/ratings/0',
+    code: 200,
+    requestId: rng.uuid(),
+    userAgent: 'Ruby',
+    authority: 'ratings:9080',
+    bytesReceived: 0,
+    bytesSent: 48,
+    serverDuration: rng.int(1, 3),
+  });
+}
+
 /** istio-agent / Envoy lines that are not access-log entries. */
 function simulateAgentNoise(): void {
   const rng = new Rng('agent-noise');
@@ -1924,6 +1954,7 @@ simulateAgentNoise();
 // their bytes.
 simulateKubeletProbes();
 simulatePrometheusScrapes();
+simulateDebugCall();
 
 // ---------------------------------------------------------------------------------------------
 // Writing the logs in their collection layouts
