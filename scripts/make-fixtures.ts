@@ -34,6 +34,8 @@
 //     every 15 s over one kept-alive connection, plaintext, productpage's inbound line only.
 //   - one debugging request details -> ratings GET /ratings/0 at 10:41:17 (kubectl exec), mTLS,
 //     both sidecars: an edge seen once.
+// - Workloads without traffic in the window: StatefulSet default/mongodb-v1 (pod mongodb-v1-0,
+//   sidecar injected; its log under pods/ holds istio-agent lines only).
 
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -196,9 +198,10 @@ interface AppContainer {
   args?: string[];
   env?: { name: string; value: string }[];
   readinessProbe?: HttpProbe;
+  volumeMounts?: { mountPath: string; name: string }[];
 }
 
-type WorkloadKind = 'Deployment' | 'CronJob';
+type WorkloadKind = 'Deployment' | 'CronJob' | 'StatefulSet';
 
 interface Workload {
   ns: string;
@@ -219,6 +222,10 @@ interface Workload {
   created: number;
   /** Annotations for the pod template. */
   podAnnotations?: Record<string, string>;
+  /** StatefulSet volumeClaimTemplates: one PVC per pod, `NAME-POD`. */
+  claims?: { name: string; storage: string }[];
+  /** StatefulSet spec.serviceName: the Service that names its pods. */
+  serviceName?: string;
 }
 
 interface PodInfo {
@@ -228,11 +235,14 @@ interface PodInfo {
   uid: string;
   ip: string;
   node: NodeInfo;
-  ownerKind: 'ReplicaSet' | 'Job';
+  ownerKind: 'ReplicaSet' | 'Job' | 'StatefulSet';
   ownerName: string;
   ownerUid: string;
   /** pod-template-hash (ReplicaSet pods only). */
   templateHash?: string;
+  /** StatefulSet pods only. */
+  ordinal?: number;
+  revision?: string;
   jobName?: string;
   jobUid?: string;
   created: number;
@@ -280,6 +290,36 @@ function addDeployment(w: Omit<Workload, 'kind'>, replicas: { ip: string; node: 
 }
 
 /** What the injector adds to a pod's annotations (kept alphabetical, as the API server returns them). */
+/** A StatefulSet's pods `NAME-0`, `NAME-1`, … in the given order. */
+function addStatefulSet(w: Omit<Workload, 'kind'>, replicas: { ip: string; node: NodeInfo; created: number }[]): PodInfo[] {
+  const wl: Workload = { ...w, kind: 'StatefulSet' };
+  workloads.push(wl);
+  const revision = `${w.name}-${safeString(`controller-revision-hash:${w.ns}/${w.name}`, 10)}`;
+  const uid = uidFor(`StatefulSet/${w.ns}/${w.name}`);
+  return replicas.map((r, ordinal) => {
+    const name = `${w.name}-${ordinal}`;
+    const p: PodInfo = {
+      w: wl,
+      ns: w.ns,
+      name,
+      uid: uidFor(`Pod/${w.ns}/${name}`),
+      ip: r.ip,
+      node: r.node,
+      ownerKind: 'StatefulSet',
+      ownerName: w.name,
+      ownerUid: uid,
+      ordinal,
+      revision,
+      created: r.created,
+      proxyStarted: r.created + 2 * SEC,
+      appStarted: r.created + 3 * SEC,
+      key: `${w.ns}/StatefulSet/${w.name}`,
+    };
+    pods.push(p);
+    return p;
+  });
+}
+
 const INJECTED_POD_ANNOTATIONS = (app: string): Record<string, string> => ({
   'istio.io/rev': 'default',
   'kubectl.kubernetes.io/default-container': app,
@@ -557,7 +597,32 @@ const job1 = addJob('ratings-report-29400000', at(10, 0, 0), REUSED_IP, W2, at(1
 const job2 = addJob('ratings-report-29400030', at(10, 30, 0), '10.244.1.17', W1, at(10, 33, 20));
 const jobs = [job1, job2];
 
-if (!istiodPod || !gatewayPod || !legacyPod || !prometheusPod) throw new Error('missing pods');
+// default: Bookinfo's MongoDB, as a StatefulSet. Nothing uses it in the window (ratings
+// runs with its built-in data), so it neither sends nor receives: a workload the proposal
+// must still close with a deny-all. Its sidecar logs only istio-agent lines.
+const [mongodb] = addStatefulSet(
+  {
+    ns: 'default',
+    name: 'mongodb-v1',
+    labels: { app: 'mongodb', version: 'v1' },
+    podLabels: { app: 'mongodb', version: 'v1' },
+    selector: { app: 'mongodb', version: 'v1' },
+    sa: 'bookinfo-mongodb',
+    app: {
+      name: 'mongodb',
+      image: `docker.io/istio/examples-bookinfo-mongodb:${BOOKINFO_VERSION}`,
+      ports: [{ containerPort: 27017, protocol: 'TCP' }],
+      volumeMounts: [{ mountPath: '/data/db', name: 'data' }],
+    },
+    sidecar: true,
+    created: BOOKINFO_CREATED,
+    claims: [{ name: 'data', storage: '1Gi' }],
+    serviceName: 'mongodb',
+  },
+  [{ ip: '10.244.1.13', node: W1, created: BOOKINFO_CREATED + 7 * SEC }],
+);
+
+if (!istiodPod || !gatewayPod || !legacyPod || !prometheusPod || !mongodb) throw new Error('missing pods');
 if (!(details.created > job1.pod.finished!.proxy)) throw new Error('details must start after the first job pod ended');
 
 interface ServiceDef {
@@ -592,6 +657,16 @@ const services: ServiceDef[] = [
     ports: [{ name: 'http', port: 9080, targetPort: 9080, protocol: 'TCP' }],
     created: BOOKINFO_CREATED,
   })),
+  {
+    ns: 'default',
+    name: 'mongodb',
+    clusterIP: '10.104.63.118',
+    labels: { app: 'mongodb', service: 'mongodb' },
+    selector: { app: 'mongodb' },
+    type: 'ClusterIP',
+    ports: [{ name: 'mongo', port: 27017, targetPort: 27017, protocol: 'TCP' }],
+    created: BOOKINFO_CREATED,
+  },
   {
     ns: 'istio-system',
     name: 'istiod',
@@ -664,7 +739,7 @@ const namespaces: { name: string; labels: Record<string, string>; created: numbe
 
 const serviceAccounts: { ns: string; name: string; labels?: Record<string, string>; created: number }[] = [
   ...namespaces.map((n) => ({ ns: n.name, name: 'default', created: n.created + 1 * SEC })),
-  ...(['productpage', 'details', 'reviews', 'ratings'] as const).map((a) => ({
+  ...(['productpage', 'details', 'reviews', 'ratings', 'mongodb'] as const).map((a) => ({
     ns: 'default',
     name: `bookinfo-${a}`,
     labels: { account: a },
@@ -707,6 +782,7 @@ function saTokenVolume(seed: string): Obj {
 
 function appContainerSpec(a: AppContainer, volumeName?: string): Obj {
   const rp = a.readinessProbe;
+  const mounts: Obj[] = [...(a.volumeMounts ?? []), ...(volumeName ? [{ mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', name: volumeName, readOnly: true }] : [])];
   return {
     ...(a.args ? { args: a.args } : {}),
     ...(a.env ? { env: a.env } : {}),
@@ -721,7 +797,7 @@ function appContainerSpec(a: AppContainer, volumeName?: string): Obj {
     resources: {},
     terminationMessagePath: '/dev/termination-log',
     terminationMessagePolicy: 'File',
-    ...(volumeName ? { volumeMounts: [{ mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', name: volumeName, readOnly: true }] } : {}),
+    ...(mounts.length > 0 ? { volumeMounts: mounts } : {}),
   };
 }
 
@@ -744,7 +820,13 @@ function sidecarSpec(p: PodInfo, volumeName: string): Obj {
       { name: 'ISTIO_META_NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } },
       { name: 'ISTIO_META_INTERCEPTION_MODE', value: 'REDIRECT' },
       { name: 'ISTIO_META_WORKLOAD_NAME', value: p.ownerKind === 'Job' ? (p.jobName ?? '') : p.w.name },
-      { name: 'ISTIO_META_OWNER', value: p.ownerKind === 'Job' ? `kubernetes://apis/batch/v1/namespaces/${p.ns}/jobs/${p.jobName ?? ''}` : `kubernetes://apis/apps/v1/namespaces/${p.ns}/deployments/${p.w.name}` },
+      {
+        name: 'ISTIO_META_OWNER',
+        value:
+          p.ownerKind === 'Job'
+            ? `kubernetes://apis/batch/v1/namespaces/${p.ns}/jobs/${p.jobName ?? ''}`
+            : `kubernetes://apis/apps/v1/namespaces/${p.ns}/${p.ownerKind === 'StatefulSet' ? 'statefulsets' : 'deployments'}/${p.w.name}`,
+      },
       { name: 'ISTIO_META_MESH_ID', value: 'cluster.local' },
       { name: 'TRUST_DOMAIN', value: 'cluster.local' },
     ],
@@ -827,6 +909,11 @@ function containerId(p: PodInfo, container: string): string {
 function podLabels(p: PodInfo): Record<string, string> {
   const l: Record<string, string> = { ...p.w.podLabels };
   if (p.templateHash) l['pod-template-hash'] = p.templateHash;
+  if (p.revision !== undefined && p.ordinal !== undefined) {
+    l['apps.kubernetes.io/pod-index'] = String(p.ordinal);
+    l['controller-revision-hash'] = p.revision;
+    l['statefulset.kubernetes.io/pod-name'] = p.name;
+  }
   if (p.jobName && p.jobUid) {
     l['batch.kubernetes.io/controller-uid'] = p.jobUid;
     l['batch.kubernetes.io/job-name'] = p.jobName;
@@ -949,7 +1036,8 @@ function podObject(p: PodInfo): Obj {
         { effect: 'NoExecute', key: 'node.kubernetes.io/not-ready', operator: 'Exists', tolerationSeconds: 300 },
         { effect: 'NoExecute', key: 'node.kubernetes.io/unreachable', operator: 'Exists', tolerationSeconds: 300 },
       ],
-      volumes: [...(p.w.sidecar ? istioVolumes() : []), vol],
+      ...(p.ownerKind === 'StatefulSet' ? { hostname: p.name, subdomain: p.w.serviceName ?? p.w.name } : {}),
+      volumes: [...(p.w.sidecar ? istioVolumes() : []), ...(p.w.claims ?? []).map((c) => ({ name: c.name, persistentVolumeClaim: { claimName: `${c.name}-${p.name}` } })), vol],
     },
     status,
   };
@@ -1055,6 +1143,54 @@ function deploymentObjects(w: Workload): { deployment: Obj; replicaSet: Obj } {
     status: { availableReplicas: n, fullyLabeledReplicas: n, observedGeneration: 1, readyReplicas: n, replicas: n },
   };
   return { deployment, replicaSet };
+}
+
+function statefulSetObject(w: Workload): Obj {
+  const wpods = pods.filter((p) => p.w === w);
+  const first = wpods[0];
+  if (!first || first.revision === undefined) throw new Error(`statefulset ${w.name}: no pods`);
+  const n = wpods.length;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: {
+      creationTimestamp: k8sTime(w.created),
+      generation: 1,
+      labels: w.labels,
+      name: w.name,
+      namespace: w.ns,
+      resourceVersion: rv(),
+      uid: first.ownerUid,
+    },
+    spec: {
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+      podManagementPolicy: 'OrderedReady',
+      replicas: n,
+      revisionHistoryLimit: 10,
+      selector: { matchLabels: w.selector },
+      serviceName: w.serviceName ?? w.name,
+      template: templateSpec(w, {}),
+      updateStrategy: { rollingUpdate: { partition: 0 }, type: 'RollingUpdate' },
+      volumeClaimTemplates: (w.claims ?? []).map((c) => ({
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { creationTimestamp: null, name: c.name },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: c.storage } }, volumeMode: 'Filesystem' },
+        status: { phase: 'Pending' },
+      })),
+    },
+    status: {
+      availableReplicas: n,
+      collisionCount: 0,
+      currentReplicas: n,
+      currentRevision: first.revision,
+      observedGeneration: 1,
+      readyReplicas: n,
+      replicas: n,
+      updateRevision: first.revision,
+      updatedReplicas: n,
+    },
+  };
 }
 
 const cronjobUid = uidFor('CronJob/default/ratings-report');
@@ -1212,6 +1348,7 @@ function inventoryItems(): Obj[] {
     return cmp(mx['namespace'] as string, my['namespace'] as string) || cmp(mx['name'] as string, my['name'] as string);
   }))
     items.push(b.replicaSet);
+  for (const w of workloads.filter((x) => x.kind === 'StatefulSet').sort(byNsName)) items.push(statefulSetObject(w));
   for (const j of jobs) items.push(jobObject(j));
   items.push(cronJobObject());
   return items.map((o) => sortKeysDeep(o) as Obj);
@@ -1983,6 +2120,7 @@ const formatOf = new Map<PodInfo, Format>([
   [ratings, 'text'],
   [job1.pod, 'json'],
   [job2.pod, 'json'],
+  [mongodb!, 'json'],
 ]);
 
 interface Line {
@@ -2086,6 +2224,12 @@ function writeAll(): void {
     const ls = podLines(reviewsV2);
     const [a, o] = counts(ls);
     write(`${podDir(reviewsV2)}/istio-proxy/0.log`, criRecords(ls), a, o);
+  }
+  {
+    // No access lines at all: nothing called MongoDB and it called nothing.
+    const ls = podLines(mongodb!);
+    const [a, o] = counts(ls);
+    write(`${podDir(mongodb!)}/istio-proxy/0.log`, criRecords(ls), a, o);
   }
   {
     const ls = podLines(reviewsV3);
