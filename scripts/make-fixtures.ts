@@ -35,7 +35,9 @@
 //   - one debugging request details -> ratings GET /ratings/0 at 10:41:17 (kubectl exec), mTLS,
 //     both sidecars: an edge seen once.
 // - Workloads without traffic in the window: StatefulSet default/mongodb-v1 (pod mongodb-v1-0,
-//   sidecar injected; its log under pods/ holds istio-agent lines only).
+//   sidecar injected; its log under pods/ holds istio-agent lines only), and CronJob
+//   default/reviews-cleanup (daily at 03:15, Jobs deleted an hour after they finish: only
+//   the CronJob object is in the dump).
 
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -597,6 +599,60 @@ const job1 = addJob('ratings-report-29400000', at(10, 0, 0), REUSED_IP, W2, at(1
 const job2 = addJob('ratings-report-29400030', at(10, 30, 0), '10.244.1.17', W1, at(10, 33, 20));
 const jobs = [job1, job2];
 
+interface CronSchedule {
+  w: Workload;
+  schedule: string;
+  successfulJobsHistoryLimit: number;
+  failedJobsHistoryLimit: number;
+  /** Finished Jobs (and their pods) are deleted this long after they finish. */
+  ttlSecondsAfterFinished?: number;
+  lastScheduleTime: number;
+  lastSuccessfulTime: number;
+}
+
+// default: a second CronJob, daily at 03:15, whose finished Jobs are deleted after an hour:
+// at dump time (11:00) nothing is left of it but the CronJob object, and it sent nothing in
+// the window.
+const reviewsCleanup: Workload = {
+  ns: 'default',
+  kind: 'CronJob',
+  name: 'reviews-cleanup',
+  labels: { app: 'reviews-cleanup' },
+  podLabels: { app: 'reviews-cleanup' },
+  selector: {},
+  sa: 'bookinfo-reviews',
+  app: {
+    name: 'reviews-cleanup',
+    image: 'registry.example.com/bookinfo/reviews-cleanup:1.2.0',
+    args: ['--mongo-url', 'mongodb://mongodb:27017/test', '--older-than', '720h', '--quit-sidecar'],
+    ports: [],
+  },
+  sidecar: true,
+  created: Date.UTC(2026, 10, 23, 9, 12, 44),
+};
+workloads.push(reviewsCleanup);
+
+const lastJob = jobs[jobs.length - 1]!;
+const cronSchedules: CronSchedule[] = [
+  {
+    w: cronjob,
+    schedule: '*/30 * * * *',
+    successfulJobsHistoryLimit: 2,
+    failedJobsHistoryLimit: 1,
+    lastScheduleTime: lastJob.scheduled,
+    lastSuccessfulTime: lastJob.pod.finished!.proxy + 2 * SEC,
+  },
+  {
+    w: reviewsCleanup,
+    schedule: '15 3 * * *',
+    successfulJobsHistoryLimit: 3,
+    failedJobsHistoryLimit: 1,
+    ttlSecondsAfterFinished: 3600,
+    lastScheduleTime: at(3, 15, 0),
+    lastSuccessfulTime: at(3, 16, 7),
+  },
+];
+
 // default: Bookinfo's MongoDB, as a StatefulSet. Nothing uses it in the window (ratings
 // runs with its built-in data), so it neither sends nor receives: a workload the proposal
 // must still close with a deny-all. Its sidecar logs only istio-agent lines.
@@ -789,7 +845,7 @@ function appContainerSpec(a: AppContainer, volumeName?: string): Obj {
     image: a.image,
     imagePullPolicy: 'IfNotPresent',
     name: a.name,
-    ports: a.ports,
+    ...(a.ports.length > 0 ? { ports: a.ports } : {}),
     // As the API server returns it: every defaulted field filled in.
     ...(rp
       ? { readinessProbe: { failureThreshold: 3, httpGet: { path: rp.path, port: rp.port, scheme: 'HTTP' }, periodSeconds: rp.periodSeconds, successThreshold: 1, timeoutSeconds: 1 } }
@@ -1193,37 +1249,37 @@ function statefulSetObject(w: Workload): Obj {
   };
 }
 
-const cronjobUid = uidFor('CronJob/default/ratings-report');
+const cronJobUid = (w: Workload): string => uidFor(`CronJob/${w.ns}/${w.name}`);
+const cronjobUid = cronJobUid(cronjob);
 
-function cronJobObject(): Obj {
-  const last = jobs[jobs.length - 1];
-  if (!last) throw new Error('no jobs');
+function cronJobObject(c: CronSchedule): Obj {
+  const w = c.w;
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
     metadata: {
-      creationTimestamp: k8sTime(cronjob.created),
+      creationTimestamp: k8sTime(w.created),
       generation: 1,
-      labels: cronjob.labels,
-      name: cronjob.name,
-      namespace: cronjob.ns,
+      labels: w.labels,
+      name: w.name,
+      namespace: w.ns,
       resourceVersion: rv(),
-      uid: cronjobUid,
+      uid: cronJobUid(w),
     },
     spec: {
       concurrencyPolicy: 'Forbid',
-      failedJobsHistoryLimit: 1,
+      failedJobsHistoryLimit: c.failedJobsHistoryLimit,
       jobTemplate: {
         metadata: { creationTimestamp: null },
-        spec: { backoffLimit: 2, template: templateSpec(cronjob, {}) },
+        spec: { backoffLimit: 2, template: templateSpec(w, {}), ...(c.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: c.ttlSecondsAfterFinished } : {}) },
       },
-      schedule: '*/30 * * * *',
-      successfulJobsHistoryLimit: 2,
+      schedule: c.schedule,
+      successfulJobsHistoryLimit: c.successfulJobsHistoryLimit,
       suspend: false,
     },
     status: {
-      lastScheduleTime: k8sTime(last.scheduled),
-      lastSuccessfulTime: k8sTime(last.pod.finished!.proxy + 2 * SEC),
+      lastScheduleTime: k8sTime(c.lastScheduleTime),
+      lastSuccessfulTime: k8sTime(c.lastSuccessfulTime),
     },
   };
 }
@@ -1350,7 +1406,7 @@ function inventoryItems(): Obj[] {
     items.push(b.replicaSet);
   for (const w of workloads.filter((x) => x.kind === 'StatefulSet').sort(byNsName)) items.push(statefulSetObject(w));
   for (const j of jobs) items.push(jobObject(j));
-  items.push(cronJobObject());
+  for (const c of [...cronSchedules].sort((a, b) => byNsName(a.w, b.w))) items.push(cronJobObject(c));
   return items.map((o) => sortKeysDeep(o) as Obj);
 }
 
