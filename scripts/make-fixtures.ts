@@ -27,6 +27,17 @@
 // - CRI framing: rotated gzip file for reviews-v1, 3 lines split into P/P/.../F in reviews-v3.
 // - productpage calls details only while a details pod is running (from 10:05:46); no failed
 //   calls are simulated for the gap.
+// - Noise a policy stage must recognise, not allow blindly:
+//   - the kubelet's readiness probe of ratings (rewriteAppHTTPProbers "false"): GET /health
+//     every 10 s from worker-2's address 10.0.0.12 (node:10.0.0.12), plaintext, inbound line only.
+//   - Prometheus (monitoring/prometheus-server, no sidecar) scraping productpage's GET /metrics
+//     every 15 s over one kept-alive connection, plaintext, productpage's inbound line only.
+//   - one debugging request details -> ratings GET /ratings/0 at 10:41:17 (kubectl exec), mTLS,
+//     both sidecars: an edge seen once.
+// - Workloads without traffic in the window: StatefulSet default/mongodb-v1 (pod mongodb-v1-0,
+//   sidecar injected; its log under pods/ holds istio-agent lines only), and CronJob
+//   default/reviews-cleanup (daily at 03:15, Jobs deleted an hour after they finish: only
+//   the CronJob object is in the dump).
 
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -172,8 +183,14 @@ const PROXY_IMAGE = `docker.io/istio/proxyv2:${ISTIO_VERSION}`;
 
 interface ContainerPort {
   containerPort: number;
-  name: string;
+  name?: string;
   protocol: 'TCP' | 'UDP';
+}
+
+interface HttpProbe {
+  path: string;
+  port: number;
+  periodSeconds: number;
 }
 
 interface AppContainer {
@@ -182,9 +199,11 @@ interface AppContainer {
   ports: ContainerPort[];
   args?: string[];
   env?: { name: string; value: string }[];
+  readinessProbe?: HttpProbe;
+  volumeMounts?: { mountPath: string; name: string }[];
 }
 
-type WorkloadKind = 'Deployment' | 'CronJob';
+type WorkloadKind = 'Deployment' | 'CronJob' | 'StatefulSet';
 
 interface Workload {
   ns: string;
@@ -205,6 +224,10 @@ interface Workload {
   created: number;
   /** Annotations for the pod template. */
   podAnnotations?: Record<string, string>;
+  /** StatefulSet volumeClaimTemplates: one PVC per pod, `NAME-POD`. */
+  claims?: { name: string; storage: string }[];
+  /** StatefulSet spec.serviceName: the Service that names its pods. */
+  serviceName?: string;
 }
 
 interface PodInfo {
@@ -214,11 +237,14 @@ interface PodInfo {
   uid: string;
   ip: string;
   node: NodeInfo;
-  ownerKind: 'ReplicaSet' | 'Job';
+  ownerKind: 'ReplicaSet' | 'Job' | 'StatefulSet';
   ownerName: string;
   ownerUid: string;
   /** pod-template-hash (ReplicaSet pods only). */
   templateHash?: string;
+  /** StatefulSet pods only. */
+  ordinal?: number;
+  revision?: string;
   jobName?: string;
   jobUid?: string;
   created: number;
@@ -265,6 +291,37 @@ function addDeployment(w: Omit<Workload, 'kind'>, replicas: { ip: string; node: 
   return out;
 }
 
+/** What the injector adds to a pod's annotations (kept alphabetical, as the API server returns them). */
+/** A StatefulSet's pods `NAME-0`, `NAME-1`, … in the given order. */
+function addStatefulSet(w: Omit<Workload, 'kind'>, replicas: { ip: string; node: NodeInfo; created: number }[]): PodInfo[] {
+  const wl: Workload = { ...w, kind: 'StatefulSet' };
+  workloads.push(wl);
+  const revision = `${w.name}-${safeString(`controller-revision-hash:${w.ns}/${w.name}`, 10)}`;
+  const uid = uidFor(`StatefulSet/${w.ns}/${w.name}`);
+  return replicas.map((r, ordinal) => {
+    const name = `${w.name}-${ordinal}`;
+    const p: PodInfo = {
+      w: wl,
+      ns: w.ns,
+      name,
+      uid: uidFor(`Pod/${w.ns}/${name}`),
+      ip: r.ip,
+      node: r.node,
+      ownerKind: 'StatefulSet',
+      ownerName: w.name,
+      ownerUid: uid,
+      ordinal,
+      revision,
+      created: r.created,
+      proxyStarted: r.created + 2 * SEC,
+      appStarted: r.created + 3 * SEC,
+      key: `${w.ns}/StatefulSet/${w.name}`,
+    };
+    pods.push(p);
+    return p;
+  });
+}
+
 const INJECTED_POD_ANNOTATIONS = (app: string): Record<string, string> => ({
   'istio.io/rev': 'default',
   'kubectl.kubernetes.io/default-container': app,
@@ -281,6 +338,7 @@ const CLUSTER_CREATED = Date.UTC(2026, 10, 17, 8, 12, 40);
 const BOOKINFO_CREATED = Date.UTC(2026, 10, 20, 14, 3, 12);
 const LEGACY_CREATED = Date.UTC(2026, 10, 21, 9, 47, 31);
 const CRONJOB_CREATED = Date.UTC(2026, 10, 22, 16, 5, 9);
+const MONITORING_CREATED = Date.UTC(2026, 10, 18, 9, 30, 12);
 
 // istio-system
 const istioLabels = {
@@ -381,9 +439,46 @@ addDeployment(
   ],
 );
 
+// monitoring: Prometheus (Helm chart prometheus-community/prometheus), outside the mesh
+const PROMETHEUS_VERSION = 'v3.0.1';
+const prometheusSelector = { 'app.kubernetes.io/component': 'server', 'app.kubernetes.io/instance': 'prometheus', 'app.kubernetes.io/name': 'prometheus' };
+const prometheusLabels = { ...prometheusSelector, 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/part-of': 'prometheus', 'app.kubernetes.io/version': PROMETHEUS_VERSION };
+const [prometheusPod] = addDeployment(
+  {
+    ns: 'monitoring',
+    name: 'prometheus-server',
+    labels: prometheusLabels,
+    podLabels: prometheusLabels,
+    selector: prometheusSelector,
+    sa: 'prometheus-server',
+    app: {
+      name: 'prometheus-server',
+      image: `quay.io/prometheus/prometheus:${PROMETHEUS_VERSION}`,
+      args: [
+        '--storage.tsdb.retention.time=15d',
+        '--config.file=/etc/config/prometheus.yml',
+        '--storage.tsdb.path=/data',
+        '--web.console.libraries=/etc/prometheus/console_libraries',
+        '--web.console.templates=/etc/prometheus/consoles',
+        '--web.enable-lifecycle',
+      ],
+      ports: [{ containerPort: 9090, protocol: 'TCP' }],
+    },
+    sidecar: false,
+    created: MONITORING_CREATED,
+    podAnnotations: { 'sidecar.istio.io/inject': 'false' },
+  },
+  [{ ip: '10.244.2.6', node: W2, created: MONITORING_CREATED + 1 * SEC }],
+);
+
 // default: Bookinfo
 const BOOKINFO_VERSION = '1.20.2';
-function bookinfo(app: string, version: string, sa: string, ip: string, node: NodeInfo, created: number, env?: { name: string; value: string }[]): PodInfo {
+interface BookinfoOptions {
+  env?: { name: string; value: string }[];
+  readinessProbe?: HttpProbe;
+  podAnnotations?: Record<string, string>;
+}
+function bookinfo(app: string, version: string, sa: string, ip: string, node: NodeInfo, created: number, opts: BookinfoOptions = {}): PodInfo {
   const name = `${app}-${version}`;
   const [p] = addDeployment(
     {
@@ -397,10 +492,12 @@ function bookinfo(app: string, version: string, sa: string, ip: string, node: No
         name: app,
         image: `docker.io/istio/examples-bookinfo-${name}:${BOOKINFO_VERSION}`,
         ports: [{ containerPort: 9080, name: 'http', protocol: 'TCP' }],
-        ...(env ? { env } : {}),
+        ...(opts.env ? { env: opts.env } : {}),
+        ...(opts.readinessProbe ? { readinessProbe: opts.readinessProbe } : {}),
       },
       sidecar: true,
       created: BOOKINFO_CREATED,
+      ...(opts.podAnnotations ? { podAnnotations: opts.podAnnotations } : {}),
     },
     [{ ip, node, created }],
   );
@@ -414,10 +511,15 @@ const REUSED_IP = '10.244.2.14';
 
 const productpage = bookinfo('productpage', 'v1', 'bookinfo-productpage', '10.244.1.10', W1, BOOKINFO_CREATED + 5 * SEC);
 const details = bookinfo('details', 'v1', 'bookinfo-details', REUSED_IP, W2, at(10, 5, 41));
-const reviewsV1 = bookinfo('reviews', 'v1', 'bookinfo-reviews', '10.244.1.11', W1, BOOKINFO_CREATED + 5 * SEC, [{ name: 'LOG_DIR', value: '/tmp/logs' }]);
-const reviewsV2 = bookinfo('reviews', 'v2', 'bookinfo-reviews', '10.244.2.11', W2, BOOKINFO_CREATED + 6 * SEC, [{ name: 'LOG_DIR', value: '/tmp/logs' }]);
-const reviewsV3 = bookinfo('reviews', 'v3', 'bookinfo-reviews', '10.244.1.12', W1, BOOKINFO_CREATED + 6 * SEC, [{ name: 'LOG_DIR', value: '/tmp/logs' }]);
-const ratings = bookinfo('ratings', 'v1', 'bookinfo-ratings', '10.244.2.10', W2, BOOKINFO_CREATED + 4 * SEC);
+const reviewsV1 = bookinfo('reviews', 'v1', 'bookinfo-reviews', '10.244.1.11', W1, BOOKINFO_CREATED + 5 * SEC, { env: [{ name: 'LOG_DIR', value: '/tmp/logs' }] });
+const reviewsV2 = bookinfo('reviews', 'v2', 'bookinfo-reviews', '10.244.2.11', W2, BOOKINFO_CREATED + 6 * SEC, { env: [{ name: 'LOG_DIR', value: '/tmp/logs' }] });
+const reviewsV3 = bookinfo('reviews', 'v3', 'bookinfo-reviews', '10.244.1.12', W1, BOOKINFO_CREATED + 6 * SEC, { env: [{ name: 'LOG_DIR', value: '/tmp/logs' }] });
+// ratings' readiness probe is not rewritten to the agent's port 15020: the kubelet calls
+// /health on the pod IP in plaintext and the inbound sidecar logs every probe.
+const ratings = bookinfo('ratings', 'v1', 'bookinfo-ratings', '10.244.2.10', W2, BOOKINFO_CREATED + 4 * SEC, {
+  readinessProbe: { path: '/health', port: 9080, periodSeconds: 10 },
+  podAnnotations: { 'sidecar.istio.io/rewriteAppHTTPProbers': 'false' },
+});
 const reviewsPods = [reviewsV1, reviewsV2, reviewsV3];
 
 // legacy: no sidecar
@@ -497,7 +599,86 @@ const job1 = addJob('ratings-report-29400000', at(10, 0, 0), REUSED_IP, W2, at(1
 const job2 = addJob('ratings-report-29400030', at(10, 30, 0), '10.244.1.17', W1, at(10, 33, 20));
 const jobs = [job1, job2];
 
-if (!istiodPod || !gatewayPod || !legacyPod) throw new Error('missing pods');
+interface CronSchedule {
+  w: Workload;
+  schedule: string;
+  successfulJobsHistoryLimit: number;
+  failedJobsHistoryLimit: number;
+  /** Finished Jobs (and their pods) are deleted this long after they finish. */
+  ttlSecondsAfterFinished?: number;
+  lastScheduleTime: number;
+  lastSuccessfulTime: number;
+}
+
+// default: a second CronJob, daily at 03:15, whose finished Jobs are deleted after an hour:
+// at dump time (11:00) nothing is left of it but the CronJob object, and it sent nothing in
+// the window.
+const reviewsCleanup: Workload = {
+  ns: 'default',
+  kind: 'CronJob',
+  name: 'reviews-cleanup',
+  labels: { app: 'reviews-cleanup' },
+  podLabels: { app: 'reviews-cleanup' },
+  selector: {},
+  sa: 'bookinfo-reviews',
+  app: {
+    name: 'reviews-cleanup',
+    image: 'registry.example.com/bookinfo/reviews-cleanup:1.2.0',
+    args: ['--mongo-url', 'mongodb://mongodb:27017/test', '--older-than', '720h', '--quit-sidecar'],
+    ports: [],
+  },
+  sidecar: true,
+  created: Date.UTC(2026, 10, 23, 9, 12, 44),
+};
+workloads.push(reviewsCleanup);
+
+const lastJob = jobs[jobs.length - 1]!;
+const cronSchedules: CronSchedule[] = [
+  {
+    w: cronjob,
+    schedule: '*/30 * * * *',
+    successfulJobsHistoryLimit: 2,
+    failedJobsHistoryLimit: 1,
+    lastScheduleTime: lastJob.scheduled,
+    lastSuccessfulTime: lastJob.pod.finished!.proxy + 2 * SEC,
+  },
+  {
+    w: reviewsCleanup,
+    schedule: '15 3 * * *',
+    successfulJobsHistoryLimit: 3,
+    failedJobsHistoryLimit: 1,
+    ttlSecondsAfterFinished: 3600,
+    lastScheduleTime: at(3, 15, 0),
+    lastSuccessfulTime: at(3, 16, 7),
+  },
+];
+
+// default: Bookinfo's MongoDB, as a StatefulSet. Nothing uses it in the window (ratings
+// runs with its built-in data), so it neither sends nor receives: a workload the proposal
+// must still close with a deny-all. Its sidecar logs only istio-agent lines.
+const [mongodb] = addStatefulSet(
+  {
+    ns: 'default',
+    name: 'mongodb-v1',
+    labels: { app: 'mongodb', version: 'v1' },
+    podLabels: { app: 'mongodb', version: 'v1' },
+    selector: { app: 'mongodb', version: 'v1' },
+    sa: 'bookinfo-mongodb',
+    app: {
+      name: 'mongodb',
+      image: `docker.io/istio/examples-bookinfo-mongodb:${BOOKINFO_VERSION}`,
+      ports: [{ containerPort: 27017, protocol: 'TCP' }],
+      volumeMounts: [{ mountPath: '/data/db', name: 'data' }],
+    },
+    sidecar: true,
+    created: BOOKINFO_CREATED,
+    claims: [{ name: 'data', storage: '1Gi' }],
+    serviceName: 'mongodb',
+  },
+  [{ ip: '10.244.1.13', node: W1, created: BOOKINFO_CREATED + 7 * SEC }],
+);
+
+if (!istiodPod || !gatewayPod || !legacyPod || !prometheusPod || !mongodb) throw new Error('missing pods');
 if (!(details.created > job1.pod.finished!.proxy)) throw new Error('details must start after the first job pod ended');
 
 interface ServiceDef {
@@ -532,6 +713,16 @@ const services: ServiceDef[] = [
     ports: [{ name: 'http', port: 9080, targetPort: 9080, protocol: 'TCP' }],
     created: BOOKINFO_CREATED,
   })),
+  {
+    ns: 'default',
+    name: 'mongodb',
+    clusterIP: '10.104.63.118',
+    labels: { app: 'mongodb', service: 'mongodb' },
+    selector: { app: 'mongodb' },
+    type: 'ClusterIP',
+    ports: [{ name: 'mongo', port: 27017, targetPort: 27017, protocol: 'TCP' }],
+    created: BOOKINFO_CREATED,
+  },
   {
     ns: 'istio-system',
     name: 'istiod',
@@ -576,6 +767,16 @@ const services: ServiceDef[] = [
     ],
     created: CLUSTER_CREATED + 14 * SEC,
   },
+  {
+    ns: 'monitoring',
+    name: 'prometheus-server',
+    clusterIP: '10.96.88.164',
+    labels: prometheusLabels,
+    selector: prometheusSelector,
+    type: 'ClusterIP',
+    ports: [{ name: 'http', port: 80, targetPort: 9090, protocol: 'TCP' }],
+    created: MONITORING_CREATED,
+  },
 ];
 
 function svc(name: string): ServiceDef {
@@ -589,11 +790,12 @@ const namespaces: { name: string; labels: Record<string, string>; created: numbe
   { name: 'istio-system', labels: {}, created: INSTALL_ISTIO - 5 * SEC },
   { name: 'kube-system', labels: {}, created: CLUSTER_CREATED },
   { name: 'legacy', labels: {}, created: LEGACY_CREATED - 20 * SEC },
+  { name: 'monitoring', labels: {}, created: MONITORING_CREATED - 10 * SEC },
 ];
 
 const serviceAccounts: { ns: string; name: string; labels?: Record<string, string>; created: number }[] = [
   ...namespaces.map((n) => ({ ns: n.name, name: 'default', created: n.created + 1 * SEC })),
-  ...(['productpage', 'details', 'reviews', 'ratings'] as const).map((a) => ({
+  ...(['productpage', 'details', 'reviews', 'ratings', 'mongodb'] as const).map((a) => ({
     ns: 'default',
     name: `bookinfo-${a}`,
     labels: { account: a },
@@ -607,6 +809,7 @@ const serviceAccounts: { ns: string; name: string; labels?: Record<string, strin
     created: INSTALL_ISTIO + 40 * SEC,
   },
   { ns: 'kube-system', name: 'coredns', created: CLUSTER_CREATED + 14 * SEC },
+  { ns: 'monitoring', name: 'prometheus-server', labels: prometheusLabels, created: MONITORING_CREATED },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -634,17 +837,23 @@ function saTokenVolume(seed: string): Obj {
 }
 
 function appContainerSpec(a: AppContainer, volumeName?: string): Obj {
+  const rp = a.readinessProbe;
+  const mounts: Obj[] = [...(a.volumeMounts ?? []), ...(volumeName ? [{ mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', name: volumeName, readOnly: true }] : [])];
   return {
     ...(a.args ? { args: a.args } : {}),
     ...(a.env ? { env: a.env } : {}),
     image: a.image,
     imagePullPolicy: 'IfNotPresent',
     name: a.name,
-    ports: a.ports,
+    ...(a.ports.length > 0 ? { ports: a.ports } : {}),
+    // As the API server returns it: every defaulted field filled in.
+    ...(rp
+      ? { readinessProbe: { failureThreshold: 3, httpGet: { path: rp.path, port: rp.port, scheme: 'HTTP' }, periodSeconds: rp.periodSeconds, successThreshold: 1, timeoutSeconds: 1 } }
+      : {}),
     resources: {},
     terminationMessagePath: '/dev/termination-log',
     terminationMessagePolicy: 'File',
-    ...(volumeName ? { volumeMounts: [{ mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', name: volumeName, readOnly: true }] } : {}),
+    ...(mounts.length > 0 ? { volumeMounts: mounts } : {}),
   };
 }
 
@@ -667,7 +876,13 @@ function sidecarSpec(p: PodInfo, volumeName: string): Obj {
       { name: 'ISTIO_META_NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } },
       { name: 'ISTIO_META_INTERCEPTION_MODE', value: 'REDIRECT' },
       { name: 'ISTIO_META_WORKLOAD_NAME', value: p.ownerKind === 'Job' ? (p.jobName ?? '') : p.w.name },
-      { name: 'ISTIO_META_OWNER', value: p.ownerKind === 'Job' ? `kubernetes://apis/batch/v1/namespaces/${p.ns}/jobs/${p.jobName ?? ''}` : `kubernetes://apis/apps/v1/namespaces/${p.ns}/deployments/${p.w.name}` },
+      {
+        name: 'ISTIO_META_OWNER',
+        value:
+          p.ownerKind === 'Job'
+            ? `kubernetes://apis/batch/v1/namespaces/${p.ns}/jobs/${p.jobName ?? ''}`
+            : `kubernetes://apis/apps/v1/namespaces/${p.ns}/${p.ownerKind === 'StatefulSet' ? 'statefulsets' : 'deployments'}/${p.w.name}`,
+      },
       { name: 'ISTIO_META_MESH_ID', value: 'cluster.local' },
       { name: 'TRUST_DOMAIN', value: 'cluster.local' },
     ],
@@ -750,6 +965,11 @@ function containerId(p: PodInfo, container: string): string {
 function podLabels(p: PodInfo): Record<string, string> {
   const l: Record<string, string> = { ...p.w.podLabels };
   if (p.templateHash) l['pod-template-hash'] = p.templateHash;
+  if (p.revision !== undefined && p.ordinal !== undefined) {
+    l['apps.kubernetes.io/pod-index'] = String(p.ordinal);
+    l['controller-revision-hash'] = p.revision;
+    l['statefulset.kubernetes.io/pod-name'] = p.name;
+  }
   if (p.jobName && p.jobUid) {
     l['batch.kubernetes.io/controller-uid'] = p.jobUid;
     l['batch.kubernetes.io/job-name'] = p.jobName;
@@ -762,6 +982,13 @@ function podLabels(p: PodInfo): Record<string, string> {
     l['service.istio.io/canonical-revision'] = p.w.podLabels['version'] ?? 'latest';
   }
   return l;
+}
+
+/** A running pod's annotations: the template's, plus the injector's when it has a sidecar. */
+function podAnnotations(p: PodInfo): Record<string, string> | undefined {
+  if (!p.w.sidecar) return p.w.podAnnotations;
+  const all: Record<string, string> = { ...p.w.podAnnotations, ...INJECTED_POD_ANNOTATIONS(p.w.app.name) };
+  return Object.fromEntries(Object.keys(all).sort(cmp).map((k) => [k, all[k] ?? '']));
 }
 
 function podObject(p: PodInfo): Obj {
@@ -832,7 +1059,7 @@ function podObject(p: PodInfo): Obj {
     ];
   }
   const ownerApi = p.ownerKind === 'Job' ? 'batch/v1' : 'apps/v1';
-  const annotations = p.w.sidecar ? INJECTED_POD_ANNOTATIONS(p.w.app.name) : p.w.podAnnotations;
+  const annotations = podAnnotations(p);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -865,7 +1092,8 @@ function podObject(p: PodInfo): Obj {
         { effect: 'NoExecute', key: 'node.kubernetes.io/not-ready', operator: 'Exists', tolerationSeconds: 300 },
         { effect: 'NoExecute', key: 'node.kubernetes.io/unreachable', operator: 'Exists', tolerationSeconds: 300 },
       ],
-      volumes: [...(p.w.sidecar ? istioVolumes() : []), vol],
+      ...(p.ownerKind === 'StatefulSet' ? { hostname: p.name, subdomain: p.w.serviceName ?? p.w.name } : {}),
+      volumes: [...(p.w.sidecar ? istioVolumes() : []), ...(p.w.claims ?? []).map((c) => ({ name: c.name, persistentVolumeClaim: { claimName: `${c.name}-${p.name}` } })), vol],
     },
     status,
   };
@@ -973,37 +1201,85 @@ function deploymentObjects(w: Workload): { deployment: Obj; replicaSet: Obj } {
   return { deployment, replicaSet };
 }
 
-const cronjobUid = uidFor('CronJob/default/ratings-report');
+function statefulSetObject(w: Workload): Obj {
+  const wpods = pods.filter((p) => p.w === w);
+  const first = wpods[0];
+  if (!first || first.revision === undefined) throw new Error(`statefulset ${w.name}: no pods`);
+  const n = wpods.length;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: {
+      creationTimestamp: k8sTime(w.created),
+      generation: 1,
+      labels: w.labels,
+      name: w.name,
+      namespace: w.ns,
+      resourceVersion: rv(),
+      uid: first.ownerUid,
+    },
+    spec: {
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+      podManagementPolicy: 'OrderedReady',
+      replicas: n,
+      revisionHistoryLimit: 10,
+      selector: { matchLabels: w.selector },
+      serviceName: w.serviceName ?? w.name,
+      template: templateSpec(w, {}),
+      updateStrategy: { rollingUpdate: { partition: 0 }, type: 'RollingUpdate' },
+      volumeClaimTemplates: (w.claims ?? []).map((c) => ({
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { creationTimestamp: null, name: c.name },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: c.storage } }, volumeMode: 'Filesystem' },
+        status: { phase: 'Pending' },
+      })),
+    },
+    status: {
+      availableReplicas: n,
+      collisionCount: 0,
+      currentReplicas: n,
+      currentRevision: first.revision,
+      observedGeneration: 1,
+      readyReplicas: n,
+      replicas: n,
+      updateRevision: first.revision,
+      updatedReplicas: n,
+    },
+  };
+}
 
-function cronJobObject(): Obj {
-  const last = jobs[jobs.length - 1];
-  if (!last) throw new Error('no jobs');
+const cronJobUid = (w: Workload): string => uidFor(`CronJob/${w.ns}/${w.name}`);
+const cronjobUid = cronJobUid(cronjob);
+
+function cronJobObject(c: CronSchedule): Obj {
+  const w = c.w;
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
     metadata: {
-      creationTimestamp: k8sTime(cronjob.created),
+      creationTimestamp: k8sTime(w.created),
       generation: 1,
-      labels: cronjob.labels,
-      name: cronjob.name,
-      namespace: cronjob.ns,
+      labels: w.labels,
+      name: w.name,
+      namespace: w.ns,
       resourceVersion: rv(),
-      uid: cronjobUid,
+      uid: cronJobUid(w),
     },
     spec: {
       concurrencyPolicy: 'Forbid',
-      failedJobsHistoryLimit: 1,
+      failedJobsHistoryLimit: c.failedJobsHistoryLimit,
       jobTemplate: {
         metadata: { creationTimestamp: null },
-        spec: { backoffLimit: 2, template: templateSpec(cronjob, {}) },
+        spec: { backoffLimit: 2, template: templateSpec(w, {}), ...(c.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: c.ttlSecondsAfterFinished } : {}) },
       },
-      schedule: '*/30 * * * *',
-      successfulJobsHistoryLimit: 2,
+      schedule: c.schedule,
+      successfulJobsHistoryLimit: c.successfulJobsHistoryLimit,
       suspend: false,
     },
     status: {
-      lastScheduleTime: k8sTime(last.scheduled),
-      lastSuccessfulTime: k8sTime(last.pod.finished!.proxy + 2 * SEC),
+      lastScheduleTime: k8sTime(c.lastScheduleTime),
+      lastSuccessfulTime: k8sTime(c.lastSuccessfulTime),
     },
   };
 }
@@ -1128,8 +1404,9 @@ function inventoryItems(): Obj[] {
     return cmp(mx['namespace'] as string, my['namespace'] as string) || cmp(mx['name'] as string, my['name'] as string);
   }))
     items.push(b.replicaSet);
+  for (const w of workloads.filter((x) => x.kind === 'StatefulSet').sort(byNsName)) items.push(statefulSetObject(w));
   for (const j of jobs) items.push(jobObject(j));
-  items.push(cronJobObject());
+  for (const c of [...cronSchedules].sort((a, b) => byNsName(a.w, b.w))) items.push(cronJobObject(c));
   return items.map((o) => sortKeysDeep(o) as Obj);
 }
 
@@ -1342,10 +1619,13 @@ function alive(p: PodInfo, t: number): boolean {
 interface Client {
   ip: string;
   pod?: PodInfo;
+  /** The client is the node itself (the kubelet), not a pod on it. */
+  node?: NodeInfo;
 }
 
 function clientKey(c: Client): string {
   if (c.pod) return c.pod.key;
+  if (c.node) return `node:${c.node.ip}`;
   return c.ip.startsWith('10.') ? `unknown:${c.ip}` : `world:${c.ip}`;
 }
 
@@ -1365,6 +1645,8 @@ interface MeshCall {
   bytesSent: number;
   /** Server-side duration (ms). */
   serverDuration: number;
+  /** A client without sidecar that keeps its connection open: its source port (else a new one per call). */
+  clientPort?: number;
 }
 
 /** What every proxy on a request's path logs alike. */
@@ -1404,7 +1686,7 @@ function meshCall(c: MeshCall): number {
   const port = 9080;
   const sd = c.serverDuration;
   const cd = sd + c.rng.int(0, 2);
-  const appPort = ephemeral(c.rng);
+  const appPort = c.clientPort ?? ephemeral(c.rng);
   const sidecarClient = c.client.pod?.w.sidecar === true;
   const upstreamLocalPort = sidecarClient ? pooledPort(c.rng, c.client.ip, c.server.ip) : appPort;
   if (sidecarClient && c.client.pod) {
@@ -1724,6 +2006,96 @@ function simulateExternalTcp(): void {
   }
 }
 
+/**
+ * The kubelet's readiness probe of ratings (rewriteAppHTTPProbers off): GET /health on the
+ * pod IP every 10 s from the node's address, a new connection each time (the prober sends
+ * Connection: close). No client sidecar, so only ratings' inbound entry, in plaintext, with
+ * the x-request-id its sidecar generated.
+ */
+function simulateKubeletProbes(): void {
+  const rng = new Rng('kubelet-probes');
+  const probe = ratings.w.app.readinessProbe;
+  if (!probe) throw new Error('ratings: no readiness probe');
+  const node = ratings.node;
+  for (let tick = T0 + rng.int(0, probe.periodSeconds * SEC - 1); tick < T_END; tick += probe.periodSeconds * SEC) {
+    meshCall({
+      rng,
+      start: tick + rng.int(0, 2),
+      client: { ip: node.ip, node },
+      server: ratings,
+      service: 'ratings',
+      method: 'GET',
+      path: probe.path,
+      code: 200,
+      requestId: rng.uuid(),
+      userAgent: 'kube-probe/1.31',
+      authority: `${ratings.ip}:${probe.port}`,
+      bytesReceived: 0,
+      bytesSent: 30, // {"status":"Ratings is healthy"}
+      serverDuration: rng.int(1, 3),
+    });
+  }
+}
+
+/**
+ * Prometheus scraping productpage's own /metrics on 9080 every 15 s (an extra scrape job;
+ * the pod's prometheus.io annotations point at the agent's 15020, which is not intercepted
+ * and never logged). Prometheus has no sidecar: plaintext, productpage's inbound line only.
+ * Its HTTP client keeps the connection open, so one source port for the hour.
+ */
+function simulatePrometheusScrapes(): void {
+  const rng = new Rng('prometheus-scrapes');
+  const prom = prometheusPod!;
+  const port = ephemeral(rng);
+  for (let tick = T0 + rng.int(0, 15 * SEC - 1); tick < T_END; tick += 15 * SEC) {
+    meshCall({
+      rng,
+      start: tick + rng.int(0, 3),
+      client: { ip: prom.ip, pod: prom },
+      clientPort: port,
+      server: productpage,
+      service: 'productpage',
+      method: 'GET',
+      path: '/metrics',
+      code: 200,
+      requestId: rng.uuid(),
+      userAgent: `Prometheus/${PROMETHEUS_VERSION.slice(1)}`,
+      authority: `${productpage.ip}:9080`,
+      bytesReceived: 0,
+      bytesSent: rng.int(3180, 3260),
+      serverDuration: rng.int(2, 6),
+    });
+  }
+}
+
+/**
+ * Someone debugging from inside details' pod, once:
+ *   kubectl exec deploy/details-v1 -- ruby -rnet/http -e 'puts Net::HTTP.get(URI("http://ratings:9080/ratings/0"))'
+ * Through both sidecars over mTLS, like service traffic; only its single occurrence
+ * (and Net::HTTP's user agent) tells it apart.
+ */
+function simulateDebugCall(): void {
+  const rng = new Rng('debug-call');
+  const start = at(10, 41, 17, rng.int(0, 999));
+  if (!alive(details, start)) throw new Error('debug call: details is not running');
+  meshCall({
+    rng,
+    start,
+    client: { ip: details.ip, pod: details },
+    server: ratings,
+    service: 'ratings',
+    method: 'GET',
+    path: '/ratings/0',
+    code: 200,
+    requestId: rng.uuid(),
+    userAgent: 'Ruby',
+    authority: 'ratings:9080',
+    bytesReceived: 0,
+    bytesSent: 48,
+    serverDuration: rng.int(1, 3),
+  });
+}
+
 /** istio-agent / Envoy lines that are not access-log entries. */
 function simulateAgentNoise(): void {
   const rng = new Rng('agent-noise');
@@ -1771,6 +2143,11 @@ simulateUnknownClient();
 simulateCronJobs();
 simulateExternalTcp();
 simulateAgentNoise();
+// Traffic added later runs last: the write-time jitter is one stream, so the lines above keep
+// their bytes.
+simulateKubeletProbes();
+simulatePrometheusScrapes();
+simulateDebugCall();
 
 // ---------------------------------------------------------------------------------------------
 // Writing the logs in their collection layouts
@@ -1799,6 +2176,7 @@ const formatOf = new Map<PodInfo, Format>([
   [ratings, 'text'],
   [job1.pod, 'json'],
   [job2.pod, 'json'],
+  [mongodb!, 'json'],
 ]);
 
 interface Line {
@@ -1904,6 +2282,12 @@ function writeAll(): void {
     write(`${podDir(reviewsV2)}/istio-proxy/0.log`, criRecords(ls), a, o);
   }
   {
+    // No access lines at all: nothing called MongoDB and it called nothing.
+    const ls = podLines(mongodb!);
+    const [a, o] = counts(ls);
+    write(`${podDir(mongodb!)}/istio-proxy/0.log`, criRecords(ls), a, o);
+  }
+  {
     const ls = podLines(reviewsV3);
     const [a, o] = counts(ls);
     // Three access lines split into CRI partial records (P, P, ..., F), same timestamp.
@@ -1930,7 +2314,7 @@ function writeAll(): void {
           namespace_name: p.ns,
           pod_id: p.uid,
           labels: podLabels(p),
-          annotations: INJECTED_POD_ANNOTATIONS(p.w.app.name),
+          annotations: podAnnotations(p),
           host: p.node.name,
           pod_ip: p.ip,
           container_name: 'istio-proxy',
