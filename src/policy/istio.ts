@@ -33,6 +33,17 @@ export function principalOf(trustDomain: string, namespace: string, serviceAccou
   return `${trustDomain}/ns/${checkNamespace(namespace)}/sa/${checkSubdomain('service account', serviceAccount)}`;
 }
 
+/**
+ * A source's principal is allowed when its server saw it over mTLS, or when no server
+ * proxy logged the edge at all (the client's sidecar would use mTLS; if it does not, the
+ * principal simply does not match: an outage risk flagged by low confidence, never an
+ * allow for an unauthenticated caller). Seen only in plaintext: no principal.
+ */
+function allowedByPrincipal(r: AccessRule): boolean {
+  const e = r.evidence;
+  return e.mutual > 0 || (e.plaintext === 0 && e.unverified > 0);
+}
+
 interface Operation {
   port: number;
   methods: string[] | 'any';
@@ -84,8 +95,8 @@ function allowFor(w: WorkloadFacts, selector: Record<string, string>, rules: Acc
         requests: e.plaintext,
         flows: [r.id],
       });
-      if (e.mutual === 0 && e.unverified === 0) continue;
     }
+    if (!allowedByPrincipal(r)) continue;
     const op = operationOf(r);
     const k = JSON.stringify(op);
     const g = groups.get(k) ?? { op, principals: new Set<string>(), rules: [] };
@@ -114,7 +125,7 @@ function allowFor(w: WorkloadFacts, selector: Record<string, string>, rules: Acc
  * run as the same account as an allowed source, the policy admits them too. Said, not hidden.
  */
 function sharedIdentityWarnings(w: WorkloadFacts, rules: AccessRule[], rs: RuleSet, findings: Finding[]): void {
-  const allowedSources = new Set(rules.filter((r) => r.from.kind === 'workload' && r.evidence.mutual + r.evidence.unverified > 0).map((r) => r.from.key));
+  const allowedSources = new Set(rules.filter((r) => r.from.kind === 'workload' && allowedByPrincipal(r)).map((r) => r.from.key));
   const accounts = new Map<string, Set<string>>();
   for (const r of rules) {
     if (!allowedSources.has(r.from.key) || r.from.namespace === undefined) continue;
@@ -134,6 +145,20 @@ function sharedIdentityWarnings(w: WorkloadFacts, rules: AccessRule[], rs: RuleS
   }
 }
 
+/** Kubelet probes are excluded from rules, but those that pass through a sidecar still break under an ALLOW policy. */
+function probeBlockers(rs: RuleSet, ns: string, findings: Finding[]): void {
+  for (const x of rs.excluded) {
+    if (x.reason !== 'kubelet-probe' || x.to.namespace !== ns || x.evidence.plaintext === 0) continue;
+    findings.push({
+      severity: 'blocker',
+      target: 'istio',
+      subject: x.to.key,
+      message: `${x.evidence.plaintext} kubelet probe request(s) from ${x.from.key} on port ${x.port} pass through the sidecar in plaintext and would be denied: ${x.consequence}`,
+      requests: x.evidence.plaintext,
+    });
+  }
+}
+
 export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
   if (!TRUST_DOMAIN.test(o.trustDomain)) throw new InvalidNameError('trust domain', o.trustDomain, 'expected a DNS-like name such as cluster.local');
   const manifests: Emitted[] = [];
@@ -149,6 +174,7 @@ export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
     }
     const scope = podsIn(rs.cluster.workloads, ns);
     const nsManifests: Emitted[] = [];
+    probeBlockers(rs, ns, findings);
     for (const w of rs.cluster.workloads.filter((x) => x.namespace === ns)) {
       const rules = inbound.get(w.key) ?? [];
       if (!w.hasSidecar) {

@@ -198,7 +198,7 @@ describe('propose on random meshes (property)', () => {
           }
         }
       }),
-      { numRuns: 150 },
+      { numRuns: Number(process.env["PROPERTY_RUNS"] ?? 150) },
     );
   });
 });
