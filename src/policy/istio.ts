@@ -7,7 +7,7 @@
 //     requests it would lose are reported as blockers instead.
 // Ports are the workload's target ports, as Istio evaluates them at the destination.
 
-import { compare } from '../graph/attributes.js';
+import { compare } from '../flow/compare.js';
 import type { AccessRule, RuleSet, WorkloadFacts } from '../rules/access-rule.js';
 import { istioPath } from '../rules/access-rule.js';
 import type { Finding } from '../rules/finding.js';

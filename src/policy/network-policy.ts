@@ -8,7 +8,7 @@
 //   - external destinations as /32 ipBlocks of the addresses observed, flagged for review;
 //     unresolved sources cannot be selected and are reported.
 
-import { compare } from '../graph/attributes.js';
+import { compare } from '../flow/compare.js';
 import type { AccessRule, Peer, PodFacts, RuleSet, WorkloadFacts } from '../rules/access-rule.js';
 import type { Finding } from '../rules/finding.js';
 import { evidenceLine, windowLine, type EmitResult, type Emitted } from './emitted.js';
