@@ -45,7 +45,10 @@ export function proposeSummary(r: ProposeResult, term: Terminal): string {
   ];
   for (const f of r.review.findings) {
     if (f.severity === 'warning') continue;
-    lines.push(term.color(f.severity === 'error' ? 'red' : 'yellow', `${f.severity} [${f.target}] ${f.subject}: ${f.message}`));
+    // Names in findings come from telemetry and the inventory: no control characters reach the terminal.
+    // eslint-disable-next-line no-control-regex
+    const text = `${f.severity} [${f.target}] ${f.subject}: ${f.message}`.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+    lines.push(term.color(f.severity === 'error' ? 'red' : 'yellow', text));
   }
   lines.push(`errors: ${c.errors}, blockers: ${c.blockers}, warnings: ${c.warnings} (all listed in ${r.dir}/review.md)`);
   lines.push(`wrote: ${r.dir}`);

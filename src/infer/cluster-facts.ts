@@ -14,6 +14,7 @@ function podFacts(p: Pod): PodFacts {
     labels: p.labels,
     ports: p.ports.map((x) => ({ ...(x.name === undefined ? {} : { name: x.name }), port: x.port, protocol: x.protocol })),
     hasSidecar: p.hasSidecar,
+    ...(p.hostIP === undefined ? {} : { hostIP: p.hostIP }),
     ...(p.start === undefined ? {} : { start: p.start }),
     ...(p.end === undefined ? {} : { end: p.end }),
   };
@@ -25,7 +26,7 @@ export function workloadFacts(inv: Inventory): WorkloadFacts[] {
     const w = p.workload;
     let f = byKey.get(w.key);
     if (f === undefined) {
-      f = { key: w.key, namespace: p.namespace, name: w.name, kind: w.workloadKind ?? 'Pod', serviceAccounts: [], labels: { ...(w.labels ?? {}) }, pods: [], hasSidecar: false };
+      f = { key: w.key, namespace: p.namespace, name: w.name, kind: w.workloadKind ?? 'Pod', serviceAccounts: [], labels: { ...(w.labels ?? {}) }, pods: [], hasSidecar: false, isGateway: false };
       byKey.set(w.key, f);
     }
     f.pods.push(podFacts(p));
@@ -33,9 +34,11 @@ export function workloadFacts(inv: Inventory): WorkloadFacts[] {
     f.hasSidecar ||= p.hasSidecar;
   }
   for (const c of inv.controllers.values()) {
-    if (!byKey.has(c.key)) byKey.set(c.key, { key: c.key, namespace: c.namespace, name: c.name, kind: c.kind, serviceAccounts: [], labels: {}, pods: [], hasSidecar: false });
+    if (!byKey.has(c.key)) byKey.set(c.key, { key: c.key, namespace: c.namespace, name: c.name, kind: c.kind, serviceAccounts: [], labels: {}, pods: [], hasSidecar: false, isGateway: false });
   }
   for (const f of byKey.values()) {
+    // Gateways run Envoy as `istio-proxy` but are not injected (`sidecar.istio.io/inject: "false"`).
+    f.isGateway = f.hasSidecar && (/gateway$/.test(f.labels['istio'] ?? '') || f.labels['sidecar.istio.io/inject'] === 'false');
     f.serviceAccounts.sort();
     f.pods.sort((a, b) => (a.name < b.name ? -1 : 1));
   }

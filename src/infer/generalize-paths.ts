@@ -61,6 +61,10 @@ export function generalizePaths(templates: readonly string[], truncated: boolean
     return { paths: 'any', notes: ['paths not restricted: more distinct paths were observed than the graph keeps, so the observed set is incomplete'] };
   }
   if (templates.length === 0) return { paths: 'any', notes: [] };
+  // `{invalid}` and other non-paths (`*`, absolute URIs) cannot be matched exactly or by prefix.
+  if (templates.some((t) => !t.startsWith('/'))) {
+    return { paths: 'any', notes: ['paths not restricted: some observed paths were not origin-form paths'] };
+  }
   const notes: string[] = [];
   let matches = normalize(
     templates.map((t): PathMatch => {

@@ -1,7 +1,7 @@
 // graph + inventory → the target-free RuleSet: one rule per observed edge that is not
 // noise, with its generalized operations, evidence and confidence (design.md §1, §4).
 
-import { MAX_METHODS_PER_EDGE, compare, requestsOf, type EdgeAttributes, type NodeAttributes } from '../graph/attributes.js';
+import { MAX_IPS_PER_NODE, MAX_METHODS_PER_EDGE, compare, requestsOf, type EdgeAttributes, type NodeAttributes } from '../graph/attributes.js';
 import type { ServiceGraph } from '../graph/graph.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { ruleId, type AccessRule, type Confidence, type Exclusion, type Peer, type RuleEvidence, type RuleSet } from '../rules/access-rule.js';
@@ -43,6 +43,7 @@ function peerOf(key: string, n: NodeAttributes, serviceAccounts: readonly string
     ...(n.workloadKind === undefined ? {} : { workloadKind: n.workloadKind }),
     serviceAccounts: [...serviceAccounts].sort(compare),
     ips: [...n.ips],
+    ipsComplete: n.ips.length < MAX_IPS_PER_NODE,
   };
 }
 
@@ -86,6 +87,8 @@ function confidenceOf(from: Peer, to: Peer, ev: RuleEvidence): { confidence: Con
 export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: InferOptions = DEFAULT_INFER_OPTIONS): RuleSet {
   const rules: AccessRule[] = [];
   const excluded: Exclusion[] = [];
+  const cluster = clusterFacts(inventory);
+  const facts = new Map(cluster.workloads.map((w) => [w.key, w]));
   let first: number | null = null;
   let last: number | null = null;
   const edgeKeys = graph.edges().sort(compare);
@@ -98,7 +101,8 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
     const from = peerOf(e.source, fromNode, e.sourceServiceAccounts.length > 0 ? e.sourceServiceAccounts : fromNode.serviceAccounts);
     const to = peerOf(e.target, toNode);
     const evidence = evidenceOf(key, e);
-    const noise = noiseOf(e, fromNode, toNode, evidence, opts);
+    const hostIPs = new Set(facts.get(e.target)?.pods.flatMap((p) => (p.hostIP === undefined ? [] : [p.hostIP])) ?? []);
+    const noise = noiseOf(e, fromNode, hostIPs, evidence, opts);
     if (noise !== undefined) {
       excluded.push({ from, to, port: e.port, protocol: e.protocol, reason: noise.reason, consequence: noise.consequence, evidence });
       continue;
@@ -107,7 +111,9 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
     let methods: AccessRule['methods'] = 'any';
     let paths: AccessRule['paths'] = 'any';
     if (e.protocol !== 'tcp') {
-      if (e.methods.length > 0 && e.methods.length < MAX_METHODS_PER_EDGE) methods = [...e.methods];
+      // `{invalid}` stands for a method the decoder could not read: no exact list is safe then.
+      if (e.methods.some((m) => m.includes('{'))) notes.push('methods not restricted: some observed methods were not valid HTTP methods');
+      else if (e.methods.length > 0 && e.methods.length < MAX_METHODS_PER_EDGE) methods = [...e.methods];
       else if (e.methods.length > 0) notes.push('methods not restricted: the observed set reached the cap the graph keeps');
       const g = generalizePaths(e.paths, e.pathsTruncated, opts.siblingLimit);
       paths = g.paths;
@@ -117,22 +123,27 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
   }
 
   const system = new Set(opts.systemNamespaces);
+  const gateways = new Set(cluster.workloads.filter((w) => w.isGateway).map((w) => w.namespace));
   const touched = new Set<string>();
   for (const r of rules) for (const p of [r.from, r.to]) if (p.kind === 'workload' && p.namespace !== undefined) touched.add(p.namespace);
-  const managedNamespaces = [...touched].filter((ns) => !system.has(ns)).sort(compare);
-  const unmanagedNamespaces = [...touched]
-    .filter((ns) => system.has(ns))
-    .sort(compare)
+  const all = [...new Set([...cluster.namespaces, ...touched])].sort(compare);
+  const managedNamespaces = all.filter((ns) => touched.has(ns) && !system.has(ns) && !gateways.has(ns));
+  const unmanagedNamespaces = all
+    .filter((ns) => !managedNamespaces.includes(ns))
     .map((namespace) => ({
       namespace,
-      reason: 'system namespace (--system-namespaces): its own traffic — xDS, webhooks, DNS, probes — is not in access logs, so ztmap does not propose its policies; its workloads appear only as peers',
+      reason: system.has(namespace)
+        ? 'system namespace (--system-namespaces): its own traffic — xDS, webhooks, DNS, probes — is not in access logs, so ztmap does not propose its policies; its workloads appear only as peers'
+        : gateways.has(namespace)
+          ? 'runs an Istio gateway: its internet-facing traffic is not something access logs can bound, so ztmap proposes no policies here; write them by hand'
+          : 'no allowed traffic was observed into or out of it (at most excluded traffic): no policies proposed, so nothing here is restricted',
     }));
 
   return {
     window: { first, last },
     rules,
     excluded,
-    cluster: clusterFacts(inventory),
+    cluster,
     managedNamespaces,
     unmanagedNamespaces,
     settings: { minRequests: opts.minRequests, minDays: opts.minDays, siblingLimit: opts.siblingLimit, includeScrapes: opts.includeScrapes },

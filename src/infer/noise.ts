@@ -26,8 +26,13 @@ export interface Noise {
   consequence: string;
 }
 
-export function noiseOf(edge: EdgeAttributes, from: NodeAttributes, to: NodeAttributes, evidence: RuleEvidence, t: NoiseThresholds): Noise | undefined {
-  if (from.kind === 'node') {
+/**
+ * `hostIPs`: the nodes the destination's pods ran on. Only a pod's own node is its kubelet;
+ * other node addresses (API server webhooks, NodePort traffic, hostNetwork pods) are real
+ * traffic that NetworkPolicy does not exempt, so they become rules.
+ */
+export function noiseOf(edge: EdgeAttributes, from: NodeAttributes, hostIPs: ReadonlySet<string>, evidence: RuleEvidence, t: NoiseThresholds): Noise | undefined {
+  if (from.kind === 'node' && from.ips.length > 0 && from.ips.every((ip) => hostIPs.has(ip))) {
     const viaSidecar = edge.server.requests > 0;
     return {
       reason: 'kubelet-probe',

@@ -1,7 +1,8 @@
 // What every emitter returns: manifests with the comments a reviewer reads beside them,
 // and findings for what it could not or would not express.
 
-import type { AccessRule, RuleSet } from '../rules/access-rule.js';
+import { createHash } from 'node:crypto';
+import type { AccessRule, RuleSet, WorkloadFacts } from '../rules/access-rule.js';
 import { istioPath } from '../rules/access-rule.js';
 import type { Finding } from '../rules/finding.js';
 import type { Manifest } from './manifest.js';
@@ -9,6 +10,8 @@ import type { NodeComment } from './yaml.js';
 
 export interface Emitted {
   manifest: Manifest;
+  /** Set when the manifest must not be applied as it is (STRICT mTLS not ready): written with a suffix kubectl ignores. */
+  notReady?: boolean;
   header: string[];
   comments: NodeComment[];
 }
@@ -23,11 +26,12 @@ export type Emitter<O> = (rules: RuleSet, options: O) => EmitResult;
 
 const iso = (ms: number | null) => (ms === null ? '?' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 
-/** One line of evidence: who, how much, when, how sure. */
-export function evidenceLine(r: AccessRule): string {
+/** One line of evidence: the other end (the source, or for egress the destination), how much, when, how sure. */
+export function evidenceLine(r: AccessRule, side: 'from' | 'to' = 'from'): string {
   const e = r.evidence;
   const mtls = e.mutual + e.plaintext === 0 ? 'mTLS not observed' : `${e.mutual} mTLS / ${e.plaintext} plaintext`;
-  return `${r.from.key} -> :${r.port}/${r.protocol}: ${e.requests} requests (${mtls}), ${iso(e.firstSeen)} .. ${iso(e.lastSeen)}, from ${e.sources.join('+')}, confidence ${r.confidence}`;
+  const peer = side === 'from' ? `${r.from.key} -> :${r.port}/${r.protocol}` : `-> ${r.to.key}:${r.port}/${r.protocol}`;
+  return `${peer}: ${e.requests} requests (${mtls}), ${iso(e.firstSeen)} .. ${iso(e.lastSeen)}, from ${e.sources.join('+')}, confidence ${r.confidence}`;
 }
 
 /** Lines saying how the rule's operations relate to what was observed. */
@@ -38,6 +42,20 @@ export function breadthLines(r: AccessRule): string[] {
   }
   for (const n of r.notes) out.push(`  note: ${n}`);
   return out;
+}
+
+/**
+ * The part of an object name that stands for a workload: its name, or kind-name when
+ * another workload of the namespace would give the same name (a Deployment and a
+ * StatefulSet both called `redis`, or `a.b` next to `a-b`), so no object overwrites another.
+ */
+export function workloadNamePart(w: WorkloadFacts, all: readonly WorkloadFacts[]): string {
+  const norm = (s: string) => s.replace(/\./g, '-');
+  const clashes = all.filter((x) => x.key !== w.key && x.namespace === w.namespace && norm(x.name) === norm(w.name));
+  if (clashes.length === 0) return w.name;
+  // The kind tells a Deployment from a StatefulSet; a short hash of the key tells `a.b` from `a-b`.
+  if (clashes.every((x) => x.kind !== w.kind)) return `${w.kind.toLowerCase()}-${w.name}`;
+  return `${w.kind.toLowerCase()}-${w.name}-${createHash('sha256').update(w.key).digest('hex').slice(0, 6)}`;
 }
 
 export function windowLine(rs: RuleSet): string {

@@ -23,7 +23,12 @@ export function emit(target: Target, rs: RuleSet, o: PolicyOptions): EmitResult 
   }
 }
 
-/** The manifest's path relative to the policies directory; names are validated DNS-1123 labels. */
+/**
+ * The manifest's path relative to the policies directory; names are validated DNS-1123
+ * labels. A manifest that is not ready to apply ends in `.yaml.not-ready`, which
+ * `kubectl apply -R -f` does not pick up.
+ */
 export function manifestPath(target: string, e: Emitted): string {
-  return `${target}/${e.manifest.metadata.namespace}/${e.manifest.kind.toLowerCase()}-${e.manifest.metadata.name}.yaml`;
+  const suffix = e.notReady === true ? '.yaml.not-ready' : '.yaml';
+  return `${target}/${e.manifest.metadata.namespace}/${e.manifest.kind.toLowerCase()}-${e.manifest.metadata.name}${suffix}`;
 }

@@ -11,7 +11,7 @@ import { compare } from '../flow/compare.js';
 import type { AccessRule, RuleSet, WorkloadFacts } from '../rules/access-rule.js';
 import { istioPath } from '../rules/access-rule.js';
 import type { Finding } from '../rules/finding.js';
-import { breadthLines, evidenceLine, windowLine, type EmitResult, type Emitted } from './emitted.js';
+import { breadthLines, evidenceLine, windowLine, workloadNamePart, type EmitResult, type Emitted } from './emitted.js';
 import { checkLabels, checkNamespace, checkSubdomain, InvalidNameError, objectName, type Manifest } from './manifest.js';
 import { podsIn, selectorFor } from './selector.js';
 
@@ -97,10 +97,18 @@ function allowFor(w: WorkloadFacts, selector: Record<string, string>, rules: Acc
       });
     }
     if (!allowedByPrincipal(r)) continue;
+    let principals: string[];
+    try {
+      principals = from.serviceAccounts.map((sa) => principalOf(o.trustDomain, from.namespace!, sa));
+    } catch (err) {
+      if (!(err instanceof InvalidNameError)) throw err;
+      findings.push({ severity: 'error', target: 'istio', subject: w.key, message: `${e.requests} request(s) from ${from.key} not allowed: ${err.message}`, requests: e.requests, flows: [r.id] });
+      continue;
+    }
     const op = operationOf(r);
     const k = JSON.stringify(op);
     const g = groups.get(k) ?? { op, principals: new Set<string>(), rules: [] };
-    for (const sa of from.serviceAccounts) g.principals.add(principalOf(o.trustDomain, from.namespace, sa));
+    for (const p of principals) g.principals.add(p);
     g.rules.push(r);
     groups.set(k, g);
   }
@@ -114,7 +122,7 @@ function allowFor(w: WorkloadFacts, selector: Record<string, string>, rules: Acc
   };
   const requests = rules.reduce((n, r) => n + r.evidence.requests, 0);
   return {
-    manifest: authorizationPolicy(objectName('allow', w.name), w.namespace, spec, o, { 'ztmap.io/observed-requests': String(requests) }),
+    manifest: authorizationPolicy(objectName('allow', workloadNamePart(w, rs.cluster.workloads)), w.namespace, spec, o, { 'ztmap.io/observed-requests': String(requests) }),
     header: [`ALLOW for ${w.key}: what was observed reaching it, ${windowLine(rs)}.`],
     comments: sorted.map((g, i) => ({ path: ['spec', 'rules', i], text: g.rules.flatMap((r) => [evidenceLine(r), ...breadthLines(r)]).join('\n') })),
   };
@@ -168,6 +176,13 @@ export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
       findings.push({ severity: 'warning', target: 'istio', subject: ns, message: `${ns} is Istio's root namespace, where a policy applies to the whole mesh: no AuthorizationPolicy proposed for it.` });
       continue;
     }
+    try {
+      checkNamespace(ns);
+    } catch (err) {
+      if (!(err instanceof InvalidNameError)) throw err;
+      findings.push({ severity: 'error', target: 'istio', subject: ns, message: `no policies for namespace ${ns}: ${err.message}` });
+      continue;
+    }
     const inbound = new Map<string, AccessRule[]>();
     for (const r of rs.rules) {
       if (r.to.kind === 'workload' && r.to.namespace === ns) inbound.set(r.to.key, [...(inbound.get(r.to.key) ?? []), r]);
@@ -184,7 +199,6 @@ export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
         continue;
       }
       try {
-        checkNamespace(ns);
         const sel = selectorFor(w, scope);
         if (!sel.ok) {
           if (w.pods.length > 0) findings.push({ severity: 'error', target: 'istio', subject: w.key, message: `no policy for ${w.key}: ${sel.reason}. The namespace deny-all would deny its traffic, so review before applying.` });
@@ -195,7 +209,7 @@ export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
         if (allow !== undefined) nsManifests.push(allow);
         if (o.firstApply) {
           nsManifests.push({
-            manifest: authorizationPolicy(objectName('temporary-allow-all', w.name), ns, { selector: { matchLabels: sel.matchLabels }, action: 'ALLOW', rules: [{}] }, { ...o, dryRun: false }, { 'ztmap.io/temporary': 'true' }),
+            manifest: authorizationPolicy(objectName('temporary-allow-all', workloadNamePart(w, rs.cluster.workloads)), ns, { selector: { matchLabels: sel.matchLabels }, action: 'ALLOW', rules: [{}] }, { ...o, dryRun: false }, { 'ztmap.io/temporary': 'true' }),
             header: [`TEMPORARY: allows everything to ${w.key} while enforcement is switched on. Delete this object to enforce the proposal for it.`],
             comments: [],
           });

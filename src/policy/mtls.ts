@@ -41,6 +41,7 @@ export function mtlsPolicies(rs: RuleSet, o: MtlsOptions): EmitResult {
     }
     const ready = plaintext.length === 0;
     manifests.push({
+      ...(ready ? {} : { notReady: true }),
       manifest: {
         apiVersion: 'security.istio.io/v1',
         kind: 'PeerAuthentication',
@@ -52,7 +53,7 @@ export function mtlsPolicies(rs: RuleSet, o: MtlsOptions): EmitResult {
         : [
             `NOT READY: STRICT mTLS for namespace ${ns} would refuse plaintext that was observed (${windowLine(rs)}):`,
             ...plaintext.map((p) => `  ${p.workload}:${p.port} <- ${p.from}: ${p.requests} plaintext request(s)`),
-            'Apply only once this list is empty (see review.md, "mTLS readiness").',
+            'Written as .yaml.not-ready so that kubectl apply -R skips it: apply only once this list is empty (see review.md, "mTLS readiness").',
           ],
       comments: [],
     });

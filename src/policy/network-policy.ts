@@ -11,7 +11,7 @@
 import { compare } from '../flow/compare.js';
 import type { AccessRule, Peer, PodFacts, RuleSet, WorkloadFacts } from '../rules/access-rule.js';
 import type { Finding } from '../rules/finding.js';
-import { evidenceLine, windowLine, type EmitResult, type Emitted } from './emitted.js';
+import { evidenceLine, windowLine, workloadNamePart, type EmitResult, type Emitted } from './emitted.js';
 import { checkLabels, checkNamespace, InvalidNameError, objectName, type Manifest } from './manifest.js';
 import { podsIn, selectorFor } from './selector.js';
 
@@ -43,16 +43,23 @@ class Selectors {
   of(w: WorkloadFacts): Record<string, string> | string {
     let s = this._cache.get(w.key);
     if (s === undefined) {
-      const r = selectorFor(w, podsIn(this._workloads, w.namespace));
-      s = r.ok ? checkLabels(r.matchLabels) : r.reason;
+      try {
+        checkNamespace(w.namespace);
+        const r = selectorFor(w, podsIn(this._workloads, w.namespace));
+        s = r.ok ? checkLabels(r.matchLabels) : r.reason;
+      } catch (err) {
+        if (!(err instanceof InvalidNameError)) throw err;
+        s = err.message;
+      }
       this._cache.set(w.key, s);
     }
     return s;
   }
 }
 
+/** One peer element: namespace AND pods (the namespace was checked when the selector was made). */
 function workloadPeer(w: WorkloadFacts, sel: Record<string, string>): NpPeer {
-  return { namespaceSelector: { matchLabels: { [NAMESPACE_LABEL]: checkNamespace(w.namespace) } }, podSelector: { matchLabels: sel } };
+  return { namespaceSelector: { matchLabels: { [NAMESPACE_LABEL]: w.namespace } }, podSelector: { matchLabels: sel } };
 }
 
 function ipBlocks(p: Peer): NpPeer[] {
@@ -92,8 +99,10 @@ function dnsPorts(pods: PodFacts[]): NpPort[] {
       if (isDns && (c.protocol === 'UDP' || c.protocol === 'TCP')) found.set(`${c.protocol}/${c.port}`, { protocol: c.protocol, port: c.port });
     }
   }
-  const ports = found.size > 0 ? [...found.values()] : [{ protocol: 'UDP' as const, port: 53 }, { protocol: 'TCP' as const, port: 53 }];
-  return ports.sort((a, b) => compare(a.protocol, b.protocol) || a.port - b.port);
+  // UDP and TCP 53 always: DNS falls back to TCP for truncated answers.
+  found.set('UDP/53', { protocol: 'UDP', port: 53 });
+  found.set('TCP/53', { protocol: 'TCP', port: 53 });
+  return [...found.values()].sort((a, b) => compare(a.protocol, b.protocol) || a.port - b.port);
 }
 
 function peersTo(ws: WorkloadFacts[], selectors: Selectors, findings: Finding[], what: string, subject: string): NpPeer[] | undefined {
@@ -167,15 +176,16 @@ export function networkPolicies(rs: RuleSet, o: NetworkPolicyOptions): EmitResul
         if (inbound.length + outbound.length > 0) findings.push({ severity: 'error', target: 'networkpolicy', subject: w.key, message: `no policy for ${w.key}: ${sel}. The default deny would cut its observed traffic.` });
         continue;
       }
+      const name = workloadNamePart(w, rs.cluster.workloads);
       const ingress = ingressFor(w, inbound, byKey, selectors, findings);
-      if (ingress !== undefined) out.push(ingress(sel, rs));
+      if (ingress !== undefined) out.push(ingress(sel, name, rs));
       if (dnsPeers !== undefined) {
         const egress = egressFor(w, outbound, byKey, selectors, findings);
-        if (egress !== undefined) out.push(egress(sel, rs));
+        if (egress !== undefined) out.push(egress(sel, name, rs));
       }
       if (o.firstApply) {
         out.push({
-          manifest: networkPolicy(objectName('temporary-allow-all', w.name), ns, { podSelector: { matchLabels: sel }, policyTypes: ['Ingress', 'Egress'], ingress: [{}], egress: [{}] }, { 'ztmap.io/temporary': 'true' }),
+          manifest: networkPolicy(objectName('temporary-allow-all', workloadNamePart(w, rs.cluster.workloads)), ns, { podSelector: { matchLabels: sel }, policyTypes: ['Ingress', 'Egress'], ingress: [{}], egress: [{}] }, { 'ztmap.io/temporary': 'true' }),
           header: [`TEMPORARY: allows all traffic to and from ${w.key} while enforcement is switched on. Delete this object to enforce the proposal for it.`],
           comments: [],
         });
@@ -186,7 +196,7 @@ export function networkPolicies(rs: RuleSet, o: NetworkPolicyOptions): EmitResul
   return { target: 'networkpolicy', manifests, findings };
 }
 
-type Build = (sel: Record<string, string>, rs: RuleSet) => Emitted;
+type Build = (sel: Record<string, string>, name: string, rs: RuleSet) => Emitted;
 
 function ingressFor(w: WorkloadFacts, rules: AccessRule[], byKey: Map<string, WorkloadFacts>, selectors: Selectors, findings: Finding[]): Build | undefined {
   const entries: { peers: NpPeer[]; port: number; rule: AccessRule }[] = [];
@@ -199,19 +209,22 @@ function ingressFor(w: WorkloadFacts, rules: AccessRule[], byKey: Map<string, Wo
         continue;
       }
       entries.push({ peers: [workloadPeer(src!, sel)], port: r.port, rule: r });
-    } else if (r.from.kind === 'world' && r.from.ips.length > 0) {
-      findings.push({ severity: 'warning', target: 'networkpolicy', subject: w.key, message: `${r.from.key} reaches ${w.key} on port ${r.port} from outside the cluster: allowed from the ${r.from.ips.length} address(es) observed only; review whether other clients need it.`, flows: [r.id] });
+    } else if ((r.from.kind === 'world' || r.from.kind === 'node') && r.from.ips.length > 0 && r.from.ipsComplete) {
+      const where = r.from.kind === 'node' ? 'from a node address that is not the pod\'s own node (API server, NodePort, hostNetwork pods)' : 'from outside the cluster';
+      findings.push({ severity: 'warning', target: 'networkpolicy', subject: w.key, message: `${r.from.key} reaches ${w.key} on port ${r.port} ${where}: allowed from the ${r.from.ips.length} address(es) observed only; review whether other clients need it.`, flows: [r.id] });
       entries.push({ peers: ipBlocks(r.from), port: r.port, rule: r });
+    } else if (r.from.kind === 'world' || r.from.kind === 'node') {
+      findings.push({ severity: 'blocker', target: 'networkpolicy', subject: w.key, message: `${r.evidence.requests} request(s) from ${r.from.key} on port ${r.port} would be denied: more addresses were observed than the graph keeps, so no ipBlock list is complete. Review and allow them by hand.`, requests: r.evidence.requests, flows: [r.id] });
     } else {
       findings.push({ severity: 'blocker', target: 'networkpolicy', subject: w.key, message: `${r.evidence.requests} request(s) from ${r.from.key} on port ${r.port} would be denied: an unresolved address cannot be selected. Add the workload behind it to the inventory.`, requests: r.evidence.requests, flows: [r.id] });
     }
   }
   if (entries.length === 0) return undefined;
   const groups = groupByPorts(entries);
-  return (sel, rs) => ({
-    manifest: networkPolicy(objectName('ingress', w.name), w.namespace, { podSelector: { matchLabels: sel }, policyTypes: ['Ingress'], ingress: groups.map((g) => ({ from: g.peers, ports: g.ports })) }),
+  return (sel, name, rs) => ({
+    manifest: networkPolicy(objectName('ingress', name), w.namespace, { podSelector: { matchLabels: sel }, policyTypes: ['Ingress'], ingress: groups.map((g) => ({ from: g.peers, ports: g.ports })) }),
     header: [`Ingress to ${w.key}: the sources observed reaching it, ${windowLine(rs)}.`],
-    comments: groups.map((g, i) => ({ path: ['spec', 'ingress', i], text: g.rules.map(evidenceLine).join('\n') })),
+    comments: groups.map((g, i) => ({ path: ['spec', 'ingress', i], text: g.rules.map((r) => evidenceLine(r, 'from')).join('\n') })),
   });
 }
 
@@ -226,18 +239,21 @@ function egressFor(w: WorkloadFacts, rules: AccessRule[], byKey: Map<string, Wor
         continue;
       }
       entries.push({ peers: [workloadPeer(dst!, sel)], port: r.port, rule: r });
-    } else if (r.to.ips.length > 0) {
+    } else if (r.to.kind === 'unknown') {
+      findings.push({ severity: 'blocker', target: 'networkpolicy', subject: w.key, message: `${r.evidence.requests} request(s) to ${r.to.key}:${r.port} would be denied: an unresolved in-cluster address cannot be selected, and an ipBlock does not match pod traffic reliably. Add the workload behind it to the inventory.`, requests: r.evidence.requests, flows: [r.id] });
+    } else if (r.to.ips.length > 0 && r.to.ipsComplete) {
       findings.push({ severity: 'warning', target: 'networkpolicy', subject: w.key, message: `egress to ${r.to.key}:${r.port} is allowed to the ${r.to.ips.length} address(es) observed (${r.to.ips.join(', ')}); an external host's addresses change, so review it (an egress gateway or a CNI with FQDN policies expresses it by name).`, flows: [r.id] });
       entries.push({ peers: ipBlocks(r.to), port: r.port, rule: r });
     } else {
-      findings.push({ severity: 'blocker', target: 'networkpolicy', subject: w.key, message: `${r.evidence.requests} request(s) to ${r.to.key}:${r.port} would be denied: no address of it was observed, so no ipBlock can allow it. Listed for review.`, requests: r.evidence.requests, flows: [r.id] });
+      const why = r.to.ips.length === 0 ? 'no address of it was observed' : 'more addresses were observed than the graph keeps';
+      findings.push({ severity: 'blocker', target: 'networkpolicy', subject: w.key, message: `${r.evidence.requests} request(s) to ${r.to.key}:${r.port} would be denied: ${why}, so no ipBlock can allow it. Listed for review.`, requests: r.evidence.requests, flows: [r.id] });
     }
   }
   if (entries.length === 0) return undefined;
   const groups = groupByPorts(entries);
-  return (sel, rs) => ({
-    manifest: networkPolicy(objectName('egress', w.name), w.namespace, { podSelector: { matchLabels: sel }, policyTypes: ['Egress'], egress: groups.map((g) => ({ to: g.peers, ports: g.ports })) }),
+  return (sel, name, rs) => ({
+    manifest: networkPolicy(objectName('egress', name), w.namespace, { podSelector: { matchLabels: sel }, policyTypes: ['Egress'], egress: groups.map((g) => ({ to: g.peers, ports: g.ports })) }),
     header: [`Egress from ${w.key}: the destinations it was observed reaching, ${windowLine(rs)}.`],
-    comments: groups.map((g, i) => ({ path: ['spec', 'egress', i], text: g.rules.map(evidenceLine).join('\n') })),
+    comments: groups.map((g, i) => ({ path: ['spec', 'egress', i], text: g.rules.map((r) => evidenceLine(r, 'to')).join('\n') })),
   });
 }

@@ -26,6 +26,8 @@ export interface Peer {
   serviceAccounts: string[];
   /** Addresses observed for world/node/unknown peers. */
   ips: string[];
+  /** False when the graph kept only some of the addresses observed (it caps them per node). */
+  ipsComplete: boolean;
 }
 
 export interface RuleEvidence {
@@ -87,6 +89,8 @@ export interface PodFacts {
   labels: Record<string, string>;
   ports: { name?: string; port: number; protocol: string }[];
   hasSidecar: boolean;
+  /** The node the pod ran on: its kubelet's probes come from this address. */
+  hostIP?: string;
   /** Epoch ms the pod held its IP, when known. */
   start?: number;
   end?: number;
@@ -104,6 +108,8 @@ export interface WorkloadFacts {
   /** Empty for a controller with no pod in the inventory (a CronJob that has not run, a Deployment at zero). */
   pods: PodFacts[];
   hasSidecar: boolean;
+  /** An Istio gateway: an Envoy with an istio-proxy container, but internet-facing, not a sidecar. */
+  isGateway: boolean;
 }
 
 export interface ClusterFacts {

@@ -35,7 +35,7 @@ function proposeInto(graph: string, extra: string[] = []) {
 
 function manifestsIn(dir: string): Manifest[] {
   return files(dir)
-    .filter((f) => f.endsWith('.yaml'))
+    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yaml.not-ready'))
     .map((f) => YAML.parse(readFileSync(join(dir, f), 'utf8')) as Manifest);
 }
 
@@ -94,8 +94,11 @@ describe('propose on the Bookinfo fixtures @e2e', () => {
     assert.match(YAML.stringify(find('NetworkPolicy', 'default', 'ztmap-allow-istiod')), /port: 15012/);
     // External HTTPS from ratings as an ipBlock of the address observed.
     assert.match(YAML.stringify(find('NetworkPolicy', 'default', 'ztmap-egress-ratings-v1')), /cidr: 203\.0\.113\.10\/32/);
-    // STRICT is proposed but marked not ready: plaintext was observed.
+    // STRICT is proposed but marked not ready (plaintext was observed), under a name kubectl apply -R skips.
     assert.equal(find('PeerAuthentication', 'default', 'ztmap-strict')?.metadata.annotations?.['ztmap.io/mtls-ready'], 'false');
+    assert.ok(existsSync(join(first.dir, 'mtls', 'default', 'peerauthentication-ztmap-strict.yaml.not-ready')));
+    // Egress evidence names the destination each rule backs.
+    assert.match(readFileSync(join(first.dir, 'networkpolicy', 'default', 'networkpolicy-ztmap-egress-productpage-v1.yaml'), 'utf8'), /# -> default\/Deployment\/details-v1:9080\/http/);
     // No policies for system namespaces.
     assert.ok(!ms.some((m) => m.metadata.namespace === 'istio-system' || m.metadata.namespace === 'kube-system'));
   });

@@ -16,6 +16,7 @@ const wl = (ns: string, name: string, labels: Record<string, string>, podLabels:
   labels,
   pods: podLabels.map((l, i) => ({ name: `${name}-${i}`, labels: l, ports: [], hasSidecar: true })),
   hasSidecar: true,
+  isGateway: false,
 });
 
 describe('names, selectors and YAML', () => {
@@ -56,8 +57,8 @@ describe('names, selectors and YAML', () => {
       rules: [
         {
           id: 'x',
-          from: { kind: 'workload', key: peer.key, namespace: 'd', name: 'peer', serviceAccounts: ['sa'], ips: [] },
-          to: { kind: 'workload', key: bad.key, namespace: 'd', name: 'bad', serviceAccounts: ['sa'], ips: [] },
+          from: { kind: 'workload', key: peer.key, namespace: 'd', name: 'peer', serviceAccounts: ['sa'], ips: [], ipsComplete: true },
+          to: { kind: 'workload', key: bad.key, namespace: 'd', name: 'bad', serviceAccounts: ['sa'], ips: [], ipsComplete: true },
           port: 80,
           protocol: 'tcp',
           methods: 'any',
@@ -92,5 +93,30 @@ describe('names, selectors and YAML', () => {
     for (const line of y.split('\n')) assert.ok(line === '' || line.trimStart().startsWith('#') || /^(apiVersion|kind|metadata|spec|  )/.test(line), line);
     assert.doesNotMatch(y, /^kind: Injected/m);
     assert.doesNotMatch(y, /\u0007/);
+  });
+});
+
+describe('review findings (regressions)', () => {
+  it('workloads whose names would collide get the kind in their object names', async () => {
+    const { workloadNamePart } = await import('../../src/policy/emitted.js');
+    const d = wl('d', 'redis', { app: 'redis' });
+    const s = { ...wl('d', 'redis', { app: 'redis', role: 's' }), key: 'd/StatefulSet/redis', kind: 'StatefulSet' };
+    const dotted = wl('d', 'a.b', { app: 'x' });
+    const dashed = wl('d', 'a-b', { app: 'y' });
+    assert.equal(workloadNamePart(d, [d, s]), 'deployment-redis');
+    assert.equal(workloadNamePart(s, [d, s]), 'statefulset-redis');
+    assert.notEqual(objectName('allow', workloadNamePart(dotted, [dotted, dashed])), objectName('allow', workloadNamePart(dashed, [dotted, dashed])));
+    assert.equal(workloadNamePart(d, [d, wl('e', 'redis', {})]), 'redis');
+  });
+
+  it('only the destination pod\'s own node is a kubelet probe; other node addresses are traffic to allow', async () => {
+    const { noiseOf } = await import('../../src/infer/noise.js');
+    const { emptySide } = await import('../../src/graph/attributes.js');
+    const node = { kind: 'node' as const, name: '10.0.0.12', serviceAccounts: [], labels: {}, ips: ['10.0.0.12'] };
+    const edge = { source: 'node:10.0.0.12', target: 'd/Deployment/x', port: 8443, protocol: 'http' as const, client: emptySide(), server: { ...emptySide(), requests: 3, plaintext: 3 }, firstSeen: 0, lastSeen: 0, methods: ['POST'], paths: ['/validate'], pathsTruncated: false, services: [], sourceServiceAccounts: [], sources: [] };
+    const ev = { requests: 3, mutual: 0, plaintext: 3, unverified: 0, firstSeen: 0, lastSeen: 0, daysSpanned: 1, sources: [], methods: [], paths: [], pathsTruncated: false, edges: [] };
+    const t = { minRequests: 1, minDays: 1, includeScrapes: false };
+    assert.equal(noiseOf(edge, node, new Set(['10.0.0.12']), ev, t)?.reason, 'kubelet-probe');
+    assert.equal(noiseOf(edge, node, new Set(['10.0.0.11']), ev, t), undefined);
   });
 });

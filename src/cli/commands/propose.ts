@@ -55,11 +55,16 @@ export async function propose(o: ProposeOptions): Promise<ProposeResult> {
   const files: string[] = [];
   const findings: Finding[] = [];
   let manifests = 0;
+  const written = new Set<string>();
   for (const target of o.targets) {
     const result = emit(target, rules, o);
     findings.push(...result.findings);
     for (const e of result.manifests) {
-      files.push(await writeInside(dir, manifestPath(target, e), manifestYaml(e.manifest, e.header, e.comments)));
+      const path = manifestPath(target, e);
+      // Two objects with one name would overwrite each other, in the directory and in the cluster.
+      if (written.has(path)) throw new InternalError(`propose: two manifests would be written to ${path}; please report this with your inventory's workload names.`);
+      written.add(path);
+      files.push(await writeInside(dir, path, manifestYaml(e.manifest, e.header, e.comments)));
       manifests++;
     }
   }
