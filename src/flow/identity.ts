@@ -28,7 +28,11 @@ export interface ResolvedFlow {
   /** Which proxy reported this hop (a gateway's line reports two hops). */
   reporter: Flow['reporter'];
   mtls: Flow['mtls'];
-  /** The graph edge key, when the resolver has it computed already (memoized routes). */
+  /**
+   * The graph edge key, when the resolver has it computed already (memoized routes): the same
+   * string object for every flow of a route, built from identity keys, so the graph keeps it
+   * as it is (it never shares a read buffer).
+   */
   edgeKey?: string;
 }
 

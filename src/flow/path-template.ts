@@ -11,25 +11,53 @@
 export const MAX_SEGMENTS = 16;
 export const MAX_SEGMENT_LENGTH = 64;
 
-const DIGITS = /^\d+$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const HEX = /^[0-9a-f]{8,}$/i;
-// Long mixed letter+digit runs (base64url tokens, opaque ids, session keys).
-const TOKEN_CHARS = /^[A-Za-z0-9_\-.~=+%]{16,}$/;
 
 export type Placeholder = '{id}' | '{uuid}' | '{hex}' | '{token}';
 
 /** The placeholder for an id-like segment, or undefined when the segment is a literal. */
 export function placeholderOf(segment: string): Placeholder | undefined {
-  // Most segments are words: no digit means not an id (UUIDs, hex and tokens all have one
-  // by the checks below), and a scan is far cheaper than the expressions (hot path).
-  if (segment.length <= MAX_SEGMENT_LENGTH && !hasDigit(segment)) return undefined;
-  if (DIGITS.test(segment)) return '{id}';
-  if (segment.length === 36 && UUID.test(segment)) return '{uuid}';
-  if (HEX.test(segment)) return '{hex}';
-  if (segment.length > MAX_SEGMENT_LENGTH) return '{token}';
-  if (TOKEN_CHARS.test(segment) && /[A-Za-z]/.test(segment)) return '{token}';
+  return placeholderIn(segment, 0, segment.length);
+}
+
+/**
+ * placeholderOf for the segment `s[start, stop)`, without cutting it out (hot path: this runs
+ * per path segment). One scan sorts the characters into the classes the rules read:
+ *   {id}     digits only
+ *   {uuid}   8-4-4-4-12 hex digits
+ *   {hex}    8 or more hex digits
+ *   {token}  over MAX_SEGMENT_LENGTH characters, or 16 or more of [A-Za-z0-9_-.~=+%] with a letter
+ * A segment without a digit is a literal unless it is over-long.
+ */
+function placeholderIn(s: string, start: number, stop: number): Placeholder | undefined {
+  const length = stop - start;
+  let digits = 0;
+  let allHex = true;
+  let allTokenChars = true;
+  let letters = 0;
+  for (let i = start; i < stop; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if ((c >= 97 && c <= 102) || (c >= 65 && c <= 70)) letters++;
+    else {
+      allHex = false;
+      if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) letters++;
+      else if (!isTokenPunctuation(c)) allTokenChars = false;
+    }
+  }
+  // Most segments are words: no digit means not an id (UUIDs, hex and tokens all have one).
+  if (length <= MAX_SEGMENT_LENGTH && digits === 0) return undefined;
+  if (digits === length) return '{id}';
+  if (length === 36 && UUID.test(s.slice(start, stop))) return '{uuid}';
+  if (allHex && length >= 8) return '{hex}';
+  if (length > MAX_SEGMENT_LENGTH) return '{token}';
+  if (allTokenChars && length >= 16 && letters > 0) return '{token}';
   return undefined;
+}
+
+/** `_ - . ~ = + %`: the characters besides letters and digits that TOKEN_CHARS allows. */
+function isTokenPunctuation(c: number): boolean {
+  return c === 95 || c === 45 || c === 46 || c === 126 || c === 61 || c === 43 || c === 37;
 }
 
 /** No digit, no brace, no over-long segment and few enough segments before `end`. */
@@ -47,10 +75,10 @@ function isPlain(s: string, end: number): boolean {
   return end - segStart <= MAX_SEGMENT_LENGTH + 1;
 }
 
-function hasDigit(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
+function hasBrace(s: string, start: number, stop: number): boolean {
+  for (let i = start; i < stop; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) return true;
+    if (c === 123 || c === 125) return true;
   }
   return false;
 }
@@ -66,29 +94,34 @@ export function pathTemplate(raw: string): string {
   if (raw.charCodeAt(0) !== 47 /* / */) return '{invalid}';
   // Most paths are all words: nothing to replace or escape, returned as they are.
   if (end <= 1024 && isPlain(raw, end)) return end === raw.length ? raw : raw.slice(0, end);
+  // Literal segments are copied in runs: `raw[copied, …)` is what is not yet in `out`.
   let out = '';
+  let copied = 0;
   let segments = 0;
   let start = 1;
   for (;;) {
     let stop = raw.indexOf('/', start);
     if (stop === -1 || stop > end) stop = end;
     if (segments === MAX_SEGMENTS) {
-      out += '/{more}';
-      break;
+      return out + raw.slice(copied, start - 1) + '/{more}';
     }
-    const seg = raw.slice(start, stop);
-    out += '/' + (placeholderOf(seg) ?? escapeBraces(seg));
+    const placeholder = placeholderIn(raw, start, stop);
+    if (placeholder !== undefined) {
+      out += raw.slice(copied, start) + placeholder;
+      copied = stop;
+    } else if (hasBrace(raw, start, stop)) {
+      out += raw.slice(copied, start) + escapeBraces(raw.slice(start, stop));
+      copied = stop;
+    }
     segments++;
     if (stop >= end) break;
     start = stop + 1;
   }
-  return out;
+  return out + raw.slice(copied, end);
 }
 
 function escapeBraces(seg: string): string {
-  return seg.indexOf('{') === -1 && seg.indexOf('}') === -1
-    ? seg
-    : seg.replace(/\{/g, '%7B').replace(/\}/g, '%7D');
+  return seg.replace(/\{/g, '%7B').replace(/\}/g, '%7D');
 }
 
 /**

@@ -2,6 +2,7 @@
 // built once at the end, in sorted order, so the result does not depend on input order.
 
 import { detached, pathTemplate } from '../flow/path-template.js';
+import type { L4Protocol } from '../flow/flow.js';
 import type { Identity, ResolvedFlow } from '../flow/identity.js';
 import {
   compare,
@@ -21,20 +22,45 @@ import {
 import { createGraph, type ServiceGraph } from './graph.js';
 
 const METHOD = /^[A-Za-z]{1,20}$/;
-const COMMON_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'CONNECT', 'TRACE']);
+/** The usual methods, each a bit of EdgeAccumulator.commonMethods. */
+const COMMON_METHODS = new Map(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'CONNECT', 'TRACE'].map((m, i) => [m, 1 << i]));
 
+/**
+ * One edge's running totals. Counters are plain fields of this one object, not nested
+ * attribute objects, arrays and sets: on a mesh of thousands of edges each line touches a
+ * cold edge, and every further object it reaches is another cache miss (hot path). The
+ * EdgeAttributes are assembled once, in toGraph.
+ */
 interface EdgeAccumulator {
-  attrs: EdgeAttributes;
+  source: string;
+  target: string;
+  port: number;
+  protocol: L4Protocol;
   // The identities and Service last added: memoized resolutions hand back the same objects,
-  // so the node and set updates below are skipped for the common repeat (hot path).
+  // so the node and set updates below are skipped for the common repeat.
   lastSource: Identity | undefined;
   lastDestination: Identity | undefined;
   lastService: string | undefined;
-  /** Response classes per reporter, indexed like RESPONSE_CLASSES: an array beats dynamic keys. */
+  /** The decoder name last added; decoders pass the same string object every time. */
+  lastDecoder: string | undefined;
+  clientRequests: number;
+  serverRequests: number;
+  serverMutual: number;
+  serverPlaintext: number;
+  clientMutual: number;
+  clientPlaintext: number;
+  /** Response classes per reporter, indexed like RESPONSE_CLASSES. */
   clientClasses: number[];
   serverClasses: number[];
+  firstSeen: number | null;
+  lastSeen: number | null;
+  /** COMMON_METHODS seen, as bits; other methods are in `methods`. */
+  commonMethods: number;
+  /** Distinct methods seen, common or not: the cap counts both. */
+  methodCount: number;
   methods: Set<string>;
   paths: Set<string>;
+  pathsTruncated: boolean;
   services: Set<string>;
   sourceServiceAccounts: Set<string>;
   sources: Set<string>;
@@ -56,39 +82,13 @@ export class GraphBuilder {
   add(rf: ResolvedFlow): void {
     this.flows++;
     const { flow } = rf;
-    let key = rf.edgeKey ?? edgeKey(rf.source.key, rf.destination.key, rf.port, flow.protocol);
+    // The resolver's edge key is the same string object for every flow of a route, so the
+    // lookup compares pointers; it is built from identity keys, never cut from a read buffer.
+    const key = rf.edgeKey ?? edgeKey(rf.source.key, rf.destination.key, rf.port, flow.protocol);
     let acc = this._edges.get(key);
     if (acc === undefined) {
-      key = detached(key);
-      acc = {
-        lastSource: undefined,
-        lastDestination: undefined,
-        lastService: undefined,
-        clientClasses: [0, 0, 0, 0, 0, 0],
-        serverClasses: [0, 0, 0, 0, 0, 0],
-        attrs: {
-          source: detached(rf.source.key),
-          target: detached(rf.destination.key),
-          port: rf.port,
-          protocol: flow.protocol,
-          client: emptySide(),
-          server: emptySide(),
-          firstSeen: null,
-          lastSeen: null,
-          methods: [],
-          paths: [],
-          pathsTruncated: false,
-          services: [],
-          sourceServiceAccounts: [],
-          sources: [],
-        },
-        methods: new Set(),
-        paths: new Set(),
-        services: new Set(),
-        sourceServiceAccounts: new Set(),
-        sources: new Set(),
-      };
-      this._edges.set(key, acc);
+      acc = newEdge(rf);
+      this._edges.set(rf.edgeKey ?? detached(key), acc);
     }
     if (rf.source !== acc.lastSource) {
       this._node(rf.source);
@@ -100,23 +100,28 @@ export class GraphBuilder {
       this._node(rf.destination);
       acc.lastDestination = rf.destination;
     }
-    const a = acc.attrs;
-    const side: SideStats = rf.reporter === 'client' ? a.client : a.server;
-    side.requests += flow.count;
-    if (rf.mtls === 'mutual') side.mutual += flow.count;
-    else if (rf.mtls === 'plaintext') side.plaintext += flow.count;
-    (rf.reporter === 'client' ? acc.clientClasses : acc.serverClasses)[responseClassIndex(flow.responseCode)]! += flow.count;
-    if (flow.timestamp !== undefined) {
-      if (a.firstSeen === null || flow.timestamp < a.firstSeen) a.firstSeen = flow.timestamp;
-      if (a.lastSeen === null || flow.timestamp > a.lastSeen) a.lastSeen = flow.timestamp;
+    const n = flow.count;
+    const classes = rf.reporter === 'client' ? acc.clientClasses : acc.serverClasses;
+    classes[responseClassIndex(flow.responseCode)]! += n;
+    if (rf.reporter === 'client') {
+      acc.clientRequests += n;
+      if (rf.mtls === 'mutual') acc.clientMutual += n;
+      else if (rf.mtls === 'plaintext') acc.clientPlaintext += n;
+    } else {
+      acc.serverRequests += n;
+      if (rf.mtls === 'mutual') acc.serverMutual += n;
+      else if (rf.mtls === 'plaintext') acc.serverPlaintext += n;
+    }
+    const t = flow.timestamp;
+    if (t !== undefined) {
+      if (acc.firstSeen === null || t < acc.firstSeen) acc.firstSeen = t;
+      if (acc.lastSeen === null || t > acc.lastSeen) acc.lastSeen = t;
     }
     if (flow.l7 !== undefined) {
-      const raw = flow.l7.method;
-      const m = COMMON_METHODS.has(raw) ? raw : METHOD.test(raw) ? raw.toUpperCase() : '{invalid}';
-      if (!acc.methods.has(m) && acc.methods.size < MAX_METHODS_PER_EDGE * 2) acc.methods.add(detached(m));
-      const t = pathTemplate(flow.l7.path);
-      if (!acc.paths.has(t)) {
-        acc.paths.add(detached(t));
+      addMethod(acc, flow.l7.method);
+      const template = pathTemplate(flow.l7.path);
+      if (!acc.paths.has(template)) {
+        acc.paths.add(detached(template));
         if (acc.paths.size > 2 * MAX_PATHS_PER_EDGE) prune(acc);
       }
     }
@@ -127,7 +132,11 @@ export class GraphBuilder {
       acc.services.add(copy);
       acc.lastService = copy;
     }
-    if (!acc.sources.has(flow.evidence.source)) acc.sources.add(flow.evidence.source);
+    const decoder = flow.evidence.source;
+    if (decoder !== acc.lastDecoder) {
+      if (!acc.sources.has(decoder)) acc.sources.add(detached(decoder));
+      acc.lastDecoder = decoder;
+    }
   }
 
   /** Number of distinct edges so far. */
@@ -171,23 +180,84 @@ export class GraphBuilder {
       g.addNode(key, mergeNodeAttributes(n.attrs, { ...n.attrs, serviceAccounts: [...n.serviceAccounts], ips: [...n.ips] }));
     }
     for (const key of [...this._edges.keys()].sort(compare)) {
-      const acc = this._edges.get(key)!;
-      const collected: EdgeAttributes = {
-        ...acc.attrs,
-        client: { ...acc.attrs.client, responses: classCounts(acc.clientClasses) },
-        server: { ...acc.attrs.server, responses: classCounts(acc.serverClasses) },
-        methods: [...acc.methods],
-        paths: [...acc.paths],
-        services: [...acc.services],
-        sourceServiceAccounts: [...acc.sourceServiceAccounts],
-        sources: [...acc.sources],
-      };
+      const collected = edgeAttributesOf(this._edges.get(key)!);
       // Merging with an empty edge applies the caps and sorts every set.
       const attrs = mergeEdgeAttributes(emptyLike(collected), collected);
       g.addEdgeWithKey(key, attrs.source, attrs.target, attrs);
     }
     return g;
   }
+}
+
+function newEdge(rf: ResolvedFlow): EdgeAccumulator {
+  return {
+    source: detached(rf.source.key),
+    target: detached(rf.destination.key),
+    port: rf.port,
+    protocol: rf.flow.protocol,
+    lastSource: undefined,
+    lastDestination: undefined,
+    lastService: undefined,
+    lastDecoder: undefined,
+    clientRequests: 0,
+    serverRequests: 0,
+    serverMutual: 0,
+    serverPlaintext: 0,
+    clientMutual: 0,
+    clientPlaintext: 0,
+    clientClasses: [0, 0, 0, 0, 0, 0],
+    serverClasses: [0, 0, 0, 0, 0, 0],
+    firstSeen: null,
+    lastSeen: null,
+    commonMethods: 0,
+    methodCount: 0,
+    methods: new Set(),
+    paths: new Set(),
+    pathsTruncated: false,
+    services: new Set(),
+    sourceServiceAccounts: new Set(),
+    sources: new Set(),
+  };
+}
+
+/** Methods are upper-cased; beyond twice the cap the rest are not collected (the cap keeps the smallest). */
+function addMethod(acc: EdgeAccumulator, raw: string): void {
+  const bit = COMMON_METHODS.get(raw);
+  if (bit !== undefined) {
+    if ((acc.commonMethods & bit) === 0 && acc.methodCount < MAX_METHODS_PER_EDGE * 2) {
+      acc.commonMethods |= bit;
+      acc.methodCount++;
+    }
+    return;
+  }
+  const m = METHOD.test(raw) ? raw.toUpperCase() : '{invalid}';
+  const common = COMMON_METHODS.get(m);
+  if (common !== undefined ? (acc.commonMethods & common) !== 0 : acc.methods.has(m)) return;
+  if (acc.methodCount >= MAX_METHODS_PER_EDGE * 2) return;
+  if (common !== undefined) acc.commonMethods |= common;
+  else acc.methods.add(detached(m));
+  acc.methodCount++;
+}
+
+function edgeAttributesOf(acc: EdgeAccumulator): EdgeAttributes {
+  const methods = [...acc.methods];
+  for (const [m, bit] of COMMON_METHODS) if ((acc.commonMethods & bit) !== 0) methods.push(m);
+  return {
+    source: acc.source,
+    target: acc.target,
+    port: acc.port,
+    protocol: acc.protocol,
+    client: { requests: acc.clientRequests, mutual: acc.clientMutual, plaintext: acc.clientPlaintext, responses: classCounts(acc.clientClasses) },
+    server: { requests: acc.serverRequests, mutual: acc.serverMutual, plaintext: acc.serverPlaintext, responses: classCounts(acc.serverClasses) },
+    firstSeen: acc.firstSeen,
+    lastSeen: acc.lastSeen,
+    methods,
+    paths: [...acc.paths],
+    pathsTruncated: acc.pathsTruncated,
+    services: [...acc.services],
+    sourceServiceAccounts: [...acc.sourceServiceAccounts],
+    sources: [...acc.sources],
+  };
 }
 
 function classCounts(counts: number[]): Record<string, number> {
@@ -201,7 +271,7 @@ function classCounts(counts: number[]): Record<string, number> {
 function prune(acc: EdgeAccumulator): void {
   const kept = [...acc.paths].sort(compare).slice(0, MAX_PATHS_PER_EDGE);
   acc.paths = new Set(kept);
-  acc.attrs.pathsTruncated = true;
+  acc.pathsTruncated = true;
 }
 
 function emptyLike(e: EdgeAttributes): EdgeAttributes {

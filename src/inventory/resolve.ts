@@ -52,8 +52,11 @@ interface Route {
 
 interface Memo extends Validity {
   routes: Route[];
-  /** Unresolved notes the resolution made: replayed on every hit, so each flow is counted. */
-  notes: [reason: string, detail: string][];
+  /**
+   * Unresolved notes the resolution made: replayed on every hit, so each flow is counted.
+   * Undefined when there are none (most resolutions), so a hit does not touch an empty array.
+   */
+  notes: [reason: string, detail: string][] | undefined;
 }
 
 /** Memo entries kept; a mesh has far fewer distinct endpoint pairs, so this bounds a pathological input. */
@@ -87,7 +90,7 @@ export class Resolver {
         if (this._memo.size >= MEMO_LIMIT) this._memo.clear();
         this._memo.set(detached(key), memo);
       }
-    } else {
+    } else if (memo.notes !== undefined) {
       for (const [reason, detail] of memo.notes) this.unresolved.add(reason, flow.evidence.location, detail);
     }
     const out: ResolvedFlow[] = [];
@@ -135,7 +138,7 @@ export class Resolver {
         }
       }
     }
-    return { ...this._validity, routes, notes: this._notes };
+    return { ...this._validity, routes, notes: this._notes.length === 0 ? undefined : this._notes };
   }
 
   private _note(reason: string, flow: Flow, detail: string): void {
