@@ -1,6 +1,7 @@
 // The stderr summary of `observe`: what was read, what was not used and why, what was built.
 
 import type { Tally } from '../tally.js';
+import { printable } from '../text.js';
 import type { ObserveResult } from './commands/observe.js';
 import type { ProposeResult } from './commands/propose.js';
 import type { Terminal } from './terminal.js';
@@ -46,8 +47,7 @@ export function proposeSummary(r: ProposeResult, term: Terminal): string {
   for (const f of r.review.findings) {
     if (f.severity === 'warning') continue;
     // Names in findings come from telemetry and the inventory: no control characters reach the terminal.
-    // eslint-disable-next-line no-control-regex
-    const text = `${f.severity} [${f.target}] ${f.subject}: ${f.message}`.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+    const text = printable(`${f.severity} [${f.target}] ${f.subject}: ${f.message}`);
     lines.push(term.color(f.severity === 'error' ? 'red' : 'yellow', text));
   }
   lines.push(`errors: ${c.errors}, blockers: ${c.blockers}, warnings: ${c.warnings} (all listed in ${r.dir}/review.md)`);

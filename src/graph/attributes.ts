@@ -2,6 +2,7 @@
 // (counts add, times take min/max, sets union, capped sets keep their smallest members), so
 // graphs built from any partition of the input merge into the graph of the whole input.
 
+import { compare } from '../flow/compare.js';
 import type { L4Protocol } from '../flow/flow.js';
 import type { NodeKind } from '../flow/identity.js';
 
@@ -142,6 +143,4 @@ export function mergeNodeAttributes(a: NodeAttributes, b: NodeAttributes): NodeA
   };
 }
 
-export function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+export { compare };

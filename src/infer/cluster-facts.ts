@@ -3,6 +3,7 @@
 // DNS and the Istio control plane — found by the Services that front them, so selectors
 // come from the labels those pods really carry (design.md §3).
 
+import { selects } from '../flow/labels.js';
 import type { Inventory, Pod, Service } from '../inventory/inventory.js';
 import type { ClusterFacts, PodFacts, WorkloadFacts } from '../rules/access-rule.js';
 
@@ -45,7 +46,6 @@ export function workloadFacts(inv: Inventory): WorkloadFacts[] {
   return [...byKey.values()].sort(compareKeys);
 }
 
-const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 /** Workloads with a pod behind any of the Services matching `isTarget`. */
 function workloadsBehind(services: Service[], isTarget: (s: Service) => boolean, all: WorkloadFacts[]): WorkloadFacts[] {

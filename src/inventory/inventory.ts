@@ -3,7 +3,7 @@
 
 import type { Identity } from '../flow/identity.js';
 import { workloadKey } from '../flow/identity.js';
-import type { KubeObject } from './load.js';
+import { loadObjects, type KubeObject } from './load.js';
 
 export interface ContainerPort {
   name?: string;
@@ -111,6 +111,11 @@ function controllerOf(meta: Record<string, unknown>): Owner | undefined {
   const kind = str(ref?.['kind']);
   const name = str(ref?.['name']);
   return kind !== undefined && name !== undefined ? { kind, name } : undefined;
+}
+
+/** The inventory of every object in the dumps at `paths` (JSON or YAML). */
+export async function loadInventory(paths: readonly string[]): Promise<Inventory> {
+  return buildInventory((await Promise.all(paths.map(loadObjects))).flat());
 }
 
 export function buildInventory(objects: readonly KubeObject[]): Inventory {

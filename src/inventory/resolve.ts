@@ -4,6 +4,7 @@
 import type { EndpointRef, Flow } from '../flow/flow.js';
 import { isPrivateIp, type Identity, type ResolvedFlow } from '../flow/identity.js';
 import { edgeKey as edgeKeyOf } from '../flow/edge-key.js';
+import { selects } from '../flow/labels.js';
 import { detached } from '../flow/path-template.js';
 import type { Tally } from '../tally.js';
 import type { Inventory, Pod, Service } from './inventory.js';
@@ -246,7 +247,7 @@ export class Resolver {
     return this._inv.pods.filter(
       (p) =>
         p.namespace === service.namespace &&
-        Object.entries(sel).every(([k, v]) => p.labels[k] === v) &&
+        selects(sel, p.labels) &&
         (t === undefined || ((p.start === undefined || t >= p.start - LIFETIME_SLACK_MS) && (p.end === undefined || t <= p.end + LIFETIME_SLACK_MS))),
     );
   }

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { AccessRule, RuleSet, WorkloadFacts } from '../rules/access-rule.js';
 import { istioPath } from '../rules/access-rule.js';
 import type { Finding } from '../rules/finding.js';
-import type { Manifest } from './manifest.js';
+import { nameSegment, type Manifest } from './manifest.js';
 import type { NodeComment } from './yaml.js';
 
 export interface Emitted {
@@ -50,8 +50,7 @@ export function breadthLines(r: AccessRule): string[] {
  * StatefulSet both called `redis`, or `a.b` next to `a-b`), so no object overwrites another.
  */
 export function workloadNamePart(w: WorkloadFacts, all: readonly WorkloadFacts[]): string {
-  const norm = (s: string) => s.replace(/\./g, '-');
-  const clashes = all.filter((x) => x.key !== w.key && x.namespace === w.namespace && norm(x.name) === norm(w.name));
+  const clashes = all.filter((x) => x.key !== w.key && x.namespace === w.namespace && nameSegment(x.name) === nameSegment(w.name));
   if (clashes.length === 0) return w.name;
   // The kind tells a Deployment from a StatefulSet; a short hash of the key tells `a.b` from `a-b`.
   if (clashes.every((x) => x.kind !== w.kind)) return `${w.kind.toLowerCase()}-${w.name}`;

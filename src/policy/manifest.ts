@@ -66,13 +66,18 @@ export function checkLabels(labels: Record<string, string>): Record<string, stri
   return labels;
 }
 
+/** A Kubernetes name as a segment of a DNS-1123 label: subdomain dots become dashes. */
+export function nameSegment(name: string): string {
+  return name.replace(/\./g, '-');
+}
+
 /**
  * An object name `ztmap-<parts>`: a DNS-1123 label of at most 63 characters. Parts come
  * from validated Kubernetes names; when too long the name is cut and ends in a short hash
  * of the whole, so it stays stable and distinct.
  */
 export function objectName(...parts: string[]): string {
-  const full = ['ztmap', ...parts].join('-').replace(/\./g, '-');
+  const full = nameSegment(['ztmap', ...parts].join('-'));
   if (!DNS_LABEL.test(full)) throw new InvalidNameError('object name', full, 'built from names that are not DNS-1123');
   if (full.length <= 63) return full;
   const hash = createHash('sha256').update(full).digest('hex').slice(0, 8);

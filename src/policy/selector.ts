@@ -2,6 +2,7 @@
 // (design.md §3): stable keys first, never per-revision hashes (inventory/ already drops
 // them from a workload's labels), checked against every pod in the selector's scope.
 
+import { selects } from '../flow/labels.js';
 import type { PodFacts, WorkloadFacts } from '../rules/access-rule.js';
 import { isLabelKey, isLabelValue } from './manifest.js';
 
@@ -17,7 +18,6 @@ export const PREFERRED_SELECTOR_KEYS = [
   'istio',
 ];
 
-const matches = (sel: Record<string, string>, labels: Record<string, string>) => Object.entries(sel).every(([k, v]) => labels[k] === v);
 
 export type SelectorResult = { ok: true; matchLabels: Record<string, string> } | { ok: false; reason: string };
 
@@ -33,11 +33,11 @@ export function selectorFor(w: WorkloadFacts, scope: readonly { workload: string
   const foreign = scope.filter((s) => s.workload !== w.key).map((s) => s.pod.labels);
   const sel: Record<string, string> = {};
   for (const k of ordered) {
-    if (Object.keys(sel).length > 0 && !foreign.some((l) => matches(sel, l))) break;
+    if (Object.keys(sel).length > 0 && !foreign.some((l) => selects(sel, l))) break;
     sel[k] = w.labels[k]!;
   }
   if (Object.keys(sel).length === 0) return { ok: false, reason: `${w.key} has no stable label common to all its pods` };
-  const clash = scope.find((s) => s.workload !== w.key && matches(sel, s.pod.labels));
+  const clash = scope.find((s) => s.workload !== w.key && selects(sel, s.pod.labels));
   if (clash !== undefined) {
     return { ok: false, reason: `no combination of ${w.key}'s stable labels excludes pod ${clash.pod.name} of ${clash.workload}; give the workload a distinguishing label (for example app.kubernetes.io/name)` };
   }

@@ -3,18 +3,13 @@
 // (design.md §6). Keys: apiVersion, kind, metadata, spec; output is byte-stable.
 
 import YAML from 'yaml';
+import { printable } from '../text.js';
 import type { Manifest } from './manifest.js';
 
 /** A comment placed before the node at `path` (e.g. `['spec', 'rules', 0]`). */
 export interface NodeComment {
   path: (string | number)[];
   text: string;
-}
-
-/** Comments are plain text: control characters from telemetry are replaced, never emitted. */
-export function commentText(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
 }
 
 function ordered(m: Manifest): Manifest {
@@ -30,10 +25,10 @@ function sortKeys(r: Record<string, string>): Record<string, string> {
 
 export function manifestYaml(m: Manifest, header: string[] = [], comments: NodeComment[] = []): string {
   const doc = new YAML.Document(ordered(m), { version: '1.2' });
-  if (header.length > 0) doc.commentBefore = header.map((l) => ' ' + commentText(l)).join('\n');
+  if (header.length > 0) doc.commentBefore = header.map((l) => ' ' + printable(l)).join('\n');
   for (const c of comments) {
     const node = doc.getIn(c.path, true) as { commentBefore?: string } | undefined;
-    if (node !== undefined && typeof node === 'object') node.commentBefore = c.text.split('\n').map((l) => ' ' + commentText(l)).join('\n');
+    if (node !== undefined && typeof node === 'object') node.commentBefore = c.text.split('\n').map((l) => ' ' + printable(l)).join('\n');
   }
   return doc.toString({ lineWidth: 0, indentSeq: true });
 }

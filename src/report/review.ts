@@ -3,6 +3,7 @@
 // inventory, so every cell is escaped for Markdown (design.md §6).
 
 import type { RuleSet } from '../rules/access-rule.js';
+import { printable } from '../text.js';
 import { sortFindings, type Finding } from '../rules/finding.js';
 import { plaintextInbound, type PlaintextInbound } from '../rules/mtls-readiness.js';
 import { coverageOf, type Coverage } from './coverage.js';
@@ -47,8 +48,7 @@ export function reviewOf(rs: RuleSet, targets: string[], findings: Finding[], ma
 
 /** Markdown-safe inline text: no control characters, no table or code breakouts. */
 export function md(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?').replace(/([\\`*_[\]<>|#])/g, '\\$1');
+  return printable(s).replace(/([\\`*_[\]<>|#])/g, '\\$1');
 }
 
 const list = (items: string[], empty: string) => (items.length === 0 ? [`- ${empty}`] : items.map((i) => `- ${i}`));

@@ -8,8 +8,7 @@ import { edgesCsv, nodesCsv } from '../../graph/csv.js';
 import { GraphBuilder, mergeGraphs } from '../../graph/build.js';
 import type { ServiceGraph } from '../../graph/graph.js';
 import { graphFromJson, graphToJson } from '../../graph/json.js';
-import { buildInventory, type Inventory } from '../../inventory/inventory.js';
-import { loadObjects } from '../../inventory/load.js';
+import { loadInventory, type Inventory } from '../../inventory/inventory.js';
 import { Resolver } from '../../inventory/resolve.js';
 import type { AccessLogFormat } from '../../sources/access-log-decoder.js';
 import { readAccessLogs, type ReadProgress, type ReadResult } from '../../sources/read-access-logs.js';
@@ -47,8 +46,7 @@ export function parsePodRef(s: string): PodRef {
 
 export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
   const pod = opts.pod === undefined ? undefined : parsePodRef(opts.pod);
-  const objects = (await Promise.all(opts.inventory.map(loadObjects))).flat();
-  const inventory: Inventory = buildInventory(objects);
+  const inventory: Inventory = await loadInventory(opts.inventory);
   const files = await expandInputs(opts.inputs);
   const saved = await Promise.all(opts.merge.map(async (f) => graphFromJson(await readFile(f, 'utf8'), f)));
   if (files.length === 0 && saved.length === 0) {

@@ -7,8 +7,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { ConfigError, InternalError } from '../../errors.js';
 import { graphFromJson } from '../../graph/json.js';
 import { inferRules, type InferOptions } from '../../infer/infer.js';
-import { buildInventory } from '../../inventory/inventory.js';
-import { loadObjects } from '../../inventory/load.js';
+import { loadInventory } from '../../inventory/inventory.js';
 import { emit, manifestPath, TARGETS, type PolicyOptions, type Target } from '../../policy/index.js';
 import { manifestYaml } from '../../policy/yaml.js';
 import { reviewMarkdown, reviewOf, type Review } from '../../report/review.js';
@@ -46,7 +45,7 @@ async function writeInside(dir: string, rel: string, content: string): Promise<s
 export async function propose(o: ProposeOptions): Promise<ProposeResult> {
   if (o.inventory.length === 0) throw new ConfigError('propose: --inventory is required: selectors and principals are checked against the cluster\'s pods.');
   const graph = graphFromJson(await readFile(o.graph, 'utf8'), o.graph);
-  const inventory = buildInventory((await Promise.all(o.inventory.map(loadObjects))).flat());
+  const inventory = await loadInventory(o.inventory);
   const rules = inferRules(graph, inventory, o);
 
   const dir = resolve(o.out, 'policies');
