@@ -9,7 +9,7 @@
 
 import { compare } from '../flow/compare.js';
 import type { AccessRule, RuleSet, WorkloadFacts } from '../rules/access-rule.js';
-import { istioPath } from '../rules/access-rule.js';
+import { istioPath, rulesBy } from '../rules/access-rule.js';
 import type { Finding } from '../rules/finding.js';
 import { breadthLines, evidenceLine, windowLine, workloadNamePart, type EmitResult, type Emitted } from './emitted.js';
 import { checkLabels, checkNamespace, checkSubdomain, InvalidNameError, objectName, type Manifest } from './manifest.js';
@@ -133,11 +133,14 @@ function allowFor(w: WorkloadFacts, selector: Record<string, string>, rules: Acc
  * run as the same account as an allowed source, the policy admits them too. Said, not hidden.
  */
 function sharedIdentityWarnings(w: WorkloadFacts, rules: AccessRule[], rs: RuleSet, findings: Finding[]): void {
-  const allowedSources = new Set(rules.filter((r) => r.from.kind === 'workload' && allowedByPrincipal(r)).map((r) => r.from.key));
-  const accounts = new Map<string, Set<string>>();
+  const accounts = new Map<string, Set<string>>(); // `NS/SA` → allowed source workloads running as it
   for (const r of rules) {
-    if (!allowedSources.has(r.from.key) || r.from.namespace === undefined) continue;
-    for (const sa of r.from.serviceAccounts) accounts.set(`${r.from.namespace}/${sa}`, new Set([...(accounts.get(`${r.from.namespace}/${sa}`) ?? []), r.from.key]));
+    if (r.from.kind !== 'workload' || r.from.namespace === undefined || !allowedByPrincipal(r)) continue;
+    for (const sa of r.from.serviceAccounts) {
+      const account = `${r.from.namespace}/${sa}`;
+      const observed = accounts.get(account) ?? new Set<string>();
+      accounts.set(account, observed.add(r.from.key));
+    }
   }
   for (const [account, observed] of [...accounts.entries()].sort(([a], [b]) => compare(a, b))) {
     const others = rs.cluster.workloads
@@ -171,6 +174,7 @@ export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
   if (!TRUST_DOMAIN.test(o.trustDomain)) throw new InvalidNameError('trust domain', o.trustDomain, 'expected a DNS-like name such as cluster.local');
   const manifests: Emitted[] = [];
   const findings: Finding[] = [];
+  const inbound = rulesBy(rs.rules, 'to');
   for (const ns of rs.managedNamespaces) {
     if (ns === o.rootNamespace) {
       findings.push({ severity: 'warning', target: 'istio', subject: ns, message: `${ns} is Istio's root namespace, where a policy applies to the whole mesh: no AuthorizationPolicy proposed for it.` });
@@ -182,10 +186,6 @@ export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
       if (!(err instanceof InvalidNameError)) throw err;
       findings.push({ severity: 'error', target: 'istio', subject: ns, message: `no policies for namespace ${ns}: ${err.message}` });
       continue;
-    }
-    const inbound = new Map<string, AccessRule[]>();
-    for (const r of rs.rules) {
-      if (r.to.kind === 'workload' && r.to.namespace === ns) inbound.set(r.to.key, [...(inbound.get(r.to.key) ?? []), r]);
     }
     const scope = podsIn(rs.cluster.workloads, ns);
     const nsManifests: Emitted[] = [];

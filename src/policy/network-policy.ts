@@ -9,7 +9,7 @@
 //     unresolved sources cannot be selected and are reported.
 
 import { compare } from '../flow/compare.js';
-import type { AccessRule, Peer, PodFacts, RuleSet, WorkloadFacts } from '../rules/access-rule.js';
+import { rulesBy, type AccessRule, type Peer, type PodFacts, type RuleSet, type WorkloadFacts } from '../rules/access-rule.js';
 import type { Finding } from '../rules/finding.js';
 import { evidenceLine, windowLine, workloadNamePart, type EmitResult, type Emitted } from './emitted.js';
 import { checkLabels, checkNamespace, InvalidNameError, objectName, type Manifest } from './manifest.js';
@@ -123,6 +123,8 @@ export function networkPolicies(rs: RuleSet, o: NetworkPolicyOptions): EmitResul
   const findings: Finding[] = [];
   const byKey = new Map(rs.cluster.workloads.map((w) => [w.key, w]));
   const selectors = new Selectors(rs.cluster.workloads);
+  const inboundOf = rulesBy(rs.rules, 'to');
+  const outboundOf = rulesBy(rs.rules, 'from');
 
   for (const ns of rs.managedNamespaces) {
     try {
@@ -170,8 +172,8 @@ export function networkPolicies(rs: RuleSet, o: NetworkPolicyOptions): EmitResul
     for (const w of nsWorkloads) {
       if (w.pods.length === 0) continue;
       const sel = selectors.of(w);
-      const inbound = rs.rules.filter((r) => r.to.key === w.key);
-      const outbound = rs.rules.filter((r) => r.from.key === w.key);
+      const inbound = inboundOf.get(w.key) ?? [];
+      const outbound = outboundOf.get(w.key) ?? [];
       if (typeof sel === 'string') {
         if (inbound.length + outbound.length > 0) findings.push({ severity: 'error', target: 'networkpolicy', subject: w.key, message: `no policy for ${w.key}: ${sel}. The default deny would cut its observed traffic.` });
         continue;

@@ -26,15 +26,16 @@ export interface Review {
 export function reviewOf(rs: RuleSet, targets: string[], findings: Finding[], manifests: number): Review {
   const sorted = sortFindings(findings);
   const count = (s: Finding['severity']) => sorted.filter((f) => f.severity === s).length;
+  const coverage = coverageOf(rs);
   return {
     format: 'ztmap-review',
     version: 1,
-    window: coverageOf(rs).window,
+    window: coverage.window,
     targets,
     counts: { rules: rs.rules.length, excluded: rs.excluded.length, manifests, errors: count('error'), blockers: count('blocker'), warnings: count('warning') },
     findings: sorted,
     excluded: rs.excluded.map((x) => ({ from: x.from.key, to: x.to.key, port: x.port, protocol: x.protocol, reason: x.reason, requests: x.evidence.requests, consequence: x.consequence })),
-    coverage: coverageOf(rs),
+    coverage,
     mtls: rs.managedNamespaces
       .filter((ns) => rs.cluster.workloads.some((w) => w.namespace === ns && w.hasSidecar))
       .map((namespace) => {

@@ -139,6 +139,17 @@ export function ruleId(from: string, to: string, port: number, protocol: L4Proto
   return `${from} -> ${to}:${port}/${protocol}`;
 }
 
+/** Rules by the key of their source (`from`) or destination (`to`), in rule order: grouped once, read per workload. */
+export function rulesBy(rules: readonly AccessRule[], side: 'from' | 'to'): Map<string, AccessRule[]> {
+  const out = new Map<string, AccessRule[]>();
+  for (const r of rules) {
+    const list = out.get(r[side].key);
+    if (list === undefined) out.set(r[side].key, [r]);
+    else list.push(r);
+  }
+  return out;
+}
+
 /** Whether a path match admits a concrete request path (Istio semantics: exact or prefix). */
 export function pathMatches(m: PathMatch, path: string): boolean {
   return m.kind === 'exact' ? m.value === path : path.startsWith(m.value);
