@@ -17,7 +17,6 @@ import {
   responseClassIndex,
   type EdgeAttributes,
   type NodeAttributes,
-  type SideStats,
 } from './attributes.js';
 import { createGraph, type ServiceGraph } from './graph.js';
 

@@ -12,7 +12,7 @@ import type { AccessRule, RuleSet, WorkloadFacts } from '../rules/access-rule.js
 import { istioPath, rulesBy } from '../rules/access-rule.js';
 import type { Finding } from '../rules/finding.js';
 import { breadthLines, evidenceLine, windowLine, workloadNamePart, type EmitResult, type Emitted } from './emitted.js';
-import { checkLabels, checkNamespace, checkSubdomain, InvalidNameError, objectName, type Manifest } from './manifest.js';
+import { checkLabels, checkNamespace, checkSubdomain, invalidNamespace, InvalidNameError, objectName, type Manifest } from './manifest.js';
 import { podsIn, selectorFor } from './selector.js';
 
 export interface IstioOptions {
@@ -180,11 +180,9 @@ export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
       findings.push({ severity: 'warning', target: 'istio', subject: ns, message: `${ns} is Istio's root namespace, where a policy applies to the whole mesh: no AuthorizationPolicy proposed for it.` });
       continue;
     }
-    try {
-      checkNamespace(ns);
-    } catch (err) {
-      if (!(err instanceof InvalidNameError)) throw err;
-      findings.push({ severity: 'error', target: 'istio', subject: ns, message: `no policies for namespace ${ns}: ${err.message}` });
+    const invalid = invalidNamespace('istio', ns);
+    if (invalid !== undefined) {
+      findings.push(invalid);
       continue;
     }
     const scope = podsIn(rs.cluster.workloads, ns);

@@ -5,6 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { ZtmapError } from '../errors.js';
+import type { Finding } from '../rules/finding.js';
 
 export interface Manifest {
   apiVersion: string;
@@ -48,9 +49,17 @@ export function isLabelValue(v: string): boolean {
   return v.length <= 63 && LABEL_VALUE.test(v);
 }
 
+const NAMESPACE_RULE = 'a namespace is a DNS-1123 label (lowercase letters, digits and -, at most 63)';
+
 export function checkNamespace(ns: string): string {
-  if (!isDnsLabel(ns)) throw new InvalidNameError('namespace', ns, 'a namespace is a DNS-1123 label (lowercase letters, digits and -, at most 63)');
+  if (!isDnsLabel(ns)) throw new InvalidNameError('namespace', ns, NAMESPACE_RULE);
   return ns;
+}
+
+/** The error an emitter reports for a namespace it cannot write policies into, or undefined when the name is valid. */
+export function invalidNamespace(target: string, ns: string): Finding | undefined {
+  if (isDnsLabel(ns)) return undefined;
+  return { severity: 'error', target, subject: ns, message: `no policies for namespace ${ns}: ${new InvalidNameError('namespace', ns, NAMESPACE_RULE).message}` };
 }
 
 export function checkSubdomain(what: string, s: string): string {

@@ -7,7 +7,7 @@ import type { RuleSet } from '../rules/access-rule.js';
 import { plaintextInbound } from '../rules/mtls-readiness.js';
 import type { Finding } from '../rules/finding.js';
 import { windowLine, type EmitResult, type Emitted } from './emitted.js';
-import { checkNamespace, InvalidNameError, objectName } from './manifest.js';
+import { invalidNamespace, objectName } from './manifest.js';
 
 export interface MtlsOptions {
   rootNamespace: string;
@@ -22,11 +22,9 @@ export function mtlsPolicies(rs: RuleSet, o: MtlsOptions): EmitResult {
       findings.push({ severity: 'warning', target: 'mtls', subject: ns, message: `${ns} is Istio's root namespace, where a PeerAuthentication applies to the whole mesh: none proposed.` });
       continue;
     }
-    try {
-      checkNamespace(ns);
-    } catch (err) {
-      if (!(err instanceof InvalidNameError)) throw err;
-      findings.push({ severity: 'error', target: 'mtls', subject: ns, message: err.message });
+    const invalid = invalidNamespace('mtls', ns);
+    if (invalid !== undefined) {
+      findings.push(invalid);
       continue;
     }
     const plaintext = plaintextInbound(rs, ns);

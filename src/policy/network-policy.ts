@@ -12,7 +12,7 @@ import { compare } from '../flow/compare.js';
 import { rulesBy, type AccessRule, type Peer, type PodFacts, type RuleSet, type WorkloadFacts } from '../rules/access-rule.js';
 import type { Finding } from '../rules/finding.js';
 import { evidenceLine, windowLine, workloadNamePart, type EmitResult, type Emitted } from './emitted.js';
-import { checkLabels, checkNamespace, InvalidNameError, objectName, type Manifest } from './manifest.js';
+import { checkLabels, checkNamespace, invalidNamespace, InvalidNameError, objectName, type Manifest } from './manifest.js';
 import { podsIn, selectorFor } from './selector.js';
 
 export interface NetworkPolicyOptions {
@@ -127,11 +127,9 @@ export function networkPolicies(rs: RuleSet, o: NetworkPolicyOptions): EmitResul
   const outboundOf = rulesBy(rs.rules, 'from');
 
   for (const ns of rs.managedNamespaces) {
-    try {
-      checkNamespace(ns);
-    } catch (err) {
-      if (!(err instanceof InvalidNameError)) throw err;
-      findings.push({ severity: 'error', target: 'networkpolicy', subject: ns, message: err.message });
+    const invalid = invalidNamespace('networkpolicy', ns);
+    if (invalid !== undefined) {
+      findings.push(invalid);
       continue;
     }
     const nsWorkloads = rs.cluster.workloads.filter((w) => w.namespace === ns);
@@ -179,11 +177,12 @@ export function networkPolicies(rs: RuleSet, o: NetworkPolicyOptions): EmitResul
         continue;
       }
       const name = workloadNamePart(w, rs.cluster.workloads);
-      const ingress = ingressFor(w, inbound, byKey, selectors, findings);
-      if (ingress !== undefined) out.push(ingress(sel, name, rs));
+      const ingress = sidePolicy('Ingress', w, sel, name, ingressEntries(w, inbound, byKey, selectors, findings), rs);
+      if (ingress !== undefined) out.push(ingress);
+      // Without DNS there is no egress default deny (above), so no egress allows either.
       if (dnsPeers !== undefined) {
-        const egress = egressFor(w, outbound, byKey, selectors, findings);
-        if (egress !== undefined) out.push(egress(sel, name, rs));
+        const egress = sidePolicy('Egress', w, sel, name, egressEntries(w, outbound, byKey, selectors, findings), rs);
+        if (egress !== undefined) out.push(egress);
       }
       if (o.firstApply) {
         out.push({
@@ -198,64 +197,83 @@ export function networkPolicies(rs: RuleSet, o: NetworkPolicyOptions): EmitResul
   return { target: 'networkpolicy', manifests, findings };
 }
 
-type Build = (sel: Record<string, string>, name: string, rs: RuleSet) => Emitted;
+/** One rule's peers on the port it was observed on, before rules with equal port sets are grouped. */
+interface Entry {
+  peers: NpPeer[];
+  port: number;
+  rule: AccessRule;
+}
 
-function ingressFor(w: WorkloadFacts, rules: AccessRule[], byKey: Map<string, WorkloadFacts>, selectors: Selectors, findings: Finding[]): Build | undefined {
-  const entries: { peers: NpPeer[]; port: number; rule: AccessRule }[] = [];
+/** The peer element for the workload at one end of a rule, or why it cannot be selected. */
+function workloadPeerOf(p: Peer, byKey: Map<string, WorkloadFacts>, selectors: Selectors): NpPeer | string {
+  const w = byKey.get(p.key);
+  if (w === undefined) return `${p.key} is not in the inventory`;
+  const sel = selectors.of(w);
+  return typeof sel === 'string' ? sel : workloadPeer(w, sel);
+}
+
+/** Observed traffic of `w` that this emitter cannot allow. */
+function blocker(w: WorkloadFacts, r: AccessRule, message: string): Finding {
+  return { severity: 'blocker', target: 'networkpolicy', subject: w.key, message, requests: r.evidence.requests, flows: [r.id] };
+}
+
+/** The sources allowed into `w`: workloads by selector, node and internet addresses by ipBlock. */
+function ingressEntries(w: WorkloadFacts, rules: AccessRule[], byKey: Map<string, WorkloadFacts>, selectors: Selectors, findings: Finding[]): Entry[] {
+  const entries: Entry[] = [];
   for (const r of rules) {
+    const n = r.evidence.requests;
     if (r.from.kind === 'workload') {
-      const src = byKey.get(r.from.key);
-      const sel = src === undefined ? `${r.from.key} is not in the inventory` : selectors.of(src);
-      if (typeof sel === 'string') {
-        findings.push({ severity: 'blocker', target: 'networkpolicy', subject: w.key, message: `${r.evidence.requests} request(s) from ${r.from.key} on port ${r.port} would be denied: ${sel}.`, requests: r.evidence.requests, flows: [r.id] });
-        continue;
-      }
-      entries.push({ peers: [workloadPeer(src!, sel)], port: r.port, rule: r });
+      const peer = workloadPeerOf(r.from, byKey, selectors);
+      if (typeof peer === 'string') findings.push(blocker(w, r, `${n} request(s) from ${r.from.key} on port ${r.port} would be denied: ${peer}.`));
+      else entries.push({ peers: [peer], port: r.port, rule: r });
     } else if ((r.from.kind === 'world' || r.from.kind === 'node') && r.from.ips.length > 0 && r.from.ipsComplete) {
       const where = r.from.kind === 'node' ? 'from a node address that is not the pod\'s own node (API server, NodePort, hostNetwork pods)' : 'from outside the cluster';
       findings.push({ severity: 'warning', target: 'networkpolicy', subject: w.key, message: `${r.from.key} reaches ${w.key} on port ${r.port} ${where}: allowed from the ${r.from.ips.length} address(es) observed only; review whether other clients need it.`, flows: [r.id] });
       entries.push({ peers: ipBlocks(r.from), port: r.port, rule: r });
     } else if (r.from.kind === 'world' || r.from.kind === 'node') {
-      findings.push({ severity: 'blocker', target: 'networkpolicy', subject: w.key, message: `${r.evidence.requests} request(s) from ${r.from.key} on port ${r.port} would be denied: more addresses were observed than the graph keeps, so no ipBlock list is complete. Review and allow them by hand.`, requests: r.evidence.requests, flows: [r.id] });
+      findings.push(blocker(w, r, `${n} request(s) from ${r.from.key} on port ${r.port} would be denied: more addresses were observed than the graph keeps, so no ipBlock list is complete. Review and allow them by hand.`));
     } else {
-      findings.push({ severity: 'blocker', target: 'networkpolicy', subject: w.key, message: `${r.evidence.requests} request(s) from ${r.from.key} on port ${r.port} would be denied: an unresolved address cannot be selected. Add the workload behind it to the inventory.`, requests: r.evidence.requests, flows: [r.id] });
+      findings.push(blocker(w, r, `${n} request(s) from ${r.from.key} on port ${r.port} would be denied: an unresolved address cannot be selected. Add the workload behind it to the inventory.`));
     }
   }
-  if (entries.length === 0) return undefined;
-  const groups = groupByPorts(entries);
-  return (sel, name, rs) => ({
-    manifest: networkPolicy(objectName('ingress', name), w.namespace, { podSelector: { matchLabels: sel }, policyTypes: ['Ingress'], ingress: groups.map((g) => ({ from: g.peers, ports: g.ports })) }),
-    header: [`Ingress to ${w.key}: the sources observed reaching it, ${windowLine(rs)}.`],
-    comments: groups.map((g, i) => ({ path: ['spec', 'ingress', i], text: g.rules.map((r) => evidenceLine(r, 'from')).join('\n') })),
-  });
+  return entries;
 }
 
-function egressFor(w: WorkloadFacts, rules: AccessRule[], byKey: Map<string, WorkloadFacts>, selectors: Selectors, findings: Finding[]): Build | undefined {
-  const entries: { peers: NpPeer[]; port: number; rule: AccessRule }[] = [];
+/** The destinations `w` may open: workloads by selector, external hosts by the addresses observed. */
+function egressEntries(w: WorkloadFacts, rules: AccessRule[], byKey: Map<string, WorkloadFacts>, selectors: Selectors, findings: Finding[]): Entry[] {
+  const entries: Entry[] = [];
   for (const r of rules) {
+    const n = r.evidence.requests;
     if (r.to.kind === 'workload') {
-      const dst = byKey.get(r.to.key);
-      const sel = dst === undefined ? `${r.to.key} is not in the inventory` : selectors.of(dst);
-      if (typeof sel === 'string') {
-        findings.push({ severity: 'blocker', target: 'networkpolicy', subject: w.key, message: `${r.evidence.requests} request(s) to ${r.to.key} on port ${r.port} would be denied at the client: ${sel}.`, requests: r.evidence.requests, flows: [r.id] });
-        continue;
-      }
-      entries.push({ peers: [workloadPeer(dst!, sel)], port: r.port, rule: r });
+      const peer = workloadPeerOf(r.to, byKey, selectors);
+      if (typeof peer === 'string') findings.push(blocker(w, r, `${n} request(s) to ${r.to.key} on port ${r.port} would be denied at the client: ${peer}.`));
+      else entries.push({ peers: [peer], port: r.port, rule: r });
     } else if (r.to.kind === 'unknown') {
-      findings.push({ severity: 'blocker', target: 'networkpolicy', subject: w.key, message: `${r.evidence.requests} request(s) to ${r.to.key}:${r.port} would be denied: an unresolved in-cluster address cannot be selected, and an ipBlock does not match pod traffic reliably. Add the workload behind it to the inventory.`, requests: r.evidence.requests, flows: [r.id] });
+      findings.push(blocker(w, r, `${n} request(s) to ${r.to.key}:${r.port} would be denied: an unresolved in-cluster address cannot be selected, and an ipBlock does not match pod traffic reliably. Add the workload behind it to the inventory.`));
     } else if (r.to.ips.length > 0 && r.to.ipsComplete) {
       findings.push({ severity: 'warning', target: 'networkpolicy', subject: w.key, message: `egress to ${r.to.key}:${r.port} is allowed to the ${r.to.ips.length} address(es) observed (${r.to.ips.join(', ')}); an external host's addresses change, so review it (an egress gateway or a CNI with FQDN policies expresses it by name).`, flows: [r.id] });
       entries.push({ peers: ipBlocks(r.to), port: r.port, rule: r });
     } else {
       const why = r.to.ips.length === 0 ? 'no address of it was observed' : 'more addresses were observed than the graph keeps';
-      findings.push({ severity: 'blocker', target: 'networkpolicy', subject: w.key, message: `${r.evidence.requests} request(s) to ${r.to.key}:${r.port} would be denied: ${why}, so no ipBlock can allow it. Listed for review.`, requests: r.evidence.requests, flows: [r.id] });
+      findings.push(blocker(w, r, `${n} request(s) to ${r.to.key}:${r.port} would be denied: ${why}, so no ipBlock can allow it. Listed for review.`));
     }
   }
+  return entries;
+}
+
+/** The Ingress or Egress policy of one workload, its rules' evidence as comments naming the other end. */
+function sidePolicy(direction: 'Ingress' | 'Egress', w: WorkloadFacts, sel: Record<string, string>, name: string, entries: Entry[], rs: RuleSet): Emitted | undefined {
   if (entries.length === 0) return undefined;
   const groups = groupByPorts(entries);
-  return (sel, name, rs) => ({
-    manifest: networkPolicy(objectName('egress', name), w.namespace, { podSelector: { matchLabels: sel }, policyTypes: ['Egress'], egress: groups.map((g) => ({ to: g.peers, ports: g.ports })) }),
-    header: [`Egress from ${w.key}: the destinations it was observed reaching, ${windowLine(rs)}.`],
-    comments: groups.map((g, i) => ({ path: ['spec', 'egress', i], text: g.rules.map((r) => evidenceLine(r, 'to')).join('\n') })),
-  });
+  const ingress = direction === 'Ingress';
+  const field = ingress ? 'ingress' : 'egress';
+  return {
+    manifest: networkPolicy(objectName(field, name), w.namespace, {
+      podSelector: { matchLabels: sel },
+      policyTypes: [direction],
+      [field]: groups.map((g) => (ingress ? { from: g.peers, ports: g.ports } : { to: g.peers, ports: g.ports })),
+    }),
+    header: [ingress ? `Ingress to ${w.key}: the sources observed reaching it, ${windowLine(rs)}.` : `Egress from ${w.key}: the destinations it was observed reaching, ${windowLine(rs)}.`],
+    comments: groups.map((g, i) => ({ path: ['spec', field, i], text: g.rules.map((r) => evidenceLine(r, ingress ? 'from' : 'to')).join('\n') })),
+  };
 }
