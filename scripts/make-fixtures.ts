@@ -1129,16 +1129,7 @@ function deploymentObjects(w: Workload): { deployment: Obj; replicaSet: Obj } {
   const deployment: Obj = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: {
-      annotations: { 'deployment.kubernetes.io/revision': '1' },
-      creationTimestamp: k8sTime(w.created),
-      generation: 1,
-      labels: w.labels,
-      name: w.name,
-      namespace: w.ns,
-      resourceVersion: rv(),
-      uid,
-    },
+    metadata: controllerMeta(w, uid, { 'deployment.kubernetes.io/revision': '1' }),
     spec: {
       progressDeadlineSeconds: 600,
       replicas: n,
@@ -1201,6 +1192,20 @@ function deploymentObjects(w: Workload): { deployment: Obj; replicaSet: Obj } {
   return { deployment, replicaSet };
 }
 
+/** The metadata every top-level controller object carries (Deployment, StatefulSet, CronJob). */
+function controllerMeta(w: Workload, uid: string, annotations?: Record<string, string>): Obj {
+  return {
+    ...(annotations ? { annotations } : {}),
+    creationTimestamp: k8sTime(w.created),
+    generation: 1,
+    labels: w.labels,
+    name: w.name,
+    namespace: w.ns,
+    resourceVersion: rv(),
+    uid,
+  };
+}
+
 function statefulSetObject(w: Workload): Obj {
   const wpods = pods.filter((p) => p.w === w);
   const first = wpods[0];
@@ -1209,15 +1214,7 @@ function statefulSetObject(w: Workload): Obj {
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: {
-      creationTimestamp: k8sTime(w.created),
-      generation: 1,
-      labels: w.labels,
-      name: w.name,
-      namespace: w.ns,
-      resourceVersion: rv(),
-      uid: first.ownerUid,
-    },
+    metadata: controllerMeta(w, first.ownerUid),
     spec: {
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
       podManagementPolicy: 'OrderedReady',
@@ -1257,15 +1254,7 @@ function cronJobObject(c: CronSchedule): Obj {
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
-    metadata: {
-      creationTimestamp: k8sTime(w.created),
-      generation: 1,
-      labels: w.labels,
-      name: w.name,
-      namespace: w.ns,
-      resourceVersion: rv(),
-      uid: cronJobUid(w),
-    },
+    metadata: controllerMeta(w, cronJobUid(w)),
     spec: {
       concurrencyPolicy: 'Forbid',
       failedJobsHistoryLimit: c.failedJobsHistoryLimit,
