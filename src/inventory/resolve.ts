@@ -17,7 +17,11 @@ export type IpResolution = { pod: Pod } | { reason: 'unknown-ip' | 'ip-outside-p
 /** The pod that held `ip` at time `t` (time-aware: pod IPs are reused). */
 export function podAt(inv: Inventory, ip: string, t: number | undefined): IpResolution {
   const candidates = inv.podsByIp.get(ip);
-  if (candidates === undefined) return { reason: 'unknown-ip' };
+  return candidates === undefined ? { reason: 'unknown-ip' } : podAmong(candidates, t);
+}
+
+/** podAt among the pods that held one IP. */
+function podAmong(candidates: readonly Pod[], t: number | undefined): IpResolution {
   if (t === undefined) {
     const live = candidates.filter((p) => p.end === undefined);
     const pool = live.length > 0 ? live : candidates;
@@ -149,9 +153,9 @@ export class Resolver {
 
   /** podAt, narrowing the validity of the resolution in progress to what the answer relied on. */
   private _podAt(ip: string, t: number | undefined): IpResolution {
-    const r = podAt(this._inv, ip, t);
     const candidates = this._inv.podsByIp.get(ip);
-    if (candidates === undefined) return r;
+    if (candidates === undefined) return { reason: 'unknown-ip' };
+    const r = podAmong(candidates, t);
     const v = this._validity;
     if (candidates.length > 1 || !('pod' in r) || t === undefined) {
       // Reused IPs and lifetime gaps: resolve each flow afresh.
