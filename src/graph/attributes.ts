@@ -10,6 +10,12 @@ import type { NodeKind } from '../flow/identity.js';
 export const MAX_PATHS_PER_EDGE = 200;
 export const MAX_METHODS_PER_EDGE = 32;
 export const MAX_IPS_PER_NODE = 32;
+/**
+ * Distinct UTC days kept per edge. Days come from untrusted timestamps, so they are capped
+ * like every other set; an edge beyond it has been seen on at least this many days, which
+ * is more than any `--min-days` threshold.
+ */
+export const MAX_DAYS_PER_EDGE = 1000;
 
 export interface NodeAttributes {
   kind: NodeKind;
@@ -42,6 +48,8 @@ export interface EdgeAttributes {
   /** Epoch ms, or null when no observation carried a timestamp. */
   firstSeen: number | null;
   lastSeen: number | null;
+  /** UTC days (`YYYY-MM-DD`) on which the edge was seen, sorted, capped at MAX_DAYS_PER_EDGE. */
+  days: string[];
   methods: string[];
   paths: string[];
   pathsTruncated: boolean;
@@ -108,6 +116,13 @@ export function cappedUnion(a: readonly string[], b: readonly string[], max: num
   return all.length > max ? { values: all.slice(0, max), truncated: true } : { values: all, truncated: false };
 }
 
+export const DAY_MS = 86_400_000;
+
+/** The UTC day of an epoch-ms time, as `YYYY-MM-DD` (a wider year for dates beyond 9999). */
+export function utcDay(t: number): string {
+  return new Date(Math.floor(t / DAY_MS) * DAY_MS).toISOString().slice(0, -14);
+}
+
 const minNull = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
 const maxNull = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 
@@ -122,6 +137,7 @@ export function mergeEdgeAttributes(a: EdgeAttributes, b: EdgeAttributes): EdgeA
     server: mergeSides(a.server, b.server),
     firstSeen: minNull(a.firstSeen, b.firstSeen),
     lastSeen: maxNull(a.lastSeen, b.lastSeen),
+    days: cappedUnion(a.days, b.days, MAX_DAYS_PER_EDGE).values,
     methods: cappedUnion(a.methods, b.methods, MAX_METHODS_PER_EDGE).values,
     paths: paths.values,
     pathsTruncated: a.pathsTruncated || b.pathsTruncated || paths.truncated,

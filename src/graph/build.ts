@@ -6,8 +6,10 @@ import type { L4Protocol } from '../flow/flow.js';
 import type { Identity, ResolvedFlow } from '../flow/identity.js';
 import {
   compare,
+  DAY_MS,
   edgeKey,
   emptySide,
+  MAX_DAYS_PER_EDGE,
   MAX_IPS_PER_NODE,
   MAX_METHODS_PER_EDGE,
   MAX_PATHS_PER_EDGE,
@@ -15,6 +17,7 @@ import {
   mergeNodeAttributes,
   RESPONSE_CLASSES,
   responseClassIndex,
+  utcDay,
   type EdgeAttributes,
   type NodeAttributes,
 } from './attributes.js';
@@ -53,6 +56,9 @@ interface EdgeAccumulator {
   serverClasses: number[];
   firstSeen: number | null;
   lastSeen: number | null;
+  /** UTC day numbers (epoch days) seen, and the last one added: most flows repeat it. */
+  days: Set<number>;
+  lastDay: number;
   /** COMMON_METHODS seen, as bits; other methods are in `methods`. */
   commonMethods: number;
   /** Distinct methods seen, common or not: the cap counts both. */
@@ -115,6 +121,12 @@ export class GraphBuilder {
     if (t !== undefined) {
       if (acc.firstSeen === null || t < acc.firstSeen) acc.firstSeen = t;
       if (acc.lastSeen === null || t > acc.lastSeen) acc.lastSeen = t;
+      const day = Math.floor(t / DAY_MS);
+      if (day !== acc.lastDay) {
+        acc.lastDay = day;
+        acc.days.add(day);
+        if (acc.days.size > 2 * MAX_DAYS_PER_EDGE) acc.days = new Set(smallestDays(acc.days));
+      }
     }
     if (flow.l7 !== undefined) {
       addMethod(acc, flow.l7.method);
@@ -208,6 +220,8 @@ function newEdge(rf: ResolvedFlow): EdgeAccumulator {
     serverClasses: [0, 0, 0, 0, 0, 0],
     firstSeen: null,
     lastSeen: null,
+    days: new Set(),
+    lastDay: NaN,
     commonMethods: 0,
     methodCount: 0,
     methods: new Set(),
@@ -250,6 +264,7 @@ function edgeAttributesOf(acc: EdgeAccumulator): EdgeAttributes {
     server: { requests: acc.serverRequests, mutual: acc.serverMutual, plaintext: acc.serverPlaintext, responses: classCounts(acc.serverClasses) },
     firstSeen: acc.firstSeen,
     lastSeen: acc.lastSeen,
+    days: smallestDays(acc.days).map((d) => utcDay(d * DAY_MS)),
     methods,
     paths: [...acc.paths],
     pathsTruncated: acc.pathsTruncated,
@@ -267,6 +282,15 @@ function classCounts(counts: number[]): Record<string, number> {
   return out;
 }
 
+/** The MAX_DAYS_PER_EDGE days whose `utcDay` texts sort first: the members a capped union keeps. */
+function smallestDays(days: Set<number>): number[] {
+  return [...days]
+    .map((d) => ({ d, text: utcDay(d * DAY_MS) }))
+    .sort((a, b) => compare(a.text, b.text))
+    .slice(0, MAX_DAYS_PER_EDGE)
+    .map((x) => x.d);
+}
+
 function prune(acc: EdgeAccumulator): void {
   const kept = [...acc.paths].sort(compare).slice(0, MAX_PATHS_PER_EDGE);
   acc.paths = new Set(kept);
@@ -280,6 +304,7 @@ function emptyLike(e: EdgeAttributes): EdgeAttributes {
     server: emptySide(),
     firstSeen: null,
     lastSeen: null,
+    days: [],
     methods: [],
     paths: [],
     pathsTruncated: false,

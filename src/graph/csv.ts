@@ -10,7 +10,7 @@ import type { ServiceGraph } from './graph.js';
 export const NODE_COLUMNS = ['Id', 'Label', 'kind', 'namespace', 'workload_kind', 'workload', 'service_accounts', 'labels', 'ips'] as const;
 export const EDGE_COLUMNS = [
   'Id', 'Source', 'Target', 'Type', 'Weight', 'Label', 'port', 'protocol', 'requests', 'client_reported', 'server_reported',
-  'mtls_share', 'methods', 'paths', 'paths_truncated', 'responses', 'services', 'source_service_accounts', 'first_seen', 'last_seen', 'sources',
+  'mtls_share', 'methods', 'paths', 'paths_truncated', 'responses', 'services', 'source_service_accounts', 'first_seen', 'last_seen', 'days_seen', 'sources',
 ] as const;
 
 export function neutralizeCell(value: string): string {
@@ -66,6 +66,7 @@ export function edgesCsv(g: ServiceGraph): string {
       list(a.sourceServiceAccounts),
       iso(a.firstSeen),
       iso(a.lastSeen),
+      String(a.days.length),
       list(a.sources),
     ]);
   }

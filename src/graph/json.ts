@@ -5,7 +5,8 @@ import { compare, type EdgeAttributes, type NodeAttributes } from './attributes.
 import { createGraph, type ServiceGraph } from './graph.js';
 
 export const GRAPH_FORMAT = 'ztmap-graph';
-export const GRAPH_VERSION = 1;
+/** 2: edges carry `days`. */
+export const GRAPH_VERSION = 2;
 
 export interface GraphDocument {
   format: typeof GRAPH_FORMAT;

@@ -32,7 +32,6 @@ export const DEFAULT_INFER_OPTIONS: InferOptions = {
 
 /** Requests at or above which an edge with verified identity is high confidence. */
 const HIGH_CONFIDENCE_REQUESTS = 10;
-const DAY_MS = 86_400_000;
 
 function peerOf(key: string, n: NodeAttributes, serviceAccounts: readonly string[] = n.serviceAccounts): Peer {
   return {
@@ -49,7 +48,6 @@ function peerOf(key: string, n: NodeAttributes, serviceAccounts: readonly string
 
 export function evidenceOf(key: string, e: EdgeAttributes): RuleEvidence {
   const requests = requestsOf(e);
-  const daysSpanned = e.firstSeen === null || e.lastSeen === null ? 0 : Math.floor(e.lastSeen / DAY_MS) - Math.floor(e.firstSeen / DAY_MS) + 1;
   return {
     requests,
     mutual: e.server.mutual,
@@ -57,7 +55,7 @@ export function evidenceOf(key: string, e: EdgeAttributes): RuleEvidence {
     unverified: Math.max(0, requests - e.server.mutual - e.server.plaintext),
     firstSeen: e.firstSeen,
     lastSeen: e.lastSeen,
-    daysSpanned,
+    daysSeen: e.days.length,
     sources: [...e.sources],
     methods: [...e.methods],
     paths: [...e.paths],
@@ -80,6 +78,7 @@ function confidenceOf(from: Peer, to: Peer, ev: RuleEvidence): { confidence: Con
     notes.push('no server-side proxy observed it: the client identity is not verified by mTLS');
     confidence = 'low';
   }
+  if (ev.daysSeen === 0) notes.push('no record carried a time: the days it was seen on are unknown');
   if (ev.plaintext > 0) notes.push(`${ev.plaintext} request(s) in plaintext: the source has no authenticated identity for them`);
   return { confidence, notes };
 }

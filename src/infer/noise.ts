@@ -55,10 +55,12 @@ export function noiseOf(edge: EdgeAttributes, from: NodeAttributes, hostIPs: Rea
       consequence: 'metrics scrapes are denied once policies are enforced; rerun with --include-scrapes to allow them as observed.',
     };
   }
-  if (evidence.requests < t.minRequests || evidence.daysSpanned < t.minDays) {
+  // An edge whose records carried no time has no known days: it is kept (a missing allow is
+  // an outage), and its confidence note says so.
+  if (evidence.requests < t.minRequests || (evidence.daysSeen > 0 && evidence.daysSeen < t.minDays)) {
     return {
       reason: 'below-threshold',
-      consequence: `seen ${evidence.requests} time(s) over ${evidence.daysSpanned} day(s), below --min-requests ${t.minRequests} / --min-days ${t.minDays}: denied once policies are enforced.`,
+      consequence: `seen ${evidence.requests} time(s) on ${evidence.daysSeen} distinct UTC day(s), below --min-requests ${t.minRequests} / --min-days ${t.minDays}: denied once policies are enforced.`,
     };
   }
   return undefined;

@@ -84,7 +84,7 @@ export function coverageOf(rs: RuleSet): Coverage {
       .map((w) => w.key),
     seenOnce: rs.rules.filter((r) => r.evidence.requests <= 1).map((r) => r.id),
     multiDay,
-    oneDay: multiDay ? rs.rules.filter((r) => r.evidence.daysSpanned <= 1).map((r) => r.id) : [],
+    oneDay: multiDay ? rs.rules.filter((r) => r.evidence.daysSeen <= 1).map((r) => r.id) : [],
     broaderThanObserved: rs.rules.map(breadthOf).filter((b): b is Breadth => b !== undefined),
   };
 }

@@ -38,8 +38,8 @@ export interface RuleEvidence {
   unverified: number;
   firstSeen: number | null;
   lastSeen: number | null;
-  /** UTC days from first to last seen, inclusive (1 when both fall on one day). */
-  daysSpanned: number;
+  /** Distinct UTC days on which the edge was seen (0 when no observation carried a time). */
+  daysSeen: number;
   /** Decoders whose records contributed. */
   sources: string[];
   methods: string[];

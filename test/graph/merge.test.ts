@@ -28,7 +28,8 @@ const arbFlow: fc.Arbitrary<ResolvedFlow> = fc
     reporter: fc.constantFrom('client' as const, 'server' as const),
     mtls: fc.constantFrom('mutual' as const, 'plaintext' as const, 'unknown' as const),
     code: fc.constantFrom(0, 200, 404, 503),
-    ts: fc.option(fc.integer({ min: 1_700_000_000_000, max: 1_700_000_100_000 })),
+    // Spans ten UTC days, so day sets differ between halves.
+    ts: fc.option(fc.integer({ min: 1_700_000_000_000, max: 1_700_000_000_000 + 10 * 86_400_000 })),
     count: fc.integer({ min: 1, max: 3 }),
     world: fc.boolean(),
   })
@@ -97,6 +98,35 @@ describe('graph aggregation', () => {
     assert.equal(whole.getEdgeAttribute(e!, 'pathsTruncated'), true);
     assert.equal(whole.getEdgeAttribute(e!, 'paths').length, 200);
     assert.equal(graphToJson(mergeGraphs(build(many(300, 700)), build(many(0, 300)))), graphToJson(whole));
+  });
+
+  const onDay = (t: number): ResolvedFlow => ({
+    flow: { source: {}, destination: {}, protocol: 'tcp', mtls: 'mutual', responseCode: 0, timestamp: t, count: 1, reporter: 'server', evidence: { source: 's', location: { file: 'f' } } },
+    source: workload(1, 0),
+    destination: workload(2, 0),
+    port: 80,
+    reporter: 'server',
+    mtls: 'mutual',
+  });
+
+  it('keeps the distinct UTC days an edge was seen on, not the span from first to last', () => {
+    const day = (d: number, h: number) => Date.UTC(2026, 10, d, h);
+    // Nov 1 (twice), Nov 3 at 23:59 and Nov 4 at 00:00 (two days), Nov 9: 4 days over a span of 9.
+    const g = build([day(9, 1), day(1, 5), day(1, 6), Date.UTC(2026, 10, 3, 23, 59, 59, 999), day(4, 0)].map(onDay));
+    const [e] = g.edges();
+    assert.deepEqual(g.getEdgeAttribute(e!, 'days'), ['2026-11-01', '2026-11-03', '2026-11-04', '2026-11-09']);
+  });
+
+  it('property: capped day sets merge the same way when an edge was seen on more days than the cap', () => {
+    // Forged timestamps can name any day; the set is capped like paths, smallest kept.
+    const days = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => onDay((from + i) * 86_400_000 + 7));
+    const whole = build([...days(0, 1500), ...days(2000, 3500)]);
+    const [e] = whole.edges();
+    const kept = whole.getEdgeAttribute(e!, 'days');
+    assert.equal(kept.length, 1000);
+    assert.equal(kept[0], '1970-01-01');
+    assert.equal(graphToJson(mergeGraphs(build(days(2000, 3500)), build(days(0, 1500)))), graphToJson(whole));
+    assert.equal(graphToJson(build([...days(2000, 3500), ...days(0, 1500)].reverse())), graphToJson(whole));
   });
 
   it('counts a request logged by both sidecars once, and keeps mTLS evidence from the server side', () => {

@@ -128,6 +128,7 @@ function graphOf(wls: Wl[], eds: Ed[]) {
       server: { ...emptySide(), requests: e.mutual + e.plaintext, mutual: e.mutual, plaintext: e.plaintext },
       firstSeen: Date.UTC(2026, 10, 24, 10),
       lastSeen: Date.UTC(2026, 10, 24, 11),
+      days: ['2026-11-24'],
       methods: http ? [...e.methods].sort() : [],
       paths: http ? [...e.paths].sort() : [],
       pathsTruncated: false,
