@@ -1,0 +1,330 @@
+// Kubernetes NetworkPolicy (networking.k8s.io/v1) evaluated over one connection, from the
+// API reference's semantics (design.md §3):
+// - a pod is isolated for ingress (egress) once any policy selecting it has Ingress (Egress)
+//   in its policyTypes; then the union of those policies' rules is what is allowed;
+// - a connection needs egress allowed at the client and ingress allowed at the server;
+// - in a peer, namespaceSelector and podSelector in one element AND; elements OR; a
+//   podSelector alone means the policy's own namespace;
+// - ports are the destination pod's ports; a named port resolves against that pod's
+//   containerPorts; endPort makes a range.
+// Choices where implementations differ: ipBlock CIDRs match pod IPs too (Calico, and the
+// Cyclonus oracle, do so); hostNetwork pods are not modelled. An endpoint given as an IP is
+// outside the cluster: no policy selects it, so its own side allows.
+
+import { parseCidr, type Cidr } from './cidr.js';
+import { describeSelector, isObj, matchesSelector, parseLabelSelector, type LabelSelector, type Obj } from './label-selector.js';
+
+export type NpProtocol = 'TCP' | 'UDP' | 'SCTP';
+
+export interface PodEndpoint {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  ip?: string;
+  hostIP?: string;
+  ports: { name?: string; containerPort: number; protocol: NpProtocol }[];
+}
+
+export type NpEndpoint = { pod: PodEndpoint } | { ip: string };
+
+export interface NpConnection {
+  from: NpEndpoint;
+  to: NpEndpoint;
+  port: number;
+  protocol: NpProtocol;
+}
+
+/** A policy, and for an allow the index of the rule in spec.ingress / spec.egress. */
+export interface NpPolicyRef {
+  namespace: string;
+  name: string;
+  rule?: number;
+}
+
+export interface NpSideVerdict {
+  /** Whether any policy selecting the pod isolates it for this direction. */
+  isolated: boolean;
+  allowed: boolean;
+  /** The rules that allow it (empty when not isolated). */
+  allowedBy: NpPolicyRef[];
+  /** The policies that isolate the pod: when denied, these are what denies. */
+  isolatedBy: NpPolicyRef[];
+}
+
+export interface NpVerdict {
+  allowed: boolean;
+  egress: NpSideVerdict;
+  ingress: NpSideVerdict;
+}
+
+interface IpBlock {
+  cidr: Cidr;
+  except: Cidr[];
+}
+
+interface Peer {
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+  ipBlock?: IpBlock;
+}
+
+interface PortRange {
+  protocol: NpProtocol;
+  /** Undefined: every port of the protocol. */
+  port?: number | string;
+  endPort?: number;
+}
+
+interface Rule {
+  /** Undefined: every peer. */
+  peers?: Peer[];
+  /** Undefined: every port. */
+  ports?: PortRange[];
+}
+
+interface Policy {
+  namespace: string;
+  name: string;
+  podSelector: LabelSelector;
+  /** Undefined when the policy does not isolate for this direction. */
+  ingress?: Rule[];
+  egress?: Rule[];
+}
+
+export interface PolicyProblem {
+  namespace: string;
+  name: string;
+  message: string;
+}
+
+export interface NetworkPolicyModel {
+  readonly byNamespace: ReadonlyMap<string, readonly Policy[]>;
+  readonly namespaces: Readonly<Record<string, Record<string, string>>>;
+  /** Policies the API server would reject: not applied, reported. */
+  readonly problems: readonly PolicyProblem[];
+}
+
+const PROTOCOLS = new Set<string>(['TCP', 'UDP', 'SCTP']);
+
+/**
+ * Index `policies` (NetworkPolicy objects as parsed from YAML or JSON) by namespace.
+ * `namespaces` maps each namespace to its labels; `kubernetes.io/metadata.name` is added,
+ * as the API server does.
+ */
+export function networkPolicyModel(policies: unknown[], namespaces: Record<string, Record<string, string>>): NetworkPolicyModel {
+  const byNamespace = new Map<string, Policy[]>();
+  const problems: PolicyProblem[] = [];
+  for (const raw of policies) {
+    const p = parsePolicy(raw);
+    if ('message' in p) {
+      problems.push(p);
+      continue;
+    }
+    const list = byNamespace.get(p.namespace) ?? [];
+    list.push(p);
+    byNamespace.set(p.namespace, list);
+  }
+  const withNames: Record<string, Record<string, string>> = {};
+  for (const [ns, labels] of Object.entries(namespaces)) withNames[ns] = { ...labels, 'kubernetes.io/metadata.name': ns };
+  return { byNamespace, namespaces: withNames, problems };
+}
+
+export function evaluateConnection(model: NetworkPolicyModel, c: NpConnection): NpVerdict {
+  const egress = 'pod' in c.from ? side(model, c.from.pod, 'egress', c) : OPEN;
+  const ingress = 'pod' in c.to ? side(model, c.to.pod, 'ingress', c) : OPEN;
+  return { allowed: egress.allowed && ingress.allowed, egress, ingress };
+}
+
+const OPEN: NpSideVerdict = Object.freeze({ isolated: false, allowed: true, allowedBy: [], isolatedBy: [] }) as NpSideVerdict;
+
+function side(model: NetworkPolicyModel, pod: PodEndpoint, direction: 'ingress' | 'egress', c: NpConnection): NpSideVerdict {
+  const isolatedBy: NpPolicyRef[] = [];
+  const allowedBy: NpPolicyRef[] = [];
+  const peer = direction === 'ingress' ? c.from : c.to;
+  for (const p of model.byNamespace.get(pod.namespace) ?? []) {
+    const rules = p[direction];
+    if (rules === undefined || !matchesSelector(p.podSelector, pod.labels)) continue;
+    isolatedBy.push({ namespace: p.namespace, name: p.name });
+    rules.forEach((r, i) => {
+      if (peerMatches(model, p, r, peer) && portMatches(r, c)) allowedBy.push({ namespace: p.namespace, name: p.name, rule: i });
+    });
+  }
+  const isolated = isolatedBy.length > 0;
+  return { isolated, allowed: !isolated || allowedBy.length > 0, allowedBy, isolatedBy };
+}
+
+function peerMatches(model: NetworkPolicyModel, p: Policy, r: Rule, e: NpEndpoint): boolean {
+  if (r.peers === undefined) return true;
+  return r.peers.some((peer) => {
+    if (peer.ipBlock !== undefined) {
+      const ip = 'pod' in e ? e.pod.ip : e.ip;
+      return ip !== undefined && peer.ipBlock.cidr.contains(ip) && !peer.ipBlock.except.some((x) => x.contains(ip));
+    }
+    if (!('pod' in e)) return false;
+    const pod = e.pod;
+    if (peer.namespaceSelector === undefined) {
+      if (pod.namespace !== p.namespace) return false;
+    } else if (!matchesSelector(peer.namespaceSelector, model.namespaces[pod.namespace] ?? { 'kubernetes.io/metadata.name': pod.namespace })) {
+      return false;
+    }
+    return peer.podSelector === undefined || matchesSelector(peer.podSelector, pod.labels);
+  });
+}
+
+function portMatches(r: Rule, c: NpConnection): boolean {
+  if (r.ports === undefined) return true;
+  return r.ports.some((pr) => {
+    if (pr.protocol !== c.protocol) return false;
+    if (pr.port === undefined) return true;
+    if (typeof pr.port === 'number') return pr.endPort === undefined ? c.port === pr.port : c.port >= pr.port && c.port <= pr.endPort;
+    // A named port means the destination pod's container port of that name and protocol.
+    if (!('pod' in c.to)) return false;
+    const name = pr.port;
+    return c.to.pod.ports.some((cp) => cp.name === name && cp.protocol === c.protocol && cp.containerPort === c.port);
+  });
+}
+
+function parsePolicy(raw: unknown): Policy | PolicyProblem {
+  const meta = isObj(raw) && isObj(raw['metadata']) ? raw['metadata'] : {};
+  const name = typeof meta['name'] === 'string' ? meta['name'] : '(unnamed)';
+  const namespace = typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : 'default';
+  const fail = (message: string): PolicyProblem => ({ namespace, name, message });
+  if (!isObj(raw)) return fail('not an object');
+  const spec = raw['spec'];
+  if (!isObj(spec)) return fail('has no spec');
+  const podSelector = parseLabelSelector(spec['podSelector'], 'spec.podSelector');
+  if (typeof podSelector === 'string') return fail(podSelector);
+  const ingress = parseRules(spec['ingress'], 'ingress');
+  if (typeof ingress === 'string') return fail(ingress);
+  const egress = parseRules(spec['egress'], 'egress');
+  if (typeof egress === 'string') return fail(egress);
+  // policyTypes, when absent, default as the API server does: Ingress always, Egress when
+  // the policy has egress rules.
+  let types = spec['policyTypes'];
+  if (types === undefined || types === null || (Array.isArray(types) && types.length === 0)) {
+    types = egress.length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
+  }
+  if (!Array.isArray(types) || !types.every((t) => t === 'Ingress' || t === 'Egress')) return fail('spec.policyTypes may hold only Ingress and Egress');
+  return {
+    namespace,
+    name,
+    podSelector,
+    ...(types.includes('Ingress') ? { ingress } : {}),
+    ...(types.includes('Egress') ? { egress } : {}),
+  };
+}
+
+function parseRules(v: unknown, direction: 'ingress' | 'egress'): Rule[] | string {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) return `spec.${direction} is not a list`;
+  const peersField = direction === 'ingress' ? 'from' : 'to';
+  const rules: Rule[] = [];
+  for (const [i, r] of v.entries()) {
+    const at = `spec.${direction}[${i}]`;
+    if (r === null) {
+      rules.push({});
+      continue;
+    }
+    if (!isObj(r)) return `${at} is not an object`;
+    const rule: Rule = {};
+    const peers = r[peersField];
+    // An empty or absent list matches everything.
+    if (Array.isArray(peers) && peers.length > 0) {
+      rule.peers = [];
+      for (const [j, peer] of peers.entries()) {
+        const parsed = parsePeer(peer, `${at}.${peersField}[${j}]`);
+        if (typeof parsed === 'string') return parsed;
+        rule.peers.push(parsed);
+      }
+    } else if (peers !== undefined && peers !== null && !Array.isArray(peers)) {
+      return `${at}.${peersField} is not a list`;
+    }
+    const ports = r['ports'];
+    if (Array.isArray(ports) && ports.length > 0) {
+      rule.ports = [];
+      for (const [j, port] of ports.entries()) {
+        const parsed = parsePort(port, `${at}.ports[${j}]`);
+        if (typeof parsed === 'string') return parsed;
+        rule.ports.push(parsed);
+      }
+    } else if (ports !== undefined && ports !== null && !Array.isArray(ports)) {
+      return `${at}.ports is not a list`;
+    }
+    rules.push(rule);
+  }
+  return rules;
+}
+
+function parsePeer(v: unknown, at: string): Peer | string {
+  if (!isObj(v)) return `${at} is not an object`;
+  const peer: Peer = {};
+  const has = (k: string) => v[k] !== undefined && v[k] !== null;
+  if (has('ipBlock')) {
+    if (has('podSelector') || has('namespaceSelector')) return `${at}: ipBlock cannot be combined with a selector`;
+    const b = v['ipBlock'];
+    if (!isObj(b) || typeof b['cidr'] !== 'string') return `${at}.ipBlock has no cidr`;
+    const cidr = parseCidr(b['cidr']);
+    if (cidr === undefined) return `${at}.ipBlock.cidr "${b['cidr']}" is not a CIDR`;
+    const except: Cidr[] = [];
+    const ex = b['except'] ?? [];
+    if (!Array.isArray(ex)) return `${at}.ipBlock.except is not a list`;
+    for (const x of ex) {
+      const c = typeof x === 'string' ? parseCidr(x) : undefined;
+      if (c === undefined || c.family !== cidr.family) return `${at}.ipBlock.except "${String(x)}" is not a CIDR of the same family`;
+      except.push(c);
+    }
+    peer.ipBlock = { cidr, except };
+    return peer;
+  }
+  if (!has('podSelector') && !has('namespaceSelector')) return `${at} names no peer (podSelector, namespaceSelector or ipBlock)`;
+  if (has('podSelector')) {
+    const s = parseLabelSelector(v['podSelector'], `${at}.podSelector`);
+    if (typeof s === 'string') return s;
+    peer.podSelector = s;
+  }
+  if (has('namespaceSelector')) {
+    const s = parseLabelSelector(v['namespaceSelector'], `${at}.namespaceSelector`);
+    if (typeof s === 'string') return s;
+    peer.namespaceSelector = s;
+  }
+  return peer;
+}
+
+function parsePort(v: unknown, at: string): PortRange | string {
+  if (!isObj(v)) return `${at} is not an object`;
+  const protocol = v['protocol'] ?? 'TCP';
+  if (typeof protocol !== 'string' || !PROTOCOLS.has(protocol)) return `${at}.protocol must be TCP, UDP or SCTP`;
+  const out: PortRange = { protocol: protocol as NpProtocol };
+  const port = v['port'];
+  if (port !== undefined && port !== null) {
+    if (typeof port === 'number') {
+      if (!Number.isInteger(port) || port < 1 || port > 65535) return `${at}.port ${port} is not a port number`;
+    } else if (typeof port === 'string') {
+      // A quoted number is a string, which the API server refuses as a port name.
+      if (!isPortName(port)) return `${at}.port "${port}" is not a port name (IANA_SVC_NAME: at most 15 of a-z, 0-9 and -, with a letter)`;
+    } else {
+      return `${at}.port is neither a number nor a name`;
+    }
+    out.port = port;
+  }
+  const endPort = v['endPort'];
+  if (endPort !== undefined && endPort !== null) {
+    if (typeof out.port !== 'number') return `${at}.endPort needs a numeric port`;
+    if (typeof endPort !== 'number' || !Number.isInteger(endPort) || endPort < out.port || endPort > 65535) return `${at}.endPort must be a port number at least port`;
+    out.endPort = endPort;
+  }
+  return out;
+}
+
+/** IANA_SVC_NAME, as the API server checks container port names and named ports. */
+export function isPortName(s: string): boolean {
+  return s.length >= 1 && s.length <= 15 && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(s) && /[a-z]/.test(s);
+}
+
+/** A short, readable statement of what a policy selects, for reports. */
+export function describePolicySelector(model: NetworkPolicyModel, ref: NpPolicyRef): string | undefined {
+  const p = model.byNamespace.get(ref.namespace)?.find((x) => x.name === ref.name);
+  return p === undefined ? undefined : describeSelector(p.podSelector);
+}
+
+export type { Obj };
