@@ -11,6 +11,10 @@ export const EXIT = {
   unresolved: 4,
   /** propose: manifests were written, but they would deny traffic that was observed (blockers). */
   blockers: 5,
-  /** propose: some manifests could not be emitted (invalid names, no exact selector). */
+  /** propose: some manifests could not be emitted (invalid names, no exact selector); verify: some manifests would be rejected. */
   errors: 6,
+  /** verify: observed traffic would be denied (and the proposal does not expect it). */
+  denied: 7,
+  /** verify --fail-on unknown: a verdict depends on what the telemetry does not show. */
+  unknown: 8,
 } as const;

@@ -8,6 +8,9 @@ import { DEFAULT_MAX_LINE_LENGTH } from '../sources/framing/lines.js';
 import { DEFAULT_INFER_OPTIONS } from '../infer/infer.js';
 import { observe, type ObserveOptions } from './commands/observe.js';
 import { parseTargets, propose } from './commands/propose.js';
+import { verifyCommand } from './commands/verify.js';
+import { verificationTable } from '../verify/table.js';
+import { writeFile } from 'node:fs/promises';
 import { EXIT } from './exit-codes.js';
 import { observeSummary, proposeSummary } from './summary.js';
 import { terminalFor } from './terminal.js';
@@ -40,6 +43,24 @@ interface ProposeFlags {
   dryRun?: boolean;
   firstApply?: boolean;
   failOn: 'errors' | 'blockers' | 'never';
+  quiet?: boolean;
+}
+
+interface VerifyFlags {
+  policies: string[];
+  graph?: string;
+  inventory: string[];
+  rules?: string;
+  trustDomain: string;
+  rootNamespace: string;
+  overPermission: boolean;
+  json?: string;
+  all?: boolean;
+  format: 'auto' | 'envoy-text' | 'envoy-json';
+  container: string;
+  pod?: string;
+  maxLineLength: number;
+  failOn: 'denied' | 'unknown' | 'never';
   quiet?: boolean;
 }
 
@@ -106,7 +127,7 @@ Exit codes: 0 ok, 2 bad usage or input, 3 records rejected, 4 endpoints unresolv
     .option('--root-namespace <ns>', "Istio's root namespace (policies there apply mesh-wide)", 'istio-system')
     .option('--system-namespaces <list>', 'namespaces that are only peers: no policies proposed for them', list, DEFAULT_INFER_OPTIONS.systemNamespaces)
     .option('--min-requests <n>', 'edges with fewer requests are excluded (listed in the review)', nonNegativeInt, DEFAULT_INFER_OPTIONS.minRequests)
-    .option('--min-days <n>', 'edges seen over fewer UTC days (first to last seen) are excluded', nonNegativeInt, DEFAULT_INFER_OPTIONS.minDays)
+    .option('--min-days <n>', 'edges seen on fewer distinct UTC days are excluded', nonNegativeInt, DEFAULT_INFER_OPTIONS.minDays)
     .option('--sibling-limit <n>', 'more distinct paths than this under one parent collapse to a prefix', positiveInt, DEFAULT_INFER_OPTIONS.siblingLimit)
     .option('--include-scrapes', 'allow observed metrics scrapes instead of excluding them')
     .option('--dry-run', 'mark AuthorizationPolicies istio.io/dry-run: evaluated and logged, not enforced')
@@ -150,6 +171,64 @@ Exit codes: 0 ok, 2 bad usage or input, 5 observed traffic would be denied (bloc
       process.exitCode =
         flags.failOn !== 'never' && errors > 0 ? EXIT.errors
         : flags.failOn === 'blockers' && blockers > 0 ? EXIT.blockers
+        : EXIT.ok;
+    });
+  cmd
+    .command('verify')
+    .description('Replay observed traffic against policies (Istio AuthorizationPolicy and PeerAuthentication, Kubernetes NetworkPolicy): what would be allowed or denied, by which policy and rule, and what is allowed that was never observed.')
+    .argument('[inputs...]', 'access logs to replay, read as observe reads them (instead of --graph)')
+    .option('-p, --policies <path>', 'manifest file or directory, read like kubectl apply -R (repeatable)', collect, [])
+    .option('-g, --graph <graph.json>', 'replay a graph written by `ztmap observe`')
+    .option('-i, --inventory <file>', 'kubectl get … -o json|yaml dump (repeatable): the pods, labels and namespaces policies select', collect, [])
+    .option('--rules <rules.json>', "the proposal's rules.json: denials it reports itself (blockers, exclusions) are marked expected and do not fail the gate")
+    .option('--trust-domain <domain>', 'SPIFFE trust domain of principals', 'cluster.local')
+    .option('--root-namespace <ns>', "Istio's root namespace (policies there apply mesh-wide)", 'istio-system')
+    .option('--no-over-permission', 'skip the search for allowed but unobserved traffic')
+    .option('--json <file>', 'also write the whole verification as JSON (- for stdout, then no table)')
+    .option('--all', 'list allowed observations in the table too, not only the others')
+    .addOption(new Option('-f, --format <format>', 'access-log encoding (with inputs)').choices(['auto', 'envoy-text', 'envoy-json']).default('auto'))
+    .option('--pod <namespace/pod>', 'the pod whose proxy wrote every input (with inputs)')
+    .option('--container <name>', 'the container whose logs are access logs (with inputs)', 'istio-proxy')
+    .option('--max-line-length <chars>', 'longer lines are rejected (with inputs)', positiveInt, DEFAULT_MAX_LINE_LENGTH)
+    .addOption(
+      new Option('--fail-on <level>', 'what makes the exit code non-zero: observed traffic denied (7), also verdicts that depend on unseen attributes (8), or nothing')
+        .choices(['denied', 'unknown', 'never'])
+        .default('denied'),
+    )
+    .option('-q, --quiet', 'no table; the exit code and --json only')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  ztmap verify -p output/policies -g output/graph.json -i fixtures/bookinfo/inventory.json --rules output/policies/rules.json
+  ztmap verify -p k8s/policies/ -i inv.json --json verification.json /var/log/pods/
+  ztmap verify -p existing-policies.yaml -g graph.json -i inv.json --fail-on unknown
+
+Exit codes: 0 every observed request allowed, 7 observed traffic would be denied (not expected by --rules),
+6 some manifests would be rejected by the API server or Istio (not applied in the replay),
+8 with --fail-on unknown: a verdict depends on what the telemetry does not show, 2 bad usage or input, 1 internal error.`,
+    )
+    .action(async (inputs: string[], flags: VerifyFlags) => {
+      const v = await verifyCommand({
+        policies: flags.policies,
+        ...(flags.graph === undefined ? {} : { graph: flags.graph }),
+        inputs,
+        observe: { format: flags.format, container: flags.container, maxLineLength: flags.maxLineLength, ...(flags.pod === undefined ? {} : { pod: flags.pod }) },
+        inventory: flags.inventory,
+        ...(flags.rules === undefined ? {} : { rules: flags.rules }),
+        trustDomain: flags.trustDomain,
+        rootNamespace: flags.rootNamespace,
+        overPermission: flags.overPermission,
+      });
+      const json = JSON.stringify(v, null, 1) + '\n';
+      if (flags.json === '-') process.stdout.write(json);
+      else if (flags.json !== undefined) await writeFile(flags.json, json);
+      if (flags.quiet !== true && flags.json !== '-') process.stdout.write(verificationTable(v, { all: flags.all === true }));
+      const s = v.summary;
+      process.exitCode =
+        flags.failOn !== 'never' && (s.unexpectedDenials.observations > 0 || s.dryRunDenials.observations > 0) ? EXIT.denied
+        : flags.failOn !== 'never' && s.problems > 0 ? EXIT.errors
+        : flags.failOn === 'unknown' && s.unknown.observations > 0 ? EXIT.unknown
         : EXIT.ok;
     });
   return cmd;

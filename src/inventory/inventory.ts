@@ -78,6 +78,8 @@ export interface Inventory {
   controllers: Map<string, Controller>;
   services: Service[];
   namespaces: string[];
+  /** Labels of the Namespace objects in the dump (NetworkPolicy namespaceSelectors read them). */
+  namespaceLabels: Map<string, Record<string, string>>;
   /** Workloads by key, each with the labels common to all its pods. */
   workloads: Map<string, Identity>;
   podsByIp: Map<string, Pod[]>;
@@ -122,6 +124,7 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
   const owners = new Map<string, Owner | undefined>(); // `kind/ns/name` → its controller
   const cronJobs = new Set<string>(); // `ns/name`
   const namespaces = new Set<string>();
+  const namespaceLabels = new Map<string, Record<string, string>>();
   const podObjects: KubeObject[] = [];
   const services: Service[] = [];
   const controllerObjects: KubeObject[] = [];
@@ -135,6 +138,7 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
         break;
       case 'Namespace':
         namespaces.add(name);
+        namespaceLabels.set(name, labelsOf(meta['labels']));
         break;
       case 'CronJob':
         cronJobs.add(`${ns}/${name}`);
@@ -268,7 +272,7 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
     const key = workloadKey(namespace, o.kind, name);
     controllers.set(key, { key, namespace, kind: o.kind, name, labels: labelsOf(o.metadata['labels']) });
   }
-  return { pods, controllers, services, namespaces: [...namespaces].sort(), workloads, podsByIp, podsByName, nodeIps };
+  return { pods, controllers, services, namespaces: [...namespaces].sort(), namespaceLabels, workloads, podsByIp, podsByName, nodeIps };
 }
 
 function serviceOf(o: KubeObject, namespace: string, name: string): Service {

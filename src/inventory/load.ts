@@ -16,20 +16,21 @@ export async function loadObjects(path: string): Promise<KubeObject[]> {
   return parseObjects(text, path);
 }
 
-export function parseObjects(text: string, path: string): KubeObject[] {
+/** The objects in `text`; `what` names the input in errors (`inventory`, `policies`). */
+export function parseObjects(text: string, path: string, what = 'inventory'): KubeObject[] {
   const docs: unknown[] = [];
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     try {
       docs.push(JSON.parse(text));
     } catch (err) {
-      throw new InputError(`reading inventory: ${path} is not valid JSON (${(err as Error).message}).`);
+      throw new InputError(`reading ${what}: ${path} is not valid JSON (${(err as Error).message}).`);
     }
   } else {
     for (const doc of parseAllDocuments(text)) {
       if (doc.errors.length > 0) {
         const e = doc.errors[0]!;
-        throw new InputError(`reading inventory: ${path} is not valid YAML at line ${e.linePos?.[0]?.line ?? '?'} (${e.message.split('\n')[0]}).`);
+        throw new InputError(`reading ${what}: ${path} is not valid YAML at line ${e.linePos?.[0]?.line ?? '?'} (${e.message.split('\n')[0]}).`);
       }
       docs.push(doc.toJS());
     }
@@ -38,13 +39,13 @@ export function parseObjects(text: string, path: string): KubeObject[] {
   const visit = (doc: unknown, where: string): void => {
     if (doc === null || doc === undefined) return;
     if (Array.isArray(doc)) return doc.forEach((d, i) => visit(d, `${where}[${i}]`));
-    if (typeof doc !== 'object') throw new InputError(`reading inventory: ${path}: ${where} is not a Kubernetes object.`);
+    if (typeof doc !== 'object') throw new InputError(`reading ${what}: ${path}: ${where} is not a Kubernetes object.`);
     const o = doc as Record<string, unknown>;
     if (Array.isArray(o['items']) && (typeof o['kind'] !== 'string' || o['kind'].endsWith('List'))) {
       return visit(o['items'], `${where}.items`);
     }
     if (typeof o['kind'] !== 'string' || typeof o['metadata'] !== 'object' || o['metadata'] === null) {
-      throw new InputError(`reading inventory: ${path}: ${where} has no kind or metadata. Is this a kubectl -o json/yaml dump?`);
+      throw new InputError(`reading ${what}: ${path}: ${where} has no kind or metadata. Is this a kubectl -o json/yaml dump or a manifest?`);
     }
     out.push(o as KubeObject);
   };

@@ -44,7 +44,8 @@ export function parsePodRef(s: string): PodRef {
   return { namespace: m[1]!, name: m[3]! };
 }
 
-export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
+/** The graph of the inputs, in memory (what `observe` writes, and what `verify` replays). */
+export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<Omit<ObserveResult, 'files'>> {
   const pod = opts.pod === undefined ? undefined : parsePodRef(opts.pod);
   const inventory: Inventory = await loadInventory(opts.inventory);
   const files = await expandInputs(opts.inputs);
@@ -74,14 +75,6 @@ export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
   );
   let graph = builder.toGraph();
   for (const g of saved) graph = mergeGraphs(graph, g);
-
-  await mkdir(opts.out, { recursive: true });
-  const written = {
-    'graph.json': graphToJson(graph),
-    'nodes.csv': nodesCsv(graph),
-    'edges.csv': edgesCsv(graph),
-  };
-  for (const [name, content] of Object.entries(written)) await writeFile(join(opts.out, name), content);
   return {
     read,
     flows,
@@ -89,7 +82,19 @@ export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
     skips,
     unresolved,
     graph,
-    files: Object.keys(written).map((n) => join(opts.out, n)),
     inventory: { pods: inventory.pods.length, workloads: inventory.workloads.size, services: inventory.services.length },
   };
+}
+
+export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
+  const built = await observeGraph(opts);
+  const { graph } = built;
+  await mkdir(opts.out, { recursive: true });
+  const written = {
+    'graph.json': graphToJson(graph),
+    'nodes.csv': nodesCsv(graph),
+    'edges.csv': edgesCsv(graph),
+  };
+  for (const [name, content] of Object.entries(written)) await writeFile(join(opts.out, name), content);
+  return { ...built, files: Object.keys(written).map((n) => join(opts.out, n)) };
 }

@@ -1,0 +1,312 @@
+// Replay: every observation of traffic against a policy set, with each target's semantics.
+// An observation is one graph edge's requests of one mTLS class (or, from logs, one request
+// shape). Each is evaluated for every distinct pod shape of the client and the server (pods
+// of a workload usually share labels and ports, so this is one pair), every identity the
+// client may have had, and every operation observed, and the verdict says whether all,
+// none or some of those are allowed.
+
+import type { L4Protocol, Mtls } from '../flow/flow.js';
+import type { NodeKind } from '../flow/identity.js';
+import type { Inventory, Pod } from '../inventory/inventory.js';
+import { evaluateIstio, type Decision, type IstioPolicyRef, type IstioRequest, type IstioVerdict } from './istio.js';
+import type { PathValue } from './istio-match.js';
+import type { PolicySet } from './manifests.js';
+import { evaluateConnection, type NetworkPolicyModel, type NpEndpoint, type NpPolicyRef, type PodEndpoint } from './network-policy.js';
+import { mtlsPolicyFor } from './peer-authentication.js';
+
+export interface ReplayEndpoint {
+  key: string;
+  kind: NodeKind;
+  namespace?: string;
+  name: string;
+  /** Addresses observed (world, node, unknown endpoints). */
+  ips: string[];
+}
+
+export interface Observation {
+  edge: string;
+  from: ReplayEndpoint;
+  to: ReplayEndpoint;
+  port: number;
+  protocol: L4Protocol;
+  /** How the server saw it: over mTLS, in plaintext, or not seen by a server proxy. */
+  mtls: Mtls;
+  /** Service accounts the client pods used (the edge's, else the workload's). */
+  serviceAccounts: string[];
+  requests: number;
+  /** HTTP detail; empty lists mean not known. */
+  methods: string[];
+  paths: PathValue[];
+  /** The graph kept only some of the paths: the others are unknown. */
+  pathsIncomplete: boolean;
+}
+
+export type Verdict = 'allowed' | 'denied' | 'partial' | 'unknown';
+
+export interface IstioOutcome {
+  decision: Decision | 'not-enforced';
+  reason: IstioVerdict['reason'] | 'no-sidecar' | 'plaintext-refused' | 'mtls-unknown';
+  policies: IstioPolicyRef[];
+  /** What this outcome was seen for (absent: every case). */
+  method?: string;
+  path?: string;
+  principal?: string | null;
+}
+
+export interface NpOutcome {
+  decision: Decision;
+  reason: 'allowed' | 'egress-denied' | 'ingress-denied' | 'node-local' | 'no-pods' | 'no-address';
+  egress?: { isolated: boolean; allowedBy: NpPolicyRef[]; isolatedBy: NpPolicyRef[] };
+  ingress?: { isolated: boolean; allowedBy: NpPolicyRef[]; isolatedBy: NpPolicyRef[] };
+  fromPod?: string;
+  toPod?: string;
+}
+
+export interface ReplayResult {
+  observation: Observation;
+  verdict: Verdict;
+  istio: { verdict: Verdict; outcomes: IstioOutcome[] };
+  /** The Istio verdict with dry-run policies enforced, when any applied and it differs. */
+  istioDryRun?: { verdict: Verdict; outcomes: IstioOutcome[] };
+  networkPolicy: { verdict: Verdict; outcomes: NpOutcome[] };
+  /** Assumptions replay made (auto-mTLS between sidecars, …). */
+  notes: string[];
+}
+
+export interface ReplayContext {
+  inventory: Inventory;
+  policies: PolicySet;
+  networkPolicies: NetworkPolicyModel;
+  trustDomain: string;
+  rootNamespace: string;
+}
+
+export interface PodShape {
+  pod: Pod;
+  np: PodEndpoint;
+}
+
+/** Pods by workload key, and whether any policy reads addresses (then pods differ by IP). */
+export interface ReplayIndex {
+  podsOf: Map<string, Pod[]>;
+  addressSensitive: boolean;
+  hasDryRun: boolean;
+}
+
+export function replayIndex(ctx: ReplayContext): ReplayIndex {
+  const podsOf = new Map<string, Pod[]>();
+  for (const p of ctx.inventory.pods) {
+    const list = podsOf.get(p.workload.key) ?? [];
+    list.push(p);
+    podsOf.set(p.workload.key, list);
+  }
+  for (const list of podsOf.values()) list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const addressSensitive =
+    ctx.policies.networkPolicies.some((p) => JSON.stringify(p).includes('"ipBlock"')) ||
+    ctx.policies.authorization.some((p) => p.rules.some((r) => (r.from ?? []).some((s) => s.ipBlocks ?? s.notIpBlocks ?? s.remoteIpBlocks ?? s.notRemoteIpBlocks) || (r.when ?? []).some((c) => c.key.endsWith('.ip'))));
+  return { podsOf, addressSensitive, hasDryRun: ctx.policies.authorization.some((p) => p.dryRun) };
+}
+
+export function podEndpoint(p: Pod): PodEndpoint {
+  return {
+    namespace: p.namespace,
+    name: p.name,
+    labels: p.labels,
+    ...(p.ips[0] === undefined ? {} : { ip: p.ips[0] }),
+    ...(p.hostIP === undefined ? {} : { hostIP: p.hostIP }),
+    ports: p.ports.map((c) => ({ ...(c.name === undefined ? {} : { name: c.name }), containerPort: c.port, protocol: (c.protocol === 'UDP' || c.protocol === 'SCTP' ? c.protocol : 'TCP') as 'TCP' | 'UDP' | 'SCTP' })),
+  };
+}
+
+/** One pod per distinct (labels, ports, sidecar[, address, node]): what policies can tell apart. */
+export function podShapes(pods: readonly Pod[], withAddress: boolean, withNode: boolean): PodShape[] {
+  const seen = new Map<string, PodShape>();
+  for (const pod of pods) {
+    const key = JSON.stringify([
+      Object.entries(pod.labels).sort(),
+      pod.ports,
+      pod.hasSidecar,
+      withAddress ? pod.ips[0] : '',
+      withNode ? pod.hostIP : '',
+    ]);
+    if (!seen.has(key)) seen.set(key, { pod, np: podEndpoint(pod) });
+  }
+  return [...seen.values()];
+}
+
+type Side = { kind: 'pods'; shapes: PodShape[] } | { kind: 'ips'; ips: string[] } | { kind: 'none'; why: 'no-pods' | 'no-address' };
+
+function sideOf(e: ReplayEndpoint, index: ReplayIndex, withNode: boolean): Side {
+  if (e.kind === 'workload') {
+    const pods = index.podsOf.get(e.key) ?? [];
+    return pods.length === 0 ? { kind: 'none', why: 'no-pods' } : { kind: 'pods', shapes: podShapes(pods, index.addressSensitive, withNode) };
+  }
+  const ips = e.ips.length > 0 ? e.ips : ipOfKey(e.key);
+  return ips.length === 0 ? { kind: 'none', why: 'no-address' } : { kind: 'ips', ips };
+}
+
+/** `world:1.2.3.4`, `node:10.0.0.1`, `unknown:10.1.2.3`: the address in the key. */
+function ipOfKey(key: string): string[] {
+  const rest = key.slice(key.indexOf(':') + 1);
+  return /^[0-9a-fA-F.:]+$/.test(rest) && rest.includes('.') ? [rest] : [];
+}
+
+export function principalFor(trustDomain: string, namespace: string, sa: string): string {
+  return `${trustDomain}/ns/${namespace}/sa/${sa}`;
+}
+
+export function combine(decisions: Iterable<Decision | 'not-enforced'>): Verdict {
+  let allow = false;
+  let deny = false;
+  let unknown = false;
+  for (const d of decisions) {
+    if (d === 'deny') deny = true;
+    else if (d === 'unknown') unknown = true;
+    else allow = true;
+  }
+  if (deny) return allow || unknown ? 'partial' : 'denied';
+  if (unknown) return 'unknown';
+  return 'allowed';
+}
+
+/** Both targets must allow: a denial anywhere is one, then partial, then unknown. */
+export function both(a: Verdict, b: Verdict): Verdict {
+  for (const v of ['denied', 'partial', 'unknown'] as const) if (a === v || b === v) return v;
+  return 'allowed';
+}
+
+export function replay(ctx: ReplayContext, index: ReplayIndex, o: Observation): ReplayResult {
+  const notes: string[] = [];
+  const from = sideOf(o.from, index, false);
+  const to = sideOf(o.to, index, o.from.kind === 'node');
+
+  // Network policy: every client shape against every server shape.
+  const np: NpOutcome[] = [];
+  const fromEnds: { ep?: NpEndpoint; name?: string }[] =
+    from.kind === 'pods' ? from.shapes.map((s) => ({ ep: { pod: s.np }, name: `${s.pod.namespace}/${s.pod.name}` })) : from.kind === 'ips' ? from.ips.map((ip) => ({ ep: { ip } })) : [{}];
+  const toEnds: { ep?: NpEndpoint; name?: string; hostIP?: string }[] =
+    to.kind === 'pods'
+      ? to.shapes.map((s) => ({ ep: { pod: s.np }, name: `${s.pod.namespace}/${s.pod.name}`, ...(s.pod.hostIP === undefined ? {} : { hostIP: s.pod.hostIP }) }))
+      : to.kind === 'ips'
+        ? to.ips.map((ip) => ({ ep: { ip } }))
+        : [{}];
+  for (const f of fromEnds) {
+    for (const t of toEnds) {
+      const names = { ...(f.name === undefined ? {} : { fromPod: f.name }), ...(t.name === undefined ? {} : { toPod: t.name }) };
+      if (f.ep === undefined || t.ep === undefined) {
+        const why = from.kind === 'none' ? from.why : to.kind === 'none' ? to.why : 'no-address';
+        np.push({ decision: 'unknown', reason: why, ...names });
+        continue;
+      }
+      const v = evaluateConnection(ctx.networkPolicies, { from: f.ep, to: t.ep, port: o.port, protocol: 'TCP' });
+      // Traffic from a pod's own node (kubelet probes) is always allowed by the CNI.
+      const nodeLocal = o.from.kind === 'node' && 'ip' in f.ep && t.hostIP !== undefined && f.ep.ip === t.hostIP;
+      const sides = { egress: slim(v.egress), ingress: slim(v.ingress) };
+      if (nodeLocal && !v.ingress.allowed && v.egress.allowed) {
+        np.push({ decision: 'allow', reason: 'node-local', ...sides, ...names });
+      } else {
+        np.push({ decision: v.allowed ? 'allow' : 'deny', reason: v.allowed ? 'allowed' : !v.egress.allowed ? 'egress-denied' : 'ingress-denied', ...sides, ...names });
+      }
+    }
+  }
+
+  // Istio: at the server's sidecar, for each identity the client may have presented.
+  const istio: IstioOutcome[] = [];
+  const istioDry: IstioOutcome[] = [];
+  const principals = principalsOf(o, from, to, notes, ctx.trustDomain);
+  const ops = operationsOf(o);
+  const serverShapes = to.kind === 'pods' ? to.shapes : [];
+  if (to.kind !== 'pods') istio.push({ decision: 'not-enforced', reason: 'no-sidecar', policies: [] });
+  const clientIps = from.kind === 'pods' ? [...new Set(from.shapes.map((s) => s.pod.ips[0]))] : from.kind === 'ips' ? from.ips : [undefined];
+  for (const s of serverShapes) {
+    if (!s.pod.hasSidecar) {
+      istio.push({ decision: 'not-enforced', reason: 'no-sidecar', policies: [] });
+      continue;
+    }
+    const strict = mtlsPolicyFor(ctx.policies.peerAuthentication, s.pod.namespace, s.pod.labels, o.port, ctx.rootNamespace);
+    for (const principal of principals) {
+      if (strict.mode === 'STRICT' && principal !== undefined && principal === null) {
+        const refused: IstioOutcome = { decision: 'deny', reason: 'plaintext-refused', policies: strict.by === undefined ? [] : [strict.by], principal };
+        istio.push(refused);
+        istioDry.push(refused);
+        continue;
+      }
+      for (const ip of clientIps) {
+        for (const op of ops) {
+          const req: IstioRequest = {
+            source: { principal, ...(ip === undefined ? {} : { ip }) },
+            destination: { namespace: s.pod.namespace, labels: s.pod.labels, ...(s.pod.ips[0] === undefined ? {} : { ip: s.pod.ips[0] }), port: o.port },
+            ...(op === undefined ? {} : { http: op }),
+          };
+          const detail = { ...(op?.method === undefined ? {} : { method: op.method }), ...(op?.path === undefined ? {} : { path: op.path.text }), principal };
+          const v = evaluateIstio(ctx.policies.authorization, req, { rootNamespace: ctx.rootNamespace, enforceDryRun: false });
+          // An unknown principal (mTLS not observed) only matters when it changes the answer.
+          istio.push({ ...v, ...detail });
+          if (index.hasDryRun) istioDry.push({ ...evaluateIstio(ctx.policies.authorization, req, { rootNamespace: ctx.rootNamespace, enforceDryRun: true }), ...detail });
+        }
+      }
+    }
+  }
+  const istioVerdict = combine(istio.map((x) => x.decision));
+  const npVerdict = combine(np.map((x) => x.decision));
+  const result: ReplayResult = {
+    observation: o,
+    verdict: both(istioVerdict, npVerdict),
+    istio: { verdict: istioVerdict, outcomes: distinct(istio) },
+    networkPolicy: { verdict: npVerdict, outcomes: distinct(np) },
+    notes,
+  };
+  if (index.hasDryRun && istioDry.length > 0) {
+    const dry = combine([...istioDry.map((x) => x.decision), ...istio.filter((x) => x.decision === 'not-enforced').map((x) => x.decision)]);
+    if (dry !== istioVerdict || JSON.stringify(distinct(istioDry)) !== JSON.stringify(result.istio.outcomes)) {
+      result.istioDryRun = { verdict: dry, outcomes: distinct(istioDry) };
+    }
+  }
+  return result;
+}
+
+function slim(s: { isolated: boolean; allowedBy: NpPolicyRef[]; isolatedBy: NpPolicyRef[] }) {
+  return { isolated: s.isolated, allowedBy: s.allowedBy, isolatedBy: s.isolatedBy };
+}
+
+/** Outcomes without repeats, in first-seen order: the report lists each reason once. */
+function distinct<T>(xs: T[]): T[] {
+  const seen = new Set<string>();
+  return xs.filter((x) => {
+    const k = JSON.stringify(x);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/**
+ * The identities the client may have presented. mTLS observed: its service accounts'
+ * principals. Plaintext: none. Not seen by a server proxy: Istio's auto-mTLS gives a
+ * principal when both ends run sidecars, none otherwise.
+ */
+function principalsOf(o: Observation, from: Side, to: Side, notes: string[], trustDomain: string): (string | null | undefined)[] {
+  const sas = o.from.kind === 'workload' && o.from.namespace !== undefined ? o.serviceAccounts.map((sa) => principalFor(trustDomain, o.from.namespace!, sa)) : [];
+  if (o.mtls === 'plaintext' || o.from.kind !== 'workload') return [null];
+  if (o.mtls === 'mutual') return sas.length > 0 ? sas : [undefined];
+  const clientSidecar = from.kind === 'pods' && from.shapes.every((s) => s.pod.hasSidecar);
+  const serverSidecar = to.kind === 'pods' && to.shapes.some((s) => s.pod.hasSidecar);
+  if (!serverSidecar) return [null];
+  if (clientSidecar && sas.length > 0) {
+    notes.push('no server proxy logged these requests: replayed as mTLS, which Istio uses automatically between sidecars');
+    return sas;
+  }
+  if (from.kind === 'pods' && from.shapes.every((s) => !s.pod.hasSidecar)) return [null];
+  return [undefined];
+}
+
+/** The HTTP operations observed (undefined: TCP). Graph edges keep methods and paths apart, so each pair is tried. */
+function operationsOf(o: Observation): ({ method?: string; path?: PathValue } | undefined)[] {
+  if (o.protocol === 'tcp') return [undefined];
+  const methods: (string | undefined)[] = o.methods.length > 0 ? o.methods : [undefined];
+  const paths: (PathValue | undefined)[] = o.paths.length > 0 ? [...o.paths] : [undefined];
+  if (o.pathsIncomplete && o.paths.length > 0) paths.push(undefined);
+  const ops: { method?: string; path?: PathValue }[] = [];
+  for (const m of methods) for (const p of paths) ops.push({ ...(m === undefined ? {} : { method: m }), ...(p === undefined ? {} : { path: p }) });
+  return ops;
+}

@@ -1,0 +1,96 @@
+// The verification as a table a reviewer reads: one line per observation (edge and mTLS
+// class), its verdict, requests, and the policies that decided it; then the summary and the
+// over-permission. Names come from untrusted input: printed through `printable`.
+
+import { printable } from '../text.js';
+import type { IstioOutcome, NpOutcome } from './replay.js';
+import type { Checked, Verification } from './verification.js';
+
+const pct = (x: number) => `${(Math.floor(x * 10000) / 100).toFixed(2)}%`;
+const ref = (p: { namespace: string; name: string; rule?: number }) => `${p.namespace}/${p.name}${p.rule === undefined ? '' : `#${p.rule}`}`;
+
+const ISTIO_REASONS: Record<IstioOutcome['reason'], string> = {
+  'no-policy': 'no ALLOW policy applies',
+  'allowed-by': 'allowed by',
+  'denied-by': 'DENY policy',
+  'no-allow-match': 'no ALLOW rule matches; policies',
+  custom: 'external authorizer decides (CUSTOM)',
+  'unknown-attribute': 'depends on attributes not in the telemetry; policies',
+  'no-sidecar': 'not enforced (no sidecar at the server)',
+  'plaintext-refused': 'plaintext refused by STRICT PeerAuthentication',
+  'mtls-unknown': 'mTLS not known',
+};
+
+function istioLine(x: IstioOutcome): string {
+  const what = [x.method, x.path].filter((v) => v !== undefined).join(' ');
+  const who = x.principal === null ? ' from a source without identity' : '';
+  const policies = x.policies.length === 0 ? '' : ' ' + x.policies.map(ref).join(', ');
+  return `${x.decision} ${what === '' ? '' : `[${what}] `}${ISTIO_REASONS[x.reason]}${policies}${who}`;
+}
+
+function npLine(x: NpOutcome): string {
+  const pods = x.fromPod !== undefined || x.toPod !== undefined ? ` [${x.fromPod ?? '?'} -> ${x.toPod ?? '?'}]` : '';
+  switch (x.reason) {
+    case 'allowed': {
+      const by = [
+        x.egress?.isolated ? `egress ${x.egress.allowedBy.map(ref).join(', ')}` : 'egress not isolated',
+        x.ingress?.isolated ? `ingress ${x.ingress.allowedBy.map(ref).join(', ')}` : 'ingress not isolated',
+      ];
+      return `allow${pods} ${by.join('; ')}`;
+    }
+    case 'egress-denied':
+      return `deny${pods} no egress rule matches at the client; isolated by ${x.egress!.isolatedBy.map(ref).join(', ')}`;
+    case 'ingress-denied':
+      return `deny${pods} no ingress rule matches at the server; isolated by ${x.ingress!.isolatedBy.map(ref).join(', ')}`;
+    case 'node-local':
+      return `allow${pods} from the pod's own node (kubelet), which CNIs always admit`;
+    case 'no-pods':
+      return 'unknown: the workload has no pods in the inventory';
+    case 'no-address':
+      return 'unknown: no address known for the endpoint';
+  }
+}
+
+function resultLines(r: Checked): string[] {
+  const o = r.observation;
+  const verdict = r.verdict.toUpperCase().padEnd(8);
+  const lines = [`${verdict} ${String(o.requests).padStart(7)}  ${o.mtls.padEnd(9)}  ${printable(o.edge)}${r.expected === undefined ? '' : `  (expected: ${r.expected})`}`];
+  const show = r.verdict !== 'allowed';
+  for (const x of r.istio.outcomes) if (show || x.decision !== 'not-enforced') lines.push(`           istio: ${printable(istioLine(x))}`);
+  if (r.istioDryRun !== undefined) for (const x of r.istioDryRun.outcomes) lines.push(`           istio dry-run: ${printable(istioLine(x))}`);
+  for (const x of r.networkPolicy.outcomes) lines.push(`           networkpolicy: ${printable(npLine(x))}`);
+  for (const n of r.notes) lines.push(`           note: ${n}`);
+  return lines;
+}
+
+export function verificationTable(v: Verification, opts: { all: boolean } = { all: true }): string {
+  const s = v.summary;
+  const out: string[] = [];
+  out.push(
+    `policies: ${v.policies.files} files, ${v.policies.authorizationPolicies} AuthorizationPolicies, ${v.policies.peerAuthentications} PeerAuthentications, ${v.policies.networkPolicies} NetworkPolicies` +
+      (v.policies.ignored.length > 0 ? `, ${v.policies.ignored.length} other objects not evaluated` : ''),
+  );
+  for (const p of v.problems) out.push(`problem: ${printable(p.file)}${p.object === undefined ? '' : ` ${printable(p.object)}`}: ${printable(p.message)}`);
+  out.push('', 'VERDICT  REQUESTS  MTLS       EDGE');
+  for (const r of v.results) if (opts.all || r.verdict !== 'allowed') out.push(...resultLines(r));
+  out.push('');
+  const t = (x: { observations: number; requests: number }) => `${x.requests} requests (${x.observations} observations)`;
+  out.push(`observed: ${s.edges} edges, ${t({ observations: s.observations, requests: s.requests })}`);
+  out.push(`allowed: ${t(s.allowed)}, ${pct(s.allowedShare)} of requests`);
+  if (s.denied.observations + s.partial.observations > 0) out.push(`denied: ${t(s.denied)}; partly denied: ${t(s.partial)}`);
+  if (v.settings.rules) out.push(`  expected by the proposal (its blockers and exclusions): ${t(s.expectedDenials)}`);
+  out.push(`  unexpected denials (fail the gate): ${t(s.unexpectedDenials)}`);
+  if (s.dryRunDenials.observations > 0) out.push(`  denied once dry-run policies are enforced: ${t(s.dryRunDenials)}`);
+  if (s.unknown.observations > 0) out.push(`unknown (depends on what the telemetry does not show): ${t(s.unknown)}`);
+  const op = v.overPermission;
+  if (op !== undefined) {
+    out.push(`over-permission: ${op.pairs.length} of ${op.pairsChecked} unobserved (client, server, port) combinations not denied`);
+    for (const p of op.pairs.slice(0, 20)) out.push(`  ${p.verdict.padEnd(8)} ${printable(p.from)} -> ${printable(p.to)}:${p.port} (istio ${p.istio}, networkpolicy ${p.networkPolicy})`);
+    if (op.pairs.length > 20) out.push(`  … and ${op.pairs.length - 20} more (all in the JSON)`);
+    for (const x of op.operations) {
+      const parts = [...(x.methods.length > 0 ? [`methods not observed: ${x.methods.join(', ')}`] : []), ...(x.anyPath ? ['paths not observed'] : [])];
+      out.push(`  operations ${printable(x.edge)}: ${parts.join('; ')}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,151 @@
+// The verification of a policy set against observed traffic: every observation replayed,
+// a summary a CI job can gate on, the over-permission, and a table a reviewer reads.
+// With the rules.json `ztmap propose` wrote, denials the proposal already reports
+// (excluded noise, plaintext and unresolved sources: its blockers) are marked expected.
+
+import type { ServiceGraph } from '../graph/graph.js';
+import type { Inventory } from '../inventory/inventory.js';
+import type { AccessRule, Exclusion } from '../rules/access-rule.js';
+import { networkPolicies, type ManifestProblem, type PolicySet } from './manifests.js';
+import { observationsOf } from './observations.js';
+import { overPermission, type OverPermission } from './over-permission.js';
+import { replay, replayIndex, type ReplayResult, type Verdict } from './replay.js';
+
+export const VERIFICATION_FORMAT = 'ztmap-verification';
+
+export interface VerifyOptions {
+  trustDomain: string;
+  rootNamespace: string;
+  /** rules.json of the proposal under test, when it is ztmap's. */
+  rules?: { rules: AccessRule[]; excluded: Exclusion[] };
+  overPermission: boolean;
+}
+
+export interface Checked extends ReplayResult {
+  /** Why a denial is expected, from the proposal's own review; absent for allowed or unexpected. */
+  expected?: string;
+}
+
+export interface Tally {
+  observations: number;
+  requests: number;
+}
+
+export interface VerificationSummary {
+  edges: number;
+  observations: number;
+  requests: number;
+  allowed: Tally;
+  denied: Tally;
+  /** Some of the observation's requests (a method, a path, a pod) denied, others not. */
+  partial: Tally;
+  unknown: Tally;
+  /** Denied or partial that the proposal reports itself (blockers, exclusions). */
+  expectedDenials: Tally;
+  /** Denied or partial and not expected: what fails the gate. */
+  unexpectedDenials: Tally;
+  /** Would be denied once dry-run policies are enforced, and is not expected. */
+  dryRunDenials: Tally;
+  /** Share of observed requests allowed, 0..1 (1 when nothing was observed). */
+  allowedShare: number;
+  problems: number;
+}
+
+export interface Verification {
+  format: typeof VERIFICATION_FORMAT;
+  version: 1;
+  settings: { trustDomain: string; rootNamespace: string; rules: boolean };
+  policies: { files: number; authorizationPolicies: number; peerAuthentications: number; networkPolicies: number; ignored: string[] };
+  problems: ManifestProblem[];
+  summary: VerificationSummary;
+  results: Checked[];
+  overPermission?: OverPermission;
+}
+
+const zero = (): Tally => ({ observations: 0, requests: 0 });
+const add = (t: Tally, r: ReplayResult) => {
+  t.observations++;
+  t.requests += r.observation.requests;
+};
+
+export function verify(graph: ServiceGraph, inventory: Inventory, policies: PolicySet, o: VerifyOptions): Verification {
+  const namespaces: Record<string, Record<string, string>> = {};
+  for (const ns of inventory.namespaces) namespaces[ns] = inventory.namespaceLabels.get(ns) ?? {};
+  const ctx = { inventory, policies, networkPolicies: networkPolicies(policies, namespaces), trustDomain: o.trustDomain, rootNamespace: o.rootNamespace };
+  const index = replayIndex(ctx);
+  const observations = observationsOf(graph);
+  const results: Checked[] = observations.map((obs) => {
+    const r: Checked = replay(ctx, index, obs);
+    const why = o.rules === undefined || r.verdict === 'allowed' || r.verdict === 'unknown' ? undefined : expectedDenial(r, o.rules);
+    if (why !== undefined) r.expected = why;
+    return r;
+  });
+
+  const s: VerificationSummary = {
+    edges: new Set(observations.map((x) => x.edge)).size,
+    observations: results.length,
+    requests: 0,
+    allowed: zero(),
+    denied: zero(),
+    partial: zero(),
+    unknown: zero(),
+    expectedDenials: zero(),
+    unexpectedDenials: zero(),
+    dryRunDenials: zero(),
+    allowedShare: 1,
+    problems: policies.problems.length,
+  };
+  for (const r of results) {
+    s.requests += r.observation.requests;
+    add(s[r.verdict], r);
+    if (r.verdict === 'denied' || r.verdict === 'partial') add(r.expected === undefined ? s.unexpectedDenials : s.expectedDenials, r);
+    const dry = r.istioDryRun?.verdict;
+    if (r.expected === undefined && r.verdict !== 'denied' && r.verdict !== 'partial' && (dry === 'denied' || dry === 'partial')) add(s.dryRunDenials, r);
+  }
+  s.allowedShare = s.requests === 0 ? 1 : s.allowed.requests / s.requests;
+  return {
+    format: VERIFICATION_FORMAT,
+    version: 1,
+    settings: { trustDomain: o.trustDomain, rootNamespace: o.rootNamespace, rules: o.rules !== undefined },
+    policies: {
+      files: policies.files,
+      authorizationPolicies: policies.authorization.length,
+      peerAuthentications: policies.peerAuthentication.length,
+      networkPolicies: policies.networkPolicies.length,
+      ignored: policies.ignored,
+    },
+    problems: policies.problems,
+    summary: s,
+    results,
+    ...(o.overPermission ? { overPermission: overPermission(ctx, index, observations) } : {}),
+  };
+}
+
+/**
+ * Why the proposal itself expects this denial, if it does. Excluded edges are denied by
+ * design; a source without an authenticated identity cannot get an Istio allow (a blocker);
+ * an address the inventory could not resolve cannot be selected by a NetworkPolicy (a blocker).
+ */
+function expectedDenial(r: ReplayResult, rules: { rules: AccessRule[]; excluded: Exclusion[] }): string | undefined {
+  const o = r.observation;
+  const same = (x: { from: { key: string }; to: { key: string }; port: number; protocol: string }) => x.from.key === o.from.key && x.to.key === o.to.key && x.port === o.port && x.protocol === o.protocol;
+  const excluded = rules.excluded.find(same);
+  if (excluded !== undefined) return `excluded by the proposal (${excluded.reason})`;
+  const rule = rules.rules.find(same);
+  if (rule === undefined) return undefined;
+  const reasons: string[] = [];
+  const istioDenied = r.istio.outcomes.filter((x) => x.decision === 'deny');
+  if (istioDenied.length > 0) {
+    if (!istioDenied.every((x) => x.principal === null)) return undefined;
+    reasons.push('blocker: no authenticated identity for an Istio principal');
+  }
+  const npDenied = r.networkPolicy.outcomes.filter((x) => x.decision === 'deny');
+  if (npDenied.length > 0) {
+    const unresolved = rule.from.kind === 'unknown' || rule.to.kind === 'unknown' || !rule.from.ipsComplete || !rule.to.ipsComplete;
+    if (!unresolved) return undefined;
+    reasons.push('blocker: an address the inventory does not resolve cannot be selected');
+  }
+  return reasons.length === 0 ? undefined : reasons.join('; ');
+}
+
+export type { Verdict };

@@ -1,0 +1,113 @@
+// The Cyclonus NetworkPolicy oracle (test/oracle/cyclonus) from TypeScript: builds it once
+// per process through scripts/cyclonus-oracle.sh, then runs it once per input document.
+// Protocol and what the oracle does beyond Cyclonus: test/oracle/cyclonus/README.md.
+
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from './paths.js';
+
+export type OracleProtocol = 'TCP' | 'UDP' | 'SCTP';
+
+export interface OracleContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol: OracleProtocol;
+}
+
+export interface OraclePod {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  ip: string;
+  ports: OracleContainerPort[];
+}
+
+/** A pod as "namespace/name", or an address outside the cluster. */
+export type OracleEndpoint = { pod: string } | { ip: string };
+
+export interface OracleCase {
+  id: string;
+  from: OracleEndpoint;
+  to: OracleEndpoint;
+  /** The destination port: a number, or a name resolved against the destination pod's containerPorts. */
+  port: number | string;
+  protocol: OracleProtocol;
+}
+
+export interface OracleInput {
+  /** NetworkPolicy objects as kubectl prints them (policyTypes may be absent). */
+  policies: unknown[];
+  /** Namespace name → labels (kubernetes.io/metadata.name is added by the oracle). */
+  namespaces: Record<string, Record<string, string>>;
+  pods: OraclePod[];
+  cases: OracleCase[];
+}
+
+export interface OracleResult {
+  id: string;
+  allowed: boolean;
+  ingress: boolean;
+  egress: boolean;
+  /** Set when the case could not be evaluated (unknown pod, unresolvable port name, bad IP). */
+  error?: string;
+}
+
+export const ORACLE_SCRIPT = join(ROOT, 'scripts', 'cyclonus-oracle.sh');
+
+let built: Promise<string> | undefined;
+
+/** Builds the oracle if needed (minutes on a cold machine) and returns its path; once per process. */
+export function cyclonusBinary(): Promise<string> {
+  if (built === undefined) {
+    const p = new Promise<string>((resolve, reject) => {
+      execFile('bash', [ORACLE_SCRIPT], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+        const path = stdout.trim().split('\n').pop() ?? '';
+        if (err || path === '') {
+          reject(new Error(`cyclonus oracle: ${ORACLE_SCRIPT} failed (${err?.message ?? 'no path printed'}).\n${stderr}`));
+        } else {
+          resolve(path);
+        }
+      });
+    });
+    // A failed build is not kept: the next caller tries again.
+    p.catch(() => {
+      if (built === p) built = undefined;
+    });
+    built = p;
+  }
+  return built;
+}
+
+function isResult(v: unknown): v is OracleResult {
+  const r = v as Record<string, unknown> | null;
+  return typeof r === 'object' && r !== null && typeof r['id'] === 'string' && typeof r['allowed'] === 'boolean' && typeof r['ingress'] === 'boolean' && typeof r['egress'] === 'boolean';
+}
+
+/** Evaluates every case of `input` with Cyclonus; one result per case, in order. */
+export async function cyclonus(input: OracleInput): Promise<OracleResult[]> {
+  const bin = await cyclonusBinary();
+  const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve, reject) => {
+    const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (c) => resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: c }));
+    child.stdin.on('error', () => {}); // an early exit shows in the status and stderr
+    child.stdin.end(JSON.stringify(input));
+  });
+  if (code !== 0) throw new Error(`cyclonus oracle exited with ${code}: ${stderr.trim()}`);
+  const results = stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      const v: unknown = JSON.parse(l);
+      if (!isResult(v)) throw new Error(`cyclonus oracle: unexpected output line ${l}`);
+      return v;
+    });
+  if (results.length !== input.cases.length || results.some((r, i) => r.id !== input.cases[i]!.id)) {
+    throw new Error(`cyclonus oracle: ${results.length} results for ${input.cases.length} cases, or out of order`);
+  }
+  return results;
+}
