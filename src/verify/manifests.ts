@@ -89,6 +89,13 @@ export async function loadPolicies(paths: readonly string[]): Promise<PolicySet>
   return set;
 }
 
+/** A policy set from objects already in memory (`file` names them in problems). */
+export function policySetOf(objects: readonly KubeObject[], file = '(memory)'): PolicySet {
+  const set: PolicySet = { authorization: [], peerAuthentication: [], networkPolicies: [], ignored: [], files: 0, problems: [] };
+  for (const o of objects) addObject(set, o, file);
+  return set;
+}
+
 function isZtmapReport(text: string): boolean {
   if (!text.trimStart().startsWith('{')) return false;
   try {

@@ -62,6 +62,8 @@ export interface Verification {
   overPermission?: OverPermission;
 }
 
+const isDenial = (v: Verdict | undefined) => v === 'denied' || v === 'partial';
+
 const zero = (): Tally => ({ observations: 0, requests: 0 });
 const add = (t: Tally, r: ReplayResult) => {
   t.observations++;
@@ -76,7 +78,7 @@ export function verify(graph: ServiceGraph, inventory: Inventory, policies: Poli
   const observations = observationsOf(graph);
   const results: Checked[] = observations.map((obs) => {
     const r: Checked = replay(ctx, index, obs);
-    const why = o.rules === undefined || r.verdict === 'allowed' || r.verdict === 'unknown' ? undefined : expectedDenial(r, o.rules);
+    const why = o.rules === undefined || !(isDenial(r.verdict) || isDenial(r.istioDryRun?.verdict)) ? undefined : expectedDenial(r, o.rules);
     if (why !== undefined) r.expected = why;
     return r;
   });
@@ -98,9 +100,8 @@ export function verify(graph: ServiceGraph, inventory: Inventory, policies: Poli
   for (const r of results) {
     s.requests += r.observation.requests;
     add(s[r.verdict], r);
-    if (r.verdict === 'denied' || r.verdict === 'partial') add(r.expected === undefined ? s.unexpectedDenials : s.expectedDenials, r);
-    const dry = r.istioDryRun?.verdict;
-    if (r.expected === undefined && r.verdict !== 'denied' && r.verdict !== 'partial' && (dry === 'denied' || dry === 'partial')) add(s.dryRunDenials, r);
+    if (isDenial(r.verdict)) add(r.expected === undefined ? s.unexpectedDenials : s.expectedDenials, r);
+    else if (r.expected === undefined && isDenial(r.istioDryRun?.verdict)) add(s.dryRunDenials, r);
   }
   s.allowedShare = s.requests === 0 ? 1 : s.allowed.requests / s.requests;
   return {
@@ -134,9 +135,13 @@ function expectedDenial(r: ReplayResult, rules: { rules: AccessRule[]; excluded:
   const rule = rules.rules.find(same);
   if (rule === undefined) return undefined;
   const reasons: string[] = [];
-  const istioDenied = r.istio.outcomes.filter((x) => x.decision === 'deny');
+  // Dry-run policies count too: the proposal is meant to be enforced.
+  const istioDenied = [...r.istio.outcomes, ...(r.istioDryRun?.outcomes ?? [])].filter((x) => x.decision === 'deny');
   if (istioDenied.length > 0) {
-    if (!istioDenied.every((x) => x.principal === null)) return undefined;
+    // A source the server only ever saw in plaintext gets no principal from the proposal,
+    // so none of its requests pass Istio, whatever identity they would present.
+    const plaintextOnly = rule.evidence.mutual === 0 && rule.evidence.plaintext > 0;
+    if (!plaintextOnly && !istioDenied.every((x) => x.principal === null)) return undefined;
     reasons.push('blocker: no authenticated identity for an Istio principal');
   }
   const npDenied = r.networkPolicy.outcomes.filter((x) => x.decision === 'deny');

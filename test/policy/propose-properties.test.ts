@@ -13,6 +13,8 @@ import { emit, TARGETS } from '../../src/policy/index.js';
 import type { Manifest } from '../../src/policy/manifest.js';
 import { istioAllows, networkPolicyAllows, type EvalPod } from '../support/policy-eval.js';
 import { validateManifest } from '../support/schema.js';
+import { policySetOf } from '../../src/verify/manifests.js';
+import { verify } from '../../src/verify/verification.js';
 
 interface Wl {
   ns: string;
@@ -78,9 +80,13 @@ const arbMesh = fc
       const k = `${from}>${to}:${e.port}/${e.protocol}`;
       if (from === to || seen.has(k)) continue;
       seen.add(k);
-      // A server without a sidecar logs nothing: its edges are client-observed only.
+      // A server without a sidecar logs nothing: its edges are client-observed only. A client
+      // without one logs nothing and cannot do mTLS: the server sees it in plaintext.
       const server = wls[to]!.sidecar;
-      eds.push({ ...e, from, to, mutual: server ? Math.max(e.mutual, e.plaintext === 0 ? 1 : 0) : 0, plaintext: server ? e.plaintext : 0 });
+      const client = wls[from]!.sidecar;
+      if (!server && !client) continue;
+      const plaintext = server ? (client ? e.plaintext : Math.max(e.plaintext, 1)) : 0;
+      eds.push({ ...e, from, to, mutual: server && client ? Math.max(e.mutual, plaintext === 0 ? 1 : 0) : 0, plaintext });
     }
     return { wls, eds };
   });
@@ -117,7 +123,8 @@ function graphOf(wls: Wl[], eds: Ed[]) {
     g.addNode(key(w), attrs);
   }
   for (const e of eds) {
-    const requests = e.mutual + e.plaintext + 1;
+    // The client's sidecar logs every request, and one the server did not see.
+    const requests = wls[e.from]!.sidecar ? e.mutual + e.plaintext + 1 : 0;
     const http = e.protocol === 'http';
     const a: EdgeAttributes = {
       source: key(wls[e.from]!),
@@ -197,6 +204,35 @@ describe('propose on random meshes (property)', () => {
               }
             }
           }
+        }
+      }),
+      { numRuns: Number(process.env["PROPERTY_RUNS"] ?? 150) },
+    );
+  });
+
+  it('property: ztmap verify replays the proposal: observed traffic allowed or expected, unobserved pairs denied where a side is managed', () => {
+    fc.assert(
+      fc.property(arbMesh, ({ wls, eds }) => {
+        const graph = graphOf(wls, eds);
+        const inventory = buildInventory(inventoryOf(wls));
+        const rs = inferRules(graph, inventory, DEFAULT_INFER_OPTIONS);
+        const manifests = TARGETS.flatMap((t) => emit(t, rs, { trustDomain: 'cluster.local', rootNamespace: 'istio-system', dryRun: false, firstApply: false }).manifests);
+        const policies = policySetOf(manifests.filter((m) => !m.notReady).map((m) => m.manifest as unknown as KubeObject));
+        const v = verify(graph, inventory, policies, { trustDomain: 'cluster.local', rootNamespace: 'istio-system', rules: rs, overPermission: true });
+        assert.deepEqual(v.problems, [], 'every emitted manifest is accepted by the verifier');
+        assert.equal(v.summary.unexpectedDenials.observations, 0, JSON.stringify(v.results.filter((r) => r.verdict !== 'allowed' && r.expected === undefined), null, 1));
+        assert.equal(v.summary.unknown.observations, 0);
+        for (const r of v.results) {
+          const to = wls.find((w) => key(w) === r.observation.to.key)!;
+          const e = eds.find((x) => key(wls[x.from]!) === r.observation.from.key && wls[x.to] === to && x.port === r.observation.port && x.protocol === r.observation.protocol)!;
+          // Plaintext, or from a source the server never saw authenticated (no principal proposed).
+          const blocked = to.sidecar && (r.observation.mtls === 'plaintext' || (e.mutual === 0 && e.plaintext > 0));
+          assert.equal(r.verdict, blocked ? 'denied' : 'allowed', `${r.observation.edge} (${r.observation.mtls})`);
+          if (blocked) assert.match(r.expected ?? '', /blocker/);
+        }
+        const managed = (k: string) => rs.managedNamespaces.includes(k.split('/')[0]!);
+        for (const p of v.overPermission!.pairs) {
+          assert.ok(!managed(p.from) && !managed(p.to), `unobserved ${p.from} -> ${p.to}:${p.port} is ${p.verdict}`);
         }
       }),
       { numRuns: Number(process.env["PROPERTY_RUNS"] ?? 150) },
