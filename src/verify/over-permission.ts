@@ -15,6 +15,11 @@ export interface PairGrant {
   verdict: Verdict;
   istio: Verdict;
   networkPolicy: Verdict;
+  /**
+   * The policy rules that let it through, as "istio NS/NAME#RULE", "egress NS/NAME#RULE" or
+   * "ingress NS/NAME#RULE". Empty: it passes only because no policy isolates either side.
+   */
+  allowedBy: string[];
 }
 
 export interface OperationGrant {
@@ -65,7 +70,7 @@ export function overPermission(ctx: ReplayContext, index: ReplayIndex, observed:
         pairsChecked++;
         const o = probe(from, to, port, 'http', from.kind === 'workload' ? serviceAccountsOf(from.key) : []);
         const r = replay(ctx, index, o);
-        if (r.verdict !== 'denied') pairs.push({ from: from.key, to: toKey, port, verdict: r.verdict, istio: r.istio.verdict, networkPolicy: r.networkPolicy.verdict });
+        if (r.verdict !== 'denied') pairs.push({ from: from.key, to: toKey, port, verdict: r.verdict, istio: r.istio.verdict, networkPolicy: r.networkPolicy.verdict, allowedBy: allowedBy(r) });
       }
     }
   }
@@ -80,6 +85,20 @@ export function overPermission(ctx: ReplayContext, index: ReplayIndex, observed:
     if (methods.length > 0 || anyPath) operations.push({ edge: o.edge, methods, anyPath });
   }
   return { pairsChecked, pairs, operations };
+}
+
+const ref = (p: { namespace: string; name: string; rule?: number }) => `${p.namespace}/${p.name}${p.rule === undefined ? '' : `#${p.rule}`}`;
+
+/** The rules of either target that admitted a replayed request, sorted and once each. */
+function allowedBy(r: ReturnType<typeof replay>): string[] {
+  const by = new Set<string>();
+  for (const x of r.istio.outcomes) if (x.decision === 'allow' && x.reason === 'allowed-by') for (const p of x.policies) by.add(`istio ${ref(p)}`);
+  for (const x of r.networkPolicy.outcomes) {
+    if (x.decision !== 'allow') continue;
+    for (const p of x.egress?.isolated ? x.egress.allowedBy : []) by.add(`egress ${ref(p)}`);
+    for (const p of x.ingress?.isolated ? x.ingress.allowedBy : []) by.add(`ingress ${ref(p)}`);
+  }
+  return [...by].sort(compare);
 }
 
 function probe(from: ReplayEndpoint, to: ReplayEndpoint, port: number, protocol: L4Protocol, serviceAccounts: string[]): Observation {

@@ -3,6 +3,7 @@
 // over-permission. Names come from untrusted input: printed through `printable`.
 
 import { printable } from '../text.js';
+import type { PairGrant } from './over-permission.js';
 import type { IstioOutcome, NpOutcome } from './replay.js';
 import type { Checked, Verification } from './verification.js';
 
@@ -84,9 +85,19 @@ export function verificationTable(v: Verification, opts: { all: boolean } = { al
   if (s.unknown.observations > 0) out.push(`unknown (depends on what the telemetry does not show): ${t(s.unknown)}`);
   const op = v.overPermission;
   if (op !== undefined) {
-    out.push(`over-permission: ${op.pairs.length} of ${op.pairsChecked} unobserved (client, server, port) combinations not denied`);
-    for (const p of op.pairs.slice(0, 20)) out.push(`  ${p.verdict.padEnd(8)} ${printable(p.from)} -> ${printable(p.to)}:${p.port} (istio ${p.istio}, networkpolicy ${p.networkPolicy})`);
-    if (op.pairs.length > 20) out.push(`  … and ${op.pairs.length - 20} more (all in the JSON)`);
+    // Those a policy rule admits come first: a reviewer can tighten them. The rest pass only
+    // because nothing isolates either side (unmanaged namespaces, pods no policy selects).
+    const byRule = op.pairs.filter((p) => p.allowedBy.length > 0);
+    const open = op.pairs.filter((p) => p.allowedBy.length === 0);
+    out.push(
+      `over-permission: ${op.pairs.length} of ${op.pairsChecked} unobserved (client, server, port) combinations not denied: ` +
+        `${byRule.length} admitted by a policy rule, ${open.length} because no policy isolates either side`,
+    );
+    const shown = [...byRule, ...open];
+    const pairLine = (p: PairGrant) =>
+      `  ${p.verdict.padEnd(8)} ${printable(p.from)} -> ${printable(p.to)}:${p.port} (istio ${p.istio}, networkpolicy ${p.networkPolicy}; ${p.allowedBy.length > 0 ? `by ${printable(p.allowedBy.join(', '))}` : 'not isolated'})`;
+    for (const p of shown.slice(0, 20)) out.push(pairLine(p));
+    if (shown.length > 20) out.push(`  … and ${shown.length - 20} more (all in the JSON)`);
     for (const x of op.operations) {
       const parts = [...(x.methods.length > 0 ? [`methods not observed: ${x.methods.join(', ')}`] : []), ...(x.anyPath ? ['paths not observed'] : [])];
       out.push(`  operations ${printable(x.edge)}: ${parts.join('; ')}`);

@@ -71,6 +71,17 @@ describe('verify on the Bookinfo fixtures @e2e', () => {
     assert.deepEqual(intoManaged, []);
     // Into unmanaged namespaces (istio-system, kube-system, monitoring) nothing is enforced.
     assert.ok(op.pairs.some((p) => p.to === 'kube-system/Deployment/coredns'));
+    // What a proposal rule admits beyond the observed traffic is the infrastructure every pod
+    // needs once egress is isolated, DNS and istiod, and the table names the rule.
+    const byRule = op.pairs.filter((p) => p.allowedBy.length > 0);
+    assert.ok(byRule.length >= 10, String(byRule.length));
+    for (const p of byRule) {
+      const dns = p.to === 'kube-system/Deployment/coredns' && p.port === 53;
+      const istiod = p.to === 'istio-system/Deployment/istiod' && p.port === 15012;
+      assert.ok(dns || istiod, `${p.from} -> ${p.to}:${p.port} admitted by ${p.allowedBy.join(', ')}`);
+      assert.deepEqual(p.allowedBy, [`egress ${p.from.split('/')[0]}/ztmap-allow-${dns ? 'dns' : 'istiod'}#0`]);
+    }
+    assert.match(withRules.stdout, new RegExp(`over-permission: ${op.pairs.length} of ${op.pairsChecked} .*: ${byRule.length} admitted by a policy rule, ${op.pairs.length - byRule.length} because no policy isolates either side`));
   });
 
   it('without the rules, the same denials fail the gate (exit 7) and the table names each deciding policy', () => {
