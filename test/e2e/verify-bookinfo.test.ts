@@ -93,6 +93,18 @@ describe('verify on the Bookinfo fixtures @e2e', () => {
     assert.match(r.stdout, /networkpolicy: deny .* no ingress rule matches at the server; isolated by default\/ztmap-default-deny, default\/ztmap-ingress-details-v1/);
   });
 
+  it('the same input gives a byte-identical verification and table', () => {
+    const runs = [0, 1].map(() => {
+      const json = join(tempDir(), 'verification.json');
+      const r = ztmap(['verify', '-i', INVENTORY, '-p', policies, '-g', graph, '--rules', join(policies, 'rules.json'), '--json', json]);
+      assert.equal(r.status, 0, r.stderr);
+      return { json: readFileSync(json), stdout: r.stdout };
+    });
+    assert.ok(runs[0]!.json.equals(runs[1]!.json));
+    assert.equal(runs[0]!.stdout, runs[1]!.stdout);
+    assert.equal(runs[0]!.stdout, withRules.stdout);
+  });
+
   it('replaying the access logs gives the same verdicts as replaying the graph', () => {
     const fromLogs = verify(['-p', policies, '--rules', join(policies, 'rules.json'), join(BOOKINFO, 'logs')]);
     assert.deepEqual(fromLogs.v.summary, withRules.v.summary);
