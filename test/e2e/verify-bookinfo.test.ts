@@ -69,6 +69,8 @@ describe('verify on the Bookinfo fixtures @e2e', () => {
     const managed = new Set(rules.managedNamespaces);
     const intoManaged = op.pairs.filter((p) => managed.has(p.to.split('/')[0]!));
     assert.deepEqual(intoManaged, []);
+    // Out of managed namespaces, egress is isolated: only the infrastructure allows below pass.
+    assert.deepEqual(op.pairs.filter((p) => managed.has(p.from.split('/')[0]!) && p.allowedBy.length === 0), []);
     // Into unmanaged namespaces (istio-system, kube-system, monitoring) nothing is enforced.
     assert.ok(op.pairs.some((p) => p.to === 'kube-system/Deployment/coredns'));
     // What a proposal rule admits beyond the observed traffic is the infrastructure every pod
