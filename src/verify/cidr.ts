@@ -6,8 +6,14 @@ import { BlockList, isIP } from 'node:net';
 export interface Cidr {
   readonly text: string;
   readonly family: 'ipv4' | 'ipv6';
+  /** The address as written and the prefix length (32 or 128 for a bare address). */
+  readonly address: string;
+  readonly prefix: number;
   contains(ip: string): boolean;
 }
+
+/** Whether `inner` lies inside `outer` and is smaller than it. */
+export const strictSubset = (inner: Cidr, outer: Cidr) => inner.family === outer.family && inner.prefix > outer.prefix && outer.contains(inner.address);
 
 const cache = new Map<string, Cidr | undefined>();
 
@@ -44,6 +50,8 @@ function parse(text: string, bareAddress: boolean): Cidr | undefined {
   return {
     text,
     family,
+    address,
+    prefix,
     contains: (ip: string) => {
       const f = isIP(ip);
       return (f === 4 ? 'ipv4' : f === 6 ? 'ipv6' : undefined) === family && list.check(ip, family);

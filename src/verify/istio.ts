@@ -6,13 +6,14 @@
 //   4. a matching ALLOW policy allows; 5. otherwise deny.
 // A policy in the root namespace applies mesh-wide; without a selector it applies to its
 // whole namespace (or the mesh). Rules OR; within a rule from, to and when AND; values in a
-// field OR; `notX` requires that no value matches. Principals and namespaces exist only over
-// mTLS. On TCP traffic the HTTP-only attributes cannot be read: an ALLOW rule using them
-// never matches, and for a DENY rule they count as matched (Istio's documented behaviour).
+// field OR; `notX` requires that no value matches; an empty list is no list. Principals and
+// namespaces exist only over mTLS. On TCP traffic the HTTP-only attributes cannot be read: an
+// ALLOW rule using any of them never matches, and in a DENY rule they count as matched
+// (Istio's documented behaviour, and its model.Generate/checkError).
 // What replay cannot know (JWT claims, headers, the external authorizer) is unknown, and an
 // unknown that could change the verdict makes the verdict unknown.
 
-import { matchesSelector, isObj, type LabelSelector, type Obj } from './label-selector.js';
+import { matchesSelector, isObj, parseMatchLabels, type LabelSelector, type Obj } from './label-selector.js';
 import { parseCidr, type Cidr } from './cidr.js';
 import { istioStringMatch, pathMatch, type PathValue } from './istio-match.js';
 import { and3, not3, or3, type Tri } from './tri.js';
@@ -68,6 +69,11 @@ interface Source {
   notIpBlocks?: Cidr[];
   remoteIpBlocks?: Cidr[];
   notRemoteIpBlocks?: Cidr[];
+  /** `NS/SA`, the namespace defaulted to the policy's. */
+  serviceAccounts?: string[];
+  notServiceAccounts?: string[];
+  trustDomains?: string[];
+  notTrustDomains?: string[];
 }
 
 interface Operation {
@@ -91,6 +97,8 @@ interface Rule {
   from?: Source[];
   to?: Operation[];
   when?: Condition[];
+  /** Some source, operation or condition reads an HTTP-only attribute. */
+  http: boolean;
 }
 
 export interface AuthorizationPolicyModel {
@@ -111,10 +119,20 @@ export interface IstioProblem {
   message: string;
 }
 
-/** Condition keys Istio accepts; those replay can read are evaluated, the rest are unknown. */
-const KNOWN_KEYS = new Set(['source.ip', 'remote.ip', 'source.namespace', 'source.principal', 'destination.ip', 'destination.port']);
-const UNKNOWN_KEYS = /^(request\.headers\[.+\]|request\.auth\.(principal|audiences|presenter|claims\[.+\])|connection\.sni|destination\.labels\[.+\]|source\.labels\[.+\]|experimental\.envoy\.filters\..+)$/;
+/**
+ * Condition keys Istio accepts (its ValidateAttribute); those replay can read are evaluated,
+ * the rest are unknown. `source.labels[…]` and `destination.labels[…]` are not among them:
+ * Istio rejects them, so they are problems here, not unknowns.
+ */
+const KNOWN_KEYS = new Set(['source.ip', 'remote.ip', 'source.namespace', 'source.principal', 'source.serviceAccount', 'destination.ip', 'destination.port']);
+const UNKNOWN_KEYS = /^(request\.headers\[.+\]|request\.auth\.(principal|audiences|presenter|claims\[.+\])|connection\.sni|experimental\.envoy\.filters\..+)$/;
 const HTTP_ONLY_KEYS = /^(request\.headers|request\.auth)/;
+
+/** Istio's ParseBool reading of `istio.io/dry-run` (anything else is not dry-run). */
+const DRY_RUN_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+
+/** The trust domain a policy may write for "this mesh's" (Istio's trust-domain alias rule). */
+const LOCAL_TRUST_DOMAIN = 'cluster.local';
 
 export function parseAuthorizationPolicy(raw: unknown): AuthorizationPolicyModel | IstioProblem {
   const meta = isObj(raw) && isObj(raw['metadata']) ? raw['metadata'] : {};
@@ -128,20 +146,21 @@ export function parseAuthorizationPolicy(raw: unknown): AuthorizationPolicyModel
   if (action !== 'ALLOW' && action !== 'DENY' && action !== 'AUDIT' && action !== 'CUSTOM') return fail(`unknown action ${String(action)}`);
   if (action === 'CUSTOM' && !isObj(spec['provider'])) return fail('a CUSTOM policy needs a provider');
   if (action !== 'CUSTOM' && spec['provider'] !== undefined) return fail('provider is only for CUSTOM policies');
-  const hasTargetRef = spec['targetRef'] !== undefined || spec['targetRefs'] !== undefined;
+  // null and [] are unset (the API server prunes null; an empty repeated field is unset).
+  const hasTargetRef = isObj(spec['targetRef']) || (Array.isArray(spec['targetRefs']) && spec['targetRefs'].length > 0);
   let selector: LabelSelector | undefined;
   if (spec['selector'] !== undefined && spec['selector'] !== null) {
     if (hasTargetRef) return fail('selector and targetRef cannot both be set');
     const s = spec['selector'];
-    const ml = isObj(s) ? (s['matchLabels'] ?? {}) : undefined;
-    if (!isObj(ml) || !Object.values(ml).every((v) => typeof v === 'string')) return fail('spec.selector.matchLabels is not a map of strings');
-    selector = { matchLabels: ml as Record<string, string>, matchExpressions: [] };
+    const ml = isObj(s) ? parseMatchLabels(s['matchLabels'], 'spec.selector.matchLabels') : 'spec.selector is not an object';
+    if (typeof ml === 'string') return fail(ml);
+    selector = { matchLabels: ml, matchExpressions: [] };
   }
   const rawRules = spec['rules'] ?? [];
   if (!Array.isArray(rawRules)) return fail('spec.rules is not a list');
   const rules: Rule[] = [];
   for (const [i, r] of rawRules.entries()) {
-    const rule = parseRule(r, `spec.rules[${i}]`);
+    const rule = parseRule(r, `spec.rules[${i}]`, namespace);
     if (typeof rule === 'string') return fail(rule);
     rules.push(rule);
   }
@@ -152,51 +171,58 @@ export function parseAuthorizationPolicy(raw: unknown): AuthorizationPolicyModel
     action,
     ...(selector === undefined ? {} : { selector }),
     rules,
-    dryRun: annotations['istio.io/dry-run'] === 'true',
+    dryRun: typeof annotations['istio.io/dry-run'] === 'string' && DRY_RUN_TRUE.has(annotations['istio.io/dry-run']),
     targetRef: hasTargetRef,
   };
 }
 
+/** A list of strings; absent, null and [] are all "not set" (proto3 has no empty-but-set list). */
 function strings(o: Obj, key: string, at: string): string[] | undefined | string {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) return `${at}.${key} is not a list of strings`;
+  if (v.length === 0) return undefined;
   if (v.some((x) => x === '')) return `${at}.${key} has an empty value`;
   return v as string[];
 }
 
-function parseRule(r: unknown, at: string): Rule | string {
-  if (r === null || r === undefined) return {};
+// `from: []`, `to: []` and `when: []` are unset like any other empty list: no constraint.
+function parseRule(r: unknown, at: string, policyNamespace: string): Rule | string {
+  if (r === null || r === undefined) return { http: false };
   if (!isObj(r)) return `${at} is not an object`;
-  const rule: Rule = {};
+  const rule: Rule = { http: false };
   const from = r['from'];
   if (from !== undefined && from !== null) {
     if (!Array.isArray(from)) return `${at}.from is not a list`;
-    rule.from = [];
+    if (from.length > 0) rule.from = [];
     for (const [i, f] of from.entries()) {
       const s = isObj(f) ? f['source'] : undefined;
-      if (!isObj(s) || Object.keys(s).length === 0) return `${at}.from[${i}].source must not be empty`;
-      const src = parseSource(s, `${at}.from[${i}].source`);
+      if (!isObj(s)) return `${at}.from[${i}].source must not be empty`;
+      const src = parseSource(s, `${at}.from[${i}].source`, policyNamespace);
       if (typeof src === 'string') return src;
-      rule.from.push(src);
+      if (Object.keys(src).length === 0) return `${at}.from[${i}].source must not be empty`;
+      if (src.requestPrincipals !== undefined || src.notRequestPrincipals !== undefined) rule.http = true;
+      rule.from!.push(src);
     }
   }
   const to = r['to'];
   if (to !== undefined && to !== null) {
     if (!Array.isArray(to)) return `${at}.to is not a list`;
-    rule.to = [];
+    if (to.length > 0) rule.to = [];
     for (const [i, t] of to.entries()) {
       const o = isObj(t) ? t['operation'] : undefined;
-      if (!isObj(o) || Object.keys(o).length === 0) return `${at}.to[${i}].operation must not be empty`;
+      if (!isObj(o)) return `${at}.to[${i}].operation must not be empty`;
       const op = parseOperation(o, `${at}.to[${i}].operation`);
       if (typeof op === 'string') return op;
-      rule.to.push(op);
+      if (Object.keys(op).length === 0) return `${at}.to[${i}].operation must not be empty`;
+      if (usesHttp(op)) rule.http = true;
+      rule.to!.push(op);
     }
   }
   const when = r['when'];
   if (when !== undefined && when !== null) {
     if (!Array.isArray(when)) return `${at}.when is not a list`;
-    rule.when = [];
+    if (when.length > 0) rule.when = [];
     for (const [i, c] of when.entries()) {
       const w = `${at}.when[${i}]`;
       if (!isObj(c) || typeof c['key'] !== 'string') return `${w} has no key`;
@@ -214,7 +240,16 @@ function parseRule(r: unknown, at: string): Rule | string {
         if ((key.endsWith('.ip')) && parseCidr(v, true) === undefined) return `${w}: "${v}" is not an IP or CIDR`;
         if (key === 'destination.port' && !isPort(v)) return `${w}: "${v}" is not a port`;
       }
-      rule.when.push(cond);
+      if (key === 'source.serviceAccount') {
+        const sas = serviceAccountsOf(values ?? [], policyNamespace, w);
+        const notSas = serviceAccountsOf(notValues ?? [], policyNamespace, w);
+        if (typeof sas === 'string') return sas;
+        if (typeof notSas === 'string') return notSas;
+        if (values !== undefined) cond.values = sas;
+        if (notValues !== undefined) cond.notValues = notSas;
+      }
+      if (HTTP_ONLY_KEYS.test(key)) rule.http = true;
+      rule.when!.push(cond);
     }
   }
   return rule;
@@ -222,9 +257,22 @@ function parseRule(r: unknown, at: string): Rule | string {
 
 const isPort = (v: string) => /^\d{1,5}$/.test(v) && Number(v) >= 0 && Number(v) <= 65535;
 
-function parseSource(s: Obj, at: string): Source | string {
+const SOURCE_FIELDS = ['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces', 'ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks', 'serviceAccounts', 'notServiceAccounts', 'trustDomains', 'notTrustDomains'];
+
+/** `NS/SA` or `SA` (in the policy's namespace), without wildcards, as `NS/SA`. */
+function serviceAccountsOf(values: readonly string[], policyNamespace: string, at: string): string[] | string {
+  const out: string[] = [];
+  for (const v of values) {
+    const parts = v.split('/');
+    if (v.includes('*') || parts.length > 2 || parts.some((x) => x === '')) return `${at}: service account "${v}" is not NAMESPACE/NAME or NAME (no wildcards)`;
+    out.push(parts.length === 2 ? v : `${policyNamespace}/${v}`);
+  }
+  return out;
+}
+
+function parseSource(s: Obj, at: string, policyNamespace: string): Source | string {
   const out: Source = {};
-  for (const key of ['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces'] as const) {
+  for (const key of ['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces', 'trustDomains', 'notTrustDomains'] as const) {
     const v = strings(s, key, at);
     if (typeof v === 'string') return v;
     if (v !== undefined) out[key] = v;
@@ -241,7 +289,19 @@ function parseSource(s: Obj, at: string): Source | string {
     }
     out[key] = cidrs;
   }
-  const unknown = Object.keys(s).filter((k) => !(k in out) && !['principals', 'notPrincipals', 'requestPrincipals', 'notRequestPrincipals', 'namespaces', 'notNamespaces', 'ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks'].includes(k));
+  for (const key of ['serviceAccounts', 'notServiceAccounts'] as const) {
+    const v = strings(s, key, at);
+    if (typeof v === 'string') return v;
+    if (v === undefined) continue;
+    if (v.length > 16) return `${at}.${key} has more than 16 entries`;
+    const sas = serviceAccountsOf(v, policyNamespace, `${at}.${key}`);
+    if (typeof sas === 'string') return sas;
+    out[key] = sas;
+  }
+  if ((out.serviceAccounts ?? out.notServiceAccounts) !== undefined && (out.principals ?? out.notPrincipals ?? out.namespaces ?? out.notNamespaces) !== undefined) {
+    return `${at}: serviceAccounts cannot be set with namespaces or principals`;
+  }
+  const unknown = Object.keys(s).filter((k) => !SOURCE_FIELDS.includes(k));
   if (unknown.length > 0) return `${at} has unknown field ${unknown[0]}`;
   return out;
 }
@@ -265,6 +325,8 @@ function parseOperation(o: Obj, at: string): Operation | string {
   return out;
 }
 
+const usesHttp = (o: Operation) => (o.hosts ?? o.notHosts ?? o.methods ?? o.notMethods ?? o.paths ?? o.notPaths) !== undefined;
+
 /** Whether the policy applies to a workload in `namespace` with `labels`. */
 export function appliesTo(p: AuthorizationPolicyModel, namespace: string, labels: Readonly<Record<string, string>>, rootNamespace: string): boolean {
   if (p.targetRef) return false;
@@ -274,6 +336,8 @@ export function appliesTo(p: AuthorizationPolicyModel, namespace: string, labels
 
 export interface EvaluateOptions {
   rootNamespace: string;
+  /** The mesh's trust domain: principals written with `cluster.local` mean this one. */
+  trustDomain: string;
   /** Evaluate dry-run policies as if enforced (the verdict once the annotation is removed). */
   enforceDryRun: boolean;
 }
@@ -286,7 +350,7 @@ export function evaluateIstio(policies: readonly AuthorizationPolicyModel[], req
   const matches = (action: IstioAction) =>
     applicable
       .filter((p) => p.action === action)
-      .map((p) => ({ p, m: policyMatch(p, req) }));
+      .map((p) => ({ p, m: policyMatch(p, req, opts.trustDomain) }));
 
   // CUSTOM: the external authorizer's answer is not in the telemetry; it can only deny.
   const custom = matches('CUSTOM').filter(({ m }) => m.match !== false);
@@ -308,25 +372,35 @@ export function evaluateIstio(policies: readonly AuthorizationPolicyModel[], req
   return { decision: 'unknown', reason: 'unknown-attribute', policies: maybe.map((a) => ref(a.p)) };
 }
 
-function policyMatch(p: AuthorizationPolicyModel, req: IstioRequest): { match: Tri; rule?: number } {
+/** How a rule is matched: the TCP behaviour of its action, and the mesh's trust domain. */
+interface MatchContext {
+  /**
+   * DENY (and CUSTOM, which Istio builds the same way): on TCP, HTTP-only attributes are
+   * dropped from the rule, so they count as matched. ALLOW: a rule that reads any of them
+   * is dropped whole on TCP, so it never matches.
+   */
+  widen: boolean;
+  trustDomain: string;
+}
+
+function policyMatch(p: AuthorizationPolicyModel, req: IstioRequest, trustDomain: string): { match: Tri; rule?: number } {
   let unknown = false;
+  const ctx: MatchContext = { widen: p.action === 'DENY' || p.action === 'CUSTOM', trustDomain };
   for (const [i, r] of p.rules.entries()) {
-    const m = ruleMatch(r, req, p.action === 'DENY');
+    const m = ruleMatch(r, req, ctx);
     if (m === true) return { match: true, rule: i };
     if (m === undefined) unknown = true;
   }
   return { match: unknown ? undefined : false };
 }
 
-/**
- * A rule against a request. `deny` selects the TCP behaviour for HTTP-only attributes:
- * matched in a DENY rule, never matched in any other.
- */
-function ruleMatch(r: Rule, req: IstioRequest, deny: boolean): Tri {
+/** A rule against a request (Istio's model.Generate and checkError for the TCP cases). */
+function ruleMatch(r: Rule, req: IstioRequest, ctx: MatchContext): Tri {
+  if (req.http === undefined && r.http && !ctx.widen) return false;
   return and3([
-    r.from === undefined ? true : or3(r.from.map((s) => sourceMatch(s, req, deny))),
-    r.to === undefined ? true : or3(r.to.map((o) => operationMatch(o, req, deny))),
-    r.when === undefined ? true : and3(r.when.map((c) => conditionMatch(c, req, deny))),
+    r.from === undefined ? true : or3(r.from.map((s) => sourceMatch(s, req, ctx))),
+    r.to === undefined ? true : or3(r.to.map((o) => operationMatch(o, req, ctx.widen))),
+    r.when === undefined ? true : and3(r.when.map((c) => conditionMatch(c, req, ctx))),
   ]);
 }
 
@@ -335,10 +409,39 @@ function field<T>(values: readonly T[] | undefined, notValues: readonly T[] | un
   return and3([values === undefined ? true : or3(values.map(match)), notValues === undefined ? true : not3(or3(notValues.map(match)))]);
 }
 
-function namespaceOfPrincipal(principal: string): string | undefined {
-  const m = /\/ns\/([^/]+)\/sa\//.exec(principal);
-  return m?.[1];
+/** A principal pattern as Istio applies it: `cluster.local/…` stands for the mesh's trust domain. */
+function localPrincipal(pattern: string, trustDomain: string): string {
+  return pattern.startsWith(`${LOCAL_TRUST_DOMAIN}/`) ? trustDomain + pattern.slice(LOCAL_TRUST_DOMAIN.length) : pattern;
 }
+
+const namespaceRegexes = new Map<string, RegExp>();
+
+/**
+ * Istio matches a namespace against the principal with `.*\/ns/VALUE/.*`, a `*` anywhere in
+ * VALUE being `.*`: `team-*-prod` is a wildcard here, unlike in the other string fields.
+ */
+function namespaceMatch(pattern: string, principal: string | null | undefined): Tri {
+  if (principal === undefined) return undefined;
+  if (principal === null) return false;
+  let re = namespaceRegexes.get(pattern);
+  if (re === undefined) {
+    re = new RegExp(`^.*/ns/${pattern.split('*').map(escapeRegex).join('.*')}/.*$`, 's');
+    if (namespaceRegexes.size > 1_000) namespaceRegexes.clear();
+    namespaceRegexes.set(pattern, re);
+  }
+  return re.test(principal);
+}
+
+/** A `NS/SA` service account against the principal, whatever its trust domain. */
+function serviceAccountMatch(nsSa: string, principal: string | null | undefined): Tri {
+  if (principal === undefined) return undefined;
+  if (principal === null) return false;
+  const [ns, sa] = nsSa.split('/');
+  const m = /\/ns\/([^/]+)\/(?:.+\/|)sa\/([^/]+)(?:\/.+)?$/.exec(principal);
+  return m !== null && m[1] === ns && m[2] === sa;
+}
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A string attribute that may be absent (null) or unknown (undefined). */
 function stringMatch(pattern: string, value: string | null | undefined, ignoreCase = false): Tri {
@@ -346,31 +449,32 @@ function stringMatch(pattern: string, value: string | null | undefined, ignoreCa
   return istioStringMatch(pattern, value ?? undefined, ignoreCase);
 }
 
-function sourceMatch(s: Source, req: IstioRequest, deny: boolean): Tri {
+function sourceMatch(s: Source, req: IstioRequest, ctx: MatchContext): Tri {
   const principal = req.source.principal;
-  const namespace = principal === null ? null : principal === undefined ? undefined : (namespaceOfPrincipal(principal) ?? null);
   const ip = req.source.ip;
   const ipMatch = (c: Cidr): Tri => (ip === undefined ? undefined : c.contains(ip));
   const parts: Tri[] = [
-    field(s.principals, s.notPrincipals, (p) => stringMatch(p, principal)),
-    field(s.namespaces, s.notNamespaces, (p) => stringMatch(p, namespace)),
+    field(s.principals, s.notPrincipals, (p) => stringMatch(localPrincipal(p, ctx.trustDomain), principal)),
+    field(s.namespaces, s.notNamespaces, (p) => namespaceMatch(p, principal)),
+    field(s.serviceAccounts, s.notServiceAccounts, (sa) => serviceAccountMatch(sa, principal)),
+    // Trust domains and their aliases are the mesh's configuration, which replay does not read.
+    field(s.trustDomains, s.notTrustDomains, () => (principal === null ? false : undefined)),
     field(s.ipBlocks, s.notIpBlocks, ipMatch),
     // Without X-Forwarded-For or the PROXY protocol configured, the remote IP is the peer's.
     field(s.remoteIpBlocks, s.notRemoteIpBlocks, ipMatch),
   ];
   if (s.requestPrincipals !== undefined || s.notRequestPrincipals !== undefined) {
     // JWT identities: HTTP only, and never in the telemetry replay reads.
-    parts.push(req.http === undefined ? deny : undefined);
+    parts.push(req.http === undefined ? ctx.widen : undefined);
   }
   return and3(parts);
 }
 
-function operationMatch(o: Operation, req: IstioRequest, deny: boolean): Tri {
+function operationMatch(o: Operation, req: IstioRequest, widen: boolean): Tri {
   const parts: Tri[] = [field(o.ports, o.notPorts, (p) => p === req.destination.port)];
-  const httpOnly = o.hosts ?? o.notHosts ?? o.methods ?? o.notMethods ?? o.paths ?? o.notPaths;
-  if (httpOnly !== undefined) {
+  if (usesHttp(o)) {
     if (req.http === undefined) {
-      parts.push(deny);
+      parts.push(widen);
     } else {
       const h = req.http;
       parts.push(field(o.hosts, o.notHosts, (p) => (h.host === undefined ? undefined : hostMatch(p, h.host))));
@@ -387,8 +491,8 @@ function hostMatch(pattern: string, host: string): boolean {
   return istioStringMatch(pattern, host, true) || istioStringMatch(pattern, bare, true);
 }
 
-function conditionMatch(c: Condition, req: IstioRequest, deny: boolean): Tri {
-  if (HTTP_ONLY_KEYS.test(c.key) && req.http === undefined) return deny;
+function conditionMatch(c: Condition, req: IstioRequest, ctx: MatchContext): Tri {
+  if (HTTP_ONLY_KEYS.test(c.key) && req.http === undefined) return ctx.widen;
   const principal = req.source.principal;
   let match: (v: string) => Tri;
   switch (c.key) {
@@ -403,10 +507,13 @@ function conditionMatch(c: Condition, req: IstioRequest, deny: boolean): Tri {
       match = (v) => Number(v) === req.destination.port;
       break;
     case 'source.principal':
-      match = (v) => stringMatch(v, principal);
+      match = (v) => stringMatch(localPrincipal(v, ctx.trustDomain), principal);
       break;
     case 'source.namespace':
-      match = (v) => stringMatch(v, principal === null ? null : principal === undefined ? undefined : (namespaceOfPrincipal(principal) ?? null));
+      match = (v) => namespaceMatch(v, principal);
+      break;
+    case 'source.serviceAccount':
+      match = (v) => serviceAccountMatch(v, principal);
       break;
     default:
       match = () => undefined;

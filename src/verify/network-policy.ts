@@ -11,7 +11,7 @@
 // Cyclonus oracle, do so); hostNetwork pods are not modelled. An endpoint given as an IP is
 // outside the cluster: no policy selects it, so its own side allows.
 
-import { parseCidr, type Cidr } from './cidr.js';
+import { parseCidr, strictSubset, type Cidr } from './cidr.js';
 import { describeSelector, isObj, matchesSelector, parseLabelSelector, type LabelSelector, type Obj } from './label-selector.js';
 
 export type NpProtocol = 'TCP' | 'UDP' | 'SCTP';
@@ -271,6 +271,7 @@ function parsePeer(v: unknown, at: string): Peer | string {
     for (const x of ex) {
       const c = typeof x === 'string' ? parseCidr(x) : undefined;
       if (c === undefined || c.family !== cidr.family) return `${at}.ipBlock.except "${String(x)}" is not a CIDR of the same family`;
+      if (!strictSubset(c, cidr)) return `${at}.ipBlock.except "${c.text}" must be a strict subset of cidr ${cidr.text}`;
       except.push(c);
     }
     peer.ipBlock = { cidr, except };

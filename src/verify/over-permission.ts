@@ -5,6 +5,9 @@
 
 import { compare } from '../flow/compare.js';
 import type { L4Protocol } from '../flow/flow.js';
+import type { Identity } from '../flow/identity.js';
+import type { Pod } from '../inventory/inventory.js';
+import type { PathValue } from './istio-match.js';
 import { replay, type Observation, type ReplayContext, type ReplayEndpoint, type ReplayIndex, type Verdict } from './replay.js';
 
 export interface PairGrant {
@@ -26,8 +29,14 @@ export interface OperationGrant {
   edge: string;
   /** Methods not observed on the edge that would be allowed on its observed paths. */
   methods: string[];
-  /** Whether a path never observed would be allowed with an observed method. */
+  /** Whether a path never observed, at the root, would be allowed with an observed method. */
   anyPath: boolean;
+  /**
+   * Unobserved paths beside and below the observed ones (`/api/products` → `/api/ztmap-unobserved`,
+   * `/api/products/ztmap-unobserved`) that would be allowed with an observed method: what a
+   * prefix or suffix match admits beyond what was seen.
+   */
+  paths: string[];
 }
 
 export interface OverPermission {
@@ -37,11 +46,38 @@ export interface OverPermission {
   operations: OperationGrant[];
 }
 
-/** A client that is no workload of the cluster and has no identity: the internet, a pod outside the mesh. */
+/** A client that is no workload of the cluster and has no identity: the internet. */
 export const OUTSIDER: ReplayEndpoint = { key: 'world:203.0.113.1', kind: 'world', name: '203.0.113.1', ips: ['203.0.113.1'] };
 
+/**
+ * A pod inside the cluster without a sidecar and without labels, one per namespace: no
+ * identity for Istio, and only namespace-wide peers for NetworkPolicy. It finds what is
+ * allowed to an unauthenticated in-cluster client (design.md §4.4), which the outsider's
+ * address cannot show to namespaceSelector and podSelector peers.
+ */
+export const UNMESHED_PROBE = 'Probe/unmeshed-pod';
+
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
-const UNOBSERVED_PATH = '/ztmap-unobserved-path';
+const UNOBSERVED = 'ztmap-unobserved';
+const UNOBSERVED_PATH = `/${UNOBSERVED}-path`;
+/** Observed paths per edge that get probes beside and below them. */
+const MAX_PATH_PROBES = 50;
+
+function unmeshedPod(namespace: string): Pod {
+  const workload: Identity = { key: `${namespace}/${UNMESHED_PROBE}`, kind: 'workload', namespace, name: 'unmeshed-pod', workloadKind: 'Probe', serviceAccount: 'default', labels: {} };
+  return { namespace, name: 'unmeshed-pod', uid: '', ips: [], hostNetwork: false, serviceAccount: 'default', labels: {}, ports: [], hasSidecar: false, workload, identity: workload };
+}
+
+/** Unobserved paths next to an observed one: its sibling and its child (for a template, beside its literal head). */
+export function neighbourPaths(path: PathValue): string[] {
+  const hole = path.template ? path.text.indexOf('{') : -1;
+  const literal = hole >= 0 ? path.text.slice(0, hole) : path.text;
+  const parent = literal.slice(0, literal.lastIndexOf('/') + 1);
+  if (!literal.startsWith('/')) return [];
+  const out = new Set([`${parent}${UNOBSERVED}`]);
+  if (hole < 0) out.add(`${literal.replace(/\/$/, '')}/${UNOBSERVED}`);
+  return [...out];
+}
 
 export function overPermission(ctx: ReplayContext, index: ReplayIndex, observed: readonly Observation[]): OverPermission {
   const seen = new Set(observed.map((o) => `${o.from.key}\n${o.to.key}\n${o.port}`));
@@ -57,11 +93,19 @@ export function overPermission(ctx: ReplayContext, index: ReplayIndex, observed:
     for (const o of observed) if (o.to.key === key) ports.add(o.port);
     portsOf.set(key, [...ports].sort((a, b) => a - b));
   }
-  const serviceAccountsOf = (key: string) => [...new Set(index.podsOf.get(key)!.map((p) => p.serviceAccount))].sort(compare);
 
   const pairs: PairGrant[] = [];
   let pairsChecked = 0;
-  const sources: ReplayEndpoint[] = [...workloads.map(endpoint), OUTSIDER];
+  // The unmeshed probes are clients only: their pods join an index of their own.
+  const probeIndex: ReplayIndex = { ...index, podsOf: new Map(index.podsOf) };
+  const probes: ReplayEndpoint[] = [];
+  for (const ns of [...ctx.inventory.namespaces].sort(compare)) {
+    const pod = unmeshedPod(ns);
+    probeIndex.podsOf.set(pod.workload.key, [pod]);
+    probes.push({ key: pod.workload.key, kind: 'workload', namespace: ns, name: pod.workload.name, ips: [] });
+  }
+  const serviceAccountsOf = (key: string) => [...new Set(probeIndex.podsOf.get(key)!.map((p) => p.serviceAccount))].sort(compare);
+  const sources: ReplayEndpoint[] = [...workloads.map(endpoint), ...probes, OUTSIDER];
   for (const from of sources) {
     for (const toKey of workloads) {
       const to = endpoint(toKey);
@@ -69,7 +113,7 @@ export function overPermission(ctx: ReplayContext, index: ReplayIndex, observed:
         if (seen.has(`${from.key}\n${toKey}\n${port}`)) continue;
         pairsChecked++;
         const o = probe(from, to, port, 'http', from.kind === 'workload' ? serviceAccountsOf(from.key) : []);
-        const r = replay(ctx, index, o);
+        const r = replay(ctx, probeIndex, o);
         if (r.verdict !== 'denied') pairs.push({ from: from.key, to: toKey, port, verdict: r.verdict, istio: r.istio.verdict, networkPolicy: r.networkPolicy.verdict, allowedBy: allowedBy(r) });
       }
     }
@@ -81,8 +125,12 @@ export function overPermission(ctx: ReplayContext, index: ReplayIndex, observed:
     if (o.protocol === 'tcp' || done.has(o.edge) || o.methods.length === 0) continue;
     done.add(o.edge);
     const methods = METHODS.filter((m) => !o.methods.includes(m)).filter((m) => replay(ctx, index, { ...o, methods: [m] }).verdict !== 'denied');
-    const anyPath = replay(ctx, index, { ...o, paths: [{ text: UNOBSERVED_PATH, template: false }], pathsIncomplete: false }).verdict !== 'denied';
-    if (methods.length > 0 || anyPath) operations.push({ edge: o.edge, methods, anyPath });
+    const admits = (text: string) => replay(ctx, index, { ...o, paths: [{ text, template: false }], pathsIncomplete: false }).verdict !== 'denied';
+    const anyPath = admits(UNOBSERVED_PATH);
+    const observedPaths = new Set(o.paths.map((p) => p.text));
+    const neighbours = [...new Set(o.paths.slice(0, MAX_PATH_PROBES).flatMap(neighbourPaths))].filter((p) => !observedPaths.has(p)).sort(compare);
+    const paths = anyPath ? [] : neighbours.filter(admits);
+    if (methods.length > 0 || anyPath || paths.length > 0) operations.push({ edge: o.edge, methods, anyPath, paths });
   }
   return { pairsChecked, pairs, operations };
 }

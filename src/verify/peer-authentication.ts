@@ -1,9 +1,10 @@
 // Istio PeerAuthentication: which mTLS mode a workload's sidecar accepts on a port. The most
 // specific policy wins: a workload policy (selector, in the workload's namespace; portLevelMtls
 // only here), then the namespace's policy, then the mesh policy in the root namespace; UNSET
-// inherits from the next level. Without any, the mode is PERMISSIVE. STRICT refuses plaintext.
+// inherits from the next level. Without any, the mode is PERMISSIVE. STRICT refuses plaintext;
+// DISABLE makes clients' auto-mTLS send plaintext, so requests arrive without an identity.
 
-import { isObj } from './label-selector.js';
+import { isObj, parseMatchLabels } from './label-selector.js';
 import { selects } from '../flow/labels.js';
 
 export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
@@ -37,15 +38,15 @@ export function parsePeerAuthentication(raw: unknown): PeerAuthenticationModel |
   if (typeof mode !== 'string' || !MODES.has(mode)) return fail(`unknown mtls.mode ${String(mode)}`);
   let selector: Record<string, string> | undefined;
   if (isObj(spec['selector'])) {
-    const ml = spec['selector']['matchLabels'] ?? {};
-    if (!isObj(ml) || !Object.values(ml).every((v) => typeof v === 'string')) return fail('spec.selector.matchLabels is not a map of strings');
-    selector = ml as Record<string, string>;
+    const ml = parseMatchLabels(spec['selector']['matchLabels'], 'spec.selector.matchLabels');
+    if (typeof ml === 'string') return fail(ml);
+    selector = ml;
   }
   const portLevel = new Map<number, ModeOrUnset>();
   const pl = spec['portLevelMtls'];
   if (pl !== undefined && pl !== null) {
     if (!isObj(pl)) return fail('spec.portLevelMtls is not a map');
-    if (selector === undefined) return fail('portLevelMtls needs a workload selector');
+    if (selector === undefined || Object.keys(selector).length === 0) return fail('portLevelMtls needs a workload selector');
     for (const [port, v] of Object.entries(pl)) {
       const m = isObj(v) ? (v['mode'] ?? 'UNSET') : undefined;
       if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) return fail(`portLevelMtls key ${port} is not a port`);
@@ -66,7 +67,8 @@ export function mtlsPolicyFor(
   // Ties between policies of one level: Istio takes the oldest; replay has no creation
   // times, so the first by name, which is at least stable.
   const byName = [...policies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const workload = byName.find((p) => p.namespace === namespace && p.selector !== undefined && Object.keys(p.selector).length > 0 && selects(p.selector, labels));
+  // "PeerAuthentication policies with workload selectors are ignored when deployed in the root namespace."
+  const workload = byName.find((p) => p.namespace === namespace && p.namespace !== rootNamespace && p.selector !== undefined && Object.keys(p.selector).length > 0 && selects(p.selector, labels));
   const ns = byName.find((p) => p.namespace === namespace && (p.selector === undefined || Object.keys(p.selector).length === 0));
   const mesh = byName.find((p) => p.namespace === rootNamespace && (p.selector === undefined || Object.keys(p.selector).length === 0));
   const levels: { mode: ModeOrUnset | undefined; p: PeerAuthenticationModel | undefined }[] = [

@@ -224,7 +224,12 @@ export function replay(ctx: ReplayContext, index: ReplayIndex, o: Observation): 
       continue;
     }
     const strict = mtlsPolicyFor(ctx.policies.peerAuthentication, s.pod.namespace, s.pod.labels, o.port, ctx.rootNamespace);
-    for (const principal of principals) {
+    // With mTLS disabled at the server, auto-mTLS clients send plaintext: no identity arrives.
+    const disabled = strict.mode === 'DISABLE';
+    if (disabled && principals.some((x) => x !== null)) {
+      notes.push(`mTLS is disabled for ${s.pod.namespace}/${s.pod.name}:${o.port} by PeerAuthentication ${strict.by!.namespace}/${strict.by!.name}: replayed in plaintext, without a principal`);
+    }
+    for (const principal of disabled ? [null] : principals) {
       if (strict.mode === 'STRICT' && principal !== undefined && principal === null) {
         const refused: IstioOutcome = { decision: 'deny', reason: 'plaintext-refused', policies: strict.by === undefined ? [] : [strict.by], principal };
         istio.push(refused);
@@ -239,10 +244,10 @@ export function replay(ctx: ReplayContext, index: ReplayIndex, o: Observation): 
             ...(op === undefined ? {} : { http: op }),
           };
           const detail = { ...(op?.method === undefined ? {} : { method: op.method }), ...(op?.path === undefined ? {} : { path: op.path.text }), principal };
-          const v = evaluateIstio(ctx.policies.authorization, req, { rootNamespace: ctx.rootNamespace, enforceDryRun: false });
+          const v = evaluateIstio(ctx.policies.authorization, req, { rootNamespace: ctx.rootNamespace, trustDomain: ctx.trustDomain, enforceDryRun: false });
           // An unknown principal (mTLS not observed) only matters when it changes the answer.
           istio.push({ ...v, ...detail });
-          if (index.hasDryRun) istioDry.push({ ...evaluateIstio(ctx.policies.authorization, req, { rootNamespace: ctx.rootNamespace, enforceDryRun: true }), ...detail });
+          if (index.hasDryRun) istioDry.push({ ...evaluateIstio(ctx.policies.authorization, req, { rootNamespace: ctx.rootNamespace, trustDomain: ctx.trustDomain, enforceDryRun: true }), ...detail });
         }
       }
     }
@@ -287,8 +292,11 @@ function distinct<T>(xs: T[]): T[] {
  */
 function principalsOf(o: Observation, from: Side, to: Side, notes: string[], trustDomain: string): (string | null | undefined)[] {
   const sas = o.from.kind === 'workload' && o.from.namespace !== undefined ? o.serviceAccounts.map((sa) => principalFor(trustDomain, o.from.namespace!, sa)) : [];
-  if (o.mtls === 'plaintext' || o.from.kind !== 'workload') return [null];
+  if (o.mtls === 'plaintext') return [null];
+  // Seen over mTLS: the peer had a certificate. For a source the inventory cannot name, its
+  // identity is unknown, not absent.
   if (o.mtls === 'mutual') return sas.length > 0 ? sas : [undefined];
+  if (o.from.kind !== 'workload') return [null];
   const clientSidecar = from.kind === 'pods' && from.shapes.every((s) => s.pod.hasSidecar);
   const serverSidecar = to.kind === 'pods' && to.shapes.some((s) => s.pod.hasSidecar);
   if (!serverSidecar) return [null];

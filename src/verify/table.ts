@@ -99,7 +99,11 @@ export function verificationTable(v: Verification, opts: { all: boolean } = { al
     for (const p of shown.slice(0, 20)) out.push(pairLine(p));
     if (shown.length > 20) out.push(`  … and ${shown.length - 20} more (all in the JSON)`);
     for (const x of op.operations) {
-      const parts = [...(x.methods.length > 0 ? [`methods not observed: ${x.methods.join(', ')}`] : []), ...(x.anyPath ? ['paths not observed'] : [])];
+      const parts = [
+        ...(x.methods.length > 0 ? [`methods not observed: ${x.methods.join(', ')}`] : []),
+        ...(x.anyPath ? ['any path'] : []),
+        ...(x.paths.length > 0 ? [`paths beside the observed ones: ${x.paths.slice(0, 5).join(', ')}${x.paths.length > 5 ? ` … (${x.paths.length})` : ''}`] : []),
+      ];
       out.push(`  operations ${printable(x.edge)}: ${parts.join('; ')}`);
     }
   }

@@ -22,7 +22,7 @@ function req(over: { principal?: string | null; ip?: string; ns?: string; labels
   };
 }
 
-const decide = (policies: AuthorizationPolicyModel[], r: IstioRequest, enforceDryRun = false) => evaluateIstio(policies, r, { rootNamespace: ROOT, enforceDryRun });
+const decide = (policies: AuthorizationPolicyModel[], r: IstioRequest, enforceDryRun = false) => evaluateIstio(policies, r, { rootNamespace: ROOT, trustDomain: 'cluster.local', enforceDryRun });
 const allowFrom = (principals: string[]) => ({ rules: [{ from: [{ source: { principals } }] }] });
 
 describe('Istio AuthorizationPolicy semantics', () => {
@@ -161,10 +161,86 @@ describe('Istio AuthorizationPolicy semantics', () => {
     assert.equal(decide([p], req()).decision, 'allow');
   });
 
+  it('an empty list is not set: from: [], to: [], principals: [] and values: [] constrain nothing', () => {
+    // A naive reading (an empty OR is false) would make each of these DENY rules match nothing.
+    const denies = [
+      { rules: [{ from: [], to: [{ operation: { ports: ['8080'] } }] }] },
+      { rules: [{ to: [{ operation: { methods: ['GET'], ports: [] } }] }] },
+      { rules: [{ from: [{ source: { namespaces: ['default'], principals: [] } }] }] },
+      { rules: [{ when: [{ key: 'source.namespace', values: [], notValues: ['elsewhere'] }] }] },
+    ];
+    for (const [i, spec] of denies.entries()) assert.equal(decide([ap('default', `d${i}`, { action: 'DENY', ...spec })], req()).decision, 'deny', JSON.stringify(spec));
+    const bad = (spec: unknown) => parseAuthorizationPolicy({ metadata: { name: 'x', namespace: 'd' }, spec });
+    // …and a source or operation left with nothing set is one Istio rejects.
+    assert.match((bad({ rules: [{ from: [{ source: { principals: [] } }] }] }) as { message: string }).message, /must not be empty/);
+    assert.match((bad({ rules: [{ when: [{ key: 'source.ip', values: [] }] }] }) as { message: string }).message, /needs values or notValues/);
+  });
+
+  it('on TCP, one HTTP-only field anywhere in an ALLOW rule drops the whole rule, not just its entry', () => {
+    const tcp = req({ http: null, port: 5432 });
+    const ops = ap('default', 'ops', { rules: [{ to: [{ operation: { methods: ['GET'] } }, { operation: { ports: ['5432'] } }] }] });
+    assert.equal(decide([ops], tcp).decision, 'deny');
+    const jwt = ap('default', 'jwt', { rules: [{ from: [{ source: { requestPrincipals: ['*'] } }, { source: { namespaces: ['default'] } }] }] });
+    assert.equal(decide([jwt], tcp).decision, 'deny');
+    const header = ap('default', 'hdr', { rules: [{ to: [{ operation: { ports: ['5432'] } }], when: [{ key: 'request.headers[x]', values: ['y'] }] }] });
+    assert.equal(decide([header], tcp).decision, 'deny');
+    // Another rule of the same policy without HTTP fields still applies.
+    const mixed = ap('default', 'mixed', { rules: [{ to: [{ operation: { methods: ['GET'] } }] }, { to: [{ operation: { ports: ['5432'] } }] }] });
+    assert.equal(decide([mixed], tcp).decision, 'allow');
+  });
+
+  it('a principal written with cluster.local means the mesh\'s own trust domain', () => {
+    const deny = ap('default', 'd', { action: 'DENY', rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/sa/web'] } }] }] });
+    const web = req({ principal: 'example.com/ns/default/sa/web' });
+    assert.equal(evaluateIstio([deny], web, { rootNamespace: ROOT, trustDomain: 'example.com', enforceDryRun: false }).decision, 'deny');
+    const when = ap('default', 'w', { action: 'DENY', rules: [{ when: [{ key: 'source.principal', values: ['cluster.local/ns/default/*'] }] }] });
+    assert.equal(evaluateIstio([when], web, { rootNamespace: ROOT, trustDomain: 'example.com', enforceDryRun: false }).decision, 'deny');
+    // Another trust domain is another mesh's identity.
+    assert.equal(evaluateIstio([deny], req({ principal: 'other.org/ns/default/sa/web' }), { rootNamespace: ROOT, trustDomain: 'example.com', enforceDryRun: false }).decision, 'allow');
+  });
+
+  it('a * inside a namespace value is a wildcard (Istio matches namespaces by regular expression)', () => {
+    const deny = ap('default', 'd', { action: 'DENY', rules: [{ from: [{ source: { namespaces: ['team-*-prod'] } }] }] });
+    assert.equal(decide([deny], req({ principal: SA('team-a-prod', 'x') })).decision, 'deny');
+    assert.equal(decide([deny], req({ principal: SA('team-a-dev', 'x') })).decision, 'allow');
+    const when = ap('default', 'w', { action: 'DENY', rules: [{ when: [{ key: 'source.namespace', values: ['team-*-prod'] }] }] });
+    assert.equal(decide([when], req({ principal: SA('team-b-prod', 'x') })).decision, 'deny');
+    // A principal (*-matching) value keeps the string-match forms: an inner * is a literal there.
+    const principals = ap('default', 'p', { action: 'DENY', rules: [{ from: [{ source: { principals: ['cluster.local/ns/team-*-prod/sa/x'] } }] }] });
+    assert.equal(decide([principals], req({ principal: SA('team-a-prod', 'x') })).decision, 'allow');
+  });
+
+  it('serviceAccounts match namespace and name of the principal, in any trust domain; bare names are the policy\'s namespace', () => {
+    const deny = ap('default', 'd', { action: 'DENY', rules: [{ from: [{ source: { serviceAccounts: ['shop/batch', 'web'] } }] }] });
+    assert.equal(decide([deny], req({ principal: SA('shop', 'batch') })).decision, 'deny');
+    assert.equal(decide([deny], req({ principal: 'other.org/ns/default/sa/web' })).decision, 'deny');
+    assert.equal(decide([deny], req({ principal: SA('shop', 'web') })).decision, 'allow');
+    assert.equal(decide([deny], req({ principal: null })).decision, 'allow');
+    const bad = (source: unknown) => parseAuthorizationPolicy({ metadata: { name: 'x', namespace: 'd' }, spec: { rules: [{ from: [{ source }] }] } });
+    assert.match((bad({ serviceAccounts: ['a/*'] }) as { message: string }).message, /no wildcards/);
+    assert.match((bad({ serviceAccounts: ['a/b'], namespaces: ['a'] }) as { message: string }).message, /cannot be set with/);
+    // Trust domains depend on the mesh's alias configuration: unknown, except without any identity.
+    const td = ap('default', 't', { action: 'DENY', rules: [{ from: [{ source: { trustDomains: ['other.org'] } }] }] });
+    assert.equal(decide([td], req()).decision, 'unknown');
+    assert.equal(decide([td], req({ principal: null })).decision, 'allow');
+  });
+
+  it('targetRef: null and targetRefs: [] are unset: the policy applies to its namespace', () => {
+    assert.equal(decide([ap('default', 'd', { action: 'DENY', targetRefs: [], rules: [{}] })], req()).decision, 'deny');
+    assert.equal(decide([ap('default', 'd', { action: 'DENY', targetRef: null, rules: [{}] })], req()).decision, 'deny');
+  });
+
+  it('dry-run is read as Go\'s ParseBool reads it', () => {
+    for (const v of ['true', 'True', 'TRUE', '1', 't']) assert.equal(decide([ap('default', 'dry', {}, { 'istio.io/dry-run': v })], req()).decision, 'allow', v);
+    for (const v of ['false', 'yes', '']) assert.equal(decide([ap('default', 'dry', {}, { 'istio.io/dry-run': v })], req()).decision, 'deny', v);
+  });
+
   it('policies Istio would reject are problems, not silently evaluated', () => {
     const bad = (spec: unknown) => parseAuthorizationPolicy({ metadata: { name: 'x', namespace: 'd' }, spec });
     assert.match((bad({ rules: [{ from: [{ source: {} }] }] }) as { message: string }).message, /must not be empty/);
     assert.match((bad({ rules: [{ when: [{ key: 'request.colour', values: ['x'] }] }] }) as { message: string }).message, /not an Istio attribute/);
+    assert.match((bad({ rules: [{ when: [{ key: 'source.labels[app]', values: ['x'] }] }] }) as { message: string }).message, /not an Istio attribute/);
+    assert.match((bad({ rules: [{ when: [{ key: 'destination.labels[app]', values: ['x'] }] }] }) as { message: string }).message, /not an Istio attribute/);
     assert.match((bad({ rules: [{ to: [{ operation: { ports: ['http'] } }] }] }) as { message: string }).message, /not a port/);
     assert.match((bad({ action: 'CUSTOM' }) as { message: string }).message, /provider/);
   });
@@ -188,7 +264,13 @@ describe('Istio PeerAuthentication semantics', () => {
     assert.equal(mode([mesh, wl]), 'STRICT');
     assert.equal(mode([mesh, wl], 9090), 'DISABLE');
     assert.equal(mode([]), 'PERMISSIVE');
-    // A root-namespace policy with a selector is a workload policy of the root namespace only.
+    // A root-namespace policy with a selector is ignored, even for the root namespace's own workloads.
     assert.equal(mode([pa(ROOT, 'sel', { selector: { matchLabels: { app: 'server' } }, mtls: { mode: 'STRICT' } })]), 'PERMISSIVE');
+    assert.equal(mode([pa(ROOT, 'sel', { selector: { matchLabels: { app: 'server' } }, mtls: { mode: 'STRICT' } })], 8080, ROOT), 'PERMISSIVE');
+  });
+
+  it('portLevelMtls needs a selector that selects something', () => {
+    const p = parsePeerAuthentication({ metadata: { namespace: 'default', name: 'x' }, spec: { selector: { matchLabels: {} }, portLevelMtls: { 8080: { mode: 'DISABLE' } } } });
+    assert.match((p as { message: string }).message, /needs a workload selector/);
   });
 });

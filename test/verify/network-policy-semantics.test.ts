@@ -123,4 +123,26 @@ describe('NetworkPolicy semantics', () => {
     assert.equal(m.problems.length, 3);
     assert.equal(evaluateConnection(m, conn(web, api)).allowed, true);
   });
+
+  it('an except outside its cidr is refused, as the API server refuses it, not applied', () => {
+    const m = networkPolicyModel([apiIngress([{ from: [{ ipBlock: { cidr: '10.0.0.0/24', except: ['192.168.0.0/16'] } }] }])], NAMESPACES);
+    assert.equal(m.problems.length, 1);
+    assert.match(m.problems[0]!.message, /strict subset/);
+    // Not even a CIDR equal to its block.
+    assert.equal(networkPolicyModel([apiIngress([{ from: [{ ipBlock: { cidr: '10.0.0.0/24', except: ['10.0.0.0/24'] } }] }])], NAMESPACES).problems.length, 1);
+    assert.equal(networkPolicyModel([apiIngress([{ from: [{ ipBlock: { cidr: '10.0.0.0/16', except: ['10.0.3.0/24'] } }] }])], NAMESPACES).problems.length, 0);
+  });
+
+  it('label keys and values the API server refuses are problems: __proto__ must not vanish into a select-all', () => {
+    // JSON.parse keeps "__proto__" as an own key; copied into a plain object it would disappear.
+    const proto = JSON.parse('{"podSelector":{"matchLabels":{"__proto__":"trusted"}}}') as Record<string, unknown>;
+    const m = networkPolicyModel([apiIngress([{ from: [proto] }])], NAMESPACES);
+    assert.equal(m.problems.length, 1);
+    assert.match(m.problems[0]!.message, /label key "__proto__"/);
+    assert.equal(evaluateConnection(m, conn(web, api)).allowed, true, 'the refused policy isolates nothing');
+    for (const peer of [{ podSelector: { matchLabels: { app: 'bad value!' } } }, { podSelector: { matchExpressions: [{ key: '-x', operator: 'Exists' }] } }, { namespaceSelector: { matchLabels: { 'Example.com/x': 'y' } } }]) {
+      assert.equal(networkPolicyModel([apiIngress([{ from: [peer] }])], NAMESPACES).problems.length, 1, JSON.stringify(peer));
+    }
+    assert.equal(networkPolicyModel([apiIngress([{ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'web', tier: '' } } }] }])], NAMESPACES).problems.length, 0);
+  });
 });
