@@ -16,8 +16,12 @@ export async function loadObjects(path: string): Promise<KubeObject[]> {
   return parseObjects(text, path);
 }
 
-/** The objects in `text`; `what` names the input in errors (`inventory`, `policies`). */
-export function parseObjects(text: string, path: string, what = 'inventory'): KubeObject[] {
+/**
+ * The objects in `text`; `what` names the input in errors (`inventory`, `policies`). A
+ * document that is no Kubernetes object throws, unless `onInvalid` takes it: then it is
+ * reported there and the file's other objects are still read.
+ */
+export function parseObjects(text: string, path: string, what = 'inventory', onInvalid?: (message: string) => void): KubeObject[] {
   const docs: unknown[] = [];
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
@@ -39,13 +43,17 @@ export function parseObjects(text: string, path: string, what = 'inventory'): Ku
   const visit = (doc: unknown, where: string): void => {
     if (doc === null || doc === undefined) return;
     if (Array.isArray(doc)) return doc.forEach((d, i) => visit(d, `${where}[${i}]`));
-    if (typeof doc !== 'object') throw new InputError(`reading ${what}: ${path}: ${where} is not a Kubernetes object.`);
+    const invalid = (message: string) => {
+      if (onInvalid === undefined) throw new InputError(message);
+      onInvalid(message);
+    };
+    if (typeof doc !== 'object') return invalid(`reading ${what}: ${path}: ${where} is not a Kubernetes object.`);
     const o = doc as Record<string, unknown>;
     if (Array.isArray(o['items']) && (typeof o['kind'] !== 'string' || o['kind'].endsWith('List'))) {
       return visit(o['items'], `${where}.items`);
     }
-    if (typeof o['kind'] !== 'string' || typeof o['metadata'] !== 'object' || o['metadata'] === null) {
-      throw new InputError(`reading ${what}: ${path}: ${where} has no kind or metadata. Is this a kubectl -o json/yaml dump or a manifest?`);
+    if (typeof o['kind'] !== 'string' || typeof o['metadata'] !== 'object' || o['metadata'] === null || Array.isArray(o['metadata'])) {
+      return invalid(`reading ${what}: ${path}: ${where} has no kind or metadata. Is this a kubectl -o json/yaml dump or a manifest?`);
     }
     out.push(o as KubeObject);
   };

@@ -68,7 +68,8 @@ export async function loadPolicies(paths: readonly string[]): Promise<PolicySet>
         continue;
       }
       try {
-        objects = parseObjects(text, file, 'policies');
+        // A document that is no object is that document's problem; the file's others are read.
+        objects = parseObjects(text, file, 'policies', (message) => set.problems.push({ file, message }));
       } catch (err) {
         set.problems.push({ file, message: (err as Error).message });
         continue;
@@ -76,11 +77,22 @@ export async function loadPolicies(paths: readonly string[]): Promise<PolicySet>
       for (const o of objects) {
         const name = objectName(o);
         const earlier = seen.get(name);
-        if (earlier !== undefined) {
-          // kubectl apply would replace the first with the second: so does replay.
-          set.problems.push({ file, object: name, message: `also defined in ${earlier}; the later one is used, as \`kubectl apply\` would leave it` });
-          removeObject(set, o);
+        if (earlier === undefined) {
+          seen.set(name, file);
+          addObject(set, o, file);
+          continue;
         }
+        // kubectl apply replaces the first with the second, unless the second is refused:
+        // then the first stays. Replay does the same.
+        const next = policySetOf([o], file);
+        networkPolicies(next, {});
+        if (next.problems.length > 0) {
+          for (const p of next.problems) set.problems.push({ ...p, file });
+          set.problems.push({ file, object: name, message: `also defined in ${earlier}, and refused here: the one in ${earlier} stays, as \`kubectl apply\` would leave it` });
+          continue;
+        }
+        set.problems.push({ file, object: name, message: `also defined in ${earlier}; the later one is used, as \`kubectl apply\` would leave it` });
+        removeObject(set, o);
         seen.set(name, file);
         addObject(set, o, file);
       }
