@@ -8,7 +8,7 @@ import type { L4Protocol } from '../flow/flow.js';
 import type { Identity } from '../flow/identity.js';
 import type { Pod } from '../inventory/inventory.js';
 import type { PathValue } from './istio-match.js';
-import { replay, type Observation, type ReplayContext, type ReplayEndpoint, type ReplayIndex, type Verdict } from './replay.js';
+import { refText, replay, type Observation, type ReplayContext, type ReplayEndpoint, type ReplayIndex, type ReplayResult, type Verdict } from './replay.js';
 
 export interface PairGrant {
   from: string;
@@ -135,16 +135,14 @@ export function overPermission(ctx: ReplayContext, index: ReplayIndex, observed:
   return { pairsChecked, pairs, operations };
 }
 
-const ref = (p: { namespace: string; name: string; rule?: number }) => `${p.namespace}/${p.name}${p.rule === undefined ? '' : `#${p.rule}`}`;
-
 /** The rules of either target that admitted a replayed request, sorted and once each. */
-function allowedBy(r: ReturnType<typeof replay>): string[] {
+function allowedBy(r: ReplayResult): string[] {
   const by = new Set<string>();
-  for (const x of r.istio.outcomes) if (x.decision === 'allow' && x.reason === 'allowed-by') for (const p of x.policies) by.add(`istio ${ref(p)}`);
+  for (const x of r.istio.outcomes) if (x.decision === 'allow' && x.reason === 'allowed-by') for (const p of x.policies) by.add(`istio ${refText(p)}`);
   for (const x of r.networkPolicy.outcomes) {
     if (x.decision !== 'allow') continue;
-    for (const p of x.egress?.isolated ? x.egress.allowedBy : []) by.add(`egress ${ref(p)}`);
-    for (const p of x.ingress?.isolated ? x.ingress.allowedBy : []) by.add(`ingress ${ref(p)}`);
+    for (const p of x.egress?.isolated ? x.egress.allowedBy : []) by.add(`egress ${refText(p)}`);
+    for (const p of x.ingress?.isolated ? x.ingress.allowedBy : []) by.add(`ingress ${refText(p)}`);
   }
   return [...by].sort(compare);
 }

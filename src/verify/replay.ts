@@ -151,6 +151,9 @@ function ipOfKey(key: string): string[] {
   return /^[0-9a-fA-F.:]+$/.test(rest) && rest.includes('.') ? [rest] : [];
 }
 
+/** A policy, and its rule when one decided, as reports print it: `NS/NAME#RULE`. */
+export const refText = (p: { namespace: string; name: string; rule?: number }) => `${p.namespace}/${p.name}${p.rule === undefined ? '' : `#${p.rule}`}`;
+
 export function principalFor(trustDomain: string, namespace: string, sa: string): string {
   return `${trustDomain}/ns/${namespace}/sa/${sa}`;
 }

@@ -4,11 +4,10 @@
 
 import { printable } from '../text.js';
 import type { PairGrant } from './over-permission.js';
-import type { IstioOutcome, NpOutcome } from './replay.js';
+import { refText, type IstioOutcome, type NpOutcome } from './replay.js';
 import type { Checked, Verification } from './verification.js';
 
 const pct = (x: number) => `${(Math.floor(x * 10000) / 100).toFixed(2)}%`;
-const ref = (p: { namespace: string; name: string; rule?: number }) => `${p.namespace}/${p.name}${p.rule === undefined ? '' : `#${p.rule}`}`;
 
 const ISTIO_REASONS: Record<IstioOutcome['reason'], string> = {
   'no-policy': 'no ALLOW policy applies',
@@ -25,7 +24,7 @@ const ISTIO_REASONS: Record<IstioOutcome['reason'], string> = {
 function istioLine(x: IstioOutcome): string {
   const what = [x.method, x.path].filter((v) => v !== undefined).join(' ');
   const who = x.principal === null ? ' from a source without identity' : '';
-  const policies = x.policies.length === 0 ? '' : ' ' + x.policies.map(ref).join(', ');
+  const policies = x.policies.length === 0 ? '' : ' ' + x.policies.map(refText).join(', ');
   return `${x.decision} ${what === '' ? '' : `[${what}] `}${ISTIO_REASONS[x.reason]}${policies}${who}`;
 }
 
@@ -34,15 +33,15 @@ function npLine(x: NpOutcome): string {
   switch (x.reason) {
     case 'allowed': {
       const by = [
-        x.egress?.isolated ? `egress ${x.egress.allowedBy.map(ref).join(', ')}` : 'egress not isolated',
-        x.ingress?.isolated ? `ingress ${x.ingress.allowedBy.map(ref).join(', ')}` : 'ingress not isolated',
+        x.egress?.isolated ? `egress ${x.egress.allowedBy.map(refText).join(', ')}` : 'egress not isolated',
+        x.ingress?.isolated ? `ingress ${x.ingress.allowedBy.map(refText).join(', ')}` : 'ingress not isolated',
       ];
       return `allow${pods} ${by.join('; ')}`;
     }
     case 'egress-denied':
-      return `deny${pods} no egress rule matches at the client; isolated by ${x.egress!.isolatedBy.map(ref).join(', ')}`;
+      return `deny${pods} no egress rule matches at the client; isolated by ${x.egress!.isolatedBy.map(refText).join(', ')}`;
     case 'ingress-denied':
-      return `deny${pods} no ingress rule matches at the server; isolated by ${x.ingress!.isolatedBy.map(ref).join(', ')}`;
+      return `deny${pods} no ingress rule matches at the server; isolated by ${x.ingress!.isolatedBy.map(refText).join(', ')}`;
     case 'node-local':
       return `allow${pods} from the pod's own node (kubelet), which CNIs always admit`;
     case 'no-pods':
