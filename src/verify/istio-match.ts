@@ -64,7 +64,7 @@ function partsOf(template: string): TemplateParts {
   return p;
 }
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+export const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * Istio's path match. Besides the string matches, Istio (1.22 and later) takes path

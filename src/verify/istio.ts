@@ -15,7 +15,7 @@
 
 import { matchesSelector, isObj, parseMatchLabels, type LabelSelector, type Obj } from './label-selector.js';
 import { parseCidr, type Cidr } from './cidr.js';
-import { istioStringMatch, pathMatch, type PathValue } from './istio-match.js';
+import { escapeRegex, istioStringMatch, pathMatch, type PathValue } from './istio-match.js';
 import { and3, not3, or3, type Tri } from './tri.js';
 
 export type IstioAction = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
@@ -440,8 +440,6 @@ function serviceAccountMatch(nsSa: string, principal: string | null | undefined)
   const m = /\/ns\/([^/]+)\/(?:.+\/|)sa\/([^/]+)(?:\/.+)?$/.exec(principal);
   return m !== null && m[1] === ns && m[2] === sa;
 }
-
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A string attribute that may be absent (null) or unknown (undefined). */
 function stringMatch(pattern: string, value: string | null | undefined, ignoreCase = false): Tri {
