@@ -143,7 +143,11 @@ export class Resolver {
         }
       }
     }
-    return { ...this._validity, routes, notes: this._notes.length === 0 ? undefined : this._notes };
+    // Written out, not spread from _validity: a spread copy has in-object room for the
+    // copied fields only, so `notes` went to a separate property array, one more object
+    // (and cache miss) on every memo hit.
+    const { from, to, reusable } = this._validity;
+    return { from, to, reusable, routes, notes: this._notes.length === 0 ? undefined : this._notes };
   }
 
   private _note(reason: string, flow: Flow, detail: string): void {
