@@ -98,19 +98,10 @@ export class Resolver {
     } else if (memo.notes !== undefined) {
       for (const [reason, detail] of memo.notes) this.unresolved.add(reason, flow.evidence.location, detail);
     }
-    const out: ResolvedFlow[] = [];
-    for (const r of memo.routes) {
-      out.push({
-        flow,
-        source: r.source,
-        destination: r.destination,
-        port: r.port,
-        reporter: r.reporter,
-        mtls: r.gatewayHop ? 'unknown' : flow.mtls,
-        edgeKey: r.edgeKey,
-      });
-    }
-    return out;
+    // Most flows have one route: an array of exactly one, not an empty one grown by push.
+    const routes = memo.routes;
+    if (routes.length === 1) return [resolvedFlow(flow, routes[0]!)];
+    return routes.map((r) => resolvedFlow(flow, r));
   }
 
   private _resolveSlowly(flow: Flow): Memo {
@@ -259,6 +250,18 @@ export class Resolver {
         (t === undefined || ((p.start === undefined || t >= p.start - LIFETIME_SLACK_MS) && (p.end === undefined || t <= p.end + LIFETIME_SLACK_MS))),
     );
   }
+}
+
+function resolvedFlow(flow: Flow, r: Route): ResolvedFlow {
+  return {
+    flow,
+    source: r.source,
+    destination: r.destination,
+    port: r.port,
+    reporter: r.reporter,
+    mtls: r.gatewayHop ? 'unknown' : flow.mtls,
+    edgeKey: r.edgeKey,
+  };
 }
 
 /** A Service port's target port on `pod` (named target ports resolve per pod). */
