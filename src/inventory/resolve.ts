@@ -56,7 +56,13 @@ interface Route {
 }
 
 interface Memo extends Validity {
-  routes: Route[];
+  /**
+   * The edge the flow is on, and the client → gateway hop an ingress gateway's line adds.
+   * Two fields, not an array: an array is two more objects (itself and its elements) that
+   * every hit would reach, each a likely cache miss on a mesh of thousands of endpoint pairs.
+   */
+  main: Route;
+  gatewayRoute: Route | undefined;
   /**
    * Unresolved notes the resolution made: replayed on every hit, so each flow is counted.
    * Undefined when there are none (most resolutions), so a hit does not touch an empty array.
@@ -98,19 +104,9 @@ export class Resolver {
     } else if (memo.notes !== undefined) {
       for (const [reason, detail] of memo.notes) this.unresolved.add(reason, flow.evidence.location, detail);
     }
-    const out: ResolvedFlow[] = [];
-    for (const r of memo.routes) {
-      out.push({
-        flow,
-        source: r.source,
-        destination: r.destination,
-        port: r.port,
-        reporter: r.reporter,
-        mtls: r.gatewayHop ? 'unknown' : flow.mtls,
-        edgeKey: r.edgeKey,
-      });
-    }
-    return out;
+    // Arrays of exactly their length, not an empty one grown by push.
+    const main = resolvedFlow(flow, memo.main);
+    return memo.gatewayRoute === undefined ? [main] : [main, resolvedFlow(flow, memo.gatewayRoute)];
   }
 
   private _resolveSlowly(flow: Flow): Memo {
@@ -128,7 +124,8 @@ export class Resolver {
       gatewayHop,
       edgeKey: edgeKeyOf(s.key, d.key, port, flow.protocol),
     });
-    const routes = [route(source, dst.identity, dst.port, flow.reporter, false)];
+    let main = route(source, dst.identity, dst.port, flow.reporter, false);
+    let gatewayRoute: Route | undefined;
     // Ingress gateway: the proxy that wrote this outbound line was itself the target of the
     // downstream connection, so the line also records client → gateway on the listener port.
     if (flow.proxied !== undefined) {
@@ -137,13 +134,17 @@ export class Resolver {
         const gw = listener.pod;
         const sameAsSource = srcPod !== undefined ? srcPod.uid === gw.uid : dst.pod?.uid !== gw.uid;
         if (sameAsSource) {
-          if (srcPod === undefined) routes[0] = route(gw.identity, dst.identity, dst.port, flow.reporter, false);
+          if (srcPod === undefined) main = route(gw.identity, dst.identity, dst.port, flow.reporter, false);
           const client = this._byAddress({ ip: flow.proxied.client.ip }, t, flow, 'source');
-          routes.push(route(client, gw.identity, flow.proxied.listener.port, 'server', true));
+          gatewayRoute = route(client, gw.identity, flow.proxied.listener.port, 'server', true);
         }
       }
     }
-    return { ...this._validity, routes, notes: this._notes.length === 0 ? undefined : this._notes };
+    // Written out, not spread from _validity: a spread copy has in-object room for the
+    // copied fields only, so `notes` went to a separate property array, one more object
+    // (and cache miss) on every memo hit.
+    const { from, to, reusable } = this._validity;
+    return { from, to, reusable, main, gatewayRoute, notes: this._notes.length === 0 ? undefined : this._notes };
   }
 
   private _note(reason: string, flow: Flow, detail: string): void {
@@ -255,6 +256,18 @@ export class Resolver {
         (t === undefined || ((p.start === undefined || t >= p.start - LIFETIME_SLACK_MS) && (p.end === undefined || t <= p.end + LIFETIME_SLACK_MS))),
     );
   }
+}
+
+function resolvedFlow(flow: Flow, r: Route): ResolvedFlow {
+  return {
+    flow,
+    source: r.source,
+    destination: r.destination,
+    port: r.port,
+    reporter: r.reporter,
+    mtls: r.gatewayHop ? 'unknown' : flow.mtls,
+    edgeKey: r.edgeKey,
+  };
 }
 
 /** A Service port's target port on `pod` (named target ports resolve per pod). */
