@@ -94,7 +94,11 @@ export async function loadPolicies(paths: readonly string[]): Promise<PolicySet>
         set.problems.push({ file, object: name, message: `also defined in ${earlier}; the later one is used, as \`kubectl apply\` would leave it` });
         removeObject(set, o);
         seen.set(name, file);
-        addObject(set, o, file);
+        // Already parsed into `next`: take it from there rather than parse it again.
+        set.authorization.push(...next.authorization);
+        set.peerAuthentication.push(...next.peerAuthentication);
+        set.networkPolicies.push(...next.networkPolicies);
+        set.ignored.push(...next.ignored);
       }
     }
   }
