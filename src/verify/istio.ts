@@ -15,7 +15,7 @@
 
 import { matchesSelector, isObj, parseMatchLabels, type LabelSelector, type Obj } from './label-selector.js';
 import { parseCidr, type Cidr } from './cidr.js';
-import { escapeRegex, istioStringMatch, pathMatch, type PathValue } from './istio-match.js';
+import { istioStringMatch, pathMatch, type PathValue } from './istio-match.js';
 import { and3, not3, or3, type Tri } from './tri.js';
 
 export type IstioAction = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
@@ -409,27 +409,49 @@ function field<T>(values: readonly T[] | undefined, notValues: readonly T[] | un
   return and3([values === undefined ? true : or3(values.map(match)), notValues === undefined ? true : not3(or3(notValues.map(match)))]);
 }
 
-/** A principal pattern as Istio applies it: `cluster.local/…` stands for the mesh's trust domain. */
+/**
+ * A principal pattern as Istio applies it (pilot/pkg/security/trustdomain, ReplaceTrustDomainAliases,
+ * with the configured trust domain as the only member of the bundle): only a full
+ * `TD/ns/NS/sa/SA` pattern is rewritten, and only when TD is `cluster.local` or matches the
+ * trust domain (exactly, or as a `*`-prefix or `*`-suffix pattern). A `*` trust domain, a
+ * `*x` pattern that already matches, and any pattern of another shape are kept as written:
+ * `cluster.local/ns/default/*` is 4 parts and stays literal.
+ */
 function localPrincipal(pattern: string, trustDomain: string): string {
-  return pattern.startsWith(`${LOCAL_TRUST_DOMAIN}/`) ? trustDomain + pattern.slice(LOCAL_TRUST_DOMAIN.length) : pattern;
+  const parts = pattern.split('/');
+  if (parts.length !== 5 || parts[0] === '*') return pattern;
+  const td = parts[0]!;
+  const prefix = td.endsWith('*') && trustDomain.startsWith(td.slice(0, -1));
+  const suffix = td.startsWith('*') && trustDomain.endsWith(td.slice(1));
+  if (td !== LOCAL_TRUST_DOMAIN && td !== trustDomain && !prefix && !suffix) return pattern;
+  if (suffix) return pattern;
+  return [trustDomain, ...parts.slice(1)].join('/');
 }
 
-const namespaceRegexes = new Map<string, RegExp>();
+const namespaceRegexes = new Map<string, RegExp | null>();
 
 /**
- * Istio matches a namespace against the principal with `.*\/ns/VALUE/.*`, a `*` anywhere in
- * VALUE being `.*`: `team-*-prod` is a wildcard here, unlike in the other string fields.
+ * Istio matches a namespace against the principal with the regular expression
+ * `.*\/ns/VALUE/.*`, after replacing each `*` in VALUE by `.*` and escaping nothing
+ * (srcNamespaceGenerator): `team-*-prod` is a wildcard here, unlike in the other string
+ * fields, and a `.` matches any character. Envoy's safe_regex matches the whole principal.
+ * A value that is not a valid expression here is unknown, not a guess.
  */
 function namespaceMatch(pattern: string, principal: string | null | undefined): Tri {
   if (principal === undefined) return undefined;
   if (principal === null) return false;
   let re = namespaceRegexes.get(pattern);
   if (re === undefined) {
-    re = new RegExp(`^.*/ns/${pattern.split('*').map(escapeRegex).join('.*')}/.*$`, 's');
+    try {
+      re = new RegExp(`^(?:.*/ns/${pattern.replaceAll('*', '.*')}/.*)$`);
+    } catch {
+      re = null;
+    }
     if (namespaceRegexes.size > 1_000) namespaceRegexes.clear();
     namespaceRegexes.set(pattern, re);
   }
-  return re.test(principal);
+  // Envoy matches the peer's URI SAN, which carries the scheme the principal here leaves out.
+  return re === null ? undefined : re.test(`spiffe://${principal}`);
 }
 
 /** A `NS/SA` service account against the principal, whatever its trust domain. */

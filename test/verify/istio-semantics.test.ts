@@ -193,10 +193,45 @@ describe('Istio AuthorizationPolicy semantics', () => {
     const deny = ap('default', 'd', { action: 'DENY', rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/sa/web'] } }] }] });
     const web = req({ principal: 'example.com/ns/default/sa/web' });
     assert.equal(evaluateIstio([deny], web, { rootNamespace: ROOT, trustDomain: 'example.com', enforceDryRun: false }).decision, 'deny');
-    const when = ap('default', 'w', { action: 'DENY', rules: [{ when: [{ key: 'source.principal', values: ['cluster.local/ns/default/*'] }] }] });
+    const when = ap('default', 'w', { action: 'DENY', rules: [{ when: [{ key: 'source.principal', values: ['cluster.local/ns/default/sa/*'] }] }] });
     assert.equal(evaluateIstio([when], web, { rootNamespace: ROOT, trustDomain: 'example.com', enforceDryRun: false }).decision, 'deny');
     // Another trust domain is another mesh's identity.
     assert.equal(evaluateIstio([deny], req({ principal: 'other.org/ns/default/sa/web' }), { rootNamespace: ROOT, trustDomain: 'example.com', enforceDryRun: false }).decision, 'allow');
+  });
+
+  it('only a full TD/ns/NS/sa/SA principal has its trust domain rewritten, as Istio\'s ReplaceTrustDomainAliases does', () => {
+    const td = { rootNamespace: ROOT, trustDomain: 'example.com', enforceDryRun: false };
+    const web = req({ principal: 'example.com/ns/default/sa/web' });
+    // Four parts: kept as written, a prefix match on "cluster.local/ns/default/", which the principal is not.
+    const partialDeny = ap('default', 'd', { action: 'DENY', rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/*'] } }] }] });
+    assert.equal(evaluateIstio([partialDeny], web, td).decision, 'allow');
+    const partialAllow = ap('default', 'a', { rules: [{ from: [{ source: { principals: ['cluster.local/ns/default/*'] } }] }] });
+    assert.equal(evaluateIstio([partialAllow], web, td).decision, 'deny');
+    // Under the default trust domain the same pattern is a plain prefix match.
+    assert.equal(decide([partialAllow], req({ principal: SA('default', 'web') })).decision, 'allow');
+    // A trust domain written as a prefix pattern that matches is replaced by the trust domain; one that does not is kept.
+    const prefixed = ap('default', 'p', { rules: [{ from: [{ source: { principals: ['example.*/ns/default/sa/web'] } }] }] });
+    assert.equal(evaluateIstio([prefixed], web, td).decision, 'allow');
+    assert.equal(evaluateIstio([prefixed], web, { ...td, trustDomain: 'other.org' }).decision, 'deny');
+    // `*` as the trust domain is not enforced: any mesh's identity with that namespace and name.
+    const anyTd = ap('default', 'any', { action: 'DENY', rules: [{ from: [{ source: { principals: ['*/ns/default/sa/web'] } }] }] });
+    assert.equal(evaluateIstio([anyTd], req({ principal: 'other.org/ns/default/sa/web' }), td).decision, 'deny');
+  });
+
+  it('a namespace value is a regular expression as Istio writes it: * is .*, nothing is escaped', () => {
+    // `.` matches any character, as in Istio's `.*/ns/VALUE/.*`.
+    const dotted = ap('default', 'd', { action: 'DENY', rules: [{ from: [{ source: { namespaces: ['team.a'] } }] }] });
+    assert.equal(decide([dotted], req({ principal: SA('team-a', 'x') })).decision, 'deny');
+    assert.equal(decide([dotted], req({ principal: SA('team-b', 'x') })).decision, 'allow');
+    // The whole principal must match `.*/ns/shop|web/.*`: neither alternative does, so `shop|web` matches no namespace.
+    const alt = ap('default', 'alt', { action: 'DENY', rules: [{ from: [{ source: { namespaces: ['shop|web'] } }] }] });
+    assert.equal(decide([alt], req({ principal: SA('web', 'x') })).decision, 'allow');
+    assert.equal(decide([alt], req({ principal: SA('shop', 'x') })).decision, 'allow');
+    const grouped = ap('default', 'g', { action: 'DENY', rules: [{ from: [{ source: { namespaces: ['(shop|web)'] } }] }] });
+    assert.equal(decide([grouped], req({ principal: SA('web', 'x') })).decision, 'deny');
+    // Not an expression at all: no verdict is guessed.
+    const broken = ap('default', 'b', { action: 'DENY', rules: [{ from: [{ source: { namespaces: ['team(a'] } }] }] });
+    assert.equal(decide([broken], req({ principal: SA('team(a', 'x') })).decision, 'unknown');
   });
 
   it('a * inside a namespace value is a wildcard (Istio matches namespaces by regular expression)', () => {
