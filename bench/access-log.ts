@@ -1,7 +1,8 @@
 // `npm run bench`: ztmap's access-log pipeline against the bare loop on the same files.
 //   BENCH_LINES=2000000 (default) BENCH_FORMATS=text,json BENCH_RUNS=1
 // Generates bench-data/ on first use (bench/generate.ts), then runs each measurement in a
-// child process and prints lines/s, peak RSS and the ratio to the bare loop.
+// child process and prints lines/s, peak RSS and the ratio to the bare loop, for the bare
+// loop, the floor (bench/floor.ts: the least exact aggregation can do) and ztmap.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -46,10 +47,11 @@ for (const format of formats) {
     execFileSync(process.execPath, [join(here, 'generate.js'), '--lines', String(lines), '--format', format, '--out', data], { stdio: 'inherit' });
   }
   const bare = measure('bare', format, file);
+  const fl = measure('floor', format, file);
   const z = measure('ztmap', format, file);
-  for (const r of [bare, z]) {
+  for (const r of [bare, fl, z]) {
     process.stdout.write(
-      `${format.padEnd(7)} ${r.mode.padEnd(6)} ${String(r.linesPerSecond).padStart(8)}  ${r.maxRssMiB.toFixed(0).padStart(12)}  ${r.seconds.toFixed(1).padStart(7)}  ${String(r.edges ?? '').padStart(5)}  ${r.mode === 'ztmap' ? (z.linesPerSecond / bare.linesPerSecond).toFixed(2) + '×' : ''}\n`,
+      `${format.padEnd(7)} ${r.mode.padEnd(6)} ${String(r.linesPerSecond).padStart(8)}  ${r.maxRssMiB.toFixed(0).padStart(12)}  ${r.seconds.toFixed(1).padStart(7)}  ${String(r.edges ?? '').padStart(5)}  ${r.mode === 'bare' ? '' : (r.linesPerSecond / bare.linesPerSecond).toFixed(2) + '×'}\n`,
     );
   }
   if ((z.rejected ?? 0) > 0) process.stdout.write(`  note: ztmap rejected ${z.rejected} lines of the generated ${format} file\n`);

@@ -1,9 +1,10 @@
 // One measurement in its own process, so peak RSS belongs to it alone.
-//   node dist/bench/run-one.js bare|ztmap text|json FILE [INVENTORY]
+//   node dist/bench/run-one.js bare|floor|ztmap text|json FILE [INVENTORY]
 // prints {"mode","format","lines","seconds","maxRssMiB", ...} on stdout.
 
 import { createReadStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { floor, TEXT_LINE } from './floor.js';
 import { GraphBuilder } from '../src/graph/build.js';
 import { buildInventory } from '../src/inventory/inventory.js';
 import { loadObjects } from '../src/inventory/load.js';
@@ -13,13 +14,11 @@ import { Tally } from '../src/tally.js';
 
 const [mode, format, file, inventoryFile] = process.argv.slice(2);
 if (mode === undefined || format === undefined || file === undefined) {
-  process.stderr.write('usage: run-one bare|ztmap text|json FILE [INVENTORY]\n');
+  process.stderr.write('usage: run-one bare|floor|ztmap text|json FILE [INVENTORY]\n');
   process.exit(2);
 }
 
 // The practical limit in Node: split lines and do the one unavoidable per-line parse.
-const TEXT_LINE = /^\[([^\]]+)\] "(\S+) (\S+) (\S+)" (\d+) (\S+) (\S+) (\S+) "[^"]*" (\S+) (\S+) (\S+) (\S+) "(.*?)" "(.*)" "([^"]*)" "([^"]*)" "([^"]*)" (\S+) (\S+) (\S+) (\S+) (\S+)(?: (\S+))?$/;
-
 async function bare(): Promise<Record<string, number>> {
   let lines = 0;
   let matched = 0;
@@ -56,7 +55,7 @@ async function ztmap(): Promise<Record<string, number>> {
 }
 
 const t0 = performance.now();
-const counts = mode === 'bare' ? await bare() : await ztmap();
+const counts = mode === 'bare' ? await bare() : mode === 'floor' ? await floor(file, format) : await ztmap();
 const seconds = (performance.now() - t0) / 1000;
 const maxRssMiB = process.resourceUsage().maxRSS / 1024;
 process.stdout.write(JSON.stringify({ mode, format, seconds, maxRssMiB, ...counts, linesPerSecond: Math.round(counts['lines']! / seconds) }) + '\n');
