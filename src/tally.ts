@@ -11,8 +11,18 @@ export interface TallyEntry {
   examples: { location: string; detail: string }[];
 }
 
+interface Example {
+  location: Location | undefined;
+  detail: string;
+}
+
+/** A Tally as plain data, to cross a worker boundary. */
+export type TallyData = [reason: string, count: number, examples: Example[]][];
+
 export class Tally {
-  private readonly _entries = new Map<string, TallyEntry>();
+  // Locations stay structured until printed: a worker reading a range of a file numbers
+  // its lines from the range's start, and merge() shifts them once earlier ranges are counted.
+  private readonly _entries = new Map<string, { count: number; examples: Example[] }>();
 
   add(reason: string, location: Location | undefined, detail = ''): void {
     let entry = this._entries.get(reason);
@@ -23,7 +33,7 @@ export class Tally {
     entry.count++;
     if (entry.examples.length < LOCATIONS_PER_REASON) {
       entry.examples.push({
-        location: location === undefined ? '' : formatLocation(location),
+        location: location === undefined ? undefined : { file: location.file, ...(location.line === undefined ? {} : { line: location.line }) },
         detail: detail.length > 200 ? detail.slice(0, 200) + '…' : detail,
       });
     }
@@ -37,18 +47,38 @@ export class Tally {
 
   /** Reasons sorted by name, for deterministic summaries. */
   entries(): [string, TallyEntry][] {
-    return [...this._entries.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return [...this._entries.entries()]
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([reason, e]) => [reason, { count: e.count, examples: e.examples.map((x) => ({ location: x.location === undefined ? '' : formatLocation(x.location), detail: x.detail })) }]);
   }
 
-  merge(other: Tally): void {
+  /**
+   * Adds `other`'s counts, and its examples while there is room: merging in input order keeps
+   * the first locations. `lineOffset` is added to the line numbers of `other`'s locations.
+   */
+  merge(other: Tally, lineOffset = 0): void {
     for (const [reason, e] of other._entries) {
-      const mine = this._entries.get(reason);
+      let mine = this._entries.get(reason);
       if (mine === undefined) {
-        this._entries.set(reason, { count: e.count, examples: [...e.examples] });
-      } else {
-        mine.count += e.count;
-        for (const ex of e.examples) if (mine.examples.length < LOCATIONS_PER_REASON) mine.examples.push(ex);
+        mine = { count: 0, examples: [] };
+        this._entries.set(reason, mine);
+      }
+      mine.count += e.count;
+      for (const ex of e.examples) {
+        if (mine.examples.length >= LOCATIONS_PER_REASON) break;
+        const loc = ex.location;
+        mine.examples.push({ location: loc?.line === undefined ? loc : { file: loc.file, line: loc.line + lineOffset }, detail: ex.detail });
       }
     }
+  }
+
+  toData(): TallyData {
+    return [...this._entries].map(([reason, e]) => [reason, e.count, e.examples]);
+  }
+
+  static fromData(data: TallyData): Tally {
+    const t = new Tally();
+    for (const [reason, count, examples] of data) t._entries.set(reason, { count, examples: [...examples] });
+    return t;
   }
 }

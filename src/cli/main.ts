@@ -11,6 +11,7 @@ import { parseTargets, propose } from './commands/propose.js';
 import { verifyCommand } from './commands/verify.js';
 import { verificationTable } from '../verify/table.js';
 import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { EXIT } from './exit-codes.js';
 import { observeSummary, proposeSummary } from './summary.js';
 import { terminalFor } from './terminal.js';
@@ -64,6 +65,9 @@ interface VerifyFlags {
   quiet?: boolean;
 }
 
+/** One worker per core, up to 8: parts are merged on the main thread, which is idle meanwhile. */
+const defaultJobs = () => Math.min(8, availableParallelism());
+
 const TARGETS_HELP = 'istio (AuthorizationPolicy), mtls (STRICT PeerAuthentication), networkpolicy';
 
 export function program(): Command {
@@ -84,6 +88,7 @@ export function program(): Command {
     .option('--container <name>', 'the container whose logs are access logs', 'istio-proxy')
     .option('--max-line-length <chars>', 'longer lines are rejected and reported', positiveInt, DEFAULT_MAX_LINE_LENGTH)
     .option('--merge <graph.json>', 'merge a graph saved by an earlier observe (repeatable)', collect, [])
+    .option('-j, --jobs <n>', 'worker threads for large inputs (1: read in this process); the output is the same for any number', positiveInt, defaultJobs())
     .addOption(
       new Option('--fail-on <level>', 'what makes the exit code non-zero: rejected records (3), also unresolved endpoints (4), or nothing')
         .choices(['rejected', 'unresolved', 'never'])

@@ -64,11 +64,18 @@ export class AccessLogDecoder {
     return true;
   }
 
-  endFile(): void {
-    if (this._partial !== '') {
+  /**
+   * End of a file, or of a range of one (`final` false): returns whether it ended inside a CRI
+   * partial record. At a file's end that is reported; a range's reader says so instead, and
+   * the range is read again together with the next.
+   */
+  endFile(final = true): boolean {
+    const pending = this._partial !== '';
+    if (pending && final) {
       this._sinks.rejects.add('unterminated-cri-partial', { file: this._file, line: this._partialLine }, 'P records without a final F record');
-      this._partial = '';
     }
+    this._partial = '';
+    return pending && !final;
   }
 
   line(text: string, lineNumber: number): void {

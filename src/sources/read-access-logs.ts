@@ -20,6 +20,8 @@ export interface ReadResult {
   filesSkipped: string[];
   lines: number;
   bytes: number;
+  /** A range (not the last of its file) ended inside a CRI partial record: read it again joined to the next. */
+  endedInPartial: boolean;
 }
 
 export async function readAccessLogs(
@@ -28,7 +30,7 @@ export async function readAccessLogs(
   sinks: DecoderSinks & { progress?: (p: ReadProgress) => void; stdin?: Readable },
 ): Promise<ReadResult> {
   const decoder = new AccessLogDecoder(options, sinks);
-  const result: ReadResult = { files: 0, filesSkipped: [], lines: 0, bytes: 0 };
+  const result: ReadResult = { files: 0, filesSkipped: [], lines: 0, bytes: 0, endedInPartial: false };
   for (const [i, file] of files.entries()) {
     const name = file.path;
     if (!decoder.beginFile(name, name === '-' ? { layout: 'unknown' } : layoutOf(name))) {
@@ -65,7 +67,7 @@ export async function readAccessLogs(
     if (!complete && fragmentLength > 0) {
       sinks.rejects.add('truncated-line', { file: name, line: splitter.lineNumber + 1 }, `a ${fragmentLength}-character fragment at the point the input broke`);
     }
-    decoder.endFile();
+    if (decoder.endFile(file.range === undefined || file.range.last)) result.endedInPartial = true;
     result.lines += splitter.lineNumber;
   }
   return result;

@@ -5,15 +5,16 @@ import { join } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import type { PodRef } from '../../flow/flow.js';
 import { edgesCsv, nodesCsv } from '../../graph/csv.js';
-import { GraphBuilder, mergeGraphs } from '../../graph/build.js';
+import { mergeGraphs } from '../../graph/build.js';
 import type { ServiceGraph } from '../../graph/graph.js';
 import { graphFromJson, graphToJson } from '../../graph/json.js';
 import { loadInventory, type Inventory } from '../../inventory/inventory.js';
-import { Resolver } from '../../inventory/resolve.js';
-import type { AccessLogFormat } from '../../sources/access-log-decoder.js';
-import { readAccessLogs, type ReadProgress, type ReadResult } from '../../sources/read-access-logs.js';
+import type { AccessLogDecoderOptions, AccessLogFormat } from '../../sources/access-log-decoder.js';
+import type { ReadProgress, ReadResult } from '../../sources/read-access-logs.js';
 import { expandInputs } from '../../sources/transports/files.js';
-import { Tally } from '../../tally.js';
+import type { Tally } from '../../tally.js';
+import { DEFAULT_MIN_PART_BYTES, observeParallel, planParts } from '../observe/parallel.js';
+import { observePart } from '../observe/part.js';
 
 export interface ObserveOptions {
   inputs: string[];
@@ -24,6 +25,10 @@ export interface ObserveOptions {
   pod?: string;
   maxLineLength: number;
   merge: string[];
+  /** Worker threads to read with; 1 reads in this process. The output does not depend on it. */
+  jobs?: number;
+  /** The smallest part a worker is given (DEFAULT_MIN_PART_BYTES); tests set it low to cut small files. */
+  minPartBytes?: number;
   onProgress?: (p: ReadProgress) => void;
 }
 
@@ -53,34 +58,18 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
   if (files.length === 0 && saved.length === 0) {
     throw new ConfigError('observe: no input. Name access-log files, directories or globs, - for stdin, or --merge saved graphs.');
   }
-
-  const rejects = new Tally();
-  const skips = new Tally();
-  const unresolved = new Tally();
-  const resolver = new Resolver(inventory, unresolved);
-  const builder = new GraphBuilder();
-  let flows = 0;
-  const read = await readAccessLogs(
-    files,
-    { format: opts.format, container: opts.container, maxLineLength: opts.maxLineLength, ...(pod ? { pod } : {}) },
-    {
-      flow(flow) {
-        flows++;
-        for (const rf of resolver.resolve(flow)) builder.add(rf);
-      },
-      rejects,
-      skips,
-      ...(opts.onProgress ? { progress: opts.onProgress } : {}),
-    },
-  );
-  let graph = builder.toGraph();
+  const decoder: AccessLogDecoderOptions = { format: opts.format, container: opts.container, maxLineLength: opts.maxLineLength, ...(pod ? { pod } : {}) };
+  const jobs = opts.jobs ?? 1;
+  // Stdin is read by this process alone; so is an input too small to be worth workers.
+  const parts = jobs > 1 && !files.some((f) => f.path === '-') ? await planParts(files, jobs, opts.minPartBytes ?? DEFAULT_MIN_PART_BYTES, opts.container) : [];
+  const observed =
+    parts.length > 1
+      ? await observeParallel(parts, { jobs, inventory: opts.inventory, decoder, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
+      : await observePart(inventory, files, decoder, opts.onProgress);
+  let { graph } = observed;
   for (const g of saved) graph = mergeGraphs(graph, g);
   return {
-    read,
-    flows,
-    rejects,
-    skips,
-    unresolved,
+    ...observed,
     graph,
     inventory: { pods: inventory.pods.length, workloads: inventory.workloads.size, services: inventory.services.length },
   };

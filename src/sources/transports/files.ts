@@ -11,6 +11,16 @@ import { InputError } from '../../errors.js';
 export interface InputFile {
   /** Path to open, or `-` for stdin. */
   path: string;
+  /** Only these bytes of a plain (not gzip) file: whole lines, cut by `lineRanges`. */
+  range?: ByteRange;
+}
+
+export interface ByteRange {
+  start: number;
+  /** Exclusive. */
+  end: number;
+  /** The range that runs to the end of the file. */
+  last: boolean;
 }
 
 const GLOB_CHARS = /[*?[\]{}]/;
@@ -66,6 +76,12 @@ async function walk(dir: string): Promise<string[]> {
 
 /** The bytes of a file or stdin, gunzipped when they start with the gzip magic number. */
 export async function* readBytes(file: InputFile, stdin: Readable = process.stdin): AsyncGenerator<Buffer> {
+  const r = file.range;
+  if (r !== undefined) {
+    // A range starts at a line: no gzip header there, and an empty range reads nothing.
+    if (r.end > r.start) yield* createReadStream(file.path, { highWaterMark: 256 * 1024, start: r.start, end: r.end - 1 }) as AsyncIterable<Buffer>;
+    return;
+  }
   const raw: AsyncIterable<Buffer> =
     file.path === '-' ? stdin : createReadStream(file.path, { highWaterMark: 256 * 1024 });
   const it = raw[Symbol.asyncIterator]();

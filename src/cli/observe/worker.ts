@@ -1,0 +1,34 @@
+// A worker thread of `observe --jobs N`: loads the inventory once, then observes each part
+// the main thread sends and posts back its Observation as plain data.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadInventory } from '../../inventory/inventory.js';
+import type { AccessLogDecoderOptions } from '../../sources/access-log-decoder.js';
+import type { InputFile } from '../../sources/transports/files.js';
+import { observationToData, observePart } from './part.js';
+
+export interface WorkerSetup {
+  inventory: string[];
+  options: AccessLogDecoderOptions;
+}
+
+export type ToWorker = { part: number; files: InputFile[] } | { done: true };
+export type FromWorker =
+  | { part: number; result: ReturnType<typeof observationToData> }
+  | { part: number; progress: { bytes: number; lines: number } }
+  | { part: number; error: string };
+
+const port = parentPort!;
+const setup = workerData as WorkerSetup;
+const inventory = await loadInventory(setup.inventory);
+
+port.on('message', (msg: ToWorker) => {
+  if ('done' in msg) {
+    port.close();
+    return;
+  }
+  const { part, files } = msg;
+  observePart(inventory, files, setup.options, (p) => port.postMessage({ part, progress: { bytes: p.bytes, lines: p.lines } } satisfies FromWorker))
+    .then((o) => port.postMessage({ part, result: observationToData(o) } satisfies FromWorker))
+    .catch((err: unknown) => port.postMessage({ part, error: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies FromWorker));
+});
