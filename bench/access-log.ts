@@ -49,10 +49,12 @@ for (const format of formats) {
   const bare = measure('bare', format, file);
   const fl = measure('floor', format, file);
   const z = measure('ztmap', format, file);
-  for (const r of [bare, fl, z]) {
+  const j = measure('jobs', format, file);
+  for (const r of [bare, fl, z, j]) {
     process.stdout.write(
       `${format.padEnd(7)} ${r.mode.padEnd(6)} ${String(r.linesPerSecond).padStart(8)}  ${r.maxRssMiB.toFixed(0).padStart(12)}  ${r.seconds.toFixed(1).padStart(7)}  ${String(r.edges ?? '').padStart(5)}  ${r.mode === 'bare' ? '' : (r.linesPerSecond / bare.linesPerSecond).toFixed(2) + '×'}\n`,
     );
   }
+  process.stdout.write(`  (floor: the least exact aggregation does, bench/floor.ts; jobs: observe --jobs ${cpus().length}, all cores, not the one-core target)\n`);
   if ((z.rejected ?? 0) > 0) process.stdout.write(`  note: ztmap rejected ${z.rejected} lines of the generated ${format} file\n`);
 }

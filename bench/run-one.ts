@@ -1,9 +1,12 @@
 // One measurement in its own process, so peak RSS belongs to it alone.
-//   node dist/bench/run-one.js bare|floor|ztmap text|json FILE [INVENTORY]
+//   node dist/bench/run-one.js bare|floor|ztmap|jobs text|json FILE [INVENTORY]
+// (`jobs`: `observe --jobs` with one worker per core, reported apart from the one-core figures)
 // prints {"mode","format","lines","seconds","maxRssMiB", ...} on stdout.
 
 import { createReadStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { availableParallelism } from 'node:os';
+import { observeGraph } from '../src/cli/commands/observe.js';
 import { floor, TEXT_LINE } from './floor.js';
 import { GraphBuilder } from '../src/graph/build.js';
 import { buildInventory } from '../src/inventory/inventory.js';
@@ -14,7 +17,7 @@ import { Tally } from '../src/tally.js';
 
 const [mode, format, file, inventoryFile] = process.argv.slice(2);
 if (mode === undefined || format === undefined || file === undefined) {
-  process.stderr.write('usage: run-one bare|floor|ztmap text|json FILE [INVENTORY]\n');
+  process.stderr.write('usage: run-one bare|floor|ztmap|jobs text|json FILE [INVENTORY]\n');
   process.exit(2);
 }
 
@@ -54,8 +57,13 @@ async function ztmap(): Promise<Record<string, number>> {
   return { lines: r.lines, flows: builder.flows, rejected: rejects.total, edges: g.size, nodes: g.order };
 }
 
+async function jobs(): Promise<Record<string, number>> {
+  const r = await observeGraph({ inputs: [file!], inventory: inventoryFile === undefined ? [] : [inventoryFile], format: 'auto', container: 'istio-proxy', maxLineLength: 256 * 1024, merge: [], jobs: availableParallelism() });
+  return { lines: r.read.lines, flows: r.flows, rejected: r.rejects.total, edges: r.graph.size, nodes: r.graph.order, workers: availableParallelism() };
+}
+
 const t0 = performance.now();
-const counts = mode === 'bare' ? await bare() : mode === 'floor' ? await floor(file, format) : await ztmap();
+const counts = mode === 'bare' ? await bare() : mode === 'floor' ? await floor(file, format) : mode === 'jobs' ? await jobs() : await ztmap();
 const seconds = (performance.now() - t0) / 1000;
 const maxRssMiB = process.resourceUsage().maxRSS / 1024;
 process.stdout.write(JSON.stringify({ mode, format, seconds, maxRssMiB, ...counts, linesPerSecond: Math.round(counts['lines']! / seconds) }) + '\n');
