@@ -31,7 +31,8 @@ interface Part {
  * Stdin is never in a plan: the caller reads it alone.
  */
 export async function planParts(files: readonly InputFile[], jobs: number, minBytes: number, container: string): Promise<Part[]> {
-  const sizes = await Promise.all(files.map(async (f) => (await stat(f.path)).size));
+  // A file that cannot be read is left whole: its reader reports the error and goes on, as one reader would.
+  const sizes = await Promise.all(files.map(async (f) => (await stat(f.path).catch(() => undefined))?.size ?? 0));
   const total = sizes.reduce((a, b) => a + b, 0);
   const target = Math.max(minBytes, Math.ceil(total / (2 * jobs)));
   const parts: Part[] = [];
@@ -43,7 +44,7 @@ export async function planParts(files: readonly InputFile[], jobs: number, minBy
   for (const [i, file] of files.entries()) {
     const size = sizes[i]!;
     const layout = layoutOf(file.path);
-    const cuttable = size > target && (layout.container === undefined || layout.container === container) && !(await isGzip(file.path));
+    const cuttable = size > target && (layout.container === undefined || layout.container === container) && !(await isGzip(file.path).catch(() => true));
     if (cuttable) {
       flush();
       for (const range of await lineRanges(file.path, size, Math.ceil(size / target))) parts.push({ files: [{ path: file.path, range }], bytes: range.end - range.start });
