@@ -6,15 +6,13 @@ import { ConfigError } from '../../errors.js';
 import type { PodRef } from '../../flow/flow.js';
 import { edgesCsv, nodesCsv } from '../../graph/csv.js';
 import { mergeGraphs } from '../../graph/build.js';
-import type { ServiceGraph } from '../../graph/graph.js';
 import { graphFromJson, graphToJson } from '../../graph/json.js';
 import { loadInventory, type Inventory } from '../../inventory/inventory.js';
 import type { AccessLogDecoderOptions, AccessLogFormat } from '../../sources/access-log-decoder.js';
-import type { ReadProgress, ReadResult } from '../../sources/read-access-logs.js';
+import type { ReadProgress } from '../../sources/read-access-logs.js';
 import { expandInputs } from '../../sources/transports/files.js';
-import type { Tally } from '../../tally.js';
 import { DEFAULT_MIN_PART_BYTES, observeParallel, planParts } from '../observe/parallel.js';
-import { observePart } from '../observe/part.js';
+import { observePart, type Observation } from '../observe/part.js';
 
 export interface ObserveOptions {
   inputs: string[];
@@ -32,13 +30,7 @@ export interface ObserveOptions {
   onProgress?: (p: ReadProgress) => void;
 }
 
-export interface ObserveResult {
-  read: ReadResult;
-  flows: number;
-  rejects: Tally;
-  skips: Tally;
-  unresolved: Tally;
-  graph: ServiceGraph;
+export interface ObserveResult extends Observation {
   files: string[];
   inventory: { pods: number; workloads: number; services: number };
 }
