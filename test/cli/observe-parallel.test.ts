@@ -1,7 +1,7 @@
 // observe --jobs N: the inputs cut into parts read by worker threads must give what one
 // reader gives, byte for byte, rejects' line numbers included.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -10,10 +10,9 @@ import { observeParallel, planParts } from '../../src/cli/observe/parallel.js';
 import { graphToJson } from '../../src/graph/json.js';
 import { lineRanges } from '../../src/sources/transports/ranges.js';
 import { FIXTURES, REFERENCE } from '../support/paths.js';
-import { pod } from '../support/kube.js';
+import { writeSampleInventory } from '../support/kube.js';
 
 const [clientLine, serverLine] = readFileSync(join(REFERENCE, 'telemetry', 'istio-access-log-text.log'), 'utf8').split('\n') as [string, string];
-const ts = '2020-11-25T21:00:00Z';
 const cri = (kind: 'P' | 'F', body: string) => `2020-11-25T21:26:18.409000001Z stdout ${kind} ${body}`;
 
 /** Everything observe reports, as comparable data. */
@@ -31,19 +30,7 @@ async function observed(inputs: string[], inventory: string[], jobs: number, min
 
 function scratch(): { dir: string; inventory: string } {
   const dir = mkdtempSync(join(tmpdir(), 'ztmap-jobs-'));
-  const inventory = join(dir, 'inventory.json');
-  writeFileSync(
-    inventory,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        pod('foo', 'sleep-1', { ip: '10.44.1.23', labels: { app: 'sleep' }, sa: 'sleep', start: ts }),
-        pod('foo', 'httpbin-1', { ip: '10.44.1.27', labels: { app: 'httpbin' }, sa: 'httpbin', start: ts }),
-      ],
-    }),
-  );
-  return { dir, inventory };
+  return { dir, inventory: writeSampleInventory(dir) };
 }
 
 /** Lines of every kind the decoder treats differently, CRI partial records split across lines among them. */
@@ -129,7 +116,6 @@ describe('observe --jobs', () => {
         fc.boolean(),
         async (files, jobs, minPartBytes, trailingNewline) => {
           const sub = join(dir, String(run++));
-          const { mkdirSync } = await import('node:fs');
           mkdirSync(sub);
           for (const [f, kinds] of files.entries()) {
             const text = kinds.flatMap((k, i) => LINE_KINDS[k]!(i)).join('\n');

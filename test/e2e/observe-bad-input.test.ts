@@ -6,34 +6,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
-import { pod } from '../support/kube.js';
+import { writeSampleInventory } from '../support/kube.js';
 import { ztmap, tempDir } from '../support/cli.js';
 import { BIN, REFERENCE } from '../support/paths.js';
 
 const [clientLine, serverLine] = readFileSync(join(REFERENCE, 'telemetry', 'istio-access-log-text.log'), 'utf8').split('\n');
-const ts = '2020-11-25T21:00:00Z';
-
-function inventory(dir: string): string {
-  const f = join(dir, 'inventory.json');
-  writeFileSync(
-    f,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        pod('foo', 'sleep-1', { ip: '10.44.1.23', labels: { app: 'sleep' }, sa: 'sleep', start: ts }),
-        pod('foo', 'httpbin-1', { ip: '10.44.1.27', labels: { app: 'httpbin' }, sa: 'httpbin', start: ts }),
-      ],
-    }),
-  );
-  return f;
-}
-
 describe('observe on bad input @e2e', () => {
   it('counts and locates every kind of bad record, uses every good one, and exits 3', () => {
     const dir = tempDir();
     const logs = join(dir, 'logs');
-    const inv = inventory(dir);
+    const inv = writeSampleInventory(dir);
     spawnSync('mkdir', ['-p', logs]);
     const good = `${clientLine}\n${serverLine}\n`;
     writeFileSync(join(logs, 'a-malformed.log'), `this is not a log line\n[2020-11-25T21:26:18.409Z] "GET / HTTP/1.1" 200 truncated\n${clientLine}\n`);
@@ -64,7 +46,7 @@ describe('observe on bad input @e2e', () => {
 
   it('exits 4 when every record was used but an endpoint is unknown, 0 when all is clean', () => {
     const dir = tempDir();
-    const inv = inventory(dir);
+    const inv = writeSampleInventory(dir);
     const unknown = ztmap(['observe', '-i', inv, '-o', join(dir, 'o1'), '-'], { input: serverLine!.replace('10.44.1.23:37652', '10.44.9.99:1') + '\n' });
     assert.equal(unknown.status, 4, unknown.stderr);
     const clean = ztmap(['observe', '-i', inv, '-o', join(dir, 'o2'), '-'], { input: `${clientLine}\n${serverLine}\n` });
@@ -99,7 +81,7 @@ describe('observe on bad input @e2e', () => {
 
   it('reads stdin with --pod, and writes byte-identical outputs on the same input', () => {
     const dir = tempDir();
-    const inv = inventory(dir);
+    const inv = writeSampleInventory(dir);
     // sleep's own outbound line without its local address: only --pod names the client.
     const input = `${clientLine!.replace('10.44.1.23:37652', '-')}\n`.repeat(3);
     const runs = ['a', 'b'].map((n) => {
@@ -115,14 +97,14 @@ describe('observe on bad input @e2e', () => {
 
   it('reports a log location that contradicts the addresses in the line, trusting the line', () => {
     const dir = tempDir();
-    const r = ztmap(['observe', '-i', inventory(dir), '-o', join(dir, 'o'), '--pod', 'foo/sleep-1', '-'], { input: serverLine + '\n' });
+    const r = ztmap(['observe', '-i', writeSampleInventory(dir), '-o', join(dir, 'o'), '--pod', 'foo/sleep-1', '-'], { input: serverLine + '\n' });
     assert.equal(r.status, 4);
     assert.match(r.stderr, /destination-reporter-mismatch: 1\n.*log location says foo\/sleep-1, address 10\.44\.1\.27 is foo\/httpbin-1/);
   });
 
   it('draws progress only on a TTY, and honours NO_COLOR', function () {
     const dir = tempDir();
-    const inv = inventory(dir);
+    const inv = writeSampleInventory(dir);
     const log = join(dir, 'access.log');
     writeFileSync(log, `${clientLine}\n${serverLine}\n`.repeat(20000));
     const cmd = `${process.execPath} ${BIN} observe -i ${inv} -o ${join(dir, 'o')} ${log}`;
