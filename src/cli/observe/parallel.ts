@@ -63,8 +63,11 @@ const rangeOf = (p: Part) => (p.files.length === 1 ? p.files[0]!.range : undefin
 
 /** A range and the next range of the same file as one part. */
 function joined(a: Part, b: Part): Part {
-  const ra = rangeOf(a)!;
-  const rb = rangeOf(b)!;
+  const ra = rangeOf(a);
+  const rb = rangeOf(b);
+  if (ra === undefined || rb === undefined || rb.start !== ra.end || b.files[0]!.path !== a.files[0]!.path) {
+    throw new Error('internal: a part ended inside a CRI partial record but the next part is not the rest of its file');
+  }
   return { files: [{ path: a.files[0]!.path, range: { start: ra.start, end: rb.end, last: rb.last } }], bytes: a.bytes + b.bytes };
 }
 
@@ -82,7 +85,8 @@ export async function observeParallel(initial: Part[], opts: ParallelOptions): P
   // A range that ended inside a CRI partial record is read again joined to the next range,
   // so that the record is whole; the planner avoids this, so it is rare.
   for (;;) {
-    const i = results.findIndex((r, k) => r.read.endedInPartial && rangeOf(parts[k]!) !== undefined && k + 1 < parts.length && rangeOf(parts[k + 1]!)?.start === rangeOf(parts[k]!)!.end);
+    // Only a range that is not its file's last says so, and the next part is the next range.
+    const i = results.findIndex((r) => r.read.endedInPartial);
     if (i === -1) break;
     const merged = joined(parts[i]!, parts[i + 1]!);
     const [again] = await runParts([merged], { ...opts, jobs: 1 });

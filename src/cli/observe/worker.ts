@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadInventory } from '../../inventory/inventory.js';
 import type { AccessLogDecoderOptions } from '../../sources/access-log-decoder.js';
 import type { InputFile } from '../../sources/transports/files.js';
-import { observationToData, observePart } from './part.js';
+import { observationToData, observePart, type ObservationData } from './part.js';
 
 export interface WorkerSetup {
   inventory: string[];
@@ -14,7 +14,7 @@ export interface WorkerSetup {
 
 export type ToWorker = { part: number; files: InputFile[] } | { done: true };
 export type FromWorker =
-  | { part: number; result: ReturnType<typeof observationToData> }
+  | { part: number; result: ObservationData }
   | { part: number; progress: { bytes: number; lines: number } }
   | { part: number; error: string };
 

@@ -29,9 +29,10 @@ export async function lineRanges(path: string, size: number, parts: number): Pro
   try {
     const cuts: number[] = [];
     for (let k = 1; k < parts; k++) {
+      // At or after pos, so past the previous cut: cuts increase.
       const b = await boundaryFrom(fh, Math.max(Math.floor((size * k) / parts), (cuts.at(-1) ?? 0) + 1), size);
       if (b >= size) break;
-      if (b > (cuts.at(-1) ?? 0)) cuts.push(b);
+      cuts.push(b);
     }
     const edges = [0, ...cuts, size];
     return edges.slice(1).map((end, i) => ({ start: edges[i]!, end, last: i === edges.length - 2 }));
