@@ -7,13 +7,10 @@ import { createReadStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { availableParallelism } from 'node:os';
 import { observeGraph } from '../src/cli/commands/observe.js';
+import { observePart } from '../src/cli/observe/part.js';
 import { floor, TEXT_LINE } from './floor.js';
-import { GraphBuilder } from '../src/graph/build.js';
 import { buildInventory } from '../src/inventory/inventory.js';
 import { loadObjects } from '../src/inventory/load.js';
-import { Resolver } from '../src/inventory/resolve.js';
-import { readAccessLogs } from '../src/sources/read-access-logs.js';
-import { Tally } from '../src/tally.js';
 
 const [mode, format, file, inventoryFile] = process.argv.slice(2);
 if (mode === undefined || format === undefined || file === undefined) {
@@ -43,18 +40,8 @@ async function bare(): Promise<Record<string, number>> {
 
 async function ztmap(): Promise<Record<string, number>> {
   const inv = buildInventory(inventoryFile === undefined ? [] : await loadObjects(inventoryFile));
-  const rejects = new Tally();
-  const resolver = new Resolver(inv, new Tally());
-  const builder = new GraphBuilder();
-  const r = await readAccessLogs([{ path: file! }], { format: 'auto', container: 'istio-proxy' }, {
-    flow(f) {
-      for (const rf of resolver.resolve(f)) builder.add(rf);
-    },
-    rejects,
-    skips: new Tally(),
-  });
-  const g = builder.toGraph();
-  return { lines: r.lines, flows: builder.flows, rejected: rejects.total, edges: g.size, nodes: g.order };
+  const r = await observePart(inv, [{ path: file! }], { format: 'auto', container: 'istio-proxy' });
+  return { lines: r.read.lines, flows: r.flows, rejected: r.rejects.total, edges: r.graph.size, nodes: r.graph.order };
 }
 
 async function jobs(): Promise<Record<string, number>> {

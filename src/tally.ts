@@ -32,10 +32,7 @@ export class Tally {
     }
     entry.count++;
     if (entry.examples.length < LOCATIONS_PER_REASON) {
-      entry.examples.push({
-        location: location === undefined ? undefined : { file: location.file, ...(location.line === undefined ? {} : { line: location.line }) },
-        detail: detail.length > 200 ? detail.slice(0, 200) + '…' : detail,
-      });
+      entry.examples.push({ location, detail: detail.length > 200 ? detail.slice(0, 200) + '…' : detail });
     }
   }
 
