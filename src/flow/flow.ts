@@ -72,3 +72,22 @@ export interface Flow {
   endpointKey?: string;
   evidence: Evidence;
 }
+
+/**
+ * One more request on a route whose first flow was seen already, as read from the bytes of
+ * its line (sources/access-log-decoder.ts): only what differs between the lines of a route.
+ * One object is reused for every line: copy what you keep.
+ */
+export interface RepeatedRequest {
+  /** Epoch milliseconds. */
+  timestamp: number;
+  responseCode: number;
+  /** Undefined on TCP, where the flow has no L7 detail. */
+  method: string | undefined;
+  /** The read buffer: the raw path is `raw[pathStart, pathEnd)`, or `/` when pathStart is -1. */
+  raw: Buffer;
+  pathStart: number;
+  pathEnd: number;
+  file: string;
+  line: number;
+}

@@ -1,8 +1,9 @@
 // Resolved flows → graph. The hot path updates plain accumulators in place; graphology is
 // built once at the end, in sorted order, so the result does not depend on input order.
 
-import { detached, pathTemplate } from '../flow/path-template.js';
-import type { L4Protocol } from '../flow/flow.js';
+import { ByteKey, ByteKeyTable } from '../flow/byte-keys.js';
+import { detached, pathTemplate, writePathTemplate } from '../flow/path-template.js';
+import type { L4Protocol, Mtls, RepeatedRequest, Reporter } from '../flow/flow.js';
 import type { Identity, ResolvedFlow } from '../flow/identity.js';
 import {
   compare,
@@ -34,6 +35,8 @@ const COMMON_METHODS = new Map(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD',
  * EdgeAttributes are assembled once, in toGraph.
  */
 interface EdgeAccumulator {
+  /** Order of creation: the edge's tag in the builder's table of templates seen. */
+  index: number;
   source: string;
   target: string;
   port: number;
@@ -71,6 +74,12 @@ interface EdgeAccumulator {
   sources: Set<string>;
 }
 
+/** An edge's running totals, as `add` hands it back for `repeat`. */
+export interface EdgeTally {
+  readonly source: string;
+  readonly target: string;
+}
+
 interface NodeAccumulator {
   attrs: NodeAttributes;
   /** The labels object last intersected in; identities from one inventory share it. */
@@ -79,12 +88,20 @@ interface NodeAccumulator {
   ips: Set<string>;
 }
 
+/** (edge, path template) pairs known to be in their edge's path set, kept for `repeat`. */
+const TEMPLATES_KEPT = 200_000;
+
 export class GraphBuilder {
   private readonly _edges = new Map<string, EdgeAccumulator>();
   private readonly _nodes = new Map<string, NodeAccumulator>();
+  // `repeat` templates a path into bytes and finds it here: a template the edge's set holds
+  // costs no string and no look into the (cold) set.
+  private readonly _templatesSeen = new ByteKeyTable<true>(TEMPLATES_KEPT);
+  private readonly _template = new ByteKey();
   flows = 0;
 
-  add(rf: ResolvedFlow): void {
+  /** Adds a resolved flow; returns its edge, for `repeat`. */
+  add(rf: ResolvedFlow): EdgeTally {
     this.flows++;
     const { flow } = rf;
     // The resolver's edge key is the same string object for every flow of a route, so the
@@ -92,7 +109,7 @@ export class GraphBuilder {
     const key = rf.edgeKey ?? edgeKey(rf.source.key, rf.destination.key, rf.port, flow.protocol);
     let acc = this._edges.get(key);
     if (acc === undefined) {
-      acc = newEdge(rf);
+      acc = newEdge(rf, this._edges.size);
       this._edges.set(rf.edgeKey ?? detached(key), acc);
     }
     if (rf.source !== acc.lastSource) {
@@ -105,36 +122,10 @@ export class GraphBuilder {
       this._node(rf.destination);
       acc.lastDestination = rf.destination;
     }
-    const n = flow.count;
-    const classes = rf.reporter === 'client' ? acc.clientClasses : acc.serverClasses;
-    classes[responseClassIndex(flow.responseCode)]! += n;
-    if (rf.reporter === 'client') {
-      acc.clientRequests += n;
-      if (rf.mtls === 'mutual') acc.clientMutual += n;
-      else if (rf.mtls === 'plaintext') acc.clientPlaintext += n;
-    } else {
-      acc.serverRequests += n;
-      if (rf.mtls === 'mutual') acc.serverMutual += n;
-      else if (rf.mtls === 'plaintext') acc.serverPlaintext += n;
-    }
-    const t = flow.timestamp;
-    if (t !== undefined) {
-      if (acc.firstSeen === null || t < acc.firstSeen) acc.firstSeen = t;
-      if (acc.lastSeen === null || t > acc.lastSeen) acc.lastSeen = t;
-      const day = Math.floor(t / DAY_MS);
-      if (day !== acc.lastDay) {
-        acc.lastDay = day;
-        acc.days.add(day);
-        if (acc.days.size > 2 * MAX_DAYS_PER_EDGE) acc.days = new Set(smallestDays(acc.days));
-      }
-    }
+    countRequest(acc, rf.reporter, rf.mtls, flow.count, flow.responseCode, flow.timestamp);
     if (flow.l7 !== undefined) {
       addMethod(acc, flow.l7.method);
-      const template = pathTemplate(flow.l7.path);
-      if (!acc.paths.has(template)) {
-        acc.paths.add(detached(template));
-        if (acc.paths.size > 2 * MAX_PATHS_PER_EDGE) prune(acc);
-      }
+      addPath(acc, pathTemplate(flow.l7.path));
     }
     const svc = flow.destination.service;
     if (svc !== undefined && svc !== acc.lastService) {
@@ -147,6 +138,31 @@ export class GraphBuilder {
     if (decoder !== acc.lastDecoder) {
       if (!acc.sources.has(decoder)) acc.sources.add(detached(decoder));
       acc.lastDecoder = decoder;
+    }
+    return acc;
+  }
+
+  /**
+   * One more flow on `edge` that differs from one `add` gave it only in these fields: the
+   * same endpoints, Service and decoder, whose sets and nodes hold them already.
+   * `method` undefined means no L7 detail (TCP).
+   */
+  repeat(edge: EdgeTally, reporter: Reporter, mtls: Mtls, request: RepeatedRequest): void {
+    this.flows++;
+    const acc = edge as EdgeAccumulator; // `add` hands out nothing else
+    countRequest(acc, reporter, mtls, 1, request.responseCode, request.timestamp);
+    if (request.method === undefined) return;
+    addMethod(acc, request.method);
+    const template = this._template;
+    template.reset();
+    if (request.pathStart < 0) template.byte(47 /* / */);
+    else writePathTemplate(request.raw, request.pathStart, request.pathEnd, template);
+    // Once an edge's paths are pruned, a template it had may be gone: the set decides again.
+    if (acc.pathsTruncated) return addPath(acc, template.text());
+    const seen = this._templatesSeen.find(template, acc.index);
+    if (this._templatesSeen.value(seen) === undefined) {
+      addPath(acc, template.text());
+      if (!acc.pathsTruncated) this._templatesSeen.set(seen, true);
     }
   }
 
@@ -200,8 +216,41 @@ export class GraphBuilder {
   }
 }
 
-function newEdge(rf: ResolvedFlow): EdgeAccumulator {
+/** The counters and times every flow of an edge adds to. */
+function countRequest(acc: EdgeAccumulator, reporter: Reporter, mtls: Mtls, n: number, responseCode: number, t: number | undefined): void {
+  const classes = reporter === 'client' ? acc.clientClasses : acc.serverClasses;
+  classes[responseClassIndex(responseCode)]! += n;
+  if (reporter === 'client') {
+    acc.clientRequests += n;
+    if (mtls === 'mutual') acc.clientMutual += n;
+    else if (mtls === 'plaintext') acc.clientPlaintext += n;
+  } else {
+    acc.serverRequests += n;
+    if (mtls === 'mutual') acc.serverMutual += n;
+    else if (mtls === 'plaintext') acc.serverPlaintext += n;
+  }
+  if (t !== undefined) {
+    if (acc.firstSeen === null || t < acc.firstSeen) acc.firstSeen = t;
+    if (acc.lastSeen === null || t > acc.lastSeen) acc.lastSeen = t;
+    const day = Math.floor(t / DAY_MS);
+    if (day !== acc.lastDay) {
+      acc.lastDay = day;
+      acc.days.add(day);
+      if (acc.days.size > 2 * MAX_DAYS_PER_EDGE) acc.days = new Set(smallestDays(acc.days));
+    }
+  }
+}
+
+function addPath(acc: EdgeAccumulator, template: string): void {
+  if (!acc.paths.has(template)) {
+    acc.paths.add(detached(template));
+    if (acc.paths.size > 2 * MAX_PATHS_PER_EDGE) prune(acc);
+  }
+}
+
+function newEdge(rf: ResolvedFlow, index: number): EdgeAccumulator {
   return {
+    index,
     source: detached(rf.source.key),
     target: detached(rf.destination.key),
     port: rf.port,

@@ -1,7 +1,7 @@
 // Endpoint references from sources → identities (workloads, world, node, unknown).
 // Identity resolution happens here once for every source (style.md, anti-pattern 1).
 
-import type { EndpointRef, Flow } from '../flow/flow.js';
+import type { EndpointRef, Flow, Location } from '../flow/flow.js';
 import { isPrivateIp, type Identity, type ResolvedFlow } from '../flow/identity.js';
 import { edgeKey as edgeKeyOf } from '../flow/edge-key.js';
 import { selects } from '../flow/labels.js';
@@ -55,6 +55,14 @@ interface Route {
   edgeKey: string;
 }
 
+/** What a resolution may be reused for: flows of the same endpoint key at a time within [from, to]. */
+export interface Reuse {
+  from: number;
+  to: number;
+  /** Unresolved notes to replay for each reuse, so that every flow is counted. */
+  notes: readonly [reason: string, detail: string][] | undefined;
+}
+
 interface Memo extends Validity {
   /**
    * The edge the flow is on, and the client → gateway hop an ingress gateway's line adds.
@@ -82,6 +90,9 @@ export class Resolver {
   private _validity: Validity = { from: -Infinity, to: Infinity, reusable: true };
   private _notes: [string, string][] = [];
 
+  /** The memo entry the last `resolve` used, when it is one (reusable); undefined otherwise. */
+  lastReuse: Reuse | undefined;
+
   constructor(
     private readonly _inv: Inventory,
     unresolved: Tally,
@@ -100,13 +111,20 @@ export class Resolver {
       if (key !== undefined && memo.reusable) {
         if (this._memo.size >= MEMO_LIMIT) this._memo.clear();
         this._memo.set(detached(key), memo);
-      }
-    } else if (memo.notes !== undefined) {
-      for (const [reason, detail] of memo.notes) this.unresolved.add(reason, flow.evidence.location, detail);
+        this.lastReuse = memo;
+      } else this.lastReuse = undefined;
+    } else {
+      this.replayNotes(memo, flow.evidence.location);
+      this.lastReuse = memo;
     }
     // Arrays of exactly their length, not an empty one grown by push.
     const main = resolvedFlow(flow, memo.main);
     return memo.gatewayRoute === undefined ? [main] : [main, resolvedFlow(flow, memo.gatewayRoute)];
+  }
+
+  /** Counts a reused resolution's unresolved notes again, for one more flow at `location`. */
+  replayNotes(reuse: Reuse, location: Location): void {
+    if (reuse.notes !== undefined) for (const [reason, detail] of reuse.notes) this.unresolved.add(reason, location, detail);
   }
 
   private _resolveSlowly(flow: Flow): Memo {

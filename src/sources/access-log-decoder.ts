@@ -8,16 +8,48 @@
 // and the proxy's own logging (`…Z\tinfo\txdsproxy\t…`, `[2026-11-24 10:00:00.000][12][info]…`),
 // which is skipped and counted, not rejected.
 
-import type { Flow, PodRef } from '../flow/flow.js';
+import { ByteKey, ByteKeyTable } from '../flow/byte-keys.js';
+import type { Flow, PodRef, RepeatedRequest } from '../flow/flow.js';
 import type { Location } from '../errors.js';
-import { entryToFlow } from './access-log.js';
+import { entryToFlow, epochOfMinute, protocolOf } from './access-log.js';
 import type { AccessLogEntry } from './decoders/access-log-entry.js';
 import { decodeEnvoyJson, isEnvoyJson } from './decoders/envoy-json.js';
+import { scanEnvoyJson } from './decoders/envoy-json-spans.js';
 import { decodeEnvoyText } from './decoders/envoy-text.js';
+import { scanEnvoyText } from './decoders/envoy-text-spans.js';
 import type { Decoded } from './decoders/result.js';
+import {
+  AUTHORITY,
+  CLUSTER,
+  DOWNSTREAM_LOCAL,
+  DOWNSTREAM_REMOTE,
+  METHOD,
+  PATH,
+  PROTOCOL,
+  RESPONSE_CODE,
+  SNI,
+  START,
+  UPSTREAM_HOST,
+  UPSTREAM_LOCAL,
+  dropDashes,
+  newSpans,
+  spanIs,
+  spanText,
+  type Spans,
+} from './decoders/spans.js';
 import type { FileLayout } from './layout.js';
 import { DEFAULT_MAX_LINE_LENGTH } from './framing/lines.js';
 import type { Tally } from '../tally.js';
+
+/**
+ * A line's route shape is the bytes of every field but the time, the response code, the
+ * method and the path (the addresses, cluster, SNI, authority, reporting pod, format and
+ * protocol). They decide everything else the pipeline derives from the line, from the Flow's
+ * endpoints to the graph edge. So the flow's consumer attaches what it derived from the first
+ * line of a shape, and later lines of it are counted without a string, a Flow or a resolution.
+ */
+/** Shapes kept per reader; a mesh has far fewer routes, so this bounds a pathological input. */
+export const MAX_SHAPES = 100_000;
 
 export type AccessLogFormat = 'auto' | 'envoy-text' | 'envoy-json';
 
@@ -30,8 +62,14 @@ export interface AccessLogDecoderOptions {
   maxLineLength?: number;
 }
 
-export interface DecoderSinks {
-  flow(flow: Flow): void;
+export interface DecoderSinks<T = unknown> {
+  /**
+   * A decoded flow. `attach`, when given, attaches a value to the line's route shape (above):
+   * later lines of that shape then come to `repeat` with it instead.
+   */
+  flow(flow: Flow, attach?: (value: T) => void): void;
+  /** A line whose shape has a value attached: true when counted; false decodes it into `flow`. */
+  repeat?(value: T, request: RepeatedRequest): boolean;
   rejects: Tally;
   skips: Tally;
 }
@@ -41,25 +79,68 @@ const TIMESTAMP_PREFIX = /^\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:\d\d) (?=[[{])/;
 const AGENT_LOG = /^\d{4}-\d\d-\d\dT[\d:.]+Z\t(?:debug|info|warn|warning|error|critical|fatal)\t/;
 const ENVOY_LOG = /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\]\[/;
 
-export class AccessLogDecoder {
+// Route key bytes: field markers below any printable byte a scanned field can hold.
+const FIELD_END = 0;
+const ABSENT = 1;
+const ADDRESS_IP = 2;
+const ADDRESS_WHOLE = 3;
+const FORMAT_TEXT = 1;
+const FORMAT_JSON = 2;
+const PROTOCOL_CODE = { tcp: 1, http: 2, grpc: 3 } as const;
+/** The fields of a route key, besides the reporter, format and protocol; addresses by IP only where entryToFlow reads only the IP. */
+const KEY_FIELDS = [AUTHORITY, UPSTREAM_HOST, CLUSTER, DOWNSTREAM_LOCAL, SNI];
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'];
+const PROTOCOLS = ['HTTP/1.1', 'HTTP/2', 'HTTP/1.0'];
+/** Offsets of the seconds and milliseconds digits in `2026-11-24T10:00:01.123Z`. */
+const SECOND_DIGITS = [17, 18, 20, 21, 22];
+
+export class AccessLogDecoder<T = unknown> {
   private _file = '-';
   private _reporter: PodRef | undefined;
   private _partial = '';
   private _partialLine = 0;
   private readonly _max: number;
+  // Route shapes (the `bytes` path): per reader, keyed with the reporting pod's number.
+  private readonly _shapes = new ByteKeyTable<T>(MAX_SHAPES);
+  private readonly _key = new ByteKey();
+  private readonly _spans: Spans = newSpans();
+  private readonly _reporterNumbers = new Map<string, number>();
+  private _reporterNumber = 0;
+  /** The shape (entry in _shapes, of its generation) of the line `bytes` declined, for the flow its decoding makes. */
+  private _pendingShape = -1;
+  private _pendingGeneration = 0;
+  private _pendingLine = -1;
+  private readonly _repeat: RepeatedRequest = { timestamp: 0, responseCode: 0, method: undefined, raw: Buffer.alloc(0), pathStart: -1, pathEnd: -1, file: '-', line: 0 };
+  private _minute = '';
+  private readonly _minuteBytes = new Uint8Array(16);
+  private _minuteEpoch = NaN;
 
   constructor(
     private readonly _options: AccessLogDecoderOptions,
-    private readonly _sinks: DecoderSinks,
+    private readonly _sinks: DecoderSinks<T>,
   ) {
     this._max = _options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+    // Offered to the line splitter only when someone counts repeats: otherwise lines are
+    // decoded a chunk at a time, as before.
+    this.bytes = _sinks.repeat === undefined ? undefined : this._bytes.bind(this);
   }
+
+  /** LineSink.bytes, when the sinks take repeats (see `_bytes`). */
+  readonly bytes: ((b: Buffer, start: number, end: number, lineNumber: number) => boolean) | undefined;
 
   /** Start a file; returns false when the whole file is another container's log. */
   beginFile(file: string, layout: FileLayout): boolean {
     this._file = file;
     this._partial = '';
     this._reporter = this._options.pod ?? layout.reporter;
+    this._pendingLine = -1;
+    const reporterKey = this._reporter === undefined ? '' : this._reporter.namespace + '/' + this._reporter.name;
+    let n = this._reporterNumbers.get(reporterKey);
+    if (n === undefined) {
+      n = this._reporterNumbers.size;
+      this._reporterNumbers.set(reporterKey, n);
+    }
+    this._reporterNumber = n;
     if (layout.container !== undefined && layout.container !== this._options.container) return false;
     return true;
   }
@@ -108,6 +189,90 @@ export class AccessLogDecoder {
       }
     }
     this._payload(text, this._reporter, { file: this._file, line: lineNumber }, true);
+  }
+
+  /**
+   * The line as bytes: when it is a plain TEXT or JSON entry (optionally CRI-framed) whose
+   * route shape has a value attached, it goes to `repeat` and true is returned. Otherwise
+   * false: the caller decodes the line and passes it to `line`, and if it was scanned, the
+   * flow it makes comes with its shape.
+   */
+  private _bytes(b: Buffer, start: number, end: number, lineNumber: number): boolean {
+    const repeat = this._sinks.repeat!;
+    let at = start;
+    const c = b[start]!;
+    if (c >= 48 && c <= 57) {
+      if (this._partial !== '') return false;
+      at = criBody(b, start, end);
+      if (at < 0) return false;
+    }
+    const spans = this._spans;
+    let format: number;
+    if (b[at] === 91 /* [ */ && this._options.format !== 'envoy-json') {
+      if (!scanEnvoyText(b, at, end, spans)) return false;
+      format = FORMAT_TEXT;
+    } else if (b[at] === 123 /* { */ && this._options.format !== 'envoy-text') {
+      if (!scanEnvoyJson(b, at, end, spans)) return false;
+      format = FORMAT_JSON;
+    } else return false;
+    dropDashes(b, spans);
+    const timestamp = this._timestamp(b, spans);
+    if (timestamp === undefined) return false;
+    const method = internedText(b, spans, METHOD, METHODS);
+    const protocolText = method === undefined ? undefined : internedText(b, spans, PROTOCOL, PROTOCOLS);
+    // protocolOf reads the path only of an HTTP/2 POST (is it gRPC?): no string otherwise.
+    const path = protocolText === 'HTTP/2' && method === 'POST' ? spanText(b, spans, PATH) : undefined;
+    const protocol = protocolOf(method, protocolText, path);
+
+    const key = this._key;
+    key.reset();
+    const r = this._reporterNumber;
+    key.byte(r & 255);
+    key.byte((r >>> 8) & 255);
+    key.byte((r >>> 16) & 255);
+    key.byte(format);
+    key.byte(PROTOCOL_CODE[protocol]);
+    for (const f of KEY_FIELDS) keyField(key, b, spans, f);
+    keyAddressIp(key, b, spans, UPSTREAM_LOCAL);
+    keyAddressIp(key, b, spans, DOWNSTREAM_REMOTE);
+    const shape = this._shapes.find(key);
+    const value = this._shapes.value(shape);
+    if (value !== undefined) {
+      const request = this._repeat;
+      request.timestamp = timestamp;
+      request.responseCode = spans[RESPONSE_CODE]!;
+      request.method = protocol === 'tcp' ? undefined : method;
+      request.raw = b;
+      request.pathStart = spans[PATH * 2]!;
+      request.pathEnd = spans[PATH * 2 + 1]!;
+      request.file = this._file;
+      request.line = lineNumber;
+      if (repeat(value, request)) return true;
+    }
+    this._pendingShape = shape;
+    this._pendingGeneration = this._shapes.generation;
+    this._pendingLine = lineNumber;
+    return false;
+  }
+
+  /** parseTimestamp of the START field, for the one form it reads by digits; undefined otherwise. */
+  private _timestamp(b: Buffer, spans: Spans): number | undefined {
+    const s = spans[START * 2]!;
+    if (s < 0 || spans[START * 2 + 1]! - s !== 24 || b[s + 23] !== 90 || b[s + 19] !== 46 || b[s + 16] !== 58) return undefined;
+    for (const i of SECOND_DIGITS) if (b[s + i]! < 48 || b[s + i]! > 57) return undefined;
+    const sec = (b[s + 17]! - 48) * 10 + (b[s + 18]! - 48);
+    if (sec >= 60) return undefined;
+    const ms = (b[s + 20]! - 48) * 100 + (b[s + 21]! - 48) * 10 + (b[s + 22]! - 48);
+    const minute = this._minuteBytes;
+    let same = this._minute !== '';
+    for (let i = 0; i < 16 && same; i++) same = b[s + i] === minute[i];
+    if (!same) {
+      this._minute = b.toString('latin1', s, s + 16);
+      minute.set(b.subarray(s, s + 16));
+      this._minuteEpoch = epochOfMinute(this._minute);
+    }
+    if (Number.isNaN(this._minuteEpoch)) return undefined;
+    return this._minuteEpoch + sec * 1000 + ms;
   }
 
   oversize(lineNumber: number, length: number): void {
@@ -176,8 +341,14 @@ export class AccessLogDecoder {
 
   private _emit(entry: AccessLogEntry, reporter: PodRef | undefined, decoder: string, location: Location): void {
     const flow = entryToFlow(entry, { reporter, decoder, location });
-    if (flow.kind === 'ok') this._sinks.flow(flow.value);
-    else this._tallyOutcome(flow, location);
+    if (flow.kind !== 'ok') return this._tallyOutcome(flow, location);
+    if (location.line !== this._pendingLine) return this._sinks.flow(flow.value);
+    const shapes = this._shapes;
+    const shape = this._pendingShape;
+    const generation = this._pendingGeneration;
+    this._sinks.flow(flow.value, (value) => {
+      if (shapes.generation === generation) shapes.set(shape, value);
+    });
   }
 
   private _envelope(record: Record<string, unknown>, meta: Record<string, unknown>, fallback: PodRef | undefined, location: Location): void {
@@ -209,4 +380,73 @@ export class AccessLogDecoder {
     if (d.kind === 'skip') this._sinks.skips.add(d.reason, location);
     else this._sinks.rejects.add(d.reason, location, d.detail);
   }
+}
+
+/** Where the body of a CRI `F` record starts (`…Z stdout F ` + body), or -1: other framings go to the CRI expression. */
+function criBody(b: Uint8Array, start: number, end: number): number {
+  // \d{4}-\d\d-\d\dT
+  for (let k = 0; k < 10; k++) {
+    const c = b[start + k]!;
+    if (k === 4 || k === 7 ? c !== 45 : c < 48 || c > 57) return -1;
+  }
+  if (b[start + 10] !== 84 /* T */) return -1;
+  // [\d:.]+Z
+  let i = start + 11;
+  while (i < end && ((b[i]! >= 48 && b[i]! <= 57) || b[i] === 58 || b[i] === 46)) i++;
+  if (i === start + 11 || b[i] !== 90 /* Z */ || b[i + 1] !== 32) return -1;
+  i += 2;
+  const out = b[i] === 115 && b[i + 1] === 116 && b[i + 2] === 100; // std
+  const rest = b[i + 3] === 111 && b[i + 4] === 117 && b[i + 5] === 116; // out
+  const err = b[i + 3] === 101 && b[i + 4] === 114 && b[i + 5] === 114; // err
+  if (!out || !(rest || err) || b[i + 6] !== 32 || b[i + 7] !== 70 /* F */ || b[i + 8] !== 32) return -1;
+  return i + 9 < end ? i + 9 : -1;
+}
+
+/** A field's text, as one of `common` (a shared string) when it is one of them. */
+function internedText(b: Buffer, spans: Spans, field: number, common: readonly string[]): string | undefined {
+  if (spans[field * 2]! < 0) return undefined;
+  for (const s of common) if (spanIs(b, spans, field, s)) return s;
+  return spanText(b, spans, field);
+}
+
+function keyField(key: ByteKey, b: Uint8Array, spans: Spans, field: number): void {
+  const s = spans[field * 2]!;
+  if (s < 0) {
+    key.byte(ABSENT);
+    return;
+  }
+  key.bytesOf(b, s, spans[field * 2 + 1]!);
+  key.byte(FIELD_END);
+}
+
+/**
+ * An address by its IP when it ends in a port parseAddress accepts: entryToFlow keeps only
+ * the IP of these (the client's ephemeral port), so lines that differ in the port share a
+ * shape. Any other text is keyed whole.
+ */
+function keyAddressIp(key: ByteKey, b: Uint8Array, spans: Spans, field: number): void {
+  const s = spans[field * 2]!;
+  if (s < 0) {
+    key.byte(ABSENT);
+    return;
+  }
+  const e = spans[field * 2 + 1]!;
+  let colon = e - 1;
+  while (colon > s && b[colon] !== 58 /* : */) colon--;
+  const digits = e - colon - 1;
+  let port = 0;
+  let valid = colon > s && digits >= 1 && digits <= 5;
+  for (let i = colon + 1; valid && i < e; i++) {
+    const d = b[i]! - 48;
+    if (d < 0 || d > 9) valid = false;
+    else port = port * 10 + d;
+  }
+  if (valid && port <= 65535) {
+    key.byte(ADDRESS_IP);
+    key.bytesOf(b, s, colon);
+  } else {
+    key.byte(ADDRESS_WHOLE);
+    key.bytesOf(b, s, e);
+  }
+  key.byte(FIELD_END);
 }

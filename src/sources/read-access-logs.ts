@@ -24,12 +24,12 @@ export interface ReadResult {
   endedInPartial: boolean;
 }
 
-export async function readAccessLogs(
+export async function readAccessLogs<T = unknown>(
   files: readonly InputFile[],
   options: AccessLogDecoderOptions,
-  sinks: DecoderSinks & { progress?: (p: ReadProgress) => void; stdin?: Readable },
+  sinks: DecoderSinks<T> & { progress?: (p: ReadProgress) => void; stdin?: Readable },
 ): Promise<ReadResult> {
-  const decoder = new AccessLogDecoder(options, sinks);
+  const decoder = new AccessLogDecoder<T>(options, sinks);
   const result: ReadResult = { files: 0, filesSkipped: [], lines: 0, bytes: 0, endedInPartial: false };
   for (const [i, file] of files.entries()) {
     const name = file.path;

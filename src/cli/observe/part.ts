@@ -2,11 +2,12 @@
 // → the graph of those lines and the tallies of what was not used. The process runs it on
 // all inputs when it reads alone; each worker runs it on the parts it is given.
 
-import { GraphBuilder } from '../../graph/build.js';
+import type { Mtls, RepeatedRequest, Reporter } from '../../flow/flow.js';
+import { GraphBuilder, type EdgeTally } from '../../graph/build.js';
 import type { ServiceGraph } from '../../graph/graph.js';
 import { graphFromJson, graphToJson } from '../../graph/json.js';
 import type { Inventory } from '../../inventory/inventory.js';
-import { Resolver } from '../../inventory/resolve.js';
+import { Resolver, type Reuse } from '../../inventory/resolve.js';
 import type { AccessLogDecoderOptions } from '../../sources/access-log-decoder.js';
 import { readAccessLogs, type ReadProgress, type ReadResult } from '../../sources/read-access-logs.js';
 import type { InputFile } from '../../sources/transports/files.js';
@@ -21,11 +22,31 @@ export interface Observation {
   graph: ServiceGraph;
 }
 
+/**
+ * What a route's first flow left for the later lines of its shape: the resolution's window
+ * (reused while their time is within it) and notes, and the edges it added to, one per hop.
+ * One flat object: a repeat reads it for every line, and each further object it reached
+ * would be one more likely cache miss (docs/performance.md).
+ */
+interface RouteRepeat {
+  reuse: Reuse;
+  from: number;
+  to: number;
+  hasNotes: boolean;
+  edge: EdgeTally;
+  reporter: Reporter;
+  mtls: Mtls;
+  gatewayEdge: EdgeTally | undefined;
+  gatewayReporter: Reporter;
+  gatewayMtls: Mtls;
+}
+
 export async function observePart(
   inventory: Inventory,
   files: readonly InputFile[],
   options: AccessLogDecoderOptions,
   onProgress?: (p: ReadProgress) => void,
+  { repeats = true }: { repeats?: boolean } = {},
 ): Promise<Observation> {
   const rejects = new Tally();
   const skips = new Tally();
@@ -33,11 +54,42 @@ export async function observePart(
   const resolver = new Resolver(inventory, unresolved);
   const builder = new GraphBuilder();
   let flows = 0;
-  const read = await readAccessLogs(files, options, {
-    flow(flow) {
+  const read = await readAccessLogs<RouteRepeat>(files, options, {
+    flow(flow, attach) {
       flows++;
-      for (const rf of resolver.resolve(flow)) builder.add(rf);
+      const [main, gateway] = resolver.resolve(flow);
+      const mainEdge = builder.add(main!);
+      const gatewayEdge = gateway === undefined ? undefined : builder.add(gateway);
+      const reuse = resolver.lastReuse;
+      if (attach !== undefined && reuse !== undefined) {
+        attach({
+          reuse,
+          from: reuse.from,
+          to: reuse.to,
+          hasNotes: reuse.notes !== undefined,
+          edge: mainEdge,
+          reporter: main!.reporter,
+          mtls: main!.mtls,
+          gatewayEdge,
+          gatewayReporter: gateway?.reporter ?? 'server',
+          gatewayMtls: gateway?.mtls ?? 'unknown',
+        });
+      }
     },
+    // A line of a known route: counted on its edges as `flow` would, while the resolution holds.
+    ...(repeats
+      ? {
+          repeat(r: RouteRepeat, request: RepeatedRequest): boolean {
+            const t = request.timestamp;
+            if (t < r.from || t > r.to) return false;
+            flows++;
+            if (r.hasNotes) resolver.replayNotes(r.reuse, { file: request.file, line: request.line });
+            builder.repeat(r.edge, r.reporter, r.mtls, request);
+            if (r.gatewayEdge !== undefined) builder.repeat(r.gatewayEdge, r.gatewayReporter, r.gatewayMtls, request);
+            return true;
+          },
+        }
+      : {}),
     rejects,
     skips,
     ...(onProgress ? { progress: onProgress } : {}),

@@ -8,6 +8,11 @@ export const DEFAULT_MAX_LINE_LENGTH = 256 * 1024;
 export interface LineSink {
   line(text: string, lineNumber: number): void;
   oversize(lineNumber: number, length: number): void;
+  /**
+   * A whole line `b[start, end)` (`b[end]` is its newline) as raw bytes, before any string is
+   * made of it: true when the sink took it so; false sends it on to `line` as usual.
+   */
+  bytes?(b: Buffer, start: number, end: number, lineNumber: number): boolean;
 }
 
 export class LineSplitter {
@@ -15,6 +20,8 @@ export class LineSplitter {
   private _carry = '';
   private _oversize = -1; // length so far of the over-long line being skipped, or -1
   private _line = 0;
+  /** The input so far ends with a newline (or is empty): no carried fragment or pending UTF-8 bytes. */
+  private _atLineStart = true;
 
   constructor(
     private readonly _sink: LineSink,
@@ -27,7 +34,33 @@ export class LineSplitter {
   }
 
   push(chunk: Buffer): void {
-    this._consume(this._decoder.write(chunk));
+    if (this._sink.bytes === undefined) {
+      this._consume(this._decoder.write(chunk));
+      return;
+    }
+    // Whole lines are offered as bytes first. The string path finishes the line carried from
+    // the last chunk and takes every line the sink declines, one at a time and in order, so
+    // what reaches `line` and `oversize` is what it would be without the offer. After a
+    // newline the UTF-8 decoder holds no pending bytes, so decoding line by line is exact.
+    let start = 0;
+    if (!this._atLineStart) {
+      const nl = chunk.indexOf(10);
+      if (nl === -1) {
+        this._consume(this._decoder.write(chunk));
+        return;
+      }
+      start = nl + 1;
+      this._consume(this._decoder.write(chunk.subarray(0, start)));
+    }
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl === -1) break;
+      if (nl - start <= this._maxLength && this._sink.bytes(chunk, start, nl, this._line + 1)) this._line++;
+      else this._consume(this._decoder.write(chunk.subarray(start, nl + 1)));
+      start = nl + 1;
+    }
+    this._atLineStart = start === chunk.length;
+    if (!this._atLineStart) this._consume(this._decoder.write(chunk.subarray(start)));
   }
 
   /** End of input; `complete` is false when the input was cut short and the tail is a fragment. */
