@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MAX_SEGMENTS, pathTemplate } from '../../src/flow/path-template.js';
+import { ByteKey } from '../../src/flow/byte-keys.js';
+import { MAX_SEGMENTS, pathTemplate, writePathTemplate } from '../../src/flow/path-template.js';
+
+/** writePathTemplate of `raw`'s bytes, cut from the middle of a larger buffer. */
+function byteTemplate(raw: string): string {
+  const buf = Buffer.from('GET ' + raw + ' HTTP/1.1', 'latin1');
+  const key = new ByteKey();
+  key.byte(0x7c); // a key may hold other bytes before the template
+  writePathTemplate(buf, 4, 4 + raw.length, key);
+  return key.text().slice(1);
+}
 
 describe('path templates', () => {
   it('collapses ids, UUIDs, hex and opaque tokens; drops query and fragment', () => {
@@ -41,5 +51,26 @@ describe('path templates', () => {
       }),
       { seed: 4 },
     );
+  });
+
+  it('property: the byte writer gives pathTemplate, character for character, on printable ASCII', () => {
+    // Pieces near every rule's edge: digits, hex runs, UUIDs in both cases, braces, token
+    // punctuation, 64/65-character segments, many segments, query and fragment marks.
+    const piece = fc.oneof(
+      fc.constantFrom('/', '/', '/', 'api', 'v1', '?', '#', '{', '}', '%', '.', '_', '~', '=', '+', '-', ':', '*', 'deadbeef', 'DEADBEEF01', '0', '42'),
+      fc.uuid().map((u) => (u.length % 2 ? u.toUpperCase() : u)),
+      fc.nat({ max: 10 ** 9 }).map(String),
+      fc.constantFrom(64, 65, 15, 16, 17).chain((n) => fc.stringMatching(new RegExp(`^[a-zA-Z0-9_.~=+%-]{${n}}$`))),
+      fc.string({ unit: fc.integer({ min: 33, max: 126 }).map((c) => String.fromCharCode(c)), maxLength: 12 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
+        const raw = pieces.join('');
+        assert.equal(byteTemplate(raw), pathTemplate(raw), raw);
+        assert.equal(byteTemplate('/' + raw), pathTemplate('/' + raw), '/' + raw);
+      }),
+      { seed: 3, numRuns: 5000 },
+    );
+    for (const raw of ['', '/', '?', '#x', '/' + 'a/'.repeat(20), '/' + 'x'.repeat(1100), '/a1/' + 'b'.repeat(1100)]) assert.equal(byteTemplate(raw), pathTemplate(raw), raw);
   });
 });

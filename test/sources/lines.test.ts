@@ -22,7 +22,49 @@ function chunked(buf: Buffer, cuts: number[]): Buffer[] {
   return out;
 }
 
+/** Lines through a sink that takes, as bytes, the lines `take` picks: all calls in order. */
+function splitOffering(chunks: Buffer[], take: (text: string) => boolean, max = 1000) {
+  const calls: string[] = [];
+  const s = new LineSplitter(
+    {
+      line: (t, n) => calls.push(`line ${n} ${t}`),
+      oversize: (n, len) => calls.push(`oversize ${n} ${len}`),
+      bytes: (b, start, end, n) => {
+        assert.equal(b[end], 0x0a, 'a whole line, its newline after it');
+        const text = b.toString('utf8', start, end);
+        if (!take(text)) return false;
+        calls.push(`line ${n} ${text.endsWith('\r') ? text.slice(0, -1) : text}`);
+        return true;
+      },
+    },
+    max,
+  );
+  for (const c of chunks) s.push(c);
+  s.end();
+  return { calls, lines: s.lineNumber };
+}
+
 describe('line framing', () => {
+  it('property: lines a sink takes as bytes are the lines it would get, numbered and ordered the same', () => {
+    const text = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 30 }), fc.constantFrom('x'.repeat(1500), 'é'.repeat(600), 'take me', 'take\r'));
+    fc.assert(
+      fc.property(fc.array(text.map((s) => s.replace(/\n/g, '')), { maxLength: 20 }), fc.array(fc.nat(), { maxLength: 10 }), fc.boolean(), fc.nat(), (ls, cuts, newlineAtEnd, salt) => {
+        const buf = Buffer.from(ls.join('\n') + (newlineAtEnd ? '\n' : ''));
+        const plain = (() => {
+          const calls: string[] = [];
+          const sp = new LineSplitter({ line: (t, n) => calls.push(`line ${n} ${t}`), oversize: (n, len) => calls.push(`oversize ${n} ${len}`) }, 1000);
+          for (const c of chunked(buf, cuts)) sp.push(c);
+          sp.end();
+          return { calls, lines: sp.lineNumber };
+        })();
+        const take = (t: string) => (t.length + salt) % 3 !== 0;
+        assert.deepEqual(splitOffering(chunked(buf, cuts), take), plain);
+      }),
+      { seed: 2, numRuns: 400 },
+    );
+  });
+
+
   it('property: how the bytes are chunked never changes the lines (multi-byte UTF-8 included)', () => {
     fc.assert(
       fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 30 }).map((s) => s.replace(/[\r\n]/g, '')), { maxLength: 20 }), fc.array(fc.nat(), { maxLength: 10 }), (ls, cuts) => {

@@ -102,6 +102,7 @@ function mergeInOrder(parts: Part[], results: Observation[]): Observation {
   const unresolved = new Tally();
   const read = { files: 0, filesSkipped: [] as string[], lines: 0, bytes: 0, endedInPartial: false };
   let flows = 0;
+  let repeated = 0;
   let graph: Observation['graph'] | undefined;
   // Lines of a file read by earlier ranges: the offset of the next range's line numbers.
   const linesBefore = new Map<string, number>();
@@ -116,12 +117,13 @@ function mergeInOrder(parts: Part[], results: Observation[]): Observation {
     read.lines += r.read.lines;
     read.bytes += r.read.bytes;
     flows += r.flows;
+    repeated += r.repeated;
     rejects.merge(r.rejects, offset);
     skips.merge(r.skips, offset);
     unresolved.merge(r.unresolved, offset);
     graph = graph === undefined ? r.graph : mergeGraphs(graph, r.graph);
   }
-  return { read, flows, rejects, skips, unresolved, graph: graph! };
+  return { read, flows, repeated, rejects, skips, unresolved, graph: graph! };
 }
 
 /** Run each part on a pool of workers; results in part order. */

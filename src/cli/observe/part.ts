@@ -16,6 +16,8 @@ import { Tally, type TallyData } from '../../tally.js';
 export interface Observation {
   read: ReadResult;
   flows: number;
+  /** Of the flows, those counted as repeats of a known route shape, from their lines' bytes. */
+  repeated: number;
   rejects: Tally;
   skips: Tally;
   unresolved: Tally;
@@ -54,6 +56,7 @@ export async function observePart(
   const resolver = new Resolver(inventory, unresolved);
   const builder = new GraphBuilder();
   let flows = 0;
+  let repeated = 0;
   const read = await readAccessLogs<RouteRepeat>(files, options, {
     flow(flow, attach) {
       flows++;
@@ -83,6 +86,7 @@ export async function observePart(
             const t = request.timestamp;
             if (t < r.from || t > r.to) return false;
             flows++;
+            repeated++;
             if (r.hasNotes) resolver.replayNotes(r.reuse, { file: request.file, line: request.line });
             builder.repeat(r.edge, r.reporter, r.mtls, request);
             if (r.gatewayEdge !== undefined) builder.repeat(r.gatewayEdge, r.gatewayReporter, r.gatewayMtls, request);
@@ -94,13 +98,14 @@ export async function observePart(
     skips,
     ...(onProgress ? { progress: onProgress } : {}),
   });
-  return { read, flows, rejects, skips, unresolved, graph: builder.toGraph() };
+  return { read, flows, repeated, rejects, skips, unresolved, graph: builder.toGraph() };
 }
 
 /** An Observation as plain data, to cross a worker boundary (the graph as graph.json text). */
 export interface ObservationData {
   read: ReadResult;
   flows: number;
+  repeated: number;
   rejects: TallyData;
   skips: TallyData;
   unresolved: TallyData;
@@ -108,13 +113,14 @@ export interface ObservationData {
 }
 
 export function observationToData(o: Observation): ObservationData {
-  return { read: o.read, flows: o.flows, rejects: o.rejects.toData(), skips: o.skips.toData(), unresolved: o.unresolved.toData(), graph: graphToJson(o.graph) };
+  return { read: o.read, flows: o.flows, repeated: o.repeated, rejects: o.rejects.toData(), skips: o.skips.toData(), unresolved: o.unresolved.toData(), graph: graphToJson(o.graph) };
 }
 
 export function observationFromData(d: ObservationData): Observation {
   return {
     read: d.read,
     flows: d.flows,
+    repeated: d.repeated,
     rejects: Tally.fromData(d.rejects),
     skips: Tally.fromData(d.skips),
     unresolved: Tally.fromData(d.unresolved),

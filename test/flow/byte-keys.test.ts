@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ByteKey, ByteKeyTable } from '../../src/flow/byte-keys.js';
+
+function keyOf(bytes: number[]): ByteKey {
+  const k = new ByteKey();
+  // Written in two parts, as callers build keys field by field.
+  const cut = bytes.length >> 1;
+  k.bytesOf(Uint8Array.from(bytes), 0, cut);
+  for (const b of bytes.slice(cut)) k.byte(b);
+  return k;
+}
+
+describe('byte-keyed table', () => {
+  it('property: finds what a Map keyed by (tag, bytes) finds, and starts over at its limit', () => {
+    // Few distinct bytes and short keys, so equal keys, prefixes and equal hashes of unequal keys come up.
+    const key = fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 5 });
+    const op = fc.tuple(key, fc.integer({ min: 0, max: 2 }), fc.nat());
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), fc.integer({ min: 1, max: 40 }), (ops, limit) => {
+        const table = new ByteKeyTable<number>(limit);
+        let model = new Map<string, number>();
+        let generation = 0;
+        for (const [bytes, tag, value] of ops) {
+          const name = `${tag}:${bytes.join(',')}`;
+          if (!model.has(name) && model.size >= limit) {
+            model = new Map();
+            generation++;
+          }
+          const entry = table.find(keyOf(bytes), tag);
+          assert.equal(table.generation, generation);
+          assert.equal(table.value(entry), model.get(name));
+          if (value % 2 === 0) {
+            table.set(entry, value);
+            model.set(name, value);
+          } else if (!model.has(name)) model.set(name, undefined as unknown as number);
+          assert.equal(table.size, model.size);
+        }
+      }),
+      { seed: 5, numRuns: 500 },
+    );
+  });
+
+  it('keeps keys longer than its first buffers', () => {
+    const table = new ByteKeyTable<string>(10);
+    const long = Array.from({ length: 70_000 }, (_, i) => i % 251);
+    table.set(table.find(keyOf(long)), 'long');
+    assert.equal(table.value(table.find(keyOf(long))), 'long');
+    assert.equal(table.value(table.find(keyOf(long.slice(1)))), undefined);
+  });
+});
