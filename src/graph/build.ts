@@ -57,8 +57,12 @@ interface EdgeAccumulator {
   /** Response classes per reporter, indexed like RESPONSE_CLASSES. */
   clientClasses: number[];
   serverClasses: number[];
-  firstSeen: number | null;
-  lastSeen: number | null;
+  /**
+   * ±Infinity until a time is seen, never null: a field that only ever holds numbers is
+   * stored as a double in place, where one that held null gets a new heap number per store.
+   */
+  firstSeen: number;
+  lastSeen: number;
   /** UTC day numbers (epoch days) seen, and the last one added: most flows repeat it. */
   days: Set<number>;
   lastDay: number;
@@ -230,8 +234,8 @@ function countRequest(acc: EdgeAccumulator, reporter: Reporter, mtls: Mtls, n: n
     else if (mtls === 'plaintext') acc.serverPlaintext += n;
   }
   if (t !== undefined) {
-    if (acc.firstSeen === null || t < acc.firstSeen) acc.firstSeen = t;
-    if (acc.lastSeen === null || t > acc.lastSeen) acc.lastSeen = t;
+    if (t < acc.firstSeen) acc.firstSeen = t;
+    if (t > acc.lastSeen) acc.lastSeen = t;
     const day = Math.floor(t / DAY_MS);
     if (day !== acc.lastDay) {
       acc.lastDay = day;
@@ -267,8 +271,8 @@ function newEdge(rf: ResolvedFlow, index: number): EdgeAccumulator {
     clientPlaintext: 0,
     clientClasses: [0, 0, 0, 0, 0, 0],
     serverClasses: [0, 0, 0, 0, 0, 0],
-    firstSeen: null,
-    lastSeen: null,
+    firstSeen: Infinity,
+    lastSeen: -Infinity,
     days: new Set(),
     lastDay: NaN,
     commonMethods: 0,
@@ -311,8 +315,8 @@ function edgeAttributesOf(acc: EdgeAccumulator): EdgeAttributes {
     protocol: acc.protocol,
     client: { requests: acc.clientRequests, mutual: acc.clientMutual, plaintext: acc.clientPlaintext, responses: classCounts(acc.clientClasses) },
     server: { requests: acc.serverRequests, mutual: acc.serverMutual, plaintext: acc.serverPlaintext, responses: classCounts(acc.serverClasses) },
-    firstSeen: acc.firstSeen,
-    lastSeen: acc.lastSeen,
+    firstSeen: acc.firstSeen === Infinity ? null : acc.firstSeen,
+    lastSeen: acc.lastSeen === -Infinity ? null : acc.lastSeen,
     days: smallestDays(acc.days).map((d) => utcDay(d * DAY_MS)),
     methods,
     paths: [...acc.paths],
