@@ -57,9 +57,10 @@ export class ByteKey {
 
 /**
  * Values by (tag, key bytes). `find` gives a key's entry number, making the entry (with no
- * value) on first sight. A table that reaches `limit` keys starts over empty (`generation`
- * counts the restarts, so an entry number is only good within one): callers use it as a
- * cache of what they could work out again.
+ * value) on first sight. A table that reaches `limit` keys, or `maxBytes` of key bytes,
+ * starts over empty (`generation` counts the restarts, so an entry number is only good
+ * within one): callers use it as a cache of what they could work out again, and hostile
+ * input cannot make it grow without bound.
  */
 export class ByteKeyTable<T> {
   private _slots = new Int32Array(1024); // entry number + 1, 0 when empty
@@ -70,7 +71,10 @@ export class ByteKeyTable<T> {
   private _values: (T | undefined)[] = [];
   generation = 0;
 
-  constructor(private readonly _limit: number) {}
+  constructor(
+    private readonly _limit: number,
+    private readonly _maxBytes = 32 * 1024 * 1024,
+  ) {}
 
   get size(): number {
     return this._values.length;
@@ -108,7 +112,7 @@ export class ByteKeyTable<T> {
   }
 
   private _add(key: ByteKey, tag: number, hash: number, slot: number): number {
-    if (this._values.length >= this._limit) {
+    if (this._values.length >= this._limit || (this._used > 0 && this._used + key.length > this._maxBytes)) {
       this._clear();
       return this.find(key, tag);
     }

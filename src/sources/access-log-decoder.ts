@@ -192,7 +192,8 @@ export class AccessLogDecoder<T = unknown> {
   }
 
   /**
-   * The line as bytes: when it is a plain TEXT or JSON entry (optionally CRI-framed) whose
+   * The line as bytes: when it is a plain TEXT or JSON entry (optionally in a CRI F record
+   * or after a `kubectl logs --timestamps` time) whose
    * route shape has a value attached, it goes to `repeat` and true is returned. Otherwise
    * false: the caller decodes the line and passes it to `line`, and if it was scanned, the
    * flow it makes comes with its shape.
@@ -202,8 +203,9 @@ export class AccessLogDecoder<T = unknown> {
     let at = start;
     const c = b[start]!;
     if (c >= 48 && c <= 57) {
+      // A CRI F record completes a pending partial one: only the expressions join them.
       if (this._partial !== '') return false;
-      at = criBody(b, start, end);
+      at = bodyAfterTime(b, start, end);
       if (at < 0) return false;
     }
     const spans = this._spans;
@@ -382,8 +384,12 @@ export class AccessLogDecoder<T = unknown> {
   }
 }
 
-/** Where the body of a CRI `F` record starts (`…Z stdout F ` + body), or -1: other framings go to the CRI expression. */
-function criBody(b: Uint8Array, start: number, end: number): number {
+/**
+ * Where the body of a line with a time in front starts: a CRI `F` record (`…Z stdout F `
+ * + body) or a `kubectl logs --timestamps` prefix (`…Z ` + `[` or `{`); -1 for anything
+ * else (partials, offsets other than Z), which goes to the expressions.
+ */
+function bodyAfterTime(b: Uint8Array, start: number, end: number): number {
   // \d{4}-\d\d-\d\dT
   for (let k = 0; k < 10; k++) {
     const c = b[start + k]!;
@@ -395,10 +401,11 @@ function criBody(b: Uint8Array, start: number, end: number): number {
   while (i < end && ((b[i]! >= 48 && b[i]! <= 57) || b[i] === 58 || b[i] === 46)) i++;
   if (i === start + 11 || b[i] !== 90 /* Z */ || b[i + 1] !== 32) return -1;
   i += 2;
-  const out = b[i] === 115 && b[i + 1] === 116 && b[i + 2] === 100; // std
-  const rest = b[i + 3] === 111 && b[i + 4] === 117 && b[i + 5] === 116; // out
-  const err = b[i + 3] === 101 && b[i + 4] === 114 && b[i + 5] === 114; // err
-  if (!out || !(rest || err) || b[i + 6] !== 32 || b[i + 7] !== 70 /* F */ || b[i + 8] !== 32) return -1;
+  if (b[i] === 91 || b[i] === 123) return i < end ? i : -1; // --timestamps: the entry itself
+  const std = b[i] === 115 && b[i + 1] === 116 && b[i + 2] === 100;
+  const out = b[i + 3] === 111 && b[i + 4] === 117 && b[i + 5] === 116;
+  const err = b[i + 3] === 101 && b[i + 4] === 114 && b[i + 5] === 114;
+  if (!std || !(out || err) || b[i + 6] !== 32 || b[i + 7] !== 70 /* F */ || b[i + 8] !== 32) return -1;
   return i + 9 < end ? i + 9 : -1;
 }
 

@@ -41,6 +41,15 @@ describe('byte-keyed table', () => {
     );
   });
 
+  it('starts over when its keys reach the byte bound', () => {
+    const table = new ByteKeyTable<number>(1000, 100);
+    for (let i = 0; i < 5; i++) table.set(table.find(keyOf(Array(30).fill(i))), i);
+    assert.equal(table.generation, 1, 'the fourth 30-byte key passed 100 bytes');
+    assert.equal(table.size, 2);
+    assert.equal(table.value(table.find(keyOf(Array(30).fill(4)))), 4);
+    assert.equal(table.value(table.find(keyOf(Array(30).fill(0)))), undefined);
+  });
+
   it('keeps keys longer than its first buffers', () => {
     const table = new ByteKeyTable<string>(10);
     const long = Array.from({ length: 70_000 }, (_, i) => i % 251);
