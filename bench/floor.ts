@@ -1,9 +1,10 @@
-// The floor: the least an exact access-log aggregation can do per line in Node, on the same
-// framing as the bare loop. Per line: the bare loop's parse, then a route key from the
-// identity fields without ephemeral ports, one Map lookup, the counters, first/last seen,
-// the method, and the path template into the route's set. No inventory, no Flow, no notes
-// or evidence, no rejects: whatever ztmap adds beyond this is what it could still save, and
-// floor ÷ bare bounds the ratio any exact design reaches (docs/performance.md).
+// The floor of line-by-line string aggregation: the least an exact access-log aggregation
+// does per line in Node when it first parses every line into strings, on the same framing as
+// the bare loop. Per line: the bare loop's parse, then a route key from the identity fields
+// without ephemeral ports, one Map lookup, the counters, first/last seen, the method, and
+// the path template into the route's set. No inventory, no Flow, no notes or evidence, no
+// rejects. ztmap got under it by not parsing a repeated route's line into strings at all
+// (route shapes, docs/performance.md); it stays as the yardstick of that design.
 
 import { createReadStream } from 'node:fs';
 import { detached, pathTemplate } from '../src/flow/path-template.js';
