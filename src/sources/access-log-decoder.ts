@@ -18,25 +18,8 @@ import { scanEnvoyJson } from './decoders/envoy-json-spans.js';
 import { decodeEnvoyText } from './decoders/envoy-text.js';
 import { scanEnvoyText } from './decoders/envoy-text-spans.js';
 import type { Decoded } from './decoders/result.js';
-import {
-  AUTHORITY,
-  CLUSTER,
-  DOWNSTREAM_LOCAL,
-  DOWNSTREAM_REMOTE,
-  METHOD,
-  PATH,
-  PROTOCOL,
-  RESPONSE_CODE,
-  SNI,
-  START,
-  UPSTREAM_HOST,
-  UPSTREAM_LOCAL,
-  dropDashes,
-  newSpans,
-  spanIs,
-  spanText,
-  type Spans,
-} from './decoders/spans.js';
+import * as F from './decoders/spans.js';
+import { dropDashes, newSpans, spanIs, spanText, type Spans } from './decoders/spans.js';
 import type { FileLayout } from './layout.js';
 import { DEFAULT_MAX_LINE_LENGTH } from './framing/lines.js';
 import type { Tally } from '../tally.js';
@@ -88,7 +71,7 @@ const FORMAT_TEXT = 1;
 const FORMAT_JSON = 2;
 const PROTOCOL_CODE = { tcp: 1, http: 2, grpc: 3 } as const;
 /** The fields of a route key, besides the reporter, format and protocol; addresses by IP only where entryToFlow reads only the IP. */
-const KEY_FIELDS = [AUTHORITY, UPSTREAM_HOST, CLUSTER, DOWNSTREAM_LOCAL, SNI];
+const KEY_FIELDS = [F.AUTHORITY, F.UPSTREAM_HOST, F.CLUSTER, F.DOWNSTREAM_LOCAL, F.SNI];
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'];
 const PROTOCOLS = ['HTTP/1.1', 'HTTP/2', 'HTTP/1.0'];
 /** Offsets of the seconds and milliseconds digits in `2026-11-24T10:00:01.123Z`. */
@@ -220,10 +203,10 @@ export class AccessLogDecoder<T = unknown> {
     dropDashes(b, spans);
     const timestamp = this._timestamp(b, spans);
     if (timestamp === undefined) return false;
-    const method = internedText(b, spans, METHOD, METHODS);
-    const protocolText = method === undefined ? undefined : internedText(b, spans, PROTOCOL, PROTOCOLS);
+    const method = internedText(b, spans, F.METHOD, METHODS);
+    const protocolText = method === undefined ? undefined : internedText(b, spans, F.PROTOCOL, PROTOCOLS);
     // protocolOf reads the path only of an HTTP/2 POST (is it gRPC?): no string otherwise.
-    const path = protocolText === 'HTTP/2' && method === 'POST' ? spanText(b, spans, PATH) : undefined;
+    const path = protocolText === 'HTTP/2' && method === 'POST' ? spanText(b, spans, F.PATH) : undefined;
     const protocol = protocolOf(method, protocolText, path);
 
     const key = this._key;
@@ -235,18 +218,18 @@ export class AccessLogDecoder<T = unknown> {
     key.byte(format);
     key.byte(PROTOCOL_CODE[protocol]);
     for (const f of KEY_FIELDS) keyField(key, b, spans, f);
-    keyAddressIp(key, b, spans, UPSTREAM_LOCAL);
-    keyAddressIp(key, b, spans, DOWNSTREAM_REMOTE);
+    keyAddressIp(key, b, spans, F.UPSTREAM_LOCAL);
+    keyAddressIp(key, b, spans, F.DOWNSTREAM_REMOTE);
     const shape = this._shapes.find(key);
     const value = this._shapes.value(shape);
     if (value !== undefined) {
       const request = this._repeat;
       request.timestamp = timestamp;
-      request.responseCode = spans[RESPONSE_CODE]!;
+      request.responseCode = spans[F.RESPONSE_CODE]!;
       request.method = protocol === 'tcp' ? undefined : method;
       request.raw = b;
-      request.pathStart = spans[PATH * 2]!;
-      request.pathEnd = spans[PATH * 2 + 1]!;
+      request.pathStart = spans[F.PATH * 2]!;
+      request.pathEnd = spans[F.PATH * 2 + 1]!;
       request.file = this._file;
       request.line = lineNumber;
       if (repeat(value, request)) return true;
@@ -259,8 +242,8 @@ export class AccessLogDecoder<T = unknown> {
 
   /** parseTimestamp of the START field, for the one form it reads by digits; undefined otherwise. */
   private _timestamp(b: Buffer, spans: Spans): number | undefined {
-    const s = spans[START * 2]!;
-    if (s < 0 || spans[START * 2 + 1]! - s !== 24 || b[s + 23] !== 90 || b[s + 19] !== 46 || b[s + 16] !== 58) return undefined;
+    const s = spans[F.START * 2]!;
+    if (s < 0 || spans[F.START * 2 + 1]! - s !== 24 || b[s + 23] !== 90 || b[s + 19] !== 46 || b[s + 16] !== 58) return undefined;
     for (const i of SECOND_DIGITS) if (b[s + i]! < 48 || b[s + i]! > 57) return undefined;
     const sec = (b[s + 17]! - 48) * 10 + (b[s + 18]! - 48);
     if (sec >= 60) return undefined;

@@ -53,6 +53,13 @@ describe('path templates', () => {
     );
   });
 
+  it('keeps characters outside ASCII as they are, and reads them as no digit, letter or separator', () => {
+    assert.equal(pathTemplate('/café/123'), '/café/{id}');
+    assert.equal(pathTemplate('/日本/' + 'é'.repeat(70)), '/日本/{token}');
+    assert.equal(pathTemplate('/a😀/{x}'), '/a😀/%7Bx%7D');
+    assert.equal(pathTemplate('/' + 'é1'.repeat(10)), '/' + 'é1'.repeat(10), 'not a token: é is not a token character');
+  });
+
   it('property: the byte writer gives pathTemplate, character for character, on printable ASCII', () => {
     // Pieces near every rule's edge: digits, hex runs, UUIDs in both cases, braces, token
     // punctuation, 64/65-character segments, many segments, query and fragment marks.

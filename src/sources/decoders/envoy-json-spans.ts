@@ -6,23 +6,8 @@
 // Such a line is valid JSON, and JSON.parse would give each field these very bytes, so the
 // string decoder reads it the same way. Anything else returns false and goes to JSON.parse.
 
-import {
-  AUTHORITY,
-  CLUSTER,
-  DOWNSTREAM_LOCAL,
-  DOWNSTREAM_REMOTE,
-  METHOD,
-  PATH,
-  PROTOCOL,
-  RESPONSE_CODE,
-  SNI,
-  START,
-  UPSTREAM_HOST,
-  UPSTREAM_LOCAL,
-  clearSpans,
-  setSpan,
-  type Spans,
-} from './spans.js';
+import * as F from './spans.js';
+import { clearSpans, setSpan, type Spans } from './spans.js';
 
 const QUOTE = 34;
 const SPACE = 32;
@@ -35,17 +20,17 @@ const ENVELOPE_KEY = 102;
 const OTHER_KEY = -1;
 
 const KEYS: [string, number][] = [
-  ['start_time', START],
-  ['method', METHOD],
-  ['path', PATH],
-  ['protocol', PROTOCOL],
-  ['authority', AUTHORITY],
-  ['upstream_host', UPSTREAM_HOST],
-  ['upstream_cluster', CLUSTER],
-  ['upstream_local_address', UPSTREAM_LOCAL],
-  ['downstream_local_address', DOWNSTREAM_LOCAL],
-  ['downstream_remote_address', DOWNSTREAM_REMOTE],
-  ['requested_server_name', SNI],
+  ['start_time', F.START],
+  ['method', F.METHOD],
+  ['path', F.PATH],
+  ['protocol', F.PROTOCOL],
+  ['authority', F.AUTHORITY],
+  ['upstream_host', F.UPSTREAM_HOST],
+  ['upstream_cluster', F.CLUSTER],
+  ['upstream_local_address', F.UPSTREAM_LOCAL],
+  ['downstream_local_address', F.DOWNSTREAM_LOCAL],
+  ['downstream_remote_address', F.DOWNSTREAM_REMOTE],
+  ['requested_server_name', F.SNI],
   ['response_code', CODE_KEY],
   ['response_flags', STRING_KEY],
   ['response_code_details', STRING_KEY],
@@ -157,7 +142,7 @@ export function scanEnvoyJson(b: Uint8Array, start: number, end: number, spans: 
     if (b[i] !== 58 /* : */) return false;
     i = skipSpaces(b, i + 1, end);
     if (key === ENVELOPE_KEY) return false;
-    if (key === CLUSTER || key === DOWNSTREAM_REMOTE) envoy = true;
+    if (key === F.CLUSTER || key === F.DOWNSTREAM_REMOTE) envoy = true;
     if (key >= 0 && key !== STRING_KEY) {
       const bit = 1 << (key === CODE_KEY ? 31 : key);
       if ((seen & bit) !== 0) return false;
@@ -171,14 +156,14 @@ export function scanEnvoyJson(b: Uint8Array, start: number, end: number, spans: 
       if (ve < 0) return false;
       if (key === CODE_KEY) {
         const n = ve - i - 1;
-        if (n === 1 && b[i + 1] === 45) spans[RESPONSE_CODE] = 0;
+        if (n === 1 && b[i + 1] === 45) spans[F.RESPONSE_CODE] = 0;
         else if (n >= 1 && n <= 3) {
           let code = 0;
           for (let k = i + 1; k < ve; k++) {
             if (!isDigit(b[k])) return false;
             code = code * 10 + (b[k]! - 48);
           }
-          spans[RESPONSE_CODE] = code;
+          spans[F.RESPONSE_CODE] = code;
         } else return false;
       } else if (key >= 0 && key < CODE_KEY) setSpan(spans, key, i + 1, ve);
       ve++;
@@ -202,7 +187,7 @@ export function scanEnvoyJson(b: Uint8Array, start: number, end: number, spans: 
           if (!isDigit(b[k])) return false;
           code = code * 10 + (b[k]! - 48);
         }
-        spans[RESPONSE_CODE] = code;
+        spans[F.RESPONSE_CODE] = code;
       }
     }
     i = skipSpaces(b, ve, end);

@@ -10,28 +10,13 @@
 // line the same way (its lazy and greedy quoted groups have one place to end). Anything else,
 // the legacy formats included, returns false and goes to that expression.
 
-import {
-  AUTHORITY,
-  CLUSTER,
-  DOWNSTREAM_LOCAL,
-  DOWNSTREAM_REMOTE,
-  METHOD,
-  PATH,
-  PROTOCOL,
-  RESPONSE_CODE,
-  SNI,
-  START,
-  UPSTREAM_HOST,
-  UPSTREAM_LOCAL,
-  clearSpans,
-  setSpan,
-  type Spans,
-} from './spans.js';
+import * as F from './spans.js';
+import { clearSpans, setSpan, type Spans } from './spans.js';
 
 const SPACE = 32;
 const QUOTE = 34;
 /** The fields after the last quote, in order (ROUTE, when there, is not read). */
-const TAIL = [CLUSTER, UPSTREAM_LOCAL, DOWNSTREAM_LOCAL, DOWNSTREAM_REMOTE, SNI];
+const TAIL = [F.CLUSTER, F.UPSTREAM_LOCAL, F.DOWNSTREAM_LOCAL, F.DOWNSTREAM_REMOTE, F.SNI];
 
 /** End of an unquoted field at `i`: a run of printable, non-space, non-quote bytes; -1 if empty or bad. */
 function bare(b: Uint8Array, i: number, end: number): number {
@@ -67,16 +52,16 @@ export function scanEnvoyText(b: Uint8Array, start: number, end: number, spans: 
     i++;
   }
   if (i === start + 1 || i + 2 >= end || b[i + 1] !== SPACE || b[i + 2] !== QUOTE) return false;
-  setSpan(spans, START, start + 1, i);
+  setSpan(spans, F.START, start + 1, i);
   i += 3;
   // "METHOD PATH PROTOCOL"
   let e = bare(b, i, end);
   if (e < 0 || b[e] !== SPACE) return false;
-  setSpan(spans, METHOD, i, e);
+  setSpan(spans, F.METHOD, i, e);
   i = e + 1;
   e = bare(b, i, end);
   if (e < 0 || b[e] !== SPACE) return false;
-  setSpan(spans, PATH, i, e);
+  setSpan(spans, F.PATH, i, e);
   i = e + 1;
   e = i;
   while (e < end && b[e] !== QUOTE) {
@@ -85,14 +70,14 @@ export function scanEnvoyText(b: Uint8Array, start: number, end: number, spans: 
     e++;
   }
   if (e === i || e + 1 >= end || b[e + 1] !== SPACE) return false;
-  setSpan(spans, PROTOCOL, i, e);
+  setSpan(spans, F.PROTOCOL, i, e);
   i = e + 2;
   // CODE, digits only
   let code = 0;
   e = i;
   while (e < end && b[e]! >= 48 && b[e]! <= 57) code = code * 10 + (b[e++]! - 48);
   if (e === i || e - i > 9 || b[e] !== SPACE) return false;
-  spans[RESPONSE_CODE] = code;
+  spans[F.RESPONSE_CODE] = code;
   i = e + 1;
   // FLAGS DETAILS TERMINATION
   for (let n = 0; n < 3; n++) {
@@ -116,8 +101,8 @@ export function scanEnvoyText(b: Uint8Array, start: number, end: number, spans: 
     if (b[i] !== QUOTE) return false;
     e = quoted(b, i + 1, end);
     if (e < 0 || e + 1 >= end || b[e + 1] !== SPACE) return false;
-    if (n === 3) setSpan(spans, AUTHORITY, i + 1, e);
-    else if (n === 4) setSpan(spans, UPSTREAM_HOST, i + 1, e);
+    if (n === 3) setSpan(spans, F.AUTHORITY, i + 1, e);
+    else if (n === 4) setSpan(spans, F.UPSTREAM_HOST, i + 1, e);
     i = e + 2;
   }
   // CLUSTER UPSTREAM_LOCAL DOWNSTREAM_LOCAL DOWNSTREAM_REMOTE SNI [ROUTE], to the end
