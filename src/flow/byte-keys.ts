@@ -3,8 +3,9 @@
 // table compares the bytes of every candidate, so a hash collision costs time, never a
 // wrong answer (telemetry is untrusted: design.md §6).
 
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 16777619;
+/** FNV-1a, 32 bits: one multiply per byte, written as each byte is. */
+export const FNV_OFFSET = 0x811c9dc5 | 0;
+export const FNV_PRIME = 16777619;
 
 /** A key under construction: reset, then append bytes. */
 export class ByteKey {
@@ -120,7 +121,11 @@ export class ByteKeyTable<T> {
     this._arena.set(key.bytes.subarray(0, key.length), this._used);
     const entry = this._values.length;
     if (4 * entry + 4 > this._meta.length) this._meta = grown(this._meta, 4 * entry + 4);
-    this._meta.set([hash, key.length, tag, this._used], 4 * entry);
+    const m = 4 * entry;
+    this._meta[m] = hash;
+    this._meta[m + 1] = key.length;
+    this._meta[m + 2] = tag;
+    this._meta[m + 3] = this._used;
     this._slots[slot] = entry + 1;
     this._values.push(undefined);
     this._used += key.length;

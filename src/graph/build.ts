@@ -78,10 +78,10 @@ interface EdgeAccumulator {
   sources: Set<string>;
 }
 
-/** An edge's running totals, as `add` hands it back for `repeat`. */
+declare const edgeTally: unique symbol;
+/** An edge's running totals as `add` hands them out, for `repeat`: opaque outside the builder. */
 export interface EdgeTally {
-  readonly source: string;
-  readonly target: string;
+  readonly [edgeTally]: true;
 }
 
 interface NodeAccumulator {
@@ -143,7 +143,7 @@ export class GraphBuilder {
       if (!acc.sources.has(decoder)) acc.sources.add(detached(decoder));
       acc.lastDecoder = decoder;
     }
-    return acc;
+    return acc as unknown as EdgeTally;
   }
 
   /**
@@ -153,7 +153,7 @@ export class GraphBuilder {
    */
   repeat(edge: EdgeTally, reporter: Reporter, mtls: Mtls, request: RepeatedRequest): void {
     this.flows++;
-    const acc = edge as EdgeAccumulator; // `add` hands out nothing else
+    const acc = edge as unknown as EdgeAccumulator; // what `add` handed out
     countRequest(acc, reporter, mtls, 1, request.responseCode, request.timestamp);
     if (request.method === undefined) return;
     addMethod(acc, request.method);

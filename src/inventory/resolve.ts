@@ -153,7 +153,10 @@ export class Resolver {
         const sameAsSource = srcPod !== undefined ? srcPod.uid === gw.uid : dst.pod?.uid !== gw.uid;
         if (sameAsSource) {
           if (srcPod === undefined) main = route(gw.identity, dst.identity, dst.port, flow.reporter, false);
-          const client = this._byAddress({ ip: flow.proxied.client.ip }, t, flow, 'source');
+          // The gateway's client: a pod of the mesh (a pod calling through the gateway) or an address.
+          const clientRef = { ip: flow.proxied.client.ip };
+          const clientPod = this._pod(clientRef, t, flow, 'source');
+          const client = clientPod !== undefined ? clientPod.identity : this._byAddress(clientRef, t, flow, 'source');
           gatewayRoute = route(client, gw.identity, flow.proxied.listener.port, 'server', true);
         }
       }

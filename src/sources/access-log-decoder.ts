@@ -24,13 +24,12 @@ import type { FileLayout } from './layout.js';
 import { DEFAULT_MAX_LINE_LENGTH } from './framing/lines.js';
 import type { Tally } from '../tally.js';
 
-/**
- * A line's route shape is the bytes of every field but the time, the response code, the
- * method and the path (the addresses, cluster, SNI, authority, reporting pod, format and
- * protocol). They decide everything else the pipeline derives from the line, from the Flow's
- * endpoints to the graph edge. So the flow's consumer attaches what it derived from the first
- * line of a shape, and later lines of it are counted without a string, a Flow or a resolution.
- */
+// A line's route shape is the bytes of every field but the time, the response code, the
+// method and the path (the addresses, cluster, SNI, authority, reporting pod, format and
+// protocol). They decide everything else the pipeline derives from the line, from the Flow's
+// endpoints to the graph edge. So the flow's consumer attaches what it derived from the first
+// line of a shape, and later lines of it are counted without a string, a Flow or a resolution.
+
 /** Shapes kept per reader; a mesh has far fewer routes, so this bounds a pathological input. */
 export const MAX_SHAPES = 100_000;
 
@@ -89,10 +88,14 @@ export class AccessLogDecoder<T = unknown> {
   private readonly _spans: Spans = newSpans();
   private readonly _reporterNumbers = new Map<string, number>();
   private _reporterNumber = 0;
-  /** The shape (entry in _shapes, of its generation) of the line `bytes` declined, for the flow its decoding makes. */
+  // The shape (entry in _shapes, of its generation) of the line `bytes` declined last, and
+  // that line's number: `line` takes it over when it decodes that very line, for its flow.
   private _pendingShape = -1;
   private _pendingGeneration = 0;
   private _pendingLine = -1;
+  /** The shape of the line being decoded, or -1; used by the one flow it makes. */
+  private _lineShape = -1;
+  private _lineGeneration = 0;
   private readonly _repeat: RepeatedRequest = { timestamp: 0, responseCode: 0, method: undefined, raw: Buffer.alloc(0), pathStart: -1, pathEnd: -1, file: '-', line: 0 };
   private _minute = '';
   private readonly _minuteBytes = new Uint8Array(16);
@@ -143,6 +146,9 @@ export class AccessLogDecoder<T = unknown> {
   }
 
   line(text: string, lineNumber: number): void {
+    this._lineShape = this._pendingLine === lineNumber ? this._pendingShape : -1;
+    this._lineGeneration = this._pendingGeneration;
+    this._pendingLine = -1;
     const c = text.charCodeAt(0);
     // Digits first: CRI framing or a `kubectl logs --timestamps` prefix.
     if (c >= 48 && c <= 57) {
@@ -181,8 +187,10 @@ export class AccessLogDecoder<T = unknown> {
    * false: the caller decodes the line and passes it to `line`, and if it was scanned, the
    * flow it makes comes with its shape.
    */
-  private _bytes(b: Buffer, start: number, end: number, lineNumber: number): boolean {
+  private _bytes(b: Buffer, start: number, stop: number, lineNumber: number): boolean {
     const repeat = this._sinks.repeat!;
+    // A CRLF line end's CR is no part of the line, as the splitter strips it for `line`.
+    const end = stop > start && b[stop - 1] === 13 ? stop - 1 : stop;
     let at = start;
     const c = b[start]!;
     if (c >= 48 && c <= 57) {
@@ -327,10 +335,11 @@ export class AccessLogDecoder<T = unknown> {
   private _emit(entry: AccessLogEntry, reporter: PodRef | undefined, decoder: string, location: Location): void {
     const flow = entryToFlow(entry, { reporter, decoder, location });
     if (flow.kind !== 'ok') return this._tallyOutcome(flow, location);
-    if (location.line !== this._pendingLine) return this._sinks.flow(flow.value);
+    const shape = this._lineShape;
+    if (shape < 0) return this._sinks.flow(flow.value);
+    this._lineShape = -1;
     const shapes = this._shapes;
-    const shape = this._pendingShape;
-    const generation = this._pendingGeneration;
+    const generation = this._lineGeneration;
     this._sinks.flow(flow.value, (value) => {
       if (shapes.generation === generation) shapes.set(shape, value);
     });

@@ -133,9 +133,9 @@ describe('observe: repeats of a known route', () => {
     let repeated = 0;
     let flows = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 200, size: 'max' }), fc.boolean(), async (lines, trailingNewline) => {
+      fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 200, size: 'max' }), fc.boolean(), fc.constantFrom('\n', '\n', '\r\n'), async (lines, trailingNewline, eol) => {
         const file = join(dir, `${run++}.log`);
-        writeFileSync(file, lines.flatMap(render).join('\n') + (trailingNewline ? '\n' : ''));
+        writeFileSync(file, lines.flatMap(render).join(eol) + (trailingNewline ? eol : ''));
         const { decoded, repeats } = await both(inventory, [{ path: file }]);
         assert.equal(decoded.repeated, 0);
         assert.deepEqual(repeats.seen, decoded.seen);

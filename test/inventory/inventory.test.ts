@@ -84,6 +84,35 @@ describe('inventory', () => {
     assert.deepEqual(unresolved.entries().map(([r, e]) => [r, e.examples[0]!.location]), [['source-unknown-ip', 'f:1']]);
   });
 
+  it("names a pod that calls through the ingress gateway as the gateway's client, and an outside address as world", () => {
+    const inv = buildInventory([
+      pod('foo', 'sleep-1', { ip: '10.44.1.23', labels: { app: 'sleep' }, sa: 'sleep', start: '2020-11-25T21:00:00Z' }),
+      pod('foo', 'httpbin-1', { ip: '10.44.1.27', labels: { app: 'httpbin' }, sa: 'httpbin', start: '2020-11-25T21:00:00Z' }),
+      pod('istio-system', 'istio-ingressgateway-1', { ip: '10.44.2.5', labels: { app: 'istio-ingressgateway' }, sa: 'gw', start: '2020-11-25T21:00:00Z' }),
+    ]);
+    // The gateway's outbound line: its listener (downstream local) is its own pod IP.
+    const through = (client: string): Flow => ({
+      source: { ip: '10.44.2.5' },
+      destination: { ip: '10.44.1.27', port: 80, service: 'httpbin.foo.svc.cluster.local', servicePort: 8000 },
+      protocol: 'http',
+      mtls: 'unknown',
+      responseCode: 200,
+      timestamp: t('2020-11-25T21:30:00Z'),
+      count: 1,
+      reporter: 'client',
+      proxied: { listener: { ip: '10.44.2.5', port: 8080 }, client: { ip: client, port: 5555 } },
+      evidence: { source: 'test', location: { file: 'f', line: 1 } },
+    });
+    const unresolved = new Tally();
+    const resolver = new Resolver(inv, unresolved);
+    const [main, hop] = resolver.resolve(through('10.44.1.23'));
+    assert.equal(main!.source.key, 'istio-system/Pod/istio-ingressgateway-1');
+    assert.equal(main!.destination.key, 'foo/Pod/httpbin-1');
+    assert.deepEqual([hop!.source.key, hop!.destination.key, hop!.port], ['foo/Pod/sleep-1', 'istio-system/Pod/istio-ingressgateway-1', 8080]);
+    assert.equal(resolver.resolve(through('203.0.113.7'))[1]!.source.key, 'world:203.0.113.7');
+    assert.deepEqual(unresolved.entries(), []);
+  });
+
   it('reads the real kubectl pod dump from the reference set', () => {
     const objects = parseObjects(readFileSync(join(REFERENCE, 'k8s', 'kubectl-get-pods-kuard.json'), 'utf8'), 'kuard.json');
     const inv = buildInventory(objects);

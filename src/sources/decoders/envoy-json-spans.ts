@@ -6,6 +6,7 @@
 // Such a line is valid JSON, and JSON.parse would give each field these very bytes, so the
 // string decoder reads it the same way. Anything else returns false and goes to JSON.parse.
 
+import { FNV_OFFSET, FNV_PRIME } from '../../flow/byte-keys.js';
 import * as F from './spans.js';
 import { clearSpans, setSpan, type Spans } from './spans.js';
 
@@ -39,8 +40,6 @@ const KEYS: [string, number][] = [
   ['kubernetes', ENVELOPE_KEY],
 ];
 
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 16777619;
 const KEY_SLOTS = 128;
 /** Open addressing by key hash: slot → index into KEYS + 1, 0 when empty. */
 const keySlots = new Int32Array(KEY_SLOTS);

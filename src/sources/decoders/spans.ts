@@ -3,6 +3,7 @@
 // object. They take only lines in a plain, strict shape (printable ASCII, no escapes, the
 // usual field order) whose fields the string decoders would read the same way; any other
 // line is left to those decoders, which stay the definition of what a field means.
+// A scanner may read b[end]: the framing ends a line at its newline (or at the CR before it).
 
 /** Field slots: each is a pair [start, end) of byte offsets, or start -1 when absent. */
 export const START = 0;
