@@ -149,7 +149,7 @@ export class GraphBuilder {
   /**
    * One more flow on `edge` that differs from one `add` gave it only in these fields: the
    * same endpoints, Service and decoder, whose sets and nodes hold them already.
-   * `method` undefined means no L7 detail (TCP).
+   * `request.method` undefined means no L7 detail (TCP).
    */
   repeat(edge: EdgeTally, reporter: Reporter, mtls: Mtls, request: RepeatedRequest): void {
     this.flows++;

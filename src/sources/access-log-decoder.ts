@@ -181,11 +181,10 @@ export class AccessLogDecoder<T = unknown> {
   }
 
   /**
-   * The line as bytes: when it is a plain TEXT or JSON entry (optionally in a CRI F record
-   * or after a `kubectl logs --timestamps` time) whose
-   * route shape has a value attached, it goes to `repeat` and true is returned. Otherwise
-   * false: the caller decodes the line and passes it to `line`, and if it was scanned, the
-   * flow it makes comes with its shape.
+   * The line as bytes. When it is a plain TEXT or JSON entry (alone, in a CRI F record or
+   * after a `kubectl logs --timestamps` time) whose route shape has a value attached, it goes
+   * to `repeat` and true is returned. Otherwise false: the caller decodes the line and passes
+   * it to `line`, and if it was scanned, the flow it makes comes with its shape.
    */
   private _bytes(b: Buffer, start: number, stop: number, lineNumber: number): boolean {
     const repeat = this._sinks.repeat!;
@@ -223,6 +222,7 @@ export class AccessLogDecoder<T = unknown> {
     key.byte(r & 255);
     key.byte((r >>> 8) & 255);
     key.byte((r >>> 16) & 255);
+    key.byte((r >>> 24) & 255);
     key.byte(format);
     key.byte(PROTOCOL_CODE[protocol]);
     for (const f of KEY_FIELDS) keyField(key, b, spans, f);

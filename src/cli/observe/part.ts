@@ -43,6 +43,11 @@ interface RouteRepeat {
   gatewayMtls: Mtls;
 }
 
+/**
+ * Observes `files`. Lines of a route already seen are counted from their bytes (route
+ * shapes, sources/access-log-decoder.ts); `repeats: false` decodes every line instead, which
+ * gives the same Observation (but `repeated`) and is what tests compare against.
+ */
 export async function observePart(
   inventory: Inventory,
   files: readonly InputFile[],
