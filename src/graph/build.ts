@@ -48,21 +48,6 @@ interface EdgeAccumulator {
   lastService: string | undefined;
   /** The decoder name last added; decoders pass the same string object every time. */
   lastDecoder: string | undefined;
-  clientRequests: number;
-  serverRequests: number;
-  serverMutual: number;
-  serverPlaintext: number;
-  clientMutual: number;
-  clientPlaintext: number;
-  /** Response classes per reporter, indexed like RESPONSE_CLASSES. */
-  clientClasses: number[];
-  serverClasses: number[];
-  /**
-   * ±Infinity until a time is seen, never null: a field that only ever holds numbers is
-   * stored as a double in place, where one that held null gets a new heap number per store.
-   */
-  firstSeen: number;
-  lastSeen: number;
   /** UTC day numbers (epoch days) seen, and the last one added: most flows repeat it. */
   days: Set<number>;
   lastDay: number;
@@ -92,6 +77,21 @@ interface NodeAccumulator {
   ips: Set<string>;
 }
 
+// What every request adds to, per edge: one row of GraphBuilder._counts, at the edge's index.
+// In one typed array rather than fields and arrays of each accumulator, so that counting a
+// request reaches one cache line or two instead of an object per counter group (a heap
+// number each for the two times, an array per response-class list).
+const FIRST_SEEN = 0; // +Infinity until a time is seen
+const LAST_SEEN = 1; // -Infinity until a time is seen
+const CLIENT = 2;
+const SERVER = 11;
+// Within a side:
+const REQUESTS = 0;
+const MUTUAL = 1;
+const PLAINTEXT = 2;
+const CLASSES = 3; // RESPONSE_CLASSES.length counts, indexed like it
+const ROW = 20;
+
 /** (edge, path template) pairs known to be in their edge's path set, kept for `repeat`. */
 const TEMPLATES_KEPT = 200_000;
 
@@ -101,6 +101,7 @@ export class GraphBuilder {
   // `repeat` templates a path into bytes and finds it here: a template the edge's set holds
   // costs no string and no look into the (cold) set.
   private readonly _templatesSeen = new ByteKeyTable<true>(TEMPLATES_KEPT);
+  private _counts = new Float64Array(ROW * 256);
   private readonly _template = new ByteKey();
   flows = 0;
 
@@ -115,6 +116,7 @@ export class GraphBuilder {
     if (acc === undefined) {
       acc = newEdge(rf, this._edges.size);
       this._edges.set(rf.edgeKey ?? detached(key), acc);
+      this._newRow(acc.index);
     }
     if (rf.source !== acc.lastSource) {
       this._node(rf.source);
@@ -126,7 +128,7 @@ export class GraphBuilder {
       this._node(rf.destination);
       acc.lastDestination = rf.destination;
     }
-    countRequest(acc, rf.reporter, rf.mtls, flow.count, flow.responseCode, flow.timestamp);
+    countRequest(acc, this._counts, rf.reporter, rf.mtls, flow.count, flow.responseCode, flow.timestamp);
     if (flow.l7 !== undefined) {
       addMethod(acc, flow.l7.method);
       addPath(acc, pathTemplate(flow.l7.path));
@@ -154,7 +156,7 @@ export class GraphBuilder {
   repeat(edge: EdgeTally, reporter: Reporter, mtls: Mtls, request: RepeatedRequest): void {
     this.flows++;
     const acc = edge as unknown as EdgeAccumulator; // what `add` handed out
-    countRequest(acc, reporter, mtls, 1, request.responseCode, request.timestamp);
+    countRequest(acc, this._counts, reporter, mtls, 1, request.responseCode, request.timestamp);
     if (request.method === undefined) return;
     addMethod(acc, request.method);
     const template = this._template;
@@ -168,6 +170,16 @@ export class GraphBuilder {
       addPath(acc, template.text());
       if (!acc.pathsTruncated) this._templatesSeen.set(seen, true);
     }
+  }
+
+  private _newRow(index: number): void {
+    if ((index + 1) * ROW > this._counts.length) {
+      const next = new Float64Array(this._counts.length * 2);
+      next.set(this._counts);
+      this._counts = next;
+    }
+    this._counts[index * ROW + FIRST_SEEN] = Infinity;
+    this._counts[index * ROW + LAST_SEEN] = -Infinity;
   }
 
   /** Number of distinct edges so far. */
@@ -211,7 +223,7 @@ export class GraphBuilder {
       g.addNode(key, mergeNodeAttributes(n.attrs, { ...n.attrs, serviceAccounts: [...n.serviceAccounts], ips: [...n.ips] }));
     }
     for (const key of [...this._edges.keys()].sort(compare)) {
-      const collected = edgeAttributesOf(this._edges.get(key)!);
+      const collected = edgeAttributesOf(this._edges.get(key)!, this._counts);
       // Merging with an empty edge applies the caps and sorts every set.
       const attrs = mergeEdgeAttributes(emptyLike(collected), collected);
       g.addEdgeWithKey(key, attrs.source, attrs.target, attrs);
@@ -221,21 +233,16 @@ export class GraphBuilder {
 }
 
 /** The counters and times every flow of an edge adds to. */
-function countRequest(acc: EdgeAccumulator, reporter: Reporter, mtls: Mtls, n: number, responseCode: number, t: number | undefined): void {
-  const classes = reporter === 'client' ? acc.clientClasses : acc.serverClasses;
-  classes[responseClassIndex(responseCode)]! += n;
-  if (reporter === 'client') {
-    acc.clientRequests += n;
-    if (mtls === 'mutual') acc.clientMutual += n;
-    else if (mtls === 'plaintext') acc.clientPlaintext += n;
-  } else {
-    acc.serverRequests += n;
-    if (mtls === 'mutual') acc.serverMutual += n;
-    else if (mtls === 'plaintext') acc.serverPlaintext += n;
-  }
+function countRequest(acc: EdgeAccumulator, counts: Float64Array, reporter: Reporter, mtls: Mtls, n: number, responseCode: number, t: number | undefined): void {
+  const row = acc.index * ROW;
+  const side = row + (reporter === 'client' ? CLIENT : SERVER);
+  counts[side + REQUESTS]! += n;
+  if (mtls === 'mutual') counts[side + MUTUAL]! += n;
+  else if (mtls === 'plaintext') counts[side + PLAINTEXT]! += n;
+  counts[side + CLASSES + responseClassIndex(responseCode)]! += n;
   if (t !== undefined) {
-    if (t < acc.firstSeen) acc.firstSeen = t;
-    if (t > acc.lastSeen) acc.lastSeen = t;
+    if (t < counts[row + FIRST_SEEN]!) counts[row + FIRST_SEEN] = t;
+    if (t > counts[row + LAST_SEEN]!) counts[row + LAST_SEEN] = t;
     const day = Math.floor(t / DAY_MS);
     if (day !== acc.lastDay) {
       acc.lastDay = day;
@@ -263,16 +270,6 @@ function newEdge(rf: ResolvedFlow, index: number): EdgeAccumulator {
     lastDestination: undefined,
     lastService: undefined,
     lastDecoder: undefined,
-    clientRequests: 0,
-    serverRequests: 0,
-    serverMutual: 0,
-    serverPlaintext: 0,
-    clientMutual: 0,
-    clientPlaintext: 0,
-    clientClasses: [0, 0, 0, 0, 0, 0],
-    serverClasses: [0, 0, 0, 0, 0, 0],
-    firstSeen: Infinity,
-    lastSeen: -Infinity,
     days: new Set(),
     lastDay: NaN,
     commonMethods: 0,
@@ -305,7 +302,16 @@ function addMethod(acc: EdgeAccumulator, raw: string): void {
   acc.methodCount++;
 }
 
-function edgeAttributesOf(acc: EdgeAccumulator): EdgeAttributes {
+function edgeAttributesOf(acc: EdgeAccumulator, counts: Float64Array): EdgeAttributes {
+  const row = acc.index * ROW;
+  const side = (at: number) => ({
+    requests: counts[row + at + REQUESTS]!,
+    mutual: counts[row + at + MUTUAL]!,
+    plaintext: counts[row + at + PLAINTEXT]!,
+    responses: classCounts(counts.subarray(row + at + CLASSES, row + at + CLASSES + RESPONSE_CLASSES.length)),
+  });
+  const first = counts[row + FIRST_SEEN]!;
+  const last = counts[row + LAST_SEEN]!;
   const methods = [...acc.methods];
   for (const [m, bit] of COMMON_METHODS) if ((acc.commonMethods & bit) !== 0) methods.push(m);
   return {
@@ -313,10 +319,10 @@ function edgeAttributesOf(acc: EdgeAccumulator): EdgeAttributes {
     target: acc.target,
     port: acc.port,
     protocol: acc.protocol,
-    client: { requests: acc.clientRequests, mutual: acc.clientMutual, plaintext: acc.clientPlaintext, responses: classCounts(acc.clientClasses) },
-    server: { requests: acc.serverRequests, mutual: acc.serverMutual, plaintext: acc.serverPlaintext, responses: classCounts(acc.serverClasses) },
-    firstSeen: acc.firstSeen === Infinity ? null : acc.firstSeen,
-    lastSeen: acc.lastSeen === -Infinity ? null : acc.lastSeen,
+    client: side(CLIENT),
+    server: side(SERVER),
+    firstSeen: first === Infinity ? null : first,
+    lastSeen: last === -Infinity ? null : last,
     days: smallestDays(acc.days).map((d) => utcDay(d * DAY_MS)),
     methods,
     paths: [...acc.paths],
@@ -327,7 +333,7 @@ function edgeAttributesOf(acc: EdgeAccumulator): EdgeAttributes {
   };
 }
 
-function classCounts(counts: number[]): Record<string, number> {
+function classCounts(counts: Float64Array): Record<string, number> {
   const out: Record<string, number> = {};
   counts.forEach((n, i) => {
     if (n > 0) out[RESPONSE_CLASSES[i]!] = n;
