@@ -44,9 +44,9 @@ export class ByteKey {
     this.bytesOf(b, 0, b.length);
   }
 
-  /** The key's bytes as a string (latin1: one character per byte). */
-  text(): string {
-    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.length).toString('latin1');
+  /** The key's bytes from `start` as a string (latin1: one character per byte). */
+  text(start = 0): string {
+    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.length).toString('latin1', start);
   }
 
   private _grow(more: number): void {
@@ -57,20 +57,23 @@ export class ByteKey {
 }
 
 /**
- * Values by (tag, key bytes). `find` gives a key's entry number, making the entry (with no
- * value) on first sight. A table that reaches `limit` keys, or `maxBytes` of key bytes,
- * starts over empty (`generation` counts the restarts, so an entry number is only good
- * within one): callers use it as a cache of what they could work out again, and hostile
- * input cannot make it grow without bound.
+ * Values by key bytes. `find` gives a key's entry number, making the entry (with no value)
+ * on first sight, and says in `made` whether it did. A table that reaches `limit` keys, or
+ * `maxBytes` of key bytes, starts over empty (`generation` counts the restarts, so an entry
+ * number is only good within one): callers use it as a cache of what they could work out
+ * again, and hostile input cannot make it grow without bound.
  */
 export class ByteKeyTable<T> {
-  private _slots = new Int32Array(1024); // entry number + 1, 0 when empty
-  // Per entry, side by side so that a probe reads one cache line: hash, length, tag, start.
-  private _meta = new Int32Array(4 * 512);
+  // Open addressing, four numbers a slot: the key's hash, length and start in the arena, and
+  // its entry number + 1 (0: empty). A probe reads the slot, then the key's bytes: two
+  // cache misses on a table too large for the cache, where entries apart from slots cost three.
+  private _slots = new Int32Array(4 * 1024);
   private _arena = new Uint8Array(64 * 1024);
   private _used = 0;
   private _values: (T | undefined)[] = [];
   generation = 0;
+  /** Whether the last `find` made its entry. */
+  made = false;
 
   constructor(
     private readonly _limit: number,
@@ -89,18 +92,17 @@ export class ByteKeyTable<T> {
     this._values[entry] = value;
   }
 
-  find(key: ByteKey, tag = 0): number {
-    const mask = this._slots.length - 1;
-    const { bytes, length } = key;
-    const hash = key.hash ^ Math.imul(tag, 0x9e3779b1);
-    const meta = this._meta;
+  find(key: ByteKey): number {
+    const slots = this._slots;
+    const mask = (slots.length >> 2) - 1;
+    const { bytes, length, hash } = key;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const entry = this._slots[slot]! - 1;
-      if (entry < 0) return this._add(key, tag, hash, slot);
-      const m = entry * 4;
-      if (meta[m] !== hash || meta[m + 1] !== length || meta[m + 2] !== tag) continue;
+      const s = slot << 2;
+      const entry = slots[s + 3]! - 1;
+      if (entry < 0) return this._add(key, s);
+      if (slots[s] !== hash || slots[s + 1] !== length) continue;
       const arena = this._arena;
-      const at = meta[m + 3]!;
+      const at = slots[s + 2]!;
       let same = true;
       for (let i = 0; i < length; i++) {
         if (arena[at + i] !== bytes[i]) {
@@ -108,44 +110,48 @@ export class ByteKeyTable<T> {
           break;
         }
       }
-      if (same) return entry;
+      if (same) {
+        this.made = false;
+        return entry;
+      }
     }
   }
 
-  private _add(key: ByteKey, tag: number, hash: number, slot: number): number {
+  private _add(key: ByteKey, s: number): number {
     if (this._values.length >= this._limit || (this._used > 0 && this._used + key.length > this._maxBytes)) {
       this._clear();
-      return this.find(key, tag);
+      return this.find(key);
     }
     if (this._used + key.length > this._arena.length) this._arena = grown(this._arena, this._used + key.length);
     this._arena.set(key.bytes.subarray(0, key.length), this._used);
     const entry = this._values.length;
-    if (4 * entry + 4 > this._meta.length) this._meta = grown(this._meta, 4 * entry + 4);
-    const m = 4 * entry;
-    this._meta[m] = hash;
-    this._meta[m + 1] = key.length;
-    this._meta[m + 2] = tag;
-    this._meta[m + 3] = this._used;
-    this._slots[slot] = entry + 1;
+    const slots = this._slots;
+    slots[s] = key.hash;
+    slots[s + 1] = key.length;
+    slots[s + 2] = this._used;
+    slots[s + 3] = entry + 1;
     this._values.push(undefined);
     this._used += key.length;
-    if (this._values.length * 2 > this._slots.length) this._rehash(this._slots.length * 2);
+    this.made = true;
+    if (this._values.length * 2 > slots.length >> 2) this._rehash(slots.length * 2);
     return entry;
   }
 
   private _rehash(size: number): void {
+    const old = this._slots;
     const slots = new Int32Array(size);
-    const mask = size - 1;
-    for (let entry = 0; entry < this._values.length; entry++) {
-      let slot = this._meta[4 * entry]! & mask;
-      while (slots[slot] !== 0) slot = (slot + 1) & mask;
-      slots[slot] = entry + 1;
+    const mask = (size >> 2) - 1;
+    for (let o = 0; o < old.length; o += 4) {
+      if (old[o + 3] === 0) continue;
+      let slot = old[o]! & mask;
+      while (slots[(slot << 2) + 3] !== 0) slot = (slot + 1) & mask;
+      slots.set(old.subarray(o, o + 4), slot << 2);
     }
     this._slots = slots;
   }
 
   private _clear(): void {
-    this._slots = new Int32Array(1024);
+    this._slots = new Int32Array(4 * 1024);
     this._used = 0;
     this._values = [];
     this.generation++;

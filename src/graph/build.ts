@@ -35,7 +35,7 @@ const COMMON_METHODS = new Map(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD',
  * EdgeAttributes are assembled once, in toGraph.
  */
 interface EdgeAccumulator {
-  /** Order of creation: the edge's tag in the builder's table of templates seen. */
+  /** Order of creation: the edge's row in `_counts`, and its part of template keys. */
   index: number;
   source: string;
   target: string;
@@ -92,7 +92,7 @@ const PLAINTEXT = 2;
 const CLASSES = 3; // RESPONSE_CLASSES.length counts, indexed like it
 const ROW = 20;
 
-/** (edge, path template) pairs known to be in their edge's path set, kept for `repeat`. */
+/** (edge, path template) pairs added to their edge's path set while it was whole, kept for `repeat`. */
 const TEMPLATES_KEPT = 200_000;
 
 export class GraphBuilder {
@@ -100,7 +100,7 @@ export class GraphBuilder {
   private readonly _nodes = new Map<string, NodeAccumulator>();
   // `repeat` templates a path into bytes and finds it here: a template the edge's set holds
   // costs no string and no look into the (cold) set.
-  private readonly _templatesSeen = new ByteKeyTable<true>(TEMPLATES_KEPT);
+  private readonly _templatesSeen = new ByteKeyTable<never>(TEMPLATES_KEPT);
   private _counts = new Float64Array(ROW * 256);
   private readonly _template = new ByteKey();
   flows = 0;
@@ -159,17 +159,20 @@ export class GraphBuilder {
     countRequest(acc, this._counts, reporter, mtls, 1, request.responseCode, request.timestamp);
     if (request.method === undefined) return;
     addMethod(acc, request.method);
+    // The key is the edge's index, then the template: found means already in the edge's set.
     const template = this._template;
     template.reset();
+    const e = acc.index;
+    template.byte(e & 255);
+    template.byte((e >>> 8) & 255);
+    template.byte((e >>> 16) & 255);
+    template.byte((e >>> 24) & 255);
     if (request.pathStart < 0) template.byte(47 /* / */);
     else writePathTemplate(request.raw, request.pathStart, request.pathEnd, template);
     // Once an edge's paths are pruned, a template it had may be gone: the set decides again.
-    if (acc.pathsTruncated) return addPath(acc, template.text());
-    const seen = this._templatesSeen.find(template, acc.index);
-    if (this._templatesSeen.value(seen) === undefined) {
-      addPath(acc, template.text());
-      if (!acc.pathsTruncated) this._templatesSeen.set(seen, true);
-    }
+    if (acc.pathsTruncated) return addPath(acc, template.text(4));
+    this._templatesSeen.find(template);
+    if (this._templatesSeen.made) addPath(acc, template.text(4));
   }
 
   private _newRow(index: number): void {

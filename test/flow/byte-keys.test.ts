@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ByteKey, ByteKeyTable } from '../../src/flow/byte-keys.js';
 
-function keyOf(bytes: number[]): ByteKey {
+function keyOf(bytes: number[], first?: number): ByteKey {
   const k = new ByteKey();
-  // Written in two parts, as callers build keys field by field.
+  if (first !== undefined) k.byte(first);
+  // Written in parts, as callers build keys field by field.
   const cut = bytes.length >> 1;
   k.bytesOf(Uint8Array.from(bytes), 0, cut);
   for (const b of bytes.slice(cut)) k.byte(b);
@@ -12,7 +13,7 @@ function keyOf(bytes: number[]): ByteKey {
 }
 
 describe('byte-keyed table', () => {
-  it('property: finds what a Map keyed by (tag, bytes) finds, and starts over at its limit', () => {
+  it('property: finds what a Map keyed by the bytes finds, says when it made an entry, and starts over at its limit', () => {
     // Few distinct bytes and short keys, so equal keys, prefixes and equal hashes of unequal keys come up.
     const key = fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 5 });
     const op = fc.tuple(key, fc.integer({ min: 0, max: 2 }), fc.nat());
@@ -27,7 +28,9 @@ describe('byte-keyed table', () => {
             model = new Map();
             generation++;
           }
-          const entry = table.find(keyOf(bytes), tag);
+          const made = !model.has(name);
+          const entry = table.find(keyOf(bytes, tag));
+          assert.equal(table.made, made);
           assert.equal(table.generation, generation);
           assert.equal(table.value(entry), model.get(name));
           if (value % 2 === 0) {
@@ -48,6 +51,30 @@ describe('byte-keyed table', () => {
     assert.equal(table.size, 2);
     assert.equal(table.value(table.find(keyOf(Array(30).fill(4)))), 4);
     assert.equal(table.value(table.find(keyOf(Array(30).fill(0)))), undefined);
+  });
+
+  it('tells apart two keys of the same hash', () => {
+    // A birthday search over 4-byte keys finds two with one 32-bit FNV-1a hash (about 2^16 tries).
+    const seen = new Map<number, number[]>();
+    let pair: [number[], number[]] | undefined;
+    for (let i = 0; pair === undefined && i < 1 << 22; i++) {
+      const bytes = [i & 255, (i >> 8) & 255, (i >> 16) & 255, Math.imul(i, 2654435761) >>> 24];
+      const h = keyOf(bytes).hash;
+      const other = seen.get(h);
+      if (other !== undefined) pair = [other, bytes];
+      else seen.set(h, bytes);
+    }
+    assert.ok(pair !== undefined);
+    const [a, b] = pair;
+    assert.equal(keyOf(a).hash, keyOf(b).hash);
+    assert.notDeepEqual(a, b);
+    const table = new ByteKeyTable<string>(10);
+    table.set(table.find(keyOf(a)), 'a');
+    const eb = table.find(keyOf(b));
+    assert.ok(table.made, 'b is not taken for a');
+    table.set(eb, 'b');
+    assert.equal(table.value(table.find(keyOf(a))), 'a');
+    assert.equal(table.value(table.find(keyOf(b))), 'b');
   });
 
   it('keeps keys longer than its first buffers', () => {
