@@ -39,6 +39,14 @@ export class ByteKey {
     this.hash = h;
   }
 
+  /** Appends a non-negative integer below 2^32 as four bytes, low byte first. */
+  uint32(n: number): void {
+    this.byte(n & 255);
+    this.byte((n >>> 8) & 255);
+    this.byte((n >>> 16) & 255);
+    this.byte((n >>> 24) & 255);
+  }
+
   /** Appends all of `b`. */
   append(b: Uint8Array): void {
     this.bytesOf(b, 0, b.length);

@@ -162,11 +162,7 @@ export class GraphBuilder {
     // The key is the edge's index, then the template: found means already in the edge's set.
     const template = this._template;
     template.reset();
-    const e = acc.index;
-    template.byte(e & 255);
-    template.byte((e >>> 8) & 255);
-    template.byte((e >>> 16) & 255);
-    template.byte((e >>> 24) & 255);
+    template.uint32(acc.index);
     if (request.pathStart < 0) template.byte(47 /* / */);
     else writePathTemplate(request.raw, request.pathStart, request.pathEnd, template);
     // Once an edge's paths are pruned, a template it had may be gone: the set decides again.

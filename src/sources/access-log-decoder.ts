@@ -218,11 +218,7 @@ export class AccessLogDecoder<T = unknown> {
 
     const key = this._key;
     key.reset();
-    const r = this._reporterNumber;
-    key.byte(r & 255);
-    key.byte((r >>> 8) & 255);
-    key.byte((r >>> 16) & 255);
-    key.byte((r >>> 24) & 255);
+    key.uint32(this._reporterNumber);
     key.byte(format);
     key.byte(PROTOCOL_CODE[protocol]);
     for (const f of KEY_FIELDS) keyField(key, b, spans, f);
