@@ -33,6 +33,13 @@ export interface EndpointRef {
   servicePort?: number;
   /** An external host name (ServiceEntry host, SNI) when the endpoint is outside the cluster. */
   host?: string;
+  /**
+   * The peer is a proxy (an ingress gateway, any hop that sets X-Forwarded-For) whose own
+   * address the line does not show: Envoy put the X-Forwarded-For client, with port 0, in
+   * downstream_remote_address. `ip` is then absent; `forwardedFor` is that original client,
+   * kept as evidence only: it is never a principal and never an edge of its own.
+   */
+  behindProxy?: { forwardedFor?: string };
 }
 
 export interface L7Detail {
@@ -41,6 +48,31 @@ export interface L7Detail {
   path: string;
   host?: string;
 }
+
+/**
+ * Why the mesh refused a request (design.md §7, evidence of denial). A refused request is not
+ * legitimate traffic: it never becomes an allow, and the review shows it as denied today.
+ *   rbac             403 (or gRPC 200 + grpc-status 7) `rbac_access_denied_matched_policy[...]`
+ *   ext-authz        403 `UAEX ext_authz_denied` (a 302 UAEX is a login redirect, not a refusal)
+ *   no-filter-chain  `NR filter_chain_not_found` on a sidecar's inbound port: a plaintext
+ *                    client refused by STRICT mTLS (at a gateway: an SNI that matches nothing)
+ *   no-route         `NR route_not_found`: no route for the host/path
+ *   blocked          `direct_response` answering `block_all` (REGISTRY_ONLY outbound HTTP)
+ *   registry-only    BlackHoleCluster (REGISTRY_ONLY outbound TCP)
+ */
+export type DenialKind = 'rbac' | 'ext-authz' | 'no-filter-chain' | 'no-route' | 'blocked' | 'registry-only';
+
+export interface Denial {
+  kind: DenialKind;
+  /** The policy named in the response details (`ns[NS]-policy[NAME]-rule[N]`), when any. */
+  policy?: string;
+}
+
+/**
+ * Why a request that reached the proxy did not complete upstream (response flags UH, UF, URX,
+ * UO, UT, UC, UPE, DC…): it shows an intent to call, which is usually legitimate.
+ */
+export type UpstreamFailure = string;
 
 export interface Evidence {
   /** Decoder name, e.g. `envoy-text`. */
@@ -56,6 +88,10 @@ export interface Flow {
   mtls: Mtls;
   /** HTTP status, or 0 for TCP / no response. */
   responseCode: number;
+  /** Set when the mesh refused the request: then it is evidence of denial, not of allowed traffic. */
+  denial?: Denial;
+  /** Envoy's response flags when the request failed upstream (not a denial), e.g. `UH`, `UF,URX`. */
+  upstreamFailure?: UpstreamFailure;
   /** Epoch milliseconds of the request start, when known. */
   timestamp?: number;
   count: number;

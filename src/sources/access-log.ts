@@ -78,6 +78,8 @@ export function entryToFlow(e: AccessLogEntry, ctx: EntryContext): Decoded<Flow>
     l7: undefined,
     mtls: 'unknown',
     responseCode: e.responseCode,
+    denial: undefined,
+    upstreamFailure: undefined,
     timestamp,
     count: 1,
     reporter: 'client',
