@@ -18,6 +18,10 @@ export interface AccessLogEntry {
   downstreamLocalAddress?: string;
   downstreamRemoteAddress?: string;
   requestedServerName?: string;
+  /** ROUTE_NAME (TEXT's last field since 1.4, JSON `route_name`): `block_all` marks REGISTRY_ONLY's refusal. */
+  routeName?: string;
+  /** X-Forwarded-For as logged (`"10.48.0.1"`), when the format has it. */
+  xForwardedFor?: string;
 }
 
 export function dash(v: string | undefined): string | undefined {
