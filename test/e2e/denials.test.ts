@@ -87,7 +87,7 @@ describe('denied today: never an allow @e2e', () => {
   let review: { denied: { from: string; to: string; operation: string; kind: string; policy: string; requests: number; reporter: string; admittedBy?: string }[]; findings: { severity: string; message: string }[] };
   let proposeStatus: number | null;
   let proposeStderr: string;
-  let verify: { status: number | null; stdout: string };
+  let verify: { status: number | null; stdout: string; json: { summary: { deniedToday: Record<'stillDenied' | 'nowAllowed' | 'undecided', { requests: number }> } } };
 
   before(() => {
     dir = tempDir();
@@ -113,8 +113,8 @@ describe('denied today: never an allow @e2e', () => {
     proposeStderr = p.stderr;
     rules = (JSON.parse(readFileSync(join(out, 'policies', 'rules.json'), 'utf8')) as { rules: AccessRule[] }).rules;
     review = JSON.parse(readFileSync(join(out, 'policies', 'review.json'), 'utf8')) as typeof review;
-    const v = ztmap(['verify', '-p', join(out, 'policies'), '-g', join(out, 'graph.json'), '-i', inv, '--rules', join(out, 'policies', 'rules.json')]);
-    verify = { status: v.status, stdout: v.stdout };
+    const v = ztmap(['verify', '-p', join(out, 'policies'), '-g', join(out, 'graph.json'), '-i', inv, '--rules', join(out, 'policies', 'rules.json'), '--json', join(out, 'verification.json')]);
+    verify = { status: v.status, stdout: v.stdout, json: JSON.parse(readFileSync(join(out, 'verification.json'), 'utf8')) as typeof verify.json };
   });
 
   it('keeps the allowed operation and drops the refused one (HTTP: the client saw a 403 from upstream)', () => {
@@ -146,8 +146,21 @@ describe('denied today: never an allow @e2e', () => {
     assert.equal(proposeStatus, 0, proposeStderr);
   });
 
-  it('verify passes on the proposal: the refused requests are not replayed as traffic to allow', () => {
+  it('verify passes on the proposal, and replaying what the mesh refused shows the proposal still refuses all of it', () => {
     assert.equal(verify.status, 0, verify.stdout);
+    const d = verify.json.summary.deniedToday;
+    assert.deepEqual([d.stillDenied.requests, d.nowAllowed.requests, d.undecided.requests], [7, 0, 0], verify.stdout);
+  });
+
+  it('a policy set that admits what the mesh refuses today is shown as such', () => {
+    const empty = join(dir, 'no-policies');
+    mkdirSync(empty, { recursive: true });
+    const out = join(dir, 'out');
+    const v = ztmap(['verify', '-p', empty, '-g', join(out, 'graph.json'), '-i', join(dir, 'inventory.json'), '--json', join(dir, 'open.json')]);
+    const d = (JSON.parse(readFileSync(join(dir, 'open.json'), 'utf8')) as typeof verify.json).summary.deniedToday;
+    assert.equal(d.nowAllowed.requests, 7);
+    assert.match(v.stdout, /admitted by these policies 7 requests/);
+    assert.match(v.stdout, /allowed +foo\/Pod\/sleep-1->foo\/Pod\/httpbin-1:8080\/http POST \/post \(refused today: rbac by ns\[foo\]-policy\[deny-post\]-rule\[0\]\)/);
   });
 
   it('edges.csv counts what was allowed and lists what was refused', () => {
