@@ -86,7 +86,11 @@ export function mtlsPolicies(rs: RuleSet, o: MtlsOptions): EmitResult {
       },
       header: [
         ...(ready
-          ? [`STRICT mTLS for namespace ${ns}: every request its sidecars received was mTLS, ${windowLine(rs)}.`]
+          ? [
+              ambient
+                ? `STRICT mTLS for namespace ${ns}: every request its sidecars received was mTLS, and no source outside the mesh was observed reaching its ambient pods, ${windowLine(rs)}.`
+                : `STRICT mTLS for namespace ${ns}: every request its sidecars received was mTLS, ${windowLine(rs)}.`,
+            ]
           : [
               `NOT READY: STRICT mTLS for namespace ${ns} would refuse plaintext that was observed (${windowLine(rs)}):`,
               ...all.map((p) => `  ${p.workload}:${p.port} <- ${p.from}: ${p.requests} plaintext request(s)`),
