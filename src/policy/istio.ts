@@ -228,6 +228,23 @@ function sharedIdentityWarnings(w: WorkloadFacts, rules: AccessRule[], rs: RuleS
       message: `service account ${account} of ${[...observed].sort(compare).join(', ')} is shared by ${others.join(', ')}: Istio authorizes by service account, so ${w.key} also admits ${others.length === 1 ? 'it' : 'them'}, unobserved. Give each workload its own service account to tell them apart (NetworkPolicy does tell them apart).`,
     });
   }
+  // Ambient: NetworkPolicy admits a peer's HBONE tunnel (15008) whatever port it carries, so
+  // it no longer keeps apart the ports of observed sources that share an account when one
+  // of them tunnels to `w` (w is ambient, or the source is).
+  const dataplaneOf = new Map(rs.cluster.workloads.map((x) => [x.key, x.dataplane]));
+  for (const [account, observed] of [...accounts.entries()].sort(([a], [b]) => compare(a, b))) {
+    if (observed.size < 2) continue;
+    const portsOf = (key: string) => [...new Set(rules.filter((r) => r.from.key === key && allowedByPrincipal(r)).map((r) => r.port))].sort((a, b) => a - b);
+    const sources = [...observed].sort(compare).map((key) => ({ key, ports: portsOf(key), tunnel: w.dataplane === 'ambient' || dataplaneOf.get(key) === 'ambient' }));
+    const widened = sources.filter((x) => x.tunnel && sources.some((y) => y.ports.some((p) => !x.ports.includes(p))));
+    if (widened.length === 0) continue;
+    findings.push({
+      severity: 'warning',
+      target: 'istio',
+      subject: w.key,
+      message: `service account ${account} is shared by ${sources.map((x) => `${x.key} (port ${x.ports.join(', ')})`).join(', ')}, which reach ${w.key} on different ports: Istio authorizes by service account, and NetworkPolicy admits an HBONE tunnel (15008, ambient mode) whatever port it carries, so ${widened.map((x) => x.key).join(', ')} may reach ${w.key} on the others' ports too, unobserved. Give each workload its own service account to tell them apart.`,
+    });
+  }
 }
 
 /** Kubelet probes are excluded from rules, but those that pass through a sidecar still break under an ALLOW policy. */
