@@ -3,6 +3,7 @@
 
 import type { Identity } from '../flow/identity.js';
 import { workloadKey } from '../flow/identity.js';
+import { selects } from '../flow/labels.js';
 import { loadObjects, type KubeObject } from './load.js';
 
 export interface ContainerPort {
@@ -50,6 +51,8 @@ export interface Service {
   clusterIPs: string[];
   selector?: Record<string, string>;
   ports: ServicePort[];
+  /** The Service's `istio.io/use-waypoint`, when set (ambient: its traffic goes through that waypoint). */
+  waypoint?: string;
 }
 
 /**
@@ -85,7 +88,10 @@ export function dataplaneOf(
   return 'none';
 }
 
-/** The waypoint an ambient pod uses: the pod's label over its namespace's; `#none` opts out. */
+/**
+ * The waypoint an ambient pod uses: the pod's label over its namespace's; `#none` opts out.
+ * (A Service's label also applies, to traffic addressed to the Service: see buildInventory.)
+ */
 export function waypointOf(podLabels: Readonly<Record<string, string>>, namespaceLabels: Readonly<Record<string, string>> | undefined): string | undefined {
   const w = podLabels[USE_WAYPOINT_LABEL] ?? namespaceLabels?.[USE_WAYPOINT_LABEL];
   return w === undefined || w === '' || w === '#none' ? undefined : w;
@@ -307,6 +313,15 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
     }
   }
 
+  // A Service labelled istio.io/use-waypoint sends its traffic through that waypoint: its
+  // ambient pods are behind it too (for traffic addressed to the Service).
+  for (const svc of services) {
+    if (svc.waypoint === undefined || svc.selector === undefined || Object.keys(svc.selector).length === 0) continue;
+    for (const p of pods) {
+      if (p.namespace === svc.namespace && p.dataplane === 'ambient' && p.waypoint === undefined && selects(svc.selector, p.labels)) p.waypoint = svc.waypoint;
+    }
+  }
+
   const podsByIp = new Map<string, Pod[]>();
   const podsByName = new Map<string, Pod[]>();
   const nodeIps = new Set<string>();
@@ -336,11 +351,13 @@ function serviceOf(o: KubeObject, namespace: string, name: string): Service {
   const cip = str(spec['clusterIP']);
   if (cip !== undefined && cip !== 'None' && !clusterIPs.includes(cip)) clusterIPs.unshift(cip);
   const selector = spec['selector'] === undefined ? undefined : labelsOf(spec['selector']);
+  const waypoint = waypointOf(labelsOf(o.metadata['labels']), undefined);
   return {
     namespace,
     name,
     clusterIPs,
     ...(selector === undefined ? {} : { selector }),
+    ...(waypoint === undefined ? {} : { waypoint }),
     ports: arr(spec['ports']).map(rec).flatMap((p) => {
       const port = p['port'];
       if (typeof port !== 'number') return [];

@@ -10,7 +10,7 @@ import { buildInventory, dataplaneOf } from '../../src/inventory/inventory.js';
 import { emit } from '../../src/policy/index.js';
 import type { Manifest } from '../../src/policy/manifest.js';
 import type { Finding } from '../../src/rules/finding.js';
-import { namespace, pod } from '../support/kube.js';
+import { namespace, pod, service } from '../support/kube.js';
 import { ambientGraph, ambientInventory, key, W } from '../support/ambient-mesh.js';
 import { validateManifest } from '../support/schema.js';
 
@@ -63,6 +63,15 @@ describe('ambient mode: detection', () => {
     ]);
     const facts = Object.fromEntries(clusterFacts(inv).workloads.map((w) => [w.name, [w.dataplane, w.waypoints]]));
     assert.deepEqual(facts, { x: ['ambient', ['waypoint']], y: ['ambient', []], z: ['sidecar', []] });
+    // A Service's label puts the ambient pods it selects behind the waypoint too.
+    const bySvc = buildInventory([
+      namespace('amb', { 'istio.io/dataplane-mode': 'ambient' }),
+      pod('amb', 'x-0', { sidecar: false, owner: ['Deployment', 'x'], labels: { app: 'x' } }),
+      pod('amb', 'y-0', { sidecar: false, owner: ['Deployment', 'y'], labels: { app: 'y' } }),
+      { ...service('amb', 'x', { app: 'x' }, [[80, 80]]), metadata: { name: 'x', namespace: 'amb', labels: { 'istio.io/use-waypoint': 'amb/wp' } } },
+      { ...service('amb', 'y', { app: 'y' }, [[80, 80]]), metadata: { name: 'y', namespace: 'amb', labels: { 'istio.io/use-waypoint': '#none' } } },
+    ]);
+    assert.deepEqual(Object.fromEntries(clusterFacts(bySvc).workloads.map((w) => [w.name, w.waypoints])), { x: ['amb/wp'], y: [] });
     const mesh = Object.fromEntries(clusterFacts(buildInventory(ambientInventory())).workloads.map((w) => [w.name, w.dataplane]));
     assert.deepEqual(
       { api: mesh['api'], web: mesh['web'], batch: mesh['batch'], admin: mesh['admin'], frontend: mesh['frontend'], legacy: mesh['legacy-client'] },
