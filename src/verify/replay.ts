@@ -67,7 +67,7 @@ export interface IstioOutcome {
 
 export interface NpOutcome {
   decision: Decision;
-  reason: 'allowed' | 'egress-denied' | 'ingress-denied' | 'node-local' | 'no-pods' | 'no-address';
+  reason: 'allowed' | 'egress-denied' | 'ingress-denied' | 'node-local' | 'no-pods' | 'no-address' | 'waypoint';
   egress?: { isolated: boolean; allowedBy: NpPolicyRef[]; isolatedBy: NpPolicyRef[] };
   ingress?: { isolated: boolean; allowedBy: NpPolicyRef[]; isolatedBy: NpPolicyRef[] };
   fromPod?: string;
@@ -205,9 +205,15 @@ export function replay(ctx: ReplayContext, index: ReplayIndex, o: Observation): 
       : from.kind === 'ips'
         ? from.ips.map((ip) => ({ ep: { ip } }))
         : [{}];
-  const toEnds: { ep?: NpEndpoint; name?: string; hostIP?: string; dataplane?: Dataplane }[] =
+  const toEnds: { ep?: NpEndpoint; name?: string; hostIP?: string; dataplane?: Dataplane; waypoint?: string }[] =
     to.kind === 'pods'
-      ? to.shapes.map((s) => ({ ep: { pod: s.np }, name: `${s.pod.namespace}/${s.pod.name}`, dataplane: podDataplane(s.pod), ...(s.pod.hostIP === undefined ? {} : { hostIP: s.pod.hostIP }) }))
+      ? to.shapes.map((s) => ({
+          ep: { pod: s.np },
+          name: `${s.pod.namespace}/${s.pod.name}`,
+          dataplane: podDataplane(s.pod),
+          ...(s.pod.hostIP === undefined ? {} : { hostIP: s.pod.hostIP }),
+          ...(s.pod.waypoint === undefined ? {} : { waypoint: s.pod.waypoint }),
+        }))
       : to.kind === 'ips'
         ? to.ips.map((ip) => ({ ep: { ip } }))
         : [{}];
@@ -217,6 +223,13 @@ export function replay(ctx: ReplayContext, index: ReplayIndex, o: Observation): 
       if (f.ep === undefined || t.ep === undefined) {
         const why = from.kind === 'none' ? from.why : to.kind === 'none' ? to.why : 'no-address';
         np.push({ decision: 'unknown', reason: why, ...names });
+        continue;
+      }
+      // Meshed traffic to a pod behind a waypoint may go through the waypoint's pods (all of
+      // it when addressed to the Service), a path replay does not model: unknown, not a guess.
+      if (t.waypoint !== undefined && f.dataplane !== undefined && f.dataplane !== 'none') {
+        addNote(notes, `${t.name ?? 'the server'} is behind the waypoint ${t.waypoint}: NetworkPolicy sees client -> waypoint -> server on ${HBONE_PORT}, which replay does not model`);
+        np.push({ decision: 'unknown', reason: 'waypoint', ...names });
         continue;
       }
       const ownNode = o.from.kind === 'node' && 'ip' in f.ep && t.hostIP !== undefined && f.ep.ip === t.hostIP;

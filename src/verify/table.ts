@@ -49,6 +49,8 @@ function npLine(x: NpOutcome): string {
       return 'unknown: the workload has no pods in the inventory';
     case 'no-address':
       return 'unknown: no address known for the endpoint';
+    case 'waypoint':
+      return `unknown${pods}: through a waypoint, which replay does not model`;
   }
 }
 

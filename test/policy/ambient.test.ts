@@ -127,6 +127,15 @@ describe('ambient mode: what propose emits', () => {
     assert.ok(about(out.findings, 'shop', 'warning').some((f) => /no deny-all proposed for shop/.test(f.message)));
     // The sidecar workload of the namespace keeps its policy.
     assert.notEqual(named(out.manifests, 'shop', 'ztmap-allow-admin'), undefined);
+    // NetworkPolicy: meshed clients reach api through the waypoint's pods, not modelled: blockers on both sides.
+    const np = emit('networkpolicy', rs, OPTS);
+    const viaWaypoint = np.findings.filter((f) => f.severity === 'blocker' && /through the waypoint waypoint/.test(f.message)).map((f) => `${f.subject} ${f.flows?.join()}`);
+    assert.deepEqual(viaWaypoint.sort(), [
+      'front/Deployment/frontend front/Deployment/frontend -> shop/Deployment/api:8080/http',
+      'shop/Deployment/api front/Deployment/frontend -> shop/Deployment/api:8080/http',
+      'shop/Deployment/api shop/Deployment/web -> shop/Deployment/api:8080/tcp',
+      'shop/Deployment/web shop/Deployment/web -> shop/Deployment/api:8080/tcp',
+    ]);
   });
 
   it('STRICT mTLS in an ambient namespace is not ready while a source outside the mesh reaches an ambient pod', () => {

@@ -199,6 +199,10 @@ describe('replay against ambient pods', () => {
     const r = run(ctx, observation(W.frontend, W.api));
     assert.equal(r.istio.verdict, 'unknown');
     assert.ok(r.notes.some((n) => /behind the waypoint waypoint/.test(n)));
+    // NetworkPolicy sees client -> waypoint -> server: not modelled, so unknown, not allowed.
+    assert.deepEqual(r.networkPolicy.outcomes.map((x) => [x.decision, x.reason]), [['unknown', 'waypoint']]);
+    // A client outside the mesh does not use the waypoint: evaluated as usual.
+    assert.equal(run(ctx, observation(W.legacy, W.api)).networkPolicy.verdict, 'allowed');
   });
 
   it('NetworkPolicy: meshed traffic to an ambient pod is replayed on 15008, so admitting only the app port cuts it off', () => {
