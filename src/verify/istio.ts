@@ -19,10 +19,14 @@
 // a rule with an attribute ztunnel cannot read — hosts, methods, paths (and their notX),
 // remoteIpBlocks, requestPrincipals, a `when` key other than source.ip, source.namespace,
 // source.principal, destination.ip, destination.port — is omitted whole from an ALLOW
-// policy, which still applies (so with no rule left it denies everything), while in a DENY
-// rule those attributes are dropped and so match anything; namespaces are plain Istio
+// policy, which still applies (so with no rule left it denies everything). In a DENY rule
+// those attributes are dropped from each source, operation and condition; one left with
+// nothing becomes an empty match, which ztunnel never matches (istio/ztunnel src/rbac.rs,
+// Authorization::matches skips an empty match, and its test rbac_empty_policy), so such a
+// DENY rule never applies, however Istio's status words it. Namespaces are plain Istio
 // string matches on the peer's namespace (not Envoy's regular expression); trustDomains
-// are not converted, so ignored. Requests are connections: no HTTP attribute is known.
+// are not converted; principals are compared as written, without the trust-domain alias
+// rewriting sidecars get. Requests are connections: no HTTP attribute is known.
 
 import { matchesSelector, isObj, parseMatchLabels, type LabelSelector, type Obj } from './label-selector.js';
 import { parseCidr, type Cidr } from './cidr.js';
@@ -458,7 +462,7 @@ function ruleMatch(r: Rule, req: IstioRequest, ctx: MatchContext): Tri {
   if (req.http === undefined && r.http && !ctx.widen) return false;
   return and3([
     r.from === undefined ? true : or3(r.from.map((s) => sourceMatch(s, req, ctx))),
-    r.to === undefined ? true : or3(r.to.map((o) => operationMatch(o, req, ctx.widen))),
+    r.to === undefined ? true : or3(r.to.map((o) => (ctx.ztunnel ? ztunnelOperationMatch(o, req) : operationMatch(o, req, ctx.widen)))),
     r.when === undefined ? true : and3(r.when.map((c) => conditionMatch(c, req, ctx))),
   ]);
 }
@@ -543,30 +547,39 @@ function sourceMatch(s: Source, req: IstioRequest, ctx: MatchContext): Tri {
   const principal = req.source.principal;
   const ip = req.source.ip;
   const ipMatch = (c: Cidr): Tri => (ip === undefined ? undefined : c.contains(ip));
-  const parts: Tri[] = ctx.ztunnel
-    ? [
-        field(s.principals, s.notPrincipals, (p) => stringMatch(localPrincipal(p, ctx.trustDomain), principal)),
-        field(s.namespaces, s.notNamespaces, (p) => ztunnelNamespaceMatch(p, principal)),
-        field(s.serviceAccounts, s.notServiceAccounts, (sa) => serviceAccountMatch(sa, principal)),
-        // trustDomains are not converted for ztunnel; remoteIpBlocks are dropped from a DENY rule.
-        field(s.ipBlocks, s.notIpBlocks, ipMatch),
-        s.remoteIpBlocks === undefined && s.notRemoteIpBlocks === undefined ? true : ctx.widen,
-      ]
-    : [
-        field(s.principals, s.notPrincipals, (p) => stringMatch(localPrincipal(p, ctx.trustDomain), principal)),
-        field(s.namespaces, s.notNamespaces, (p) => namespaceMatch(p, principal)),
-        field(s.serviceAccounts, s.notServiceAccounts, (sa) => serviceAccountMatch(sa, principal)),
-        // Trust domains and their aliases are the mesh's configuration, which replay does not read.
-        field(s.trustDomains, s.notTrustDomains, () => (principal === null ? false : undefined)),
-        field(s.ipBlocks, s.notIpBlocks, ipMatch),
-        // Without X-Forwarded-For or the PROXY protocol configured, the remote IP is the peer's.
-        field(s.remoteIpBlocks, s.notRemoteIpBlocks, ipMatch),
-      ];
+  if (ctx.ztunnel) return ztunnelSourceMatch(s, principal, ipMatch);
+  const parts: Tri[] = [
+    field(s.principals, s.notPrincipals, (p) => stringMatch(localPrincipal(p, ctx.trustDomain), principal)),
+    field(s.namespaces, s.notNamespaces, (p) => namespaceMatch(p, principal)),
+    field(s.serviceAccounts, s.notServiceAccounts, (sa) => serviceAccountMatch(sa, principal)),
+    // Trust domains and their aliases are the mesh's configuration, which replay does not read.
+    field(s.trustDomains, s.notTrustDomains, () => (principal === null ? false : undefined)),
+    field(s.ipBlocks, s.notIpBlocks, ipMatch),
+    // Without X-Forwarded-For or the PROXY protocol configured, the remote IP is the peer's.
+    field(s.remoteIpBlocks, s.notRemoteIpBlocks, ipMatch),
+  ];
   if (s.requestPrincipals !== undefined || s.notRequestPrincipals !== undefined) {
     // JWT identities: HTTP only, and never in the telemetry replay reads.
     parts.push(req.http === undefined ? ctx.widen : undefined);
   }
   return and3(parts);
+}
+
+/**
+ * A source as ztunnel holds it: only principals, namespaces, serviceAccounts and ipBlocks
+ * (and their notX) are converted; requestPrincipals, remoteIpBlocks and trustDomains are
+ * dropped. A source left with none of them is an empty match, which ztunnel never matches
+ * (src/rbac.rs: an empty match is skipped, so its clause fails).
+ */
+function ztunnelSourceMatch(s: Source, principal: string | null | undefined, ipMatch: (c: Cidr) => Tri): Tri {
+  if ((s.principals ?? s.notPrincipals ?? s.namespaces ?? s.notNamespaces ?? s.serviceAccounts ?? s.notServiceAccounts ?? s.ipBlocks ?? s.notIpBlocks) === undefined) return false;
+  return and3([
+    // No trust-domain alias rewriting for ztunnel: the peer's identity is compared as written.
+    field(s.principals, s.notPrincipals, (p) => stringMatch(p, principal)),
+    field(s.namespaces, s.notNamespaces, (p) => ztunnelNamespaceMatch(p, principal)),
+    field(s.serviceAccounts, s.notServiceAccounts, (sa) => serviceAccountMatch(sa, principal)),
+    field(s.ipBlocks, s.notIpBlocks, ipMatch),
+  ]);
 }
 
 function operationMatch(o: Operation, req: IstioRequest, widen: boolean): Tri {
@@ -584,6 +597,12 @@ function operationMatch(o: Operation, req: IstioRequest, widen: boolean): Tri {
   return and3(parts);
 }
 
+/** An operation as ztunnel holds it: its ports only; without any, an empty match that never matches. */
+function ztunnelOperationMatch(o: Operation, req: IstioRequest): Tri {
+  if (o.ports === undefined && o.notPorts === undefined) return false;
+  return field(o.ports, o.notPorts, (p) => p === req.destination.port);
+}
+
 /** Hosts match case-insensitively, with or without the port the client put in the header. */
 function hostMatch(pattern: string, host: string): boolean {
   const bare = host.replace(/:\d+$/, '');
@@ -591,7 +610,8 @@ function hostMatch(pattern: string, host: string): boolean {
 }
 
 function conditionMatch(c: Condition, req: IstioRequest, ctx: MatchContext): Tri {
-  if (ctx.ztunnel && !ZTUNNEL_WHEN_KEYS.has(c.key)) return ctx.widen;
+  // Another key converts to an empty match at ztunnel, which never matches.
+  if (ctx.ztunnel && !ZTUNNEL_WHEN_KEYS.has(c.key)) return false;
   if (HTTP_ONLY_KEYS.test(c.key) && req.http === undefined) return ctx.widen;
   const principal = req.source.principal;
   let match: (v: string) => Tri;
@@ -607,7 +627,7 @@ function conditionMatch(c: Condition, req: IstioRequest, ctx: MatchContext): Tri
       match = (v) => Number(v) === req.destination.port;
       break;
     case 'source.principal':
-      match = (v) => stringMatch(localPrincipal(v, ctx.trustDomain), principal);
+      match = (v) => stringMatch(ctx.ztunnel ? v : localPrincipal(v, ctx.trustDomain), principal);
       break;
     case 'source.namespace':
       match = (v) => (ctx.ztunnel ? ztunnelNamespaceMatch(v, principal) : namespaceMatch(v, principal));

@@ -52,11 +52,22 @@ describe('Istio AuthorizationPolicy at ztunnel (ambient)', () => {
     assert.equal(at('ztunnel', [mixed], req(SA('shop', 'web'))).decision, 'deny');
   });
 
-  it('a DENY rule loses its HTTP attributes, so it matches every connection it otherwise would', () => {
+  it('a DENY rule loses its HTTP attributes: with a port left it matches wider, with nothing left it never matches', () => {
+    // methods dropped, the port stays: every connection from frontend to 8080 is denied.
+    const denyGetOn8080 = ap({ action: 'DENY', rules: [{ from: [{ source: { principals: [frontend] } }], to: [{ operation: { ports: ['8080'], methods: ['GET'] } }] }] });
+    assert.equal(at('sidecar', [denyGetOn8080], req(frontend, 'POST')).decision, 'allow');
+    assert.equal(at('ztunnel', [denyGetOn8080], req(frontend, 'POST')).decision, 'deny');
+    assert.equal(at('ztunnel', [denyGetOn8080], req(SA('shop', 'web'), 'POST')).decision, 'allow');
+    // methods only: the operation becomes an empty match, which ztunnel never matches
+    // (istio/ztunnel src/rbac.rs): the DENY no longer protects anything, GET included.
     const denyGet = ap({ action: 'DENY', rules: [{ from: [{ source: { principals: [frontend] } }], to: [{ operation: { methods: ['GET'] } }] }] });
-    assert.equal(at('sidecar', [denyGet], req(frontend, 'POST')).decision, 'allow');
-    assert.equal(at('ztunnel', [denyGet], req(frontend, 'POST')).decision, 'deny');
-    assert.equal(at('ztunnel', [denyGet], req(SA('shop', 'web'), 'POST')).decision, 'allow');
+    assert.equal(at('sidecar', [denyGet], req(frontend, 'GET')).decision, 'deny');
+    assert.equal(at('ztunnel', [denyGet], req(frontend, 'GET')).decision, 'allow');
+    // The same for a source with only requestPrincipals and a `when` on a header.
+    assert.equal(at('ztunnel', [ap({ action: 'DENY', rules: [{ from: [{ source: { requestPrincipals: ['*'] } }] }] })], req(frontend)).decision, 'allow');
+    assert.equal(at('ztunnel', [ap({ action: 'DENY', rules: [{ when: [{ key: 'request.headers[x-evil]', values: ['1'] }] }] })], req(frontend)).decision, 'allow');
+    // An ALLOW source with only trustDomains is an empty match too.
+    assert.equal(at('ztunnel', [ap({ rules: [{ from: [{ source: { trustDomains: ['cluster.local'] } }] }] })], req(frontend)).decision, 'deny');
   });
 
   it('remoteIpBlocks, requestPrincipals and `when` keys outside the L4 set omit an ALLOW rule at ztunnel', () => {
@@ -81,6 +92,14 @@ describe('Istio AuthorizationPolicy at ztunnel (ambient)', () => {
     const prefix = ap({ rules: [{ from: [{ source: { namespaces: ['fro*'] } }] }] });
     assert.equal(at('ztunnel', [prefix], req(SA('front', 'x'))).decision, 'allow');
     assert.equal(at('ztunnel', [prefix], req(SA('shop', 'x'))).decision, 'deny');
+  });
+
+  it('principals are compared as written at ztunnel: no trust-domain alias rewriting', () => {
+    const opts = (ztunnel: boolean) => ({ rootNamespace: 'istio-system', trustDomain: 'example.org', enforceDryRun: false, ztunnel });
+    const p = ap({ rules: [{ from: [{ source: { principals: [frontend] } }] }] });
+    const r = req('example.org/ns/front/sa/frontend');
+    assert.equal(evaluateIstio([p], r, opts(false)).decision, 'allow', 'a sidecar reads cluster.local as the mesh\'s trust domain');
+    assert.equal(evaluateIstio([p], r, opts(true)).decision, 'deny');
   });
 
   it('CUSTOM policies are not applied by ztunnel; plaintext has no principal there either', () => {
