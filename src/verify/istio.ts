@@ -66,6 +66,12 @@ export interface ZtunnelOmission {
   policy: IstioPolicyRef;
   /** The attributes ztunnel cannot evaluate (`methods`, `paths`, `when request.headers[x]`…), or `action CUSTOM`. */
   attributes: string[];
+  /**
+   * omitted: an ALLOW rule ztunnel drops; reduced: a DENY rule enforced without the
+   * attributes (wider); inert: a DENY rule that never matches, some part of it having
+   * nothing left; not-applied: a CUSTOM policy.
+   */
+  effect: 'omitted' | 'reduced' | 'inert' | 'not-applied';
 }
 
 export interface IstioVerdict {
@@ -391,8 +397,14 @@ export function evaluateIstio(policies: readonly AuthorizationPolicyModel[], req
   const omitted: ZtunnelOmission[] = [];
   if (ztunnel) {
     for (const p of inScope) {
-      if (p.action === 'CUSTOM') omitted.push({ policy: ref(p), attributes: ['action CUSTOM'] });
-      else if (p.action === 'ALLOW') p.rules.forEach((r, i) => r.l7.length > 0 && omitted.push({ policy: ref(p, i), attributes: r.l7 }));
+      if (p.action === 'CUSTOM') omitted.push({ policy: ref(p), attributes: ['action CUSTOM'], effect: 'not-applied' });
+      else {
+        p.rules.forEach((r, i) => {
+          if (r.l7.length === 0) return;
+          const effect = p.action === 'ALLOW' ? 'omitted' : ztunnelInert(r) ? 'inert' : 'reduced';
+          omitted.push({ policy: ref(p, i), attributes: r.l7, effect });
+        });
+      }
     }
   }
   const verdict = decideIstio(applicable, req, opts.trustDomain, ztunnel, ref);
@@ -595,6 +607,18 @@ function operationMatch(o: Operation, req: IstioRequest, widen: boolean): Tri {
     }
   }
   return and3(parts);
+}
+
+/** Whether some source, operation or condition of the rule has nothing ztunnel converts: then the rule never matches there. */
+function ztunnelInert(r: Rule): boolean {
+  const emptySource = (s: Source) => (s.principals ?? s.notPrincipals ?? s.namespaces ?? s.notNamespaces ?? s.serviceAccounts ?? s.notServiceAccounts ?? s.ipBlocks ?? s.notIpBlocks) === undefined;
+  const emptyOperation = (o: Operation) => o.ports === undefined && o.notPorts === undefined;
+  // A list fails only when every element is empty (elements OR); conditions AND.
+  return (
+    (r.from !== undefined && r.from.every(emptySource)) ||
+    (r.to !== undefined && r.to.every(emptyOperation)) ||
+    (r.when ?? []).some((c) => !ZTUNNEL_WHEN_KEYS.has(c.key))
+  );
 }
 
 /** An operation as ztunnel holds it: its ports only; without any, an empty match that never matches. */

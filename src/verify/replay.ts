@@ -359,12 +359,18 @@ function replayAtZtunnel(
       };
       const opts = { rootNamespace: ctx.rootNamespace, trustDomain: ctx.trustDomain, enforceDryRun: false, ztunnel: true };
       const v = evaluateIstio(ctx.policies.authorization, req, opts);
+      const pod = `ambient ${s.pod.namespace}/${s.pod.name}`;
       for (const x of v.ztunnelOmitted ?? []) {
+        const attrs = x.attributes.join(', ');
         addNote(
           notes,
-          x.attributes[0] === 'action CUSTOM'
-            ? `ztunnel does not apply CUSTOM policy ${refText(x.policy)} to ambient ${s.pod.namespace}/${s.pod.name}`
-            : `ztunnel omits ALLOW rule ${refText(x.policy)} for ambient ${s.pod.namespace}/${s.pod.name}: it reads ${x.attributes.join(', ')}, which only a waypoint enforces (Istio: "rules matching HTTP attributes are omitted")`,
+          x.effect === 'not-applied'
+            ? `ztunnel does not apply CUSTOM policy ${refText(x.policy)} to ${pod}`
+            : x.effect === 'omitted'
+              ? `ztunnel omits ALLOW rule ${refText(x.policy)} for ${pod}: it reads ${attrs}, which only a waypoint enforces (Istio: "rules matching HTTP attributes are omitted")`
+              : x.effect === 'reduced'
+                ? `ztunnel enforces DENY rule ${refText(x.policy)} for ${pod} without ${attrs}: it denies more than it says`
+                : `ztunnel never applies DENY rule ${refText(x.policy)} for ${pod}: without ${attrs} part of it matches nothing, so what it was written to deny is not denied`,
         );
       }
       const { ztunnelOmitted: _omitted, ...verdict } = v;

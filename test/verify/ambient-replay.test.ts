@@ -42,7 +42,7 @@ describe('Istio AuthorizationPolicy at ztunnel (ambient)', () => {
     assert.equal(at('sidecar', [l7], req(frontend)).decision, 'allow');
     const v = at('ztunnel', [l7], req(frontend));
     assert.deepEqual([v.decision, v.reason], ['deny', 'no-allow-match']);
-    assert.deepEqual(v.ztunnelOmitted, [{ policy: { namespace: 'shop', name: 'p', rule: 0 }, attributes: ['methods', 'paths'] }]);
+    assert.deepEqual(v.ztunnelOmitted, [{ policy: { namespace: 'shop', name: 'p', rule: 0 }, attributes: ['methods', 'paths'], effect: 'omitted' }]);
   });
 
   it('the rule is omitted, not the policy: an L4 rule beside it still allows', () => {
@@ -63,6 +63,7 @@ describe('Istio AuthorizationPolicy at ztunnel (ambient)', () => {
     const denyGet = ap({ action: 'DENY', rules: [{ from: [{ source: { principals: [frontend] } }], to: [{ operation: { methods: ['GET'] } }] }] });
     assert.equal(at('sidecar', [denyGet], req(frontend, 'GET')).decision, 'deny');
     assert.equal(at('ztunnel', [denyGet], req(frontend, 'GET')).decision, 'allow');
+    assert.deepEqual([at('ztunnel', [denyGet], req(frontend)).ztunnelOmitted?.[0]?.effect, at('ztunnel', [denyGetOn8080], req(frontend)).ztunnelOmitted?.[0]?.effect], ['inert', 'reduced']);
     // The same for a source with only requestPrincipals and a `when` on a header.
     assert.equal(at('ztunnel', [ap({ action: 'DENY', rules: [{ from: [{ source: { requestPrincipals: ['*'] } }] }] })], req(frontend)).decision, 'allow');
     assert.equal(at('ztunnel', [ap({ action: 'DENY', rules: [{ when: [{ key: 'request.headers[x-evil]', values: ['1'] }] }] })], req(frontend)).decision, 'allow');
@@ -163,6 +164,13 @@ describe('replay against ambient pods', () => {
     // The same policy on the sidecar pod of the namespace allows it.
     const admin = { ...sidecarStyleApi, spec: { ...sidecarStyleApi.spec, selector: { matchLabels: { app: 'admin' } }, rules: [{ ...sidecarStyleApi.spec.rules[0]!, to: [{ operation: { ports: ['9090'], methods: ['GET', 'POST'], paths: ['/api/*'] } }] }] } };
     assert.equal(run(contextOf([admin]), observation(W.frontend, W.admin, { paths: [{ text: '/api/x', template: false }] })).istio.verdict, 'allowed');
+  });
+
+  it('a DENY that ztunnel never applies is said: what it was written to deny is not denied', () => {
+    const denyGet = { ...meta('AuthorizationPolicy', 'deny-get'), spec: { selector: { matchLabels: { app: 'api' } }, action: 'DENY', rules: [{ to: [{ operation: { methods: ['GET'] } }] }] } };
+    const r = run(contextOf([denyGet]), observation(W.frontend, W.api));
+    assert.equal(r.istio.verdict, 'allowed');
+    assert.ok(r.notes.some((n) => /ztunnel never applies DENY rule shop\/deny-get#0 .* without methods/.test(n)), r.notes.join('; '));
   });
 
   it('ztmap\'s proposal for the ambient mesh: every observed flow allowed, except what its review reports', () => {
