@@ -17,6 +17,7 @@ import { policySetOf } from '../../src/verify/manifests.js';
 import { verify } from '../../src/verify/verification.js';
 import { namespace, pod, service } from '../support/kube.js';
 import { validateManifest } from '../support/schema.js';
+import { NO_REFUSALS } from '../support/edge.js';
 
 type Mode = 'sidecar' | 'ambient' | 'none';
 interface Wl {
@@ -109,6 +110,7 @@ function graphOf(wls: Wl[], eds: { from: number; to: number; port: number; proto
       services: [],
       sourceServiceAccounts: [from.sa],
       sources: ['envoy-text'],
+      ...NO_REFUSALS,
     };
     g.addEdgeWithKey(edgeKey(a.source, a.target, a.port, a.protocol), a.source, a.target, a);
   }

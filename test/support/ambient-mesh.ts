@@ -15,6 +15,7 @@ import { createGraph, type ServiceGraph } from '../../src/graph/graph.js';
 import { edgeKey } from '../../src/flow/edge-key.js';
 import type { KubeObject } from '../../src/inventory/load.js';
 import { namespace, pod, service } from './kube.js';
+import { NO_REFUSALS } from './edge.js';
 
 export interface MeshWorkload {
   ns: string;
@@ -114,6 +115,7 @@ export function ambientGraph(edges: EdgeSpec[] = EDGES): ServiceGraph {
       services: [],
       sourceServiceAccounts: [e.from.sa],
       sources: ['envoy-text'],
+      ...NO_REFUSALS,
     };
     g.addEdgeWithKey(edgeKey(a.source, a.target, a.port, a.protocol), a.source, a.target, a);
   }
