@@ -8,35 +8,14 @@
 // sidecar nor ambient mode, node and external addresses. Kubelet probes to ambient pods are
 // rewritten to 169.254.7.127 and exempt from Istio's enforcement, so they do not count.
 
-import type { AccessRule, Exclusion, RuleSet, WorkloadFacts } from '../rules/access-rule.js';
-import { plaintextInbound, type PlaintextInbound } from '../rules/mtls-readiness.js';
+import type { RuleSet } from '../rules/access-rule.js';
+import { ambientPlaintextInbound, plaintextInbound } from '../rules/mtls-readiness.js';
 import type { Finding } from '../rules/finding.js';
 import { windowLine, type EmitResult, type Emitted } from './emitted.js';
 import { invalidNamespace, objectName } from './manifest.js';
 
 export interface MtlsOptions {
   rootNamespace: string;
-}
-
-/** Why a source reaches ztunnel without mTLS, or undefined when it is in the mesh. */
-function outsideMesh(r: AccessRule | Exclusion, byKey: ReadonlyMap<string, WorkloadFacts>): string | undefined {
-  if (r.from.kind !== 'workload') return `${r.from.kind} address`;
-  const w = byKey.get(r.from.key);
-  return w !== undefined && w.pods.length > 0 && w.dataplane === 'none' ? 'no sidecar, not in ambient mode' : undefined;
-}
-
-/** Observed requests into ambient workloads of `namespace` that reach ztunnel in plaintext. */
-export function ambientPlaintextInbound(rs: RuleSet, namespace: string): (PlaintextInbound & { why: string })[] {
-  const byKey = new Map(rs.cluster.workloads.map((w) => [w.key, w]));
-  const all: (AccessRule | Exclusion)[] = [...rs.rules, ...rs.excluded.filter((x) => x.reason !== 'kubelet-probe' && x.reason !== 'istio-port')];
-  const out: (PlaintextInbound & { why: string })[] = [];
-  for (const r of all) {
-    const to = byKey.get(r.to.key);
-    if (to === undefined || to.namespace !== namespace || to.dataplane !== 'ambient') continue;
-    const why = outsideMesh(r, byKey);
-    if (why !== undefined) out.push({ workload: r.to.key, from: r.from.key, port: r.port, requests: r.evidence.requests, why });
-  }
-  return out.sort((a, b) => (a.workload < b.workload ? -1 : a.workload > b.workload ? 1 : a.from < b.from ? -1 : a.from > b.from ? 1 : a.port - b.port));
 }
 
 export function mtlsPolicies(rs: RuleSet, o: MtlsOptions): EmitResult {
