@@ -6,7 +6,8 @@
 //     VALUE_SIBLINGS or more distinct literals of one value shape (`/giftcards/7K2Q-MZ4P-9XWD`,
 //     `/currency/EUR`, `/currency/USD`, …) under one parent — what the templater could not
 //     tell from one segment (path-template.ts), the siblings tell; words (`/cart`,
-//     `/cart/checkout`, `/api/v1`, `/api/v2`) are never values, however many;
+//     `/cart/checkout`, `/api/v1`, `/api/v2`) are never values, however many. The values
+//     themselves are not repeated in what the prefix stands for (`/giftcards/{value}/balance`);
 //   - more than `siblingLimit` distinct children under one parent collapse to the parent's
 //     prefix (`/static/a.css`, `/static/b.js`, … → `/static/*`);
 //   - a literal `*` in an observed path would be read by Istio as a wildcard, so such a path
@@ -161,6 +162,17 @@ export function generalizePaths(templates: readonly string[], truncated: boolean
     }
     const evidence = values.map(([shape, segments]) => `${segments.size} distinct values (${shape})`).join('; ');
     notes.push(`${under} paths under ${parent} generalized to ${parent}*: the siblings at that position are values, not routes (${evidence}; ${VALUE_SIBLINGS} or more of one shape make a value position)`);
+    // The values themselves (gift-card codes, customer codes) stay out of the review: what the
+    // prefix stands for shows `{value}` in their place.
+    // Any value-like sibling is masked, of the position's value shapes or not (`TCTG-KYHB-ORFS` beside `7K2Q-MZ4P-9XWD`).
+    const at = parent.split('/').length - 1;
+    const masked = (t: string) => {
+      const segments = t.split('/');
+      if (!t.startsWith(parent) || valueShape(segments[at] ?? '') === undefined) return t;
+      segments[at] = '{value}';
+      return segments.join('/');
+    };
+    matches = matches.map((m) => (m.value.startsWith(parent) ? { ...m, covers: m.covers.map(masked) } : m));
     matches = collapse(parent);
   }
 
