@@ -133,6 +133,24 @@ export const MIN_TOKEN_LENGTH = 16;
 function placeholderIn(c: Uint8Array, start: number, stop: number): Placeholder | undefined {
   const length = stop - start;
   if (length > MAX_SEGMENT_LENGTH) return '{token}';
+  // Most segments are words or numbers: one plain loop tells them apart from the rest.
+  let quickDigits = 0;
+  let marks = false; // `@` or `%`: an email or an escape
+  for (let i = start; i < stop; i++) {
+    const x = c[i]!;
+    if (x >= 48 && x <= 57) quickDigits++;
+    else if (x === 64 || x === 37) marks = true;
+  }
+  if (quickDigits === 0 && !marks && length < MIN_TOKEN_LENGTH) return undefined;
+  if (quickDigits === length && length > 0) return '{id}';
+  // No rule below reads fewer than 5 characters (`v1`, `x86`, `es6` are words).
+  if (length < 5) return undefined;
+  return classify(c, start, stop);
+}
+
+/** placeholderIn for a segment that is no plain word or number: the whole analysis, kept apart so the common cases stay small. */
+function classify(c: Uint8Array, start: number, stop: number): Placeholder | undefined {
+  const length = stop - start;
   let digits = 0;
   let upper = 0;
   let lower = 0;
@@ -176,28 +194,29 @@ function placeholderIn(c: Uint8Array, start: number, stop: number): Placeholder 
   }
   if (ats === 1 && isEmail(c, start, stop, at)) return '{email}';
   const letters = upper + lower;
+  const long = (flags & TOKEN) !== 0 && length >= MIN_TOKEN_LENGTH;
+  // A JWT (`eyJ`: the base64 of `{"`) or padded base64 is a token whatever its letters.
+  if (long && (startsJwt(c, start) || (c[stop - 1] === 61 /* = */ && length % 4 === 0))) return '{token}';
   // A token: in random text capitals and digits are followed by anything and runs of lowercase
   // are short (1.7 characters on average in base64); in words capitals start words, digits end
   // them (camelCase, `getV2Items`) and runs of lowercase are longer. Words in capitals
   // (`CART_ITEMS_V2`) change class rarely, random text at about every other character.
-  const wordLike = () => (lower > upper ? notWords === 0 || (2 * lower >= 5 * lowerRuns && notWords < 3) : 2 * changes < units - separators - 1);
-  const tokenLike = () => flags & TOKEN && length >= MIN_TOKEN_LENGTH && letters > 0 && !wordLike();
-  // A JWT (`eyJ`: the base64 of `{"`) or padded base64 is a token whatever its letters.
-  if (flags & TOKEN && length >= MIN_TOKEN_LENGTH && (startsJwt(c, start) || (c[stop - 1] === 61 /* = */ && length % 4 === 0))) return '{token}';
-  // Most segments are words: without a digit, only a token is not a literal.
-  if (digits === 0) return tokenLike() ? '{token}' : undefined;
+  const wordLike = lower > upper ? notWords === 0 || (2 * lower >= 5 * lowerRuns && notWords < 3) : 2 * changes < units - separators - 1;
+  const token = long && letters > 0 && !wordLike;
+  // Without a digit, only an email (above) or a token is not a literal.
+  if (digits === 0) return token ? '{token}' : undefined;
   if (digits === length) return '{id}';
   if (length === 36 && isUuid(c, start)) return '{uuid}';
   if (length >= 10 && isDate(c, start, stop)) return '{date}';
   if (flags & HEX && length >= 8) return '{hex}';
   if (digits + letters === units && units === length) {
     // Long letters and digits with two digits or more that are not camelCase words (`getV2ItemsV3`).
-    if (tokenLike() || (length >= MIN_TOKEN_LENGTH && digits >= 2 && notWords > 0)) return '{token}';
+    if (token || (length >= MIN_TOKEN_LENGTH && digits >= 2 && notWords > 0)) return '{token}';
     return codeLike(c, start, stop, digits, upper, lower, changes, lowerRuns) ? '{id}' : undefined;
   }
   if (digits + separators === length && (separators >= 2 || digits >= 6)) return '{id}';
   if (separators > 0 && hasIdPiece(c, start, stop)) return '{id}';
-  return tokenLike() ? '{token}' : undefined;
+  return token ? '{token}' : undefined;
 }
 
 /**
@@ -270,7 +289,7 @@ function startsJwt(c: Uint8Array, start: number): boolean {
 
 /** `c[start, stop)` is `YYYY-MM-DD`, with month 01-12 and day 01-31, then nothing or `T`/`_` and a time (`10:00:00.123Z`, `10%3A00%3A00%2B01%3A00`). */
 function isDate(c: Uint8Array, start: number, stop: number): boolean {
-  for (const i of DATE_DIGITS) if ((KIND[c[start + i]!]! & CLASS) !== DIGIT) return false;
+  for (let j = 0; j < DATE_DIGITS.length; j++) if ((KIND[c[start + DATE_DIGITS[j]!]!]! & CLASS) !== DIGIT) return false;
   if (c[start + 4] !== 45 || c[start + 7] !== 45) return false;
   const month = (c[start + 5]! - 48) * 10 + c[start + 6]! - 48;
   const day = (c[start + 8]! - 48) * 10 + c[start + 9]! - 48;
