@@ -79,14 +79,18 @@ function normalize(matches: PathMatch[]): PathMatch[] {
   return kept.sort(byValue);
 }
 
-const VERSION = /^[vV][0-9]+(?:[a-z]+[0-9]*)?$/;
+/** `v2`, `v1beta1`, `v1.2`, and a name ending in one (`GetV2`, `ListProductsV2`, `productsv2`): routes. */
+const VERSION = /^[vV][0-9]+(?:\.[0-9]+)*(?:[a-z]+[0-9]*)?$|^[A-Za-z]*[a-z][A-Za-z]*[vV][0-9]+$/;
+/** A gRPC service (`/hipstershop.ProductCatalogService/`): its methods are routes, however they are spelled. */
+const GRPC_SERVICE = /^\/[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\.[A-Z][A-Za-z0-9_]*\/$/;
 
 /**
  * The value shape of a literal segment, or undefined when it reads as a route word. Values:
  * letters with digits (`7K2Q-MZ4P-9XWD`, `item42`, `sha1`), keyed by their character
  * classes; capitals without lowercase (`EUR`, `OLJCESPCZZ`), keyed by classes and length,
- * since such codes have a fixed length. Never a version (`v2`, `v1beta1`), a lowercase or
- * capitalized word, a number without letters (`1.0`), or anything shorter than 3.
+ * since such codes have a fixed length. Never a version (`v2`, `v1beta1`, `v1.2`, `GetV2`), a
+ * lowercase or capitalized word, a number without letters (`1.0`), or anything shorter than 3;
+ * and no method of a gRPC service is a value.
  */
 function valueShape(segment: string): string | undefined {
   if (segment.length < 3 || VERSION.test(segment) || /[{}*]|%7B|%7D/.test(segment)) return undefined;
@@ -109,7 +113,7 @@ function valuePositions(templates: readonly string[]): Map<string, Map<string, S
     for (const segment of segments) {
       // Past a placeholder or `*` the template is a prefix already.
       if (/[{*]/.test(segment)) break;
-      const shape = parent === '/' ? undefined : valueShape(segment);
+      const shape = parent === '/' || GRPC_SERVICE.test(parent) ? undefined : valueShape(segment);
       if (shape !== undefined) {
         let shapes = positions.get(parent);
         if (shapes === undefined) positions.set(parent, (shapes = new Map()));
@@ -164,11 +168,13 @@ export function generalizePaths(templates: readonly string[], truncated: boolean
     notes.push(`${under} paths under ${parent} generalized to ${parent}*: the siblings at that position are values, not routes (${evidence}; ${VALUE_SIBLINGS} or more of one shape make a value position)`);
     // The values themselves (gift-card codes, customer codes) stay out of the review: what the
     // prefix stands for shows `{value}` in their place.
-    // Any value-like sibling is masked, of the position's value shapes or not (`TCTG-KYHB-ORFS` beside `7K2Q-MZ4P-9XWD`).
+    // Every sibling there but a word is masked, of the position's value shapes or not
+    // (`TCTG-KYHB-ORFS` beside `7K2Q-MZ4P-9XWD`): words have lowercase and no digit.
     const at = parent.split('/').length - 1;
     const masked = (t: string) => {
       const segments = t.split('/');
-      if (!t.startsWith(parent) || valueShape(segments[at] ?? '') === undefined) return t;
+      const segment = segments[at] ?? '';
+      if (!t.startsWith(parent) || /[{*]/.test(segment) || (/[a-z]/.test(segment) && !/[0-9]/.test(segment))) return t;
       segments[at] = '{value}';
       return segments.join('/');
     };

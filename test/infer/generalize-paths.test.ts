@@ -44,12 +44,16 @@ describe('generalizePaths', () => {
     // What the prefix stands for names no value: a gift-card code is as good as money.
     assert.deepEqual((g.paths as PathMatch[]).find((m) => m.value === '/giftcards/')?.covers, ['/giftcards/{value}', '/giftcards/{value}/balance']);
     assert.deepEqual((g.paths as PathMatch[]).find((m) => m.value === '/convert/')?.covers, ['/convert/{value}']);
+    // A word beside the values stays named; a value of another shape is masked too.
+    const mixed = generalizePaths(['/giftcards/7K2Q-MZ4P-9XWD', '/giftcards/A1B2-C3D4-E5F6', '/giftcards/Q9Q9-ZZ11-K0K0', '/giftcards/XYZW-ABCD-EFV2', '/giftcards/search'], false);
+    assert.deepEqual((mixed.paths as PathMatch[]).map((m) => m.covers), [['/giftcards/search', '/giftcards/{value}']]);
     // At a middle position too.
     assert.deepEqual(strings(generalizePaths(['/users/item42/cart', '/users/item7/orders', '/users/zed9/cart', '/users/me'], false)), ['/users/*']);
   });
 
   it('keeps genuinely distinct routes exact: words, versions, fewer values than VALUE_SIBLINGS, codes of different lengths', () => {
-    const routes = ['/api/v1/items', '/api/v2/items', '/api/v3/items', '/api/v1beta1/items', '/cart', '/cart/checkout', '/cart/items', '/healthz', '/static/app.css', '/pkg.Service/Method', '/pkg.Service/Other', '/api/1.0/x', '/api/2.0/x', '/api/3.0/x'];
+    const routes = ['/api/v1/items', '/api/v2/items', '/api/v3/items', '/api/v1beta1/items', '/api/v1.1/x', '/api/v1.2/x', '/api/v2.0/x', '/catalog/GetV2', '/catalog/ListV2', '/catalog/SearchV3',
+      '/shop.v1.Catalog/GetProduct2', '/shop.v1.Catalog/ListProducts2', '/shop.v1.Catalog/Search3D', '/cart', '/cart/checkout', '/cart/items', '/healthz', '/static/app.css', '/pkg.Service/Method', '/pkg.Service/Other', '/api/1.0/x', '/api/2.0/x', '/api/3.0/x'];
     assert.deepEqual(strings(generalizePaths(routes, false)), [...routes].sort());
     assert.deepEqual(strings(generalizePaths(['/giftcards/7K2Q-MZ4P-9XWD', '/giftcards/A1B2-C3D4-E5F6'], false)), ['/giftcards/7K2Q-MZ4P-9XWD', '/giftcards/A1B2-C3D4-E5F6']);
     assert.deepEqual(strings(generalizePaths(['/convert/EUR', '/convert/USD', '/convert/INFO'], false)), ['/convert/EUR', '/convert/INFO', '/convert/USD']);
