@@ -204,7 +204,9 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
       if (observed.some((m) => m.includes('{'))) notes.push('methods not restricted: some observed methods were not valid HTTP methods');
       else if (observed.length > 0 && observed.length < MAX_METHODS_PER_EDGE) methods = [...observed];
       else if (observed.length > 0) notes.push('methods not restricted: the observed set reached the cap the graph keeps');
-      const g = generalizePaths(evidence.paths, evidence.pathsTruncated, opts.siblingLimit);
+      // What the mesh refused on this edge must not come back through a generalization.
+      const protect = e.denied.filter((d) => d.path !== '').map((d) => d.path);
+      const g = generalizePaths(evidence.paths, evidence.pathsTruncated, opts.siblingLimit, { protect });
       paths = g.paths;
       notes.push(...g.notes);
       if (onlyFailures(e)) notes.push('every observed request failed upstream (5xx or no response, e.g. UH, UF, URX): the call was attempted but never succeeded; the rule keeps the intent, confirm it is wanted');

@@ -94,6 +94,9 @@ describe('denied today: never an allow @e2e', () => {
     const logs = new Map<string, string[]>();
     let at = 0;
     for (let i = 0; i < 5; i++) request(logs, { at: at++, client: 'sleep', server: 'httpbin', port: 8080, svc: 'httpbin', method: 'GET', path: '/get', code: 200 });
+    // Values at one position would make it a prefix, but one value there was refused today.
+    for (const code of ['A1B2', 'C3D4', 'E5F6']) request(logs, { at: at++, client: 'sleep', server: 'httpbin', port: 8080, svc: 'httpbin', method: 'GET', path: `/anything/${code}`, code: 200 });
+    request(logs, { at: at++, client: 'sleep', server: 'httpbin', port: 8080, svc: 'httpbin', method: 'GET', path: '/anything/X9Y8', code: 403, serverDetails: DENY_POST });
     // HTTP: the server's sidecar refuses; the client's line shows the upstream's 403 "via_upstream".
     for (let i = 0; i < 3; i++) request(logs, { at: at++, client: 'sleep', server: 'httpbin', port: 8080, svc: 'httpbin', method: 'POST', path: '/post', code: 403, serverDetails: DENY_POST });
     // gRPC: refused with HTTP 200 and grpc-status 7; the client's line reads plain success.
@@ -120,9 +123,11 @@ describe('denied today: never an allow @e2e', () => {
   it('keeps the allowed operation and drops the refused one (HTTP: the client saw a 403 from upstream)', () => {
     const r = rules.find((x) => x.from.key === 'foo/Pod/sleep-1' && x.to.key === 'foo/Pod/httpbin-1')!;
     assert.deepEqual(r.methods, ['GET']);
-    assert.deepEqual(r.paths === 'any' ? 'any' : r.paths.map((m) => `${m.kind} ${m.value}`), ['exact /get']);
-    assert.equal(r.evidence.requests, 5, 'refused requests are not allowed requests');
+    assert.deepEqual(r.paths === 'any' ? 'any' : r.paths.map((m) => `${m.kind} ${m.value}`), ['exact /anything/A1B2', 'exact /anything/C3D4', 'exact /anything/E5F6', 'exact /get']);
+    assert.equal(r.evidence.requests, 8, 'refused requests are not allowed requests');
     assert.equal(ruleAdmits(r, { from: r.from.key, to: r.to.key, port: 8080, method: 'POST', path: '/post' }), false);
+    assert.equal(ruleAdmits(r, { from: r.from.key, to: r.to.key, port: 8080, method: 'GET', path: '/anything/X9Y8' }), false, 'no generalization brings back what was refused');
+    assert.ok(r.notes.some((n) => /denied/.test(n)), r.notes.join('\n'));
   });
 
   it('matches the client\'s 200 of a refused gRPC call with the server\'s denial', () => {
@@ -140,6 +145,7 @@ describe('denied today: never an allow @e2e', () => {
     assert.deepEqual(rows, [
       'foo/Pod/gclient-1 POST /shop.Orders/Delete rbac  2 server',
       'foo/Pod/intruder-1 GET /get rbac  2 server',
+      'foo/Pod/sleep-1 GET /anything/X9Y8 rbac ns[foo]-policy[deny-post]-rule[0] 1 server',
       'foo/Pod/sleep-1 POST /post rbac ns[foo]-policy[deny-post]-rule[0] 3 server',
     ]);
     assert.ok(review.denied.every((d) => d.admittedBy === undefined));
@@ -149,7 +155,7 @@ describe('denied today: never an allow @e2e', () => {
   it('verify passes on the proposal, and replaying what the mesh refused shows the proposal still refuses all of it', () => {
     assert.equal(verify.status, 0, verify.stdout);
     const d = verify.json.summary.deniedToday;
-    assert.deepEqual([d.stillDenied.requests, d.nowAllowed.requests, d.undecided.requests], [7, 0, 0], verify.stdout);
+    assert.deepEqual([d.stillDenied.requests, d.nowAllowed.requests, d.undecided.requests], [8, 0, 0], verify.stdout);
   });
 
   it('a policy set that admits what the mesh refuses today is shown as such', () => {
@@ -158,16 +164,16 @@ describe('denied today: never an allow @e2e', () => {
     const out = join(dir, 'out');
     const v = ztmap(['verify', '-p', empty, '-g', join(out, 'graph.json'), '-i', join(dir, 'inventory.json'), '--json', join(dir, 'open.json')]);
     const d = (JSON.parse(readFileSync(join(dir, 'open.json'), 'utf8')) as typeof verify.json).summary.deniedToday;
-    assert.equal(d.nowAllowed.requests, 7);
-    assert.match(v.stdout, /admitted by these policies 7 requests/);
+    assert.equal(d.nowAllowed.requests, 8);
+    assert.match(v.stdout, /admitted by these policies 8 requests/);
     assert.match(v.stdout, /allowed +foo\/Pod\/sleep-1->foo\/Pod\/httpbin-1:8080\/http POST \/post \(refused today: rbac by ns\[foo\]-policy\[deny-post\]-rule\[0\]\)/);
   });
 
   it('edges.csv counts what was allowed and lists what was refused', () => {
     const rows = parseCsv(readFileSync(join(dir, 'out', 'edges.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
     const e = rows.find((r) => r['Source'] === 'foo/Pod/sleep-1' && r['Target'] === 'foo/Pod/httpbin-1')!;
-    assert.equal(e['requests'], '5');
-    assert.equal(e['denied_requests'], '3');
+    assert.equal(e['requests'], '8');
+    assert.equal(e['denied_requests'], '4');
     assert.match(e['denied']!, /rbac \[ns\[foo\]-policy\[deny-post\]-rule\[0\]\] POST \/post x3 by server/);
   });
 });
