@@ -5,8 +5,12 @@
 //   kubectl  [2026-…] "GET /x HTTP/1.1" …   or   {"start_time": …}   (optionally `--timestamps` prefixed)
 //   envelope {"log": "<line>", "kubernetes": {"pod_name": …, "namespace_name": …}}          (Fluent Bit)
 //            {"message": "<line>", "kubernetes": {"pod_name": …, "pod_namespace": …}}      (Vector)
-// and the proxy's own logging (`…Z\tinfo\txdsproxy\t…`, `[2026-11-24 10:00:00.000][12][info]…`),
-// which is skipped and counted, not rejected.
+//   stern    productpage-v1-6987489c74-6fgz8 istio-proxy [2026-…] …   (`[NS ]POD CONTAINER ` prefix)
+// and the proxy's own logging (`…Z\tinfo\txdsproxy\t…`, `[2026-11-24 10:00:00.000][12][info]…`,
+// a Rust ztunnel's `…Z  INFO outbound{…}: ztunnel::proxy::…`), which is skipped and counted, not
+// rejected. A Rust ztunnel's access log (`…Z\tinfo\taccess\tconnection complete\tsrc.addr=…`) is
+// an access log of another format, not proxy logging: it is rejected under its own reason until
+// a decoder reads it.
 
 import { ByteKey, ByteKeyTable } from '../flow/byte-keys.js';
 import type { Flow, PodRef, RepeatedRequest } from '../flow/flow.js';
@@ -60,6 +64,17 @@ const CRI = /^(\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([FP]
 const TIMESTAMP_PREFIX = /^\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:\d\d) (?=[[{])/;
 const AGENT_LOG = /^\d{4}-\d\d-\d\dT[\d:.]+Z\t(?:debug|info|warn|warning|error|critical|fatal)\t/;
 const ENVOY_LOG = /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\]\[/;
+/** A Rust ztunnel's own logging (tracing's default format): `…Z  INFO outbound{id=…}: ztunnel::…`. */
+const RUST_LOG = /^\d{4}-\d\d-\d\dT[\d:.]+Z +(?:TRACE|DEBUG|INFO|WARN|ERROR) /;
+/**
+ * A Rust ztunnel's access log: `[TIME\t]LEVEL\taccess\tconnection complete\tsrc.addr=…` (L4), or
+ * `http access\thttp request` (tabs published as spaces are taken too).
+ */
+const ZTUNNEL_ACCESS = /^(?:\d{4}-\d\d-\d\dT[\d:.]+Z\s+)?(?:trace|debug|info|warn|error)\s+(?:http )?access\s+(?:connection complete|http request)\s/i;
+/** A TEXT line whose `[` was lost (copy damage in published lines): `2024-05-29T02:46:11.488Z] "GET …`. */
+const BRACKETLESS_TEXT = /^\d{4}-\d\d-\d\dT[\d:.]+Z\] "/;
+/** stern's prefix: `[NAMESPACE ]POD CONTAINER ` before the entry. */
+const STERN = /^(?:([a-z0-9](?:[-a-z0-9]*[a-z0-9])?) )?([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?) ([a-z0-9](?:[-a-z0-9]*[a-z0-9])?) (?=\[\d{4}-|\{")/;
 
 // Route key bytes: field markers below any printable byte a scanned field can hold.
 const FIELD_END = 0;
@@ -174,6 +189,19 @@ export class AccessLogDecoder<T = unknown> {
       const t = TIMESTAMP_PREFIX.exec(text);
       if (t !== null) {
         this._payload(text.slice(t[0].length), this._reporter, { file: this._file, line: lineNumber }, true);
+        return;
+      }
+    }
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
+      // `stern`: the pod (and namespace) in front name the proxy better than the file does.
+      const m = STERN.exec(text);
+      if (m !== null) {
+        const location = { file: this._file, line: lineNumber };
+        if (m[3] !== this._options.container) {
+          this._sinks.skips.add('other-container', location);
+          return;
+        }
+        this._payload(text.slice(m[0].length), { namespace: m[1] ?? '', name: m[2]! }, location, true);
         return;
       }
     }
@@ -300,7 +328,8 @@ export class AccessLogDecoder<T = unknown> {
       }
       decoded = decodeEnvoyJson(record);
       decoder = 'envoy-json';
-    } else if (c === 91 /* [ */) {
+    } else if (c === 91 /* [ */ || c === 34 /* " */ || (c >= 48 && c <= 57 && BRACKETLESS_TEXT.test(text))) {
+      // A TEXT entry; `"` and a time without `[` begin lines published with their head damaged.
       if (ENVOY_LOG.test(text)) {
         this._sinks.skips.add('proxy-log-line', location);
         return;
@@ -311,7 +340,10 @@ export class AccessLogDecoder<T = unknown> {
       }
       decoded = decodeEnvoyText(text);
       decoder = 'envoy-text';
-    } else if (AGENT_LOG.test(text)) {
+    } else if (ZTUNNEL_ACCESS.test(text)) {
+      this._sinks.rejects.add('ztunnel-access-log', location, 'a Rust ztunnel access log (L4, ambient mode): not read yet');
+      return;
+    } else if (AGENT_LOG.test(text) || RUST_LOG.test(text)) {
       this._sinks.skips.add('proxy-log-line', location);
       return;
     } else if (text.trim() === '') {
