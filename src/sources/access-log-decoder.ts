@@ -236,6 +236,11 @@ export class AccessLogDecoder<T = unknown> {
       format = FORMAT_JSON;
     } else return false;
     dropDashes(b, spans);
+    // A refused or failed request (any response flag; details other than via_upstream) is
+    // decoded whole: its denial or failure is no part of the route shape, so it must neither
+    // count as a repeat of a shape nor give a shape its value.
+    if (spans[F.FLAGS * 2]! >= 0) return false;
+    if (spans[F.DETAILS * 2]! >= 0 && !spanIs(b, spans, F.DETAILS, 'via_upstream')) return false;
     const timestamp = this._timestamp(b, spans);
     if (timestamp === undefined) return false;
     const method = internedText(b, spans, F.METHOD, METHODS);
@@ -449,7 +454,7 @@ function keyField(key: ByteKey, b: Uint8Array, spans: Spans, field: number): voi
 /**
  * An address by its IP when it ends in a port parseAddress accepts: entryToFlow keeps only
  * the IP of these (the client's ephemeral port), so lines that differ in the port share a
- * shape. Any other text is keyed whole.
+ * shape. Any other text, and port 0, is keyed whole.
  */
 function keyAddressIp(key: ByteKey, b: Uint8Array, spans: Spans, field: number): void {
   const s = spans[field * 2]!;
@@ -468,7 +473,9 @@ function keyAddressIp(key: ByteKey, b: Uint8Array, spans: Spans, field: number):
     if (d < 0 || d > 9) valid = false;
     else port = port * 10 + d;
   }
-  if (valid && port <= 65535) {
+  // Port 0 is no ephemeral port: Envoy puts the X-Forwarded-For client there, which entryToFlow
+  // reads as a peer behind a proxy, so it is keyed whole, apart from that IP's real connections.
+  if (valid && port <= 65535 && port !== 0) {
     key.byte(ADDRESS_IP);
     key.bytesOf(b, s, colon);
   } else {
