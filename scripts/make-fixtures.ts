@@ -19,7 +19,9 @@
 // - Time-aware IP resolution: 10.244.2.14 is ratings-report-29400000-* (Job pod, Succeeded)
 //   from 10:00:00 to 10:03:53, then details-v1's pod from 10:05:41.
 // - The ingress gateway writes one outbound line: world -> gateway (listener 8080, mTLS unknown)
-//   and gateway -> productpage (mTLS mutual, from productpage's inbound SNI).
+//   and gateway -> productpage (client side only). productpage's inbound line does not name the
+//   gateway: Envoy takes downstream_remote_address from X-Forwarded-For, the world client with
+//   port 0, as real Istio does; that line is an mTLS peer behind a proxy (unknown:behind-proxy).
 // - Plaintext: legacy-client (no sidecar) -> productpage; 10.244.9.99 (no object) -> details.
 // - ratings -> 203.0.113.10:443 (SNI api.example.com) over PassthroughCluster (TCP, outbound line only).
 // - Non-access lines: istio-agent/Envoy lines in every sidecar log, an app container's log under
@@ -1863,12 +1865,14 @@ function simulateIngress(): void {
       upstream_cluster: 'inbound|9080||',
       upstream_local_address: `127.0.0.6:${ephemeral(rng)}`,
       downstream_local_address: `${productpage.ip}:9080`,
-      downstream_remote_address: `${gw.ip}:${gwUpstreamPort}`,
+      // The gateway set X-Forwarded-For; the sidecar reports that client, port 0, not its peer.
+      downstream_remote_address: `${WORLD_CLIENT}:0`,
       requested_server_name: `outbound_.9080_._.${ppSvc.name}.${ppSvc.ns}.svc.cluster.local`,
       route_name: 'default',
     });
     recordEdge({ source: `world:${WORLD_CLIENT}`, target: gw.key, port: GATEWAY_LISTENER, protocol: 'http', method, path, code, mtls: 'unknown', start: t });
-    recordEdge({ source: gw.key, target: productpage.key, port: 9080, protocol: 'http', method, path, code, mtls: 'mutual', start: t });
+    recordEdge({ source: gw.key, target: productpage.key, port: 9080, protocol: 'http', method, path, code, mtls: 'unknown', start: t });
+    recordEdge({ source: 'unknown:behind-proxy', target: productpage.key, port: 9080, protocol: 'http', method, path, code, mtls: 'mutual', start: t });
   }
 }
 

@@ -3,7 +3,7 @@
 // graphs built from any partition of the input merge into the graph of the whole input.
 
 import { compare } from '../flow/compare.js';
-import type { L4Protocol } from '../flow/flow.js';
+import type { DenialKind, L4Protocol, Reporter } from '../flow/flow.js';
 import type { NodeKind } from '../flow/identity.js';
 
 /** Distinct path templates kept per edge; beyond it the edge is marked `pathsTruncated`. */
@@ -16,6 +16,8 @@ export const MAX_IPS_PER_NODE = 32;
  * is more than any `--min-days` threshold.
  */
 export const MAX_DAYS_PER_EDGE = 1000;
+/** Distinct denied operations kept per edge (the smallest keys); beyond it `deniedTruncated` is set. */
+export const MAX_DENIED_PER_EDGE = 200;
 
 export interface NodeAttributes {
   kind: NodeKind;
@@ -38,6 +40,25 @@ export interface SideStats {
   responses: Record<string, number>;
 }
 
+/**
+ * Requests the mesh refused on an edge, per operation (design.md §7): evidence of denial, never
+ * counted as allowed requests. Keyed by everything but the counts and times.
+ */
+export interface DeniedOperation {
+  /** The proxy that refused it and wrote the line. */
+  reporter: Reporter;
+  kind: DenialKind;
+  /** The policy the response details named (`ns[NS]-policy[NAME]-rule[N]`), or '' when none. */
+  policy: string;
+  /** '' on TCP. */
+  method: string;
+  /** The path template; '' on TCP. */
+  path: string;
+  requests: number;
+  firstSeen: number | null;
+  lastSeen: number | null;
+}
+
 export interface EdgeAttributes {
   source: string;
   target: string;
@@ -58,6 +79,17 @@ export interface EdgeAttributes {
   sourceServiceAccounts: string[];
   /** Decoders whose records contributed. */
   sources: string[];
+  /**
+   * What the server's proxy itself saw allowed: when it refused some requests of the edge, the
+   * client's lines of those requests look allowed (a gRPC denial is HTTP 200 there, an HTTP one
+   * an upstream 403), so the server's view decides (`allowedView`).
+   */
+  serverMethods: string[];
+  serverPaths: string[];
+  serverPathsTruncated: boolean;
+  /** Requests the mesh refused, by operation; sorted by key. */
+  denied: DeniedOperation[];
+  deniedTruncated: boolean;
 }
 
 export { edgeKey } from '../flow/edge-key.js';
@@ -126,8 +158,70 @@ export function utcDay(t: number): string {
 const minNull = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
 const maxNull = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 
+/** The key of a denied operation: every field but the counts and times, in sort order. */
+export function deniedKey(d: Omit<DeniedOperation, 'requests' | 'firstSeen' | 'lastSeen'>): string {
+  return `${d.reporter}\u0000${d.kind}\u0000${d.policy}\u0000${d.method}\u0000${d.path}`;
+}
+
+/**
+ * Union of denied operations, counts added per key, capped at MAX_DENIED_PER_EDGE smallest
+ * keys. Exact while under the cap; past it, which operations are kept does not depend on the
+ * merge order, and `deniedTruncated` says that counts of the rest were not kept.
+ */
+export function mergeDenied(a: readonly DeniedOperation[], b: readonly DeniedOperation[]): { values: DeniedOperation[]; truncated: boolean } {
+  const byKey = new Map<string, DeniedOperation>();
+  for (const d of [...a, ...b]) {
+    const k = deniedKey(d);
+    const prev = byKey.get(k);
+    byKey.set(
+      k,
+      prev === undefined
+        ? { ...d }
+        : { ...prev, requests: prev.requests + d.requests, firstSeen: minNull(prev.firstSeen, d.firstSeen), lastSeen: maxNull(prev.lastSeen, d.lastSeen) },
+    );
+  }
+  const keys = [...byKey.keys()].sort(compare);
+  return { values: keys.slice(0, MAX_DENIED_PER_EDGE).map((k) => byKey.get(k)!), truncated: keys.length > MAX_DENIED_PER_EDGE };
+}
+
+/** What an edge shows as allowed traffic: what policies must keep allowing. */
+export interface AllowedView {
+  requests: number;
+  methods: string[];
+  paths: string[];
+  pathsTruncated: boolean;
+  /** True when the server's own view was used because it refused some of the edge's requests. */
+  serverView: boolean;
+}
+
+/**
+ * The allowed traffic of an edge. When the server's proxy refused some of its requests, the
+ * client's lines of those requests read as allowed (gRPC: 200; HTTP: the upstream's 403), so
+ * the server's own account of what it let through decides: its requests, methods and paths.
+ * Otherwise the larger of the two accounts, as everywhere else.
+ */
+export function allowedView(e: EdgeAttributes): AllowedView {
+  if (e.denied.some((d) => d.reporter === 'server')) {
+    return { requests: e.server.requests, methods: e.serverMethods, paths: e.serverPaths, pathsTruncated: e.serverPathsTruncated, serverView: true };
+  }
+  return { requests: requestsOf(e), methods: e.methods, paths: e.paths, pathsTruncated: e.pathsTruncated, serverView: false };
+}
+
+/** Requests refused on the edge, all operations and reporters together (per reporter, the larger). */
+export function deniedRequestsOf(e: Pick<EdgeAttributes, 'denied'>): number {
+  let client = 0;
+  let server = 0;
+  for (const d of e.denied) {
+    if (d.reporter === 'client') client += d.requests;
+    else server += d.requests;
+  }
+  return Math.max(client, server);
+}
+
 export function mergeEdgeAttributes(a: EdgeAttributes, b: EdgeAttributes): EdgeAttributes {
   const paths = cappedUnion(a.paths, b.paths, MAX_PATHS_PER_EDGE);
+  const serverPaths = cappedUnion(a.serverPaths, b.serverPaths, MAX_PATHS_PER_EDGE);
+  const denied = mergeDenied(a.denied, b.denied);
   return {
     source: a.source,
     target: a.target,
@@ -144,6 +238,11 @@ export function mergeEdgeAttributes(a: EdgeAttributes, b: EdgeAttributes): EdgeA
     services: sortedUnion(a.services, b.services),
     sourceServiceAccounts: sortedUnion(a.sourceServiceAccounts, b.sourceServiceAccounts),
     sources: sortedUnion(a.sources, b.sources),
+    serverMethods: cappedUnion(a.serverMethods, b.serverMethods, MAX_METHODS_PER_EDGE).values,
+    serverPaths: serverPaths.values,
+    serverPathsTruncated: a.serverPathsTruncated || b.serverPathsTruncated || serverPaths.truncated,
+    denied: denied.values,
+    deniedTruncated: a.deniedTruncated || b.deniedTruncated || denied.truncated,
   };
 }
 

@@ -3,7 +3,7 @@
 
 import { ByteKey, ByteKeyTable } from '../flow/byte-keys.js';
 import { detached, pathTemplate, writePathTemplate } from '../flow/path-template.js';
-import type { L4Protocol, Mtls, RepeatedRequest, Reporter } from '../flow/flow.js';
+import type { Flow, L4Protocol, Mtls, RepeatedRequest, Reporter } from '../flow/flow.js';
 import type { Identity, ResolvedFlow } from '../flow/identity.js';
 import {
   compare,
@@ -11,14 +11,18 @@ import {
   edgeKey,
   emptySide,
   MAX_DAYS_PER_EDGE,
+  MAX_DENIED_PER_EDGE,
   MAX_IPS_PER_NODE,
   MAX_METHODS_PER_EDGE,
   MAX_PATHS_PER_EDGE,
+  deniedKey,
+  mergeDenied,
   mergeEdgeAttributes,
   mergeNodeAttributes,
   RESPONSE_CLASSES,
   responseClassIndex,
   utcDay,
+  type DeniedOperation,
   type EdgeAttributes,
   type NodeAttributes,
 } from './attributes.js';
@@ -58,9 +62,27 @@ interface EdgeAccumulator {
   methods: Set<string>;
   paths: Set<string>;
   pathsTruncated: boolean;
+  /** The same, of the server proxy's lines only (EdgeAttributes.serverMethods). */
+  serverMethods: MethodSet;
+  serverPaths: PathSet;
+  /** Refused requests by operation (deniedKey); rare, so a plain map. */
+  denied: Map<string, DeniedOperation>;
+  deniedTruncated: boolean;
   services: Set<string>;
   sourceServiceAccounts: Set<string>;
   sources: Set<string>;
+}
+
+/** Methods seen: COMMON_METHODS as bits, the others in a set; the cap counts both. */
+interface MethodSet {
+  commonMethods: number;
+  methodCount: number;
+  methods: Set<string>;
+}
+
+interface PathSet {
+  paths: Set<string>;
+  pathsTruncated: boolean;
 }
 
 declare const edgeTally: unique symbol;
@@ -128,10 +150,18 @@ export class GraphBuilder {
       this._node(rf.destination);
       acc.lastDestination = rf.destination;
     }
-    countRequest(acc, this._counts, rf.reporter, rf.mtls, flow.count, flow.responseCode, flow.timestamp);
-    if (flow.l7 !== undefined) {
-      addMethod(acc, flow.l7.method);
-      addPath(acc, pathTemplate(flow.l7.path));
+    if (flow.denial !== undefined) addDenied(acc, rf.reporter, flow);
+    else {
+      countRequest(acc, this._counts, rf.reporter, rf.mtls, flow.count, flow.responseCode, flow.timestamp);
+      if (flow.l7 !== undefined) {
+        const template = pathTemplate(flow.l7.path);
+        addMethod(acc, flow.l7.method);
+        addPath(acc, template);
+        if (rf.reporter === 'server') {
+          addMethod(acc.serverMethods, flow.l7.method);
+          addPath(acc.serverPaths, template);
+        }
+      }
     }
     const svc = flow.destination.service;
     if (svc !== undefined && svc !== acc.lastService) {
@@ -158,17 +188,25 @@ export class GraphBuilder {
     const acc = edge as unknown as EdgeAccumulator; // what `add` handed out
     countRequest(acc, this._counts, reporter, mtls, 1, request.responseCode, request.timestamp);
     if (request.method === undefined) return;
+    const server = reporter === 'server';
     addMethod(acc, request.method);
-    // The key is the edge's index, then the template: found means already in the edge's set.
+    if (server) addMethod(acc.serverMethods, request.method);
+    // The key is the edge's index and the reporter, then the template: found means already in
+    // the edge's sets (the union, and the server's when the server reported it).
     const template = this._template;
     template.reset();
     template.uint32(acc.index);
+    template.byte(server ? 1 : 0);
     if (request.pathStart < 0) template.byte(47 /* / */);
     else writePathTemplate(request.raw, request.pathStart, request.pathEnd, template);
-    // Once an edge's paths are pruned, a template it had may be gone: the set decides again.
-    if (acc.pathsTruncated) return addPath(acc, template.text(4));
-    this._templatesSeen.find(template);
-    if (this._templatesSeen.made) addPath(acc, template.text(4));
+    // Once an edge's paths are pruned, a template it had may be gone: the sets decide again.
+    if (!acc.pathsTruncated && !(server && acc.serverPaths.pathsTruncated)) {
+      this._templatesSeen.find(template);
+      if (!this._templatesSeen.made) return;
+    }
+    const text = template.text(5);
+    addPath(acc, text);
+    if (server) addPath(acc.serverPaths, text);
   }
 
   private _newRow(index: number): void {
@@ -251,10 +289,40 @@ function countRequest(acc: EdgeAccumulator, counts: Float64Array, reporter: Repo
   }
 }
 
-function addPath(acc: EdgeAccumulator, template: string): void {
+function addPath(acc: PathSet, template: string): void {
   if (!acc.paths.has(template)) {
     acc.paths.add(detached(template));
     if (acc.paths.size > 2 * MAX_PATHS_PER_EDGE) prune(acc);
+  }
+}
+
+/** A refused request: evidence of denial on its operation, not an allowed request. */
+function addDenied(acc: EdgeAccumulator, reporter: Reporter, flow: Flow): void {
+  const denial = flow.denial!;
+  const d: DeniedOperation = {
+    reporter,
+    kind: denial.kind,
+    policy: denial.policy === undefined ? '' : detached(denial.policy),
+    method: flow.l7 === undefined ? '' : METHOD.test(flow.l7.method) ? flow.l7.method.toUpperCase() : '{invalid}',
+    path: flow.l7 === undefined ? '' : pathTemplate(flow.l7.path),
+    requests: flow.count,
+    firstSeen: flow.timestamp ?? null,
+    lastSeen: flow.timestamp ?? null,
+  };
+  const key = deniedKey(d);
+  const prev = acc.denied.get(key);
+  if (prev === undefined) {
+    // Beyond twice the cap the smallest keys are kept, as mergeDenied keeps them.
+    acc.denied.set(detached(key), { ...d, path: detached(d.path), method: detached(d.method) });
+    if (acc.denied.size > 2 * MAX_DENIED_PER_EDGE) {
+      const kept = mergeDenied([...acc.denied.values()], []);
+      acc.denied = new Map(kept.values.map((x) => [deniedKey(x), x]));
+      acc.deniedTruncated = true;
+    }
+  } else {
+    prev.requests += d.requests;
+    if (d.firstSeen !== null && (prev.firstSeen === null || d.firstSeen < prev.firstSeen)) prev.firstSeen = d.firstSeen;
+    if (d.lastSeen !== null && (prev.lastSeen === null || d.lastSeen > prev.lastSeen)) prev.lastSeen = d.lastSeen;
   }
 }
 
@@ -276,6 +344,10 @@ function newEdge(rf: ResolvedFlow, index: number): EdgeAccumulator {
     methods: new Set(),
     paths: new Set(),
     pathsTruncated: false,
+    serverMethods: { commonMethods: 0, methodCount: 0, methods: new Set() },
+    serverPaths: { paths: new Set(), pathsTruncated: false },
+    denied: new Map(),
+    deniedTruncated: false,
     services: new Set(),
     sourceServiceAccounts: new Set(),
     sources: new Set(),
@@ -283,7 +355,7 @@ function newEdge(rf: ResolvedFlow, index: number): EdgeAccumulator {
 }
 
 /** Methods are upper-cased; beyond twice the cap the rest are not collected (the cap keeps the smallest). */
-function addMethod(acc: EdgeAccumulator, raw: string): void {
+function addMethod(acc: MethodSet, raw: string): void {
   const bit = COMMON_METHODS.get(raw);
   if (bit !== undefined) {
     if ((acc.commonMethods & bit) === 0 && acc.methodCount < MAX_METHODS_PER_EDGE * 2) {
@@ -311,8 +383,6 @@ function edgeAttributesOf(acc: EdgeAccumulator, counts: Float64Array): EdgeAttri
   });
   const first = counts[row + FIRST_SEEN]!;
   const last = counts[row + LAST_SEEN]!;
-  const methods = [...acc.methods];
-  for (const [m, bit] of COMMON_METHODS) if ((acc.commonMethods & bit) !== 0) methods.push(m);
   return {
     source: acc.source,
     target: acc.target,
@@ -323,13 +393,24 @@ function edgeAttributesOf(acc: EdgeAccumulator, counts: Float64Array): EdgeAttri
     firstSeen: first === Infinity ? null : first,
     lastSeen: last === -Infinity ? null : last,
     days: smallestDays(acc.days).map((d) => utcDay(d * DAY_MS)),
-    methods,
+    methods: methodsOf(acc),
     paths: [...acc.paths],
     pathsTruncated: acc.pathsTruncated,
     services: [...acc.services],
     sourceServiceAccounts: [...acc.sourceServiceAccounts],
     sources: [...acc.sources],
+    serverMethods: methodsOf(acc.serverMethods),
+    serverPaths: [...acc.serverPaths.paths],
+    serverPathsTruncated: acc.serverPaths.pathsTruncated,
+    denied: [...acc.denied.values()].map((d) => ({ ...d })),
+    deniedTruncated: acc.deniedTruncated,
   };
+}
+
+function methodsOf(set: MethodSet): string[] {
+  const methods = [...set.methods];
+  for (const [m, bit] of COMMON_METHODS) if ((set.commonMethods & bit) !== 0) methods.push(m);
+  return methods;
 }
 
 function classCounts(counts: Float64Array): Record<string, number> {
@@ -349,7 +430,7 @@ function smallestDays(days: Set<number>): number[] {
     .map((x) => x.d);
 }
 
-function prune(acc: EdgeAccumulator): void {
+function prune(acc: PathSet): void {
   const kept = [...acc.paths].sort(compare).slice(0, MAX_PATHS_PER_EDGE);
   acc.paths = new Set(kept);
   acc.pathsTruncated = true;
@@ -369,6 +450,11 @@ function emptyLike(e: EdgeAttributes): EdgeAttributes {
     services: [],
     sourceServiceAccounts: [],
     sources: [],
+    serverMethods: [],
+    serverPaths: [],
+    serverPathsTruncated: false,
+    denied: [],
+    deniedTruncated: false,
   };
 }
 

@@ -4,13 +4,14 @@
 // would run as a formula (starting with = + - @, tab or CR) is prefixed with a quote.
 
 import { stringify } from 'csv-stringify/sync';
-import { compare, mtlsShareOf, requestsOf, responsesOf } from './attributes.js';
+import { allowedView, compare, deniedRequestsOf, mtlsShareOf, responsesOf, type DeniedOperation } from './attributes.js';
 import type { ServiceGraph } from './graph.js';
 
 export const NODE_COLUMNS = ['Id', 'Label', 'kind', 'namespace', 'workload_kind', 'workload', 'service_accounts', 'labels', 'ips'] as const;
 export const EDGE_COLUMNS = [
   'Id', 'Source', 'Target', 'Type', 'Weight', 'Label', 'port', 'protocol', 'requests', 'client_reported', 'server_reported',
   'mtls_share', 'methods', 'paths', 'paths_truncated', 'responses', 'services', 'source_service_accounts', 'first_seen', 'last_seen', 'days_seen', 'sources',
+  'denied_requests', 'denied',
 ] as const;
 
 export function neutralizeCell(value: string): string {
@@ -19,6 +20,9 @@ export function neutralizeCell(value: string): string {
 
 const iso = (t: number | null) => (t === null ? '' : new Date(t).toISOString());
 const list = (xs: readonly string[]) => xs.join(';');
+/** `kind [policy] METHOD PATH ×N by reporter`, one per denied operation. */
+const deniedText = (d: DeniedOperation) =>
+  [d.kind, d.policy === '' ? '' : `[${d.policy}]`, d.method, d.path, `x${d.requests}`, `by ${d.reporter}`].filter((x) => x !== '').join(' ');
 
 export function nodesCsv(g: ServiceGraph): string {
   const rows: string[][] = [];
@@ -45,22 +49,24 @@ export function edgesCsv(g: ServiceGraph): string {
     const a = g.getEdgeAttributes(key);
     const responses = responsesOf(a);
     const share = mtlsShareOf(a);
+    // Requests, methods and paths the mesh let through; what it refused is in the last columns.
+    const allowed = allowedView(a);
     rows.push([
       key,
       a.source,
       a.target,
       'Directed',
-      String(requestsOf(a)),
+      String(allowed.requests),
       `${a.port}/${a.protocol}`,
       String(a.port),
       a.protocol,
-      String(requestsOf(a)),
+      String(allowed.requests),
       String(a.client.requests),
       String(a.server.requests),
       share === null ? '' : share.toFixed(4),
-      list(a.methods),
-      list(a.paths),
-      String(a.pathsTruncated),
+      list(allowed.methods),
+      list(allowed.paths),
+      String(allowed.pathsTruncated),
       list(Object.keys(responses).sort().map((k) => `${k}=${responses[k]}`)),
       list(a.services),
       list(a.sourceServiceAccounts),
@@ -68,6 +74,8 @@ export function edgesCsv(g: ServiceGraph): string {
       iso(a.lastSeen),
       String(a.days.length),
       list(a.sources),
+      String(deniedRequestsOf(a)),
+      list(a.denied.map(deniedText)),
     ]);
   }
   return toCsv([...EDGE_COLUMNS], rows);

@@ -5,8 +5,8 @@ import { compare, type EdgeAttributes, type NodeAttributes } from './attributes.
 import { createGraph, type ServiceGraph } from './graph.js';
 
 export const GRAPH_FORMAT = 'ztmap-graph';
-/** 2: edges carry `days`. */
-export const GRAPH_VERSION = 2;
+/** 2: edges carry `days`. 3: edges carry what the mesh denied and the server proxy's own view. */
+export const GRAPH_VERSION = 3;
 
 export interface GraphDocument {
   format: typeof GRAPH_FORMAT;

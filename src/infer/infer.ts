@@ -1,10 +1,11 @@
 // graph + inventory → the target-free RuleSet: one rule per observed edge that is not
 // noise, with its generalized operations, evidence and confidence (design.md §1, §4).
 
-import { MAX_IPS_PER_NODE, MAX_METHODS_PER_EDGE, compare, requestsOf, type EdgeAttributes, type NodeAttributes } from '../graph/attributes.js';
+import { MAX_IPS_PER_NODE, MAX_METHODS_PER_EDGE, allowedView, compare, responsesOf, type EdgeAttributes, type NodeAttributes } from '../graph/attributes.js';
 import type { ServiceGraph } from '../graph/graph.js';
 import type { Inventory } from '../inventory/inventory.js';
-import { ruleId, type AccessRule, type Confidence, type Exclusion, type Peer, type RuleEvidence, type RuleSet } from '../rules/access-rule.js';
+import { ruleAdmits, ruleId, type AccessRule, type Confidence, type DeniedTraffic, type Exclusion, type Peer, type RuleEvidence, type RuleSet } from '../rules/access-rule.js';
+import type { Finding } from '../rules/finding.js';
 import { clusterFacts } from './cluster-facts.js';
 import { DEFAULT_SIBLING_LIMIT, generalizePaths } from './generalize-paths.js';
 import { noiseOf } from './noise.js';
@@ -46,8 +47,13 @@ function peerOf(key: string, n: NodeAttributes, serviceAccounts: readonly string
   };
 }
 
+/** The node of requests that reached a server through a proxy that its line does not name (X-Forwarded-For). */
+export const BEHIND_PROXY = 'unknown:behind-proxy';
+
+/** Evidence of the edge's allowed traffic (what the mesh refused is not in it: `allowedView`). */
 export function evidenceOf(key: string, e: EdgeAttributes): RuleEvidence {
-  const requests = requestsOf(e);
+  const allowed = allowedView(e);
+  const requests = allowed.requests;
   return {
     requests,
     mutual: e.server.mutual,
@@ -57,11 +63,18 @@ export function evidenceOf(key: string, e: EdgeAttributes): RuleEvidence {
     lastSeen: e.lastSeen,
     daysSeen: e.days.length,
     sources: [...e.sources],
-    methods: [...e.methods],
-    paths: [...e.paths],
-    pathsTruncated: e.pathsTruncated,
+    methods: [...allowed.methods],
+    paths: [...allowed.paths],
+    pathsTruncated: allowed.pathsTruncated,
     edges: [key],
   };
+}
+
+/** True when every response the edge got was a failure upstream (5xx or none): intent, not success. */
+function onlyFailures(e: EdgeAttributes): boolean {
+  const r = responsesOf(e);
+  const classes = Object.keys(r).filter((k) => r[k]! > 0);
+  return e.protocol !== 'tcp' && classes.length > 0 && classes.every((k) => k === '5xx' || k === '0');
 }
 
 function confidenceOf(from: Peer, to: Peer, ev: RuleEvidence): { confidence: Confidence; notes: string[] } {
@@ -83,23 +96,92 @@ function confidenceOf(from: Peer, to: Peer, ev: RuleEvidence): { confidence: Con
   return { confidence, notes };
 }
 
+/** Whether a gateway or another forwarding proxy was seen calling `to` on `port`: it explains requests that reached `to` from behind a proxy. */
+function proxiedCallersOf(graph: ServiceGraph, gateways: ReadonlySet<string>, to: string, port: number, protocol: string): string[] {
+  return graph
+    .inEdges(to)
+    .map((k) => graph.getEdgeAttributes(k))
+    .filter((a) => a.port === port && a.protocol === protocol && a.source !== BEHIND_PROXY && gateways.has(a.source) && a.client.requests > 0)
+    .map((a) => a.source)
+    .sort(compare);
+}
+
+/**
+ * The server-side account of requests that reached a workload from behind a proxy, for the
+ * proxy's own edge when exactly one gateway was seen calling it there: the server's line is the
+ * only mTLS evidence of that hop (the gateway's outbound line cannot show it).
+ */
+function behindProxyEvidence(graph: ServiceGraph, gateways: ReadonlySet<string>): Map<string, { mutual: number; plaintext: number }> {
+  const out = new Map<string, { mutual: number; plaintext: number }>();
+  if (!graph.hasNode(BEHIND_PROXY)) return out;
+  for (const k of graph.outEdges(BEHIND_PROXY)) {
+    const a = graph.getEdgeAttributes(k);
+    const callers = proxiedCallersOf(graph, gateways, a.target, a.port, a.protocol);
+    if (callers.length === 1) out.set(ruleId(callers[0]!, a.target, a.port, a.protocol), { mutual: a.server.mutual, plaintext: a.server.plaintext });
+  }
+  return out;
+}
+
 export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: InferOptions = DEFAULT_INFER_OPTIONS): RuleSet {
   const rules: AccessRule[] = [];
   const excluded: Exclusion[] = [];
   const cluster = clusterFacts(inventory);
   const facts = new Map(cluster.workloads.map((w) => [w.key, w]));
+  const denied: DeniedTraffic[] = [];
+  const findings: Finding[] = [];
+  const gatewayKeys = new Set(cluster.workloads.filter((w) => w.isGateway).map((w) => w.key));
+  const fromProxy = behindProxyEvidence(graph, gatewayKeys);
   let first: number | null = null;
   let last: number | null = null;
+  const seen = (t: number | null) => {
+    if (t === null) return;
+    first = first === null ? t : Math.min(first, t);
+    last = last === null ? t : Math.max(last, t);
+  };
   const edgeKeys = graph.edges().sort(compare);
   for (const key of edgeKeys) {
     const e = graph.getEdgeAttributes(key);
     const fromNode = graph.getNodeAttributes(e.source);
     const toNode = graph.getNodeAttributes(e.target);
-    if (e.firstSeen !== null) first = first === null ? e.firstSeen : Math.min(first, e.firstSeen);
-    if (e.lastSeen !== null) last = last === null ? e.lastSeen : Math.max(last, e.lastSeen);
+    seen(e.firstSeen);
+    seen(e.lastSeen);
     const from = peerOf(e.source, fromNode, e.sourceServiceAccounts.length > 0 ? e.sourceServiceAccounts : fromNode.serviceAccounts);
     const to = peerOf(e.target, toNode);
     const evidence = evidenceOf(key, e);
+    const viaProxy = fromProxy.get(ruleId(e.source, e.target, e.port, e.protocol));
+    if (viaProxy !== undefined && evidence.mutual + evidence.plaintext === 0) {
+      evidence.mutual = Math.min(evidence.requests, viaProxy.mutual);
+      evidence.plaintext = Math.min(evidence.requests - evidence.mutual, viaProxy.plaintext);
+      evidence.unverified = evidence.requests - evidence.mutual - evidence.plaintext;
+    }
+    const deniedHere: DeniedTraffic[] = e.denied.map((d) => ({ from, to, port: e.port, protocol: e.protocol, ...d }));
+    for (const d of deniedHere) {
+      seen(d.firstSeen);
+      seen(d.lastSeen);
+    }
+    denied.push(...deniedHere);
+    if (e.deniedTruncated) {
+      findings.push({ severity: 'warning', target: 'observe', subject: e.target, message: `more distinct refused operations from ${e.source} on port ${e.port} were observed than the graph keeps: the denied-today list is incomplete`, flows: [key] });
+    }
+    // Only refused: the mesh denies this traffic today, and the proposal keeps denying it.
+    if (evidence.requests === 0) continue;
+    if (e.source === BEHIND_PROXY) {
+      const via = proxiedCallersOf(graph, gatewayKeys, e.target, e.port, e.protocol).join(', ');
+      if (via !== '') {
+        excluded.push({
+          from, to, port: e.port, protocol: e.protocol, reason: 'behind-proxy',
+          consequence: `the server's proxy saw these requests arrive through a proxy (X-Forwarded-For); the proxy's own lines name the hop: ${via} → ${e.target}, whose rule allows them. No rule for the forwarded client (it is never a principal).`,
+          evidence,
+        });
+      } else {
+        const consequence =
+          `${evidence.requests} request(s) reached ${e.target}:${e.port} from a peer behind a proxy (an ingress gateway or another hop that sets X-Forwarded-For): ` +
+          `the server's line names only the original client, never the peer, so no principal can allow it. Collect the istio-proxy logs of the gateway (or proxy) in front of ${e.target} and run observe again: its outbound lines name the hop.`;
+        excluded.push({ from, to, port: e.port, protocol: e.protocol, reason: 'behind-proxy', consequence, evidence });
+        findings.push({ severity: 'blocker', target: 'observe', subject: e.target, message: consequence, requests: evidence.requests, flows: [key] });
+      }
+      continue;
+    }
     const hostIPs = new Set(facts.get(e.target)?.pods.flatMap((p) => (p.hostIP === undefined ? [] : [p.hostIP])) ?? []);
     const noise = noiseOf(e, fromNode, hostIPs, evidence, opts);
     if (noise !== undefined) {
@@ -107,6 +189,9 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
       continue;
     }
     const { confidence, notes } = confidenceOf(from, to, evidence);
+    if (viaProxy !== undefined && evidence.mutual + evidence.plaintext > 0) {
+      notes.push(`mTLS evidence from ${e.target}'s own lines, which name the caller only by X-Forwarded-For: attributed to ${e.source}, the one gateway seen calling it there`);
+    }
     let methods: AccessRule['methods'] = 'any';
     let paths: AccessRule['paths'] = 'any';
     if (e.protocol !== 'tcp') {
@@ -114,11 +199,34 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
       if (e.methods.some((m) => m.includes('{'))) notes.push('methods not restricted: some observed methods were not valid HTTP methods');
       else if (e.methods.length > 0 && e.methods.length < MAX_METHODS_PER_EDGE) methods = [...e.methods];
       else if (e.methods.length > 0) notes.push('methods not restricted: the observed set reached the cap the graph keeps');
-      const g = generalizePaths(e.paths, e.pathsTruncated, opts.siblingLimit);
+      const g = generalizePaths(evidence.paths, evidence.pathsTruncated, opts.siblingLimit);
       paths = g.paths;
       notes.push(...g.notes);
+      if (onlyFailures(e)) notes.push('every observed request failed upstream (5xx or no response, e.g. UH, UF, URX): the call was attempted but never succeeded; the rule keeps the intent, confirm it is wanted');
     }
-    rules.push({ id: ruleId(e.source, e.target, e.port, e.protocol), from, to, port: e.port, protocol: e.protocol, methods, paths, evidence, confidence, notes });
+    if (e.methods.length !== evidence.methods.length || e.paths.length !== evidence.paths.length) {
+      notes.push('the server proxy refused some requests of this pair: methods and paths are those it let through');
+    }
+    const rule: AccessRule = { id: ruleId(e.source, e.target, e.port, e.protocol), from, to, port: e.port, protocol: e.protocol, methods, paths, evidence, confidence, notes };
+    rules.push(rule);
+    // A refused operation the rule would still admit: seen allowed as well (the policy changed
+    // in the window, or it depends on more than the caller), or a product of methods and paths.
+    for (const d of deniedHere) {
+      const request = { from: e.source, to: e.target, port: e.port, ...(d.method === '' ? {} : { method: d.method }), ...(d.path === '' ? {} : { path: d.path }) };
+      if (!ruleAdmits(rule, request)) continue;
+      d.admittedBy = rule.id;
+      const op = d.method === '' ? `port ${e.port}` : `${d.method} ${d.path}`;
+      findings.push({
+        severity: 'warning',
+        target: 'observe',
+        subject: e.target,
+        message: `the rule for ${e.source} admits ${op}, which the mesh refused ${d.requests} time(s) in the window (${d.kind}${d.policy === '' ? '' : ` by ${d.policy}`}): it was ${
+          e.protocol === 'tcp' ? 'also allowed on this port' : 'also seen allowed, or methods and paths allow it as a product'
+        }. Narrow the rule by hand if it must stay denied.`,
+        requests: d.requests,
+        flows: [rule.id],
+      });
+    }
   }
 
   const system = new Set(opts.systemNamespaces);
@@ -145,6 +253,8 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
     cluster,
     managedNamespaces,
     unmanagedNamespaces,
+    denied,
+    findings,
     settings: { minRequests: opts.minRequests, minDays: opts.minDays, siblingLimit: opts.siblingLimit, includeScrapes: opts.includeScrapes },
   };
 }

@@ -9,6 +9,9 @@ import { detached } from '../flow/path-template.js';
 import type { Tally } from '../tally.js';
 import type { Inventory, Pod, Service } from './inventory.js';
 
+/** A peer behind a proxy that set X-Forwarded-For: the line names only the original client, which is never a node. */
+const BEHIND_PROXY: Identity = { kind: 'unknown', key: 'unknown:behind-proxy', name: 'mTLS peer behind a proxy' };
+
 /** Clock skew tolerated between log timestamps and pod start/finish times. */
 export const LIFETIME_SLACK_MS = 60_000;
 
@@ -133,7 +136,8 @@ export class Resolver {
     const t = flow.timestamp;
     const srcPod = this._pod(flow.source, t, flow, 'source');
     const dst = this._destination(flow, t);
-    const source = srcPod !== undefined ? srcPod.identity : this._byAddress(flow.source, t, flow, 'source');
+    const source =
+      srcPod !== undefined ? srcPod.identity : flow.source.behindProxy !== undefined ? BEHIND_PROXY : this._byAddress(flow.source, t, flow, 'source');
     const route = (s: Identity, d: Identity, port: number, reporter: Flow['reporter'], gatewayHop: boolean): Route => ({
       source: s,
       destination: d,

@@ -18,9 +18,58 @@ export interface Review {
   excluded: { from: string; to: string; port: number; protocol: string; reason: string; requests: number; consequence: string }[];
   coverage: Coverage;
   /** Per managed namespace with sidecars: ready for STRICT mTLS when nothing plaintext was received. */
-  mtls: { namespace: string; ready: boolean; plaintext: PlaintextInbound[] }[];
+  mtls: { namespace: string; ready: boolean; plaintext: PlaintextInbound[]; refused: PlaintextInbound[] }[];
+  /** Requests the mesh refused in the window: the proposal keeps denying them. */
+  denied: DeniedToday[];
   unmanagedNamespaces: RuleSet['unmanagedNamespaces'];
   settings: RuleSet['settings'];
+}
+
+export interface DeniedToday {
+  from: string;
+  to: string;
+  port: number;
+  protocol: string;
+  /** `METHOD PATH`, or '' for a connection. */
+  operation: string;
+  kind: string;
+  policy: string;
+  reporter: string;
+  requests: number;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  /** The proposal's rule that still admits it, when one does (see the warnings). */
+  admittedBy?: string;
+}
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+function deniedToday(rs: RuleSet): DeniedToday[] {
+  return rs.denied.map((d) => ({
+    from: d.from.key,
+    to: d.to.key,
+    port: d.port,
+    protocol: d.protocol,
+    operation: d.method === '' ? '' : `${d.method} ${d.path}`,
+    kind: d.kind,
+    policy: d.policy,
+    reporter: d.reporter,
+    requests: d.requests,
+    firstSeen: iso(d.firstSeen),
+    lastSeen: iso(d.lastSeen),
+    ...(d.admittedBy === undefined ? {} : { admittedBy: d.admittedBy }),
+  }));
+}
+
+/**
+ * Plaintext clients that a STRICT port of `namespace` refused today (`NR filter_chain_not_found`
+ * at a sidecar): they already fail, and keep failing under the proposal's STRICT mode.
+ */
+function refusedPlaintext(rs: RuleSet, namespace: string): PlaintextInbound[] {
+  const sidecar = new Set(rs.cluster.workloads.filter((w) => w.hasSidecar && !w.isGateway && w.namespace === namespace).map((w) => w.key));
+  return rs.denied
+    .filter((d) => d.kind === 'no-filter-chain' && sidecar.has(d.to.key))
+    .map((d) => ({ workload: d.to.key, from: d.from.key, port: d.port, requests: d.requests }));
 }
 
 export function reviewOf(rs: RuleSet, targets: string[], findings: Finding[], manifests: number): Review {
@@ -40,8 +89,9 @@ export function reviewOf(rs: RuleSet, targets: string[], findings: Finding[], ma
       .filter((ns) => rs.cluster.workloads.some((w) => w.namespace === ns && w.hasSidecar))
       .map((namespace) => {
         const plaintext = plaintextInbound(rs, namespace);
-        return { namespace, ready: plaintext.length === 0, plaintext };
+        return { namespace, ready: plaintext.length === 0, plaintext, refused: refusedPlaintext(rs, namespace) };
       }),
+    denied: deniedToday(rs),
     unmanagedNamespaces: rs.unmanagedNamespaces,
     settings: rs.settings,
   };
@@ -86,6 +136,26 @@ export function reviewMarkdown(r: Review): string {
       ),
       'no managed namespace runs sidecars',
     ),
+    ...r.mtls
+      .filter((m) => m.refused.length > 0)
+      .map(
+        (m) =>
+          `- ${md(m.namespace)}: already refused today by STRICT mTLS (no filter chain for plaintext): ` +
+          m.refused.map((p) => `${md(p.workload)}:${p.port} refused ${p.requests} plaintext connection(s) from ${md(p.from)}`).join('; '),
+      ),
+    '',
+    '## Denied today (the mesh refused these requests; the proposal keeps denying them)',
+    '',
+    ...(r.denied.length === 0
+      ? ['- none']
+      : [
+          '| from | to | port | operation | refused by | policy | requests | first seen | last seen |',
+          '|---|---|---|---|---|---|---|---|---|',
+          ...r.denied.map(
+            (d) =>
+              `| ${md(d.from)} | ${md(d.to)} | ${d.port}/${d.protocol} | ${d.operation === '' ? '(connection)' : md(d.operation)} | ${d.kind} (${d.reporter} proxy) | ${d.policy === '' ? '-' : md(d.policy)} | ${d.requests}${d.admittedBy === undefined ? '' : ' (still admitted by a proposed rule: see Warnings)'} | ${d.firstSeen ?? '?'} | ${d.lastSeen ?? '?'} |`,
+          ),
+        ]),
     '',
     '## Excluded traffic',
     '',

@@ -3,7 +3,8 @@
 // Every emitter (policy/) and every verifier speaks this model, never the graph.
 // Types and pure helpers only: no I/O, no dependencies beyond flow/.
 
-import type { L4Protocol } from '../flow/flow.js';
+import type { DenialKind, L4Protocol, Reporter } from '../flow/flow.js';
+import type { Finding } from './finding.js';
 import type { NodeKind } from '../flow/identity.js';
 
 /** A path match as Istio can express it: exact, or prefix (`/api/*` is prefix `/api/`). */
@@ -70,7 +71,31 @@ export interface AccessRule {
 }
 
 /** Observed traffic that is deliberately not turned into a rule, with the reason. */
-export type ExclusionReason = 'kubelet-probe' | 'metrics-scrape' | 'istio-port' | 'below-threshold';
+export type ExclusionReason = 'kubelet-probe' | 'metrics-scrape' | 'istio-port' | 'below-threshold' | 'behind-proxy';
+
+/**
+ * Requests the mesh refused during the window, per operation (design.md §7): evidence of
+ * denial. They never become allows; the review lists them as "denied today".
+ */
+export interface DeniedTraffic {
+  from: Peer;
+  to: Peer;
+  port: number;
+  protocol: L4Protocol;
+  reporter: Reporter;
+  kind: DenialKind;
+  /** The policy the proxy named, or '' when it named none. */
+  policy: string;
+  /** '' on TCP. */
+  method: string;
+  /** The path template; '' on TCP. */
+  path: string;
+  requests: number;
+  firstSeen: number | null;
+  lastSeen: number | null;
+  /** The proposal's rule for the same pair still admits this operation (seen allowed too, or a product of methods and paths): reviewers decide. */
+  admittedBy?: string;
+}
 
 export interface Exclusion {
   from: Peer;
@@ -131,6 +156,10 @@ export interface RuleSet {
   /** Namespaces whose workloads get policies; the others are only peers. */
   managedNamespaces: string[];
   unmanagedNamespaces: { namespace: string; reason: string }[];
+  /** Requests the mesh refused in the window: never allowed, listed for review. */
+  denied: DeniedTraffic[];
+  /** What inference itself found a reviewer must know (traffic it cannot name, allows it could not narrow). */
+  findings: Finding[];
   /** Settings that shaped the rules, echoed into the review. */
   settings: { minRequests: number; minDays: number; siblingLimit: number; includeScrapes: boolean };
 }

@@ -7,7 +7,7 @@
 // counts each reporter separately and takes the larger, so the two entries of one request are
 // one observation without holding every request id in memory.
 
-import type { Flow, L4Protocol, PodRef } from '../flow/flow.js';
+import type { Denial, Flow, L4Protocol, PodRef } from '../flow/flow.js';
 import type { Location } from '../errors.js';
 import { parseAddress, parseCluster, kubernetesServiceOf } from './address.js';
 import type { AccessLogEntry } from './decoders/access-log-entry.js';
@@ -54,6 +54,37 @@ export function parseTimestamp(s: string): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
+const RBAC_DENIED = 'rbac_access_denied_matched_policy[';
+
+/**
+ * Whether the mesh refused the request, from the response flags and details (design.md §7,
+ * ../shared/notes/semantics.md). Only refusals by the mesh count: an application's own 403 is
+ * `via_upstream`, and a `302 UAEX` is an ext_authz login redirect, not a refusal of the caller.
+ */
+export function denialOf(e: AccessLogEntry, blackHole: boolean): Denial | undefined {
+  const details = e.responseCodeDetails;
+  if (details !== undefined && details.startsWith(RBAC_DENIED)) {
+    // gRPC calls are refused with HTTP 200 and grpc-status 7, so the code is not checked.
+    const end = details.lastIndexOf(']');
+    const policy = details.slice(RBAC_DENIED.length, end > RBAC_DENIED.length ? end : undefined);
+    return policy === '' || policy === 'none' ? { kind: 'rbac' } : { kind: 'rbac', policy };
+  }
+  const flags = e.responseFlags;
+  if (flags !== undefined) {
+    if (hasFlag(flags, 'UAEX') && !(e.responseCode >= 300 && e.responseCode < 400)) return { kind: 'ext-authz' };
+    if (hasFlag(flags, 'NR')) return { kind: details === 'filter_chain_not_found' ? 'no-filter-chain' : 'no-route' };
+  }
+  if (details === 'direct_response' && e.routeName === 'block_all') return { kind: 'blocked' };
+  if (blackHole) return { kind: 'registry-only' };
+  return undefined;
+}
+
+/** Whether the comma-separated response flags hold `flag`. */
+function hasFlag(flags: string, flag: string): boolean {
+  const i = flags.indexOf(flag);
+  return i >= 0 && (i === 0 || flags.charCodeAt(i - 1) === 44) && (i + flag.length === flags.length || flags.charCodeAt(i + flag.length) === 44);
+}
+
 export function protocolOf(method: string | undefined, protocol: string | undefined, path: string | undefined): L4Protocol {
   if (method === undefined || protocol === undefined) return 'tcp';
   if (protocol === 'HTTP/2' && method === 'POST' && path !== undefined && GRPC_PATH.test(path)) return 'grpc';
@@ -92,6 +123,26 @@ export function entryToFlow(e: AccessLogEntry, ctx: EntryContext): Decoded<Flow>
     flow.l7 = e.authority === undefined ? { method: e.method, path } : { method: e.method, path, host: e.authority };
   }
 
+  const denial = denialOf(e, cluster?.direction === 'blackhole');
+  if (denial !== undefined) flow.denial = denial;
+  else if (e.responseFlags !== undefined && e.responseFlags !== '-') flow.upstreamFailure = e.responseFlags;
+
+  // No upstream cluster: the proxy answered itself (no filter chain or no route for the
+  // request, a direct response). The downstream addresses still say who called what.
+  if (cluster === undefined && denial !== undefined && dla !== undefined && dra !== undefined) {
+    if (LOOPBACK.test(dra.ip)) return skip('loopback');
+    flow.source = { ip: dra.ip };
+    flow.destination = ctx.reporter !== undefined && denial.kind === 'no-filter-chain' ? { ip: dla.ip, port: dla.port, pod: ctx.reporter } : { ip: dla.ip, port: dla.port };
+    if (denial.kind === 'no-filter-chain') {
+      // The server's inbound listener found no chain: under STRICT, a client without mTLS.
+      flow.reporter = 'server';
+      flow.mtls = 'plaintext';
+    } else if (ctx.reporter !== undefined) flow.source.pod = ctx.reporter;
+    if (e.authority !== undefined && denial.kind === 'blocked') flow.destination.host = e.authority.replace(/:\d+$/, '');
+    flow.endpointKey = 'n|' + (ctx.reporter === undefined ? '' : ctx.reporter.namespace + '/' + ctx.reporter.name) + '|' + dra.ip + '|' + dla.ip + '|' + dla.port + '|' + (flow.destination.host ?? '') + '|' + flow.reporter + '|' + protocol;
+    return ok(flow);
+  }
+
   const inbound =
     cluster?.direction === 'inbound' ||
     cluster?.direction === 'inbound-passthrough' ||
@@ -112,10 +163,13 @@ export function entryToFlow(e: AccessLogEntry, ctx: EntryContext): Decoded<Flow>
     if (destination.pod === undefined && destination.ip === undefined) {
       return reject('missing-field', 'inbound entry names neither its pod nor downstream_local_address');
     }
-    flow.source = { ip: dra.ip, port: dra.port };
+    // Port 0: Envoy took this address from X-Forwarded-For (a gateway or another proxy forwarded
+    // the request); the peer is that proxy, which the line does not name.
+    const forwarded = dra.port === 0;
+    flow.source = forwarded ? { behindProxy: { forwardedFor: dra.ip } } : { ip: dra.ip, port: dra.port };
     // The client's ephemeral port is left out: it does not change who the client is.
     flow.endpointKey =
-      'i|' + (ctx.reporter === undefined ? '' : ctx.reporter.namespace + '/' + ctx.reporter.name) + '|' + dra.ip + '|' +
+      'i|' + (ctx.reporter === undefined ? '' : ctx.reporter.namespace + '/' + ctx.reporter.name) + '|' + (forwarded ? '~xff' : dra.ip) + '|' +
       (destination.ip ?? '') + '|' + destination.port + '|' + protocol;
     flow.mtls = e.requestedServerName?.startsWith('outbound_.') === true ? 'mutual' : 'plaintext';
     flow.reporter = 'server';

@@ -1,6 +1,6 @@
 // Graph edges → replay observations: one per edge and mTLS class that has requests.
 
-import { compare, requestsOf } from '../graph/attributes.js';
+import { allowedView, compare } from '../graph/attributes.js';
 import type { ServiceGraph } from '../graph/graph.js';
 import type { Observation, ReplayEndpoint } from './replay.js';
 
@@ -9,14 +9,34 @@ export function endpointOf(graph: ServiceGraph, key: string): ReplayEndpoint {
   return { key, kind: n.kind, ...(n.namespace === undefined ? {} : { namespace: n.namespace }), name: n.name, ips: [...n.ips] };
 }
 
-/** Edges in key order; within an edge, mTLS, then plaintext, then unseen by a server proxy. */
+/** Requests a server received from behind a proxy (X-Forwarded-For): its line does not name the peer. */
+export const BEHIND_PROXY = 'unknown:behind-proxy';
+
+/**
+ * Whether requests that reached `to` from behind a proxy are replayed already: a workload's own
+ * lines show it calling `to` there (a gateway's outbound line names that hop).
+ */
+function forwardedHopSeen(graph: ServiceGraph, to: string, port: number, protocol: string): boolean {
+  return graph.inEdges(to).some((k) => {
+    const a = graph.getEdgeAttributes(k);
+    return a.source !== BEHIND_PROXY && a.port === port && a.protocol === protocol && a.client.requests > 0 && graph.getNodeAttributes(a.source).kind === 'workload';
+  });
+}
+
+/**
+ * Edges in key order; within an edge, mTLS, then plaintext, then unseen by a server proxy.
+ * Requests from behind a proxy are left out where the proxy's own edge replays them.
+ */
 export function observationsOf(graph: ServiceGraph): Observation[] {
   const out: Observation[] = [];
   for (const edge of graph.edges().sort(compare)) {
     const e = graph.getEdgeAttributes(edge);
+    if (e.source === BEHIND_PROXY && forwardedHopSeen(graph, e.target, e.port, e.protocol)) continue;
     const from = endpointOf(graph, e.source);
     const to = endpointOf(graph, e.target);
-    const requests = requestsOf(e);
+    // What the mesh let through; what it refused today is not traffic a policy must keep allowing.
+    const allowed = allowedView(e);
+    const requests = allowed.requests;
     const serviceAccounts = e.sourceServiceAccounts.length > 0 ? e.sourceServiceAccounts : graph.getNodeAttributes(e.source).serviceAccounts;
     const http = e.protocol !== 'tcp';
     const classes = [
@@ -35,9 +55,9 @@ export function observationsOf(graph: ServiceGraph): Observation[] {
         mtls,
         serviceAccounts: [...serviceAccounts],
         requests: n,
-        methods: http ? [...e.methods] : [],
-        paths: http ? e.paths.map((text) => ({ text, template: true })) : [],
-        pathsIncomplete: e.pathsTruncated,
+        methods: http ? [...allowed.methods] : [],
+        paths: http ? allowed.paths.map((text) => ({ text, template: true })) : [],
+        pathsIncomplete: allowed.pathsTruncated,
       });
     }
   }

@@ -22,6 +22,7 @@ function edge(days: string[], first: number | null, last: number | null): EdgeAt
     services: [],
     sourceServiceAccounts: ['batch'],
     sources: ['envoy-text'],
+    serverMethods: [], serverPaths: [], serverPathsTruncated: false, denied: [], deniedTruncated: false,
   };
 }
 

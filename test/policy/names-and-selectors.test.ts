@@ -72,6 +72,8 @@ describe('names, selectors and YAML', () => {
       cluster: { workloads: [bad, peer], namespaces: ['d'], dns: [], controlPlane: [] },
       managedNamespaces: ['d'],
       unmanagedNamespaces: [],
+      denied: [],
+      findings: [],
       settings: { minRequests: 1, minDays: 1, siblingLimit: 8, includeScrapes: false },
     };
     const istio = istioPolicies(rs, { trustDomain: 'cluster.local', rootNamespace: 'istio-system', dryRun: false, firstApply: false });
@@ -113,7 +115,7 @@ describe('review findings (regressions)', () => {
     const { noiseOf } = await import('../../src/infer/noise.js');
     const { emptySide } = await import('../../src/graph/attributes.js');
     const node = { kind: 'node' as const, name: '10.0.0.12', serviceAccounts: [], labels: {}, ips: ['10.0.0.12'] };
-    const edge = { source: 'node:10.0.0.12', target: 'd/Deployment/x', port: 8443, protocol: 'http' as const, client: emptySide(), server: { ...emptySide(), requests: 3, plaintext: 3 }, firstSeen: 0, lastSeen: 0, days: ['1970-01-01'], methods: ['POST'], paths: ['/validate'], pathsTruncated: false, services: [], sourceServiceAccounts: [], sources: [] };
+    const edge = { source: 'node:10.0.0.12', target: 'd/Deployment/x', port: 8443, protocol: 'http' as const, client: emptySide(), server: { ...emptySide(), requests: 3, plaintext: 3 }, firstSeen: 0, lastSeen: 0, days: ['1970-01-01'], methods: ['POST'], paths: ['/validate'], pathsTruncated: false, services: [], sourceServiceAccounts: [], sources: [], serverMethods: [], serverPaths: [], serverPathsTruncated: false, denied: [], deniedTruncated: false };
     const ev = { requests: 3, mutual: 0, plaintext: 3, unverified: 0, firstSeen: 0, lastSeen: 0, daysSeen: 1, sources: [], methods: [], paths: [], pathsTruncated: false, edges: [] };
     const t = { minRequests: 1, minDays: 1, includeScrapes: false };
     assert.equal(noiseOf(edge, node, new Set(['10.0.0.12']), ev, t)?.reason, 'kubelet-probe');

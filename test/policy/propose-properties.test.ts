@@ -142,6 +142,11 @@ function graphOf(wls: Wl[], eds: Ed[]) {
       services: [],
       sourceServiceAccounts: [wls[e.from]!.sa],
       sources: ['envoy-text'],
+      serverMethods: http ? [...e.methods].sort() : [],
+      serverPaths: http ? [...e.paths].sort() : [],
+      serverPathsTruncated: false,
+      denied: [],
+      deniedTruncated: false,
     };
     g.addEdgeWithKey(edgeKey(a.source, a.target, a.port, a.protocol), a.source, a.target, a);
   }

@@ -52,7 +52,7 @@ export async function propose(o: ProposeOptions): Promise<ProposeResult> {
   // The policies directory is ztmap's own: stale manifests from an earlier run must not linger.
   for (const t of TARGETS) await rm(join(dir, t), { recursive: true, force: true });
   const files: string[] = [];
-  const findings: Finding[] = [];
+  const findings: Finding[] = [...rules.findings];
   let manifests = 0;
   const written = new Set<string>();
   for (const target of o.targets) {
@@ -70,7 +70,7 @@ export async function propose(o: ProposeOptions): Promise<ProposeResult> {
   const review = reviewOf(rules, o.targets, findings, manifests);
   files.push(await writeInside(dir, 'review.md', reviewMarkdown(review)));
   files.push(await writeInside(dir, 'review.json', JSON.stringify(review, null, 1) + '\n'));
-  const { cluster: _cluster, ...ruleDoc } = rules;
+  const { cluster: _cluster, findings: _findings, ...ruleDoc } = rules;
   files.push(await writeInside(dir, 'rules.json', JSON.stringify({ format: 'ztmap-rules', version: 1, ...ruleDoc }, null, 1) + '\n'));
   return { review, dir: join(o.out, 'policies'), files };
 }
