@@ -196,9 +196,10 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
     let paths: AccessRule['paths'] = 'any';
     if (e.protocol !== 'tcp') {
       // `{invalid}` stands for a method the decoder could not read: no exact list is safe then.
-      if (e.methods.some((m) => m.includes('{'))) notes.push('methods not restricted: some observed methods were not valid HTTP methods');
-      else if (e.methods.length > 0 && e.methods.length < MAX_METHODS_PER_EDGE) methods = [...e.methods];
-      else if (e.methods.length > 0) notes.push('methods not restricted: the observed set reached the cap the graph keeps');
+      const observed = evidence.methods;
+      if (observed.some((m) => m.includes('{'))) notes.push('methods not restricted: some observed methods were not valid HTTP methods');
+      else if (observed.length > 0 && observed.length < MAX_METHODS_PER_EDGE) methods = [...observed];
+      else if (observed.length > 0) notes.push('methods not restricted: the observed set reached the cap the graph keeps');
       const g = generalizePaths(evidence.paths, evidence.pathsTruncated, opts.siblingLimit);
       paths = g.paths;
       notes.push(...g.notes);

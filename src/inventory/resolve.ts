@@ -134,10 +134,17 @@ export class Resolver {
     this._validity = { from: -Infinity, to: Infinity, reusable: true };
     this._notes = [];
     const t = flow.timestamp;
-    const srcPod = this._pod(flow.source, t, flow, 'source');
+    let srcRef = flow.source;
+    // An outbound line without upstream_local_address (no upstream was reached: UH, BlackHole,
+    // a refusal) still names its client in downstream_remote_address, unless the proxy was
+    // itself the target of that connection (a gateway, whose listener is its own pod).
+    if (srcRef.ip === undefined && srcRef.behindProxy === undefined && flow.proxied !== undefined && !('pod' in this._podAt(flow.proxied.listener.ip, t))) {
+      srcRef = { ...srcRef, ip: flow.proxied.client.ip };
+    }
+    const srcPod = this._pod(srcRef, t, flow, 'source');
     const dst = this._destination(flow, t);
     const source =
-      srcPod !== undefined ? srcPod.identity : flow.source.behindProxy !== undefined ? BEHIND_PROXY : this._byAddress(flow.source, t, flow, 'source');
+      srcPod !== undefined ? srcPod.identity : srcRef.behindProxy !== undefined ? BEHIND_PROXY : this._byAddress(srcRef, t, flow, 'source');
     const route = (s: Identity, d: Identity, port: number, reporter: Flow['reporter'], gatewayHop: boolean): Route => ({
       source: s,
       destination: d,

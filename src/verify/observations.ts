@@ -63,3 +63,46 @@ export function observationsOf(graph: ServiceGraph): Observation[] {
   }
   return out;
 }
+
+/** One operation the mesh refused in the window, replayed to check a policy set still refuses it. */
+export interface Refusal {
+  observation: Observation;
+  kind: string;
+  policy: string;
+}
+
+/**
+ * The refused operations of every edge (design.md §7): each replayed as its own observation.
+ * mTLS as the refusing proxy saw it: a server-side refusal came over mTLS unless it was a
+ * plaintext client without a filter chain; a client-side one never reached a server.
+ */
+export function refusalsOf(graph: ServiceGraph): Refusal[] {
+  const out: Refusal[] = [];
+  for (const edge of graph.edges().sort(compare)) {
+    const e = graph.getEdgeAttributes(edge);
+    if (e.denied.length === 0) continue;
+    const from = endpointOf(graph, e.source);
+    const to = endpointOf(graph, e.target);
+    const serviceAccounts = e.sourceServiceAccounts.length > 0 ? e.sourceServiceAccounts : graph.getNodeAttributes(e.source).serviceAccounts;
+    for (const d of e.denied) {
+      out.push({
+        kind: d.kind,
+        policy: d.policy,
+        observation: {
+          edge,
+          from,
+          to,
+          port: e.port,
+          protocol: e.protocol,
+          mtls: d.kind === 'no-filter-chain' ? 'plaintext' : d.reporter === 'server' ? 'mutual' : 'unknown',
+          serviceAccounts: [...serviceAccounts],
+          requests: d.requests,
+          methods: d.method === '' ? [] : [d.method],
+          paths: d.path === '' ? [] : [{ text: d.path, template: true }],
+          pathsIncomplete: false,
+        },
+      });
+    }
+  }
+  return out;
+}

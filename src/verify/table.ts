@@ -82,6 +82,14 @@ export function verificationTable(v: Verification, opts: { all: boolean } = { al
   out.push(`  unexpected denials (fail the gate): ${t(s.unexpectedDenials)}`);
   if (s.dryRunDenials.observations > 0) out.push(`  denied once dry-run policies are enforced: ${t(s.dryRunDenials)}`);
   if (s.unknown.observations > 0) out.push(`unknown (depends on what the telemetry does not show): ${t(s.unknown)}`);
+  const refused = s.deniedToday;
+  if (refused.stillDenied.observations + refused.nowAllowed.observations + refused.undecided.observations > 0) {
+    out.push(`refused by the mesh today: still denied ${t(refused.stillDenied)}; admitted by these policies ${t(refused.nowAllowed)}; undecided ${t(refused.undecided)}`);
+    for (const r of v.refusals.filter((x) => x.verdict !== 'denied')) {
+      const o = r.observation;
+      out.push(`  ${r.verdict.padEnd(8)} ${printable(o.edge)} ${printable([...o.methods, ...o.paths.map((p) => p.text)].join(' '))} (refused today: ${r.kind}${r.policy === '' ? '' : ` by ${printable(r.policy)}`})`);
+    }
+  }
   const op = v.overPermission;
   if (op !== undefined) {
     // Those a policy rule admits come first: a reviewer can tighten them. The rest pass only

@@ -7,7 +7,7 @@ import type { ServiceGraph } from '../graph/graph.js';
 import type { Inventory } from '../inventory/inventory.js';
 import type { AccessRule, Exclusion } from '../rules/access-rule.js';
 import { networkPolicies, type ManifestProblem, type PolicySet } from './manifests.js';
-import { observationsOf } from './observations.js';
+import { observationsOf, refusalsOf } from './observations.js';
 import { overPermission, type OverPermission } from './over-permission.js';
 import { replay, replayIndex, type ReplayResult, type Verdict } from './replay.js';
 
@@ -49,6 +49,14 @@ export interface VerificationSummary {
   /** Share of observed requests allowed, 0..1 (1 when nothing was observed). */
   allowedShare: number;
   problems: number;
+  /** Requests the mesh refused in the window, replayed: still denied, or admitted by these policies. */
+  deniedToday: { stillDenied: Tally; nowAllowed: Tally; undecided: Tally };
+}
+
+/** A request the mesh refused in the window, and what the policy set does with it. */
+export interface CheckedRefusal extends ReplayResult {
+  kind: string;
+  policy: string;
 }
 
 export interface Verification {
@@ -59,6 +67,8 @@ export interface Verification {
   problems: ManifestProblem[];
   summary: VerificationSummary;
   results: Checked[];
+  /** The mesh's refusals in the window, replayed (design.md §4: a pair refused today stays denied). */
+  refusals: CheckedRefusal[];
   overPermission?: OverPermission;
 }
 
@@ -96,7 +106,10 @@ export function verify(graph: ServiceGraph, inventory: Inventory, policies: Poli
     dryRunDenials: zero(),
     allowedShare: 1,
     problems: policies.problems.length,
+    deniedToday: { stillDenied: zero(), nowAllowed: zero(), undecided: zero() },
   };
+  const refusals: CheckedRefusal[] = refusalsOf(graph).map((x) => ({ ...replay(ctx, index, x.observation), kind: x.kind, policy: x.policy }));
+  for (const r of refusals) add(r.verdict === 'denied' ? s.deniedToday.stillDenied : r.verdict === 'allowed' ? s.deniedToday.nowAllowed : s.deniedToday.undecided, r);
   for (const r of results) {
     s.requests += r.observation.requests;
     add(s[r.verdict], r);
@@ -118,6 +131,7 @@ export function verify(graph: ServiceGraph, inventory: Inventory, policies: Poli
     problems: policies.problems,
     summary: s,
     results,
+    refusals,
     ...(o.overPermission ? { overPermission: overPermission(ctx, index, observations) } : {}),
   };
 }

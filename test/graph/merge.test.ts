@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Flow } from '../../src/flow/flow.js';
 import type { Identity, ResolvedFlow } from '../../src/flow/identity.js';
-import { requestsOf } from '../../src/graph/attributes.js';
+import { allowedView, requestsOf } from '../../src/graph/attributes.js';
 import { GraphBuilder, mergeGraphs } from '../../src/graph/build.js';
 import { graphFromJson, graphToJson } from '../../src/graph/json.js';
 
@@ -32,6 +32,8 @@ const arbFlow: fc.Arbitrary<ResolvedFlow> = fc
     ts: fc.option(fc.integer({ min: 1_700_000_000_000, max: 1_700_000_000_000 + 10 * 86_400_000 })),
     count: fc.integer({ min: 1, max: 3 }),
     world: fc.boolean(),
+    // Some requests refused by the mesh: kept per operation, merged like every other attribute.
+    denial: fc.option(fc.record({ kind: fc.constantFrom('rbac' as const, 'ext-authz' as const, 'no-route' as const), policy: fc.option(fc.constantFrom('ns[a]-policy[p]-rule[0]', 'q')) }), { freq: 3 }),
   })
   .map((r): ResolvedFlow => {
     const flow: Flow = {
@@ -44,6 +46,7 @@ const arbFlow: fc.Arbitrary<ResolvedFlow> = fc
       ...(r.ts === null ? {} : { timestamp: r.ts }),
       count: r.count,
       reporter: r.reporter,
+      ...(r.denial === null ? {} : { denial: r.denial.policy === null ? { kind: r.denial.kind } : { kind: r.denial.kind, policy: r.denial.policy } }),
       evidence: { source: r.reporter === 'client' ? 'envoy-text' : 'envoy-json', location: { file: 'f' } },
     };
     const source: Identity = r.world ? { kind: 'world', key: `world:203.0.113.${r.src}`, name: `203.0.113.${r.src}`, ip: `203.0.113.${r.src}` } : workload(r.src, r.sa);
@@ -131,13 +134,33 @@ describe('graph aggregation', () => {
 
   it('counts a request logged by both sidecars once, and keeps mTLS evidence from the server side', () => {
     const [f] = fc.sample(arbFlow, { seed: 5, numRuns: 1 });
-    const client: ResolvedFlow = { ...f!, reporter: 'client', mtls: 'unknown', flow: { ...f!.flow, count: 1 } };
-    const server: ResolvedFlow = { ...f!, reporter: 'server', mtls: 'mutual', flow: { ...f!.flow, count: 1 } };
+    const { denial: _refused, ...allowed } = f!.flow;
+    const client: ResolvedFlow = { ...f!, reporter: 'client', mtls: 'unknown', flow: { ...allowed, count: 1 } };
+    const server: ResolvedFlow = { ...f!, reporter: 'server', mtls: 'mutual', flow: { ...allowed, count: 1 } };
     const g = build([client, server, client, server]);
     const [e] = g.edges();
     const a = g.getEdgeAttributes(e!);
     assert.equal(requestsOf(a), 2);
     assert.equal(a.server.mutual, 2);
+  });
+
+  it('keeps refused requests apart from allowed ones, per operation, and the server proxy\'s own view', () => {
+    const [f] = fc.sample(arbFlow.filter((x) => x.flow.protocol === 'http'), { seed: 3, numRuns: 1 });
+    const { denial: _refused, ...base } = f!.flow;
+    const at = (reporter: 'client' | 'server', path: string, denial?: Flow['denial']): ResolvedFlow => ({
+      ...f!,
+      reporter,
+      mtls: reporter === 'server' ? 'mutual' : 'unknown',
+      flow: { ...base, count: 1, timestamp: 1_700_000_000_000, l7: { method: 'POST', path }, ...(denial === undefined ? {} : { denial }) },
+    });
+    // gRPC-style: the client's line of a refused call reads as success.
+    const g = build([at('client', '/ok'), at('server', '/ok'), at('client', '/no'), at('server', '/no', { kind: 'rbac', policy: 'ns[a]-policy[p]-rule[0]' })]);
+    const a = g.getEdgeAttributes(g.edges()[0]!);
+    assert.deepEqual(a.paths, ['/no', '/ok'], 'the union: what the client saw');
+    assert.deepEqual(a.serverPaths, ['/ok']);
+    assert.equal(a.server.requests, 1);
+    assert.deepEqual(a.denied.map((d) => [d.reporter, d.kind, d.policy, d.method, d.path, d.requests]), [['server', 'rbac', 'ns[a]-policy[p]-rule[0]', 'POST', '/no', 1]]);
+    assert.deepEqual(allowedView(a), { requests: 1, methods: ['POST'], paths: ['/ok'], pathsTruncated: false, serverView: true });
   });
 
   it('reads back what it writes', () => {
