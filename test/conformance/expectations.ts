@@ -11,12 +11,16 @@
 //   host, and the source's port
 // `reporter`, `mtls`: compared when given (some lines do not say which proxy wrote them).
 // `denial` and `upstreamFailure`: always compared. `timestamp`: an ISO time, or null for none.
+// `proxied` (an outbound line's downstream listener and client): compared when given.
 //
 // The semantics are those of src/sources/access-log.ts (entryToFlow) as the lead specified them
 // for issue 11: denials from flags/details/cluster, other flags as an upstream failure, a port-0
 // remote as a peer behind a proxy, lines without an upstream cluster named by their downstream
-// addresses, an outbound line without upstream_local_address naming its client by
-// downstream_remote_address, and waypoint (inbound-vip) lines as the server side of the request.
+// addresses, and waypoint (inbound-vip) lines as the server side of the request. An outbound
+// line without upstream_local_address (Istio < 1.5, or no upstream reached) names its client by
+// downstream_remote_address, unless its listener is the proxy's own pod (a gateway): only the
+// inventory knows which, so the Flow carries no source IP but both downstream addresses
+// (`proxied`), and inventory/resolve.ts decides.
 
 import type { DenialKind, L4Protocol, Mtls, PodRef, Reporter } from '../../src/flow/flow.js';
 
@@ -44,6 +48,8 @@ export interface FlowExpectation {
   denial?: { kind: DenialKind; policy?: string };
   upstreamFailure?: string;
   timestamp: string | null;
+  /** The downstream listener and client of an outbound line (compared when given; the client's port is not). */
+  proxied?: { listener: { ip: string; port: number }; client: { ip: string } };
 }
 
 export type LineExpectation =
@@ -81,10 +87,14 @@ const nrFilterChain = (src: string, dstIp: string, port: number, t: string) =>
     timestamp: t,
   });
 
+/** An outbound line without upstream_local_address: no source IP; the downstream addresses in `proxied`. */
+const viaDownstream = (listenerIp: string, port: number, client: string) => ({ listener: { ip: listenerIp, port }, client: { ip: client } });
+
 const blackHole = (src: string, dstIp: string, port: number, t: string, host?: string) =>
-  flow('BlackHoleCluster (UH): REGISTRY_ONLY refused the connection; no upstream_local_address, so the client is downstream_remote_address', {
+  flow('BlackHoleCluster (UH): REGISTRY_ONLY refused the connection; no upstream_local_address: the client is downstream_remote_address unless its listener is the gateway itself', {
     reporter: 'client',
-    source: { ip: src },
+    source: {},
+    proxied: viaDownstream(dstIp, port, src),
     destination: { ip: dstIp, port, ...(host === undefined ? {} : { host }) },
     protocol: 'tcp',
     mtls: 'unknown',
@@ -278,9 +288,10 @@ export const EXPECTATIONS: Record<string, LineExpectation[]> = {
   ],
 
   'gloo-ingressgw-uaex-2022.log': [
-    flow('302 UAEX ext_authz_denied: an OIDC login redirect, not a refusal; no upstream_local_address, so the client is downstream_remote_address', {
+    flow('302 UAEX ext_authz_denied: an OIDC login redirect, not a refusal; no upstream_local_address: the client is downstream_remote_address unless its listener is the gateway itself', {
       reporter: 'client',
-      source: { ip: '10.48.0.1' },
+      source: {},
+      proxied: viaDownstream('10.48.0.24', 8443, '10.48.0.1'),
       destination: { service: 'in-mesh.httpbin.svc.cluster.local', servicePort: 8000 },
       protocol: 'http',
       l7: get(
@@ -456,9 +467,10 @@ export const EXPECTATIONS: Record<string, LineExpectation[]> = {
         timestamp: t!,
       }),
     ),
-    flow('egress gateway 403 rbac_access_denied_matched_policy[...]: the refused caller is downstream_remote_address (no upstream_local_address)', {
+    flow('egress gateway 403 rbac_access_denied_matched_policy[...]: no upstream_local_address: the refused caller is downstream_remote_address (10.100.0.6, a sleep pod)', {
       reporter: 'client',
-      source: { ip: '10.100.0.6' },
+      source: { pod: EGRESS_GW },
+      proxied: viaDownstream('10.100.2.6', 8080, '10.100.0.6'),
       destination: { host: 'developer.yahoo.com', servicePort: 443 },
       protocol: 'http',
       l7: head('developer.yahoo.com'),
@@ -472,7 +484,8 @@ export const EXPECTATIONS: Record<string, LineExpectation[]> = {
   'istioio-accesslog-1.1.log': [
     flow('Istio 1.1 TEXT (the 1.1-1.3 format): outbound without upstream_local_address', {
       reporter: 'client',
-      source: { ip: '172.30.146.82', pod: FILE },
+      source: { pod: FILE },
+      proxied: viaDownstream('172.21.13.94', 8000, '172.30.146.82'),
       destination: { ip: '172.30.146.73', port: 80, service: 'httpbin.default.svc.cluster.local', servicePort: 8000 },
       protocol: 'http',
       l7: get('/status/418', 'httpbin:8000'),
@@ -578,7 +591,8 @@ export const EXPECTATIONS: Record<string, LineExpectation[]> = {
     }),
     flow('Istio 1.0 TEXT outbound without upstream_local_address; a 500 from upstream, no flag', {
       reporter: 'client',
-      source: { ip: '172.30.109.78', pod: FILE },
+      source: { pod: FILE },
+      proxied: viaDownstream('172.21.5.201', 9080, '172.30.109.78'),
       destination: { ip: '172.30.146.72', port: 9080, service: 'reviews.tutorial.svc.cluster.local', servicePort: 9080 },
       protocol: 'http',
       l7: get('/reviews/0', 'reviews:9080'),
@@ -599,9 +613,10 @@ export const EXPECTATIONS: Record<string, LineExpectation[]> = {
   ],
 
   'kubeflow-ingressgw-uaex-2024.log': [
-    flow('302 UAEX: a login redirect, not a refusal; the client is downstream_remote_address', {
+    flow('302 UAEX: a login redirect, not a refusal; the client is downstream_remote_address unless its listener is the gateway itself', {
       reporter: 'client',
-      source: { ip: '192.168.0.24' },
+      source: {},
+      proxied: viaDownstream('10.0.0.196', 8443, '192.168.0.24'),
       destination: { service: 'centraldashboard.kubeflow.svc.cluster.local', servicePort: 80 },
       protocol: 'http',
       l7: get('/', 'kubeflow.kubefrog.fr'),
@@ -641,9 +656,10 @@ export const EXPECTATIONS: Record<string, LineExpectation[]> = {
   ],
 
   'packt-ch11-json-UH.log': [
-    flow('JSON 503 UH no_healthy_upstream: an upstream failure; the client is downstream_remote_address', {
+    flow('JSON 503 UH no_healthy_upstream: an upstream failure; the client is downstream_remote_address unless its listener is the gateway itself', {
       reporter: 'client',
-      source: { ip: '172.17.0.8' },
+      source: {},
+      proxied: viaDownstream('10.98.203.175', 80, '172.17.0.8'),
       destination: { service: 'envoydummy.chapter11.svc.cluster.local', servicePort: 80 },
       protocol: 'http',
       l7: get('/', 'envoydummy.chapter11'),
@@ -694,9 +710,10 @@ export const EXPECTATIONS: Record<string, LineExpectation[]> = {
   ],
 
   'uf-urx-tls-expired-gateways.log': [
-    flow('published without its [time]: read, no timestamp; gateway 503 UF,URX (expired upstream certificate); the client is downstream_remote_address', {
+    flow('published without its [time]: read, no timestamp; gateway 503 UF,URX (expired upstream certificate); the client is downstream_remote_address unless its listener is the gateway itself', {
       reporter: 'client',
-      source: { ip: '192.168.65.3' },
+      source: {},
+      proxied: viaDownstream('10.1.0.7', 8080, '192.168.65.3'),
       destination: { ip: '10.1.0.38', port: 9080, service: 'productpage.default.svc.cluster.local', servicePort: 9080 },
       protocol: 'http',
       l7: get('/productpage', 'localhost'),
@@ -707,7 +724,8 @@ export const EXPECTATIONS: Record<string, LineExpectation[]> = {
     }),
     flow("stern's 'POD CONTAINER ' prefix: the pod named there wrote it; gateway 503 UF,URX", {
       reporter: 'client',
-      source: { ip: '192.168.64.90', pod: STERN_GW },
+      source: { pod: STERN_GW },
+      proxied: viaDownstream('172.16.0.12', 8080, '192.168.64.90'),
       destination: { ip: '172.16.0.20', port: 8080, service: 'customer.default.svc.cluster.local', servicePort: 8080 },
       protocol: 'http',
       l7: get('/customer', '192.168.64.90'),
@@ -719,9 +737,10 @@ export const EXPECTATIONS: Record<string, LineExpectation[]> = {
   ],
 
   'vm-sidecar-uf-urx-2022.log': [
-    flow('VM sidecar 503 UF,URX; the client is downstream_remote_address', {
+    flow('VM sidecar 503 UF,URX; the client is downstream_remote_address unless its listener is the gateway itself', {
       reporter: 'client',
-      source: { ip: '192.168.205.6' },
+      source: {},
+      proxied: viaDownstream('172.18.2.58', 8080, '192.168.205.6'),
       destination: { ip: '172.16.0.15', port: 8080, service: 'customer.default.svc.cluster.local', servicePort: 8080 },
       protocol: 'http',
       l7: get('/', 'customer.default.svc.cluster.local:8080'),

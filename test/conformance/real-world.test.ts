@@ -89,6 +89,7 @@ function flowView(f: Flow, want: FlowExpectation, hint: PodRef): Record<string, 
   };
   if ('reporter' in want) out['reporter'] = f.reporter;
   if ('mtls' in want) out['mtls'] = f.mtls;
+  if ('proxied' in want) out['proxied'] = f.proxied === undefined ? undefined : { listener: { ...f.proxied.listener }, client: { ip: f.proxied.client.ip } };
   return clean(out);
 }
 
