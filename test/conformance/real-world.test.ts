@@ -11,6 +11,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { EndpointRef, Flow, PodRef } from '../../src/flow/flow.js';
 import type { Location } from '../../src/errors.js';
+import { observePart } from '../../src/cli/observe/part.js';
+import { graphToJson } from '../../src/graph/json.js';
+import { buildInventory } from '../../src/inventory/inventory.js';
 import { readAccessLogs } from '../../src/sources/read-access-logs.js';
 import { Tally } from '../../src/tally.js';
 import { BIN, ROOT } from '../support/paths.js';
@@ -186,6 +189,17 @@ if (!existsSync(DIR)) {
         }
       });
     }
+
+    it('counting repeats from bytes gives what decoding every line gives, denials and failures included', async () => {
+      const inventory = buildInventory([]);
+      const input = files.map((f) => ({ path: join(DIR, f) }));
+      const seen = [];
+      for (const repeats of [false, true]) {
+        const r = await observePart(inventory, input, { format: 'auto', container: 'istio-proxy' }, undefined, { repeats });
+        seen.push({ graph: graphToJson(r.graph), flows: r.flows, rejects: r.rejects.entries(), skips: r.skips.entries(), unresolved: r.unresolved.entries() });
+      }
+      assert.deepStrictEqual(seen[1], seen[0]);
+    });
 
     it('`ztmap observe` on the directory: the counts of read, skipped and rejected lines are the table\'s', () => {
       const out = mkdtempSync(join(tmpdir(), 'ztmap-conformance-'));
