@@ -6,6 +6,7 @@
 //   envelope {"log": "<line>", "kubernetes": {"pod_name": …, "namespace_name": …}}          (Fluent Bit)
 //            {"message": "<line>", "kubernetes": {"pod_name": …, "pod_namespace": …}}      (Vector)
 //   stern    productpage-v1-6987489c74-6fgz8 istio-proxy [2026-…] …   (`[NS ]POD CONTAINER ` prefix)
+//   kubectl  [pod/productpage-v1-6987489c74-6fgz8/istio-proxy] [2026-…] …   (`kubectl logs --prefix`)
 // and the proxy's own logging (`…Z\tinfo\txdsproxy\t…`, `[2026-11-24 10:00:00.000][12][info]…`,
 // a Rust ztunnel's `…Z  INFO outbound{…}: ztunnel::proxy::…`), which is skipped and counted, not
 // rejected. A Rust ztunnel's access log (`…Z\tinfo\taccess\tconnection complete\tsrc.addr=…`) is
@@ -73,6 +74,8 @@ const RUST_LOG = /^\d{4}-\d\d-\d\dT[\d:.]+Z +(?:TRACE|DEBUG|INFO|WARN|ERROR) /;
 const ZTUNNEL_ACCESS = /^(?:\d{4}-\d\d-\d\dT[\d:.]+Z\s+)?(?:trace|debug|info|warn|error)\s+(?:http )?access\s+(?:connection complete|http request)\s/i;
 /** A TEXT line whose `[` was lost (copy damage in published lines): `2024-05-29T02:46:11.488Z] "GET …`. */
 const BRACKETLESS_TEXT = /^\d{4}-\d\d-\d\dT[\d:.]+Z\] "/;
+/** `kubectl logs --prefix`: `[pod/POD/CONTAINER] ` before the entry. */
+const KUBECTL_PREFIX = /^\[pod\/([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?)\/([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\] /;
 /** stern's prefix: `[NAMESPACE ]POD CONTAINER ` before the entry. */
 const STERN = /^(?:([a-z0-9](?:[-a-z0-9]*[a-z0-9])?) )?([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?) ([a-z0-9](?:[-a-z0-9]*[a-z0-9])?) (?=\[\d{4}-|\{")/;
 
@@ -192,18 +195,16 @@ export class AccessLogDecoder<T = unknown> {
         return;
       }
     }
-    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
-      // `stern`: the pod (and namespace) in front name the proxy better than the file does.
-      const m = STERN.exec(text);
-      if (m !== null) {
-        const location = { file: this._file, line: lineNumber };
-        if (m[3] !== this._options.container) {
-          this._sinks.skips.add('other-container', location);
-          return;
-        }
-        this._payload(text.slice(m[0].length), { namespace: m[1] ?? '', name: m[2]! }, location, true);
+    // `stern` and `kubectl logs --prefix`: the pod in front names the proxy better than the file does.
+    const prefix = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 91 /* [ */ ? podPrefix(text) : undefined;
+    if (prefix !== undefined) {
+      const location = { file: this._file, line: lineNumber };
+      if (prefix.container !== this._options.container) {
+        this._sinks.skips.add('other-container', location);
         return;
       }
+      this._payload(text.slice(prefix.length), prefix.pod, location, true);
+      return;
     }
     this._payload(text, this._reporter, { file: this._file, line: lineNumber }, true);
   }
@@ -407,6 +408,17 @@ export class AccessLogDecoder<T = unknown> {
     if (d.kind === 'skip') this._sinks.skips.add(d.reason, location);
     else this._sinks.rejects.add(d.reason, location, d.detail);
   }
+}
+
+/** The pod and container a `stern` or `kubectl logs --prefix` prefix names, and the prefix's length. */
+function podPrefix(text: string): { pod: PodRef; container: string; length: number } | undefined {
+  if (text.charCodeAt(0) === 91 /* [ */) {
+    if (!text.startsWith('[pod/')) return undefined;
+    const m = KUBECTL_PREFIX.exec(text);
+    return m === null ? undefined : { pod: { namespace: '', name: m[1]! }, container: m[2]!, length: m[0].length };
+  }
+  const m = STERN.exec(text);
+  return m === null ? undefined : { pod: { namespace: m[1] ?? '', name: m[2]! }, container: m[3]!, length: m[0].length };
 }
 
 /**

@@ -25,6 +25,13 @@ describe('access-log records around the entry', () => {
     assert.equal(flows[0]!.upstreamFailure, 'UF,URX');
   });
 
+  it("takes the reporting pod from `kubectl logs --prefix`'s '[pod/POD/CONTAINER] '", () => {
+    const { flows, skips, rejects } = decodeText([`[pod/gw-7cc46d9596-v8qnt/istio-proxy] ${ENTRY}`, `[pod/gw-7cc46d9596-v8qnt/discovery] ${ENTRY}`].join('\n'), 'prefixed.txt');
+    assert.equal(rejects.total, 0);
+    assert.deepEqual(reasons(skips), { 'other-container': 1 });
+    assert.deepEqual(flows[0]!.source.pod, { namespace: '', name: 'gw-7cc46d9596-v8qnt' });
+  });
+
   it('reads entries published without their [ or their [time]', () => {
     const { flows, rejects } = decodeText([ENTRY.slice(1), ENTRY.slice(ENTRY.indexOf('"'))].join('\n'));
     assert.equal(rejects.total, 0);
