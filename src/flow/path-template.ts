@@ -3,8 +3,15 @@
 // distinct paths grow with the number of requests instead of the number of endpoints.
 //
 // A template keeps literal segments and replaces id-like ones with a placeholder:
-//   /api/v1/orders/123?token=abc  ->  /api/v1/orders/{id}
-//   /users/3f2a…-uuid/avatar      ->  /users/{uuid}/avatar
+//   /api/v1/orders/123?token=abc          ->  /api/v1/orders/{id}
+//   /users/3f2a…-uuid/avatar              ->  /users/{uuid}/avatar
+//   /product/0PUK6V6EV0                   ->  /product/{id}
+//   /users/alice@example.com/cart         ->  /users/{email}/cart
+//   /reports/2026-11-24/summary           ->  /reports/{date}/summary
+//   /sessions/eyJhbGciOi…                 ->  /sessions/{token}
+// The rules read one segment's shape only and must never take a route word for an id
+// (`/cart`, `/api/v1`, `/healthz`, `/static/app.css`, `/grpc.health.v1.Health/Check` stay as
+// they are): what shape cannot tell, generalize-paths.ts decides from the siblings.
 // `{` and `}` are not valid unescaped in an HTTP path (RFC 3986), so a literal brace in a
 // raw path is percent-encoded and a placeholder can never be confused with a real segment.
 
@@ -13,7 +20,7 @@ import type { ByteKey } from './byte-keys.js';
 export const MAX_SEGMENTS = 16;
 export const MAX_SEGMENT_LENGTH = 64;
 
-export type Placeholder = '{id}' | '{uuid}' | '{hex}' | '{token}';
+export type Placeholder = '{id}' | '{uuid}' | '{hex}' | '{date}' | '{email}' | '{token}';
 
 // One implementation of the rules, over character codes, written out through a TemplateOut:
 // runs of the raw path and fixed texts. The read buffer's bytes are the codes themselves on
@@ -33,7 +40,7 @@ interface FixedText {
   bytes: Uint8Array;
 }
 
-const FIXED = new Map<string, FixedText>(['{id}', '{uuid}', '{hex}', '{token}', '{invalid}', '/{more}', '/', '%7B', '%7D'].map((text) => [text, { text, bytes: Uint8Array.from(text, (c) => c.charCodeAt(0)) }]));
+const FIXED = new Map<string, FixedText>(['{id}', '{uuid}', '{hex}', '{date}', '{email}', '{token}', '{invalid}', '/{more}', '/', '%7B', '%7D'].map((text) => [text, { text, bytes: Uint8Array.from(text, (c) => c.charCodeAt(0)) }]));
 const fixed = (t: string) => FIXED.get(t)!;
 
 /** Writes the template of the raw path `c[start, stop)` (character codes) to `out`. */
@@ -81,40 +88,254 @@ function writeTemplate(c: Uint8Array, start: number, stop: number, out: Template
   out.copy(copied, end);
 }
 
+// Character kinds, one table lookup per character: a class (digit, upper, lower, other) and
+// flags. Codes ≥ 128 (any character outside ASCII, on the string path) are OTHER only.
+const DIGIT = 1;
+const UPPER = 2;
+const LOWER = 3;
+const OTHER = 4;
+const CLASS = 7;
+const HEX = 8; // 0-9 a-f A-F
+const TOKEN = 16; // a character a token may hold: letters, digits, `_ - . ~ = + %`
+const SEPARATOR = 32; // `- _ . ~`: splits a segment into pieces (`order-12345`, `main.3f2a9c1e.js`)
+const KIND = new Uint8Array(256).fill(OTHER);
+for (let x = 48; x <= 57; x++) KIND[x] = DIGIT | HEX | TOKEN;
+for (let x = 65; x <= 90; x++) KIND[x] = UPPER | TOKEN | (x <= 70 ? HEX : 0);
+for (let x = 97; x <= 122; x++) KIND[x] = LOWER | TOKEN | (x <= 102 ? HEX : 0);
+for (const x of [45, 95, 46, 126]) KIND[x] = OTHER | TOKEN | SEPARATOR;
+for (const x of [61, 43, 37]) KIND[x] = OTHER | TOKEN;
+
+/** Shortest segment the token rule reads; shorter opaque strings are left to sibling evidence (generalize-paths.ts). */
+export const MIN_TOKEN_LENGTH = 16;
+
 /**
  * The placeholder for the segment `c[start, stop)`, or undefined when it is a literal. One
- * scan sorts the characters into the classes the rules read:
+ * scan counts the character classes (a `%XX` escape counts as one character of no class, so
+ * `caf%C3%A9` has no digit) and the changes of class between neighbours (separators left out),
+ * which is what tells random text (`dQw4w9WgXcQ`: a change at nearly every character) from
+ * words (`getV2Items`, `x-cart_v1beta1`).
+ *   {token}  over MAX_SEGMENT_LENGTH characters; or 16 or more token characters that start
+ *            like a JWT (`eyJ`), end in base64 padding, or are not word-like (wordLike:
+ *            `grpc.health.v1.Health`, `getUserIdByEmail`, `reviews-v2-canary` are words)
+ *   {email}  one `@` (or `%40`) between a local part and a dotted domain
  *   {id}     digits only
  *   {uuid}   8-4-4-4-12 hex digits
- *   {hex}    8 or more hex digits
- *   {token}  over MAX_SEGMENT_LENGTH characters, or 16 or more of [A-Za-z0-9_-.~=+%] with a letter
- * A segment without a digit is a literal unless it is over-long.
+ *   {date}   YYYY-MM-DD with a valid month and day, optionally `T` and a time
+ *   {hex}    8 or more hex digits, at least one a digit
+ *   {id}     a code of letters and digits (codeLike: `0PUK6V6EV0`, `OLJCESPC7Z`, `user12345`,
+ *            `2d7djr4hhv`), never a version (`v1`, `v1beta1`) or a word with a number
+ *            (`sha256`, `oauth2`, `ubuntu2204`, `ISO8601`)
+ *   {id}     digits with 2 or more separators or 6 or more digits (`112-3456789-1234567`,
+ *            `10.0.0.1`), or a name with such a piece (`order-12345`, `main.3f2a9c1e.js`,
+ *            `productpage-v1-2d7djr4hhv-xbj9k`)
+ * A segment without a digit is a literal unless it is an email or a token.
  */
 function placeholderIn(c: Uint8Array, start: number, stop: number): Placeholder | undefined {
   const length = stop - start;
-  let digits = 0;
-  let allHex = true;
-  let allTokenChars = true;
-  let letters = 0;
+  if (length > MAX_SEGMENT_LENGTH) return '{token}';
+  // Most segments are words or numbers: one plain loop tells them apart from the rest.
+  let quickDigits = 0;
+  let marks = false; // `@` or `%`: an email or an escape
   for (let i = start; i < stop; i++) {
     const x = c[i]!;
-    if (x >= 48 && x <= 57) digits++;
-    else if ((x >= 97 && x <= 102) || (x >= 65 && x <= 70)) letters++;
+    if (x >= 48 && x <= 57) quickDigits++;
+    else if (x === 64 || x === 37) marks = true;
+  }
+  if (quickDigits === 0 && !marks && length < MIN_TOKEN_LENGTH) return undefined;
+  if (quickDigits === length && length > 0) return '{id}';
+  // No rule below reads fewer than 5 characters (`v1`, `x86`, `es6` are words).
+  if (length < 5) return undefined;
+  return classify(c, start, stop);
+}
+
+/** placeholderIn for a segment that is no plain word or number: the whole analysis, kept apart so the common cases stay small. */
+function classify(c: Uint8Array, start: number, stop: number): Placeholder | undefined {
+  const length = stop - start;
+  let digits = 0;
+  let upper = 0;
+  let lower = 0;
+  let units = 0; // characters, an escape counting one
+  let changes = 0;
+  let previous = 0;
+  let lowerRuns = 0;
+  let notWords = 0; // a capital not followed by a lowercase letter, or a digit by one: rare in words (camelCase, `getV2Items`)
+  let separators = 0;
+  let at = -1;
+  let ats = 0;
+  let flags = HEX | TOKEN; // what every character is
+  for (let i = start; i < stop; i++) {
+    const x = c[i]!;
+    let k = KIND[x]!;
+    if (x === 37 /* % */ && i + 2 < stop && KIND[c[i + 1]!]! & HEX && KIND[c[i + 2]!]! & HEX) {
+      if (c[i + 1] === 52 && c[i + 2] === 48) {
+        at = i; // %40
+        ats++;
+      }
+      k = OTHER | TOKEN;
+      i += 2;
+    } else if (x === 64 /* @ */) {
+      at = i;
+      ats++;
+    }
+    const cls = k & CLASS;
+    if (cls === DIGIT) digits++;
+    else if (cls === UPPER) upper++;
+    else if (cls === LOWER) lower++;
+    flags &= k;
+    units++;
+    // Separators join words (`x-cart_v1beta1`, `grpc.health.v1`): they are not changes of class.
+    if (k & SEPARATOR) separators++;
     else {
-      allHex = false;
-      if ((x >= 97 && x <= 122) || (x >= 65 && x <= 90)) letters++;
-      else if (!isTokenPunctuation(x)) allTokenChars = false;
+      if (cls === LOWER && previous !== LOWER) lowerRuns++;
+      if ((previous === UPPER && cls !== LOWER) || (previous === DIGIT && cls === LOWER)) notWords++;
+      if (units - separators > 1 && cls !== previous) changes++;
+      previous = cls;
     }
   }
-  // Most segments are words: no digit means not an id (UUIDs, hex and tokens all have one).
-  if (length <= MAX_SEGMENT_LENGTH && digits === 0) return undefined;
+  if (ats === 1 && isEmail(c, start, stop, at)) return '{email}';
+  const letters = upper + lower;
+  const long = (flags & TOKEN) !== 0 && length >= MIN_TOKEN_LENGTH;
+  // A JWT (`eyJ`: the base64 of `{"`) or padded base64 is a token whatever its letters.
+  if (long && (startsJwt(c, start) || (c[stop - 1] === 61 /* = */ && length % 4 === 0))) return '{token}';
+  // A token: in random text capitals and digits are followed by anything and runs of lowercase
+  // are short (1.7 characters on average in base64); in words capitals start words, digits end
+  // them (camelCase, `getV2Items`) and runs of lowercase are longer. Words in capitals
+  // (`CART_ITEMS_V2`) change class rarely, random text at about every other character.
+  const wordLike = lower > upper ? notWords === 0 || (2 * lower >= 5 * lowerRuns && notWords < 3) : 2 * changes < units - separators - 1;
+  const token = long && letters > 0 && !wordLike;
+  // Without a digit, only an email (above) or a token is not a literal.
+  if (digits === 0) return token ? '{token}' : undefined;
   if (digits === length) return '{id}';
   if (length === 36 && isUuid(c, start)) return '{uuid}';
-  if (allHex && length >= 8) return '{hex}';
-  if (length > MAX_SEGMENT_LENGTH) return '{token}';
-  if (allTokenChars && length >= 16 && letters > 0) return '{token}';
-  return undefined;
+  if (length >= 10 && isDate(c, start, stop)) return '{date}';
+  if (flags & HEX && length >= 8) return '{hex}';
+  if (digits + letters === units && units === length) {
+    // Long letters and digits with two digits or more that are not camelCase words (`getV2ItemsV3`).
+    if (token || (length >= MIN_TOKEN_LENGTH && digits >= 2 && notWords > 0)) return '{token}';
+    return codeLike(c, start, stop, digits, upper, lower, changes, lowerRuns) ? '{id}' : undefined;
+  }
+  if (digits + separators === length && (separators >= 2 || digits >= 6)) return '{id}';
+  if (separators > 0 && hasIdPiece(c, start, stop)) return '{id}';
+  return token ? '{token}' : undefined;
 }
+
+/**
+ * Letters and digits `c[start, stop)` (at least one of each) that make a code rather than a
+ * word: 5 or more digits (`user12345`); uppercase with 8 or more characters, or 6 or 7 unless
+ * a word then a number (`0PUK6V6EV0`, `OLJCESPC7Z`, `FMVPWGJJ09`, not `SHA256`, `ISO8601`); lowercase with
+ * 8 or more characters, 2 or more digits and 4 or more changes of class (`2d7djr4hhv`, not
+ * `ubuntu2204`, `sha256sum`); mixed case with 8 or more characters, 2 or more digits, changing class at every
+ * other one, in runs of lowercase shorter than 2 on average (`dQw4w9WgXcQ`, not `OAuth2Callback`
+ * or `cartIdCart0`: words run longer). Never a version (`v2`, `v1beta1`).
+ */
+function codeLike(c: Uint8Array, start: number, stop: number, digits: number, upper: number, lower: number, changes: number, lowerRuns: number): boolean {
+  const length = stop - start;
+  if (isVersion(c, start, stop)) return false;
+  if (digits >= 5) return true;
+  if (lower === 0) return length >= 8 || (length >= 6 && !(changes === 1 && (KIND[c[start]!]! & CLASS) === UPPER));
+  if (upper === 0) return length >= 8 && digits >= 2 && changes >= 4;
+  return length >= 8 && digits >= 2 && 2 * changes >= length - 1 && lower < 2 * lowerRuns;
+}
+
+/** `v` then digits, then optionally letters and digits: `v1`, `V2`, `v1beta1`, `v2alpha`. */
+function isVersion(c: Uint8Array, start: number, stop: number): boolean {
+  if (c[start] !== 118 && c[start] !== 86) return false;
+  let i = start + 1;
+  const digitsFrom = i;
+  while (i < stop && (KIND[c[i]!]! & CLASS) === DIGIT) i++;
+  if (i === digitsFrom) return false;
+  while (i < stop && (KIND[c[i]!]! & CLASS) === LOWER) i++;
+  while (i < stop && (KIND[c[i]!]! & CLASS) === DIGIT) i++;
+  return i === stop;
+}
+
+/** A piece between separators of `c[start, stop)` that is an id by itself: 5+ digits, 8+ hex digits with a digit, or a code. */
+function hasIdPiece(c: Uint8Array, start: number, stop: number): boolean {
+  let from = start;
+  while (from < stop) {
+    let to = from;
+    let digits = 0;
+    let upper = 0;
+    let lower = 0;
+    let changes = 0;
+    let previous = 0;
+    let lowerRuns = 0;
+    let flags = HEX | TOKEN;
+    for (; to < stop; to++) {
+      const k = KIND[c[to]!]!;
+      if (k & SEPARATOR) break;
+      const cls = k & CLASS;
+      if (cls === DIGIT) digits++;
+      else if (cls === UPPER) upper++;
+      else if (cls === LOWER) lower++;
+      if (cls === LOWER && previous !== LOWER) lowerRuns++;
+      if (to > from && cls !== previous) changes++;
+      previous = cls;
+      flags &= k;
+    }
+    const length = to - from;
+    if (digits > 0 && digits + upper + lower === length) {
+      if (digits === length ? length >= 5 : (flags & HEX && length >= 8) || codeLike(c, from, to, digits, upper, lower, changes, lowerRuns)) return true;
+    }
+    from = to + 1;
+  }
+  return false;
+}
+
+/** `eyJ`: the base64 of `{"`, how every JWT and most base64 JSON starts. */
+function startsJwt(c: Uint8Array, start: number): boolean {
+  return c[start] === 101 && c[start + 1] === 121 && c[start + 2] === 74;
+}
+
+/** `c[start, stop)` is `YYYY-MM-DD`, with month 01-12 and day 01-31, then nothing or `T`/`_` and a time (`10:00:00.123Z`, `10%3A00%3A00%2B01%3A00`). */
+function isDate(c: Uint8Array, start: number, stop: number): boolean {
+  for (let j = 0; j < DATE_DIGITS.length; j++) if ((KIND[c[start + DATE_DIGITS[j]!]!]! & CLASS) !== DIGIT) return false;
+  if (c[start + 4] !== 45 || c[start + 7] !== 45) return false;
+  const month = (c[start + 5]! - 48) * 10 + c[start + 6]! - 48;
+  const day = (c[start + 8]! - 48) * 10 + c[start + 9]! - 48;
+  if (month < 1 || month > 12 || day < 1 || day > 31) return false;
+  if (stop - start === 10) return true;
+  const t = c[start + 10];
+  if (t !== 84 && t !== 116 && t !== 95) return false;
+  for (let i = start + 11; i < stop; i++) if (!TIME[c[i]!]) return false;
+  return true;
+}
+const DATE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9];
+/** Characters of a time after the date: digits, `: . + -`, `Z`, and the escapes `%3A` and `%2B`. */
+const TIME = new Uint8Array(256);
+for (const x of '0123456789:.+-Zz%AaBb') TIME[x.charCodeAt(0)] = 1;
+
+/**
+ * `c[start, stop)` is LOCAL@DOMAIN, the `@` (or `%40`) at `at`: a local part of letters, digits
+ * and `. _ + - %`, and a domain of two or more labels of letters, digits and `-`, the last
+ * with a letter.
+ */
+function isEmail(c: Uint8Array, start: number, stop: number, at: number): boolean {
+  if (at === start) return false;
+  for (let i = start; i < at; i++) if (!EMAIL_LOCAL[c[i]!]) return false;
+  const from = c[at] === 64 ? at + 1 : at + 3;
+  if (stop - from < 3) return false;
+  let dots = 0;
+  let labelStart = from;
+  let letterInLabel = false;
+  for (let i = from; i < stop; i++) {
+    const x = c[i]!;
+    if (x === 46) {
+      if (i === labelStart) return false;
+      dots++;
+      labelStart = i + 1;
+      letterInLabel = false;
+      continue;
+    }
+    const cls = KIND[x]! & CLASS;
+    if (cls === UPPER || cls === LOWER) letterInLabel = true;
+    else if (cls !== DIGIT && x !== 45) return false;
+  }
+  return dots > 0 && labelStart < stop && letterInLabel;
+}
+const EMAIL_LOCAL = new Uint8Array(256);
+for (let x = 0; x < 256; x++) if ((KIND[x]! & CLASS) !== OTHER) EMAIL_LOCAL[x] = 1;
+for (const x of '._+-%') EMAIL_LOCAL[x.charCodeAt(0)] = 1;
 
 /** `c[start, start + 36)` is 8-4-4-4-12 hex digits, either case. */
 function isUuid(c: Uint8Array, start: number): boolean {
@@ -122,29 +343,24 @@ function isUuid(c: Uint8Array, start: number): boolean {
     const x = c[start + i]!;
     if (i === 8 || i === 13 || i === 18 || i === 23) {
       if (x !== 45) return false;
-    } else if (!((x >= 48 && x <= 57) || (x >= 97 && x <= 102) || (x >= 65 && x <= 70))) return false;
+    } else if (!(KIND[x]! & HEX)) return false;
   }
   return true;
 }
 
-/** `_ - . ~ = + %`: the characters besides letters and digits that a token may hold. */
-function isTokenPunctuation(c: number): boolean {
-  return c === 95 || c === 45 || c === 46 || c === 126 || c === 61 || c === 43 || c === 37;
-}
-
-/** No digit, no brace, no over-long segment and few enough segments in `c[start, end)`. */
+/** No digit, brace or `@`, no segment as long as a token, and few enough segments in `c[start, end)`: nothing a rule could replace. */
 function isPlain(c: Uint8Array, start: number, end: number): boolean {
   let segments = 0;
   let segStart = start;
   for (let i = start; i < end; i++) {
     const x = c[i]!;
-    if ((x >= 48 && x <= 57) || x === 123 || x === 125) return false;
+    if ((x >= 48 && x <= 57) || x === 123 || x === 125 || x === 64) return false;
     if (x === 47) {
-      if (i - segStart > MAX_SEGMENT_LENGTH + 1 || ++segments > MAX_SEGMENTS) return false;
+      if (i - segStart > MIN_TOKEN_LENGTH || ++segments > MAX_SEGMENTS) return false;
       segStart = i;
     }
   }
-  return end - segStart <= MAX_SEGMENT_LENGTH + 1;
+  return end - segStart <= MIN_TOKEN_LENGTH;
 }
 
 function hasBrace(c: Uint8Array, start: number, stop: number): boolean {

@@ -4,7 +4,7 @@
 // come from the labels those pods really carry (design.md §3).
 
 import { selects } from '../flow/labels.js';
-import type { Inventory, Pod, Service } from '../inventory/inventory.js';
+import { podDataplane, type Inventory, type Pod, type Service } from '../inventory/inventory.js';
 import type { ClusterFacts, PodFacts, WorkloadFacts } from '../rules/access-rule.js';
 
 const compareKeys = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
@@ -27,20 +27,26 @@ export function workloadFacts(inv: Inventory): WorkloadFacts[] {
     const w = p.workload;
     let f = byKey.get(w.key);
     if (f === undefined) {
-      f = { key: w.key, namespace: p.namespace, name: w.name, kind: w.workloadKind ?? 'Pod', serviceAccounts: [], labels: { ...(w.labels ?? {}) }, pods: [], hasSidecar: false, isGateway: false };
+      f = { key: w.key, namespace: p.namespace, name: w.name, kind: w.workloadKind ?? 'Pod', serviceAccounts: [], labels: { ...(w.labels ?? {}) }, pods: [], hasSidecar: false, isGateway: false, dataplane: 'none', waypoints: [] };
       byKey.set(w.key, f);
     }
     f.pods.push(podFacts(p));
+    // One sidecar pod makes it a sidecar workload (sidecar injection wins, as in Istio); an
+    // ambient pod otherwise makes it ambient, whose weaker enforcement the emitters plan for.
+    const dp = podDataplane(p);
+    if (dp === 'sidecar' || (dp === 'ambient' && f.dataplane === 'none')) f.dataplane = dp;
+    if (p.waypoint !== undefined && !f.waypoints.includes(p.waypoint)) f.waypoints.push(p.waypoint);
     if (!f.serviceAccounts.includes(p.serviceAccount)) f.serviceAccounts.push(p.serviceAccount);
     f.hasSidecar ||= p.hasSidecar;
   }
   for (const c of inv.controllers.values()) {
-    if (!byKey.has(c.key)) byKey.set(c.key, { key: c.key, namespace: c.namespace, name: c.name, kind: c.kind, serviceAccounts: [], labels: {}, pods: [], hasSidecar: false, isGateway: false });
+    if (!byKey.has(c.key)) byKey.set(c.key, { key: c.key, namespace: c.namespace, name: c.name, kind: c.kind, serviceAccounts: [], labels: {}, pods: [], hasSidecar: false, isGateway: false, dataplane: 'none', waypoints: [] });
   }
   for (const f of byKey.values()) {
     // Gateways run Envoy as `istio-proxy` but are not injected (`sidecar.istio.io/inject: "false"`).
     f.isGateway = f.hasSidecar && (/gateway$/.test(f.labels['istio'] ?? '') || f.labels['sidecar.istio.io/inject'] === 'false');
     f.serviceAccounts.sort();
+    f.waypoints.sort();
     f.pods.sort((a, b) => (a.name < b.name ? -1 : 1));
   }
   return [...byKey.values()].sort(compareKeys);

@@ -77,7 +77,7 @@ function onlyFailures(e: EdgeAttributes): boolean {
   return e.protocol !== 'tcp' && classes.length > 0 && classes.every((k) => k === '5xx' || k === '0');
 }
 
-function confidenceOf(from: Peer, to: Peer, ev: RuleEvidence): { confidence: Confidence; notes: string[] } {
+function confidenceOf(from: Peer, to: Peer, ev: RuleEvidence, toAmbient = false): { confidence: Confidence; notes: string[] } {
   const notes: string[] = [];
   let confidence: Confidence = 'high';
   if (ev.requests <= 1) {
@@ -88,7 +88,11 @@ function confidenceOf(from: Peer, to: Peer, ev: RuleEvidence): { confidence: Con
     confidence = 'medium';
   }
   if (from.kind === 'workload' && to.kind === 'workload' && ev.mutual === 0 && ev.plaintext === 0) {
-    notes.push('no server-side proxy observed it: the client identity is not verified by mTLS');
+    notes.push(
+      toAmbient
+        ? 'the server is in ambient mode: ztunnel carries it over mTLS (HBONE), but ztunnel\'s own logs are not read yet, so the client identity is not verified by the telemetry'
+        : 'no server-side proxy observed it: the client identity is not verified by mTLS',
+    );
     confidence = 'low';
   }
   if (ev.daysSeen === 0) notes.push('no record carried a time: the days it was seen on are unknown');
@@ -188,7 +192,7 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
       excluded.push({ from, to, port: e.port, protocol: e.protocol, reason: noise.reason, consequence: noise.consequence, evidence });
       continue;
     }
-    const { confidence, notes } = confidenceOf(from, to, evidence);
+    const { confidence, notes } = confidenceOf(from, to, evidence, facts.get(e.target)?.dataplane === 'ambient');
     if (viaProxy !== undefined && evidence.mutual + evidence.plaintext > 0) {
       notes.push(`mTLS evidence from ${e.target}'s own lines, which name the caller only by X-Forwarded-For: attributed to ${e.source}, the one gateway seen calling it there`);
     }

@@ -3,6 +3,7 @@
 
 import type { Identity } from '../flow/identity.js';
 import { workloadKey } from '../flow/identity.js';
+import { selects } from '../flow/labels.js';
 import { loadObjects, type KubeObject } from './load.js';
 
 export interface ContainerPort {
@@ -25,6 +26,13 @@ export interface Pod {
   start?: number;
   end?: number;
   hasSidecar: boolean;
+  /**
+   * How Istio meshes the pod (see `dataplaneOf`). Absent on pods that no dump described
+   * (replay's probes): read it through `podDataplane`.
+   */
+  dataplane?: Dataplane;
+  /** The waypoint (`istio.io/use-waypoint`) traffic to this ambient pod goes through, when one is named. */
+  waypoint?: string;
   workload: Identity;
   /** The workload identity with this pod's service account, computed once. */
   identity: Identity;
@@ -43,6 +51,55 @@ export interface Service {
   clusterIPs: string[];
   selector?: Record<string, string>;
   ports: ServicePort[];
+  /** The Service's `istio.io/use-waypoint`, when set (ambient: its traffic goes through that waypoint). */
+  waypoint?: string;
+}
+
+/**
+ * How Istio meshes a pod: an injected sidecar, ambient mode (ztunnel, L4 only, no sidecar),
+ * or not at all.
+ */
+export type Dataplane = 'sidecar' | 'ambient' | 'none';
+
+/** `ambient` on a Namespace or Pod enrolls it in ambient mode; `none` on a Pod opts it out. */
+export const DATAPLANE_MODE_LABEL = 'istio.io/dataplane-mode';
+/** The waypoint an ambient resource's traffic goes through: `NAME`, `NS/NAME`, or `#none`. */
+export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
+/** Written by istio-cni on a pod whose traffic it redirected to ztunnel. */
+export const AMBIENT_REDIRECTION_ANNOTATION = 'ambient.istio.io/redirection';
+
+/**
+ * Istio's pod selection for ambient mode ("Add workloads to the mesh", istio.io): ambient
+ * when the namespace or the pod is labelled `istio.io/dataplane-mode=ambient` (the pod's
+ * label wins, so `none` opts a pod out) and the pod has no injected sidecar (sidecar
+ * injection takes precedence); istio-cni's `ambient.istio.io/redirection: enabled` on the
+ * pod says it was captured, which counts when the Namespace object is not in the dump.
+ * hostNetwork pods are never captured.
+ */
+export function dataplaneOf(
+  pod: { labels: Readonly<Record<string, string>>; hasSidecar: boolean; hostNetwork: boolean; annotations?: Readonly<Record<string, string>> },
+  namespaceLabels: Readonly<Record<string, string>> | undefined,
+): Dataplane {
+  if (pod.hasSidecar || pod.annotations?.['sidecar.istio.io/status'] !== undefined) return 'sidecar';
+  if (pod.hostNetwork) return 'none';
+  const mode = pod.labels[DATAPLANE_MODE_LABEL] ?? namespaceLabels?.[DATAPLANE_MODE_LABEL];
+  if (mode === 'ambient') return 'ambient';
+  if (mode === undefined && pod.annotations?.[AMBIENT_REDIRECTION_ANNOTATION] === 'enabled') return 'ambient';
+  return 'none';
+}
+
+/**
+ * The waypoint an ambient pod uses: the pod's label over its namespace's; `#none` opts out.
+ * (A Service's label also applies, to traffic addressed to the Service: see buildInventory.)
+ */
+export function waypointOf(podLabels: Readonly<Record<string, string>>, namespaceLabels: Readonly<Record<string, string>> | undefined): string | undefined {
+  const w = podLabels[USE_WAYPOINT_LABEL] ?? namespaceLabels?.[USE_WAYPOINT_LABEL];
+  return w === undefined || w === '' || w === '#none' ? undefined : w;
+}
+
+/** A pod's dataplane; a pod built without one (not from a dump) is a sidecar pod or unmeshed. */
+export function podDataplane(p: Pick<Pod, 'dataplane' | 'hasSidecar'>): Dataplane {
+  return p.dataplane ?? (p.hasSidecar ? 'sidecar' : 'none');
 }
 
 /** Labels that differ per revision or per pod: never part of a workload's identity. */
@@ -231,6 +288,10 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
     };
     const hostIP = str(status['hostIP']);
     if (hostIP !== undefined) pod.hostIP = hostIP;
+    const nsLabels = namespaceLabels.get(ns);
+    pod.dataplane = dataplaneOf({ ...pod, annotations: labelsOf(meta['annotations']) }, nsLabels);
+    const waypoint = pod.dataplane === 'ambient' ? waypointOf(labels, nsLabels) : undefined;
+    if (waypoint !== undefined) pod.waypoint = waypoint;
     pods.push(pod);
     const list = podsByWorkload.get(key) ?? [];
     list.push(pod);
@@ -249,6 +310,15 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
     for (const p of list) {
       p.workload = identity;
       p.identity = { ...identity, serviceAccount: p.serviceAccount };
+    }
+  }
+
+  // A Service labelled istio.io/use-waypoint sends its traffic through that waypoint: its
+  // ambient pods are behind it too (for traffic addressed to the Service).
+  for (const svc of services) {
+    if (svc.waypoint === undefined || svc.selector === undefined || Object.keys(svc.selector).length === 0) continue;
+    for (const p of pods) {
+      if (p.namespace === svc.namespace && p.dataplane === 'ambient' && p.waypoint === undefined && selects(svc.selector, p.labels)) p.waypoint = svc.waypoint;
     }
   }
 
@@ -281,11 +351,13 @@ function serviceOf(o: KubeObject, namespace: string, name: string): Service {
   const cip = str(spec['clusterIP']);
   if (cip !== undefined && cip !== 'None' && !clusterIPs.includes(cip)) clusterIPs.unshift(cip);
   const selector = spec['selector'] === undefined ? undefined : labelsOf(spec['selector']);
+  const waypoint = waypointOf(labelsOf(o.metadata['labels']), undefined);
   return {
     namespace,
     name,
     clusterIPs,
     ...(selector === undefined ? {} : { selector }),
+    ...(waypoint === undefined ? {} : { waypoint }),
     ports: arr(spec['ports']).map(rec).flatMap((p) => {
       const port = p['port'];
       if (typeof port !== 'number') return [];

@@ -6,6 +6,14 @@
 //   - a source without an authenticated identity is never written as a principal: the
 //     requests it would lose are reported as blockers instead.
 // Ports are the workload's target ports, as Istio evaluates them at the destination.
+//
+// Ambient workloads (docs/ambient.md) have no sidecar: ztunnel enforces their policies, at L4
+// only. An ALLOW rule with HTTP attributes (methods, paths, hosts, …) bound by selector is
+// omitted by ztunnel, which makes the policy deny what the rule was meant to allow (istio
+// pilot/pkg/serviceregistry/kube/controller/ambient/authorization.go, handleRule). So an
+// ambient workload's ALLOW names principals and ports only, and a warning lists the L7
+// restrictions left out. Behind a waypoint ztunnel sees the waypoint's identity, not the
+// client's: such workloads get no selector policy, and their namespace no deny-all.
 
 import { compare } from '../flow/compare.js';
 import type { AccessRule, RuleSet, WorkloadFacts } from '../rules/access-rule.js';
@@ -69,8 +77,18 @@ function authorizationPolicy(name: string, namespace: string, spec: Record<strin
   return { apiVersion: API_VERSION, kind: 'AuthorizationPolicy', metadata: { name, namespace, annotations: annotations(o, extra) }, spec };
 }
 
+/** What a rule restricts at L7 (methods, paths), in Istio's words; empty when nothing. */
+function l7Of(r: AccessRule): string[] {
+  const out: string[] = [];
+  if (r.methods !== 'any') out.push(`methods ${r.methods.join(', ')}`);
+  if (r.paths !== 'any') out.push(`paths ${r.paths.map(istioPath).join(', ')}`);
+  return out;
+}
+
 /** The ALLOW policy of one destination, or nothing when no source can be allowed by identity. */
 function allowFor(w: WorkloadFacts, selector: Record<string, string>, rules: AccessRule[], rs: RuleSet, o: IstioOptions, findings: Finding[]): Emitted | undefined {
+  const ambient = w.dataplane === 'ambient';
+  const byKey = ambient ? new Map(rs.cluster.workloads.map((x) => [x.key, x])) : undefined;
   const groups = new Map<string, { op: Operation; principals: Set<string>; rules: AccessRule[] }>();
   for (const r of rules) {
     const from = r.from;
@@ -97,6 +115,20 @@ function allowFor(w: WorkloadFacts, selector: Record<string, string>, rules: Acc
       });
     }
     if (!allowedByPrincipal(r)) continue;
+    // No server proxy logs what reaches an ambient pod, so plaintext is known from the
+    // inventory: a source outside the mesh reaches ztunnel without an identity.
+    const source = byKey?.get(from.key);
+    if (source !== undefined && source.dataplane === 'none' && source.pods.length > 0) {
+      findings.push({
+        severity: 'blocker',
+        target: 'istio',
+        subject: w.key,
+        message: `${e.requests} request(s) from ${from.key} to port ${r.port} would be denied: ${from.key} is not in the mesh (no sidecar, not in ambient mode), so ztunnel receives them in plaintext, without a principal. Enroll it (label its namespace istio.io/dataplane-mode=ambient) before enforcing.`,
+        requests: e.requests,
+        flows: [r.id],
+      });
+      continue;
+    }
     let principals: string[];
     try {
       principals = from.serviceAccounts.map((sa) => principalOf(o.trustDomain, from.namespace!, sa));
@@ -105,7 +137,8 @@ function allowFor(w: WorkloadFacts, selector: Record<string, string>, rules: Acc
       findings.push({ severity: 'error', target: 'istio', subject: w.key, message: `${e.requests} request(s) from ${from.key} not allowed: ${err.message}`, requests: e.requests, flows: [r.id] });
       continue;
     }
-    const op = operationOf(r);
+    // ztunnel reads ports only: one rule per port, whatever the methods and paths observed.
+    const op: Operation = ambient ? { port: r.port, methods: 'any', paths: 'any' } : operationOf(r);
     const k = JSON.stringify(op);
     const g = groups.get(k) ?? { op, principals: new Set<string>(), rules: [] };
     for (const p of principals) g.principals.add(p);
@@ -115,6 +148,7 @@ function allowFor(w: WorkloadFacts, selector: Record<string, string>, rules: Acc
   if (groups.size === 0) return undefined;
   sharedIdentityWarnings(w, rules, rs, findings);
   const sorted = [...groups.entries()].sort(([a], [b]) => compare(a, b)).map(([, g]) => g);
+  if (ambient) return ambientAllow(w, selector, sorted, rs, o, findings);
   const spec = {
     selector: { matchLabels: selector },
     action: 'ALLOW',
@@ -125,6 +159,46 @@ function allowFor(w: WorkloadFacts, selector: Record<string, string>, rules: Acc
     manifest: authorizationPolicy(objectName('allow', workloadNamePart(w, rs.cluster.workloads)), w.namespace, spec, o, { 'ztmap.io/observed-requests': String(requests) }),
     header: [`ALLOW for ${w.key}: what was observed reaching it, ${windowLine(rs)}.`],
     comments: sorted.map((g, i) => ({ path: ['spec', 'rules', i], text: g.rules.flatMap((r) => [evidenceLine(r), ...breadthLines(r)]).join('\n') })),
+  };
+}
+
+/**
+ * The ALLOW policy of an ambient workload: principals and ports only, since ztunnel omits
+ * an ALLOW rule with HTTP attributes. What the observed traffic would have let restrict at
+ * L7 is listed in a warning, per source and port, and beside each rule in the manifest.
+ */
+function ambientAllow(w: WorkloadFacts, selector: Record<string, string>, groups: { op: Operation; principals: Set<string>; rules: AccessRule[] }[], rs: RuleSet, o: IstioOptions, findings: Finding[]): Emitted {
+  const widened = groups.flatMap((g) => g.rules).filter((r) => l7Of(r).length > 0);
+  if (widened.length > 0) {
+    findings.push({
+      severity: 'warning',
+      target: 'istio',
+      subject: w.key,
+      message:
+        `${w.key} runs in Istio's ambient mode: ztunnel enforces AuthorizationPolicy at L4 only, and omits an ALLOW rule that has HTTP attributes (the policy would then deny the traffic it was meant to allow). ` +
+        `Its ALLOW policy therefore names principals and ports only and admits every method and path on those ports. Left out: ` +
+        widened.map((r) => `from ${r.from.key} on port ${r.port}: ${l7Of(r).join('; ')}`).join(' | ') +
+        `. To enforce them, deploy a waypoint for it (istio.io/use-waypoint) and bind an L7 policy to the waypoint with targetRefs.`,
+      requests: widened.reduce((n, r) => n + r.evidence.requests, 0),
+      flows: widened.map((r) => r.id),
+    });
+  }
+  const spec = {
+    selector: { matchLabels: selector },
+    action: 'ALLOW',
+    rules: groups.map((g) => ({ from: [{ source: { principals: [...g.principals].sort(compare) } }], to: [operationSpec(g.op)] })),
+  };
+  const requests = groups.reduce((n, g) => n + g.rules.reduce((m, r) => m + r.evidence.requests, 0), 0);
+  return {
+    manifest: authorizationPolicy(objectName('allow', workloadNamePart(w, rs.cluster.workloads)), w.namespace, spec, o, { 'ztmap.io/observed-requests': String(requests), 'ztmap.io/dataplane': 'ambient' }),
+    header: [
+      `ALLOW for ${w.key}: what was observed reaching it, ${windowLine(rs)}.`,
+      `Ambient mode: ztunnel enforces it at L4, so it names principals (ztunnel's mTLS identities) and ports only; the L7 restrictions left out are listed in review.md.`,
+    ],
+    comments: groups.map((g, i) => ({
+      path: ['spec', 'rules', i],
+      text: g.rules.flatMap((r) => [evidenceLine(r), ...(l7Of(r).length > 0 ? [`  not enforced by ztunnel (needs a waypoint): ${l7Of(r).join('; ')}`] : []), ...r.notes.map((n) => `  note: ${n}`)]).join('\n'),
+    })),
   };
 }
 
@@ -152,6 +226,23 @@ function sharedIdentityWarnings(w: WorkloadFacts, rules: AccessRule[], rs: RuleS
       target: 'istio',
       subject: w.key,
       message: `service account ${account} of ${[...observed].sort(compare).join(', ')} is shared by ${others.join(', ')}: Istio authorizes by service account, so ${w.key} also admits ${others.length === 1 ? 'it' : 'them'}, unobserved. Give each workload its own service account to tell them apart (NetworkPolicy does tell them apart).`,
+    });
+  }
+  // Ambient: NetworkPolicy admits a peer's HBONE tunnel (15008) whatever port it carries, so
+  // it no longer keeps apart the ports of observed sources that share an account when one
+  // of them tunnels to `w` (w is ambient, or the source is).
+  const dataplaneOf = new Map(rs.cluster.workloads.map((x) => [x.key, x.dataplane]));
+  for (const [account, observed] of [...accounts.entries()].sort(([a], [b]) => compare(a, b))) {
+    if (observed.size < 2) continue;
+    const portsOf = (key: string) => [...new Set(rules.filter((r) => r.from.key === key && allowedByPrincipal(r)).map((r) => r.port))].sort((a, b) => a - b);
+    const sources = [...observed].sort(compare).map((key) => ({ key, ports: portsOf(key), tunnel: w.dataplane === 'ambient' || dataplaneOf.get(key) === 'ambient' }));
+    const widened = sources.filter((x) => x.tunnel && sources.some((y) => y.ports.some((p) => !x.ports.includes(p))));
+    if (widened.length === 0) continue;
+    findings.push({
+      severity: 'warning',
+      target: 'istio',
+      subject: w.key,
+      message: `service account ${account} is shared by ${sources.map((x) => `${x.key} (port ${x.ports.join(', ')})`).join(', ')}, which reach ${w.key} on different ports: Istio authorizes by service account, and NetworkPolicy admits an HBONE tunnel (15008, ambient mode) whatever port it carries, so ${widened.map((x) => x.key).join(', ')} may reach ${w.key} on the others' ports too, unobserved. Give each workload its own service account to tell them apart.`,
     });
   }
 }
@@ -187,13 +278,24 @@ export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
     }
     const scope = podsIn(rs.cluster.workloads, ns);
     const nsManifests: Emitted[] = [];
+    const behindWaypoint: string[] = [];
     probeBlockers(rs, ns, findings);
     for (const w of rs.cluster.workloads.filter((x) => x.namespace === ns)) {
       const rules = inbound.get(w.key) ?? [];
-      if (!w.hasSidecar) {
+      if (w.dataplane === 'none') {
         if (rules.length > 0) {
-          findings.push({ severity: 'warning', target: 'istio', subject: w.key, message: `${w.key} has no sidecar: AuthorizationPolicy is not enforced for it; only NetworkPolicy restricts who reaches it.` });
+          findings.push({ severity: 'warning', target: 'istio', subject: w.key, message: `${w.key} has no sidecar and is not in ambient mode: AuthorizationPolicy is not enforced for it; only NetworkPolicy restricts who reaches it.` });
         }
+        continue;
+      }
+      if (w.dataplane === 'ambient' && w.waypoints.length > 0) {
+        behindWaypoint.push(w.key);
+        findings.push({
+          severity: 'warning',
+          target: 'istio',
+          subject: w.key,
+          message: `${w.key} is in ambient mode behind the waypoint ${w.waypoints.join(', ')} (istio.io/use-waypoint): ztunnel sees the waypoint's identity, not the clients', so a policy bound to it by selector cannot name its sources. ztmap does not write waypoint (targetRefs) policies yet: nothing is proposed for it, and Istio does not restrict who reaches it.`,
+        });
         continue;
       }
       try {
@@ -217,17 +319,38 @@ export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
         findings.push({ severity: 'error', target: 'istio', subject: w.key, message: `no policy for ${w.key}: ${err.message}` });
       }
     }
-    // Every managed namespace with sidecars gets the deny-all, also one that only sends:
-    // its workloads were never observed receiving, so least privilege is to receive nothing.
-    if (!rs.cluster.workloads.some((w) => w.namespace === ns && w.hasSidecar)) continue;
-    manifests.push({
-      manifest: authorizationPolicy(objectName('deny-all'), ns, {}, o),
-      header: [
-        `Deny-all default for namespace ${ns}: with it, a workload receives only what an ALLOW policy names.`,
-        `It also denies everything to ${ns}'s workloads with no observed inbound traffic: see review.md, "Coverage and risk".`,
-      ],
-      comments: [],
-    });
+    // Every managed namespace with sidecars (or ambient pods) gets the deny-all, also one that
+    // only sends: its workloads were never observed receiving, so least privilege is to
+    // receive nothing. ztunnel enforces `spec: {}` too (an ALLOW policy with no rule).
+    const meshed = rs.cluster.workloads.filter((w) => w.namespace === ns && w.dataplane !== 'none');
+    if (meshed.length === 0) continue;
+    const ambient = meshed.some((w) => w.dataplane === 'ambient');
+    if (ambient && o.dryRun) {
+      findings.push({
+        severity: 'warning',
+        target: 'istio',
+        subject: ns,
+        message: `${ns} has workloads in ambient mode: ztunnel ignores dry-run policies since Istio 1.25 (so a dry run shows nothing for them), and earlier versions enforce them as if istio.io/dry-run were absent. Check the Istio version before applying a dry run here.`,
+      });
+    }
+    if (behindWaypoint.length > 0) {
+      findings.push({
+        severity: 'warning',
+        target: 'istio',
+        subject: ns,
+        message: `no deny-all proposed for ${ns}: it would also deny what the waypoint forwards to ${behindWaypoint.join(', ')} (ztunnel sees the waypoint's identity). Workloads of ${ns} without an ALLOW policy are not restricted by Istio.`,
+      });
+    } else {
+      manifests.push({
+        manifest: authorizationPolicy(objectName('deny-all'), ns, {}, o),
+        header: [
+          `Deny-all default for namespace ${ns}: with it, a workload receives only what an ALLOW policy names.`,
+          `It also denies everything to ${ns}'s workloads with no observed inbound traffic: see review.md, "Coverage and risk".`,
+          ...(ambient ? ['ztunnel enforces it for the ambient workloads of the namespace too (kubelet probes, rewritten to 169.254.7.127, are exempt).'] : []),
+        ],
+        comments: [],
+      });
+    }
     manifests.push(...nsManifests);
   }
   return { target: 'istio', manifests, findings };

@@ -2,9 +2,14 @@
 // (security.istio.io/v1), and the list that must be empty before it is applied — every
 // sidecar workload of the namespace that still receives plaintext, from whom, how much.
 // Excluded traffic counts too: a kubelet probe through the sidecar breaks under STRICT.
+// ztunnel enforces PeerAuthentication for ambient workloads too (istio.io, ambient/usage/
+// l4-policy, "Peer authentication"); no server proxy logs what reaches them, so their
+// plaintext clients are the observed sources outside the mesh: workloads with neither a
+// sidecar nor ambient mode, node and external addresses. Kubelet probes to ambient pods are
+// rewritten to 169.254.7.127 and exempt from Istio's enforcement, so they do not count.
 
 import type { RuleSet } from '../rules/access-rule.js';
-import { plaintextInbound } from '../rules/mtls-readiness.js';
+import { ambientPlaintextInbound, plaintextInbound } from '../rules/mtls-readiness.js';
 import type { Finding } from '../rules/finding.js';
 import { windowLine, type EmitResult, type Emitted } from './emitted.js';
 import { invalidNamespace, objectName } from './manifest.js';
@@ -17,7 +22,8 @@ export function mtlsPolicies(rs: RuleSet, o: MtlsOptions): EmitResult {
   const manifests: Emitted[] = [];
   const findings: Finding[] = [];
   for (const ns of rs.managedNamespaces) {
-    if (!rs.cluster.workloads.some((w) => w.namespace === ns && w.hasSidecar)) continue;
+    if (!rs.cluster.workloads.some((w) => w.namespace === ns && w.dataplane !== 'none')) continue;
+    const ambient = rs.cluster.workloads.some((w) => w.namespace === ns && w.dataplane === 'ambient');
     if (ns === o.rootNamespace) {
       findings.push({ severity: 'warning', target: 'mtls', subject: ns, message: `${ns} is Istio's root namespace, where a PeerAuthentication applies to the whole mesh: none proposed.` });
       continue;
@@ -37,7 +43,18 @@ export function mtlsPolicies(rs: RuleSet, o: MtlsOptions): EmitResult {
         requests: p.requests,
       });
     }
-    const ready = plaintext.length === 0;
+    const ambientPlain = ambientPlaintextInbound(rs, ns);
+    for (const p of ambientPlain) {
+      findings.push({
+        severity: 'blocker',
+        target: 'mtls',
+        subject: p.workload,
+        message: `${p.workload} (ambient mode) received ${p.requests} request(s) from ${p.from} on port ${p.port}, which reach ztunnel in plaintext (${p.why}): STRICT mTLS in ${ns} would refuse them.`,
+        requests: p.requests,
+      });
+    }
+    const all = [...plaintext, ...ambientPlain];
+    const ready = all.length === 0;
     manifests.push({
       ...(ready ? {} : { notReady: true }),
       manifest: {
@@ -46,13 +63,22 @@ export function mtlsPolicies(rs: RuleSet, o: MtlsOptions): EmitResult {
         metadata: { name: objectName('strict'), namespace: ns, annotations: { 'ztmap.io/generated-by': 'ztmap propose', 'ztmap.io/mtls-ready': String(ready) } },
         spec: { mtls: { mode: 'STRICT' } },
       },
-      header: ready
-        ? [`STRICT mTLS for namespace ${ns}: every request its sidecars received was mTLS, ${windowLine(rs)}.`]
-        : [
-            `NOT READY: STRICT mTLS for namespace ${ns} would refuse plaintext that was observed (${windowLine(rs)}):`,
-            ...plaintext.map((p) => `  ${p.workload}:${p.port} <- ${p.from}: ${p.requests} plaintext request(s)`),
-            'Written as .yaml.not-ready so that kubectl apply -R skips it: apply only once this list is empty (see review.md, "mTLS readiness").',
-          ],
+      header: [
+        ...(ready
+          ? [
+              ambient
+                ? `STRICT mTLS for namespace ${ns}: every request its sidecars received was mTLS, and no source outside the mesh was observed reaching its ambient pods, ${windowLine(rs)}.`
+                : `STRICT mTLS for namespace ${ns}: every request its sidecars received was mTLS, ${windowLine(rs)}.`,
+            ]
+          : [
+              `NOT READY: STRICT mTLS for namespace ${ns} would refuse plaintext that was observed (${windowLine(rs)}):`,
+              ...all.map((p) => `  ${p.workload}:${p.port} <- ${p.from}: ${p.requests} plaintext request(s)`),
+              'Written as .yaml.not-ready so that kubectl apply -R skips it: apply only once this list is empty (see review.md, "mTLS readiness").',
+            ]),
+        ...(ambient
+          ? ['ztunnel enforces it for the ambient workloads here: their in-mesh clients always use mTLS (HBONE), so it refuses only clients outside the mesh; ambient mode ignores DISABLE.']
+          : []),
+      ],
       comments: [],
     });
   }

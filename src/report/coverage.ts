@@ -19,9 +19,9 @@ export interface Coverage {
   window: { first: string | null; last: string | null; hours: number | null };
   windowWarnings: string[];
   /** Workloads of managed namespaces nothing was observed calling: their deny-all is untested. */
-  noInbound: { workload: string; sidecar: boolean }[];
+  noInbound: { workload: string; sidecar: boolean; ambient?: boolean }[];
   /** Workloads of managed namespaces never observed calling out: their default-deny egress is untested. */
-  noOutbound: { workload: string; sidecar: boolean }[];
+  noOutbound: { workload: string; sidecar: boolean; ambient?: boolean }[];
   /** CronJobs and Jobs with no pod running in the window: their traffic cannot be in the proposal. */
   idleJobs: string[];
   seenOnce: string[];
@@ -56,6 +56,8 @@ function breadthOf(r: AccessRule): Breadth | undefined {
   return { rule: r.id, allows, observedPaths: r.evidence.paths.length, exactPaths, prefixPaths };
 }
 
+const dataplaneOf = (w: WorkloadFacts) => ({ workload: w.key, sidecar: w.hasSidecar, ...(w.dataplane === 'ambient' ? { ambient: true } : {}) });
+
 function ranInWindow(w: WorkloadFacts, first: number, last: number): boolean {
   return w.pods.some((p) => (p.start ?? -Infinity) <= last && (p.end ?? Infinity) >= first);
 }
@@ -77,8 +79,8 @@ export function coverageOf(rs: RuleSet): Coverage {
   return {
     window: { first: iso(first), last: iso(last), hours },
     windowWarnings,
-    noInbound: workloads.filter((w) => w.pods.length > 0 && !hasIn.has(w.key)).map((w) => ({ workload: w.key, sidecar: w.hasSidecar })),
-    noOutbound: workloads.filter((w) => w.pods.length > 0 && !hasOut.has(w.key)).map((w) => ({ workload: w.key, sidecar: w.hasSidecar })),
+    noInbound: workloads.filter((w) => w.pods.length > 0 && !hasIn.has(w.key)).map(dataplaneOf),
+    noOutbound: workloads.filter((w) => w.pods.length > 0 && !hasOut.has(w.key)).map(dataplaneOf),
     idleJobs: workloads
       .filter((w) => (w.kind === 'CronJob' || w.kind === 'Job') && (first === null || last === null || !ranInWindow(w, first, last)))
       .map((w) => w.key),

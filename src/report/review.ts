@@ -5,7 +5,7 @@
 import type { RuleSet } from '../rules/access-rule.js';
 import { printable } from '../text.js';
 import { sortFindings, type Finding } from '../rules/finding.js';
-import { plaintextInbound, type PlaintextInbound } from '../rules/mtls-readiness.js';
+import { ambientPlaintextInbound, plaintextInbound, type PlaintextInbound } from '../rules/mtls-readiness.js';
 import { coverageOf, type Coverage } from './coverage.js';
 
 export interface Review {
@@ -86,9 +86,11 @@ export function reviewOf(rs: RuleSet, targets: string[], findings: Finding[], ma
     excluded: rs.excluded.map((x) => ({ from: x.from.key, to: x.to.key, port: x.port, protocol: x.protocol, reason: x.reason, requests: x.evidence.requests, consequence: x.consequence })),
     coverage,
     mtls: rs.managedNamespaces
-      .filter((ns) => rs.cluster.workloads.some((w) => w.namespace === ns && w.hasSidecar))
+      .filter((ns) => rs.cluster.workloads.some((w) => w.namespace === ns && w.dataplane !== 'none'))
       .map((namespace) => {
-        const plaintext = plaintextInbound(rs, namespace);
+        // Sidecars report plaintext they received; ztunnel's own logs are not read, so for ambient
+        // pods it is every source observed outside the mesh.
+        const plaintext = [...plaintextInbound(rs, namespace), ...ambientPlaintextInbound(rs, namespace).map(({ why: _why, ...p }) => p)];
         return { namespace, ready: plaintext.length === 0, plaintext, refused: refusedPlaintext(rs, namespace) };
       }),
     denied: deniedToday(rs),
@@ -101,6 +103,8 @@ export function reviewOf(rs: RuleSet, targets: string[], findings: Finding[], ma
 export function md(s: string): string {
   return printable(s).replace(/([\\`*_[\]<>|#])/g, '\\$1');
 }
+
+const dataplaneTag = (w: { sidecar: boolean; ambient?: boolean }) => (w.sidecar ? '' : w.ambient === true ? ' (ambient)' : ' (no sidecar)');
 
 const list = (items: string[], empty: string) => (items.length === 0 ? [`- ${empty}`] : items.map((i) => `- ${i}`));
 
@@ -134,7 +138,7 @@ export function reviewMarkdown(r: Review): string {
           ? `${md(m.namespace)}: ready for STRICT: every request its sidecars received was mTLS`
           : `${md(m.namespace)}: NOT READY for STRICT: ` + m.plaintext.map((p) => `${md(p.workload)}:${p.port} received ${p.requests} plaintext request(s) from ${md(p.from)}`).join('; '),
       ),
-      'no managed namespace runs sidecars',
+      'no managed namespace is in the mesh (sidecars or ambient)',
     ),
     ...r.mtls
       .filter((m) => m.refused.length > 0)
@@ -175,11 +179,11 @@ export function reviewMarkdown(r: Review): string {
     '',
     '### Workloads with no observed inbound traffic (their deny-all is untested)',
     '',
-    ...list(c.noInbound.map((w) => `${md(w.workload)}${w.sidecar ? '' : ' (no sidecar)'}`), 'none'),
+    ...list(c.noInbound.map((w) => `${md(w.workload)}${dataplaneTag(w)}`), 'none'),
     '',
     '### Workloads never observed calling out (their default-deny egress is untested)',
     '',
-    ...list(c.noOutbound.map((w) => `${md(w.workload)}${w.sidecar ? '' : ' (no sidecar)'}`), 'none'),
+    ...list(c.noOutbound.map((w) => `${md(w.workload)}${dataplaneTag(w)}`), 'none'),
     '',
     '### CronJobs and Jobs that did not run in the window',
     '',

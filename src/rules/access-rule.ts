@@ -108,6 +108,12 @@ export interface Exclusion {
   evidence: RuleEvidence;
 }
 
+/**
+ * How Istio meshes a workload's pods: an injected sidecar (Envoy, L4 and L7), ambient mode
+ * (ztunnel, which enforces AuthorizationPolicy at L4 only), or not at all.
+ */
+export type Dataplane = 'sidecar' | 'ambient' | 'none';
+
 /** A pod as the selectors see it. */
 export interface PodFacts {
   name: string;
@@ -135,6 +141,13 @@ export interface WorkloadFacts {
   hasSidecar: boolean;
   /** An Istio gateway: an Envoy with an istio-proxy container, but internet-facing, not a sidecar. */
   isGateway: boolean;
+  /**
+   * The dataplane of its pods: `sidecar` when any pod has one, else `ambient` when any pod
+   * is in ambient mode, else `none` (also for a controller with no pod in the inventory).
+   */
+  dataplane: Dataplane;
+  /** The waypoints (`istio.io/use-waypoint`) its ambient pods name, sorted; empty when none. */
+  waypoints: string[];
 }
 
 export interface ClusterFacts {

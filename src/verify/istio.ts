@@ -12,6 +12,21 @@
 // (Istio's documented behaviour, and its model.Generate/checkError).
 // What replay cannot know (JWT claims, headers, the external authorizer) is unknown, and an
 // unknown that could change the verdict makes the verdict unknown.
+//
+// At ztunnel (ambient mode, `EvaluateOptions.ztunnel`) Istio converts each policy as its
+// pilot/pkg/serviceregistry/kube/controller/ambient/authorization.go does: targetRef
+// policies are not sent to ztunnel; CUSTOM (and AUDIT) are not supported and not applied;
+// a rule with an attribute ztunnel cannot read — hosts, methods, paths (and their notX),
+// remoteIpBlocks, requestPrincipals, a `when` key other than source.ip, source.namespace,
+// source.principal, destination.ip, destination.port — is omitted whole from an ALLOW
+// policy, which still applies (so with no rule left it denies everything). In a DENY rule
+// those attributes are dropped from each source, operation and condition; one left with
+// nothing becomes an empty match, which ztunnel never matches (istio/ztunnel src/rbac.rs,
+// Authorization::matches skips an empty match, and its test rbac_empty_policy), so such a
+// DENY rule never applies, however Istio's status words it. Namespaces are plain Istio
+// string matches on the peer's namespace (not Envoy's regular expression); trustDomains
+// are not converted; principals are compared as written, without the trust-domain alias
+// rewriting sidecars get. Requests are connections: no HTTP attribute is known.
 
 import { matchesSelector, isObj, parseMatchLabels, type LabelSelector, type Obj } from './label-selector.js';
 import { parseCidr, type Cidr } from './cidr.js';
@@ -46,6 +61,19 @@ export interface IstioPolicyRef {
 
 export type Decision = 'allow' | 'deny' | 'unknown';
 
+/** A policy or rule ztunnel does not apply as written, with why. */
+export interface ZtunnelOmission {
+  policy: IstioPolicyRef;
+  /** The attributes ztunnel cannot evaluate (`methods`, `paths`, `when request.headers[x]`…), or `action CUSTOM`. */
+  attributes: string[];
+  /**
+   * omitted: an ALLOW rule ztunnel drops; reduced: a DENY rule enforced without the
+   * attributes (wider); inert: a DENY rule that never matches, some part of it having
+   * nothing left; not-applied: a CUSTOM policy.
+   */
+  effect: 'omitted' | 'reduced' | 'inert' | 'not-applied';
+}
+
 export interface IstioVerdict {
   decision: Decision;
   /**
@@ -56,6 +84,8 @@ export interface IstioVerdict {
    */
   reason: 'no-policy' | 'allowed-by' | 'denied-by' | 'no-allow-match' | 'custom' | 'unknown-attribute';
   policies: IstioPolicyRef[];
+  /** At ztunnel: ALLOW rules omitted and CUSTOM policies not applied, among those applying to the workload. */
+  ztunnelOmitted?: ZtunnelOmission[];
 }
 
 interface Source {
@@ -99,6 +129,8 @@ interface Rule {
   when?: Condition[];
   /** Some source, operation or condition reads an HTTP-only attribute. */
   http: boolean;
+  /** The attributes of the rule ztunnel cannot evaluate (empty: ztunnel enforces it as written). */
+  l7: string[];
 }
 
 export interface AuthorizationPolicyModel {
@@ -127,6 +159,10 @@ export interface IstioProblem {
 const KNOWN_KEYS = new Set(['source.ip', 'remote.ip', 'source.namespace', 'source.principal', 'source.serviceAccount', 'destination.ip', 'destination.port']);
 const UNKNOWN_KEYS = /^(request\.headers\[.+\]|request\.auth\.(principal|audiences|presenter|claims\[.+\])|connection\.sni|experimental\.envoy\.filters\..+)$/;
 const HTTP_ONLY_KEYS = /^(request\.headers|request\.auth)/;
+/** The `when` keys ztunnel converts (Istio's l4WhenAttributes); any other is L7 there. */
+const ZTUNNEL_WHEN_KEYS = new Set(['source.ip', 'source.namespace', 'source.principal', 'destination.ip', 'destination.port']);
+const ZTUNNEL_L7_SOURCE_FIELDS = ['remoteIpBlocks', 'notRemoteIpBlocks', 'requestPrincipals', 'notRequestPrincipals'] as const;
+const ZTUNNEL_L7_OPERATION_FIELDS = ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'] as const;
 
 /** Istio's ParseBool reading of `istio.io/dry-run` (anything else is not dry-run). */
 const DRY_RUN_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
@@ -188,9 +224,10 @@ function strings(o: Obj, key: string, at: string): string[] | undefined | string
 
 // `from: []`, `to: []` and `when: []` are unset like any other empty list: no constraint.
 function parseRule(r: unknown, at: string, policyNamespace: string): Rule | string {
-  if (r === null || r === undefined) return { http: false };
+  if (r === null || r === undefined) return { http: false, l7: [] };
   if (!isObj(r)) return `${at} is not an object`;
-  const rule: Rule = { http: false };
+  const rule: Rule = { http: false, l7: [] };
+  const l7 = new Set<string>();
   const from = r['from'];
   if (from !== undefined && from !== null) {
     if (!Array.isArray(from)) return `${at}.from is not a list`;
@@ -202,6 +239,7 @@ function parseRule(r: unknown, at: string, policyNamespace: string): Rule | stri
       if (typeof src === 'string') return src;
       if (Object.keys(src).length === 0) return `${at}.from[${i}].source must not be empty`;
       if (src.requestPrincipals !== undefined || src.notRequestPrincipals !== undefined) rule.http = true;
+      for (const k of ZTUNNEL_L7_SOURCE_FIELDS) if (src[k] !== undefined) l7.add(k);
       rule.from!.push(src);
     }
   }
@@ -216,6 +254,7 @@ function parseRule(r: unknown, at: string, policyNamespace: string): Rule | stri
       if (typeof op === 'string') return op;
       if (Object.keys(op).length === 0) return `${at}.to[${i}].operation must not be empty`;
       if (usesHttp(op)) rule.http = true;
+      for (const k of ZTUNNEL_L7_OPERATION_FIELDS) if (op[k] !== undefined) l7.add(k);
       rule.to!.push(op);
     }
   }
@@ -249,9 +288,11 @@ function parseRule(r: unknown, at: string, policyNamespace: string): Rule | stri
         if (notValues !== undefined) cond.notValues = notSas;
       }
       if (HTTP_ONLY_KEYS.test(key)) rule.http = true;
+      if (!ZTUNNEL_WHEN_KEYS.has(key)) l7.add(`when ${key}`);
       rule.when!.push(cond);
     }
   }
+  rule.l7 = [...l7].sort();
   return rule;
 }
 
@@ -340,17 +381,47 @@ export interface EvaluateOptions {
   trustDomain: string;
   /** Evaluate dry-run policies as if enforced (the verdict once the annotation is removed). */
   enforceDryRun: boolean;
+  /** Evaluate as ztunnel does for an ambient workload: L4 only (see the top of this file). */
+  ztunnel?: boolean;
 }
 
-export function evaluateIstio(policies: readonly AuthorizationPolicyModel[], req: IstioRequest, opts: EvaluateOptions): IstioVerdict {
-  const applicable = policies.filter(
-    (p) => (opts.enforceDryRun || !p.dryRun) && p.action !== 'AUDIT' && appliesTo(p, req.destination.namespace, req.destination.labels, opts.rootNamespace),
+export function evaluateIstio(policies: readonly AuthorizationPolicyModel[], request: IstioRequest, opts: EvaluateOptions): IstioVerdict {
+  const ztunnel = opts.ztunnel === true;
+  const inScope = policies.filter(
+    (p) => (opts.enforceDryRun || !p.dryRun) && p.action !== 'AUDIT' && appliesTo(p, request.destination.namespace, request.destination.labels, opts.rootNamespace),
   );
   const ref = (p: AuthorizationPolicyModel, rule?: number): IstioPolicyRef => ({ namespace: p.namespace, name: p.name, ...(rule === undefined ? {} : { rule }) });
+  // ztunnel reads connections: no HTTP attribute, and no CUSTOM action.
+  const req: IstioRequest = ztunnel ? { source: request.source, destination: request.destination } : request;
+  const applicable = ztunnel ? inScope.filter((p) => p.action !== 'CUSTOM') : inScope;
+  const omitted: ZtunnelOmission[] = [];
+  if (ztunnel) {
+    for (const p of inScope) {
+      if (p.action === 'CUSTOM') omitted.push({ policy: ref(p), attributes: ['action CUSTOM'], effect: 'not-applied' });
+      else {
+        p.rules.forEach((r, i) => {
+          if (r.l7.length === 0) return;
+          const effect = p.action === 'ALLOW' ? 'omitted' : ztunnelInert(r) ? 'inert' : 'reduced';
+          omitted.push({ policy: ref(p, i), attributes: r.l7, effect });
+        });
+      }
+    }
+  }
+  const verdict = decideIstio(applicable, req, opts.trustDomain, ztunnel, ref);
+  return omitted.length > 0 ? { ...verdict, ztunnelOmitted: omitted } : verdict;
+}
+
+function decideIstio(
+  applicable: readonly AuthorizationPolicyModel[],
+  req: IstioRequest,
+  trustDomain: string,
+  ztunnel: boolean,
+  ref: (p: AuthorizationPolicyModel, rule?: number) => IstioPolicyRef,
+): IstioVerdict {
   const matches = (action: IstioAction) =>
     applicable
       .filter((p) => p.action === action)
-      .map((p) => ({ p, m: policyMatch(p, req, opts.trustDomain) }));
+      .map((p) => ({ p, m: policyMatch(p, req, trustDomain, ztunnel) }));
 
   // CUSTOM: the external authorizer's answer is not in the telemetry; it can only deny.
   const custom = matches('CUSTOM').filter(({ m }) => m.match !== false);
@@ -381,11 +452,13 @@ interface MatchContext {
    */
   widen: boolean;
   trustDomain: string;
+  /** Matched as ztunnel converts the rule (ambient mode). */
+  ztunnel: boolean;
 }
 
-function policyMatch(p: AuthorizationPolicyModel, req: IstioRequest, trustDomain: string): { match: Tri; rule?: number } {
+function policyMatch(p: AuthorizationPolicyModel, req: IstioRequest, trustDomain: string, ztunnel: boolean): { match: Tri; rule?: number } {
   let unknown = false;
-  const ctx: MatchContext = { widen: p.action === 'DENY' || p.action === 'CUSTOM', trustDomain };
+  const ctx: MatchContext = { widen: p.action === 'DENY' || p.action === 'CUSTOM', trustDomain, ztunnel };
   for (const [i, r] of p.rules.entries()) {
     const m = ruleMatch(r, req, ctx);
     if (m === true) return { match: true, rule: i };
@@ -396,10 +469,12 @@ function policyMatch(p: AuthorizationPolicyModel, req: IstioRequest, trustDomain
 
 /** A rule against a request (Istio's model.Generate and checkError for the TCP cases). */
 function ruleMatch(r: Rule, req: IstioRequest, ctx: MatchContext): Tri {
+  // ztunnel omits an ALLOW rule it cannot evaluate whole (its handleRule: rules = nil).
+  if (ctx.ztunnel && r.l7.length > 0 && !ctx.widen) return false;
   if (req.http === undefined && r.http && !ctx.widen) return false;
   return and3([
     r.from === undefined ? true : or3(r.from.map((s) => sourceMatch(s, req, ctx))),
-    r.to === undefined ? true : or3(r.to.map((o) => operationMatch(o, req, ctx.widen))),
+    r.to === undefined ? true : or3(r.to.map((o) => (ctx.ztunnel ? ztunnelOperationMatch(o, req) : operationMatch(o, req, ctx.widen)))),
     r.when === undefined ? true : and3(r.when.map((c) => conditionMatch(c, req, ctx))),
   ]);
 }
@@ -454,6 +529,17 @@ function namespaceMatch(pattern: string, principal: string | null | undefined): 
   return re === null ? undefined : re.test(`spiffe://${principal}`);
 }
 
+/**
+ * ztunnel's namespace match: the Istio string match (exact, `abc*`, `*abc`, `*`) against the
+ * namespace of the peer's identity (stringToMatch in Istio's ambient conversion).
+ */
+function ztunnelNamespaceMatch(pattern: string, principal: string | null | undefined): Tri {
+  if (principal === undefined) return undefined;
+  if (principal === null) return false;
+  const m = /(?:^|\/)ns\/([^/]+)\//.exec(principal);
+  return m !== null && istioStringMatch(pattern, m[1]);
+}
+
 /** A `NS/SA` service account against the principal, whatever its trust domain. */
 function serviceAccountMatch(nsSa: string, principal: string | null | undefined): Tri {
   if (principal === undefined) return undefined;
@@ -473,6 +559,7 @@ function sourceMatch(s: Source, req: IstioRequest, ctx: MatchContext): Tri {
   const principal = req.source.principal;
   const ip = req.source.ip;
   const ipMatch = (c: Cidr): Tri => (ip === undefined ? undefined : c.contains(ip));
+  if (ctx.ztunnel) return ztunnelSourceMatch(s, principal, ipMatch);
   const parts: Tri[] = [
     field(s.principals, s.notPrincipals, (p) => stringMatch(localPrincipal(p, ctx.trustDomain), principal)),
     field(s.namespaces, s.notNamespaces, (p) => namespaceMatch(p, principal)),
@@ -490,6 +577,23 @@ function sourceMatch(s: Source, req: IstioRequest, ctx: MatchContext): Tri {
   return and3(parts);
 }
 
+/**
+ * A source as ztunnel holds it: only principals, namespaces, serviceAccounts and ipBlocks
+ * (and their notX) are converted; requestPrincipals, remoteIpBlocks and trustDomains are
+ * dropped. A source left with none of them is an empty match, which ztunnel never matches
+ * (src/rbac.rs: an empty match is skipped, so its clause fails).
+ */
+function ztunnelSourceMatch(s: Source, principal: string | null | undefined, ipMatch: (c: Cidr) => Tri): Tri {
+  if ((s.principals ?? s.notPrincipals ?? s.namespaces ?? s.notNamespaces ?? s.serviceAccounts ?? s.notServiceAccounts ?? s.ipBlocks ?? s.notIpBlocks) === undefined) return false;
+  return and3([
+    // No trust-domain alias rewriting for ztunnel: the peer's identity is compared as written.
+    field(s.principals, s.notPrincipals, (p) => stringMatch(p, principal)),
+    field(s.namespaces, s.notNamespaces, (p) => ztunnelNamespaceMatch(p, principal)),
+    field(s.serviceAccounts, s.notServiceAccounts, (sa) => serviceAccountMatch(sa, principal)),
+    field(s.ipBlocks, s.notIpBlocks, ipMatch),
+  ]);
+}
+
 function operationMatch(o: Operation, req: IstioRequest, widen: boolean): Tri {
   const parts: Tri[] = [field(o.ports, o.notPorts, (p) => p === req.destination.port)];
   if (usesHttp(o)) {
@@ -505,6 +609,24 @@ function operationMatch(o: Operation, req: IstioRequest, widen: boolean): Tri {
   return and3(parts);
 }
 
+/** Whether some source, operation or condition of the rule has nothing ztunnel converts: then the rule never matches there. */
+function ztunnelInert(r: Rule): boolean {
+  const emptySource = (s: Source) => (s.principals ?? s.notPrincipals ?? s.namespaces ?? s.notNamespaces ?? s.serviceAccounts ?? s.notServiceAccounts ?? s.ipBlocks ?? s.notIpBlocks) === undefined;
+  const emptyOperation = (o: Operation) => o.ports === undefined && o.notPorts === undefined;
+  // A list fails only when every element is empty (elements OR); conditions AND.
+  return (
+    (r.from !== undefined && r.from.every(emptySource)) ||
+    (r.to !== undefined && r.to.every(emptyOperation)) ||
+    (r.when ?? []).some((c) => !ZTUNNEL_WHEN_KEYS.has(c.key))
+  );
+}
+
+/** An operation as ztunnel holds it: its ports only; without any, an empty match that never matches. */
+function ztunnelOperationMatch(o: Operation, req: IstioRequest): Tri {
+  if (o.ports === undefined && o.notPorts === undefined) return false;
+  return field(o.ports, o.notPorts, (p) => p === req.destination.port);
+}
+
 /** Hosts match case-insensitively, with or without the port the client put in the header. */
 function hostMatch(pattern: string, host: string): boolean {
   const bare = host.replace(/:\d+$/, '');
@@ -512,6 +634,8 @@ function hostMatch(pattern: string, host: string): boolean {
 }
 
 function conditionMatch(c: Condition, req: IstioRequest, ctx: MatchContext): Tri {
+  // Another key converts to an empty match at ztunnel, which never matches.
+  if (ctx.ztunnel && !ZTUNNEL_WHEN_KEYS.has(c.key)) return false;
   if (HTTP_ONLY_KEYS.test(c.key) && req.http === undefined) return ctx.widen;
   const principal = req.source.principal;
   let match: (v: string) => Tri;
@@ -527,10 +651,10 @@ function conditionMatch(c: Condition, req: IstioRequest, ctx: MatchContext): Tri
       match = (v) => Number(v) === req.destination.port;
       break;
     case 'source.principal':
-      match = (v) => stringMatch(localPrincipal(v, ctx.trustDomain), principal);
+      match = (v) => stringMatch(ctx.ztunnel ? v : localPrincipal(v, ctx.trustDomain), principal);
       break;
     case 'source.namespace':
-      match = (v) => namespaceMatch(v, principal);
+      match = (v) => (ctx.ztunnel ? ztunnelNamespaceMatch(v, principal) : namespaceMatch(v, principal));
       break;
     case 'source.serviceAccount':
       match = (v) => serviceAccountMatch(v, principal);

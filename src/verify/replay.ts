@@ -4,10 +4,15 @@
 // of a workload usually share labels and ports, so this is one pair), every identity the
 // client may have had, and every operation observed, and the verdict says whether all,
 // none or some of those are allowed.
+//
+// Ambient pods (docs/ambient.md) are enforced by ztunnel: Istio's policies are evaluated as
+// ztunnel converts them (L4 only, see istio.ts), PeerAuthentication DISABLE is ignored, and
+// between two meshed pods of which one is ambient the connection NetworkPolicy sees goes to
+// port 15008 (HBONE), while kubelet probes to an ambient pod come from 169.254.7.127.
 
 import type { L4Protocol, Mtls } from '../flow/flow.js';
 import type { NodeKind } from '../flow/identity.js';
-import type { Inventory, Pod } from '../inventory/inventory.js';
+import { podDataplane, type Dataplane, type Inventory, type Pod } from '../inventory/inventory.js';
 import { evaluateIstio, type Decision, type IstioPolicyRef, type IstioRequest, type IstioVerdict } from './istio.js';
 import type { PathValue } from './istio-match.js';
 import type { PolicySet } from './manifests.js';
@@ -43,9 +48,16 @@ export interface Observation {
 
 export type Verdict = 'allowed' | 'denied' | 'partial' | 'unknown';
 
+/** Istio's HBONE port, which NetworkPolicy sees for connections ztunnel carries. */
+export const HBONE_PORT = 15008;
+/** The address istio-cni rewrites kubelet probes of ambient pods to. */
+export const AMBIENT_PROBE_SOURCE = '169.254.7.127';
+
 export interface IstioOutcome {
   decision: Decision | 'not-enforced';
   reason: IstioVerdict['reason'] | 'no-sidecar' | 'plaintext-refused' | 'mtls-unknown';
+  /** Where Istio enforced it: the sidecar, or ztunnel for an ambient pod (L4 only). */
+  enforcedBy?: 'ztunnel';
   policies: IstioPolicyRef[];
   /** What this outcome was seen for (absent: every case). */
   method?: string;
@@ -55,7 +67,7 @@ export interface IstioOutcome {
 
 export interface NpOutcome {
   decision: Decision;
-  reason: 'allowed' | 'egress-denied' | 'ingress-denied' | 'node-local' | 'no-pods' | 'no-address';
+  reason: 'allowed' | 'egress-denied' | 'ingress-denied' | 'node-local' | 'no-pods' | 'no-address' | 'waypoint';
   egress?: { isolated: boolean; allowedBy: NpPolicyRef[]; isolatedBy: NpPolicyRef[] };
   ingress?: { isolated: boolean; allowedBy: NpPolicyRef[]; isolatedBy: NpPolicyRef[] };
   fromPod?: string;
@@ -126,6 +138,8 @@ export function podShapes(pods: readonly Pod[], withAddress: boolean, withNode: 
       Object.entries(pod.labels).sort(),
       pod.ports,
       pod.hasSidecar,
+      podDataplane(pod),
+      pod.waypoint ?? '',
       withAddress ? pod.ips[0] : '',
       withNode ? pod.hostIP : '',
     ]);
@@ -185,11 +199,21 @@ export function replay(ctx: ReplayContext, index: ReplayIndex, o: Observation): 
 
   // Network policy: every client shape against every server shape.
   const np: NpOutcome[] = [];
-  const fromEnds: { ep?: NpEndpoint; name?: string }[] =
-    from.kind === 'pods' ? from.shapes.map((s) => ({ ep: { pod: s.np }, name: `${s.pod.namespace}/${s.pod.name}` })) : from.kind === 'ips' ? from.ips.map((ip) => ({ ep: { ip } })) : [{}];
-  const toEnds: { ep?: NpEndpoint; name?: string; hostIP?: string }[] =
+  const fromEnds: { ep?: NpEndpoint; name?: string; dataplane?: Dataplane }[] =
+    from.kind === 'pods'
+      ? from.shapes.map((s) => ({ ep: { pod: s.np }, name: `${s.pod.namespace}/${s.pod.name}`, dataplane: podDataplane(s.pod) }))
+      : from.kind === 'ips'
+        ? from.ips.map((ip) => ({ ep: { ip } }))
+        : [{}];
+  const toEnds: { ep?: NpEndpoint; name?: string; hostIP?: string; dataplane?: Dataplane; waypoint?: string }[] =
     to.kind === 'pods'
-      ? to.shapes.map((s) => ({ ep: { pod: s.np }, name: `${s.pod.namespace}/${s.pod.name}`, ...(s.pod.hostIP === undefined ? {} : { hostIP: s.pod.hostIP }) }))
+      ? to.shapes.map((s) => ({
+          ep: { pod: s.np },
+          name: `${s.pod.namespace}/${s.pod.name}`,
+          dataplane: podDataplane(s.pod),
+          ...(s.pod.hostIP === undefined ? {} : { hostIP: s.pod.hostIP }),
+          ...(s.pod.waypoint === undefined ? {} : { waypoint: s.pod.waypoint }),
+        }))
       : to.kind === 'ips'
         ? to.ips.map((ip) => ({ ep: { ip } }))
         : [{}];
@@ -201,9 +225,24 @@ export function replay(ctx: ReplayContext, index: ReplayIndex, o: Observation): 
         np.push({ decision: 'unknown', reason: why, ...names });
         continue;
       }
-      const v = evaluateConnection(ctx.networkPolicies, { from: f.ep, to: t.ep, port: o.port, protocol: 'TCP' });
+      // Meshed traffic to a pod behind a waypoint may go through the waypoint's pods (all of
+      // it when addressed to the Service), a path replay does not model: unknown, not a guess.
+      if (t.waypoint !== undefined && f.dataplane !== undefined && f.dataplane !== 'none') {
+        addNote(notes, `${t.name ?? 'the server'} is behind the waypoint ${t.waypoint}: NetworkPolicy sees client -> waypoint -> server on ${HBONE_PORT}, which replay does not model`);
+        np.push({ decision: 'unknown', reason: 'waypoint', ...names });
+        continue;
+      }
+      const ownNode = o.from.kind === 'node' && 'ip' in f.ep && t.hostIP !== undefined && f.ep.ip === t.hostIP;
+      // Ambient: the kubelet's probes arrive from istio-cni's link-local address, which a CNI
+      // may drop like any other under a default deny; meshed pairs talk HBONE on 15008.
+      const ambientProbe = ownNode && t.dataplane === 'ambient';
+      const hbone = f.dataplane !== undefined && t.dataplane !== undefined && f.dataplane !== 'none' && t.dataplane !== 'none' && (f.dataplane === 'ambient' || t.dataplane === 'ambient');
+      if (ambientProbe) addNote(notes, `the kubelet's probes to ambient pods come from ${AMBIENT_PROBE_SOURCE}: replayed from that address`);
+      if (hbone) addNote(notes, `ambient mode: the connection between meshed pods travels in HBONE, replayed for NetworkPolicy on port ${HBONE_PORT}`);
+      const conn = ambientProbe ? { from: { ip: AMBIENT_PROBE_SOURCE }, to: t.ep } : { from: f.ep, to: t.ep };
+      const v = evaluateConnection(ctx.networkPolicies, { ...conn, port: hbone ? HBONE_PORT : o.port, protocol: 'TCP' });
       // Traffic from a pod's own node (kubelet probes) is always allowed by the CNI.
-      const nodeLocal = o.from.kind === 'node' && 'ip' in f.ep && t.hostIP !== undefined && f.ep.ip === t.hostIP;
+      const nodeLocal = ownNode && !ambientProbe;
       const sides = { egress: slim(v.egress), ingress: slim(v.ingress) };
       if (nodeLocal && !v.ingress.allowed && v.egress.allowed) {
         np.push({ decision: 'allow', reason: 'node-local', ...sides, ...names });
@@ -222,8 +261,13 @@ export function replay(ctx: ReplayContext, index: ReplayIndex, o: Observation): 
   if (to.kind !== 'pods') istio.push({ decision: 'not-enforced', reason: 'no-sidecar', policies: [] });
   const clientIps = from.kind === 'pods' ? [...new Set(from.shapes.map((s) => s.pod.ips[0]))] : from.kind === 'ips' ? from.ips : [undefined];
   for (const s of serverShapes) {
-    if (!s.pod.hasSidecar) {
+    const dataplane = podDataplane(s.pod);
+    if (dataplane === 'none') {
       istio.push({ decision: 'not-enforced', reason: 'no-sidecar', policies: [] });
+      continue;
+    }
+    if (dataplane === 'ambient') {
+      replayAtZtunnel(ctx, index, o, s, principals, clientIps, notes, istio, istioDry);
       continue;
     }
     const strict = mtlsPolicyFor(ctx.policies.peerAuthentication, s.pod.namespace, s.pod.labels, o.port, ctx.rootNamespace);
@@ -273,6 +317,72 @@ export function replay(ctx: ReplayContext, index: ReplayIndex, o: Observation): 
   return result;
 }
 
+function addNote(notes: string[], n: string): void {
+  if (!notes.includes(n)) notes.push(n);
+}
+
+/**
+ * An ambient server: ztunnel evaluates each connection at L4 (istio.ts, `ztunnel`), once
+ * per identity and address whatever the HTTP operations. PeerAuthentication STRICT refuses
+ * plaintext; DISABLE is ignored (HBONE is mTLS). Behind a waypoint, ztunnel sees the
+ * waypoint's identity, which replay does not know.
+ */
+function replayAtZtunnel(
+  ctx: ReplayContext,
+  index: ReplayIndex,
+  o: Observation,
+  s: PodShape,
+  principals: (string | null | undefined)[],
+  clientIps: (string | undefined)[],
+  notes: string[],
+  istio: IstioOutcome[],
+  istioDry: IstioOutcome[],
+): void {
+  const mtls = mtlsPolicyFor(ctx.policies.peerAuthentication, s.pod.namespace, s.pod.labels, o.port, ctx.rootNamespace);
+  if (mtls.mode === 'DISABLE') addNote(notes, `PeerAuthentication ${mtls.by!.namespace}/${mtls.by!.name} sets DISABLE, which ambient mode ignores for ${s.pod.namespace}/${s.pod.name}`);
+  const waypoint = s.pod.waypoint;
+  if (waypoint !== undefined) {
+    addNote(notes, `${s.pod.namespace}/${s.pod.name} is behind the waypoint ${waypoint}: ztunnel sees the waypoint's identity, which replay does not know, and waypoint (targetRefs) policies are not replayed`);
+  }
+  for (const p of principals) {
+    const principal = waypoint !== undefined && p !== null ? undefined : p;
+    if (mtls.mode === 'STRICT' && principal === null) {
+      const refused: IstioOutcome = { decision: 'deny', reason: 'plaintext-refused', policies: mtls.by === undefined ? [] : [mtls.by], principal, enforcedBy: 'ztunnel' };
+      istio.push(refused);
+      istioDry.push(refused);
+      continue;
+    }
+    for (const ip of clientIps) {
+      const req: IstioRequest = {
+        source: { principal, ...(ip === undefined ? {} : { ip }) },
+        destination: { namespace: s.pod.namespace, labels: s.pod.labels, ...(s.pod.ips[0] === undefined ? {} : { ip: s.pod.ips[0] }), port: o.port },
+      };
+      const opts = { rootNamespace: ctx.rootNamespace, trustDomain: ctx.trustDomain, enforceDryRun: false, ztunnel: true };
+      const v = evaluateIstio(ctx.policies.authorization, req, opts);
+      const pod = `ambient ${s.pod.namespace}/${s.pod.name}`;
+      for (const x of v.ztunnelOmitted ?? []) {
+        const attrs = x.attributes.join(', ');
+        addNote(
+          notes,
+          x.effect === 'not-applied'
+            ? `ztunnel does not apply CUSTOM policy ${refText(x.policy)} to ${pod}`
+            : x.effect === 'omitted'
+              ? `ztunnel omits ALLOW rule ${refText(x.policy)} for ${pod}: it reads ${attrs}, which only a waypoint enforces (Istio: "rules matching HTTP attributes are omitted")`
+              : x.effect === 'reduced'
+                ? `ztunnel enforces DENY rule ${refText(x.policy)} for ${pod} without ${attrs}: it denies more than it says`
+                : `ztunnel never applies DENY rule ${refText(x.policy)} for ${pod}: without ${attrs} part of it matches nothing, so what it was written to deny is not denied`,
+        );
+      }
+      const { ztunnelOmitted: _omitted, ...verdict } = v;
+      istio.push({ ...verdict, principal, enforcedBy: 'ztunnel' });
+      if (index.hasDryRun) {
+        const { ztunnelOmitted: _o, ...dry } = evaluateIstio(ctx.policies.authorization, req, { ...opts, enforceDryRun: true });
+        istioDry.push({ ...dry, principal, enforcedBy: 'ztunnel' });
+      }
+    }
+  }
+}
+
 function slim(s: { isolated: boolean; allowedBy: NpPolicyRef[]; isolatedBy: NpPolicyRef[] }) {
   return { isolated: s.isolated, allowedBy: s.allowedBy, isolatedBy: s.isolatedBy };
 }
@@ -302,12 +412,19 @@ function principalsOf(o: Observation, from: Side, to: Side, notes: string[], tru
   if (o.from.kind !== 'workload') return [null];
   const clientSidecar = from.kind === 'pods' && from.shapes.every((s) => s.pod.hasSidecar);
   const serverSidecar = to.kind === 'pods' && to.shapes.some((s) => s.pod.hasSidecar);
-  if (!serverSidecar) return [null];
-  if (clientSidecar && sas.length > 0) {
-    notes.push('no server proxy logged these requests: replayed as mTLS, which Istio uses automatically between sidecars');
+  // Ambient pods are meshed too: ztunnel and sidecars talk HBONE, which is mTLS.
+  const clientMeshed = from.kind === 'pods' && from.shapes.every((s) => podDataplane(s.pod) !== 'none');
+  const serverMeshed = to.kind === 'pods' && to.shapes.some((s) => podDataplane(s.pod) !== 'none');
+  if (!serverMeshed) return [null];
+  if (clientMeshed && sas.length > 0) {
+    notes.push(
+      clientSidecar && serverSidecar
+        ? 'no server proxy logged these requests: replayed as mTLS, which Istio uses automatically between sidecars'
+        : 'no server proxy logged these requests: replayed as mTLS, which Istio uses between meshed pods (HBONE where one is ambient)',
+    );
     return sas;
   }
-  if (from.kind === 'pods' && from.shapes.every((s) => !s.pod.hasSidecar)) return [null];
+  if (from.kind === 'pods' && from.shapes.every((s) => podDataplane(s.pod) === 'none')) return [null];
   return [undefined];
 }
 

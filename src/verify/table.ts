@@ -25,7 +25,8 @@ function istioLine(x: IstioOutcome): string {
   const what = [x.method, x.path].filter((v) => v !== undefined).join(' ');
   const who = x.principal === null ? ' from a source without identity' : '';
   const policies = x.policies.length === 0 ? '' : ' ' + x.policies.map(refText).join(', ');
-  return `${x.decision} ${what === '' ? '' : `[${what}] `}${ISTIO_REASONS[x.reason]}${policies}${who}`;
+  const where = x.enforcedBy === 'ztunnel' ? '(ztunnel, L4) ' : '';
+  return `${x.decision} ${where}${what === '' ? '' : `[${what}] `}${ISTIO_REASONS[x.reason]}${policies}${who}`;
 }
 
 function npLine(x: NpOutcome): string {
@@ -48,6 +49,8 @@ function npLine(x: NpOutcome): string {
       return 'unknown: the workload has no pods in the inventory';
     case 'no-address':
       return 'unknown: no address known for the endpoint';
+    case 'waypoint':
+      return `unknown${pods}: through a waypoint, which replay does not model`;
   }
 }
 

@@ -17,6 +17,8 @@ const wl = (ns: string, name: string, labels: Record<string, string>, podLabels:
   pods: podLabels.map((l, i) => ({ name: `${name}-${i}`, labels: l, ports: [], hasSidecar: true })),
   hasSidecar: true,
   isGateway: false,
+  dataplane: 'sidecar',
+  waypoints: [],
 });
 
 describe('names, selectors and YAML', () => {

@@ -6,7 +6,19 @@ import type { KubeObject } from '../../src/inventory/load.js';
 export function pod(
   ns: string,
   name: string,
-  o: { ip?: string; owner?: [string, string]; labels?: Record<string, string>; sa?: string; start?: string; end?: string; hostIP?: string; ports?: [string, number][] } = {},
+  o: {
+    ip?: string;
+    owner?: [string, string];
+    labels?: Record<string, string>;
+    sa?: string;
+    start?: string;
+    end?: string;
+    hostIP?: string;
+    ports?: [string, number][];
+    /** Whether an istio-proxy container was injected (default true). */
+    sidecar?: boolean;
+    annotations?: Record<string, string>;
+  } = {},
 ): KubeObject {
   return {
     apiVersion: 'v1',
@@ -16,11 +28,15 @@ export function pod(
       namespace: ns,
       uid: `uid-${ns}-${name}`,
       labels: o.labels ?? {},
+      ...(o.annotations ? { annotations: o.annotations } : {}),
       ...(o.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: o.owner[0], name: o.owner[1], controller: true, uid: 'x' }] } : {}),
     },
     spec: {
       serviceAccountName: o.sa ?? 'default',
-      containers: [{ name: 'app', ports: (o.ports ?? []).map(([n, p]) => ({ name: n, containerPort: p, protocol: 'TCP' })) }, { name: 'istio-proxy' }],
+      containers: [
+        { name: 'app', ports: (o.ports ?? []).map(([n, p]) => ({ name: n, containerPort: p, protocol: 'TCP' })) },
+        ...(o.sidecar === false ? [] : [{ name: 'istio-proxy' }]),
+      ],
     },
     status: {
       phase: o.end ? 'Succeeded' : 'Running',
@@ -30,6 +46,11 @@ export function pod(
       containerStatuses: o.end ? [{ name: 'app', state: { terminated: { finishedAt: o.end } } }] : [],
     },
   };
+}
+
+/** A Namespace object with its labels (`istio.io/dataplane-mode: ambient` enrolls it in ambient mode). */
+export function namespace(name: string, labels: Record<string, string> = {}): KubeObject {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } } };
 }
 
 export function owned(kind: string, ns: string, name: string, owner?: [string, string]): KubeObject {

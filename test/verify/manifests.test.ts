@@ -28,7 +28,7 @@ describe('policy manifests', () => {
     writeFileSync(join(dir, 'b', 'p.yaml'), deny('p', ', rules: [{from: [{source: {}}]}]').replace('rules: [{}], ', ''));
     const kept = await loadPolicies([dir]);
     assert.equal(kept.authorization.length, 1);
-    assert.deepEqual(kept.authorization[0]!.rules, [{ http: false }]);
+    assert.deepEqual(kept.authorization[0]!.rules, [{ http: false, l7: [] }]);
     assert.ok(kept.problems.some((p) => /refused here: the one in .*a\.yaml stays/.test(p.message)), JSON.stringify(kept.problems));
     assert.ok(kept.problems.some((p) => /must not be empty/.test(p.message)));
 
