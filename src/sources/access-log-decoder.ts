@@ -5,8 +5,13 @@
 //   kubectl  [2026-…] "GET /x HTTP/1.1" …   or   {"start_time": …}   (optionally `--timestamps` prefixed)
 //   envelope {"log": "<line>", "kubernetes": {"pod_name": …, "namespace_name": …}}          (Fluent Bit)
 //            {"message": "<line>", "kubernetes": {"pod_name": …, "pod_namespace": …}}      (Vector)
-// and the proxy's own logging (`…Z\tinfo\txdsproxy\t…`, `[2026-11-24 10:00:00.000][12][info]…`),
-// which is skipped and counted, not rejected.
+//   stern    productpage-v1-6987489c74-6fgz8 istio-proxy [2026-…] …   (`[NS ]POD CONTAINER ` prefix)
+//   kubectl  [pod/productpage-v1-6987489c74-6fgz8/istio-proxy] [2026-…] …   (`kubectl logs --prefix`)
+// and the proxy's own logging (`…Z\tinfo\txdsproxy\t…`, `[2026-11-24 10:00:00.000][12][info]…`,
+// a Rust ztunnel's `…Z  INFO outbound{…}: ztunnel::proxy::…`), which is skipped and counted, not
+// rejected. A Rust ztunnel's access log (`…Z\tinfo\taccess\tconnection complete\tsrc.addr=…`) is
+// an access log of another format, not proxy logging: it is rejected under its own reason until
+// a decoder reads it.
 
 import { ByteKey, ByteKeyTable } from '../flow/byte-keys.js';
 import type { Flow, PodRef, RepeatedRequest } from '../flow/flow.js';
@@ -60,6 +65,19 @@ const CRI = /^(\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([FP]
 const TIMESTAMP_PREFIX = /^\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:\d\d) (?=[[{])/;
 const AGENT_LOG = /^\d{4}-\d\d-\d\dT[\d:.]+Z\t(?:debug|info|warn|warning|error|critical|fatal)\t/;
 const ENVOY_LOG = /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\]\[/;
+/** A Rust ztunnel's own logging (tracing's default format): `…Z  INFO outbound{id=…}: ztunnel::…`. */
+const RUST_LOG = /^\d{4}-\d\d-\d\dT[\d:.]+Z +(?:TRACE|DEBUG|INFO|WARN|ERROR) /;
+/**
+ * A Rust ztunnel's access log: `[TIME\t]LEVEL\taccess\tconnection complete\tsrc.addr=…` (L4), or
+ * `http access\thttp request` (tabs published as spaces are taken too).
+ */
+const ZTUNNEL_ACCESS = /^(?:\d{4}-\d\d-\d\dT[\d:.]+Z\s+)?(?:trace|debug|info|warn|error)\s+(?:http )?access\s+(?:connection complete|http request)\s/i;
+/** A TEXT line whose `[` was lost (copy damage in published lines): `2024-05-29T02:46:11.488Z] "GET …`. */
+const BRACKETLESS_TEXT = /^\d{4}-\d\d-\d\dT[\d:.]+Z\] "/;
+/** `kubectl logs --prefix`: `[pod/POD/CONTAINER] ` before the entry. */
+const KUBECTL_PREFIX = /^\[pod\/([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?)\/([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\] /;
+/** stern's prefix: `[NAMESPACE ]POD CONTAINER ` before the entry. */
+const STERN = /^(?:([a-z0-9](?:[-a-z0-9]*[a-z0-9])?) )?([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?) ([a-z0-9](?:[-a-z0-9]*[a-z0-9])?) (?=\[\d{4}-|\{")/;
 
 // Route key bytes: field markers below any printable byte a scanned field can hold.
 const FIELD_END = 0;
@@ -177,6 +195,17 @@ export class AccessLogDecoder<T = unknown> {
         return;
       }
     }
+    // `stern` and `kubectl logs --prefix`: the pod in front names the proxy better than the file does.
+    const prefix = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 91 /* [ */ ? podPrefix(text) : undefined;
+    if (prefix !== undefined) {
+      const location = { file: this._file, line: lineNumber };
+      if (prefix.container !== this._options.container) {
+        this._sinks.skips.add('other-container', location);
+        return;
+      }
+      this._payload(text.slice(prefix.length), prefix.pod, location, true);
+      return;
+    }
     this._payload(text, this._reporter, { file: this._file, line: lineNumber }, true);
   }
 
@@ -208,6 +237,11 @@ export class AccessLogDecoder<T = unknown> {
       format = FORMAT_JSON;
     } else return false;
     dropDashes(b, spans);
+    // A refused or failed request (any response flag; details other than via_upstream) is
+    // decoded whole: its denial or failure is no part of the route shape, so it must neither
+    // count as a repeat of a shape nor give a shape its value.
+    if (spans[F.FLAGS * 2]! >= 0) return false;
+    if (spans[F.DETAILS * 2]! >= 0 && !spanIs(b, spans, F.DETAILS, 'via_upstream')) return false;
     const timestamp = this._timestamp(b, spans);
     if (timestamp === undefined) return false;
     const method = internedText(b, spans, F.METHOD, METHODS);
@@ -300,7 +334,8 @@ export class AccessLogDecoder<T = unknown> {
       }
       decoded = decodeEnvoyJson(record);
       decoder = 'envoy-json';
-    } else if (c === 91 /* [ */) {
+    } else if (c === 91 /* [ */ || c === 34 /* " */ || (c >= 48 && c <= 57 && BRACKETLESS_TEXT.test(text))) {
+      // A TEXT entry; `"` and a time without `[` begin lines published with their head damaged.
       if (ENVOY_LOG.test(text)) {
         this._sinks.skips.add('proxy-log-line', location);
         return;
@@ -311,7 +346,10 @@ export class AccessLogDecoder<T = unknown> {
       }
       decoded = decodeEnvoyText(text);
       decoder = 'envoy-text';
-    } else if (AGENT_LOG.test(text)) {
+    } else if (ZTUNNEL_ACCESS.test(text)) {
+      this._sinks.rejects.add('ztunnel-access-log', location, 'a Rust ztunnel access log (L4, ambient mode): not read yet');
+      return;
+    } else if (AGENT_LOG.test(text) || RUST_LOG.test(text)) {
       this._sinks.skips.add('proxy-log-line', location);
       return;
     } else if (text.trim() === '') {
@@ -372,6 +410,17 @@ export class AccessLogDecoder<T = unknown> {
   }
 }
 
+/** The pod and container a `stern` or `kubectl logs --prefix` prefix names, and the prefix's length. */
+function podPrefix(text: string): { pod: PodRef; container: string; length: number } | undefined {
+  if (text.charCodeAt(0) === 91 /* [ */) {
+    if (!text.startsWith('[pod/')) return undefined;
+    const m = KUBECTL_PREFIX.exec(text);
+    return m === null ? undefined : { pod: { namespace: '', name: m[1]! }, container: m[2]!, length: m[0].length };
+  }
+  const m = STERN.exec(text);
+  return m === null ? undefined : { pod: { namespace: m[1] ?? '', name: m[2]! }, container: m[3]!, length: m[0].length };
+}
+
 /**
  * Where the body of a line with a time in front starts: a CRI `F` record (`…Z stdout F `
  * + body) or a `kubectl logs --timestamps` prefix (`…Z ` + `[` or `{`); -1 for anything
@@ -417,7 +466,7 @@ function keyField(key: ByteKey, b: Uint8Array, spans: Spans, field: number): voi
 /**
  * An address by its IP when it ends in a port parseAddress accepts: entryToFlow keeps only
  * the IP of these (the client's ephemeral port), so lines that differ in the port share a
- * shape. Any other text is keyed whole.
+ * shape. Any other text, and port 0, is keyed whole.
  */
 function keyAddressIp(key: ByteKey, b: Uint8Array, spans: Spans, field: number): void {
   const s = spans[field * 2]!;
@@ -436,7 +485,9 @@ function keyAddressIp(key: ByteKey, b: Uint8Array, spans: Spans, field: number):
     if (d < 0 || d > 9) valid = false;
     else port = port * 10 + d;
   }
-  if (valid && port <= 65535) {
+  // Port 0 is no ephemeral port: Envoy puts the X-Forwarded-For client there, which entryToFlow
+  // reads as a peer behind a proxy, so it is keyed whole, apart from that IP's real connections.
+  if (valid && port <= 65535 && port !== 0) {
     key.byte(ADDRESS_IP);
     key.bytesOf(b, s, colon);
   } else {

@@ -41,6 +41,8 @@ interface Request {
   path: string;
   code: string;
   port: number;
+  /** RESPONSE_FLAGS and RESPONSE_CODE_DETAILS: refused and failed requests among a route's lines. */
+  outcome?: [flags: string, details: string];
 }
 
 // Route fields of each kind of line; `p` is a per-line ephemeral port.
@@ -52,11 +54,16 @@ const ROUTES: ((p: number) => Record<string, string>)[] = [
   (p) => ({ authority: '-', uh: '1.2.3.4:443', cluster: 'PassthroughCluster', ula: `10.44.1.23:${p}`, dla: '1.2.3.4:443', dra: `10.44.1.23:${p}`, sni: 'api.example.com' }),
   // A port parseAddress refuses: the address counts as absent, and the route as another.
   (p) => ({ authority: 'httpbin:8000', uh: '127.0.0.1:80', cluster: 'inbound|8000||', ula: `127.0.0.1:${p}`, dla: '10.44.1.27:80', dra: `10.44.1.23:${p * 100}`, sni: '-' }),
+  // Through a proxy that sets X-Forwarded-For: now and then Envoy logs that client with port 0.
+  (p) => ({ authority: 'httpbin:8000', uh: '127.0.0.1:80', cluster: 'inbound|8000||', ula: `127.0.0.1:${p}`, dla: '10.44.1.27:80', dra: `10.44.2.5:${p % 3 === 0 ? 0 : p}`, sni: 'outbound_.8000_._.httpbin.foo.svc.cluster.local' }),
+  // No upstream host: a refused or failed request of sleep-1's route to httpbin.
+  (p) => ({ authority: 'httpbin:8000', uh: '-', cluster: 'outbound|8000||httpbin.foo.svc.cluster.local', ula: '-', dla: '10.0.45.184:8000', dra: `10.44.1.23:${p}`, sni: '-' }),
 ];
 
 function textLine(f: Record<string, string>, r: Request, protocol: string): string {
   const request = r.method === '-' ? '- - -' : `${r.method} ${r.path} ${protocol}`;
-  return `[${r.t}] "${request}" ${r.code} - via_upstream - "-" 0 135 4 4 "-" "curl/7.73.0" "84961386-6d84-929d-98bd-c5aee93b5c88" "${f['authority']}" "${f['uh']}" ${f['cluster']} ${f['ula']} ${f['dla']} ${f['dra']} ${f['sni']} default`;
+  const [flags, details] = r.outcome ?? ['-', 'via_upstream'];
+  return `[${r.t}] "${request}" ${r.code} ${flags} ${details} - "-" 0 135 4 4 "-" "curl/7.73.0" "84961386-6d84-929d-98bd-c5aee93b5c88" "${f['authority']}" "${f['uh']}" ${f['cluster']} ${f['ula']} ${f['dla']} ${f['dra']} ${f['sni']} default`;
 }
 
 function jsonLine(f: Record<string, string>, r: Request, protocol: string, userAgent: string): string {
@@ -67,6 +74,8 @@ function jsonLine(f: Record<string, string>, r: Request, protocol: string, userA
     path: r.method === '-' ? null : r.path,
     protocol: r.method === '-' ? null : protocol,
     response_code: Number(r.code),
+    response_flags: r.outcome?.[0] ?? '-',
+    response_code_details: r.outcome?.[1] ?? 'via_upstream',
     user_agent: userAgent,
     authority: dash(f['authority']),
     upstream_host: f['uh'],
@@ -90,6 +99,21 @@ const request = fc.record({
   path: fc.constantFrom('/status/418', '/orders/123?x=1', '/users/3f2a9c1e-0b7d-4c2e-9a51-1d2b3c4d5e6f/avatar', '/a/{id}', '/pkg.Svc/Method', '*', '/' + 'seg/'.repeat(20)),
   code: fc.constantFrom('200', '404', '503', '0'),
   port: fc.integer({ min: 1, max: 65535 }),
+  outcome: fc.oneof(
+    { weight: 6, arbitrary: fc.constant(undefined) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom<[string, string]>(
+        ['UH', 'no_healthy_upstream'],
+        ['UF,URX', 'upstream_reset_before_response_started{connection_failure}'],
+        ['-', 'rbac_access_denied_matched_policy[ns[foo]-policy[deny]-rule[0]]'],
+        ['UAEX', 'ext_authz_denied'],
+        ['NR', 'route_not_found'],
+        ['-', 'direct_response'],
+        ['-', '-'],
+      ),
+    },
+  ),
 });
 
 interface Line {
@@ -159,6 +183,19 @@ describe('observe: repeats of a known route', () => {
     assert.equal(repeats.repeated, 1, 'only the 21:40 line repeats the 21:30 one');
     const edges = (JSON.parse(repeats.seen.graph) as { edges: { attributes: { target: string; client: { requests: number } } }[] }).edges;
     assert.deepEqual(edges.map((e) => [e.attributes.target, e.attributes.client.requests]).sort(), [['foo/Pod/httpbin-1', 2], ['unknown:10.44.1.27', 1]]);
+  });
+
+  it('never counts a refused or failed request as a repeat of its route, nor lets it give the route its value', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ztmap-repeats-'));
+    const file = join(dir, 'outcomes.log');
+    const at = (port: number, outcome?: [string, string]) =>
+      textLine(ROUTES[0]!(port), { t: '2020-11-25T21:30:00.000Z', method: 'GET', path: '/status/418', code: outcome === undefined ? '200' : '403', port, outcome }, 'HTTP/1.1');
+    const denied: [string, string] = ['-', 'rbac_access_denied_matched_policy[none]'];
+    // A denial first, then normal lines, then refused and failed ones among them.
+    writeFileSync(file, [at(1000, denied), at(1002), at(1004, ['UH', 'no_healthy_upstream']), at(1006), at(1008, denied), at(1010, ['-', 'direct_response'])].join('\n') + '\n');
+    const { decoded, repeats } = await both(inventory, [{ path: file }]);
+    assert.deepEqual(repeats.seen, decoded.seen);
+    assert.equal(repeats.repeated, 1, 'only the second normal line repeats the first');
   });
 
   it('gives Bookinfo the graph and summary of decoding every line', async () => {

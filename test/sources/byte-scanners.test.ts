@@ -26,6 +26,8 @@ const FIELDS: [number, keyof AccessLogEntry][] = [
   [S.DOWNSTREAM_LOCAL, 'downstreamLocalAddress'],
   [S.DOWNSTREAM_REMOTE, 'downstreamRemoteAddress'],
   [S.SNI, 'requestedServerName'],
+  [S.FLAGS, 'responseFlags'],
+  [S.DETAILS, 'responseCodeDetails'],
 ];
 
 /** What a scanner read, as the entry fields it stands for. */
@@ -67,7 +69,7 @@ const textLine = fc
     path: fc.oneof(fc.constantFrom('/status/418', '/a?b=1', '-'), field),
     protocol: fc.oneof(fc.constantFrom('HTTP/1.1', 'HTTP/2', '-'), field),
     code: fc.oneof(fc.constantFrom('200', '0', '0418', '1234567890'), field),
-    mid: fc.array(field, { minLength: 3, maxLength: 3 }),
+    mid: fc.tuple(fc.oneof(fc.constantFrom('-', 'UH', 'UF,URX', 'NR'), field), fc.oneof(fc.constantFrom('via_upstream', 'rbac_access_denied_matched_policy[none]', '-'), field), field),
     legacy: fc.boolean(),
     failure: field,
     counts: fc.array(field, { minLength: 4, maxLength: 4 }),
@@ -97,7 +99,7 @@ describe('byte scanners', () => {
     assert.ok(taken > 100, `only ${taken} lines taken: the property says little`);
   });
 
-  const JSON_KEYS = ['start_time', 'method', 'path', 'protocol', 'response_code', 'authority', 'upstream_host', 'upstream_cluster', 'upstream_local_address', 'downstream_local_address', 'downstream_remote_address', 'requested_server_name', 'response_flags', 'user_agent', 'request_id', 'kubernetes', 'duration', 'log'];
+  const JSON_KEYS = ['start_time', 'method', 'path', 'protocol', 'response_code', 'authority', 'upstream_host', 'upstream_cluster', 'upstream_local_address', 'downstream_local_address', 'downstream_remote_address', 'requested_server_name', 'response_flags', 'response_code_details', 'route_name', 'x_forwarded_for', 'user_agent', 'request_id', 'kubernetes', 'duration', 'log'];
   // Raw JSON value texts, valid or not: JSON.parse is the judge.
   const jsonValue = fc.oneof(
     { weight: 5, arbitrary: field.map((s) => JSON.stringify(s)) },
@@ -128,7 +130,7 @@ describe('byte scanners', () => {
         assert.equal(slow.kind, 'ok', line);
         if (slow.kind === 'ok') assert.deepEqual(fast, decodedFields(slow.value), line);
       }),
-      { seed: 7, numRuns: 3000 },
+      { seed: 7, numRuns: 4000 },
     );
     assert.ok(taken > 100, `only ${taken} lines taken: the property says little`);
   });
@@ -145,6 +147,14 @@ describe('byte scanners', () => {
       const slow = decodeEnvoyJson(JSON.parse(line));
       assert.ok(slow.kind === 'ok');
       assert.deepEqual(scanned(line, scanEnvoyJson), decodedFields(slow.value));
+    }
+    // Refused and failed requests too: their flags and details are read as the decoder reads them.
+    for (const line of readFileSync(join(REFERENCE, 'telemetry', 'istio-access-log-rbac-denied.log'), 'utf8').split('\n').filter(Boolean)) {
+      const slow = decodeEnvoyText(line);
+      assert.ok(slow.kind === 'ok');
+      const fast = scanned(line, scanEnvoyText);
+      assert.deepEqual(fast, decodedFields(slow.value));
+      assert.equal(fast?.responseCodeDetails, 'rbac_access_denied_matched_policy[none]');
     }
     // The 1.3–1.8 formats are left to the expression.
     const legacy = readFileSync(join(REFERENCE, 'telemetry', 'istio-access-log-text-variants.log'), 'utf8').split('\n')[1]!;

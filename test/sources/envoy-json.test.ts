@@ -30,6 +30,17 @@ describe('envoy-json decoder', () => {
     assert.equal(old.value.responseCode, 200);
   });
 
+  it('reads route_name and x_forwarded_for', () => {
+    const d = decodeEnvoyJson({ upstream_cluster: 'outbound|80||a.b.svc.cluster.local', route_name: 'default', x_forwarded_for: '10.0.0.9', response_code: 200 });
+    assert.ok(d.kind === 'ok');
+    assert.equal(d.value.routeName, 'default');
+    assert.equal(d.value.xForwardedFor, '10.0.0.9');
+    const none = decodeEnvoyJson({ upstream_cluster: 'outbound|80||a.b.svc.cluster.local', route_name: null, x_forwarded_for: '-' });
+    assert.ok(none.kind === 'ok');
+    assert.equal(none.value.routeName, undefined);
+    assert.equal(none.value.xForwardedFor, undefined);
+  });
+
   it('rejects records whose fields have the wrong type, naming the field', () => {
     const d = decodeEnvoyJson({ ...records[0]!, upstream_host: { ip: 1 } });
     assert.ok(d.kind === 'reject');

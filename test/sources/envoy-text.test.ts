@@ -30,6 +30,8 @@ describe('envoy-text decoder', () => {
       downstreamLocalAddress: '10.0.45.184:8000',
       downstreamRemoteAddress: '10.44.1.23:46520',
       requestedServerName: undefined,
+      routeName: 'default',
+      xForwardedFor: undefined,
     });
     const s = decodeEnvoyText(server!);
     assert.equal(s.kind, 'ok');
@@ -67,6 +69,81 @@ describe('envoy-text decoder', () => {
     assert.equal(d.value.method, undefined);
     assert.equal(d.value.responseCode, 0);
     assert.equal(d.value.upstreamHost, '10.244.0.70:9080');
+  });
+
+  // Synthetic lines in the shapes met in published real-world logs (docs/real-clusters.md).
+  const MODERN_LINE =
+    '[2024-04-22T04:26:10.731Z] "GET /a HTTP/1.1" 200 - via_upstream - "-" 0 5 1 1 "10.0.0.9" "curl/8" "id-1" "svc:80" "10.1.0.2:8080" ' +
+    'outbound|80||svc.ns.svc.cluster.local 10.1.0.1:40000 10.96.0.10:80 10.1.0.1:40002 - default';
+
+  it('reads ROUTE_NAME and X-Forwarded-For', () => {
+    const d = decodeEnvoyText(MODERN_LINE);
+    assert.ok(d.kind === 'ok');
+    assert.equal(d.value.routeName, 'default');
+    assert.equal(d.value.xForwardedFor, '10.0.0.9');
+  });
+
+  it('reads IPv6 addresses, fields after ROUTE_NAME, and a line cut after SNI', () => {
+    const v6 = MODERN_LINE.replace('10.1.0.2:8080', '[fd00::2]:8080').replace('10.1.0.1:40002', '[fd00::1]:40002');
+    const a = decodeEnvoyText(v6);
+    assert.ok(a.kind === 'ok');
+    assert.equal(a.value.upstreamHost, '[fd00::2]:8080');
+    assert.equal(a.value.downstreamRemoteAddress, '[fd00::1]:40002');
+    const extra = decodeEnvoyText(MODERN_LINE + ' outbound capture');
+    assert.ok(extra.kind === 'ok');
+    assert.equal(extra.value.routeName, 'default');
+    assert.equal(extra.value.requestedServerName, undefined);
+    const cut = decodeEnvoyText(MODERN_LINE.replace(/ default$/, ' '));
+    assert.ok(cut.kind === 'ok');
+    assert.equal(cut.value.routeName, undefined);
+    assert.equal(cut.value.downstreamRemoteAddress, '10.1.0.1:40002');
+    // Fewer than the five fields after UPSTREAM_HOST: not read.
+    assert.equal(decodeEnvoyText(MODERN_LINE.replace(/ 10\.1\.0\.1:40002 - default$/, '')).kind, 'reject');
+  });
+
+  it('reads a line with no upstream cluster (`- -`), as Envoy writes a refused connection', () => {
+    const d = decodeEnvoyText('[2022-07-06T03:33:58.083Z] "- - -" 0 NR filter_chain_not_found - "-" 0 0 0 - "-" "-" "-" "-" "-" - - 10.1.0.3:8090 10.1.0.4:43434 - -');
+    assert.ok(d.kind === 'ok');
+    assert.equal(d.value.upstreamCluster, undefined);
+    assert.equal(d.value.responseFlags, 'NR');
+    assert.equal(d.value.responseCodeDetails, 'filter_chain_not_found');
+    assert.equal(d.value.downstreamLocalAddress, '10.1.0.3:8090');
+  });
+
+  it('reads lines published without their `[` or their whole `[time]`, and with escaped quotes', () => {
+    const bracketless = decodeEnvoyText(MODERN_LINE.slice(1));
+    assert.ok(bracketless.kind === 'ok');
+    assert.equal(bracketless.value.startTime, '2024-04-22T04:26:10.731Z');
+    const timeless = decodeEnvoyText(MODERN_LINE.slice(MODERN_LINE.indexOf('"')));
+    assert.ok(timeless.kind === 'ok');
+    assert.equal(timeless.value.startTime, undefined);
+    assert.equal(timeless.value.upstreamCluster, 'outbound|80||svc.ns.svc.cluster.local');
+    const escaped = decodeEnvoyText(MODERN_LINE.replace(/"/g, '\\"'));
+    assert.ok(escaped.kind === 'ok');
+    assert.equal(escaped.value.userAgent, 'curl/8');
+    // A time-like head without its `]` is no TEXT line.
+    assert.equal(decodeEnvoyText('2024-04-22T04:26:10.731Z "GET /a HTTP/1.1" 200').kind, 'reject');
+  });
+
+  it('reads the Istio 1.0 format (nothing between RESPONSE_FLAGS and BYTES_RECEIVED)', () => {
+    const d = decodeEnvoyText(
+      '[2019-02-17T03:25:41.929Z] "GET /r/0 HTTP/1.1" 200 - 0 425 18 17 "-" "ua" "id" "r:9080" "127.0.0.1:9080" inbound|9080|http|r.t.svc.cluster.local - 10.2.0.2:9080 10.2.0.3:37748 outbound_.9080_.v3_.r.t.svc.cluster.local',
+    );
+    assert.ok(d.kind === 'ok');
+    assert.equal(d.value.upstreamCluster, 'inbound|9080|http|r.t.svc.cluster.local');
+    assert.equal(d.value.requestedServerName, 'outbound_.9080_.v3_.r.t.svc.cluster.local');
+    assert.equal(d.value.routeName, undefined);
+  });
+
+  it('rejects plain Envoy default lines and the 2022 Envoy-based ztunnel, each with its own reason', () => {
+    const plain = decodeEnvoyText('[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204 - 154 0 226 100 "10.0.35.28" "nsq2http" "cc21" "locations" "tcp://10.0.2.1:80"');
+    assert.ok(plain.kind === 'reject');
+    assert.equal(plain.reason, 'envoy-default-format');
+    const tunnel = decodeEnvoyText(
+      '[2022-08-31T11:28:06.269Z] "CONNECT - HTTP/2" 200 - via_upstream - "-" 1 2 5 - "-" "-" "id" "10.3.0.4:8080" "10.3.0.4:8080" virtual_inbound 10.3.0.3:56737 10.3.0.4:15088 10.3.0.3:44612 - - inbound hcm',
+    );
+    assert.ok(tunnel.kind === 'reject');
+    assert.equal(tunnel.reason, 'envoy-ztunnel-2022');
   });
 
   it('rejects lines that are not the format, with a reason', () => {

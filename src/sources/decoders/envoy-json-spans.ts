@@ -33,10 +33,12 @@ const KEYS: [string, number][] = [
   ['downstream_remote_address', F.DOWNSTREAM_REMOTE],
   ['requested_server_name', F.SNI],
   ['response_code', CODE_KEY],
-  ['response_flags', STRING_KEY],
-  ['response_code_details', STRING_KEY],
+  ['response_flags', F.FLAGS],
+  ['response_code_details', F.DETAILS],
   ['user_agent', STRING_KEY],
   ['request_id', STRING_KEY],
+  ['route_name', STRING_KEY],
+  ['x_forwarded_for', STRING_KEY],
   ['kubernetes', ENVELOPE_KEY],
 ];
 

@@ -48,6 +48,8 @@ export function decodeEnvoyJson(obj: Record<string, unknown>): Decoded<AccessLog
     downstreamLocalAddress: text(obj['downstream_local_address'], 'downstream_local_address'),
     downstreamRemoteAddress: text(obj['downstream_remote_address'], 'downstream_remote_address'),
     requestedServerName: text(obj['requested_server_name'], 'requested_server_name'),
+    routeName: text(obj['route_name'], 'route_name'),
+    xForwardedFor: text(obj['x_forwarded_for'], 'x_forwarded_for'),
   };
   if (wrongKey !== undefined) {
     const v = obj[wrongKey];

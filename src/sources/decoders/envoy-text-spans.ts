@@ -83,6 +83,8 @@ export function scanEnvoyText(b: Uint8Array, start: number, end: number, spans: 
   for (let n = 0; n < 3; n++) {
     e = bare(b, i, end);
     if (e < 0 || b[e] !== SPACE) return false;
+    if (n === 0) setSpan(spans, F.FLAGS, i, e);
+    else if (n === 1) setSpan(spans, F.DETAILS, i, e);
     i = e + 1;
   }
   // "FAILURE"

@@ -17,7 +17,10 @@ export const UPSTREAM_LOCAL = 7;
 export const DOWNSTREAM_LOCAL = 8;
 export const DOWNSTREAM_REMOTE = 9;
 export const SNI = 10;
-export const FIELDS = 11;
+/** RESPONSE_FLAGS and RESPONSE_CODE_DETAILS: not route fields, but they tell a denied or failed request (access-log-decoder.ts). */
+export const FLAGS = 11;
+export const DETAILS = 12;
+export const FIELDS = 13;
 /** Not a pair: the response code's value (0 when absent), as the string decoders compute it. */
 export const RESPONSE_CODE = FIELDS * 2;
 
