@@ -129,16 +129,16 @@ export function entryToFlow(e: AccessLogEntry, ctx: EntryContext): Decoded<Flow>
 
   // No upstream cluster: the proxy answered itself (no filter chain or no route for the
   // request, a direct response). The downstream addresses still say who called what.
-  if (cluster === undefined && denial !== undefined && dla !== undefined && dra !== undefined) {
+  if (cluster === undefined && (denial !== undefined || flow.upstreamFailure !== undefined) && dla !== undefined && dra !== undefined) {
     if (LOOPBACK.test(dra.ip)) return skip('loopback');
     flow.source = { ip: dra.ip };
-    flow.destination = ctx.reporter !== undefined && denial.kind === 'no-filter-chain' ? { ip: dla.ip, port: dla.port, pod: ctx.reporter } : { ip: dla.ip, port: dla.port };
-    if (denial.kind === 'no-filter-chain') {
+    flow.destination = ctx.reporter !== undefined && denial?.kind === 'no-filter-chain' ? { ip: dla.ip, port: dla.port, pod: ctx.reporter } : { ip: dla.ip, port: dla.port };
+    if (denial?.kind === 'no-filter-chain') {
       // The server's inbound listener found no chain: under STRICT, a client without mTLS.
       flow.reporter = 'server';
       flow.mtls = 'plaintext';
     } else if (ctx.reporter !== undefined) flow.source.pod = ctx.reporter;
-    if (e.authority !== undefined && denial.kind === 'blocked') flow.destination.host = e.authority.replace(/:\d+$/, '');
+    if (e.authority !== undefined && denial?.kind === 'blocked') flow.destination.host = e.authority.replace(/:\d+$/, '');
     flow.endpointKey = 'n|' + (ctx.reporter === undefined ? '' : ctx.reporter.namespace + '/' + ctx.reporter.name) + '|' + dra.ip + '|' + dla.ip + '|' + dla.port + '|' + (flow.destination.host ?? '') + '|' + flow.reporter + '|' + protocol;
     return ok(flow);
   }
@@ -173,6 +173,23 @@ export function entryToFlow(e: AccessLogEntry, ctx: EntryContext): Decoded<Flow>
       (destination.ip ?? '') + '|' + destination.port + '|' + protocol;
     flow.mtls = e.requestedServerName?.startsWith('outbound_.') === true ? 'mutual' : 'plaintext';
     flow.reporter = 'server';
+    return ok(flow);
+  }
+
+  if (cluster?.direction === 'inbound-vip') {
+    // An ambient waypoint serving a Service: the server side of the request, on behalf of the
+    // pod that upstream_host (envoy://connect_originate/IP:PORT) names, or of the Service when
+    // no pod was picked (a refusal). The waypoint is reached only over HBONE (mTLS).
+    const uh = parseAddress(e.upstreamHost);
+    flow.reporter = 'server';
+    flow.mtls = 'mutual';
+    if (dra !== undefined) flow.source = dra.port === 0 ? { behindProxy: { forwardedFor: dra.ip } } : { ip: dra.ip, port: dra.port };
+    flow.destination = uh !== undefined ? { ip: uh.ip, port: uh.port } : {};
+    if (cluster.host !== undefined) flow.destination.service = cluster.host;
+    if (cluster.port !== undefined) flow.destination.servicePort = cluster.port;
+    if (uh === undefined && cluster.host === undefined) return reject('missing-field', 'waypoint entry names neither an upstream pod nor a Service');
+    flow.endpointKey =
+      'w|' + (dra === undefined ? '' : dra.port === 0 ? '~xff' : dra.ip) + '|' + (uh === undefined ? '' : uh.ip + ':' + uh.port) + '|' + (cluster.host ?? '') + '|' + (cluster.port ?? '') + '|' + protocol;
     return ok(flow);
   }
 
