@@ -69,6 +69,25 @@ export interface Denial {
 }
 
 /**
+ * Requests the mesh refused, per operation, as the graph keeps them on an edge and the rules
+ * report them: evidence of denial, never counted as allowed requests.
+ */
+export interface RefusedOperation {
+  /** The proxy that refused it and wrote the line. */
+  reporter: Reporter;
+  kind: DenialKind;
+  /** The policy the response details named (`ns[NS]-policy[NAME]-rule[N]`), or '' when none. */
+  policy: string;
+  /** '' on TCP. */
+  method: string;
+  /** The path template; '' on TCP. */
+  path: string;
+  requests: number;
+  firstSeen: number | null;
+  lastSeen: number | null;
+}
+
+/**
  * Why a request that reached the proxy did not complete upstream (response flags UH, UF, URX,
  * UO, UT, UC, UPE, DC…): it shows an intent to call, which is usually legitimate.
  */

@@ -3,7 +3,7 @@
 // graphs built from any partition of the input merge into the graph of the whole input.
 
 import { compare } from '../flow/compare.js';
-import type { DenialKind, L4Protocol, Reporter } from '../flow/flow.js';
+import type { L4Protocol, RefusedOperation } from '../flow/flow.js';
 import type { NodeKind } from '../flow/identity.js';
 
 /** Distinct path templates kept per edge; beyond it the edge is marked `pathsTruncated`. */
@@ -40,24 +40,8 @@ export interface SideStats {
   responses: Record<string, number>;
 }
 
-/**
- * Requests the mesh refused on an edge, per operation (design.md §7): evidence of denial, never
- * counted as allowed requests. Keyed by everything but the counts and times.
- */
-export interface DeniedOperation {
-  /** The proxy that refused it and wrote the line. */
-  reporter: Reporter;
-  kind: DenialKind;
-  /** The policy the response details named (`ns[NS]-policy[NAME]-rule[N]`), or '' when none. */
-  policy: string;
-  /** '' on TCP. */
-  method: string;
-  /** The path template; '' on TCP. */
-  path: string;
-  requests: number;
-  firstSeen: number | null;
-  lastSeen: number | null;
-}
+/** A refused operation on an edge, keyed by everything but the counts and times (`deniedKey`). */
+export type DeniedOperation = RefusedOperation;
 
 export interface EdgeAttributes {
   source: string;

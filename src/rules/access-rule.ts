@@ -3,7 +3,7 @@
 // Every emitter (policy/) and every verifier speaks this model, never the graph.
 // Types and pure helpers only: no I/O, no dependencies beyond flow/.
 
-import type { DenialKind, L4Protocol, Reporter } from '../flow/flow.js';
+import type { L4Protocol, RefusedOperation } from '../flow/flow.js';
 import type { Finding } from './finding.js';
 import type { NodeKind } from '../flow/identity.js';
 
@@ -77,22 +77,11 @@ export type ExclusionReason = 'kubelet-probe' | 'metrics-scrape' | 'istio-port' 
  * Requests the mesh refused during the window, per operation (design.md §7): evidence of
  * denial. They never become allows; the review lists them as "denied today".
  */
-export interface DeniedTraffic {
+export interface DeniedTraffic extends RefusedOperation {
   from: Peer;
   to: Peer;
   port: number;
   protocol: L4Protocol;
-  reporter: Reporter;
-  kind: DenialKind;
-  /** The policy the proxy named, or '' when it named none. */
-  policy: string;
-  /** '' on TCP. */
-  method: string;
-  /** The path template; '' on TCP. */
-  path: string;
-  requests: number;
-  firstSeen: number | null;
-  lastSeen: number | null;
   /** The proposal's rule for the same pair still admits this operation (seen allowed too, or a product of methods and paths): reviewers decide. */
   admittedBy?: string;
 }
