@@ -1,9 +1,9 @@
 // Before observe resolves a single line: which pods wrote the inputs, their own addresses and
 // when they were writing (inventory/learned.ts says why). A pod's IP is fixed for its life and
 // its log is in time order, so the head and the tail of each of its files say it all: this
-// pass reads the first and the last LEARN_WINDOW bytes of a plain file (a few hundred KiB
-// per file, whatever its size), and the whole of a gzip file (which cannot be entered in the
-// middle) or of a collector's file that holds many pods' records (an envelope per line).
+// pass decodes the first and the last LEARN_WINDOW bytes of each file (of a gzip file, of its
+// decompressed bytes: it is inflated, not decoded, in between), and the whole of a collector's
+// file that holds many pods' records (an envelope per line).
 //
 // Learned before, not during, the main pass: a line that names an IP may be read before the
 // file that binds it (files are read in sorted order, and with --jobs in parallel workers);
@@ -11,13 +11,14 @@
 // inventory in every worker, so the output is exact and the same for any order and any --jobs.
 
 import { open, stat } from 'node:fs/promises';
-import type { Flow } from '../../flow/flow.js';
+import type { Flow, RepeatedRequest } from '../../flow/flow.js';
 import { detached } from '../../flow/path-template.js';
 import type { LearnedPod } from '../../inventory/learned.js';
-import type { AccessLogDecoderOptions } from '../../sources/access-log-decoder.js';
+import { AccessLogDecoder, type AccessLogDecoderOptions, type DecoderSinks } from '../../sources/access-log-decoder.js';
+import { LineSplitter } from '../../sources/framing/lines.js';
 import { layoutOf } from '../../sources/layout.js';
 import { readAccessLogs } from '../../sources/read-access-logs.js';
-import type { InputFile } from '../../sources/transports/files.js';
+import { readBytes, type InputFile } from '../../sources/transports/files.js';
 import { isGzip } from '../../sources/transports/ranges.js';
 import { Tally } from '../../tally.js';
 
@@ -44,17 +45,15 @@ export async function learnBindings(files: readonly InputFile[], options: Access
     const layout = layoutOf(file.path);
     if (layout.container !== undefined && layout.container !== options.container) continue;
     const uid = PODS_TREE_UID.exec(file.path.replace(/\\/g, '/'))?.[1];
-    const size = (await stat(file.path).catch(() => undefined))?.size ?? 0;
-    const whole = size <= 2 * LEARN_WINDOW || (await isGzip(file.path).catch(() => true));
-    if (whole) {
-      await learnFrom([file], options, pods, uid);
-      continue;
+    let ends: { head: Buffer; tail: Buffer | undefined };
+    try {
+      ends = await headAndTail(file.path);
+    } catch {
+      continue; // unreadable: the main pass reports it
     }
-    const head: InputFile = { path: file.path, range: { start: 0, end: await lineStartAfter(file.path, LEARN_WINDOW, size), last: false } };
-    const tail: InputFile = { path: file.path, range: { start: await lineStartAfter(file.path, size - LEARN_WINDOW, size), end: size, last: true } };
     // A file whose records name other pods than its location (a collector's) is read whole.
-    const mixed = await learnFrom([head], options, pods, uid);
-    await learnFrom(mixed ? [{ path: file.path }] : [tail], options, pods, uid);
+    const mixed = learnFrom(file.path, ends.tail === undefined ? [ends.head] : [ends.head, ends.tail], options, pods, uid);
+    if (mixed && ends.tail !== undefined) await learnFromFile(file, options, pods, uid);
   }
   return [...pods.values()]
     .map((a): LearnedPod => ({ namespace: a.namespace, name: a.name, ...(a.uid === undefined ? {} : { uid: a.uid }), ips: [...a.ips].sort(), first: a.first, last: a.last }))
@@ -64,65 +63,112 @@ export async function learnBindings(files: readonly InputFile[], options: Access
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Reads `files` through the access-log decoder; true when some record named a pod other than the file's location. */
-async function learnFrom(files: InputFile[], options: AccessLogDecoderOptions, pods: Map<string, Acc>, uid: string | undefined): Promise<boolean> {
-  const located = options.pod ?? layoutOf(files[0]!.path).reporter;
-  let mixed = false;
-  const accOf = (flow: Flow): Acc | undefined => {
-    const reporter = flow.reporter === 'client' ? flow.source.pod : flow.destination.pod;
-    // A bare `POD.log` name is a hint, not a location.
-    if (reporter === undefined || reporter.namespace === '') return undefined;
-    const fromLocation = located !== undefined && located.namespace === reporter.namespace && located.name === reporter.name;
-    if (!fromLocation) mixed = true;
-    const u = fromLocation ? uid : undefined;
-    const key = `${reporter.namespace}/${reporter.name}/${u ?? ''}`;
-    let acc = pods.get(key);
-    if (acc === undefined) {
-      acc = { namespace: reporter.namespace, name: reporter.name, uid: u, ips: new Set(), first: Infinity, last: -Infinity };
-      pods.set(key, acc);
+/**
+ * The whole lines in the first LEARN_WINDOW bytes of a file (gunzipped when it is gzip), and
+ * those in its last LEARN_WINDOW bytes; `tail` undefined when the head is the whole file.
+ */
+async function headAndTail(path: string): Promise<{ head: Buffer; tail: Buffer | undefined }> {
+  const size = (await stat(path)).size;
+  if (!(await isGzip(path))) {
+    if (size <= 2 * LEARN_WINDOW) return { head: await readAt(path, 0, size), tail: undefined };
+    const head = await readAt(path, 0, LEARN_WINDOW);
+    const tail = await readAt(path, size - LEARN_WINDOW, LEARN_WINDOW);
+    return { head: head.subarray(0, head.lastIndexOf(0x0a) + 1), tail: tail.subarray(tail.indexOf(0x0a) + 1) };
+  }
+  // Inflated as a stream, keeping the first window and a rolling last one.
+  const headParts: Buffer[] = [];
+  let headBytes = 0;
+  let tailParts: Buffer[] = [];
+  let tailBytes = 0;
+  let total = 0;
+  try {
+    for await (const chunk of readBytes({ path })) {
+      total += chunk.length;
+      if (headBytes < LEARN_WINDOW) {
+        const part = chunk.subarray(0, LEARN_WINDOW - headBytes);
+        headParts.push(Buffer.from(part));
+        headBytes += part.length;
+      }
+      tailParts.push(chunk);
+      tailBytes += chunk.length;
+      while (tailParts.length > 1 && tailBytes - tailParts[0]!.length >= LEARN_WINDOW) tailBytes -= tailParts.shift()!.length;
     }
-    // Its own side of the connection: the sidecar's outbound local address, or the inbound listener.
-    const own = flow.reporter === 'client' ? flow.source.ip : flow.destination.ip;
-    if (own !== undefined && !LOOPBACK.test(own) && !acc.ips.has(own)) acc.ips.add(detached(own));
-    return acc;
-  };
+  } catch {
+    // Truncated or corrupt: learn from what inflated (the main pass reports it).
+    tailParts = [];
+  }
+  const head = Buffer.concat(headParts);
+  if (total <= LEARN_WINDOW || tailParts.length === 0) return { head: head.subarray(0, total <= LEARN_WINDOW ? head.length : head.lastIndexOf(0x0a) + 1), tail: undefined };
+  const tail = Buffer.concat(tailParts).subarray(-LEARN_WINDOW);
+  return { head: head.subarray(0, head.lastIndexOf(0x0a) + 1), tail: tail.subarray(tail.indexOf(0x0a) + 1) };
+}
+
+async function readAt(path: string, position: number, length: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await fh.read(buf, 0, length, position);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The sinks that learn from a file's lines; `mixed` says whether some record named a pod other than the file's location. */
+function learningSinks(path: string, options: AccessLogDecoderOptions, pods: Map<string, Acc>, uid: string | undefined): DecoderSinks<Acc> & { mixed: boolean } {
+  const located = options.pod ?? layoutOf(path).reporter;
   const seen = (acc: Acc, t: number | undefined) => {
     if (t === undefined) return;
     if (t < acc.first) acc.first = t;
     if (t > acc.last) acc.last = t;
   };
-  await readAccessLogs<Acc>(files, options, {
-    flow(flow, attach) {
-      const acc = accOf(flow);
-      if (acc === undefined) return;
+  const sinks = {
+    mixed: false,
+    flow(flow: Flow, attach?: (value: Acc) => void) {
+      const reporter = flow.reporter === 'client' ? flow.source.pod : flow.destination.pod;
+      // A bare `POD.log` name is a hint, not a location.
+      if (reporter === undefined || reporter.namespace === '') return;
+      const fromLocation = located !== undefined && located.namespace === reporter.namespace && located.name === reporter.name;
+      if (!fromLocation) sinks.mixed = true;
+      const u = fromLocation ? uid : undefined;
+      const key = `${reporter.namespace}/${reporter.name}/${u ?? ''}`;
+      let acc = pods.get(key);
+      if (acc === undefined) {
+        acc = { namespace: detached(reporter.namespace), name: detached(reporter.name), uid: u, ips: new Set(), first: Infinity, last: -Infinity };
+        pods.set(key, acc);
+      }
+      // Its own side of the connection: the sidecar's outbound local address, or the inbound listener.
+      const own = flow.reporter === 'client' ? flow.source.ip : flow.destination.ip;
+      if (own !== undefined && !LOOPBACK.test(own) && !acc.ips.has(own)) acc.ips.add(detached(own));
       seen(acc, flow.timestamp);
       // Later lines of this route shape have the same reporter and addresses: only their time is new.
       attach?.(acc);
     },
-    repeat(acc, request) {
+    repeat(acc: Acc, request: RepeatedRequest) {
       seen(acc, request.timestamp);
       return true;
     },
     rejects: new Tally(),
     skips: new Tally(),
-  });
-  return mixed;
+  };
+  return sinks;
 }
 
-/** The first line start at or after `pos` (the file's size when there is none). */
-async function lineStartAfter(path: string, pos: number, size: number): Promise<number> {
-  if (pos <= 0) return 0;
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(64 * 1024);
-    for (let at = pos - 1; at < size; at += buf.length) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - at), at);
-      if (bytesRead === 0) break;
-      const i = buf.subarray(0, bytesRead).indexOf(0x0a);
-      if (i !== -1) return at + i + 1;
-    }
-    return size;
-  } finally {
-    await fh.close();
+/** Decodes whole-line `buffers` of one file as separate stretches; true when the file is a collector's (mixed). */
+function learnFrom(path: string, buffers: Buffer[], options: AccessLogDecoderOptions, pods: Map<string, Acc>, uid: string | undefined): boolean {
+  const sinks = learningSinks(path, options, pods, uid);
+  const decoder = new AccessLogDecoder<Acc>(options, sinks);
+  for (const b of buffers) {
+    decoder.beginFile(path, layoutOf(path));
+    const splitter = new LineSplitter(decoder, options.maxLineLength);
+    splitter.push(b);
+    splitter.end(true);
+    decoder.endFile(false);
   }
+  return sinks.mixed;
+}
+
+async function learnFromFile(file: InputFile, options: AccessLogDecoderOptions, pods: Map<string, Acc>, uid: string | undefined): Promise<void> {
+  const { mixed: _, ...sinks } = learningSinks(file.path, options, pods, uid);
+  await readAccessLogs<Acc>([{ path: file.path }], options, sinks);
 }
