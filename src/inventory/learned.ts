@@ -66,8 +66,11 @@ export function guessOwner(namespace: string, name: string, index: ReadonlyMap<s
     const base = m[1]!;
     const rs = get('ReplicaSet', base);
     if (rs !== undefined) return { owner: 'replicaset', ref: { kind: 'ReplicaSet', name: base }, template: templateOf(rs) };
-    const job = get('Job', base);
-    if (job !== undefined) return { owner: 'job', ref: { kind: 'Job', name: base }, template: templateOf(job) };
+    // An Indexed Job's pods are `JOB-INDEX-xxxxx`.
+    const indexed = ORDINAL.exec(base);
+    const jobName = get('Job', base) !== undefined || indexed === null ? base : indexed[1]!;
+    const job = get('Job', jobName);
+    if (job !== undefined) return { owner: 'job', ref: { kind: 'Job', name: jobName }, template: templateOf(job) };
     const ds = get('DaemonSet', base);
     if (ds !== undefined) return { owner: 'daemonset', ref: { kind: 'DaemonSet', name: base }, template: templateOf(ds) };
     // The ReplicaSet or Job was cleaned up: its controller, by the names those controllers give.

@@ -68,6 +68,7 @@ describe('inventory snapshots and learned pods', () => {
     assert.deepEqual(owner('web-5b4d9c7b8f-x7k2p'), ['replicaset', 'ReplicaSet', 'web-5b4d9c7b8f']);
     assert.deepEqual(owner('api-7c9d5f6b8-q2w4z'), ['deployment-by-name', 'ReplicaSet', 'api-7c9d5f6b8']);
     assert.deepEqual(owner('migrate-h5k2v'), ['job', 'Job', 'migrate']);
+    assert.deepEqual(owner('migrate-3-h5k2v'), ['job', 'Job', 'migrate'], 'an Indexed Job');
     assert.deepEqual(owner('report-29400030-bq7zx'), ['cronjob-by-name', 'Job', 'report-29400030']);
     assert.deepEqual(owner('db-2'), ['statefulset', 'StatefulSet', 'db']);
     assert.deepEqual(owner('agent-t8b2m'), ['daemonset', 'DaemonSet', 'agent']);
