@@ -246,11 +246,18 @@ export class Resolver {
     let byName: Pod | undefined;
     if (ref.pod !== undefined) {
       let named = (this._inv.podsByName.get(ref.pod.name) ?? []).filter((p) => ref.pod!.namespace === '' || p.namespace === ref.pod!.namespace);
-      // One name, several pods over time (a StatefulSet's `web-0`, replaced): the one alive then.
+      // One name, several pods over time (a StatefulSet's `web-0`, replaced): the one alive then,
+      // and the resolution holds while it is alive and no later-started namesake is.
       if (named.length > 1 && t !== undefined) {
-        this._validity.reusable = false;
         const r = podAmong(named, t);
-        if ('pod' in r) named = [r.pod];
+        const v = this._validity;
+        if ('pod' in r) {
+          const p = r.pod;
+          if (p.start !== undefined) v.from = Math.max(v.from, p.start - LIFETIME_SLACK_MS);
+          if (p.end !== undefined) v.to = Math.min(v.to, p.end + LIFETIME_SLACK_MS);
+          for (const o of named) if (o !== p && (o.start ?? 0) >= (p.start ?? 0)) v.to = Math.min(v.to, (o.start ?? 0) - LIFETIME_SLACK_MS - 1);
+          named = [p];
+        } else v.reusable = false;
       }
       if (named.length === 1) byName = named[0];
       // A file name that only looks like a pod name is not evidence; an envelope or path that names a missing pod is worth saying.

@@ -7,6 +7,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { observeGraph } from '../../src/cli/commands/observe.js';
+import { learnBindings } from '../../src/cli/observe/bindings.js';
+import { observePart } from '../../src/cli/observe/part.js';
+import { loadInventory } from '../../src/inventory/inventory.js';
+import { expandInputs } from '../../src/sources/transports/files.js';
 import { graphToJson } from '../../src/graph/json.js';
 import { tempDir, ztmap } from '../support/cli.js';
 import { FIXTURES } from '../support/paths.js';
@@ -94,6 +98,17 @@ describe('observe over a rolling deploy mid-window @e2e', () => {
     const files = readdirSync(join(LOGS, 'pods')).map((d) => join(LOGS, 'pods', d, 'istio-proxy', '0.log'));
     assert.equal(await run([...files].reverse(), 1), one, 'files in reverse order');
     assert.equal(await run([LOGS], 3), one, '--jobs 3, every file its own part');
+  });
+
+  it('counts repeats of a route from bytes exactly as decoding every line, across learned lifetimes and replaced namesakes', async function () {
+    this.timeout(60_000);
+    const files = await expandInputs([LOGS]);
+    const options = { format: 'auto' as const, container: 'istio-proxy', maxLineLength: 262144 };
+    const inventory = await loadInventory([`${BEFORE}@2026-11-24T09:00:00Z`, `${AFTER}@2026-11-24T11:30:00Z`], await learnBindings(files, options));
+    const [decoded, repeated] = await Promise.all([false, true].map((repeats) => observePart(inventory, files, options, undefined, { repeats })));
+    assert.ok(repeated!.repeated > 1000, `repeats counted from bytes: ${repeated!.repeated}`);
+    assert.equal(graphToJson(repeated!.graph), graphToJson(decoded!.graph));
+    assert.deepEqual(repeated!.unresolved.entries(), decoded!.unresolved.entries());
   });
 
   it('without the logs of the pods that are in no snapshot, their peers stay unknown, and nothing is misattributed', function () {
