@@ -224,15 +224,26 @@ export class Resolver {
     if (candidates === undefined) return { reason: 'unknown-ip' };
     const r = podAmong(candidates, t);
     const v = this._validity;
-    if (candidates.length > 1 || !('pod' in r) || t === undefined) {
-      // Reused IPs and lifetime gaps: resolve each flow afresh.
+    if (!('pod' in r) || t === undefined) {
+      // Lifetime gaps, and untimed flows of reused IPs: resolve each flow afresh.
       v.reusable = v.reusable && t === undefined && candidates.length === 1;
       return r;
     }
-    const p = r.pod;
+    // A reused IP too: over a week of rollouts most are, and each holder is memoized in its turn.
+    this._holdWhile(r.pod, candidates);
+    return r;
+  }
+
+  /**
+   * Narrows the validity of the resolution in progress to the times podAmong picks `p` among
+   * `candidates`: while `p` is alive and no later-started candidate is (a later-started one
+   * wins where lifetimes overlap).
+   */
+  private _holdWhile(p: Pod, candidates: readonly Pod[]): void {
+    const v = this._validity;
     if (p.start !== undefined) v.from = Math.max(v.from, p.start - LIFETIME_SLACK_MS);
     if (p.end !== undefined) v.to = Math.min(v.to, p.end + LIFETIME_SLACK_MS);
-    return r;
+    for (const o of candidates) if (o !== p && (o.start ?? 0) >= (p.start ?? 0)) v.to = Math.min(v.to, (o.start ?? 0) - LIFETIME_SLACK_MS - 1);
   }
 
   // The addresses in the line are the proxy's own account; where the log was collected is
@@ -250,14 +261,10 @@ export class Resolver {
       // and the resolution holds while it is alive and no later-started namesake is.
       if (named.length > 1 && t !== undefined) {
         const r = podAmong(named, t);
-        const v = this._validity;
         if ('pod' in r) {
-          const p = r.pod;
-          if (p.start !== undefined) v.from = Math.max(v.from, p.start - LIFETIME_SLACK_MS);
-          if (p.end !== undefined) v.to = Math.min(v.to, p.end + LIFETIME_SLACK_MS);
-          for (const o of named) if (o !== p && (o.start ?? 0) >= (p.start ?? 0)) v.to = Math.min(v.to, (o.start ?? 0) - LIFETIME_SLACK_MS - 1);
-          named = [p];
-        } else v.reusable = false;
+          this._holdWhile(r.pod, named);
+          named = [r.pod];
+        } else this._validity.reusable = false;
       }
       if (named.length === 1) byName = named[0];
       // A file name that only looks like a pod name is not evidence; an envelope or path that names a missing pod is worth saying.

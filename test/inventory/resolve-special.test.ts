@@ -99,3 +99,48 @@ describe('resolving addresses that are no endpoint of their own', () => {
     assert.equal(JSON.stringify(g.export()).includes('10.1.0.5'), false);
   });
 });
+
+describe('memoized resolution of reused IPs and pod names', () => {
+  it('property: a memoized resolver answers every flow as a fresh one would, whatever the holders of an IP and a name', async () => {
+    const fc = (await import('fast-check')).default;
+    const H = 3_600_000;
+    const lifetime = fc.record({ start: fc.option(fc.integer({ min: 0, max: 10 * H }), { nil: undefined }), length: fc.option(fc.integer({ min: 0, max: 5 * H }), { nil: undefined }) });
+    fc.assert(
+      fc.property(fc.array(lifetime, { minLength: 1, maxLength: 5 }), fc.array(fc.integer({ min: -H, max: 16 * H }), { minLength: 1, maxLength: 40 }), fc.boolean(), (lives, times, byName) => {
+        const objects = lives.map((l, i) => {
+          const start = l.start === undefined ? undefined : new Date(T + l.start).toISOString();
+          const end = l.start === undefined || l.length === undefined ? undefined : new Date(T + l.start + l.length).toISOString();
+          const o = pod('shop', byName ? 'web-0' : `web-${i}`, { ip: '10.1.0.5', owner: ['Pod', `w${i}`], ...(end === undefined ? {} : { end }) });
+          o.metadata['uid'] = `uid-${i}`;
+          const status = o['status'] as Record<string, unknown>;
+          if (start === undefined) delete status['startTime'];
+          else status['startTime'] = start;
+          return o;
+        });
+        const inventory = buildInventory(objects);
+        const flowAt = (t: number, line: number): Flow => ({
+          source: byName ? { pod: { namespace: 'shop', name: 'web-0' } } : { ip: '10.1.0.5' },
+          destination: { ip: '10.1.0.9', port: 8080, pod: { namespace: 'shop', name: 'web-1x' } },
+          protocol: 'http',
+          mtls: 'mutual',
+          responseCode: 200,
+          timestamp: T + t,
+          count: 1,
+          reporter: 'server',
+          endpointKey: 'i|k',
+          evidence: { source: 'test', location: { file: 'f', line } },
+        });
+        const memo = new Resolver(inventory, new Tally());
+        for (const [i, t] of times.entries()) {
+          const fresh = new Tally();
+          const want = new Resolver(inventory, fresh).resolve(flowAt(t, i))[0]!;
+          const before = memo.unresolved.total;
+          const got = memo.resolve(flowAt(t, i))[0]!;
+          assert.equal(got.source.key, want.source.key, `t=${t}`);
+          assert.equal(memo.unresolved.total - before, fresh.total);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
