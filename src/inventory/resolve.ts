@@ -195,7 +195,8 @@ export class Resolver {
       const listener = this._podAt(flow.proxied.listener.ip, t);
       if ('pod' in listener) {
         const gw = listener.pod;
-        const sameAsSource = srcPod !== undefined ? srcPod.uid === gw.uid : dst.pod?.uid !== gw.uid;
+        // Pods are compared as objects: learned pods (kubectl-named logs) have no uid.
+        const sameAsSource = srcPod !== undefined ? srcPod === gw : dst.pod !== gw;
         if (sameAsSource) {
           if (srcPod === undefined) main = route(gw.identity, dst.identity, dst.port, flow.reporter, false);
           // The gateway's client: a pod of the mesh (a pod calling through the gateway) or an address.
