@@ -94,6 +94,15 @@ export function guessOwner(namespace: string, name: string, index: ReadonlyMap<s
 const iso = (t: number) => new Date(t).toISOString();
 
 /**
+ * Marks a pod object made from a pod's own lines. A file of such pods (observe's
+ * learned-pods.json) may be given to -i like any dump; it is no snapshot of the cluster, so
+ * no pod is taken to have ended for being absent from it.
+ */
+export const LEARNED_ANNOTATION = 'ztmap.io/learned-from';
+
+export const isLearnedPod = (o: KubeObject): boolean => o.kind === 'Pod' && rec(o.metadata['annotations'])[LEARNED_ANNOTATION] !== undefined;
+
+/**
  * A Pod object for a pod only its logs show: made from its controller's pod template (labels,
  * service account, ports), alive from its first to its last line, with the sidecar it had.
  */
@@ -115,6 +124,7 @@ export function learnedPodObject(p: LearnedPod, guess: Guess): KubeObject {
       name: p.name,
       ...(p.uid === undefined ? {} : { uid: p.uid }),
       labels,
+      annotations: { [LEARNED_ANNOTATION]: `its own access-log lines, ${iso(p.first)} to ${iso(p.last)}` },
       ...(guess.ref === undefined ? {} : { ownerReferences: [{ kind: guess.ref.kind, name: guess.ref.name, controller: true }] }),
       // Ended: by its last line (the inventory adds its slack for clock skew).
       deletionTimestamp: iso(p.last),

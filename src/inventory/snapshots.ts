@@ -14,7 +14,7 @@
 // no snapshot has them, and widen the lifetime of those some snapshot has.
 
 import { InputError } from '../errors.js';
-import { controllerIndex, guessOwner, learnedPodObject, type LearnedOwner, type LearnedPod } from './learned.js';
+import { controllerIndex, guessOwner, isLearnedPod, learnedPodObject, type LearnedOwner, type LearnedPod } from './learned.js';
 import { loadObjects, type KubeObject } from './load.js';
 
 export interface Snapshot {
@@ -26,6 +26,8 @@ export interface Snapshot {
 }
 
 export interface ChurnReport {
+  /** The pod objects added from their own lines (observe writes them as learned-pods.json). */
+  addedPods: KubeObject[];
   snapshots: { path: string; time: number | undefined; timeFrom: Snapshot['timeFrom']; pods: number }[];
   /** Pods present in a snapshot and absent from a later one: ended in between. */
   podsEnded: number;
@@ -140,7 +142,8 @@ export function combineSnapshots(snapshots: readonly Snapshot[], learned: readon
   const order = snapshots.map((s, i) => ({ s, i })).sort((a, b) => (a.s.time ?? -Infinity) - (b.s.time ?? -Infinity) || a.i - b.i).map((x) => x.s);
   const objects = new Map<string, KubeObject>();
   const lastIn = new Map<string, number>(); // pod key → index in `order` of the last snapshot that has it
-  const podNamespaces = order.map((s) => new Set(s.objects.filter((o) => o.kind === 'Pod').map(nsOf)));
+  // Pods learned from logs (a learned-pods.json given to -i) say nothing of which pods ended.
+  const podNamespaces = order.map((s) => new Set(s.objects.filter((o) => o.kind === 'Pod' && !isLearnedPod(o)).map(nsOf)));
   for (const [k, s] of order.entries()) {
     for (const o of s.objects) {
       const key = objectKey(o);
@@ -162,6 +165,7 @@ export function combineSnapshots(snapshots: readonly Snapshot[], learned: readon
   }
 
   const report: ChurnReport = {
+    addedPods: [],
     snapshots: snapshots.map((s) => ({ path: s.path, time: s.time, timeFrom: s.timeFrom, pods: s.objects.filter((o) => o.kind === 'Pod').length })),
     podsEnded,
     learned: { pods: learned.length, inInventory: 0, added: {}, withoutController: [], conflicts: [] },
@@ -258,6 +262,7 @@ export function combineSnapshots(snapshots: readonly Snapshot[], learned: readon
     report.learned.added[guess.owner] = (report.learned.added[guess.owner] ?? 0) + 1;
     if (guess.owner === 'none' && report.learned.withoutController.length < MAX_LISTED) report.learned.withoutController.push(`${p.namespace}/${p.name}`);
     const o = learnedPodObject({ ...p, ips }, guess);
+    report.addedPods.push(o);
     objects.set(p.uid === undefined ? `Pod/${p.namespace}/${p.name}#learned` : `Pod#${p.uid}`, o);
   }
   return { objects: [...objects.values()], report };

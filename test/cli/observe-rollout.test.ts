@@ -78,6 +78,26 @@ describe('observe over a rolling deploy mid-window @e2e', () => {
     assert.deepEqual(sa.get('shop/Deployment/cart'), ['cart']);
   });
 
+  it('writes the pods it learned as an inventory file, for propose to select workloads whose pods are all gone', function () {
+    this.timeout(60_000);
+    const out = tempDir();
+    const snapshots = ['-i', `${BEFORE}@2026-11-24T09:00:00Z`, '-i', `${AFTER}@2026-11-24T11:30:00Z`];
+    ztmap(['observe', '-q', ...snapshots, '-o', out, LOGS]);
+    const learned = JSON.parse(readFileSync(join(out, 'learned-pods.json'), 'utf8')) as { items: { metadata: { name: string; labels: Record<string, string> }; spec: { serviceAccountName: string } }[] };
+    assert.deepEqual(learned.items.map((p) => p.metadata.name.replace(/-[a-z0-9]+$/, '')).sort(), ['cart-qskjvdwtv9', 'cart-qskjvdwtv9', 'frontend-v6xkkr2vdr', 'reindex-29925270'].sort());
+    const reindex = learned.items.find((p) => p.metadata.name.startsWith('reindex-'))!;
+    assert.deepEqual([reindex.metadata.labels, reindex.spec.serviceAccountName], [{ app: 'reindex' }, 'reindex']);
+    // Given back to observe, it is no snapshot: it ends no pod and changes nothing.
+    const again = tempDir();
+    ztmap(['observe', '-q', ...snapshots, '-i', join(out, 'learned-pods.json'), '-o', again, LOGS]);
+    assert.equal(readFileSync(join(again, 'graph.json'), 'utf8'), readFileSync(join(out, 'graph.json'), 'utf8'));
+    // Without it, propose cannot select the CronJob whose Jobs were cleaned up; with it, it can.
+    const without = ztmap(['propose', '-g', join(out, 'graph.json'), ...snapshots, '-o', join(out, 'p1')]);
+    assert.match(without.stderr, /shop\/CronJob\/reindex has no pods in the inventory/);
+    const withLearned = ztmap(['propose', '-g', join(out, 'graph.json'), ...snapshots, '-i', join(out, 'learned-pods.json'), '-o', join(out, 'p2')]);
+    assert.doesNotMatch(withLearned.stderr, /reindex has no pods/, withLearned.stderr);
+  });
+
   it('without a time per snapshot, takes the newest time inside each dump, and resolves the same', function () {
     this.timeout(60_000);
     const timed = tempDir();

@@ -80,11 +80,15 @@ export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
   const built = await observeGraph(opts);
   const { graph } = built;
   await mkdir(opts.out, { recursive: true });
-  const written = {
+  const written: Record<string, string> = {
     'graph.json': graphToJson(graph),
     'nodes.csv': nodesCsv(graph),
     'edges.csv': edgesCsv(graph),
   };
+  // Pods no snapshot holds, as the logs showed them: for propose and verify (-i), whose
+  // selectors must match workloads whose every pod is gone (a CronJob's cleaned-up runs).
+  const added = built.churn.addedPods;
+  if (added.length > 0) written['learned-pods.json'] = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: added }, null, 1) + '\n';
   for (const [name, content] of Object.entries(written)) await writeFile(join(opts.out, name), content);
   return { ...built, files: Object.keys(written).map((n) => join(opts.out, n)) };
 }
