@@ -84,10 +84,12 @@ export function newestTimestamp(objects: readonly KubeObject[]): number | undefi
   return newest;
 }
 
-export async function loadSnapshot(spec: string): Promise<Snapshot> {
+/** A snapshot; its default time (a walk over every object) only when `dated`: one snapshot needs none. */
+export async function loadSnapshot(spec: string, dated = true): Promise<Snapshot> {
   const { path, time } = parseInventorySpec(spec);
   const objects = await loadObjects(path);
   if (time !== undefined) return { path, time, timeFrom: 'flag', objects };
+  if (!dated) return { path, time: undefined, timeFrom: 'unknown', objects };
   const newest = newestTimestamp(objects);
   return { path, time: newest, timeFrom: newest === undefined ? 'unknown' : 'newest-in-dump', objects };
 }
@@ -191,12 +193,18 @@ export function combineSnapshots(snapshots: readonly Snapshot[], learned: readon
   // When a snapshot's pod certainly held an IP: from its start to its recorded end, or else to
   // the last snapshot that shows it (an end inferred from its absence is only an upper bound).
   const held = new Map<string, { key: string; from: number; to: number }[]>();
+  // An undated snapshot (a single -i) was taken no earlier than the newest time inside it.
+  const takenBy = new Map<number, number | undefined>();
+  const timeOf = (k: number) => {
+    if (!takenBy.has(k)) takenBy.set(k, order[k]!.time ?? newestTimestamp(order[k]!.objects));
+    return takenBy.get(k);
+  };
   for (const [key, o] of objects) {
     if (o.kind !== 'Pod' || rec(o['spec'])['hostNetwork'] === true) continue;
     const status = rec(o['status']);
     const from = Date.parse(str(status['startTime']) ?? str(o.metadata['creationTimestamp']) ?? '');
     const k = lastIn.get(key);
-    const to = recordedEnd(original.get(key) ?? o) ?? (k === undefined ? undefined : order[k]!.time);
+    const to = recordedEnd(original.get(key) ?? o) ?? (k === undefined ? undefined : timeOf(k));
     if (Number.isNaN(from) || to === undefined) continue;
     for (const ip of podIps(status)) (held.get(ip) ?? held.set(ip, []).get(ip)!).push({ key, from, to });
   }
@@ -270,5 +278,5 @@ export function combineSnapshots(snapshots: readonly Snapshot[], learned: readon
 
 /** Loads every `FILE[@TIME]` and combines them with the learned pods. */
 export async function loadCombined(specs: readonly string[], learned: readonly LearnedPod[] = []): Promise<{ objects: KubeObject[]; report: ChurnReport }> {
-  return combineSnapshots(await Promise.all(specs.map(loadSnapshot)), learned);
+  return combineSnapshots(await Promise.all(specs.map((spec) => loadSnapshot(spec, specs.length > 1))), learned);
 }

@@ -117,6 +117,15 @@ describe('inventory snapshots and learned pods', () => {
     assert.equal(holder(combined, '10.1.0.7', '2026-11-24T09:30:00Z'), 'web-5 shop/StatefulSet/web');
   });
 
+  it('in a single undated snapshot, a running pod certainly held its address up to the newest time the dump records', () => {
+    const db = pod('shop', 'db-0', { ip: '10.1.0.5', start: '2026-11-24T00:00:00Z' });
+    (db['status'] as Record<string, unknown>)['conditions'] = [{ type: 'Ready', lastTransitionTime: '2026-11-24T09:00:00Z' }];
+    const undated: Snapshot = { path: 'inv.json', time: undefined, timeFrom: 'unknown', objects: [db] };
+    const { objects, report } = combineSnapshots([undated], [learned('web-1', ['10.1.0.5'], '2026-11-24T08:00:00Z', '2026-11-24T08:30:00Z')]);
+    assert.equal(report.learned.conflicts.length, 1);
+    assert.equal(holder(objects, '10.1.0.5', '2026-11-24T08:10:00Z'), 'db-0 shop/Pod/db-0');
+  });
+
   it("widens a snapshot pod's lifetime to its own lines, and gives it the address its lines show when the snapshot has none", () => {
     const a = pod('shop', 'cart-1', { ip: '10.1.0.5', start: '2026-11-24T00:00:00Z' });
     const pending = pod('shop', 'cart-2', { start: '2026-11-24T08:59:00Z' });

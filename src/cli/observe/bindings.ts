@@ -3,7 +3,8 @@
 // its log is in time order, so the head and the tail of each of its files say it all: this
 // pass decodes the first and the last LEARN_WINDOW bytes of each file (of a gzip file, of its
 // decompressed bytes: it is inflated, not decoded, in between), and the whole of a collector's
-// file that holds many pods' records (an envelope per line).
+// file that holds many pods' records (an envelope per line). A file whose place names no pod
+// is probed first: unless its first records name theirs, it teaches nothing.
 //
 // Learned before, not during, the main pass: a line that names an IP may be read before the
 // file that binds it (files are read in sorted order, and with --jobs in parallel workers);
@@ -22,8 +23,10 @@ import { readBytes, type InputFile } from '../../sources/transports/files.js';
 import { isGzip } from '../../sources/transports/ranges.js';
 import { Tally } from '../../tally.js';
 
-/** Bytes read at each end of a plain file. */
-export const LEARN_WINDOW = 256 * 1024;
+/** Bytes decoded at each end of a file: a few hundred lines, for the pod's address and its first and last times. */
+export const LEARN_WINDOW = 64 * 1024;
+/** Bytes decoded of a file whose location names no pod, to see whether its records do (a collector's envelopes). */
+const PROBE = 16 * 1024;
 
 const PODS_TREE_UID = /(?:^|\/)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?_[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?_([0-9a-f-]{8,})\/[^/]+\/[^/]+$/;
 const LOOPBACK = /^(127\.|::1$)/;
@@ -47,6 +50,9 @@ export async function learnBindings(files: readonly InputFile[], options: Access
     const uid = PODS_TREE_UID.exec(file.path.replace(/\\/g, '/'))?.[1];
     let ends: { head: Buffer; tail: Buffer | undefined };
     try {
+      // A file that names no pod, by its place or by its first records, teaches nothing.
+      const located = options.pod ?? layout.reporter;
+      if ((located === undefined || located.namespace === '') && !(await namesPods(file.path, options))) continue;
       ends = await headAndTail(file.path);
     } catch {
       continue; // unreadable: the main pass reports it
@@ -101,6 +107,21 @@ async function headAndTail(path: string): Promise<{ head: Buffer; tail: Buffer |
   if (total <= LEARN_WINDOW || tailParts.length === 0) return { head: head.subarray(0, total <= LEARN_WINDOW ? head.length : head.lastIndexOf(0x0a) + 1), tail: undefined };
   const tail = Buffer.concat(tailParts).subarray(-LEARN_WINDOW);
   return { head: head.subarray(0, head.lastIndexOf(0x0a) + 1), tail: tail.subarray(tail.indexOf(0x0a) + 1) };
+}
+
+/** Whether the first records of a file (gunzipped) name the pod that wrote them. */
+async function namesPods(path: string, options: AccessLogDecoderOptions): Promise<boolean> {
+  const parts: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of readBytes({ path })) {
+    parts.push(chunk);
+    bytes += chunk.length;
+    if (bytes >= PROBE) break;
+  }
+  const head = Buffer.concat(parts).subarray(0, PROBE);
+  const probe = new Map<string, Acc>();
+  learnFrom(path, [bytes > PROBE ? head.subarray(0, head.lastIndexOf(0x0a) + 1) : head], options, probe, undefined);
+  return probe.size > 0;
 }
 
 async function readAt(path: string, position: number, length: number): Promise<Buffer> {
