@@ -7,6 +7,7 @@ import { ConfigError, InputError, ZtmapError } from '../errors.js';
 import { DEFAULT_MAX_LINE_LENGTH } from '../sources/framing/lines.js';
 import { DEFAULT_INFER_OPTIONS } from '../infer/infer.js';
 import { observe, type ObserveOptions } from './commands/observe.js';
+import { churnSummary } from './observe/churn-summary.js';
 import { parseTargets, propose } from './commands/propose.js';
 import { verifyCommand } from './commands/verify.js';
 import { verificationTable } from '../verify/table.js';
@@ -81,7 +82,7 @@ export function program(): Command {
     .command('observe')
     .description('Build the service dependency graph from Istio access logs and a Kubernetes inventory; write graph.json, nodes.csv and edges.csv.')
     .argument('[inputs...]', 'access-log files, directories (walked recursively), quoted globs, .gz files, or - for stdin')
-    .option('-i, --inventory <file>', 'kubectl get … -o json|yaml dump (repeatable)', collect, [])
+    .option('-i, --inventory <file[@time]>', 'kubectl get … -o json|yaml dump; repeatable: snapshots taken at TIME (RFC 3339), by default the newest time inside each', collect, [])
     .option('-o, --out <dir>', 'output directory', 'output')
     .addOption(new Option('-f, --format <format>', 'access-log encoding').choices(['auto', 'envoy-text', 'envoy-json']).default('auto'))
     .option('--pod <namespace/pod>', 'the pod whose proxy wrote every input (for stdin or a kubectl logs file not named NS_POD.log)')
@@ -113,7 +114,7 @@ Exit codes: 0 ok, 2 bad usage or input, 3 records rejected, 4 endpoints unresolv
         onProgress: (p) => term.progress(`reading ${p.file} (${p.filesDone + 1}/${p.filesTotal}) ${(p.bytes / 1048576).toFixed(0)} MiB, ${p.lines} lines`),
       });
       term.clear();
-      if (flags.quiet !== true) process.stderr.write(observeSummary(result, term));
+      if (flags.quiet !== true) process.stderr.write(observeSummary(result, term) + churnSummary(result.churn).map((l) => l + '\n').join(''));
       const { failOn } = flags;
       process.exitCode =
         failOn !== 'never' && result.rejects.total > 0 ? EXIT.rejected

@@ -4,7 +4,9 @@
 import type { Identity } from '../flow/identity.js';
 import { workloadKey } from '../flow/identity.js';
 import { selects } from '../flow/labels.js';
-import { loadObjects, type KubeObject } from './load.js';
+import type { KubeObject } from './load.js';
+import type { LearnedPod } from './learned.js';
+import { loadCombined } from './snapshots.js';
 
 export interface ContainerPort {
   name?: string;
@@ -172,9 +174,12 @@ function controllerOf(meta: Record<string, unknown>): Owner | undefined {
   return kind !== undefined && name !== undefined ? { kind, name } : undefined;
 }
 
-/** The inventory of every object in the dumps at `paths` (JSON or YAML). */
-export async function loadInventory(paths: readonly string[]): Promise<Inventory> {
-  return buildInventory((await Promise.all(paths.map(loadObjects))).flat());
+/**
+ * The inventory of every object in the dumps at `paths` (JSON or YAML, each `FILE` or
+ * `FILE@TIME`: snapshots.ts combines them), with the pods `learned` from the logs.
+ */
+export async function loadInventory(paths: readonly string[], learned: readonly LearnedPod[] = []): Promise<Inventory> {
+  return buildInventory((await loadCombined(paths, learned)).objects);
 }
 
 export function buildInventory(objects: readonly KubeObject[]): Inventory {

@@ -9,8 +9,50 @@ import { detached } from '../flow/path-template.js';
 import type { Tally } from '../tally.js';
 import type { Inventory, Pod, Service } from './inventory.js';
 
-/** A peer behind a proxy that set X-Forwarded-For: the line names only the original client, which is never a node. */
-const BEHIND_PROXY: Identity = { kind: 'unknown', key: 'unknown:behind-proxy', name: 'mTLS peer behind a proxy' };
+/**
+ * The source of an inbound line whose downstream_remote_address is an X-Forwarded-For address
+ * (port 0): an mTLS peer the line does not show, behind some proxy. One node for all of them;
+ * the forwarded address is never a node, an IP of one, or a principal.
+ */
+export const BEHIND_PROXY: Identity = Object.freeze({ kind: 'unknown', key: 'unknown:behind-proxy', name: 'mTLS peer behind a proxy' });
+
+/**
+ * Whether `ip` is in a range Istio's DNS proxy auto-allocates to ServiceEntry hosts
+ * (240.240.0.0/16, 2001:2::/48): a client-side name for the host, routed by the sidecar,
+ * never the address of anything on the network.
+ */
+export function isAutoAllocatedIp(ip: string): boolean {
+  if (!ip.includes(':')) return ip.startsWith('240.240.');
+  const groups = ipv6Groups(ip);
+  return groups !== undefined && groups[0] === 0x2001 && groups[1] === 0x2 && groups[2] === 0;
+}
+
+/** The eight 16-bit groups of an IPv6 address (`::` expanded; an embedded IPv4 tail is two groups), or undefined. */
+function ipv6Groups(ip: string): number[] | undefined {
+  const halves = ip.toLowerCase().split('::');
+  if (halves.length > 2) return undefined;
+  const part = (s: string): number[] | undefined => {
+    if (s === '') return [];
+    const out: number[] = [];
+    for (const g of s.split(':')) {
+      if (g.includes('.')) {
+        const o = g.split('.').map(Number);
+        if (o.length !== 4 || o.some((x) => !(x >= 0 && x <= 255))) return undefined;
+        out.push(o[0]! * 256 + o[1]!, o[2]! * 256 + o[3]!);
+      } else {
+        if (!/^[0-9a-f]{1,4}$/.test(g)) return undefined;
+        out.push(parseInt(g, 16));
+      }
+    }
+    return out;
+  };
+  const head = part(halves[0]!);
+  const tail = halves.length === 2 ? part(halves[1]!) : [];
+  if (head === undefined || tail === undefined) return undefined;
+  if (halves.length === 1) return head.length === 8 ? head : undefined;
+  const missing = 8 - head.length - tail.length;
+  return missing < 1 ? undefined : [...head, ...new Array<number>(missing).fill(0), ...tail];
+}
 
 /** Clock skew tolerated between log timestamps and pod start/finish times. */
 export const LIFETIME_SLACK_MS = 60_000;
@@ -143,8 +185,7 @@ export class Resolver {
     }
     const srcPod = this._pod(srcRef, t, flow, 'source');
     const dst = this._destination(flow, t);
-    const source =
-      srcPod !== undefined ? srcPod.identity : srcRef.behindProxy !== undefined ? BEHIND_PROXY : this._byAddress(srcRef, t, flow, 'source');
+    const source = srcPod !== undefined ? srcPod.identity : this._byAddress(srcRef, t, flow, 'source');
     const route = (s: Identity, d: Identity, port: number, reporter: Flow['reporter'], gatewayHop: boolean): Route => ({
       source: s,
       destination: d,
@@ -161,7 +202,8 @@ export class Resolver {
       const listener = this._podAt(flow.proxied.listener.ip, t);
       if ('pod' in listener) {
         const gw = listener.pod;
-        const sameAsSource = srcPod !== undefined ? srcPod.uid === gw.uid : dst.pod?.uid !== gw.uid;
+        // Pods are compared as objects: learned pods (kubectl-named logs) have no uid.
+        const sameAsSource = srcPod !== undefined ? srcPod === gw : dst.pod !== gw;
         if (sameAsSource) {
           if (srcPod === undefined) main = route(gw.identity, dst.identity, dst.port, flow.reporter, false);
           // The gateway's client: a pod of the mesh (a pod calling through the gateway) or an address.
@@ -190,15 +232,26 @@ export class Resolver {
     if (candidates === undefined) return { reason: 'unknown-ip' };
     const r = podAmong(candidates, t);
     const v = this._validity;
-    if (candidates.length > 1 || !('pod' in r) || t === undefined) {
-      // Reused IPs and lifetime gaps: resolve each flow afresh.
+    if (!('pod' in r) || t === undefined) {
+      // Lifetime gaps, and untimed flows of reused IPs: resolve each flow afresh.
       v.reusable = v.reusable && t === undefined && candidates.length === 1;
       return r;
     }
-    const p = r.pod;
+    // A reused IP too: over a week of rollouts most are, and each holder is memoized in its turn.
+    this._holdWhile(r.pod, candidates);
+    return r;
+  }
+
+  /**
+   * Narrows the validity of the resolution in progress to the times podAmong picks `p` among
+   * `candidates`: while `p` is alive and no later-started candidate is (a later-started one
+   * wins where lifetimes overlap).
+   */
+  private _holdWhile(p: Pod, candidates: readonly Pod[]): void {
+    const v = this._validity;
     if (p.start !== undefined) v.from = Math.max(v.from, p.start - LIFETIME_SLACK_MS);
     if (p.end !== undefined) v.to = Math.min(v.to, p.end + LIFETIME_SLACK_MS);
-    return r;
+    for (const o of candidates) if (o !== p && (o.start ?? 0) >= (p.start ?? 0)) v.to = Math.min(v.to, (o.start ?? 0) - LIFETIME_SLACK_MS - 1);
   }
 
   // The addresses in the line are the proxy's own account; where the log was collected is
@@ -211,14 +264,24 @@ export class Resolver {
     }
     let byName: Pod | undefined;
     if (ref.pod !== undefined) {
-      const named = (this._inv.podsByName.get(ref.pod.name) ?? []).filter((p) => ref.pod!.namespace === '' || p.namespace === ref.pod!.namespace);
+      let named = (this._inv.podsByName.get(ref.pod.name) ?? []).filter((p) => ref.pod!.namespace === '' || p.namespace === ref.pod!.namespace);
+      // One name, several pods over time (a StatefulSet's `web-0`, replaced): the one alive then,
+      // and the resolution holds while it is alive and no later-started namesake is.
+      if (named.length > 1 && t !== undefined) {
+        const r = podAmong(named, t);
+        if ('pod' in r) {
+          this._holdWhile(r.pod, named);
+          named = [r.pod];
+        } else this._validity.reusable = false;
+      }
       if (named.length === 1) byName = named[0];
       // A file name that only looks like a pod name is not evidence; an envelope or path that names a missing pod is worth saying.
       else if (ref.pod.namespace !== '' && byIp === undefined) {
         this._note(`${side}-pod-not-in-inventory`, flow, `${ref.pod.namespace}/${ref.pod.name}`);
       }
     }
-    if (byIp !== undefined && byName !== undefined && byIp.uid !== byName.uid && ref.pod!.namespace !== '') {
+    // Pods are objects of one inventory, each once (snapshots.ts): two objects are two pods.
+    if (byIp !== undefined && byName !== undefined && byIp !== byName && ref.pod!.namespace !== '') {
       this._note(`${side}-reporter-mismatch`, flow, `log location says ${byName.namespace}/${byName.name}, address ${ref.ip} is ${byIp.namespace}/${byIp.name}`);
     }
     return byIp ?? byName;
@@ -230,12 +293,20 @@ export class Resolver {
     if (ref.host !== undefined && side === 'destination') {
       const host = detached(ref.host);
       const world: Identity = { kind: 'world', key: `world:${host}`, name: host };
-      if (ip !== undefined) world.ip = ip;
+      // An address Istio allocated is no address of the host's: never an ipBlock.
+      if (ip !== undefined && !isAutoAllocatedIp(ip)) world.ip = ip;
       return world;
     }
     if (ip === undefined) {
+      // A peer behind a proxy: one identity, whatever X-Forwarded-For claimed (never read here,
+      // so flows that differ only in it share a resolution, as their endpoint key says).
+      if (side === 'source' && ref.behindProxy !== undefined) return BEHIND_PROXY;
       this._note(`${side}-missing`, flow, 'no address or pod names this endpoint');
       return { kind: 'unknown', key: 'unknown:-', name: '-' };
+    }
+    if (isAutoAllocatedIp(ip)) {
+      this._note(`${side}-auto-allocated-ip`, flow, `${ip} (Istio's DNS proxy allocated it to a ServiceEntry host, and the line names no host)`);
+      return { kind: 'unknown', key: `unknown:${ip}`, name: ip, ip };
     }
     if (this._inv.nodeIps.has(ip)) return { kind: 'node', key: `node:${ip}`, name: ip, ip };
     if (!isPrivateIp(ip)) return { kind: 'world', key: `world:${ip}`, name: ip, ip };

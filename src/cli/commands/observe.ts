@@ -7,10 +7,12 @@ import type { PodRef } from '../../flow/flow.js';
 import { edgesCsv, nodesCsv } from '../../graph/csv.js';
 import { mergeGraphs } from '../../graph/build.js';
 import { graphFromJson, graphToJson } from '../../graph/json.js';
-import { loadInventory, type Inventory } from '../../inventory/inventory.js';
+import { buildInventory, type Inventory } from '../../inventory/inventory.js';
+import { loadCombined, type ChurnReport } from '../../inventory/snapshots.js';
 import type { AccessLogDecoderOptions, AccessLogFormat } from '../../sources/access-log-decoder.js';
 import type { ReadProgress } from '../../sources/read-access-logs.js';
 import { expandInputs } from '../../sources/transports/files.js';
+import { learnBindings } from '../observe/bindings.js';
 import { DEFAULT_MIN_PART_BYTES, observeParallel, planParts } from '../observe/parallel.js';
 import { observePart, type Observation } from '../observe/part.js';
 
@@ -33,6 +35,8 @@ export interface ObserveOptions {
 export interface ObserveResult extends Observation {
   files: string[];
   inventory: { pods: number; workloads: number; services: number };
+  /** The snapshots combined, pods found ended between them, and pods learned from the logs' own lines. */
+  churn: ChurnReport;
 }
 
 export function parsePodRef(s: string): PodRef {
@@ -44,19 +48,23 @@ export function parsePodRef(s: string): PodRef {
 /** The graph of the inputs, in memory (what `observe` writes, and what `verify` replays). */
 export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<Omit<ObserveResult, 'files'>> {
   const pod = opts.pod === undefined ? undefined : parsePodRef(opts.pod);
-  const inventory: Inventory = await loadInventory(opts.inventory);
   const files = await expandInputs(opts.inputs);
   const saved = await Promise.all(opts.merge.map(async (f) => graphFromJson(await readFile(f, 'utf8'), f)));
   if (files.length === 0 && saved.length === 0) {
     throw new ConfigError('observe: no input. Name access-log files, directories or globs, - for stdin, or --merge saved graphs.');
   }
   const decoder: AccessLogDecoderOptions = { format: opts.format, container: opts.container, maxLineLength: opts.maxLineLength, ...(pod ? { pod } : {}) };
+  // Which pods wrote the inputs, at which addresses, when: known before any line is resolved,
+  // so that the result does not depend on the order of reading (observe/bindings.ts).
+  const learned = await learnBindings(files, decoder);
+  const combined = await loadCombined(opts.inventory, learned);
+  const inventory: Inventory = buildInventory(combined.objects);
   const jobs = opts.jobs ?? 1;
   // Stdin is read by this process alone; so is an input too small to be worth workers.
   const parts = jobs > 1 && !files.some((f) => f.path === '-') ? await planParts(files, jobs, opts.minPartBytes ?? DEFAULT_MIN_PART_BYTES, opts.container) : [];
   const observed =
     parts.length > 1
-      ? await observeParallel(parts, { jobs, inventory: opts.inventory, decoder, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
+      ? await observeParallel(parts, { jobs, inventory: opts.inventory, learned, decoder, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
       : await observePart(inventory, files, decoder, opts.onProgress);
   let { graph } = observed;
   for (const g of saved) graph = mergeGraphs(graph, g);
@@ -64,6 +72,7 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
     ...observed,
     graph,
     inventory: { pods: inventory.pods.length, workloads: inventory.workloads.size, services: inventory.services.length },
+    churn: combined.report,
   };
 }
 
@@ -71,11 +80,15 @@ export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
   const built = await observeGraph(opts);
   const { graph } = built;
   await mkdir(opts.out, { recursive: true });
-  const written = {
+  const written: Record<string, string> = {
     'graph.json': graphToJson(graph),
     'nodes.csv': nodesCsv(graph),
     'edges.csv': edgesCsv(graph),
   };
+  // Pods no snapshot holds, as the logs showed them: for propose and verify (-i), whose
+  // selectors must match workloads whose every pod is gone (a CronJob's cleaned-up runs).
+  const added = built.churn.addedPods;
+  if (added.length > 0) written['learned-pods.json'] = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: added }, null, 1) + '\n';
   for (const [name, content] of Object.entries(written)) await writeFile(join(opts.out, name), content);
   return { ...built, files: Object.keys(written).map((n) => join(opts.out, n)) };
 }

@@ -8,6 +8,7 @@
 import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { mergeGraphs } from '../../graph/build.js';
+import type { LearnedPod } from '../../inventory/learned.js';
 import type { AccessLogDecoderOptions } from '../../sources/access-log-decoder.js';
 import { layoutOf } from '../../sources/layout.js';
 import type { ReadProgress } from '../../sources/read-access-logs.js';
@@ -74,6 +75,7 @@ function joined(a: Part, b: Part): Part {
 export interface ParallelOptions {
   jobs: number;
   inventory: string[];
+  learned?: LearnedPod[];
   decoder: AccessLogDecoderOptions;
   onProgress?: (p: ReadProgress) => void;
 }
@@ -130,7 +132,7 @@ function mergeInOrder(parts: Part[], results: Observation[]): Observation {
 function runParts(parts: Part[], opts: ParallelOptions): Promise<Observation[]> {
   const results: (Observation | undefined)[] = parts.map(() => undefined);
   const progress = parts.map(() => ({ bytes: 0, lines: 0 }));
-  const setup: WorkerSetup = { inventory: opts.inventory, options: opts.decoder };
+  const setup: WorkerSetup = { inventory: opts.inventory, learned: opts.learned ?? [], options: opts.decoder };
   const count = Math.max(1, Math.min(opts.jobs, parts.length));
   let next = 0;
   let finished = 0;

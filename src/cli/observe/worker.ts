@@ -3,12 +3,15 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadInventory } from '../../inventory/inventory.js';
+import type { LearnedPod } from '../../inventory/learned.js';
 import type { AccessLogDecoderOptions } from '../../sources/access-log-decoder.js';
 import type { InputFile } from '../../sources/transports/files.js';
 import { observationToData, observePart, type ObservationData } from './part.js';
 
 export interface WorkerSetup {
   inventory: string[];
+  /** Pods the main thread learned from the inputs (bindings.ts): every worker resolves with the same inventory. */
+  learned: LearnedPod[];
   options: AccessLogDecoderOptions;
 }
 
@@ -20,7 +23,7 @@ export type FromWorker =
 
 const port = parentPort!;
 const setup = workerData as WorkerSetup;
-const inventory = await loadInventory(setup.inventory);
+const inventory = await loadInventory(setup.inventory, setup.learned);
 
 port.on('message', (msg: ToWorker) => {
   if ('done' in msg) {
