@@ -133,11 +133,14 @@ export function entryToFlow(e: AccessLogEntry, ctx: EntryContext): Decoded<Flow>
     if (LOOPBACK.test(dra.ip)) return skip('loopback');
     flow.source = { ip: dra.ip };
     flow.destination = ctx.reporter !== undefined && denial?.kind === 'no-filter-chain' ? { ip: dla.ip, port: dla.port, pod: ctx.reporter } : { ip: dla.ip, port: dla.port };
+    // The reporting pod is not added to either end: it is the client when a sidecar refused its
+    // app's outbound call, and the destination when a gateway refused its downstream client;
+    // the addresses tell which.
     if (denial?.kind === 'no-filter-chain') {
       // The server's inbound listener found no chain: under STRICT, a client without mTLS.
       flow.reporter = 'server';
       flow.mtls = 'plaintext';
-    } else if (ctx.reporter !== undefined) flow.source.pod = ctx.reporter;
+    }
     if (e.authority !== undefined && denial?.kind === 'blocked') flow.destination.host = e.authority.replace(/:\d+$/, '');
     flow.endpointKey = 'n|' + (ctx.reporter === undefined ? '' : ctx.reporter.namespace + '/' + ctx.reporter.name) + '|' + dra.ip + '|' + dla.ip + '|' + dla.port + '|' + (flow.destination.host ?? '') + '|' + flow.reporter + '|' + protocol;
     return ok(flow);

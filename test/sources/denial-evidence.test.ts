@@ -59,6 +59,13 @@ describe('evidence of denial in one entry', () => {
     ]);
   });
 
+  it('a gateway that found no route names its outside client and itself by address, never its own pod as the caller', () => {
+    const f = flowOf(
+      '[2021-03-26T00:01:25.979Z] "GET /.env HTTP/1.1" 404 NR route_not_found - "-" 0 0 0 - "100.117.94.128" "Mozilla/5.0" "04cc6a38-2d53-9a7c-8f22-01703fd22eb3" "34.213.68.78" "-" - - 100.97.92.14:8080 100.117.94.128:49723 - -',
+    );
+    assert.deepEqual([f.source, f.destination, f.denial?.kind], [{ ip: '100.117.94.128' }, { ip: '100.97.92.14', port: 8080 }, 'no-route']);
+  });
+
   it('a failed upstream is intent, not a denial', () => {
     const f = flowOf(
       '[2021-03-16T09:30:47.919Z] "- - -" 0 UF,URX - - "-" 0 0 2285 - "-" "-" "-" "-" "127.0.0.1:12950" inbound|12950|| - 10.244.0.31:12950 10.244.0.1:11504 - -',
