@@ -114,6 +114,10 @@ const PLAINTEXT = 2;
 const CLASSES = 3; // RESPONSE_CLASSES.length counts, indexed like it
 const ROW = 20;
 
+/** Which proxies reported a template, in `_templatesSeen`'s values. */
+const SEEN_BY_CLIENT = 1;
+const SEEN_BY_SERVER = 2;
+
 /** (edge, path template) pairs added to their edge's path set while it was whole, kept for `repeat`. */
 const TEMPLATES_KEPT = 200_000;
 
@@ -122,7 +126,7 @@ export class GraphBuilder {
   private readonly _nodes = new Map<string, NodeAccumulator>();
   // `repeat` templates a path into bytes and finds it here: a template the edge's set holds
   // costs no string and no look into the (cold) set.
-  private readonly _templatesSeen = new ByteKeyTable<never>(TEMPLATES_KEPT);
+  private readonly _templatesSeen = new ByteKeyTable<number>(TEMPLATES_KEPT);
   private _counts = new Float64Array(ROW * 256);
   private readonly _template = new ByteKey();
   flows = 0;
@@ -189,22 +193,29 @@ export class GraphBuilder {
     countRequest(acc, this._counts, reporter, mtls, 1, request.responseCode, request.timestamp);
     if (request.method === undefined) return;
     const server = reporter === 'server';
-    addMethod(acc, request.method);
-    if (server) addMethod(acc.serverMethods, request.method);
-    // The key is the edge's index and the reporter, then the template: found means already in
-    // the edge's sets (the union, and the server's when the server reported it).
+    const method = request.method;
+    // A common method the edge (and, for the server's line, the server's set) has already costs
+    // a bit test; anything else goes to addMethod.
+    const bit = COMMON_METHODS.get(method);
+    if (bit === undefined || (acc.commonMethods & bit) === 0) addMethod(acc, method);
+    if (server && (bit === undefined || (acc.serverMethods.commonMethods & bit) === 0)) addMethod(acc.serverMethods, method);
+    // The key is the edge's index, then the template; its value, which proxies reported the
+    // template (a bit each): a template the reporter's sets hold already costs no string.
     const template = this._template;
     template.reset();
     template.uint32(acc.index);
-    template.byte(server ? 1 : 0);
     if (request.pathStart < 0) template.byte(47 /* / */);
     else writePathTemplate(request.raw, request.pathStart, request.pathEnd, template);
     // Once an edge's paths are pruned, a template it had may be gone: the sets decide again.
     if (!acc.pathsTruncated && !(server && acc.serverPaths.pathsTruncated)) {
-      this._templatesSeen.find(template);
-      if (!this._templatesSeen.made) return;
+      const seen = this._templatesSeen;
+      const entry = seen.find(template);
+      const reported = seen.value(entry) ?? 0;
+      const side = server ? SEEN_BY_SERVER : SEEN_BY_CLIENT;
+      if ((reported & side) !== 0) return;
+      seen.set(entry, reported | side);
     }
-    const text = template.text(5);
+    const text = template.text(4);
     addPath(acc, text);
     if (server) addPath(acc.serverPaths, text);
   }
