@@ -30,14 +30,14 @@ function resolve(line: string) {
 
 describe('the client of a failed outbound request', () => {
   it('is the pod at downstream_remote_address when no upstream_local_address was logged (BlackHole, 403)', () => {
-    const { hops, unresolved } = resolve('[2022-04-26T13:14:30.905Z] "- - -" 0 UH - - "-" 0 0 7 - "-" "-" "-" "-" "-" BlackHoleCluster - 180.97.34.94:443 10.122.158.52:54192 - -');
+    const { hops, unresolved } = resolve('[2026-11-24T13:14:30.905Z] "- - -" 0 UH - - "-" 0 0 7 - "-" "-" "-" "-" "-" BlackHoleCluster - 180.97.34.94:443 10.122.158.52:54192 - -');
     assert.deepEqual(hops.map((h) => [h.source.key, h.destination.key, h.port, h.flow.denial?.kind]), [['default/Deployment/sleep', 'world:180.97.34.94', 443, 'registry-only']]);
     assert.equal(unresolved.total, 0);
   });
 
   it('but a gateway that answered itself is still the gateway, with its client as the first hop', () => {
     const { hops } = resolve(
-      '[2024-06-02T13:35:27.054Z] "GET / HTTP/2" 403 UAEX ext_authz_denied - "-" 0 387 16 - "192.168.0.24" "Mozilla/5.0" "1d3ec87f-d974-4521-b5ac-23404817a56a" "kubeflow.example" "-" outbound|80||centraldashboard.kubeflow.svc.cluster.local - 10.48.0.24:8443 192.168.0.24:41604 kubeflow.example -',
+      '[2026-11-24T13:35:27.054Z] "GET / HTTP/2" 403 UAEX ext_authz_denied - "-" 0 387 16 - "192.168.0.24" "Mozilla/5.0 (ztmap test)" "00000000-0000-4000-a000-000000000001" "kubeflow.example" "-" outbound|80||centraldashboard.kubeflow.svc.cluster.local - 10.48.0.24:8443 192.168.0.24:41604 kubeflow.example -',
     );
     assert.deepEqual(
       hops.map((h) => [h.source.key, h.destination.key, h.port]),

@@ -1,6 +1,6 @@
 // How one access-log entry says the mesh refused a request, failed upstream, or was forwarded by
-// a proxy (issue 11; ../shared/notes/semantics.md). Lines are shaped like the genuine ones
-// Istio users published (the conformance suite reads those themselves).
+// a proxy (issue 11; ../shared/notes/semantics.md). Lines are written here in the shapes Istio
+// users published (the conformance suite reads the published ones themselves).
 
 import assert from 'node:assert/strict';
 import type { Flow } from '../../src/flow/flow.js';
@@ -47,13 +47,13 @@ describe('evidence of denial in one entry', () => {
 
   it('a refused inbound request names its client and carries the denial', () => {
     const f = flowOf(
-      '[2026-08-09T00:56:18.465Z] "GET /v1/customer/123456789 HTTP/1.1" 403 UAEX ext_authz_denied - "-" 0 125 11 - "-" "curl/8.2.1" "78adb6f2-1fad-4e0c-a786-03def12899ae" "dummy-svc-app:8080" "-" inbound|8080|| - 10.244.0.28:8080 10.244.0.30:36340 outbound_.8080_._.dummy-svc-app.foo.svc.cluster.local default',
+      '[2026-11-24T00:56:18.465Z] "GET /v1/customer/123456789 HTTP/1.1" 403 UAEX ext_authz_denied - "-" 0 125 11 - "-" "curl/8.11.0" "00000000-0000-4000-a000-000000000001" "dummy-svc-app:8080" "-" inbound|8080|| - 10.244.0.28:8080 10.244.0.30:36340 outbound_.8080_._.dummy-svc-app.foo.svc.cluster.local default',
     );
     assert.deepEqual([f.reporter, f.source.ip, f.destination.ip, f.destination.port, f.mtls, f.denial?.kind], ['server', '10.244.0.30', '10.244.0.28', 8080, 'mutual', 'ext-authz']);
   });
 
   it('a plaintext client refused by STRICT (no filter chain, no cluster) is read: client, server, port, plaintext', () => {
-    const f = flowOf('[2025-05-01T08:32:08.511Z] "- - -" 0 NR filter_chain_not_found - "-" 0 0 0 - "-" "-" "-" "-" "-" - - 10.10.0.17:8080 10.10.0.16:51930 - -');
+    const f = flowOf('[2026-11-24T08:32:08.511Z] "- - -" 0 NR filter_chain_not_found - "-" 0 0 0 - "-" "-" "-" "-" "-" - - 10.10.0.17:8080 10.10.0.16:51930 - -');
     assert.deepEqual([f.reporter, f.source.ip, f.destination.ip, f.destination.port, f.destination.pod?.name, f.mtls, f.protocol, f.denial?.kind], [
       'server', '10.10.0.16', '10.10.0.17', 8080, 'web-1', 'plaintext', 'tcp', 'no-filter-chain',
     ]);
@@ -61,14 +61,14 @@ describe('evidence of denial in one entry', () => {
 
   it('a gateway that found no route names its outside client and itself by address, never its own pod as the caller', () => {
     const f = flowOf(
-      '[2021-03-26T00:01:25.979Z] "GET /.env HTTP/1.1" 404 NR route_not_found - "-" 0 0 0 - "100.117.94.128" "Mozilla/5.0" "04cc6a38-2d53-9a7c-8f22-01703fd22eb3" "34.213.68.78" "-" - - 100.97.92.14:8080 100.117.94.128:49723 - -',
+      '[2026-11-24T00:01:25.979Z] "GET /.env HTTP/1.1" 404 NR route_not_found - "-" 0 0 0 - "100.117.94.128" "Mozilla/5.0 (ztmap test)" "00000000-0000-4000-a000-000000000002" "34.213.68.78" "-" - - 100.97.92.14:8080 100.117.94.128:49723 - -',
     );
     assert.deepEqual([f.source, f.destination, f.denial?.kind], [{ ip: '100.117.94.128' }, { ip: '100.97.92.14', port: 8080 }, 'no-route']);
   });
 
   it('a failed upstream is intent, not a denial', () => {
     const f = flowOf(
-      '[2021-03-16T09:30:47.919Z] "- - -" 0 UF,URX - - "-" 0 0 2285 - "-" "-" "-" "-" "127.0.0.1:12950" inbound|12950|| - 10.244.0.31:12950 10.244.0.1:11504 - -',
+      '[2026-11-24T09:30:47.919Z] "- - -" 0 UF,URX - - "-" 0 0 2285 - "-" "-" "-" "-" "127.0.0.1:12950" inbound|12950|| - 10.244.0.31:12950 10.244.0.1:11504 - -',
     );
     assert.equal(f.denial, undefined);
     assert.equal(f.upstreamFailure, 'UF,URX');
@@ -76,7 +76,7 @@ describe('evidence of denial in one entry', () => {
 
   it('an inbound remote with port 0 is the X-Forwarded-For client: the peer is a proxy the line does not name', () => {
     const f = flowOf(
-      '[2022-07-11T20:53:27.509Z] "GET /get HTTP/1.1" 200 - via_upstream - "-" 0 2459 2 2 "10.48.0.1" "Mozilla/5.0" "60e89013-66c7-45a9-98f8-4a46b1b674cc" "httpbin.glootest.com" "10.48.0.25:80" inbound|80|| 127.0.0.6:57255 10.48.0.25:80 10.48.0.1:0 outbound_.8000_._.in-mesh.httpbin.svc.cluster.local default',
+      '[2026-11-24T20:53:27.509Z] "GET /get HTTP/1.1" 200 - via_upstream - "-" 0 2459 2 2 "10.48.0.1" "Mozilla/5.0 (ztmap test)" "00000000-0000-4000-a000-000000000003" "httpbin.glootest.com" "10.48.0.25:80" inbound|80|| 127.0.0.6:57255 10.48.0.25:80 10.48.0.1:0 outbound_.8000_._.in-mesh.httpbin.svc.cluster.local default',
     );
     assert.deepEqual(f.source, { behindProxy: { forwardedFor: '10.48.0.1' } });
     assert.equal(f.mtls, 'mutual');
