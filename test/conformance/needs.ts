@@ -23,15 +23,21 @@ export interface Need {
 export const REFERENCE_RELATIVE = '../shared/reference';
 export const REFERENCE = join(ROOT, REFERENCE_RELATIVE);
 
+const GET_REFERENCE = 'put the shared reference checkout beside this repository (as ../shared) and run npm run test:conformance again';
+
+/** `sub` of ../shared/reference; when the whole of it is missing, one need for every suite that reads it. */
 export function referenceNeed(sub: string, notRun: string): Need | undefined {
+  if (!existsSync(REFERENCE)) {
+    return {
+      what: REFERENCE_RELATIVE,
+      notRun: 'the suites on published samples (real-world access logs; Istio docs samples and a kubectl dump)',
+      how: GET_REFERENCE,
+      detail: `${REFERENCE} is missing`,
+    };
+  }
   const dir = join(REFERENCE, sub);
   if (existsSync(dir)) return undefined;
-  return {
-    what: `${REFERENCE_RELATIVE}/${sub}`,
-    notRun,
-    how: 'put the shared reference checkout beside this repository (as ../shared) and run npm run test:conformance again',
-    detail: `${dir} is missing`,
-  };
+  return { what: `${REFERENCE_RELATIVE}/${sub}`, notRun, how: GET_REFERENCE, detail: `${dir} is missing` };
 }
 
 /** Go for the Cyclonus oracle, found as scripts/cyclonus-oracle.sh finds it (GO=, PATH, /usr/local/go). */
@@ -50,11 +56,11 @@ const said = new Set<string>();
 
 /**
  * Declares the suite `title` when nothing it needs is missing. Otherwise prints, per missing
- * need, the one line saying what was not run and how to get it, and under CI=true declares a
- * failing test for each.
+ * need, the one line saying what was not run and how to get it (once, however many suites
+ * share the need), and under CI=true declares a failing test for each.
  */
 export function suiteNeeding(title: string, needs: (Need | undefined)[], body: (this: Mocha.Suite) => void): void {
-  const missing = needs.filter((n): n is Need => n !== undefined);
+  const missing = [...new Map(needs.filter((n): n is Need => n !== undefined).map((n) => [n.what, n])).values()];
   if (missing.length === 0) {
     describe(title, body);
     return;
