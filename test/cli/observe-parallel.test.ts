@@ -1,7 +1,7 @@
 // observe --jobs N: the inputs cut into parts read by worker threads must give what one
 // reader gives, byte for byte, rejects' line numbers included.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -36,7 +36,7 @@ function scratch(): { dir: string; inventory: string } {
 const LINE_KINDS: ((i: number) => string[])[] = [
   () => [clientLine],
   () => [serverLine],
-  (i) => [serverLine.replace('10.61.2.14:51234', `10.61.9.${i % 250}:37652`)], // unknown IP
+  (i) => [serverLine.replace('10.61.2.14:51234', `10.61.9.${i % 250}:51234`)], // unknown IP
   (i) => [`not a log line ${i}`],
   () => ['[2026-03-14T09:15:02.409Z] "GET / HTTP/1.1" 200 truncated'],
   () => [''],

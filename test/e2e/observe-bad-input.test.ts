@@ -24,7 +24,7 @@ describe('observe on bad input @e2e', () => {
     const garbage = Buffer.concat(Array.from({ length: 2048 }, (_, i) => createHash('sha256').update(String(i)).digest()));
     writeFileSync(join(logs, 'c-binary.log'), garbage);
     writeFileSync(join(logs, 'd-huge.log'), `${clientLine}\n${'A'.repeat(10 * 1024 * 1024)}\n${serverLine}\n`);
-    writeFileSync(join(logs, 'e-unknown-ip.log'), serverLine!.replace(/10\.61\.2\.14:51234/, '10.61.9.99:37652') + '\n');
+    writeFileSync(join(logs, 'e-unknown-ip.log'), serverLine.replace(/10\.61\.2\.14:51234/, '10.61.9.99:51234') + '\n');
     const out = join(dir, 'out');
     const r = ztmap(['observe', '-i', inv, '-o', out, logs]);
     assert.equal(r.status, 3, r.stderr);
@@ -46,12 +46,12 @@ describe('observe on bad input @e2e', () => {
   it('exits 4 when every record was used but an endpoint is unknown, 0 when all is clean', () => {
     const dir = tempDir();
     const inv = writeSampleInventory(dir);
-    const unknown = ztmap(['observe', '-i', inv, '-o', join(dir, 'o1'), '-'], { input: serverLine!.replace('10.61.2.14:51234', '10.61.9.99:1') + '\n' });
+    const unknown = ztmap(['observe', '-i', inv, '-o', join(dir, 'o1'), '-'], { input: serverLine.replace('10.61.2.14:51234', '10.61.9.99:1') + '\n' });
     assert.equal(unknown.status, 4, unknown.stderr);
     const clean = ztmap(['observe', '-i', inv, '-o', join(dir, 'o2'), '-'], { input: `${clientLine}\n${serverLine}\n` });
     assert.equal(clean.status, 0, clean.stderr);
     assert.match(clean.stderr, /graph: 2 nodes, 1 edges/);
-    const tolerant = ztmap(['observe', '-i', inv, '-o', join(dir, 'o3'), '--fail-on', 'rejected', '-'], { input: serverLine!.replace('10.61.2.14:51234', '10.61.9.99:1') + '\nnot a log\n' });
+    const tolerant = ztmap(['observe', '-i', inv, '-o', join(dir, 'o3'), '--fail-on', 'rejected', '-'], { input: serverLine.replace('10.61.2.14:51234', '10.61.9.99:1') + '\nnot a log\n' });
     assert.equal(tolerant.status, 3, '--fail-on rejected still fails on rejected records');
     const never = ztmap(['observe', '-i', inv, '-o', join(dir, 'o4'), '--fail-on', 'never', '-'], { input: 'not a log\n' });
     assert.equal(never.status, 0);
@@ -82,7 +82,7 @@ describe('observe on bad input @e2e', () => {
     const dir = tempDir();
     const inv = writeSampleInventory(dir);
     // web-1's own outbound line without its local address: only --pod names the client.
-    const input = `${clientLine!.replace('10.61.2.14:51234', '-')}\n`.repeat(3);
+    const input = `${clientLine.replace('10.61.2.14:51234', '-')}\n`.repeat(3);
     const runs = ['a', 'b'].map((n) => {
       const out = join(dir, n);
       const r = ztmap(['observe', '-i', inv, '-o', out, '--pod', 'shop/web-1', '-'], { input });
