@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
@@ -15,7 +15,7 @@ describe('observe on bad input @e2e', () => {
     const dir = tempDir();
     const logs = join(dir, 'logs');
     const inv = writeSampleInventory(dir);
-    spawnSync('mkdir', ['-p', logs]);
+    mkdirSync(logs, { recursive: true });
     const good = `${clientLine}\n${serverLine}\n`;
     writeFileSync(join(logs, 'a-malformed.log'), `this is not a log line\n[2026-03-14T09:15:02.409Z] "GET / HTTP/1.1" 200 truncated\n${clientLine}\n`);
     const gz = gzipSync(Buffer.from(good.repeat(200)));
