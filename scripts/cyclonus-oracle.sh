@@ -6,6 +6,7 @@
 #
 #   scripts/cyclonus-oracle.sh          build if needed, print the binary's path
 #   scripts/cyclonus-oracle.sh --check  also run the oracle's own Go tests (selector workaround, corpora)
+#   scripts/cyclonus-oracle.sh --go     only find Go: print its version, or say why not and exit 127
 #
 # GO=/path/to/go picks the Go binary; otherwise `go` on PATH, then /usr/local/go/bin/go.
 set -euo pipefail
@@ -16,10 +17,12 @@ out="$root/.cache/nporacle"
 bin="$out/nporacle"
 
 check=false
+only_go=false
 case "${1:-}" in
   "") ;;
   --check) check=true ;;
-  *) echo "cyclonus-oracle: unknown argument ($1). Usage: $0 [--check]" >&2; exit 64 ;;
+  --go) only_go=true ;;
+  *) echo "cyclonus-oracle: unknown argument ($1). Usage: $0 [--check | --go]" >&2; exit 64 ;;
 esac
 
 go_bin="${GO:-}"
@@ -35,6 +38,10 @@ if [ -z "$go_bin" ] || ! "$go_bin" version >/dev/null 2>&1; then
   fi
   echo "The NetworkPolicy oracle test builds Cyclonus from source and needs Go >= 1.22: install it (https://go.dev/doc/install) or set GO=/path/to/go." >&2
   exit 127
+fi
+if $only_go; then
+  "$go_bin" version
+  exit 0
 fi
 
 # -mod=mod: fetch what go.mod/go.sum name from the module proxy (go.sum pins every hash).

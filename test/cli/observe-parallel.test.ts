@@ -1,7 +1,7 @@
 // observe --jobs N: the inputs cut into parts read by worker threads must give what one
 // reader gives, byte for byte, rejects' line numbers included.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -9,11 +9,10 @@ import { observeGraph } from '../../src/cli/commands/observe.js';
 import { observeParallel, planParts } from '../../src/cli/observe/parallel.js';
 import { graphToJson } from '../../src/graph/json.js';
 import { lineRanges } from '../../src/sources/transports/ranges.js';
-import { FIXTURES, REFERENCE } from '../support/paths.js';
-import { writeSampleInventory } from '../support/kube.js';
+import { FIXTURES } from '../support/paths.js';
+import { CLIENT_LINE as clientLine, SERVER_LINE as serverLine, writeSampleInventory } from '../support/sample-mesh.js';
 
-const [clientLine, serverLine] = readFileSync(join(REFERENCE, 'telemetry', 'istio-access-log-text.log'), 'utf8').split('\n') as [string, string];
-const cri = (kind: 'P' | 'F', body: string) => `2020-11-25T21:26:18.409000001Z stdout ${kind} ${body}`;
+const cri = (kind: 'P' | 'F', body: string) => `2026-03-14T09:15:02.409000001Z stdout ${kind} ${body}`;
 
 /** Everything observe reports, as comparable data. */
 async function observed(inputs: string[], inventory: string[], jobs: number, minPartBytes?: number) {
@@ -37,9 +36,9 @@ function scratch(): { dir: string; inventory: string } {
 const LINE_KINDS: ((i: number) => string[])[] = [
   () => [clientLine],
   () => [serverLine],
-  (i) => [serverLine.replace('10.44.1.23:37652', `10.44.9.${i % 250}:37652`)], // unknown IP
+  (i) => [serverLine.replace('10.61.2.14:51234', `10.61.9.${i % 250}:51234`)], // unknown IP
   (i) => [`not a log line ${i}`],
-  () => ['[2020-11-25T21:26:18.409Z] "GET / HTTP/1.1" 200 truncated'],
+  () => ['[2026-03-14T09:15:02.409Z] "GET / HTTP/1.1" 200 truncated'],
   () => [''],
   () => ['{"upstream_cluster": 1}'],
   () => ['{broken json'],

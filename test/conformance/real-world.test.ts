@@ -3,7 +3,7 @@
 // as the table in expectations.ts says, or skipped or rejected for the reason it gives.
 //
 // Run with `npm run test:conformance` (not part of `npm test`). The files are read where they
-// are, at test time: they are never copied into the project.
+// are, at test time: they are never copied into the project. Without them, needs.ts says so.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -16,11 +16,11 @@ import { graphToJson } from '../../src/graph/json.js';
 import { buildInventory } from '../../src/inventory/inventory.js';
 import { readAccessLogs } from '../../src/sources/read-access-logs.js';
 import { Tally } from '../../src/tally.js';
-import { BIN, ROOT } from '../support/paths.js';
+import { BIN } from '../support/paths.js';
+import { REFERENCE, referenceNeed, suiteNeeding } from './needs.js';
 import { EXPECTATIONS, FILE, NOT_ISTIO_PROXY_REASONS, type EndpointExpectation, type FlowExpectation, type LineExpectation } from './expectations.js';
 
-const RELATIVE = '../shared/reference/telemetry/real-world';
-const DIR = join(ROOT, RELATIVE);
+const DIR = join(REFERENCE, 'telemetry', 'real-world');
 
 type Outcome = { kind: 'flow'; flow: Flow } | { kind: 'skip' | 'reject'; reason: string; detail: string };
 
@@ -143,78 +143,64 @@ function linesOf(file: string): string[] {
   return lines;
 }
 
-if (!existsSync(DIR)) {
-  // One line, whatever the reporter: what was not run, and how to get it.
-  console.log(
-    `conformance: ${RELATIVE} not found, so the real-world access-log suite did not run; put the shared reference checkout beside this repository (as ../shared) and run npm run test:conformance again`,
-  );
-  if (process.env['CI'] === 'true') {
-    describe('conformance: real-world access logs', () => {
-      it('needs ../shared/reference/telemetry/real-world (CI must not pass without it)', () => {
-        assert.fail(`${DIR} is missing`);
-      });
+suiteNeeding('conformance: real-world access logs', [referenceNeed('telemetry/real-world', 'the real-world access-log suite')], function () {
+  this.timeout(60_000);
+  const files = logFiles();
+  let outcomes: Map<string, Outcome[]>;
+
+  before(async () => {
+    outcomes = await decodeAll(files);
+  });
+
+  it('has an expectation for every line of every file, and for no other file', () => {
+    assert.deepEqual(Object.keys(EXPECTATIONS).sort(), files);
+    for (const f of files) assert.equal(EXPECTATIONS[f]!.length, linesOf(f).length, `${f}: lines in the file vs the table`);
+  });
+
+  it('rejects no Istio sidecar, gateway or waypoint line: only what is honestly something else', () => {
+    for (const [f, table] of Object.entries(EXPECTATIONS)) {
+      for (const [i, e] of table.entries()) if ('reject' in e) assert.ok(NOT_ISTIO_PROXY_REASONS.has(e.reject), `${f}:${i + 1} ${e.reject}`);
+    }
+  });
+
+  for (const file of files) {
+    describe(file, () => {
+      const lines = existsSync(join(DIR, file)) ? linesOf(file) : [];
+      for (const [i, line] of lines.entries()) {
+        const want = EXPECTATIONS[file]?.[i];
+        const label = want === undefined ? 'no expectation' : 'flow' in want ? `flow: ${want.why}` : 'skip' in want ? `skip ${want.skip}` : `reject ${want.reject}`;
+        it(`${i + 1}: ${label}`, () => {
+          assert.ok(want !== undefined, `${file}:${i + 1} has no expectation`);
+          check(want, outcomes.get(key(file, i + 1)), file, line);
+        });
+      }
     });
   }
-} else {
-  describe('conformance: real-world access logs', function () {
-    this.timeout(60_000);
-    const files = logFiles();
-    let outcomes: Map<string, Outcome[]>;
 
-    before(async () => {
-      outcomes = await decodeAll(files);
-    });
-
-    it('has an expectation for every line of every file, and for no other file', () => {
-      assert.deepEqual(Object.keys(EXPECTATIONS).sort(), files);
-      for (const f of files) assert.equal(EXPECTATIONS[f]!.length, linesOf(f).length, `${f}: lines in the file vs the table`);
-    });
-
-    it('rejects no Istio sidecar, gateway or waypoint line: only what is honestly something else', () => {
-      for (const [f, table] of Object.entries(EXPECTATIONS)) {
-        for (const [i, e] of table.entries()) if ('reject' in e) assert.ok(NOT_ISTIO_PROXY_REASONS.has(e.reject), `${f}:${i + 1} ${e.reject}`);
-      }
-    });
-
-    for (const file of files) {
-      describe(file, () => {
-        const lines = existsSync(join(DIR, file)) ? linesOf(file) : [];
-        for (const [i, line] of lines.entries()) {
-          const want = EXPECTATIONS[file]?.[i];
-          const label = want === undefined ? 'no expectation' : 'flow' in want ? `flow: ${want.why}` : 'skip' in want ? `skip ${want.skip}` : `reject ${want.reject}`;
-          it(`${i + 1}: ${label}`, () => {
-            assert.ok(want !== undefined, `${file}:${i + 1} has no expectation`);
-            check(want, outcomes.get(key(file, i + 1)), file, line);
-          });
-        }
-      });
+  it('counting repeats from bytes gives what decoding every line gives, denials and failures included', async () => {
+    const inventory = buildInventory([]);
+    const input = files.map((f) => ({ path: join(DIR, f) }));
+    const seen = [];
+    for (const repeats of [false, true]) {
+      const r = await observePart(inventory, input, { format: 'auto', container: 'istio-proxy' }, undefined, { repeats });
+      seen.push({ graph: graphToJson(r.graph), flows: r.flows, rejects: r.rejects.entries(), skips: r.skips.entries(), unresolved: r.unresolved.entries() });
     }
-
-    it('counting repeats from bytes gives what decoding every line gives, denials and failures included', async () => {
-      const inventory = buildInventory([]);
-      const input = files.map((f) => ({ path: join(DIR, f) }));
-      const seen = [];
-      for (const repeats of [false, true]) {
-        const r = await observePart(inventory, input, { format: 'auto', container: 'istio-proxy' }, undefined, { repeats });
-        seen.push({ graph: graphToJson(r.graph), flows: r.flows, rejects: r.rejects.entries(), skips: r.skips.entries(), unresolved: r.unresolved.entries() });
-      }
-      assert.deepStrictEqual(seen[1], seen[0]);
-    });
-
-    it('`ztmap observe` on the directory: the counts of read, skipped and rejected lines are the table\'s', () => {
-      const out = mkdtempSync(join(tmpdir(), 'ztmap-conformance-'));
-      const r = spawnSync(process.execPath, [BIN, 'observe', '--out', out, '--fail-on', 'never', join(DIR, '*.log')], {
-        encoding: 'utf8',
-        env: { ...process.env, NO_COLOR: '1' },
-      });
-      assert.equal(r.status, 0, r.stderr);
-      const summary = parseSummary(r.stderr);
-      const want = tableCounts();
-      assert.deepEqual(summary, want, r.stderr);
-      for (const reason of Object.keys(summary.rejected)) assert.ok(NOT_ISTIO_PROXY_REASONS.has(reason), `rejected as ${reason}:\n${r.stderr}`);
-    });
+    assert.deepStrictEqual(seen[1], seen[0]);
   });
-}
+
+  it('`ztmap observe` on the directory: the counts of read, skipped and rejected lines are the table\'s', () => {
+    const out = mkdtempSync(join(tmpdir(), 'ztmap-conformance-'));
+    const r = spawnSync(process.execPath, [BIN, 'observe', '--out', out, '--fail-on', 'never', join(DIR, '*.log')], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const summary = parseSummary(r.stderr);
+    const want = tableCounts();
+    assert.deepEqual(summary, want, r.stderr);
+    for (const reason of Object.keys(summary.rejected)) assert.ok(NOT_ISTIO_PROXY_REASONS.has(reason), `rejected as ${reason}:\n${r.stderr}`);
+  });
+});
 
 interface Counts {
   files: number;

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Flow } from '../../src/flow/flow.js';
 import { buildInventory } from '../../src/inventory/inventory.js';
 import { parseObjects } from '../../src/inventory/load.js';
@@ -8,7 +6,6 @@ import { podAt, Resolver } from '../../src/inventory/resolve.js';
 import { InputError } from '../../src/errors.js';
 import { Tally } from '../../src/tally.js';
 import { owned, pod, service } from '../support/kube.js';
-import { REFERENCE } from '../support/paths.js';
 
 const t = (s: string) => Date.parse(s);
 
@@ -113,14 +110,22 @@ describe('inventory', () => {
     assert.deepEqual(unresolved.entries(), []);
   });
 
-  it('reads the real kubectl pod dump from the reference set', () => {
-    const objects = parseObjects(readFileSync(join(REFERENCE, 'k8s', 'kubectl-get-pods-kuard.json'), 'utf8'), 'kuard.json');
-    const inv = buildInventory(objects);
-    assert.ok(inv.pods.length > 0);
-    const p = inv.podsByIp.get('172.17.0.6')![0]!;
+  it('reads a kubectl pod dump: a bare ReplicaSet is its own workload, host IPs are node IPs (the published dump: test/conformance/)', () => {
+    const dump = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        pod('jobs', 'worker-q7k2m', { ip: '10.61.4.8', owner: ['ReplicaSet', 'worker'], labels: { app: 'worker' }, hostIP: '10.61.0.3' }),
+        pod('jobs', 'worker-x9d4p', { ip: '10.61.4.9', owner: ['ReplicaSet', 'worker'], labels: { app: 'worker' }, hostIP: '10.61.0.4' }),
+      ],
+      metadata: { resourceVersion: '' },
+    });
+    const inv = buildInventory(parseObjects(dump, 'pods.json'));
+    assert.equal(inv.pods.length, 2);
+    const p = inv.podsByIp.get('10.61.4.8')![0]!;
     // A bare ReplicaSet (no pod-template-hash label, so not a Deployment's) is its own workload.
-    assert.equal(p.workload.key, 'default/ReplicaSet/queue');
-    assert.ok(inv.nodeIps.has('192.168.49.2'));
+    assert.equal(p.workload.key, 'jobs/ReplicaSet/worker');
+    assert.ok(inv.nodeIps.has('10.61.0.3') && inv.nodeIps.has('10.61.0.4'));
   });
 
   it('reads multi-document YAML and reports a broken document with its line', () => {

@@ -1,45 +1,49 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { layoutOf } from '../../src/sources/layout.js';
 import { decodeText } from '../support/decode.js';
-import { REFERENCE } from '../support/paths.js';
+import { CLIENT_LINE, GATEWAY_LINE, PASSTHROUGH_TCP_LINE, SERVER_JSON, SERVER_JSON_STRINGS, SERVER_LINE } from '../support/sample-mesh.js';
 
-const ref = (f: string) => readFileSync(join(REFERENCE, 'telemetry', f), 'utf8');
+// Lines of the project's own sample mesh (test/support/sample-mesh.ts); the published samples
+// are checked by test/conformance/reference-samples.test.ts.
 
 describe('access-log entries to flows', () => {
   it('the client line is an outbound flow naming the server by upstream host and Service', () => {
-    const { flows } = decodeText(ref('istio-access-log-text.log'));
+    const { flows } = decodeText(`${CLIENT_LINE}\n${SERVER_LINE}\n`);
     assert.equal(flows.length, 2);
     const [c, s] = flows;
     assert.equal(c!.reporter, 'client');
-    assert.deepEqual(c!.source, { ip: '10.44.1.23' });
-    assert.deepEqual(c!.destination, { ip: '10.44.1.27', port: 80, service: 'httpbin.foo.svc.cluster.local', servicePort: 8000 });
+    assert.deepEqual(c!.source, { ip: '10.61.2.14' });
+    assert.deepEqual(c!.destination, { ip: '10.61.3.25', port: 8080, service: 'cart.shop.svc.cluster.local', servicePort: 9080 });
     assert.equal(c!.mtls, 'unknown');
     assert.equal(s!.reporter, 'server');
-    assert.deepEqual(s!.source, { ip: '10.44.1.23', port: 37652 });
-    assert.deepEqual(s!.destination, { ip: '10.44.1.27', port: 80 });
+    assert.deepEqual(s!.source, { ip: '10.61.2.14', port: 51234 });
+    assert.deepEqual(s!.destination, { ip: '10.61.3.25', port: 8080 });
     assert.equal(s!.mtls, 'mutual', 'an outbound_ SNI on the inbound line is Istio mTLS');
-    assert.deepEqual(s!.l7, { method: 'GET', path: '/status/418', host: 'httpbin:8000' });
+    assert.deepEqual(s!.l7, { method: 'GET', path: '/cart/items', host: 'cart:9080' });
   });
 
   it('an inbound line without SNI is plaintext', () => {
-    const { flows } = decodeText(ref('istio-access-log-json.jsonl').split('\n')[5]!);
-    assert.equal(flows[0]!.mtls, 'plaintext');
-    assert.equal(flows[0]!.reporter, 'server');
+    for (const record of [SERVER_JSON_STRINGS, { ...SERVER_JSON, requested_server_name: null }]) {
+      const { flows } = decodeText(JSON.stringify(record));
+      assert.equal(flows[0]!.mtls, 'plaintext');
+      assert.equal(flows[0]!.reporter, 'server');
+    }
   });
 
   it('passthrough TCP goes to the external address and SNI host', () => {
-    const { flows } = decodeText(ref('istio-access-log-text-tcp.log'));
-    const cnn = flows.find((f) => f.destination.host === 'edition.cnn.com');
-    assert.ok(cnn);
-    assert.equal(cnn.protocol, 'tcp');
-    assert.equal(cnn.destination.port, 443);
+    const { flows } = decodeText(PASSTHROUGH_TCP_LINE);
+    const external = flows.find((f) => f.destination.host === 'payments.example.com');
+    assert.ok(external);
+    assert.equal(external.protocol, 'tcp');
+    assert.equal(external.destination.ip, '203.0.113.40');
+    assert.equal(external.destination.port, 443);
   });
 
   it('a gateway line records the downstream listener for the ingress hop', () => {
-    const { flows } = decodeText(ref('istio-access-log-rbac-denied.log').split('\n')[4]!);
-    assert.deepEqual(flows[0]!.proxied, { listener: { ip: '10.10.0.6', port: 8080 }, client: { ip: '172.18.0.1', port: 53824 } });
+    const { flows } = decodeText(GATEWAY_LINE);
+    assert.deepEqual(flows[0]!.proxied, { listener: { ip: '10.61.1.5', port: 8080 }, client: { ip: '198.51.100.23', port: 61544 } });
+    const refused = decodeText(GATEWAY_LINE.replace('10.61.1.5:52410', '-'));
+    assert.deepEqual(refused.flows[0]!.proxied, { listener: { ip: '10.61.1.5', port: 8080 }, client: { ip: '198.51.100.23', port: 61544 } });
   });
 
   it('skips loopback clients and counts them', () => {
@@ -75,7 +79,7 @@ describe('layouts and framing', () => {
   });
 
   it('joins CRI partial records and takes the line number of the first', () => {
-    const line = ref('istio-access-log-text.log').split('\n')[0]!;
+    const line = CLIENT_LINE;
     const cut = 80;
     const text =
       `2026-11-24T10:00:00.000000001Z stdout F 2026-11-24T10:00:00.000Z\tinfo\tproxy starting\n` +
@@ -96,7 +100,7 @@ describe('layouts and framing', () => {
   });
 
   it('reads Fluent Bit and Vector envelopes and takes the pod from them', () => {
-    const [text, json] = [ref('istio-access-log-text.log').split('\n')[1]!, ref('istio-access-log-json.jsonl').split('\n')[0]!];
+    const [text, json] = [SERVER_LINE, JSON.stringify(SERVER_JSON)];
     const fluent = JSON.stringify({ log: text + '\n', stream: 'stdout', kubernetes: { pod_name: 'httpbin-1', namespace_name: 'foo', container_name: 'istio-proxy' } });
     const vector = JSON.stringify({ message: json, kubernetes: { pod_name: 'httpbin-2', pod_namespace: 'demo', container_name: 'istio-proxy' } });
     const other = JSON.stringify({ message: 'app says hi', kubernetes: { pod_name: 'httpbin-2', pod_namespace: 'demo', container_name: 'httpbin' } });
@@ -108,8 +112,7 @@ describe('layouts and framing', () => {
   });
 
   it('strips a kubectl logs --timestamps prefix', () => {
-    const line = ref('istio-access-log-text.log').split('\n')[0]!;
-    assert.equal(decodeText(`2020-11-25T21:26:18.500000000Z ${line}`).flows.length, 1);
+    assert.equal(decodeText(`2026-03-14T09:15:02.500000000Z ${CLIENT_LINE}`).flows.length, 1);
   });
 
   it('counts proxy logging as skipped and garbage as rejected with its line', () => {
@@ -123,7 +126,7 @@ describe('layouts and framing', () => {
   });
 
   it('--format envoy-json rejects text lines instead of guessing', () => {
-    const { rejects } = decodeText(ref('istio-access-log-text.log'), 't.log', { format: 'envoy-json' });
+    const { rejects } = decodeText(`${CLIENT_LINE}\n${SERVER_LINE}\n`, 't.log', { format: 'envoy-json' });
     assert.equal(rejects.entries()[0]![0], 'wrong-format');
     assert.equal(rejects.total, 2);
   });

@@ -3,57 +3,13 @@
 // give it. Lines are generated around the shapes that tell the two apart (quotes and spaces
 // inside fields, dashes, escapes, non-ASCII, number forms, duplicate keys, envelopes).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
-import { dash, type AccessLogEntry } from '../../src/sources/decoders/access-log-entry.js';
 import { decodeEnvoyJson, isEnvoyJson } from '../../src/sources/decoders/envoy-json.js';
 import { scanEnvoyJson } from '../../src/sources/decoders/envoy-json-spans.js';
 import { decodeEnvoyText } from '../../src/sources/decoders/envoy-text.js';
 import { scanEnvoyText } from '../../src/sources/decoders/envoy-text-spans.js';
-import * as S from '../../src/sources/decoders/spans.js';
-import { REFERENCE } from '../support/paths.js';
-
-const FIELDS: [number, keyof AccessLogEntry][] = [
-  [S.START, 'startTime'],
-  [S.METHOD, 'method'],
-  [S.PATH, 'path'],
-  [S.PROTOCOL, 'protocol'],
-  [S.AUTHORITY, 'authority'],
-  [S.UPSTREAM_HOST, 'upstreamHost'],
-  [S.CLUSTER, 'upstreamCluster'],
-  [S.UPSTREAM_LOCAL, 'upstreamLocalAddress'],
-  [S.DOWNSTREAM_LOCAL, 'downstreamLocalAddress'],
-  [S.DOWNSTREAM_REMOTE, 'downstreamRemoteAddress'],
-  [S.SNI, 'requestedServerName'],
-  [S.FLAGS, 'responseFlags'],
-  [S.DETAILS, 'responseCodeDetails'],
-];
-
-/** What a scanner read, as the entry fields it stands for. */
-function scanned(line: string, scan: typeof scanEnvoyText): Partial<AccessLogEntry> | undefined {
-  // The line sits inside a larger buffer, newline after it, as the framing passes it.
-  const buf = Buffer.from('xx\n' + line + '\nyy', 'utf8');
-  const start = 3;
-  const end = buf.length - 3;
-  const spans = S.newSpans();
-  if (!scan(buf, start, end, spans)) return undefined;
-  S.dropDashes(buf, spans);
-  const out: Partial<AccessLogEntry> = { responseCode: spans[S.RESPONSE_CODE]! };
-  for (const [f, name] of FIELDS) {
-    const text = S.spanText(buf, spans, f);
-    if (text !== undefined) (out as Record<string, unknown>)[name] = text;
-  }
-  return out;
-}
-
-function decodedFields(entry: AccessLogEntry): Partial<AccessLogEntry> {
-  const out: Partial<AccessLogEntry> = { responseCode: entry.responseCode };
-  // envoy-text.ts keeps a `-` start time as written; parseTimestamp makes it undefined all the same.
-  const e = { ...entry, startTime: dash(entry.startTime) };
-  for (const [, name] of FIELDS) if (e[name] !== undefined) (out as Record<string, unknown>)[name] = e[name];
-  return out;
-}
+import { CLIENT_JSON, CLIENT_LINE, LEGACY_1_3_LINE, LEGACY_1_6_LINE, RBAC_DENIED_LINE, SERVER_JSON, SERVER_JSON_STRINGS, SERVER_LINE, TCP_LINE } from '../support/sample-mesh.js';
+import { decodedFields, scanned } from '../support/spans.js';
 
 // Field text: mostly plain, now and then with what tells the readings apart (dashes,
 // empties, spaces, quotes, brackets, escapes, non-ASCII, control bytes).
@@ -135,30 +91,28 @@ describe('byte scanners', () => {
     assert.ok(taken > 100, `only ${taken} lines taken: the property says little`);
   });
 
-  it('takes the published Istio samples in the current formats, and reads them as the decoders do', () => {
-    const text = readFileSync(join(REFERENCE, 'telemetry', 'istio-access-log-text.log'), 'utf8').split('\n').filter(Boolean);
-    const json = readFileSync(join(REFERENCE, 'telemetry', 'istio-access-log-json.jsonl'), 'utf8').split('\n').filter(Boolean);
-    for (const line of text) {
+  it('takes lines in the current formats, and reads them as the decoders do (published samples: test/conformance/)', () => {
+    for (const line of [CLIENT_LINE, SERVER_LINE, TCP_LINE]) {
       const slow = decodeEnvoyText(line);
       assert.ok(slow.kind === 'ok');
       assert.deepEqual(scanned(line, scanEnvoyText), decodedFields(slow.value));
     }
-    for (const line of json) {
-      const slow = decodeEnvoyJson(JSON.parse(line));
+    for (const record of [CLIENT_JSON, SERVER_JSON, SERVER_JSON_STRINGS]) {
+      const line = JSON.stringify(record);
+      const slow = decodeEnvoyJson(record);
       assert.ok(slow.kind === 'ok');
       assert.deepEqual(scanned(line, scanEnvoyJson), decodedFields(slow.value));
     }
     // Refused and failed requests too: their flags and details are read as the decoder reads them.
-    for (const line of readFileSync(join(REFERENCE, 'telemetry', 'istio-access-log-rbac-denied.log'), 'utf8').split('\n').filter(Boolean)) {
-      const slow = decodeEnvoyText(line);
-      assert.ok(slow.kind === 'ok');
-      const fast = scanned(line, scanEnvoyText);
-      assert.deepEqual(fast, decodedFields(slow.value));
-      assert.equal(fast?.responseCodeDetails, 'rbac_access_denied_matched_policy[none]');
-    }
+    const slow = decodeEnvoyText(RBAC_DENIED_LINE);
+    assert.ok(slow.kind === 'ok');
+    const fast = scanned(RBAC_DENIED_LINE, scanEnvoyText);
+    assert.deepEqual(fast, decodedFields(slow.value));
+    assert.equal(fast?.responseCodeDetails, 'rbac_access_denied_matched_policy[none]');
     // The 1.3–1.8 formats are left to the expression.
-    const legacy = readFileSync(join(REFERENCE, 'telemetry', 'istio-access-log-text-variants.log'), 'utf8').split('\n')[1]!;
-    assert.equal(decodeEnvoyText(legacy).kind, 'ok');
-    assert.equal(scanned(legacy, scanEnvoyText), undefined);
+    for (const legacy of [LEGACY_1_3_LINE, LEGACY_1_6_LINE]) {
+      assert.equal(decodeEnvoyText(legacy).kind, 'ok');
+      assert.equal(scanned(legacy, scanEnvoyText), undefined);
+    }
   });
 });

@@ -1,74 +1,73 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { decodeEnvoyText } from '../../src/sources/decoders/envoy-text.js';
-import { REFERENCE } from '../support/paths.js';
+import { CLIENT_LINE, GATEWAY_LINE, LEGACY_1_3_LINE, LEGACY_1_6_LINE, PASSTHROUGH_TCP_LINE, RBAC_DENIED_LINE, SERVER_LINE, TCP_LINE } from '../support/sample-mesh.js';
 
-const lines = (f: string) => readFileSync(join(REFERENCE, 'telemetry', f), 'utf8').split('\n').filter((l) => l.trim() !== '');
+// Lines of the project's own sample mesh (test/support/sample-mesh.ts) and lines written here;
+// the published samples are checked by test/conformance/reference-samples.test.ts.
 
 describe('envoy-text decoder', () => {
-  it('decodes the Istio docs sample field by field (client and server line)', () => {
-    const [client, server] = lines('istio-access-log-text.log');
-    const c = decodeEnvoyText(client!);
+  it('decodes a client and a server line field by field', () => {
+    const c = decodeEnvoyText(CLIENT_LINE);
     assert.equal(c.kind, 'ok');
     if (c.kind !== 'ok') return;
     assert.deepEqual(c.value, {
-      startTime: '2020-11-25T21:26:18.409Z',
+      startTime: '2026-03-14T09:15:02.118Z',
       method: 'GET',
-      path: '/status/418',
+      path: '/cart/items',
       protocol: 'HTTP/1.1',
-      responseCode: 418,
+      responseCode: 200,
       responseFlags: undefined,
       responseCodeDetails: 'via_upstream',
-      userAgent: 'curl/7.73.0-DEV',
-      requestId: '84961386-6d84-929d-98bd-c5aee93b5c88',
-      authority: 'httpbin:8000',
-      upstreamHost: '10.44.1.27:80',
-      upstreamCluster: 'outbound|8000||httpbin.foo.svc.cluster.local',
-      upstreamLocalAddress: '10.44.1.23:37652',
-      downstreamLocalAddress: '10.0.45.184:8000',
-      downstreamRemoteAddress: '10.44.1.23:46520',
+      userAgent: 'okhttp/4.12.0',
+      requestId: '5f0c2a7e-3b1d-4e8a-9c61-0d2f7b8a4e13',
+      authority: 'cart:9080',
+      upstreamHost: '10.61.3.25:8080',
+      upstreamCluster: 'outbound|9080||cart.shop.svc.cluster.local',
+      upstreamLocalAddress: '10.61.2.14:51234',
+      downstreamLocalAddress: '10.96.61.9:9080',
+      downstreamRemoteAddress: '10.61.2.14:46810',
       requestedServerName: undefined,
       routeName: 'default',
       xForwardedFor: undefined,
     });
-    const s = decodeEnvoyText(server!);
+    const s = decodeEnvoyText(SERVER_LINE);
     assert.equal(s.kind, 'ok');
     if (s.kind !== 'ok') return;
-    assert.equal(s.value.upstreamCluster, 'inbound|8000||');
-    assert.equal(s.value.requestedServerName, 'outbound_.8000_._.httpbin.foo.svc.cluster.local');
-    assert.equal(s.value.downstreamRemoteAddress, '10.44.1.23:37652');
+    assert.equal(s.value.upstreamCluster, 'inbound|8080||');
+    assert.equal(s.value.requestedServerName, 'outbound_.9080_._.cart.shop.svc.cluster.local');
+    assert.equal(s.value.downstreamRemoteAddress, '10.61.2.14:51234');
   });
 
-  for (const file of ['istio-access-log-text.log', 'istio-access-log-text-tcp.log', 'istio-access-log-rbac-denied.log', 'istio-access-log-text-variants.log']) {
-    it(`decodes every real line of ${file}`, () => {
-      for (const [i, l] of lines(file).entries()) {
-        const d = decodeEnvoyText(l);
-        assert.equal(d.kind, 'ok', `${file}:${i + 1} ${d.kind === 'reject' ? d.detail : ''}`);
-        if (d.kind === 'ok') assert.ok(d.value.upstreamCluster !== undefined || d.value.downstreamLocalAddress !== undefined);
-      }
-    });
-  }
+  it('decodes lines of every kind: HTTP, TCP, passthrough, refused, gateway, pre-1.9', () => {
+    const all = [CLIENT_LINE, SERVER_LINE, TCP_LINE, PASSTHROUGH_TCP_LINE, RBAC_DENIED_LINE, GATEWAY_LINE, LEGACY_1_3_LINE, LEGACY_1_6_LINE];
+    for (const [i, l] of all.entries()) {
+      const d = decodeEnvoyText(l);
+      assert.equal(d.kind, 'ok', `line ${i + 1} ${d.kind === 'reject' ? d.detail : ''}`);
+      if (d.kind === 'ok') assert.ok(d.value.upstreamCluster !== undefined || d.value.downstreamLocalAddress !== undefined);
+    }
+  });
 
   it('reads the pre-1.9 formats: mixer status field, no route name (Istio 1.3)', () => {
-    const v = lines('istio-access-log-text-variants.log');
-    const l2 = decodeEnvoyText(v[1]!);
-    assert.ok(l2.kind === 'ok');
-    assert.equal(l2.value.upstreamCluster, 'outbound|80||hello-world.default.svc.cluster.local');
-    assert.equal(l2.value.downstreamRemoteAddress, '192.168.167.113:39953');
-    const l4 = decodeEnvoyText(v[3]!);
-    assert.ok(l4.kind === 'ok');
-    assert.equal(l4.value.upstreamCluster, 'inbound|9080|http|productpage.default.svc.cluster.local');
-    assert.equal(l4.value.requestedServerName, 'outbound_.9080_._.productpage.default.svc.cluster.local');
+    const l13 = decodeEnvoyText(LEGACY_1_3_LINE);
+    assert.ok(l13.kind === 'ok');
+    assert.equal(l13.value.upstreamCluster, 'outbound|9080||cart.shop.svc.cluster.local');
+    assert.equal(l13.value.upstreamLocalAddress, undefined);
+    assert.equal(l13.value.downstreamRemoteAddress, '10.61.2.14:40022');
+    assert.equal(l13.value.routeName, undefined);
+    const l16 = decodeEnvoyText(LEGACY_1_6_LINE);
+    assert.ok(l16.kind === 'ok');
+    assert.equal(l16.value.upstreamCluster, 'inbound|9080|http|cart.shop.svc.cluster.local');
+    assert.equal(l16.value.requestedServerName, 'outbound_.9080_._.cart.shop.svc.cluster.local');
+    assert.equal(l16.value.routeName, 'default');
   });
 
   it('reads TCP lines as method-less entries', () => {
-    const d = decodeEnvoyText(lines('istio-access-log-text-tcp.log')[0]!);
+    const d = decodeEnvoyText(TCP_LINE);
     assert.ok(d.kind === 'ok');
     assert.equal(d.value.method, undefined);
     assert.equal(d.value.responseCode, 0);
-    assert.equal(d.value.upstreamHost, '10.244.0.70:9080');
+    assert.equal(d.value.upstreamHost, '10.61.3.25:8080');
   });
 
   // Synthetic lines in the shapes met in published real-world logs (docs/real-clusters.md).
@@ -159,15 +158,15 @@ describe('envoy-text decoder', () => {
     fc.assert(
       fc.property(header, header, (ua, xff) => {
         const line =
-          `[2020-11-25T21:26:18.409Z] "GET /status/418 HTTP/1.1" 418 - via_upstream - "-" 0 135 4 4 "${xff}" "${ua}" ` +
-          `"84961386-6d84" "httpbin:8000" "10.44.1.27:80" outbound|8000||httpbin.foo.svc.cluster.local 10.44.1.23:37652 10.0.45.184:8000 10.44.1.23:46520 - default`;
+          `[2026-03-14T09:15:02.118Z] "GET /cart/items HTTP/1.1" 200 - via_upstream - "-" 0 412 6 5 "${xff}" "${ua}" ` +
+          `"5f0c2a7e-3b1d" "cart:9080" "10.61.3.25:8080" outbound|9080||cart.shop.svc.cluster.local 10.61.2.14:51234 10.96.61.9:9080 10.61.2.14:46810 - default`;
         const d = decodeEnvoyText(line);
         if (xff.includes('"') && d.kind === 'reject') return; // ambiguous header split: rejected, never misread
         assert.ok(d.kind === 'ok');
-        assert.equal(d.value.upstreamHost, '10.44.1.27:80');
-        assert.equal(d.value.upstreamCluster, 'outbound|8000||httpbin.foo.svc.cluster.local');
-        assert.equal(d.value.downstreamRemoteAddress, '10.44.1.23:46520');
-        assert.equal(d.value.authority, 'httpbin:8000');
+        assert.equal(d.value.upstreamHost, '10.61.3.25:8080');
+        assert.equal(d.value.upstreamCluster, 'outbound|9080||cart.shop.svc.cluster.local');
+        assert.equal(d.value.downstreamRemoteAddress, '10.61.2.14:46810');
+        assert.equal(d.value.authority, 'cart:9080');
       }),
       { seed: 42, numRuns: 500 },
     );

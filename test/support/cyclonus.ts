@@ -78,6 +78,16 @@ export function cyclonusBinary(): Promise<string> {
   return built;
 }
 
+/** Runs the oracle's own Go tests (`scripts/cyclonus-oracle.sh --check`); rejects with their output when they fail. */
+export function cyclonusGoTests(): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    execFile('bash', [ORACLE_SCRIPT, '--check'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(`cyclonus oracle: go test failed (${err.message}).\n${stderr}`));
+      else resolve();
+    });
+  });
+}
+
 function isResult(v: unknown): v is OracleResult {
   const r = v as Record<string, unknown> | null;
   return typeof r === 'object' && r !== null && typeof r['id'] === 'string' && typeof r['allowed'] === 'boolean' && typeof r['ingress'] === 'boolean' && typeof r['egress'] === 'boolean';

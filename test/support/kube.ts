@@ -1,6 +1,4 @@
 // Small builders for Kubernetes objects in tests.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { KubeObject } from '../../src/inventory/load.js';
 
 export function pod(
@@ -68,25 +66,4 @@ export function service(ns: string, name: string, selector: Record<string, strin
     metadata: { name, namespace: ns },
     spec: { clusterIP, selector, ports: ports.map(([port, targetPort]) => ({ port, targetPort, protocol: 'TCP' })) },
   };
-}
-
-/**
- * Writes `dir/inventory.json` for the Istio docs' sample lines (reference/telemetry/
- * istio-access-log-text.log): sleep-1 (10.44.1.23) calls httpbin-1 (10.44.1.27) in foo.
- */
-export function writeSampleInventory(dir: string): string {
-  const start = '2020-11-25T21:00:00Z';
-  const file = join(dir, 'inventory.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        pod('foo', 'sleep-1', { ip: '10.44.1.23', labels: { app: 'sleep' }, sa: 'sleep', start }),
-        pod('foo', 'httpbin-1', { ip: '10.44.1.27', labels: { app: 'httpbin' }, sa: 'httpbin', start }),
-      ],
-    }),
-  );
-  return file;
 }

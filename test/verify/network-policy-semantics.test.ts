@@ -1,6 +1,6 @@
 // Hand-written cases for Kubernetes NetworkPolicy semantics (design.md §3, the
 // networking.k8s.io/v1 API reference). Each is a case a naive evaluator gets wrong;
-// test/verify/network-policy-oracle.test.ts checks the same evaluator against Cyclonus.
+// test/conformance/network-policy-oracle.test.ts checks the same evaluator against Cyclonus.
 
 import assert from 'node:assert/strict';
 import { evaluateConnection, networkPolicyModel, type NpConnection, type PodEndpoint } from '../../src/verify/network-policy.js';
