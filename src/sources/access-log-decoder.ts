@@ -237,11 +237,14 @@ export class AccessLogDecoder<T = unknown> {
       format = FORMAT_JSON;
     } else return false;
     dropDashes(b, spans);
-    // A refused or failed request (any response flag; details other than via_upstream) is
-    // decoded whole: its denial or failure is no part of the route shape, so it must neither
-    // count as a repeat of a shape nor give a shape its value.
-    if (spans[F.FLAGS * 2]! >= 0) return false;
-    if (spans[F.DETAILS * 2]! >= 0 && !spanIs(b, spans, F.DETAILS, 'via_upstream')) return false;
+    // A line that may record a refusal (what denialOf reads: RBAC details, a UAEX or NR flag, a
+    // direct response, BlackHoleCluster) or that has no upstream cluster (entryToFlow then reads
+    // its flags) is decoded whole: that is no part of the route shape, so it must neither count
+    // as a repeat of a shape nor give a shape its value. An upstream failure (UH, UF, UC …) on
+    // a cluster is counted like any request of its route: nothing derived from it differs.
+    if (spans[F.CLUSTER * 2]! < 0 || spanIs(b, spans, F.CLUSTER, 'BlackHoleCluster')) return false;
+    if (spans[F.FLAGS * 2]! >= 0 && flagsMayDeny(b, spans[F.FLAGS * 2]!, spans[F.FLAGS * 2 + 1]!)) return false;
+    if (spans[F.DETAILS * 2]! >= 0 && (spanStartsWith(b, spans, F.DETAILS, 'rbac_access_denied') || spanIs(b, spans, F.DETAILS, 'direct_response'))) return false;
     const timestamp = this._timestamp(b, spans);
     if (timestamp === undefined) return false;
     const method = internedText(b, spans, F.METHOD, METHODS);
@@ -444,6 +447,26 @@ function bodyAfterTime(b: Uint8Array, start: number, end: number): number {
   const err = b[i + 3] === 101 && b[i + 4] === 114 && b[i + 5] === 114;
   if (!std || !(out || err) || b[i + 6] !== 32 || b[i + 7] !== 70 /* F */ || b[i + 8] !== 32) return -1;
   return i + 9 < end ? i + 9 : -1;
+}
+
+/** Whether comma-separated response flags `b[s, e)` hold NR or UAEX, the flags of a refusal. */
+function flagsMayDeny(b: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; ) {
+    let j = i;
+    while (j < e && b[j] !== 44 /* , */) j++;
+    const n = j - i;
+    if (n === 2 && b[i] === 78 /* N */ && b[i + 1] === 82 /* R */) return true;
+    if (n === 4 && b[i] === 85 /* U */ && b[i + 1] === 65 /* A */ && b[i + 2] === 69 /* E */ && b[i + 3] === 88 /* X */) return true;
+    i = j + 1;
+  }
+  return false;
+}
+
+function spanStartsWith(b: Uint8Array, spans: Spans, field: number, ascii: string): boolean {
+  const s = spans[field * 2]!;
+  if (s < 0 || spans[field * 2 + 1]! - s < ascii.length) return false;
+  for (let i = 0; i < ascii.length; i++) if (b[s + i] !== ascii.charCodeAt(i)) return false;
+  return true;
 }
 
 /** A field's text, as one of `common` (a shared string) when it is one of them. */

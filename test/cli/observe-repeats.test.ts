@@ -185,7 +185,7 @@ describe('observe: repeats of a known route', () => {
     assert.deepEqual(edges.map((e) => [e.attributes.target, e.attributes.client.requests]).sort(), [['foo/Pod/httpbin-1', 2], ['unknown:10.44.1.27', 1]]);
   });
 
-  it('never counts a refused or failed request as a repeat of its route, nor lets it give the route its value', async () => {
+  it('never counts a refused request as a repeat of its route, nor lets it give the route its value; a failed one counts like any', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ztmap-repeats-'));
     const file = join(dir, 'outcomes.log');
     const at = (port: number, outcome?: [string, string]) =>
@@ -195,7 +195,8 @@ describe('observe: repeats of a known route', () => {
     writeFileSync(file, [at(1000, denied), at(1002), at(1004, ['UH', 'no_healthy_upstream']), at(1006), at(1008, denied), at(1010, ['-', 'direct_response'])].join('\n') + '\n');
     const { decoded, repeats } = await both(inventory, [{ path: file }]);
     assert.deepEqual(repeats.seen, decoded.seen);
-    assert.equal(repeats.repeated, 1, 'only the second normal line repeats the first');
+    // The UH line and the second normal line repeat the first normal one; refusals never do.
+    assert.equal(repeats.repeated, 2, 'the failed and the second normal line repeat the first');
   });
 
   it('gives Bookinfo the graph and summary of decoding every line', async () => {

@@ -69,7 +69,8 @@ export async function observePart(
       const mainEdge = builder.add(main!);
       const gatewayEdge = gateway === undefined ? undefined : builder.add(gateway);
       const reuse = resolver.lastReuse;
-      if (attach !== undefined && reuse !== undefined) {
+      // A refused request's shape never counts repeats: its refusal is no part of the shape.
+      if (attach !== undefined && reuse !== undefined && flow.denial === undefined) {
         attach({
           reuse,
           from: reuse.from,
