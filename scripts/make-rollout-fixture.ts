@@ -27,6 +27,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Mulberry32 } from './mulberry32.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
 const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
@@ -35,20 +36,9 @@ const uidFor = (seed: string) => {
   const x = sha(`uid:${seed}`).toString('hex');
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-4${x.slice(13, 16)}-a${x.slice(17, 20)}-${x.slice(20, 32)}`;
 };
-class Rng {
-  private s: number;
+class Rng extends Mulberry32 {
   constructor(seed: string) {
-    this.s = sha(`rng:${seed}`).readUInt32BE(0);
-  }
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
+    super(sha(`rng:${seed}`).readUInt32BE(0));
   }
 }
 

@@ -6,23 +6,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeObject } from '../../src/inventory/load.js';
+import { Mulberry32 } from '../../scripts/mulberry32.js';
 import { owned, pod, service } from './kube.js';
 
-/** mulberry32: small, seedable, the same on every machine. */
-export class Rng {
-  private s: number;
+/** The model's generator: mulberry32 (scripts/mulberry32.ts) with pickers for ids. */
+export class Rng extends Mulberry32 {
   constructor(seed: number) {
-    this.s = (seed * 0x9e3779b1) >>> 0;
-  }
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
+    super(seed * 0x9e3779b1);
   }
   pick<T>(xs: readonly T[]): T {
     return xs[Math.floor(this.next() * xs.length)]!;
