@@ -15,10 +15,14 @@ import { expandInputs } from '../../sources/transports/files.js';
 import { learnBindings } from '../observe/bindings.js';
 import { DEFAULT_MIN_PART_BYTES, observeParallel, planParts } from '../observe/parallel.js';
 import { observePart, type Observation } from '../observe/part.js';
-import { replaceOutputs } from '../output.js';
+import { recoverOutputs, replaceOutputs } from '../output.js';
 
-/** Every file observe writes in OUT; one it does not write again (learned-pods.json) is removed once the new output is in place. */
-export const OBSERVE_FILES = ['graph.json', 'nodes.csv', 'edges.csv', 'learned-pods.json'] as const;
+/**
+ * Every file observe writes in OUT; one it does not write again (learned-pods.json) is removed
+ * once the new output is in place. They are put in place in this order, graph.json last: a
+ * reader that finds the new graph.json finds the new CSVs and learned pods beside it.
+ */
+export const OBSERVE_FILES = ['nodes.csv', 'edges.csv', 'learned-pods.json', 'graph.json'] as const;
 
 export interface ObserveOptions {
   inputs: string[];
@@ -81,6 +85,8 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
 }
 
 export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
+  // First, so that --merge OUT/graph.json reads a settled output, not one an interrupted run left mid-replacement.
+  await recoverOutputs(opts.out, 'observe', OBSERVE_FILES);
   const built = await observeGraph(opts);
   const { graph } = built;
   const written: Record<string, string> = {
