@@ -66,14 +66,18 @@ const reasons: Record<string, string> = {
   EROFS: 'read-only file system',
   ENOTDIR: 'a path component is not a directory',
   EISDIR: 'is a directory',
+  ENOENT: 'no such file or directory',
 };
 
 /** An fs error → OutputError naming the path and what to do; ztmap's own errors pass through. */
-function outputError(err: unknown, op: string, path: string, intact: string): ZtmapError {
+function outputError(err: unknown, op: string, path: string, intact: string, flag = '--out'): ZtmapError {
   if (err instanceof ZtmapError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   const reason = (code !== undefined ? reasons[code] : undefined) ?? (err as Error).message;
-  const todo = code === 'ENOSPC' || code === 'EDQUOT' ? 'Free some space or choose another --out, then run again.' : 'Fix the permissions or choose another --out, then run again.';
+  const todo =
+    code === 'ENOSPC' || code === 'EDQUOT' ? `Free some space or choose another ${flag}, then run again.`
+    : code === 'ENOENT' || code === 'ENOTDIR' ? `Check that the directory exists, or choose another ${flag}.`
+    : `Fix the permissions or choose another ${flag}, then run again.`;
   return new OutputError(path, code, `${op}: ${reason} (${path}). ${intact} ${todo}`, { cause: err });
 }
 
@@ -205,7 +209,7 @@ async function dirsBottomUp(root: string): Promise<string[]> {
  */
 export async function replaceOutputs<T>(o: ReplaceOptions<T>): Promise<T> {
   const out = resolve(o.out);
-  const intact = `The previous output in ${o.out} is intact.`;
+  const intact = `Nothing in ${o.out} was changed: the previous output is intact.`;
   try {
     await mkdir(out, { recursive: true });
   } catch (err) {
@@ -300,7 +304,7 @@ export async function replaceOutputs<T>(o: ReplaceOptions<T>): Promise<T> {
  */
 export async function writeFileAtomic(path: string, content: string, what: string): Promise<void> {
   const st = await lstatOrNull(path).catch((err: unknown) => {
-    throw outputError(err, `${what}: checking ${path}`, path, 'Nothing was written.');
+    throw outputError(err, `${what}: checking ${path}`, path, 'Nothing was written.', '--json');
   });
   if (st !== null && !st.isFile()) {
     const kind = st.isSymbolicLink() ? 'a symbolic link' : st.isDirectory() ? 'a directory' : 'not a regular file';
@@ -314,6 +318,6 @@ export async function writeFileAtomic(path: string, content: string, what: strin
     await fsyncDir(dirname(path) === '' ? '.' : dirname(path));
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
-    throw outputError(err, `${what}: writing ${path}`, path, st === null ? 'Nothing was written.' : `The previous ${path} is intact.`);
+    throw outputError(err, `${what}: writing ${path}`, path, st === null ? 'Nothing was written.' : `The previous ${path} is intact.`, '--json');
   }
 }
