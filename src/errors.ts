@@ -41,3 +41,18 @@ export class ConfigError extends ZtmapError {}
 
 /** A bug in ztmap: report it. */
 export class InternalError extends ZtmapError {}
+
+/**
+ * An output cannot be written or put in place (no space, no permission, a symbolic link where
+ * ztmap writes). The previous output is left as it was; `path` names what failed.
+ */
+export class OutputError extends ZtmapError {
+  constructor(
+    readonly path: string,
+    readonly code: string | undefined,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+  }
+}

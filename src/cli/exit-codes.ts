@@ -3,7 +3,7 @@ export const EXIT = {
   ok: 0,
   /** A bug or an unexpected failure. */
   internal: 1,
-  /** Bad flags, missing or unreadable inputs: nothing was produced. */
+  /** Bad flags, missing or unreadable inputs, or an output that cannot be written (no space, a link in the way): nothing new was put in place; the previous output is intact. */
   usage: 2,
   /** Outputs were written, but some input records were rejected. */
   rejected: 3,

@@ -3,7 +3,7 @@
 // summary, and maps outcomes and error classes to exit codes in one place.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, InputError, ZtmapError } from '../errors.js';
+import { ConfigError, InputError, OutputError, ZtmapError } from '../errors.js';
 import { DEFAULT_MAX_LINE_LENGTH } from '../sources/framing/lines.js';
 import { DEFAULT_INFER_OPTIONS } from '../infer/infer.js';
 import { observe, type ObserveOptions } from './commands/observe.js';
@@ -11,11 +11,11 @@ import { churnSummary } from './observe/churn-summary.js';
 import { parseTargets, propose } from './commands/propose.js';
 import { verifyCommand } from './commands/verify.js';
 import { verificationTable } from '../verify/table.js';
-import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { EXIT } from './exit-codes.js';
 import { observeSummary, proposeSummary } from './summary.js';
 import { terminalFor } from './terminal.js';
+import { setOutputStepHook, writeFileAtomic } from './output.js';
 
 const positiveInt = (v: string): number => {
   const n = Number(v);
@@ -228,7 +228,7 @@ Exit codes: 0 every observed request allowed, 7 observed traffic would be denied
       });
       const json = JSON.stringify(v, null, 1) + '\n';
       if (flags.json === '-') process.stdout.write(json);
-      else if (flags.json !== undefined) await writeFile(flags.json, json);
+      else if (flags.json !== undefined) await writeFileAtomic(flags.json, json, 'verify --json');
       if (flags.quiet !== true && flags.json !== '-') process.stdout.write(verificationTable(v, { all: flags.all === true }));
       const s = v.summary;
       process.exitCode =
@@ -240,7 +240,21 @@ Exit codes: 0 every observed request allowed, 7 observed traffic would be denied
   return cmd;
 }
 
+/**
+ * Tests only: kill this process with SIGKILL before the Nth step that changes an output (0:
+ * before the first). Deterministic, so a failing kill point replays from the property's seed.
+ */
+function killAfterOutputSteps(env: NodeJS.ProcessEnv): void {
+  const v = env['ZTMAP_TEST_KILL_AFTER_WRITES'];
+  if (v === undefined) return;
+  let left = Number(v);
+  setOutputStepHook(() => {
+    if (left-- === 0) process.kill(process.pid, 'SIGKILL');
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
+  killAfterOutputSteps(process.env);
   try {
     await program().parseAsync(argv);
   } catch (err) {
@@ -250,7 +264,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? EXIT.ok : EXIT.usage;
       return;
     }
-    if (err instanceof ConfigError || err instanceof InputError) {
+    if (err instanceof ConfigError || err instanceof InputError || err instanceof OutputError) {
       process.stderr.write(`ztmap: ${err.message}\n`);
       process.exitCode = EXIT.usage;
     } else if (err instanceof ZtmapError) {

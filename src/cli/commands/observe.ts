@@ -1,6 +1,6 @@
 // `ztmap observe`: access logs + inventory → service dependency graph (graph.json, nodes.csv, edges.csv).
 
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import type { PodRef } from '../../flow/flow.js';
@@ -15,6 +15,14 @@ import { expandInputs } from '../../sources/transports/files.js';
 import { learnBindings } from '../observe/bindings.js';
 import { DEFAULT_MIN_PART_BYTES, observeParallel, planParts } from '../observe/parallel.js';
 import { observePart, type Observation } from '../observe/part.js';
+import { recoverOutputs, replaceOutputs } from '../output.js';
+
+/**
+ * Every file observe writes in OUT; one it does not write again (learned-pods.json) is removed
+ * once the new output is in place. They are put in place in this order, graph.json last: a
+ * reader that finds the new graph.json finds the new CSVs and learned pods beside it.
+ */
+export const OBSERVE_FILES = ['nodes.csv', 'edges.csv', 'learned-pods.json', 'graph.json'] as const;
 
 export interface ObserveOptions {
   inputs: string[];
@@ -77,9 +85,10 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
 }
 
 export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
+  // First, so that --merge OUT/graph.json reads a settled output, not one an interrupted run left mid-replacement.
+  await recoverOutputs(opts.out, 'observe', OBSERVE_FILES);
   const built = await observeGraph(opts);
   const { graph } = built;
-  await mkdir(opts.out, { recursive: true });
   const written: Record<string, string> = {
     'graph.json': graphToJson(graph),
     'nodes.csv': nodesCsv(graph),
@@ -89,6 +98,15 @@ export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
   // selectors must match workloads whose every pod is gone (a CronJob's cleaned-up runs).
   const added = built.churn.addedPods;
   if (added.length > 0) written['learned-pods.json'] = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: added }, null, 1) + '\n';
-  for (const [name, content] of Object.entries(written)) await writeFile(join(opts.out, name), content);
-  return { ...built, files: Object.keys(written).map((n) => join(opts.out, n)) };
+  // All of them, or none of them: written beside, then put in place together (cli/output.ts).
+  const files = await replaceOutputs({
+    out: opts.out,
+    unit: 'observe',
+    owned: OBSERVE_FILES,
+    write: async (staging) => {
+      for (const [name, content] of Object.entries(written)) await staging.write(name, content);
+      return Object.keys(written).map((n) => join(opts.out, n));
+    },
+  });
+  return { ...built, files };
 }

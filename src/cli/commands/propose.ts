@@ -2,8 +2,8 @@
 // review.md / review.json (blockers, mTLS readiness, excluded traffic, coverage and risk)
 // and rules.json, under OUT/policies/. Same input, same bytes.
 
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { ConfigError, InternalError } from '../../errors.js';
 import { graphFromJson } from '../../graph/json.js';
 import { inferRules, type InferOptions } from '../../infer/infer.js';
@@ -12,6 +12,7 @@ import { emit, manifestPath, TARGETS, type PolicyOptions, type Target } from '..
 import { manifestYaml } from '../../policy/yaml.js';
 import { reviewMarkdown, reviewOf, type Review } from '../../report/review.js';
 import type { Finding } from '../../rules/finding.js';
+import { replaceOutputs } from '../output.js';
 
 export interface ProposeOptions extends InferOptions, PolicyOptions {
   graph: string;
@@ -33,44 +34,47 @@ export function parseTargets(s: string): Target[] {
   return TARGETS.filter((t) => names.includes(t));
 }
 
-/** Write `content` at `rel` under `dir`, refusing any path that would leave it. */
-async function writeInside(dir: string, rel: string, content: string): Promise<string> {
-  const abs = resolve(dir, rel);
-  if (!abs.startsWith(resolve(dir) + sep)) throw new InternalError(`refusing to write outside ${dir}: ${rel}`);
-  await mkdir(dirname(abs), { recursive: true });
-  await writeFile(abs, content);
-  return abs;
-}
-
 export async function propose(o: ProposeOptions): Promise<ProposeResult> {
   if (o.inventory.length === 0) throw new ConfigError('propose: --inventory is required: selectors and principals are checked against the cluster\'s pods.');
   const graph = graphFromJson(await readFile(o.graph, 'utf8'), o.graph);
   const inventory = await loadInventory(o.inventory);
   const rules = inferRules(graph, inventory, o);
 
-  const dir = resolve(o.out, 'policies');
-  // The policies directory is ztmap's own: stale manifests from an earlier run must not linger.
-  for (const t of TARGETS) await rm(join(dir, t), { recursive: true, force: true });
+  // The policies directory is ztmap's own and is replaced as a whole (cli/output.ts): a
+  // reader never finds a namespace's deny-all without its allows, nor a stale manifest.
+  const out = resolve(o.out);
   const files: string[] = [];
-  const findings: Finding[] = [...rules.findings];
-  let manifests = 0;
-  const written = new Set<string>();
-  for (const target of o.targets) {
-    const result = emit(target, rules, o);
-    findings.push(...result.findings);
-    for (const e of result.manifests) {
-      const path = manifestPath(target, e);
-      // Two objects with one name would overwrite each other, in the directory and in the cluster.
-      if (written.has(path)) throw new InternalError(`propose: two manifests would be written to ${path}; please report this with your inventory's workload names.`);
-      written.add(path);
-      files.push(await writeInside(dir, path, manifestYaml(e.manifest, e.header, e.comments)));
-      manifests++;
-    }
-  }
-  const review = reviewOf(rules, o.targets, findings, manifests);
-  files.push(await writeInside(dir, 'review.md', reviewMarkdown(review)));
-  files.push(await writeInside(dir, 'review.json', JSON.stringify(review, null, 1) + '\n'));
-  const { cluster: _cluster, findings: _findings, ...ruleDoc } = rules;
-  files.push(await writeInside(dir, 'rules.json', JSON.stringify({ format: 'ztmap-rules', version: 1, ...ruleDoc }, null, 1) + '\n'));
+  const review = await replaceOutputs({
+    out: o.out,
+    unit: 'propose',
+    owned: ['policies'],
+    write: async (staging) => {
+      const put = async (rel: string, content: string) => {
+        await staging.write(join('policies', rel), content);
+        files.push(join(out, 'policies', rel));
+      };
+      const findings: Finding[] = [...rules.findings];
+      let manifests = 0;
+      const written = new Set<string>();
+      for (const target of o.targets) {
+        const result = emit(target, rules, o);
+        findings.push(...result.findings);
+        for (const e of result.manifests) {
+          const path = manifestPath(target, e);
+          // Two objects with one name would overwrite each other, in the directory and in the cluster.
+          if (written.has(path)) throw new InternalError(`propose: two manifests would be written to ${path}; please report this with your inventory's workload names.`);
+          written.add(path);
+          await put(path, manifestYaml(e.manifest, e.header, e.comments));
+          manifests++;
+        }
+      }
+      const review = reviewOf(rules, o.targets, findings, manifests);
+      await put('review.md', reviewMarkdown(review));
+      await put('review.json', JSON.stringify(review, null, 1) + '\n');
+      const { cluster: _cluster, findings: _findings, ...ruleDoc } = rules;
+      await put('rules.json', JSON.stringify({ format: 'ztmap-rules', version: 1, ...ruleDoc }, null, 1) + '\n');
+      return review;
+    },
+  });
   return { review, dir: join(o.out, 'policies'), files };
 }

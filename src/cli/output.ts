@@ -1,0 +1,323 @@
+// Outputs are never half-written. A command writes its whole output into a staging directory
+// beside the destination (same filesystem), fsyncs it, and only then puts it in place; a
+// failure or a kill before that leaves the previous output as it was.
+//
+//   OUT/.ztmap-UNIT.tmp-PID-XXXXXX/   staging: written file by file (O_EXCL, never through a link)
+//   OUT/.ztmap-UNIT.commit/           the same directory, renamed once complete: the commit point
+//
+// A unit is the set of entries one command owns in OUT (observe: graph.json, nodes.csv,
+// edges.csv, learned-pods.json; propose: the policies/ directory). rename() replaces a file
+// atomically but not a directory, and several entries cannot be swapped in one call, so after
+// the commit point the entries are moved in one by one ("roll forward"): a file is renamed
+// over its predecessor, a directory's predecessor is first renamed aside into the commit
+// directory, and an owned entry this run did not write (a stale learned-pods.json) is moved
+// aside too. Only then is the commit directory, with everything moved aside, removed.
+//
+// Between those renames a reader may see some entries new and others old, or (for a
+// directory) the entry missing, never a file half-written. If the process dies there, the
+// commit directory is still present and the next run of the same command finishes the
+// roll forward before anything else (`recoverOutputs`), so the settled state is always the
+// whole old output or the whole new one. Staging directories of processes that are gone are
+// removed at the same time. Concurrent runs into one OUT are not supported.
+
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { OutputError, ZtmapError } from '../errors.js';
+
+const ENTRIES = '.ztmap-entries.json';
+const ASIDE = '.replaced';
+const stagingPrefix = (unit: string) => `.ztmap-${unit}.tmp-`;
+const commitName = (unit: string) => `.ztmap-${unit}.commit`;
+
+let beforeStep: (() => void) | undefined;
+
+/**
+ * Called before every step that changes the disk (a write, an fsync'd close, a rename, a
+ * removal). Only the CLI sets it, for the kill tests (ZTMAP_TEST_KILL_AFTER_WRITES).
+ */
+export function setOutputStepHook(hook: (() => void) | undefined): void {
+  beforeStep = hook;
+}
+const step = () => beforeStep?.();
+
+export interface Staging {
+  /** Write `content` at `rel` (its first segment one of the unit's entries); returns the path it will have in OUT. */
+  write(rel: string, content: string): Promise<string>;
+}
+
+export interface ReplaceOptions<T> {
+  /** The output directory (created if missing; following a link to it is fine). */
+  out: string;
+  /** Names the staging and commit directories: one unit per command. */
+  unit: string;
+  /** Every entry of OUT this unit owns: what it writes, and what a later run removes when it does not write it again. */
+  owned: readonly string[];
+  /** Writes the whole output through `staging`; its result is returned once the output is in place. */
+  write: (staging: Staging) => Promise<T>;
+}
+
+const reasons: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOTDIR: 'a path component is not a directory',
+  EISDIR: 'is a directory',
+  ENOENT: 'no such file or directory',
+};
+
+/** An fs error → OutputError naming the path and what to do; ztmap's own errors pass through. */
+function outputError(err: unknown, op: string, path: string, intact: string, flag = '--out'): ZtmapError {
+  if (err instanceof ZtmapError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const reason = (code !== undefined ? reasons[code] : undefined) ?? (err as Error).message;
+  const todo =
+    code === 'ENOSPC' || code === 'EDQUOT' ? `Free some space or choose another ${flag}, then run again.`
+    : code === 'ENOENT' || code === 'ENOTDIR' ? `Check that the directory exists, or choose another ${flag}.`
+    : `Fix the permissions or choose another ${flag}, then run again.`;
+  return new OutputError(path, code, `${op}: ${reason} (${path}). ${intact} ${todo}`, { cause: err });
+}
+
+async function lstatOrNull(path: string) {
+  try {
+    return await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+async function fsyncDir(path: string): Promise<void> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Create `path` (never an existing file, never through a link), write it in two steps, fsync, close. */
+async function writeNew(path: string, content: string): Promise<void> {
+  const bytes = Buffer.from(content);
+  step();
+  const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
+  try {
+    // Two steps, so that the kill tests also leave half-written files behind.
+    const half = bytes.length >> 1;
+    await fh.write(bytes, 0, half, 0);
+    step();
+    await fh.write(bytes, half, bytes.length - half, half);
+    step();
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Move the committed entries of `unit` into OUT (idempotent: each step checks what is left to do). */
+async function rollForward(out: string, unit: string, owned: readonly string[]): Promise<void> {
+  const commit = join(out, commitName(unit));
+  let written: string[] | undefined;
+  try {
+    const doc = JSON.parse(await readFile(join(commit, ENTRIES), 'utf8')) as { written?: unknown };
+    if (Array.isArray(doc.written)) written = doc.written.filter((n): n is string => typeof n === 'string');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof SyntaxError)) throw err;
+  }
+  // No entry list: either every move was done and the removal below was interrupted, or the
+  // list itself was never complete; in both cases there is nothing left to move.
+  if (written !== undefined) {
+    const aside = join(commit, ASIDE);
+    await mkdir(aside, { recursive: true });
+    for (const name of owned) {
+      const next = join(commit, name);
+      const dest = join(out, name);
+      const nextSt = await lstatOrNull(next);
+      const destSt = await lstatOrNull(dest);
+      if (written.includes(name)) {
+        if (nextSt === null) continue; // moved already
+        if (destSt !== null && (destSt.isDirectory() || nextSt.isDirectory())) {
+          step();
+          await rename(dest, join(aside, name));
+        }
+        step();
+        await rename(next, dest);
+      } else if (destSt !== null) {
+        // Stale: an entry this unit owns that the new output does not have.
+        step();
+        await rename(dest, join(aside, name));
+      }
+    }
+    await fsyncDir(out);
+  }
+  step();
+  await rm(commit, { recursive: true, force: true });
+}
+
+/**
+ * Finish what an interrupted run of `unit` left in OUT: roll a committed output forward,
+ * remove staging directories whose process is gone. Runs first in every replaceOutputs.
+ */
+export async function recoverOutputs(out: string, unit: string, owned: readonly string[]): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(out);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw outputError(err, `${unit}: reading the output directory`, out, 'Nothing was changed.');
+  }
+  try {
+    if (names.includes(commitName(unit))) await rollForward(out, unit, owned);
+    const prefix = stagingPrefix(unit);
+    for (const n of names) {
+      if (!n.startsWith(prefix)) continue;
+      const pid = Number(/^(\d+)-/.exec(n.slice(prefix.length))?.[1]);
+      if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) continue; // another run's, in progress
+      step();
+      await rm(join(out, n), { recursive: true, force: true });
+    }
+  } catch (err) {
+    throw outputError(err, `${unit}: finishing an interrupted earlier run`, out, 'Its output is kept where it was.');
+  }
+}
+
+/** Every directory under `root`, deepest first, then `root` itself. */
+async function dirsBottomUp(root: string): Promise<string[]> {
+  const dirs: string[] = [];
+  for (const e of await readdir(root, { withFileTypes: true })) {
+    if (e.isDirectory()) dirs.push(...(await dirsBottomUp(join(root, e.name))));
+  }
+  dirs.push(root);
+  return dirs;
+}
+
+/**
+ * Write a unit's whole output beside OUT's entries and put it in place: the previous output
+ * stays intact on any failure, stale entries are removed only on success.
+ */
+export async function replaceOutputs<T>(o: ReplaceOptions<T>): Promise<T> {
+  const out = resolve(o.out);
+  const intact = `Nothing in ${o.out} was changed: the previous output is intact.`;
+  try {
+    await mkdir(out, { recursive: true });
+  } catch (err) {
+    throw outputError(err, `${o.unit}: creating the output directory`, o.out, 'Nothing was written.');
+  }
+  await recoverOutputs(out, o.unit, o.owned);
+  for (const name of o.owned) {
+    const dest = join(out, name);
+    const st = await lstatOrNull(dest).catch((err: unknown) => {
+      throw outputError(err, `${o.unit}: checking the output`, dest, intact);
+    });
+    if (st?.isSymbolicLink() === true) {
+      throw new OutputError(
+        dest,
+        undefined,
+        `${o.unit}: ${join(o.out, name)} is a symbolic link; ztmap replaces its outputs by renaming and never writes through a link. Remove the link, or pass --out the directory you want written.`,
+      );
+    }
+  }
+
+  let staging: string;
+  try {
+    step();
+    staging = await mkdtemp(join(out, `${stagingPrefix(o.unit)}${process.pid}-`));
+  } catch (err) {
+    throw outputError(err, `${o.unit}: creating a staging directory`, o.out, intact);
+  }
+  const written = new Set<string>();
+  const madeDirs = new Set<string>([staging]);
+  const api: Staging = {
+    write: async (rel, content) => {
+      const abs = resolve(staging, rel);
+      const top = relative(staging, abs).split(sep)[0]!;
+      if (!abs.startsWith(staging + sep) || !o.owned.includes(top)) {
+        throw new OutputError(abs, undefined, `${o.unit}: refusing to write ${JSON.stringify(rel)}: outside the entries this command owns in ${o.out} (${o.owned.join(', ')}). Please report this.`);
+      }
+      try {
+        const parent = dirname(abs);
+        if (!madeDirs.has(parent)) {
+          step();
+          await mkdir(parent, { recursive: true });
+          for (let d = parent; d.startsWith(staging + sep); d = dirname(d)) madeDirs.add(d);
+        }
+        await writeNew(abs, content);
+      } catch (err) {
+        throw outputError(err, `${o.unit}: writing ${rel}`, abs, intact);
+      }
+      written.add(top);
+      return join(o.out, rel);
+    },
+  };
+
+  const commit = join(out, commitName(o.unit));
+  let result: T;
+  try {
+    result = await o.write(api);
+    try {
+      await writeNew(join(staging, ENTRIES), JSON.stringify({ unit: o.unit, written: [...written].sort() }) + '\n');
+      for (const d of await dirsBottomUp(staging)) {
+        step();
+        await fsyncDir(d);
+      }
+      step();
+      try {
+        await rename(staging, commit);
+      } catch (err) {
+        // A commit directory appeared since recovery (another run): finish it, then ours wins.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        await rollForward(out, o.unit, o.owned);
+        await rename(staging, commit);
+      }
+    } catch (err) {
+      throw outputError(err, `${o.unit}: completing the output`, staging, intact);
+    }
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  }
+  // Committed: from here on, a failure or a kill is finished by the next run.
+  try {
+    await fsyncDir(out);
+    await rollForward(out, o.unit, o.owned);
+  } catch (err) {
+    throw outputError(err, `${o.unit}: putting the new output in place`, o.out, `The new output is complete in ${commit}; the next \`ztmap ${o.unit}\` into ${o.out} finishes putting it in place.`);
+  }
+  return result;
+}
+
+/**
+ * Replace one file the user named (verify --json FILE) atomically: a temporary file in the
+ * same directory, fsync'd, renamed over it. A link or a device there is refused, never written through.
+ */
+export async function writeFileAtomic(path: string, content: string, what: string): Promise<void> {
+  const st = await lstatOrNull(path).catch((err: unknown) => {
+    throw outputError(err, `${what}: checking ${path}`, path, 'Nothing was written.', '--json');
+  });
+  if (st !== null && !st.isFile()) {
+    const kind = st.isSymbolicLink() ? 'a symbolic link' : st.isDirectory() ? 'a directory' : 'not a regular file';
+    throw new OutputError(path, undefined, `${what}: ${path} is ${kind}; ztmap replaces the file by renaming and never writes through it. Name a regular file (or - for stdout).`);
+  }
+  const tmp = join(dirname(path), `.${basename(path)}.ztmap-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await writeNew(tmp, content);
+    step();
+    await rename(tmp, path);
+    await fsyncDir(dirname(path) === '' ? '.' : dirname(path));
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw outputError(err, `${what}: writing ${path}`, path, st === null ? 'Nothing was written.' : `The previous ${path} is intact.`, '--json');
+  }
+}

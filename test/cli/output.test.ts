@@ -1,0 +1,101 @@
+// cli/output.ts in-process: the typed errors and the cases the kill tests do not reach
+// (a link in the way, a write outside the unit, a failing writer, another run's staging).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InternalError, OutputError } from '../../src/errors.js';
+import { recoverOutputs, replaceOutputs, writeFileAtomic } from '../../src/cli/output.js';
+import { tempDir } from '../support/cli.js';
+
+describe('cli/output', () => {
+  let out: string;
+  beforeEach(() => {
+    out = tempDir('ztmap-output-');
+    mkdirSync(join(out, 'policies'));
+    writeFileSync(join(out, 'policies', 'old.yaml'), 'old\n');
+    writeFileSync(join(out, 'graph.json'), '{}\n');
+  });
+  afterEach(() => rmSync(out, { recursive: true, force: true }));
+
+  const hidden = () => readdirSync(out).filter((n) => n.startsWith('.ztmap-'));
+
+  it('replaces a directory whole and a file in place, and removes an owned entry not written again', async () => {
+    writeFileSync(join(out, 'mine.txt'), 'mine\n');
+    const r = await replaceOutputs({
+      out,
+      unit: 'u',
+      owned: ['policies', 'graph.json'],
+      write: async (s) => {
+        await s.write('policies/a/new.yaml', 'new\n');
+        return 42;
+      },
+    });
+    assert.equal(r, 42);
+    assert.deepEqual(readdirSync(join(out, 'policies'), { recursive: true }).sort(), ['a', 'a/new.yaml']);
+    assert.ok(!existsSync(join(out, 'graph.json')), 'owned and not written: stale');
+    assert.equal(readFileSync(join(out, 'mine.txt'), 'utf8'), 'mine\n');
+    assert.deepEqual(hidden(), []);
+  });
+
+  it('a link where an owned entry goes is an OutputError, and nothing is written through it', async () => {
+    const elsewhere = tempDir('ztmap-output-elsewhere-');
+    rmSync(join(out, 'policies'), { recursive: true });
+    symlinkSync(elsewhere, join(out, 'policies'));
+    await assert.rejects(
+      replaceOutputs({ out, unit: 'u', owned: ['policies'], write: (s) => s.write('policies/x.yaml', 'x\n') }),
+      (e: unknown) => e instanceof OutputError && e.path === join(out, 'policies'),
+    );
+    assert.deepEqual(readdirSync(elsewhere), []);
+    assert.deepEqual(hidden(), []);
+    rmSync(elsewhere, { recursive: true });
+  });
+
+  it('a write outside the entries the unit owns is refused', async () => {
+    for (const rel of ['../escape.txt', 'graph.json', 'policies/../graph.json', '/tmp/abs.txt']) {
+      await assert.rejects(replaceOutputs({ out, unit: 'u', owned: ['policies'], write: (s) => s.write(rel, 'x') }), OutputError, rel);
+    }
+    assert.equal(readFileSync(join(out, 'graph.json'), 'utf8'), '{}\n');
+    assert.ok(!existsSync(join(out, '..', 'escape.txt')));
+  });
+
+  it('a failing writer leaves the previous output and no staging; its error passes through', async () => {
+    const bug = new InternalError('two manifests, one path');
+    await assert.rejects(
+      replaceOutputs({
+        out,
+        unit: 'u',
+        owned: ['policies'],
+        write: async (s) => {
+          await s.write('policies/half.yaml', 'x\n');
+          throw bug;
+        },
+      }),
+      (e: unknown) => e === bug,
+    );
+    assert.deepEqual(readdirSync(join(out, 'policies')), ['old.yaml']);
+    assert.deepEqual(hidden(), []);
+  });
+
+  it("recovery removes a dead run's staging and keeps a live one's", async () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    mkdirSync(join(out, `.ztmap-u.tmp-${dead}-abc`));
+    mkdirSync(join(out, `.ztmap-u.tmp-1-abc`)); // pid 1 is alive
+    mkdirSync(join(out, `.ztmap-other.tmp-${dead}-abc`)); // another unit's
+    await recoverOutputs(out, 'u', ['policies']);
+    assert.deepEqual(hidden().sort(), ['.ztmap-other.tmp-' + dead + '-abc', '.ztmap-u.tmp-1-abc']);
+  });
+
+  it('writeFileAtomic replaces a file, and refuses a link or a directory with an OutputError', async () => {
+    const f = join(out, 'v.json');
+    writeFileSync(f, 'old');
+    await writeFileAtomic(f, 'new', 'verify --json');
+    assert.equal(readFileSync(f, 'utf8'), 'new');
+    symlinkSync(join(out, 'graph.json'), join(out, 'link.json'));
+    await assert.rejects(writeFileAtomic(join(out, 'link.json'), 'x', 'verify --json'), OutputError);
+    await assert.rejects(writeFileAtomic(join(out, 'policies'), 'x', 'verify --json'), OutputError);
+    await assert.rejects(writeFileAtomic(join(out, 'missing', 'v.json'), 'x', 'verify --json'), (e: unknown) => e instanceof OutputError && e.code === 'ENOENT');
+    assert.equal(readFileSync(join(out, 'graph.json'), 'utf8'), '{}\n');
+    assert.deepEqual(readdirSync(out).filter((n) => n.includes('ztmap-tmp')), []);
+  });
+});
