@@ -114,7 +114,7 @@ export function verificationTable(v: Verification, opts: { all: boolean } = { al
         ...(x.anyPath ? ['any path'] : []),
         ...(x.paths.length > 0 ? [`paths beside the observed ones: ${x.paths.slice(0, 5).join(', ')}${x.paths.length > 5 ? ` … (${x.paths.length})` : ''}`] : []),
       ];
-      out.push(`  operations ${printable(x.edge)}: ${parts.join('; ')}`);
+      out.push(`  operations ${printable(x.edge)}: ${printable(parts.join('; '))}`);
     }
   }
   return out.join('\n') + '\n';
