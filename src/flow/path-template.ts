@@ -50,12 +50,17 @@ const fixed = (t: string) => FIXED.get(t)!;
 
 /** Writes the template of the raw path `c[start, stop)` (character codes) to `out`. */
 function writeTemplate(c: Uint8Array, start: number, stop: number, out: TemplateOut): void {
+  // The path ends at `?` or `#`; `;` or `%` before it may start matrix parameters.
   let end = stop;
+  let marks = false;
   for (let i = start; i < stop; i++) {
-    if (c[i] === 63 /* ? */ || c[i] === 35 /* # */) {
+    const m = PATH_MARK[c[i]!]!;
+    if (m === 0) continue;
+    if (m === PATH_END) {
       end = i;
       break;
     }
+    marks = true;
   }
   if (end === start) return out.fixed(fixed('/'));
   if (c[start] !== 47 /* / */) return out.fixed(fixed('{invalid}'));
@@ -69,7 +74,11 @@ function writeTemplate(c: Uint8Array, start: number, stop: number, out: Template
     // `[from, stop)` is the segment without its matrix parameters, `[from, to)` with them.
     let to = from;
     let stop = -1;
-    for (; to < end && c[to] !== 47; to++) if (stop < 0 && isParameters(c, to, end)) stop = to;
+    if (marks) {
+      for (; to < end && c[to] !== 47; to++) if (stop < 0 && isParameters(c, to, end)) stop = to;
+    } else {
+      while (to < end && c[to] !== 47) to++;
+    }
     if (stop < 0) stop = to;
     if (segments === MAX_SEGMENTS) {
       out.copy(copied, from - 1);
@@ -373,6 +382,14 @@ function isPlain(c: Uint8Array, start: number, end: number): boolean {
   }
   return end - segStart <= MIN_TOKEN_LENGTH;
 }
+
+const PATH_END = 1;
+/** Characters the first scan looks at: `?` and `#` end the path, `;` and `%` may start matrix parameters. */
+const PATH_MARK = new Uint8Array(256);
+PATH_MARK[63] = PATH_END;
+PATH_MARK[35] = PATH_END;
+PATH_MARK[59] = 2;
+PATH_MARK[37] = 2;
 
 /**
  * Matrix parameters start at `c[i]`: `;` (`/cart;jsessionid=…`), or `%3B` (`/cart%3Bjsessionid=…`),
