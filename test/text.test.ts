@@ -16,7 +16,7 @@ const secret: fc.Arbitrary<{ text: string; value: string }> = fc.oneof(
   fc.tuple(of(B64URL, 4, 40), of(B64URL, 4, 40), of(B64URL, 4, 40)).map(([a, b, c]) => ({ text: `eyJ${a}.${b}.${c}`, value: `eyJ${a}.${b}.${c}` })),
   fc
     .tuple(fc.constantFrom('key', 'api_key', 'apiKey', 'x-api-key', 'token', 'access_token', 'password', 'passwd', 'secret', 'client_secret', 'jsessionid', 'session_id', 'sig', 'auth'), fc.constantFrom('=', ': ', '":"', ' = '), of(B64URL + '.~+/', 3, 40))
-    .filter(([, , v]) => !/^(Bearer|Basic|Digest|Negotiate|NTLM|Token|ApiKey)$/i.test(v))
+    .filter(([k, , v]) => !/^(Bearer|Basic|Digest|Negotiate|NTLM|Token|ApiKey)$/i.test(v) && !k.toLowerCase().includes(v.toLowerCase()))
     .map(([k, sep, v]) => ({ text: `${k}${sep}${v}`, value: v })),
   of(HEX, 16, 80).map((v) => ({ text: v, value: v })),
   opaque(B64, 32, 80).map((v) => ({ text: v, value: v })),
@@ -42,6 +42,7 @@ describe('text', () => {
     it('property: no generated secret survives, wherever it sits in ordinary text', () => {
       fc.assert(
         fc.property(ordinary, secret, ordinary, fc.constantFrom(' ', '"', "'", ' "', '\t'), (before, s, after, q) => {
+          fc.pre(!before.includes(s.value) && !after.includes(s.value));
           const masked = maskSecrets(`${before}${q}${s.text}${q}${after}`);
           assert.ok(!masked.includes(s.value), `${JSON.stringify(s.value)} survives in ${JSON.stringify(masked)}`);
         }),
