@@ -16,6 +16,7 @@ import { EXIT } from './exit-codes.js';
 import { observeSummary, proposeSummary } from './summary.js';
 import { terminalFor } from './terminal.js';
 import { setOutputStepHook, writeFileAtomic } from './output.js';
+import { printable, printableLines } from '../text.js';
 
 const positiveInt = (v: string): number => {
   const n = Number(v);
@@ -111,7 +112,7 @@ Exit codes: 0 ok, 2 bad usage or input, 3 records rejected, 4 endpoints unresolv
       const result = await observe({
         ...flags,
         inputs,
-        onProgress: (p) => term.progress(`reading ${p.file} (${p.filesDone + 1}/${p.filesTotal}) ${(p.bytes / 1048576).toFixed(0)} MiB, ${p.lines} lines`),
+        onProgress: (p) => term.progress(`reading ${printable(p.file)} (${p.filesDone + 1}/${p.filesTotal}) ${(p.bytes / 1048576).toFixed(0)} MiB, ${p.lines} lines`),
       });
       term.clear();
       if (flags.quiet !== true) process.stderr.write(observeSummary(result, term) + churnSummary(result.churn).map((l) => l + '\n').join(''));
@@ -265,13 +266,13 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (err instanceof ConfigError || err instanceof InputError || err instanceof OutputError) {
-      process.stderr.write(`ztmap: ${err.message}\n`);
+      process.stderr.write(`ztmap: ${printableLines(err.message)}\n`);
       process.exitCode = EXIT.usage;
     } else if (err instanceof ZtmapError) {
-      process.stderr.write(`ztmap: ${err.message}\n`);
+      process.stderr.write(`ztmap: ${printableLines(err.message)}\n`);
       process.exitCode = EXIT.internal;
     } else {
-      process.stderr.write(`ztmap: internal error: ${(err as Error).stack ?? String(err)}\nPlease report this with the command you ran.\n`);
+      process.stderr.write(`ztmap: internal error: ${printableLines((err as Error).stack ?? String(err))}\nPlease report this with the command you ran.\n`);
       process.exitCode = EXIT.internal;
     }
   }

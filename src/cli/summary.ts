@@ -10,8 +10,9 @@ function tallyLines(title: string, t: Tally, term: Terminal, code: 'red' | 'yell
   if (t.total === 0) return [];
   const out = [term.color(code, `${title}: ${t.total}`)];
   for (const [reason, e] of t.entries()) {
-    out.push(`  ${reason}: ${e.count}`);
-    for (const ex of e.examples) out.push(`    ${ex.location}${ex.detail === '' ? '' : '  ' + ex.detail}`);
+    out.push(`  ${printable(reason)}: ${e.count}`);
+    // Locations name input files and details quote inputs (excerpts are masked where they are made): escaped for the terminal.
+    for (const ex of e.examples) out.push(`    ${printable(ex.location)}${ex.detail === '' ? '' : '  ' + printable(ex.detail)}`);
     if (e.count > e.examples.length) out.push(`    … and ${e.count - e.examples.length} more`);
   }
   return out;
@@ -29,7 +30,7 @@ export function observeSummary(r: ObserveResult, term: Terminal): string {
     ...tallyLines('unresolved endpoints (kept as unknown nodes)', r.unresolved, term, 'yellow'),
     `flows: ${r.flows}`,
     `graph: ${r.graph.order} nodes, ${r.graph.size} edges`,
-    `wrote: ${r.files.join(', ')}`,
+    `wrote: ${r.files.map(printable).join(', ')}`,
   ];
   return lines.join('\n') + '\n';
 }
@@ -50,7 +51,7 @@ export function proposeSummary(r: ProposeResult, term: Terminal): string {
     const text = printable(`${f.severity} [${f.target}] ${f.subject}: ${f.message}`);
     lines.push(term.color(f.severity === 'error' ? 'red' : 'yellow', text));
   }
-  lines.push(`errors: ${c.errors}, blockers: ${c.blockers}, warnings: ${c.warnings} (all listed in ${r.dir}/review.md)`);
-  lines.push(`wrote: ${r.dir}`);
+  lines.push(`errors: ${c.errors}, blockers: ${c.blockers}, warnings: ${c.warnings} (all listed in ${printable(r.dir)}/review.md)`);
+  lines.push(`wrote: ${printable(r.dir)}`);
   return lines.join('\n') + '\n';
 }

@@ -9,6 +9,11 @@
 //   /users/alice@example.com/cart         ->  /users/{email}/cart
 //   /reports/2026-11-24/summary           ->  /reports/{date}/summary
 //   /sessions/eyJhbGciOi…                 ->  /sessions/{token}
+//   /cart;jsessionid=0A1B…/items          ->  /cart/items
+// Matrix parameters (`;name=value` in any segment, also as `%3B`) are dropped like the query
+// string: they carry session ids and tokens (`jsessionid`, `;token=`). A policy built from the
+// template matches the path without them; Envoy neither strips nor decodes them, so a request
+// that still carries them is matched on its whole path (docs/observe.md, "Paths").
 // The rules read one segment's shape only and must never take a route word for an id
 // (`/cart`, `/api/v1`, `/healthz`, `/static/app.css`, `/grpc.health.v1.Health/Check` stay as
 // they are): what shape cannot tell, generalize-paths.ts decides from the siblings.
@@ -45,12 +50,17 @@ const fixed = (t: string) => FIXED.get(t)!;
 
 /** Writes the template of the raw path `c[start, stop)` (character codes) to `out`. */
 function writeTemplate(c: Uint8Array, start: number, stop: number, out: TemplateOut): void {
+  // The path ends at `?` or `#`; `;` or `%` before it may start matrix parameters.
   let end = stop;
+  let marks = false;
   for (let i = start; i < stop; i++) {
-    if (c[i] === 63 /* ? */ || c[i] === 35 /* # */) {
+    const m = PATH_MARK[c[i]!]!;
+    if (m === 0) continue;
+    if (m === PATH_END) {
       end = i;
       break;
     }
+    marks = true;
   }
   if (end === start) return out.fixed(fixed('/'));
   if (c[start] !== 47 /* / */) return out.fixed(fixed('{invalid}'));
@@ -61,24 +71,34 @@ function writeTemplate(c: Uint8Array, start: number, stop: number, out: Template
   let segments = 0;
   let from = start + 1;
   for (;;) {
+    // `[from, stop)` is the segment without its matrix parameters, `[from, to)` with them.
     let to = from;
-    while (to < end && c[to] !== 47) to++;
+    let stop = -1;
+    if (marks) {
+      for (; to < end && c[to] !== 47; to++) if (stop < 0 && isParameters(c, to, end)) stop = to;
+    } else {
+      while (to < end && c[to] !== 47) to++;
+    }
+    if (stop < 0) stop = to;
     if (segments === MAX_SEGMENTS) {
       out.copy(copied, from - 1);
       return out.fixed(fixed('/{more}'));
     }
-    const placeholder = placeholderIn(c, from, to);
+    const placeholder = placeholderIn(c, from, stop);
     if (placeholder !== undefined) {
       out.copy(copied, from);
       out.fixed(fixed(placeholder));
       copied = to;
-    } else if (hasBrace(c, from, to)) {
+    } else if (hasBrace(c, from, stop)) {
       out.copy(copied, from);
-      for (let i = from; i < to; i++) {
+      for (let i = from; i < stop; i++) {
         if (c[i] === 123) out.fixed(fixed('%7B'));
         else if (c[i] === 125) out.fixed(fixed('%7D'));
         else out.copy(i, i + 1);
       }
+      copied = to;
+    } else if (stop < to) {
+      out.copy(copied, stop);
       copied = to;
     }
     segments++;
@@ -348,19 +368,35 @@ function isUuid(c: Uint8Array, start: number): boolean {
   return true;
 }
 
-/** No digit, brace or `@`, no segment as long as a token, and few enough segments in `c[start, end)`: nothing a rule could replace. */
+/** No digit, brace, `@` or `;`, no segment as long as a token, and few enough segments in `c[start, end)`: nothing a rule could replace. */
 function isPlain(c: Uint8Array, start: number, end: number): boolean {
   let segments = 0;
   let segStart = start;
   for (let i = start; i < end; i++) {
     const x = c[i]!;
-    if ((x >= 48 && x <= 57) || x === 123 || x === 125 || x === 64) return false;
+    if ((x >= 48 && x <= 57) || x === 123 || x === 125 || x === 64 || x === 59) return false;
     if (x === 47) {
       if (i - segStart > MIN_TOKEN_LENGTH || ++segments > MAX_SEGMENTS) return false;
       segStart = i;
     }
   }
   return end - segStart <= MIN_TOKEN_LENGTH;
+}
+
+const PATH_END = 1;
+/** Characters the first scan looks at: `?` and `#` end the path, `;` and `%` may start matrix parameters. */
+const PATH_MARK = new Uint8Array(256);
+PATH_MARK[63] = PATH_END;
+PATH_MARK[35] = PATH_END;
+PATH_MARK[59] = 2;
+PATH_MARK[37] = 2;
+
+/**
+ * Matrix parameters start at `c[i]`: `;` (`/cart;jsessionid=…`), or `%3B` (`/cart%3Bjsessionid=…`),
+ * which Envoy neither decodes nor strips and an application may decode before it splits.
+ */
+function isParameters(c: Uint8Array, i: number, end: number): boolean {
+  return c[i] === 59 || (c[i] === 37 && i + 2 < end && c[i + 1] === 51 && (c[i + 2]! | 32) === 98);
 }
 
 function hasBrace(c: Uint8Array, start: number, stop: number): boolean {
@@ -405,7 +441,7 @@ export function writePathTemplate(b: Uint8Array, start: number, stop: number, ou
   byteOut.key = undefined;
 }
 
-/** The template of a raw request path; query string and fragment are dropped. */
+/** The template of a raw request path; query string, fragment and matrix parameters are dropped. */
 export function pathTemplate(raw: string): string {
   if (codes.length < raw.length) codes = Buffer.alloc(Math.max(raw.length, codes.length * 2));
   for (let i = 0; i < raw.length; i++) {

@@ -3,7 +3,7 @@
 // inventory, so every cell is escaped for Markdown (design.md §6).
 
 import type { RuleSet } from '../rules/access-rule.js';
-import { printable } from '../text.js';
+import { printable, printableDeep } from '../text.js';
 import { sortFindings, type Finding } from '../rules/finding.js';
 import { ambientPlaintextInbound, plaintextInbound, type PlaintextInbound } from '../rules/mtls-readiness.js';
 import { coverageOf, type Coverage } from './coverage.js';
@@ -76,7 +76,9 @@ export function reviewOf(rs: RuleSet, targets: string[], findings: Finding[], ma
   const sorted = sortFindings(findings);
   const count = (s: Finding['severity']) => sorted.filter((f) => f.severity === s).length;
   const coverage = coverageOf(rs);
-  return {
+  // review.json is read by people (and shown by PR tools): every name in it is printable. Its
+  // Markdown twin escapes again for Markdown (md), which leaves these escapes as they are.
+  return printableDeep<Review>({
     format: 'ztmap-review',
     version: 1,
     window: coverage.window,
@@ -96,7 +98,7 @@ export function reviewOf(rs: RuleSet, targets: string[], findings: Finding[], ma
     denied: deniedToday(rs),
     unmanagedNamespaces: rs.unmanagedNamespaces,
     settings: rs.settings,
-  };
+  });
 }
 
 /** Markdown-safe inline text: no control characters, no table or code breakouts. */

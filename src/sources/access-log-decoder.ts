@@ -28,6 +28,7 @@ import { dropDashes, newSpans, spanIs, spanText, type Spans } from './decoders/s
 import type { FileLayout } from './layout.js';
 import { DEFAULT_MAX_LINE_LENGTH } from './framing/lines.js';
 import type { Tally } from '../tally.js';
+import { excerpt } from '../text.js';
 
 // A line's route shape is the bytes of every field but the time, the response code, the
 // method and the path (the addresses, cluster, SNI, authority, reporting pod, format and
@@ -359,7 +360,7 @@ export class AccessLogDecoder<T = unknown> {
       this._sinks.skips.add('blank-line', location);
       return;
     } else {
-      this._sinks.rejects.add('unrecognized-line', location, 'neither an Envoy access-log entry nor proxy logging: ' + JSON.stringify(text.slice(0, 60)));
+      this._sinks.rejects.add('unrecognized-line', location, 'neither an Envoy access-log entry nor proxy logging: ' + excerpt(text));
       return;
     }
     if (decoded.kind !== 'ok') {

@@ -57,12 +57,12 @@ function npLine(x: NpOutcome): string {
 function resultLines(r: Checked): string[] {
   const o = r.observation;
   const verdict = r.verdict.toUpperCase().padEnd(8);
-  const lines = [`${verdict} ${String(o.requests).padStart(7)}  ${o.mtls.padEnd(9)}  ${printable(o.edge)}${r.expected === undefined ? '' : `  (expected: ${r.expected})`}`];
+  const lines = [`${verdict} ${String(o.requests).padStart(7)}  ${o.mtls.padEnd(9)}  ${printable(o.edge)}${r.expected === undefined ? '' : `  (expected: ${printable(r.expected)})`}`];
   const show = r.verdict !== 'allowed';
   for (const x of r.istio.outcomes) if (show || x.decision !== 'not-enforced') lines.push(`           istio: ${printable(istioLine(x))}`);
   if (r.istioDryRun !== undefined) for (const x of r.istioDryRun.outcomes) lines.push(`           istio dry-run: ${printable(istioLine(x))}`);
   for (const x of r.networkPolicy.outcomes) lines.push(`           networkpolicy: ${printable(npLine(x))}`);
-  for (const n of r.notes) lines.push(`           note: ${n}`);
+  for (const n of r.notes) lines.push(`           note: ${printable(n)}`);
   return lines;
 }
 
@@ -114,7 +114,7 @@ export function verificationTable(v: Verification, opts: { all: boolean } = { al
         ...(x.anyPath ? ['any path'] : []),
         ...(x.paths.length > 0 ? [`paths beside the observed ones: ${x.paths.slice(0, 5).join(', ')}${x.paths.length > 5 ? ` … (${x.paths.length})` : ''}`] : []),
       ];
-      out.push(`  operations ${printable(x.edge)}: ${parts.join('; ')}`);
+      out.push(`  operations ${printable(x.edge)}: ${printable(parts.join('; '))}`);
     }
   }
   return out.join('\n') + '\n';

@@ -10,6 +10,7 @@ import { networkPolicies, type ManifestProblem, type PolicySet } from './manifes
 import { observationsOf, refusalsOf } from './observations.js';
 import { overPermission, type OverPermission } from './over-permission.js';
 import { replay, replayIndex, type ReplayResult, type Verdict } from './replay.js';
+import { printable, printableDeep } from '../text.js';
 
 export const VERIFICATION_FORMAT = 'ztmap-verification';
 
@@ -89,7 +90,9 @@ export function verify(graph: ServiceGraph, inventory: Inventory, policies: Poli
   const results: Checked[] = observations.map((obs) => {
     const r: Checked = replay(ctx, index, obs);
     const why = o.rules === undefined || !(isDenial(r.verdict) || isDenial(r.istioDryRun?.verdict)) ? undefined : expectedDenial(r, o.rules);
-    if (why !== undefined) r.expected = why;
+    if (why !== undefined) r.expected = printable(why);
+    // Notes are messages for people; names in them come from the inventory.
+    r.notes = r.notes.map(printable);
     return r;
   });
 
@@ -128,7 +131,8 @@ export function verify(graph: ServiceGraph, inventory: Inventory, policies: Poli
       networkPolicies: policies.networkPolicies.length,
       ignored: policies.ignored,
     },
-    problems: policies.problems,
+    // Messages for people (the table prints them too): names from the manifests read escaped.
+    problems: policies.problems.map((p) => printableDeep(p)),
     summary: s,
     results,
     refusals,

@@ -96,7 +96,7 @@ const request = fc.record({
     ([h, m, s, ms]) => `2020-11-25T${h}:${m}:${String(s).padStart(2, '0')}.${String(ms).padStart(3, '0')}Z`,
   ),
   method: fc.constantFrom('GET', 'POST', 'DELETE', 'get', 'PURGE', '-'),
-  path: fc.constantFrom('/status/418', '/orders/123?x=1', '/users/3f2a9c1e-0b7d-4c2e-9a51-1d2b3c4d5e6f/avatar', '/a/{id}', '/pkg.Svc/Method', '*', '/' + 'seg/'.repeat(20)),
+  path: fc.constantFrom('/status/418', '/orders/123?x=1', '/users/3f2a9c1e-0b7d-4c2e-9a51-1d2b3c4d5e6f/avatar', '/a/{id}', '/pkg.Svc/Method', '*', '/' + 'seg/'.repeat(20), '/cart;jsessionid=0A1B2C3D/items', '/cart;jsessionid=FFEE99/items;v=2', '/dl%3Btoken=abc/file'),
   code: fc.constantFrom('200', '404', '503', '0'),
   port: fc.integer({ min: 1, max: 65535 }),
   outcome: fc.oneof(

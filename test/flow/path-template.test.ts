@@ -176,6 +176,42 @@ describe('path templates', () => {
     );
   });
 
+  it('drops matrix parameters in every segment, as `;` or `%3B`, like the query string', () => {
+    const cases: [string, string][] = [
+      ['/cart;jsessionid=0A1B2C3D4E5F6A7B8C9D/items', '/cart/items'],
+      ['/cart;jsessionid=ABC', '/cart'],
+      ['/download;token=s3cr3t-value;v=2/file.txt', '/download/file.txt'],
+      ['/orders;a=1/123;b=2/items;c=3', '/orders/{id}/items'],
+      ['/cart%3Bjsessionid=ABC/items', '/cart/items'],
+      ['/cart%3bjsessionid=ABC', '/cart'],
+      ['/;jsessionid=ABC', '/'],
+      ['/a/;x=1/b', '/a//b'],
+      ['/v1/..;/internal', '/v1/../internal'],
+      ['/a%7B;x=1', '/a%7B'],
+      ['/x{;y}', '/x%7B'],
+      ['/cart;' + 'k'.repeat(200) + '/items?q=1', '/cart/items'],
+      ['/a%3Cb', '/a%3Cb'],
+    ];
+    for (const [raw, template] of cases) assert.equal(pathTemplate(raw), template, raw);
+  });
+
+  it('property: no matrix parameter survives, and a path without one is templated as before', () => {
+    const word = fc.constantFrom('cart', 'api', 'v1', 'items', '123', 'app.css', '0PUK6V6EV0');
+    const secret = fc.stringMatching(/^[A-Za-z0-9]{6,30}$/).map((x) => 'Zq' + x);
+    const param = fc.tuple(fc.constantFrom(';', '%3B', '%3b'), fc.constantFrom('jsessionid', 'token', 'sid', 'x'), secret).map(([sep, name, value]) => `${sep}${name}=${value}`);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(word, fc.option(param)), { minLength: 1, maxLength: 10 }), (segs) => {
+        const plain = '/' + segs.map(([w]) => w).join('/');
+        const raw = '/' + segs.map(([w, p]) => w + (p ?? '')).join('/');
+        const t = pathTemplate(raw);
+        assert.equal(t, pathTemplate(plain), raw);
+        assert.equal(byteTemplate(raw), t, raw);
+        assert.ok(!/;|%3B|Zq/i.test(t), t);
+      }),
+      { seed: 12, numRuns: 1000 },
+    );
+  });
+
   it('keeps characters outside ASCII as they are, and reads them as no digit, letter or separator', () => {
     assert.equal(pathTemplate('/café/123'), '/café/{id}');
     assert.equal(pathTemplate('/日本/' + 'é'.repeat(70)), '/日本/{token}');
@@ -197,6 +233,8 @@ describe('path templates', () => {
       fc.constantFrom('@', '%40', 'a@b.co', 'x.y+z%40mail.example.org', '@types', 'a@b', 'a@.co', 'a@b.c0'),
       fc.constantFrom('2026-11-24', '2026-13-24', '2026-11-24T10:00:00.123Z', '2026-11-24t', '2026-11-24T10%3A00%3A00%2B01%3A00', '2026-11-2', '2026-11-24T10:00x'),
       fc.constantFrom('eyJ', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln', '==', 'aGVsbG8gd29ybGQhIQ==', '%C3%A9', '%3A', '%4', '%'),
+      // Matrix parameters and their edges: `;` anywhere, `%3B` in both cases, cut escapes.
+      fc.constantFrom(';', ';jsessionid=0A1B2C3D4E5F', ';token=abc', ';a;b', '%3B', '%3b', '%3Bsid=42', '%3', '%3C', ';/', '/;'),
       idOf.map(([a]) => a),
     );
     fc.assert(
@@ -207,6 +245,6 @@ describe('path templates', () => {
       }),
       { seed: Number(process.env.PT_SEED ?? 3), numRuns: Number(process.env.PT_RUNS ?? 5000) },
     );
-    for (const raw of ['', '/', '?', '#x', '/' + 'a/'.repeat(20), '/' + 'x'.repeat(1100), '/a1/' + 'b'.repeat(1100)]) assert.equal(byteTemplate(raw), pathTemplate(raw), raw);
+    for (const raw of ['', '/', '?', '#x', '/' + 'a/'.repeat(20), '/' + 'x'.repeat(1100), '/a1/' + 'b'.repeat(1100), ';', '/;', '/a;b', '/a%3', '/a%3B', '/' + 'a;x/'.repeat(20), '/cart;' + 'k'.repeat(1100)]) assert.equal(byteTemplate(raw), pathTemplate(raw), raw);
   });
 });

@@ -10,6 +10,7 @@
 
 import { dash, type AccessLogEntry } from './access-log-entry.js';
 import { ok, reject, type Decoded } from './result.js';
+import { excerpt } from '../../text.js';
 
 /** True when `obj` looks like an Envoy access-log object rather than some other JSON record. */
 export function isEnvoyJson(obj: Record<string, unknown>): boolean {
@@ -59,7 +60,7 @@ export function decodeEnvoyJson(obj: Record<string, unknown>): Decoded<AccessLog
   if (typeof code === 'number' && Number.isInteger(code) && code >= 0) entry.responseCode = code;
   else if (typeof code === 'string' && /^\d{1,3}$/.test(code)) entry.responseCode = Number(code);
   else if (code !== undefined && code !== null && code !== '-') {
-    return reject('bad-field-type', `response_code must be a number, got ${JSON.stringify(code).slice(0, 40)}`);
+    return reject('bad-field-type', `response_code must be a number, got ${excerpt(typeof code === 'string' ? code : String(JSON.stringify(code)), 40)}`);
   }
   if (entry.upstreamCluster === undefined && entry.downstreamLocalAddress === undefined) {
     return reject('missing-field', 'neither upstream_cluster nor downstream_local_address is present');

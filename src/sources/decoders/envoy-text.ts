@@ -30,6 +30,7 @@
 
 import { dash, type AccessLogEntry } from './access-log-entry.js';
 import { ok, reject, type Decoded } from './result.js';
+import { excerpt } from '../../text.js';
 
 // [START_TIME] — or `START_TIME] ` with its `[` lost, or nothing at all — then
 // "METHOD PATH PROTOCOL" CODE FLAGS
@@ -72,7 +73,7 @@ export function decodeEnvoyText(line: string): Decoded<AccessLogEntry> {
   if (ZTUNNEL_2022.test(cluster)) {
     return reject(
       'envoy-ztunnel-2022',
-      `an early Envoy-based ambient ztunnel line (experimental, 2022; cluster ${JSON.stringify(cluster.slice(0, 60))}): its tunnels are not read. The Rust ztunnel replaced it`,
+      `an early Envoy-based ambient ztunnel line (experimental, 2022; cluster ${excerpt(cluster)}): its tunnels are not read. The Rust ztunnel replaced it`,
     );
   }
   return ok({
