@@ -36,6 +36,13 @@ export interface ResolvedFlow {
   edgeKey?: string;
 }
 
+/**
+ * The peer of requests a server received through a proxy that set X-Forwarded-For: its line
+ * names only the original client (port 0), never the peer. One node for all of them; the
+ * forwarded address is never a node, an IP of one, or a principal.
+ */
+export const BEHIND_PROXY: Identity = Object.freeze({ kind: 'unknown', key: 'unknown:behind-proxy', name: 'mTLS peer behind a proxy' });
+
 export function workloadKey(namespace: string, kind: string, name: string): string {
   return `${namespace}/${kind}/${name}`;
 }

@@ -2,7 +2,8 @@
 // noise, with its generalized operations, evidence and confidence (design.md §1, §4).
 
 import { MAX_IPS_PER_NODE, MAX_METHODS_PER_EDGE, allowedView, compare, responsesOf, type EdgeAttributes, type NodeAttributes } from '../graph/attributes.js';
-import type { ServiceGraph } from '../graph/graph.js';
+import { forwardingCallers, type ServiceGraph } from '../graph/graph.js';
+import { BEHIND_PROXY } from '../flow/identity.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { ruleAdmits, ruleId, type AccessRule, type Confidence, type DeniedTraffic, type Exclusion, type Peer, type RuleEvidence, type RuleSet } from '../rules/access-rule.js';
 import type { Finding } from '../rules/finding.js';
@@ -46,9 +47,6 @@ function peerOf(key: string, n: NodeAttributes, serviceAccounts: readonly string
     ipsComplete: n.ips.length < MAX_IPS_PER_NODE,
   };
 }
-
-/** The node of requests that reached a server through a proxy that its line does not name (X-Forwarded-For). */
-export const BEHIND_PROXY = 'unknown:behind-proxy';
 
 /** Evidence of the edge's allowed traffic (what the mesh refused is not in it: `allowedView`). */
 export function evidenceOf(key: string, e: EdgeAttributes): RuleEvidence {
@@ -100,30 +98,23 @@ function confidenceOf(from: Peer, to: Peer, ev: RuleEvidence, toAmbient = false)
   return { confidence, notes };
 }
 
-/** Whether a gateway or another forwarding proxy was seen calling `to` on `port`: it explains requests that reached `to` from behind a proxy. */
-function proxiedCallersOf(graph: ServiceGraph, gateways: ReadonlySet<string>, to: string, port: number, protocol: string): string[] {
-  return graph
-    .inEdges(to)
-    .map((k) => graph.getEdgeAttributes(k))
-    .filter((a) => a.port === port && a.protocol === protocol && a.source !== BEHIND_PROXY && gateways.has(a.source) && a.client.requests > 0)
-    .map((a) => a.source)
-    .sort(compare);
-}
-
 /**
- * The server-side account of requests that reached a workload from behind a proxy, for the
- * proxy's own edge when exactly one gateway was seen calling it there: the server's line is the
- * only mTLS evidence of that hop (the gateway's outbound line cannot show it).
+ * For each edge from behind a proxy (by edge key), the gateways seen calling its target there:
+ * the hops that explain it. And, for the one gateway's rule where there is exactly one, the
+ * server-side account of those requests: the server's line is the only mTLS evidence of that
+ * hop (the gateway's outbound line cannot show it).
  */
-function behindProxyEvidence(graph: ServiceGraph, gateways: ReadonlySet<string>): Map<string, { mutual: number; plaintext: number }> {
-  const out = new Map<string, { mutual: number; plaintext: number }>();
-  if (!graph.hasNode(BEHIND_PROXY)) return out;
-  for (const k of graph.outEdges(BEHIND_PROXY)) {
+function behindProxy(graph: ServiceGraph, gateways: ReadonlySet<string>): { callers: Map<string, string[]>; evidence: Map<string, { mutual: number; plaintext: number }> } {
+  const callers = new Map<string, string[]>();
+  const evidence = new Map<string, { mutual: number; plaintext: number }>();
+  if (!graph.hasNode(BEHIND_PROXY.key)) return { callers, evidence };
+  for (const k of graph.outEdges(BEHIND_PROXY.key)) {
     const a = graph.getEdgeAttributes(k);
-    const callers = proxiedCallersOf(graph, gateways, a.target, a.port, a.protocol);
-    if (callers.length === 1) out.set(ruleId(callers[0]!, a.target, a.port, a.protocol), { mutual: a.server.mutual, plaintext: a.server.plaintext });
+    const via = forwardingCallers(graph, a.target, a.port, a.protocol).filter((w) => gateways.has(w));
+    callers.set(k, via);
+    if (via.length === 1) evidence.set(ruleId(via[0]!, a.target, a.port, a.protocol), { mutual: a.server.mutual, plaintext: a.server.plaintext });
   }
-  return out;
+  return { callers, evidence };
 }
 
 export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: InferOptions = DEFAULT_INFER_OPTIONS): RuleSet {
@@ -134,7 +125,7 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
   const denied: DeniedTraffic[] = [];
   const findings: Finding[] = [];
   const gatewayKeys = new Set(cluster.workloads.filter((w) => w.isGateway).map((w) => w.key));
-  const fromProxy = behindProxyEvidence(graph, gatewayKeys);
+  const proxied = behindProxy(graph, gatewayKeys);
   let first: number | null = null;
   let last: number | null = null;
   const seen = (t: number | null) => {
@@ -152,7 +143,7 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
     const from = peerOf(e.source, fromNode, e.sourceServiceAccounts.length > 0 ? e.sourceServiceAccounts : fromNode.serviceAccounts);
     const to = peerOf(e.target, toNode);
     const evidence = evidenceOf(key, e);
-    const viaProxy = fromProxy.get(ruleId(e.source, e.target, e.port, e.protocol));
+    const viaProxy = proxied.evidence.get(ruleId(e.source, e.target, e.port, e.protocol));
     if (viaProxy !== undefined && evidence.mutual + evidence.plaintext === 0) {
       evidence.mutual = Math.min(evidence.requests, viaProxy.mutual);
       evidence.plaintext = Math.min(evidence.requests - evidence.mutual, viaProxy.plaintext);
@@ -169,8 +160,8 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
     }
     // Only refused: the mesh denies this traffic today, and the proposal keeps denying it.
     if (evidence.requests === 0) continue;
-    if (e.source === BEHIND_PROXY) {
-      const via = proxiedCallersOf(graph, gatewayKeys, e.target, e.port, e.protocol).join(', ');
+    if (e.source === BEHIND_PROXY.key) {
+      const via = (proxied.callers.get(key) ?? []).join(', ');
       if (via !== '') {
         excluded.push({
           from, to, port: e.port, protocol: e.protocol, reason: 'behind-proxy',

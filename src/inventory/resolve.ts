@@ -2,19 +2,13 @@
 // Identity resolution happens here once for every source (style.md, anti-pattern 1).
 
 import type { EndpointRef, Flow, Location } from '../flow/flow.js';
-import { isPrivateIp, type Identity, type ResolvedFlow } from '../flow/identity.js';
+import { BEHIND_PROXY, isPrivateIp, type Identity, type ResolvedFlow } from '../flow/identity.js';
 import { edgeKey as edgeKeyOf } from '../flow/edge-key.js';
 import { selects } from '../flow/labels.js';
 import { detached } from '../flow/path-template.js';
 import type { Tally } from '../tally.js';
 import type { Inventory, Pod, Service } from './inventory.js';
 
-/**
- * The source of an inbound line whose downstream_remote_address is an X-Forwarded-For address
- * (port 0): an mTLS peer the line does not show, behind some proxy. One node for all of them;
- * the forwarded address is never a node, an IP of one, or a principal.
- */
-export const BEHIND_PROXY: Identity = Object.freeze({ kind: 'unknown', key: 'unknown:behind-proxy', name: 'mTLS peer behind a proxy' });
 
 /**
  * Whether `ip` is in a range Istio's DNS proxy auto-allocates to ServiceEntry hosts

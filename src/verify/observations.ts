@@ -1,26 +1,13 @@
 // Graph edges → replay observations: one per edge and mTLS class that has requests.
 
 import { allowedView, compare } from '../graph/attributes.js';
-import type { ServiceGraph } from '../graph/graph.js';
+import { forwardingCallers, type ServiceGraph } from '../graph/graph.js';
+import { BEHIND_PROXY } from '../flow/identity.js';
 import type { Observation, ReplayEndpoint } from './replay.js';
 
 export function endpointOf(graph: ServiceGraph, key: string): ReplayEndpoint {
   const n = graph.getNodeAttributes(key);
   return { key, kind: n.kind, ...(n.namespace === undefined ? {} : { namespace: n.namespace }), name: n.name, ips: [...n.ips] };
-}
-
-/** Requests a server received from behind a proxy (X-Forwarded-For): its line does not name the peer. */
-export const BEHIND_PROXY = 'unknown:behind-proxy';
-
-/**
- * Whether requests that reached `to` from behind a proxy are replayed already: a workload's own
- * lines show it calling `to` there (a gateway's outbound line names that hop).
- */
-function forwardedHopSeen(graph: ServiceGraph, to: string, port: number, protocol: string): boolean {
-  return graph.inEdges(to).some((k) => {
-    const a = graph.getEdgeAttributes(k);
-    return a.source !== BEHIND_PROXY && a.port === port && a.protocol === protocol && a.client.requests > 0 && graph.getNodeAttributes(a.source).kind === 'workload';
-  });
 }
 
 /**
@@ -31,7 +18,8 @@ export function observationsOf(graph: ServiceGraph): Observation[] {
   const out: Observation[] = [];
   for (const edge of graph.edges().sort(compare)) {
     const e = graph.getEdgeAttributes(edge);
-    if (e.source === BEHIND_PROXY && forwardedHopSeen(graph, e.target, e.port, e.protocol)) continue;
+    // The proxy's own edge (a gateway's outbound line) replays these requests.
+    if (e.source === BEHIND_PROXY.key && forwardingCallers(graph, e.target, e.port, e.protocol).length > 0) continue;
     const from = endpointOf(graph, e.source);
     const to = endpointOf(graph, e.target);
     // What the mesh let through; what it refused today is not traffic a policy must keep allowing.

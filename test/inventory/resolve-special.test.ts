@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import type { Flow } from '../../src/flow/flow.js';
 import { GraphBuilder } from '../../src/graph/build.js';
 import { buildInventory } from '../../src/inventory/inventory.js';
-import { BEHIND_PROXY, isAutoAllocatedIp, Resolver } from '../../src/inventory/resolve.js';
+import { BEHIND_PROXY } from '../../src/flow/identity.js';
+import { isAutoAllocatedIp, Resolver } from '../../src/inventory/resolve.js';
 import { Tally } from '../../src/tally.js';
 import { pod } from '../support/kube.js';
 
