@@ -16,7 +16,7 @@
 import { ByteKey, ByteKeyTable } from '../flow/byte-keys.js';
 import type { Flow, PodRef, RepeatedRequest } from '../flow/flow.js';
 import type { Location } from '../errors.js';
-import { entryToFlow, epochOfMinute, protocolOf } from './access-log.js';
+import { BLACK_HOLE, DIRECT_RESPONSE, entryToFlow, epochOfMinute, protocolOf, RBAC_DENIED, REFUSAL_FLAGS } from './access-log.js';
 import type { AccessLogEntry } from './decoders/access-log-entry.js';
 import { decodeEnvoyJson, isEnvoyJson } from './decoders/envoy-json.js';
 import { scanEnvoyJson } from './decoders/envoy-json-spans.js';
@@ -243,9 +243,9 @@ export class AccessLogDecoder<T = unknown> {
     // its flags) is decoded whole: that is no part of the route shape, so it must neither count
     // as a repeat of a shape nor give a shape its value. An upstream failure (UH, UF, UC …) on
     // a cluster is counted like any request of its route: nothing derived from it differs.
-    if (spans[F.CLUSTER * 2]! < 0 || spanIs(b, spans, F.CLUSTER, 'BlackHoleCluster')) return false;
+    if (spans[F.CLUSTER * 2]! < 0 || spanIs(b, spans, F.CLUSTER, BLACK_HOLE)) return false;
     if (spans[F.FLAGS * 2]! >= 0 && flagsMayDeny(b, spans[F.FLAGS * 2]!, spans[F.FLAGS * 2 + 1]!)) return false;
-    if (spans[F.DETAILS * 2]! >= 0 && (spanStartsWith(b, spans, F.DETAILS, 'rbac_access_denied') || spanIs(b, spans, F.DETAILS, 'direct_response'))) return false;
+    if (spans[F.DETAILS * 2]! >= 0 && (spanStartsWith(b, spans, F.DETAILS, RBAC_DENIED) || spanIs(b, spans, F.DETAILS, DIRECT_RESPONSE))) return false;
     const timestamp = this._timestamp(b, spans);
     if (timestamp === undefined) return false;
     const method = internedText(b, spans, F.METHOD, METHODS);
@@ -450,17 +450,22 @@ function bodyAfterTime(b: Uint8Array, start: number, end: number): number {
   return i + 9 < end ? i + 9 : -1;
 }
 
-/** Whether comma-separated response flags `b[s, e)` hold NR or UAEX, the flags of a refusal. */
+/** Whether comma-separated response flags `b[s, e)` hold one of REFUSAL_FLAGS. */
 function flagsMayDeny(b: Uint8Array, s: number, e: number): boolean {
   for (let i = s; i < e; ) {
     let j = i;
     while (j < e && b[j] !== 44 /* , */) j++;
-    const n = j - i;
-    if (n === 2 && b[i] === 78 /* N */ && b[i + 1] === 82 /* R */) return true;
-    if (n === 4 && b[i] === 85 /* U */ && b[i + 1] === 65 /* A */ && b[i + 2] === 69 /* E */ && b[i + 3] === 88 /* X */) return true;
+    for (const flag of REFUSAL_FLAGS) if (bytesAre(b, i, j, flag)) return true;
     i = j + 1;
   }
   return false;
+}
+
+/** Whether `b[s, e)` is the ASCII text `ascii`. */
+function bytesAre(b: Uint8Array, s: number, e: number, ascii: string): boolean {
+  if (e - s !== ascii.length) return false;
+  for (let i = 0; i < ascii.length; i++) if (b[s + i] !== ascii.charCodeAt(i)) return false;
+  return true;
 }
 
 function spanStartsWith(b: Uint8Array, spans: Spans, field: number, ascii: string): boolean {

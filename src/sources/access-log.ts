@@ -54,7 +54,14 @@ export function parseTimestamp(s: string): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
-const RBAC_DENIED = 'rbac_access_denied_matched_policy[';
+/**
+ * What denialOf reads, named once: the byte path (access-log-decoder.ts) decodes whole every
+ * line that carries one of them, so a refusal never counts as a repeat of its route.
+ */
+export const RBAC_DENIED = 'rbac_access_denied_matched_policy[';
+export const REFUSAL_FLAGS = ['NR', 'UAEX'] as const;
+export const DIRECT_RESPONSE = 'direct_response';
+export const BLACK_HOLE = 'BlackHoleCluster';
 
 /**
  * Whether the mesh refused the request, from the response flags and details (design.md §7,
@@ -74,7 +81,7 @@ export function denialOf(e: AccessLogEntry, blackHole: boolean): Denial | undefi
     if (hasFlag(flags, 'UAEX') && !(e.responseCode >= 300 && e.responseCode < 400)) return { kind: 'ext-authz' };
     if (hasFlag(flags, 'NR')) return { kind: details === 'filter_chain_not_found' ? 'no-filter-chain' : 'no-route' };
   }
-  if (details === 'direct_response' && e.routeName === 'block_all') return { kind: 'blocked' };
+  if (details === DIRECT_RESPONSE && e.routeName === 'block_all') return { kind: 'blocked' };
   if (blackHole) return { kind: 'registry-only' };
   return undefined;
 }
