@@ -34,7 +34,8 @@ export interface Coverage {
 
 const HOUR_MS = 3_600_000;
 const WEEK_MS = 7 * 24 * HOUR_MS;
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+/** An epoch-ms time as ISO 8601, or null when unknown: how the review writes every time. */
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 function breadthOf(r: AccessRule): Breadth | undefined {
   if (r.protocol === 'tcp') return undefined;

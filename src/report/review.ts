@@ -6,7 +6,7 @@ import type { RuleSet } from '../rules/access-rule.js';
 import { printable, printableDeep } from '../text.js';
 import { sortFindings, type Finding } from '../rules/finding.js';
 import { ambientPlaintextInbound, plaintextInbound, type PlaintextInbound } from '../rules/mtls-readiness.js';
-import { coverageOf, type Coverage } from './coverage.js';
+import { coverageOf, iso, type Coverage } from './coverage.js';
 
 export interface Review {
   format: 'ztmap-review';
@@ -41,8 +41,6 @@ export interface DeniedToday {
   /** The proposal's rule that still admits it, when one does (see the warnings). */
   admittedBy?: string;
 }
-
-const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 function deniedToday(rs: RuleSet): DeniedToday[] {
   return rs.denied.map((d) => ({
