@@ -152,7 +152,7 @@ function internal<T>(positive: T[], negative: T[], predicate: (t: T) => boolean)
 const isEmpty = (m: Match) => Object.values(m).every((v) => (v as unknown[]).length === 0);
 
 /** Authorization::matches. */
-export function policyMatches(p: ZtunnelPolicy, conn: ZtunnelConnection): boolean {
+function policyMatches(p: ZtunnelPolicy, conn: ZtunnelConnection): boolean {
   const id = conn.identity ?? '';
   const parsed = conn.identity === null ? undefined : /^[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(conn.identity);
   const ns = parsed?.[1] ?? '';
