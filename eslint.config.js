@@ -22,6 +22,16 @@ const mayImport = {
   // Not policy/ nor infer/: an emitter's bug must not be shared by the evaluator that checks it.
   verify: ['graph', 'inventory', 'rules'],
 };
+// An ad hoc string comparator (`a < b ? -1 : …`) and .sort() without one (its default order is
+// code units after converting to strings: numbers sort as text, arrays as their joined text).
+const comparatorSyntax = [
+  { selector: "CallExpression[callee.type='MemberExpression'][callee.property.name='localeCompare']", message: 'Use compare from src/flow/compare.ts.' },
+  {
+    selector: "ConditionalExpression[test.operator=/^[<>]$/][consequent.operator='-'][consequent.argument.value=1][alternate.type=/^(ConditionalExpression|Literal)$/]",
+    message: 'Use compare from src/flow/compare.ts (strings) or a subtraction (numbers), not an ad hoc comparator.',
+  },
+  { selector: "CallExpression[callee.property.name=/^(sort|toSorted)$/][arguments.length=0]", message: 'Pass a comparator: compare from src/flow/compare.ts for strings, (a, b) => a - b for numbers.' },
+];
 const folders = ['cli', 'sources', 'inventory', 'graph', 'rules', 'infer', 'policy', 'report', 'verify', 'flow'];
 
 export default defineConfig(
@@ -62,5 +72,46 @@ export default defineConfig(
       // An import boundaries cannot classify (a path outside src/ and the tooling folders) is an error, not a pass.
       'boundaries/no-unknown-dependencies': 2,
     },
+  },
+  {
+    // One string order everywhere: src/flow/compare.ts, code-unit order, the same in every locale.
+    // localeCompare and Intl.Collator depend on the locale and ICU version, so output would too.
+    files: ['**/*.ts'],
+    rules: {
+      'no-restricted-properties': [2, { property: 'localeCompare', message: 'Use compare from src/flow/compare.ts: code-unit order, independent of locale.' }],
+      'no-restricted-syntax': [2, ...comparatorSyntax],
+    },
+  },
+  {
+    // Files that still sort with their own comparator or with .sort()'s default (issue 12,
+    // part 8): each leaves this list when it moves to compare, and no file joins it.
+    files: [
+      'src/cli/observe/bindings.ts',
+      'src/cli/output.ts',
+      'src/graph/attributes.ts',
+      'src/graph/csv.ts',
+      'src/infer/cluster-facts.ts',
+      'src/infer/generalize-paths.ts',
+      'src/inventory/inventory.ts',
+      'src/inventory/snapshots.ts',
+      'src/policy/selector.ts',
+      'src/policy/yaml.ts',
+      'src/rules/finding.ts',
+      'src/rules/mtls-readiness.ts',
+      'src/sources/transports/files.ts',
+      'src/tally.ts',
+      'src/verify/istio.ts',
+      'src/verify/label-selector.ts',
+      'src/verify/manifests.ts',
+      'src/verify/peer-authentication.ts',
+      'src/verify/replay.ts',
+      'src/flow/compare.ts',
+    ],
+    rules: { 'no-restricted-syntax': [2, comparatorSyntax[0]] },
+  },
+  {
+    // Tests sort expected and actual values alike for set equality, where any fixed order will do.
+    files: ['test/**', 'bench/**', 'scripts/**'],
+    rules: { 'no-restricted-syntax': [2, comparatorSyntax[0]] },
   },
 );
