@@ -1,5 +1,5 @@
 // graph + inventory → the target-free RuleSet: one rule per observed edge that is not
-// noise, with its generalized operations, evidence and confidence (design.md §1, §4).
+// noise, with its generalized operations, evidence and confidence (docs/policies.md, "From edges to access rules").
 
 import { MAX_IPS_PER_NODE, MAX_METHODS_PER_EDGE, allowedView, compare, responsesOf, type EdgeAttributes, type NodeAttributes } from '../graph/attributes.js';
 import { forwardingCallers, type ServiceGraph } from '../graph/graph.js';

@@ -1,5 +1,5 @@
 // Endpoint references from sources → identities (workloads, world, node, unknown).
-// Identity resolution happens here once for every source (style.md, anti-pattern 1).
+// Identity resolution happens here once for every source (docs/architecture.md, "Identity is resolved once").
 
 import type { EndpointRef, Flow, Location } from '../flow/flow.js';
 import { BEHIND_PROXY, isPrivateIp, type Identity, type ResolvedFlow } from '../flow/identity.js';

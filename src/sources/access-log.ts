@@ -1,6 +1,6 @@
 // One Envoy access-log entry → one Flow.
 //
-// Istio writes a line per request per proxy (design.md §2): the client sidecar's outbound
+// Istio writes a line per request per proxy (docs/observe.md, "How lines become edges"): the client sidecar's outbound
 // entry names the server by upstream_host/upstream_cluster, the server sidecar's inbound
 // entry names the client by downstream_remote_address and carries the mTLS evidence (an
 // `outbound_.PORT_._.SVC` SNI). Each entry becomes a Flow tagged with its reporter; the graph
@@ -64,8 +64,8 @@ export const DIRECT_RESPONSE = 'direct_response';
 export const BLACK_HOLE = 'BlackHoleCluster';
 
 /**
- * Whether the mesh refused the request, from the response flags and details (design.md §7,
- * ../shared/notes/semantics.md). Only refusals by the mesh count: an application's own 403 is
+ * Whether the mesh refused the request, from the response flags and details (docs/observe.md,
+ * "Traffic the mesh denies today"). Only refusals by the mesh count: an application's own 403 is
  * `via_upstream`, and a `302 UAEX` is an ext_authz login redirect, not a refusal of the caller.
  */
 export function denialOf(e: AccessLogEntry, blackHole: boolean): Denial | undefined {
