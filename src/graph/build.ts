@@ -9,7 +9,8 @@ import {
   compare,
   DAY_MS,
   edgeKey,
-  emptySide,
+  FOLD_SKETCH,
+  foldedOf,
   MAX_DAYS_PER_EDGE,
   MAX_DENIED_PER_EDGE,
   MAX_IPS_PER_NODE,
@@ -26,9 +27,8 @@ import {
   type EdgeAttributes,
   type NodeAttributes,
 } from './attributes.js';
-import { bucketKey, DEFAULT_MAX_EXTERNAL_ENDPOINTS, emptyEdgeLike, endpointHash, endpointOrder, foldedGraph, foldSideOf, isOtherKey, otherKey, OTHER_NAME, type FoldSide } from './fold.js';
+import { bucketKey, DEFAULT_MAX_EXTERNAL_ENDPOINTS, emptyEdgeLike, endpointHash, endpointOrder, foldedGraph, foldSideOf, isOtherKey, otherKey, OTHER_NAME, retargeted, type FoldSide } from './fold.js';
 import type { ServiceGraph } from './graph.js';
-import { FOLD_SKETCH, foldedOf } from './attributes.js';
 
 const METHOD = /^[A-Za-z]{1,20}$/;
 /** The usual methods, each a bit of EdgeAccumulator.commonMethods. */
@@ -396,7 +396,7 @@ export class GraphBuilder {
   private _fold(b: Bucket, endpoint: KeptEndpoint, other: EdgeAccumulator): void {
     const acc = this._edges.get(endpoint.edge)!;
     const attrs = edgeAttributesOf(acc, this._counts);
-    const moved = { ...attrs, source: other.source, target: other.target };
+    const moved = retargeted(attrs, b.side === 'target' ? acc.target : acc.source, b.side === 'target' ? other.target : other.source);
     b.evicted = mergeEdgeAttributes(b.evicted ?? emptyEdgeLike(moved), moved);
     this._sketch(b, endpoint.h);
     this._edges.delete(endpoint.edge);

@@ -149,7 +149,7 @@ export function foldedGraph(nodes: ReadonlyMap<string, NodeAttributes>, edges: R
 }
 
 /** `e` with its folded end `from` replaced by the "other" node `to`; its addresses stay behind. */
-function retargeted(e: EdgeAttributes, from: string, to: string): EdgeAttributes {
+export function retargeted(e: EdgeAttributes, from: string, to: string): EdgeAttributes {
   const { peerIps: _ips, folded: _folded, ...rest } = e;
   return { ...rest, source: e.source === from ? to : e.source, target: e.target === from ? to : e.target };
 }
@@ -176,4 +176,17 @@ export function emptyEdgeLike(e: EdgeAttributes): EdgeAttributes {
     denied: [],
     deniedTruncated: false,
   };
+}
+
+/** What was folded in a graph: "other" edges, the endpoints folded into them (sketch estimates added up) and their requests. */
+export function foldedTotals(g: ServiceGraph): { edges: number; endpoints: number; exact: boolean; requests: number } {
+  const t = { edges: 0, endpoints: 0, exact: true, requests: 0 };
+  g.forEachEdge((_k, a) => {
+    if (a.folded === undefined) return;
+    t.edges++;
+    t.endpoints += a.folded.endpoints;
+    t.exact &&= a.folded.exact;
+    t.requests += Math.max(a.client.requests, a.server.requests);
+  });
+  return t;
 }
