@@ -414,6 +414,11 @@ export class GraphBuilder {
     acc.lastSource = acc.lastDestination = undefined;
   }
 
+  /** Whether `edge` is a bucket's "other" edge, where folded endpoints are counted (fold.ts). */
+  isFolded(edge: EdgeTally): boolean {
+    return (edge as unknown as EdgeAccumulator).bucket !== undefined;
+  }
+
   /** Number of distinct edges so far. */
   get edgeCount(): number {
     return this._edges.size;

@@ -118,7 +118,7 @@ interface Memo extends Validity {
 }
 
 /** Memo entries kept; a mesh has far fewer distinct endpoint pairs, so this bounds a pathological input. */
-const MEMO_LIMIT = 200_000;
+const MEMO_LIMIT = 50_000;
 
 export class Resolver {
   /** Endpoints that became `unknown` nodes, by reason, with where they were seen. */

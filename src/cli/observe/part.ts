@@ -70,7 +70,9 @@ export async function observePart(
       const gatewayEdge = gateway === undefined ? undefined : builder.add(gateway);
       const reuse = resolver.lastReuse;
       // A refused request's shape never counts repeats: its refusal is no part of the shape.
-      if (attach !== undefined && reuse !== undefined && flow.denial === undefined) {
+      // Nor does a folded endpoint's (graph/fold.ts): in a flood each shape is new, and what a
+      // shape keeps (its resolution, through `reuse`) would grow memory with the flood.
+      if (attach !== undefined && reuse !== undefined && flow.denial === undefined && !builder.isFolded(mainEdge)) {
         attach({
           reuse,
           from: reuse.from,
