@@ -68,11 +68,12 @@ export async function observePart(
       const [main, gateway] = resolver.resolve(flow);
       const mainEdge = builder.add(main!);
       const gatewayEdge = gateway === undefined ? undefined : builder.add(gateway);
+      // A folded endpoint (graph/fold.ts) is one of a flood, as likely as not: its resolution is
+      // not kept, nor attached to its route shape, or memory would grow with the flood.
+      if (builder.isFolded(mainEdge)) resolver.forgetLast();
       const reuse = resolver.lastReuse;
       // A refused request's shape never counts repeats: its refusal is no part of the shape.
-      // Nor does a folded endpoint's (graph/fold.ts): in a flood each shape is new, and what a
-      // shape keeps (its resolution, through `reuse`) would grow memory with the flood.
-      if (attach !== undefined && reuse !== undefined && flow.denial === undefined && !builder.isFolded(mainEdge)) {
+      if (attach !== undefined && reuse !== undefined && flow.denial === undefined) {
         attach({
           reuse,
           from: reuse.from,
