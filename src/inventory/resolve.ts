@@ -118,7 +118,7 @@ interface Memo extends Validity {
 }
 
 /** Memo entries kept; a mesh has far fewer distinct endpoint pairs, so this bounds a pathological input. */
-const MEMO_LIMIT = 200_000;
+const MEMO_LIMIT = 50_000;
 
 export class Resolver {
   /** Endpoints that became `unknown` nodes, by reason, with where they were seen. */
@@ -131,6 +131,7 @@ export class Resolver {
 
   /** The memo entry the last `resolve` used, when it is one (reusable); undefined otherwise. */
   lastReuse: Reuse | undefined;
+  private _lastKey: string | undefined;
 
   constructor(
     private readonly _inv: Inventory,
@@ -143,6 +144,7 @@ export class Resolver {
   resolve(flow: Flow): ResolvedFlow[] {
     const t = flow.timestamp;
     const key = flow.endpointKey === undefined ? undefined : t === undefined ? flow.endpointKey + '#' : flow.endpointKey;
+    this._lastKey = key;
     let memo = key === undefined ? undefined : this._memo.get(key);
     if (memo !== undefined && t !== undefined && (t < memo.from || t > memo.to)) memo = undefined;
     if (memo === undefined) {
@@ -159,6 +161,15 @@ export class Resolver {
     // Arrays of exactly their length, not an empty one grown by push.
     const main = resolvedFlow(flow, memo.main);
     return memo.gatewayRoute === undefined ? [main] : [main, resolvedFlow(flow, memo.gatewayRoute)];
+  }
+
+  /**
+   * Drops the memo entry of the last `resolve`: its caller knows its endpoints will not repeat
+   * usefully (one of a flood of external hosts, graph/fold.ts), and kept it would hold memory.
+   */
+  forgetLast(): void {
+    if (this._lastKey !== undefined) this._memo.delete(this._lastKey);
+    this.lastReuse = undefined;
   }
 
   /** Counts a reused resolution's unresolved notes again, for one more flow at `location`. */

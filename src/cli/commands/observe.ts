@@ -1,12 +1,13 @@
 // `ztmap observe`: access logs + inventory → service dependency graph (graph.json, nodes.csv, edges.csv).
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import type { PodRef } from '../../flow/flow.js';
-import { edgesCsv, nodesCsv } from '../../graph/csv.js';
+import { edgesCsvChunks, nodesCsvChunks } from '../../graph/csv.js';
 import { mergeGraphs } from '../../graph/build.js';
-import { graphFromJson, graphToJson } from '../../graph/json.js';
+import { DEFAULT_MAX_EXTERNAL_ENDPOINTS } from '../../graph/fold.js';
+import type { ServiceGraph } from '../../graph/graph.js';
+import { graphJsonChunks, readGraphFile } from '../../graph/json.js';
 import { buildInventory, type Inventory } from '../../inventory/inventory.js';
 import { loadCombined, type ChurnReport } from '../../inventory/snapshots.js';
 import type { AccessLogDecoderOptions, AccessLogFormat } from '../../sources/access-log-decoder.js';
@@ -15,7 +16,7 @@ import { expandInputs } from '../../sources/transports/files.js';
 import { learnBindings } from '../observe/bindings.js';
 import { DEFAULT_MIN_PART_BYTES, observeParallel, planParts } from '../observe/parallel.js';
 import { observePart, type Observation } from '../observe/part.js';
-import { recoverOutputs, replaceOutputs } from '../output.js';
+import { recoverOutputs, replaceOutputs, type FileContent } from '../output.js';
 
 /**
  * Every file observe writes in OUT; one it does not write again (learned-pods.json) is removed
@@ -37,6 +38,8 @@ export interface ObserveOptions {
   jobs?: number;
   /** The smallest part a worker is given (DEFAULT_MIN_PART_BYTES); tests set it low to cut small files. */
   minPartBytes?: number;
+  /** World/unknown endpoints kept per (workload, port) bucket; the rest are folded into "other" (graph/fold.ts). */
+  maxExternalEndpoints?: number;
   onProgress?: (p: ReadProgress) => void;
 }
 
@@ -57,7 +60,8 @@ export function parsePodRef(s: string): PodRef {
 export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<Omit<ObserveResult, 'files'>> {
   const pod = opts.pod === undefined ? undefined : parsePodRef(opts.pod);
   const files = await expandInputs(opts.inputs);
-  const saved = await Promise.all(opts.merge.map(async (f) => graphFromJson(await readFile(f, 'utf8'), f)));
+  const saved: ServiceGraph[] = [];
+  for (const f of opts.merge) saved.push(await readGraphFile(f));
   if (files.length === 0 && saved.length === 0) {
     throw new ConfigError('observe: no input. Name access-log files, directories or globs, - for stdin, or --merge saved graphs.');
   }
@@ -68,14 +72,15 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
   const combined = await loadCombined(opts.inventory, learned);
   const inventory: Inventory = buildInventory(combined.objects);
   const jobs = opts.jobs ?? 1;
+  const cap = opts.maxExternalEndpoints ?? DEFAULT_MAX_EXTERNAL_ENDPOINTS;
   // Stdin is read by this process alone; so is an input too small to be worth workers.
   const parts = jobs > 1 && !files.some((f) => f.path === '-') ? await planParts(files, jobs, opts.minPartBytes ?? DEFAULT_MIN_PART_BYTES, opts.container) : [];
   const observed =
     parts.length > 1
-      ? await observeParallel(parts, { jobs, inventory: opts.inventory, learned, decoder, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
-      : await observePart(inventory, files, decoder, opts.onProgress);
+      ? await observeParallel(parts, { jobs, inventory: opts.inventory, learned, decoder, maxExternalEndpoints: cap, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
+      : await observePart(inventory, files, decoder, opts.onProgress, { maxExternalEndpoints: cap });
   let { graph } = observed;
-  for (const g of saved) graph = mergeGraphs(graph, g);
+  for (const g of saved) graph = mergeGraphs(graph, g, cap);
   return {
     ...observed,
     graph,
@@ -89,10 +94,12 @@ export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
   await recoverOutputs(opts.out, 'observe', OBSERVE_FILES);
   const built = await observeGraph(opts);
   const { graph } = built;
-  const written: Record<string, string> = {
-    'graph.json': graphToJson(graph),
-    'nodes.csv': nodesCsv(graph),
-    'edges.csv': edgesCsv(graph),
+  // Generators: each file is written piece by piece, never as one string (a graph of millions
+  // of edges is longer than a string can be).
+  const written: Record<string, FileContent> = {
+    'graph.json': graphJsonChunks(graph),
+    'nodes.csv': nodesCsvChunks(graph),
+    'edges.csv': edgesCsvChunks(graph),
   };
   // Pods no snapshot holds, as the logs showed them: for propose and verify (-i), whose
   // selectors must match workloads whose every pod is gone (a CronJob's cleaned-up runs).

@@ -2,10 +2,9 @@
 // review.md / review.json (blockers, mTLS readiness, excluded traffic, coverage and risk)
 // and rules.json, under OUT/policies/. Same input, same bytes.
 
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError, InternalError } from '../../errors.js';
-import { graphFromJson } from '../../graph/json.js';
+import { readGraphFile } from '../../graph/json.js';
 import { inferRules, type InferOptions } from '../../infer/infer.js';
 import { loadInventory } from '../../inventory/inventory.js';
 import { emit, manifestPath, TARGETS, type PolicyOptions, type Target } from '../../policy/index.js';
@@ -36,7 +35,7 @@ export function parseTargets(s: string): Target[] {
 
 export async function propose(o: ProposeOptions): Promise<ProposeResult> {
   if (o.inventory.length === 0) throw new ConfigError('propose: --inventory is required: selectors and principals are checked against the cluster\'s pods.');
-  const graph = graphFromJson(await readFile(o.graph, 'utf8'), o.graph);
+  const graph = await readGraphFile(o.graph);
   const inventory = await loadInventory(o.inventory);
   const rules = inferRules(graph, inventory, o);
 

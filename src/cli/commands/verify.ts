@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, InputError } from '../../errors.js';
 import type { ServiceGraph } from '../../graph/graph.js';
-import { graphFromJson } from '../../graph/json.js';
+import { readGraphFile } from '../../graph/json.js';
 import { loadInventory } from '../../inventory/inventory.js';
 import type { AccessRule, Exclusion } from '../../rules/access-rule.js';
 import { loadPolicies } from '../../verify/manifests.js';
@@ -48,7 +48,7 @@ export async function verifyCommand(o: VerifyCommandOptions): Promise<Verificati
   const inventory = await loadInventory(o.inventory);
   let graph: ServiceGraph;
   if (o.graph !== undefined) {
-    graph = graphFromJson(await readFile(o.graph, 'utf8'), o.graph);
+    graph = await readGraphFile(o.graph);
   } else {
     graph = (await observeGraph({ ...o.observe, inputs: o.inputs, inventory: o.inventory, merge: [] })).graph;
   }
