@@ -235,7 +235,7 @@ Exit codes: 0 every observed request allowed, 7 observed traffic would be denied
       if (flags.quiet !== true && flags.json !== '-') process.stdout.write(verificationTable(v, { all: flags.all === true }));
       const s = v.summary;
       process.exitCode =
-        flags.failOn !== 'never' && (s.unexpectedDenials.observations > 0 || s.dryRunDenials.observations > 0) ? EXIT.denied
+        flags.failOn !== 'never' && (s.unexpectedDenials.observations > 0 || s.dryRunDenials.observations > 0 || s.platform.denied > 0) ? EXIT.denied
         : flags.failOn !== 'never' && s.problems > 0 ? EXIT.errors
         : flags.failOn === 'unknown' && s.unknown.observations > 0 ? EXIT.unknown
         : EXIT.ok;

@@ -66,6 +66,22 @@ function resultLines(r: Checked): string[] {
   return lines;
 }
 
+/** The platform traffic (DNS, xDS) replayed: a summary, each check not allowed (all with --all), and what was not replayed. */
+function platformLines(v: Verification, all: boolean): string[] {
+  const p = v.platform;
+  const s = v.summary.platform;
+  const namespaces = new Set(p.checks.map((c) => c.namespace)).size;
+  const out = [`platform traffic (DNS, xDS to istiod; never in access logs): ${s.checks} checks from ${namespaces} namespaces, ${s.denied} denied (fail the gate)${s.unknown > 0 ? `, ${s.unknown} unknown` : ''}`];
+  for (const c of p.checks) {
+    if (!all && c.verdict === 'allowed') continue;
+    const what = `${c.kind === 'dns' ? 'DNS' : 'xDS'} ${c.protocol} ${c.port}`;
+    out.push(`  ${c.verdict.toUpperCase().padEnd(8)} ${what.padEnd(13)} ${printable(c.namespace)} -> ${printable(c.server)}`);
+    if (c.message !== undefined) out.push(`           ${printable(c.message)}`);
+  }
+  for (const n of p.notes) out.push(`  note: ${printable(n)}`);
+  return out;
+}
+
 export function verificationTable(v: Verification, opts: { all: boolean } = { all: true }): string {
   const s = v.summary;
   const out: string[] = [];
@@ -85,6 +101,7 @@ export function verificationTable(v: Verification, opts: { all: boolean } = { al
   out.push(`  unexpected denials (fail the gate): ${t(s.unexpectedDenials)}`);
   if (s.dryRunDenials.observations > 0) out.push(`  denied once dry-run policies are enforced: ${t(s.dryRunDenials)}`);
   if (s.unknown.observations > 0) out.push(`unknown (depends on what the telemetry does not show): ${t(s.unknown)}`);
+  out.push(...platformLines(v, opts.all));
   const refused = s.deniedToday;
   if (refused.stillDenied.observations + refused.nowAllowed.observations + refused.undecided.observations > 0) {
     out.push(`refused by the mesh today: still denied ${t(refused.stillDenied)}; admitted by these policies ${t(refused.nowAllowed)}; undecided ${t(refused.undecided)}`);

@@ -9,6 +9,7 @@ import type { AccessRule, Exclusion } from '../rules/access-rule.js';
 import { networkPolicies, type ManifestProblem, type PolicySet } from './manifests.js';
 import { observationsOf, refusalsOf } from './observations.js';
 import { overPermission, type OverPermission } from './over-permission.js';
+import { checkPlatformTraffic, type PlatformTraffic } from './platform-traffic.js';
 import { replay, replayIndex, type ReplayResult, type Verdict } from './replay.js';
 import { printable, printableDeep } from '../text.js';
 
@@ -52,6 +53,11 @@ export interface VerificationSummary {
   problems: number;
   /** Requests the mesh refused in the window, replayed: still denied, or admitted by these policies. */
   deniedToday: { stillDenied: Tally; nowAllowed: Tally; undecided: Tally };
+  /**
+   * Platform traffic (DNS, xDS to istiod) replayed as (namespace, Service port) checks:
+   * `denied` counts those denied or partly denied, which fail the gate like unexpected denials.
+   */
+  platform: { checks: number; denied: number; unknown: number };
 }
 
 /** A request the mesh refused in the window, and what the policy set does with it. */
@@ -70,6 +76,8 @@ export interface Verification {
   results: Checked[];
   /** The mesh's refusals in the window, replayed (docs/verify.md: a pair refused today stays denied). */
   refusals: CheckedRefusal[];
+  /** What every pod and sidecar needs and access logs never show, replayed (platform-traffic.ts). */
+  platform: PlatformTraffic;
   overPermission?: OverPermission;
 }
 
@@ -110,6 +118,7 @@ export function verify(graph: ServiceGraph, inventory: Inventory, policies: Poli
     allowedShare: 1,
     problems: policies.problems.length,
     deniedToday: { stillDenied: zero(), nowAllowed: zero(), undecided: zero() },
+    platform: { checks: 0, denied: 0, unknown: 0 },
   };
   const refusals: CheckedRefusal[] = refusalsOf(graph).map((x) => ({ ...replay(ctx, index, x.observation), kind: x.kind, policy: x.policy }));
   for (const r of refusals) add(r.verdict === 'denied' ? s.deniedToday.stillDenied : r.verdict === 'allowed' ? s.deniedToday.nowAllowed : s.deniedToday.undecided, r);
@@ -120,6 +129,13 @@ export function verify(graph: ServiceGraph, inventory: Inventory, policies: Poli
     else if (r.expected === undefined && isDenial(r.istioDryRun?.verdict)) add(s.dryRunDenials, r);
   }
   s.allowedShare = s.requests === 0 ? 1 : s.allowed.requests / s.requests;
+  // Names in its messages come from the inventory and the manifests: escaped for people.
+  const platform = printableDeep(checkPlatformTraffic(ctx, index));
+  s.platform = {
+    checks: platform.checks.length,
+    denied: platform.checks.filter((c) => isDenial(c.verdict)).length,
+    unknown: platform.checks.filter((c) => c.verdict === 'unknown').length,
+  };
   return {
     format: VERIFICATION_FORMAT,
     version: 1,
@@ -136,6 +152,7 @@ export function verify(graph: ServiceGraph, inventory: Inventory, policies: Poli
     summary: s,
     results,
     refusals,
+    platform,
     ...(o.overPermission ? { overPermission: overPermission(ctx, index, observations) } : {}),
   };
 }
