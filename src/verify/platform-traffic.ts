@@ -96,7 +96,7 @@ const protocolOf = (p: string): NpProtocol => (p === 'UDP' || p === 'SCTP' ? p :
 function podsBehind(s: Service, pods: readonly Pod[]): Pod[] {
   // A Service without selector has hand-managed endpoints the inventory does not describe.
   if (s.selector === undefined || Object.keys(s.selector).length === 0) return [];
-  return pods.filter((p) => p.namespace === s.namespace && p.end === undefined && selects(s.selector!, p.labels)).sort((a, b) => compare(a.name, b.name));
+  return pods.filter((p) => p.namespace === s.namespace && selects(s.selector!, p.labels)).sort((a, b) => compare(a.name, b.name));
 }
 
 /** The platform servers in the inventory, with notes for what is missing. */
@@ -157,11 +157,11 @@ export function checkPlatformTraffic(ctx: ReplayContext, index: ReplayIndex): Pl
     ['xds', new Set(servers.filter((s) => s.kind === 'xds').flatMap((s) => s.pods))],
   ]);
   // NetworkPolicy does not apply to hostNetwork pods (not modelled): their traffic is the node's.
-  const hostNetwork = ctx.inventory.pods.filter((p) => p.hostNetwork && p.end === undefined).length;
+  const hostNetwork = ctx.inventory.pods.filter((p) => p.hostNetwork).length;
   if (hostNetwork > 0) notes.push(`platform traffic: ${hostNetwork} hostNetwork pod(s) not replayed: NetworkPolicy does not select them`);
   const byNamespace = new Map<string, Pod[]>();
   for (const p of ctx.inventory.pods) {
-    if (p.hostNetwork || p.end !== undefined) continue;
+    if (p.hostNetwork) continue;
     const list = byNamespace.get(p.namespace) ?? [];
     list.push(p);
     byNamespace.set(p.namespace, list);
@@ -186,6 +186,7 @@ export function checkPlatformTraffic(ctx: ReplayContext, index: ReplayIndex): Pl
             if (d.denial !== undefined) denials.push(d.denial);
           }
         }
+        denials.sort((a, b) => compare(a.client, b.client) || compare(a.clientPod, b.clientPod) || compare(a.serverPod, b.serverPod));
         const verdict = combine(decisions);
         const check: PlatformCheck = { kind: server.kind, namespace: ns, clients: workloads, server: `${server.namespace}/${server.name}`, protocol: port.protocol, port: port.port, verdict, denials };
         if (verdict === 'denied' || verdict === 'partial') check.message = platformMessage(check);

@@ -3,7 +3,7 @@
 // (blockers and excluded noise), denies every unobserved pair into a managed namespace, and
 // the exit code gates a CI job. Hand-written manifests are read and judged too.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Verification } from '../../src/verify/verification.js';
 import { ztmap, tempDir } from '../support/cli.js';
@@ -165,5 +165,67 @@ describe('verify on the Bookinfo fixtures @e2e', () => {
       'unknown:10.244.9.99->default/Deployment/details-v1:9080/http',
     ]);
     assert.equal(r.v.overPermission, undefined);
+  });
+});
+
+// What access logs never show: DNS and xDS. The proposal allows both; deleting either
+// allow must fail the gate with a message saying what breaks.
+describe('verify replays the platform traffic of the Bookinfo proposal @e2e', () => {
+  let policies = '';
+  before(() => {
+    policies = propose();
+  });
+  const without = (file: string): string => {
+    const dir = tempDir();
+    cpSync(policies, dir, { recursive: true });
+    rmSync(join(dir, 'networkpolicy', 'default', file));
+    return dir;
+  };
+
+  it('the unmodified proposal: DNS from every namespace and xDS from every proxy allowed, exit 0', () => {
+    const r = verify(['-p', policies, '-g', graph, '--rules', join(policies, 'rules.json'), '--no-over-permission']);
+    assert.equal(r.status, 0, r.stdout);
+    assert.deepEqual(r.v.summary.platform, { checks: 10, denied: 0, unknown: 0 });
+    assert.deepEqual(r.v.platform.servers, [
+      { kind: 'dns', service: 'kube-system/kube-dns', pods: 2 },
+      { kind: 'xds', service: 'istio-system/istiod', pods: 1 },
+    ]);
+    assert.deepEqual(
+      r.v.platform.checks.filter((c) => c.namespace === 'default').map((c) => `${c.kind} ${c.protocol} ${c.port} ${c.verdict}`),
+      ['dns UDP 53 allowed', 'dns TCP 53 allowed', 'xds TCP 15012 allowed'],
+    );
+    assert.match(r.stdout, /platform traffic \(DNS, xDS to istiod; never in access logs\): 10 checks from 4 namespaces, 0 denied/);
+  });
+
+  it('without the DNS egress policy: exit 7, and the table and JSON say name resolution breaks in default', () => {
+    const r = verify(['-p', without('networkpolicy-ztmap-allow-dns.yaml'), '-g', graph, '--rules', join(policies, 'rules.json'), '--no-over-permission']);
+    assert.equal(r.status, 7, r.stdout);
+    // Observed traffic is still allowed: only the platform traffic fails the gate.
+    assert.equal(r.v.summary.unexpectedDenials.observations, 0);
+    assert.deepEqual(r.v.summary.platform, { checks: 10, denied: 2, unknown: 0 });
+    const denied = r.v.platform.checks.filter((c) => c.verdict !== 'allowed');
+    assert.deepEqual(denied.map((c) => `${c.kind} ${c.protocol} ${c.namespace} -> ${c.server}`), ['dns UDP default -> kube-system/kube-dns', 'dns TCP default -> kube-system/kube-dns']);
+    assert.match(denied[0]!.message!, /^platform traffic: DNS \(UDP 53\) from namespace default to kube-system\/kube-dns denied at the client's egress \(isolated by .*default\/ztmap-default-deny.*\): its pods lose name resolution/);
+    assert.match(r.stdout, /DENIED +DNS UDP 53 +default -> kube-system\/kube-dns\n +platform traffic: DNS \(UDP 53\) from namespace default .*name resolution/);
+  });
+
+  it('without the istiod egress policy: exit 7, and the sidecars of default lose their configuration', () => {
+    const r = verify(['-p', without('networkpolicy-ztmap-allow-istiod.yaml'), '-g', graph, '--rules', join(policies, 'rules.json'), '--no-over-permission']);
+    assert.equal(r.status, 7, r.stdout);
+    assert.equal(r.v.summary.unexpectedDenials.observations, 0);
+    const denied = r.v.platform.checks.filter((c) => c.verdict !== 'allowed');
+    assert.deepEqual(denied.map((c) => `${c.kind} ${c.protocol} ${c.port} ${c.namespace} -> ${c.server}`), ['xds TCP 15012 default -> istio-system/istiod']);
+    assert.match(denied[0]!.message!, /xDS to istiod \(TCP 15012\) from namespace default to istio-system\/istiod denied .*: its proxies lose their configuration and certificates/);
+    // Every sidecar workload of default is denied (each pod shape once: the CronJob's two pods differ by labels).
+    assert.deepEqual([...new Set(denied[0]!.denials.map((d) => d.client))], [
+      'default/CronJob/ratings-report',
+      'default/Deployment/details-v1',
+      'default/Deployment/productpage-v1',
+      'default/Deployment/ratings-v1',
+      'default/Deployment/reviews-v1',
+      'default/Deployment/reviews-v2',
+      'default/Deployment/reviews-v3',
+      'default/StatefulSet/mongodb-v1',
+    ]);
   });
 });
