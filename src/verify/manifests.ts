@@ -7,6 +7,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
+import { admissionRefusals, refusalMessage } from './admission.js';
 import { parseObjects, type KubeObject } from '../inventory/load.js';
 import { networkPolicyModel, type NetworkPolicyModel } from './network-policy.js';
 import { parseAuthorizationPolicy, type AuthorizationPolicyModel } from './istio.js';
@@ -134,6 +135,16 @@ function removeObject(set: PolicySet, o: KubeObject): void {
 
 function addObject(set: PolicySet, o: KubeObject, file: string): void {
   const group = typeof o['apiVersion'] === 'string' ? o['apiVersion'].split('/')[0] : '';
+  const policy =
+    (group === 'security.istio.io' && (o.kind === 'AuthorizationPolicy' || o.kind === 'PeerAuthentication')) || (group === 'networking.k8s.io' && o.kind === 'NetworkPolicy');
+  if (policy) {
+    // What the API server or Istio's webhook refuses is never stored, so never applied.
+    const refused = admissionRefusals(o);
+    if (refused.length > 0) {
+      for (const r of refused) set.problems.push({ file, object: objectName(o), message: refusalMessage(r) });
+      return;
+    }
+  }
   if (o.kind === 'AuthorizationPolicy' && group === 'security.istio.io') {
     const p = parseAuthorizationPolicy(o);
     if ('message' in p) set.problems.push({ file, object: objectName(o), message: `${p.message}: Istio would reject it, so it is not applied` });
