@@ -35,6 +35,11 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 const API = 'the API server' as const;
+/** A value as messages quote it: long ones cut, so a 300-character name does not fill the table. */
+const shown = (v: unknown) => {
+  const s = String(v);
+  return s.length > 64 ? `${s.slice(0, 61)}…` : s;
+};
 const ISTIO = "Istio's validating webhook" as const;
 
 /** Go's strconv.ParseBool, which Istio reads `istio.io/dry-run` with. */
@@ -64,11 +69,11 @@ function metadata(o: KubeObject, out: AdmissionRefusal[]): void {
   if (typeof name !== 'string' || name === '') {
     out.push({ field: 'metadata.name', reason: 'is required', by: API });
   } else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
-    out.push({ field: 'metadata.name', reason: `"${name}" is not a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253)`, by: API });
+    out.push({ field: 'metadata.name', reason: `"${shown(name)}" (${name.length} characters) is not a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253)`, by: API });
   }
   const ns = meta['namespace'];
   if (ns !== undefined && ns !== null && ns !== '' && (typeof ns !== 'string' || ns.length > 63 || !DNS_LABEL.test(ns))) {
-    out.push({ field: 'metadata.namespace', reason: `"${String(ns)}" is not a DNS-1123 label (lowercase letters, digits and '-', at most 63)`, by: API });
+    out.push({ field: 'metadata.namespace', reason: `"${shown(ns)}" is not a DNS-1123 label (lowercase letters, digits and '-', at most 63)`, by: API });
   }
   const labels = meta['labels'];
   if (isObj(labels)) {

@@ -79,8 +79,8 @@ export async function loadPolicies(paths: readonly string[]): Promise<PolicySet>
         const name = objectName(o);
         const earlier = seen.get(name);
         if (earlier === undefined) {
-          seen.set(name, file);
-          addObject(set, o, file);
+          // A refused object is never stored: a later definition is then the first one.
+          if (addObject(set, o, file)) seen.set(name, file);
           continue;
         }
         // kubectl apply replaces the first with the second, unless the second is refused:
@@ -133,7 +133,8 @@ function removeObject(set: PolicySet, o: KubeObject): void {
   else if (o.kind === 'NetworkPolicy') set.networkPolicies = set.networkPolicies.filter((p) => objectName(p) !== objectName(o));
 }
 
-function addObject(set: PolicySet, o: KubeObject, file: string): void {
+/** Add one object; false when it is a policy that is refused (reported, not stored). */
+function addObject(set: PolicySet, o: KubeObject, file: string): boolean {
   const group = typeof o['apiVersion'] === 'string' ? o['apiVersion'].split('/')[0] : '';
   const policy =
     (group === 'security.istio.io' && (o.kind === 'AuthorizationPolicy' || o.kind === 'PeerAuthentication')) || (group === 'networking.k8s.io' && o.kind === 'NetworkPolicy');
@@ -142,22 +143,29 @@ function addObject(set: PolicySet, o: KubeObject, file: string): void {
     const refused = admissionRefusals(o);
     if (refused.length > 0) {
       for (const r of refused) set.problems.push({ file, object: objectName(o), message: refusalMessage(r) });
-      return;
+      return false;
     }
   }
   if (o.kind === 'AuthorizationPolicy' && group === 'security.istio.io') {
     const p = parseAuthorizationPolicy(o);
-    if ('message' in p) set.problems.push({ file, object: objectName(o), message: `${p.message}: Istio would reject it, so it is not applied` });
-    else set.authorization.push(p);
+    if ('message' in p) {
+      set.problems.push({ file, object: objectName(o), message: `${p.message}: Istio would reject it, so it is not applied` });
+      return false;
+    }
+    set.authorization.push(p);
   } else if (o.kind === 'PeerAuthentication' && group === 'security.istio.io') {
     const p = parsePeerAuthentication(o);
-    if ('message' in p) set.problems.push({ file, object: objectName(o), message: `${p.message}: Istio would reject it, so it is not applied` });
-    else set.peerAuthentication.push(p);
+    if ('message' in p) {
+      set.problems.push({ file, object: objectName(o), message: `${p.message}: Istio would reject it, so it is not applied` });
+      return false;
+    }
+    set.peerAuthentication.push(p);
   } else if (o.kind === 'NetworkPolicy' && group === 'networking.k8s.io') {
     set.networkPolicies.push(o);
   } else {
     set.ignored.push(`${objectName(o)} (${file})`);
   }
+  return true;
 }
 
 /** The NetworkPolicy model over the cluster's namespaces; invalid policies become problems. */

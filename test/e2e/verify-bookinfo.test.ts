@@ -3,11 +3,11 @@
 // (blockers and excluded noise), denies every unobserved pair into a managed namespace, and
 // the exit code gates a CI job. Hand-written manifests are read and judged too.
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Verification } from '../../src/verify/verification.js';
 import { ztmap, tempDir } from '../support/cli.js';
-import { FIXTURES } from '../support/paths.js';
+import { FIXTURES, ROOT } from '../support/paths.js';
 
 const BOOKINFO = join(FIXTURES, 'bookinfo');
 const INVENTORY = join(BOOKINFO, 'inventory.json');
@@ -227,5 +227,17 @@ describe('verify replays the platform traffic of the Bookinfo proposal @e2e', ()
       'default/Deployment/reviews-v3',
       'default/StatefulSet/mongodb-v1',
     ]);
+  });
+});
+
+describe('verify refuses what the API server and Istio refuse @e2e', () => {
+  it('the invalid-manifest corpus: every object a problem naming its file, none applied, exit 6', () => {
+    const corpus = join(ROOT, 'test', 'verify', 'invalid-manifests');
+    const r = verify(['-p', corpus, '-g', graph, '--no-over-permission']);
+    assert.equal(r.status, 6, r.stdout);
+    const files = readdirSync(corpus).filter((f) => f.endsWith('.yaml'));
+    assert.deepEqual([...new Set(r.v.problems.map((p) => p.file))].sort(), files.map((f) => join(corpus, f)).sort());
+    assert.deepEqual([r.v.policies.authorizationPolicies, r.v.policies.peerAuthentications, r.v.policies.networkPolicies], [0, 0, 0]);
+    assert.match(r.stdout, /problem: .*09-name-underscore\.yaml AuthorizationPolicy shop\/Bad_Name: metadata\.name: "Bad_Name" .* is not a DNS-1123 subdomain/);
   });
 });

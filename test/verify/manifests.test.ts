@@ -50,4 +50,13 @@ describe('policy manifests', () => {
     assert.match(JSON.stringify(set.networkPolicies[0]), /10\.0\.0\.0\/16/);
     assert.ok(set.problems.some((p) => /strict subset/.test(p.message)), JSON.stringify(set.problems));
   });
+
+  it('a refused definition is never stored, so a later valid one of the same name is the first, not a replacement', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.yaml'), deny('p').replace(', rules: [{}]', ''));
+    writeFileSync(join(dir, 'b.yaml'), deny('p'));
+    const set = await loadPolicies([dir]);
+    assert.deepEqual(set.authorization.map((p) => p.name), ['p']);
+    assert.deepEqual(set.problems.map((p) => `${p.file.slice(dir.length + 1)}: ${p.message.split(':')[0]}`), ['a.yaml: spec.rules']);
+  });
 });
