@@ -214,6 +214,7 @@ Examples:
   ztmap verify -p existing-policies.yaml -g graph.json -i inv.json --fail-on unknown
 
 Exit codes: 0 every observed request allowed, 7 observed traffic would be denied (not expected by --rules),
+or DNS or xDS to istiod that every pod and sidecar needs would be denied,
 6 some manifests would be rejected by the API server or Istio (not applied in the replay),
 8 with --fail-on unknown: a verdict depends on what the telemetry does not show, 2 bad usage or input, 1 internal error.`,
     )
