@@ -84,8 +84,8 @@ function metadata(o: KubeObject, out: AdmissionRefusal[]): void {
   }
   const annotations = isObj(meta['annotations']) ? meta['annotations'] : {};
   for (const k of Object.keys(annotations)) {
-    // Annotation keys are qualified names, like label keys (ValidateAnnotations); values are free.
-    const problem = labelKeyProblem(k);
+    // Annotation keys are qualified names once lowercased (ValidateAnnotations); values are free.
+    const problem = labelKeyProblem(k.toLowerCase());
     if (problem !== undefined) out.push({ field: 'metadata.annotations', reason: problem.replace('label key', 'annotation key'), by: API });
   }
   const dryRun = annotations[DRY_RUN_ANNOTATION];

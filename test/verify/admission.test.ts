@@ -49,7 +49,7 @@ const VALID: Record<string, string> = {
   'no-namespace': 'kind: AuthorizationPolicy\nmetadata: {name: allow-all}\nspec: {rules: [{}]}',
   'path-templates': 'kind: AuthorizationPolicy\nmetadata: {name: templates, namespace: shop}\nspec: {rules: [{to: [{operation: {paths: ["/api/{*}/items/{**}", "/reviews/*"], notPaths: ["/{**}"]}}]}]}',
   'target-refs-service': 'kind: AuthorizationPolicy\nmetadata: {name: svc, namespace: shop}\nspec: {targetRefs: [{kind: Service, group: "", name: api}], rules: [{}]}',
-  'header-condition': 'kind: AuthorizationPolicy\nmetadata: {name: header, namespace: shop, labels: {team: ""}, annotations: {example.com/owner: "Shop Team"}}\nspec: {rules: [{when: [{key: "request.headers[x-token]", values: [abc]}]}]}',
+  'header-condition': 'kind: AuthorizationPolicy\nmetadata: {name: header, namespace: shop, labels: {team: ""}, annotations: {example.com/owner: "Shop Team", Example.COM/Reviewed-By: ops}}\nspec: {rules: [{when: [{key: "request.headers[x-token]", values: [abc]}]}]}',
   'peer-auth-port-level': 'kind: PeerAuthentication\nmetadata: {name: api, namespace: shop}\nspec: {selector: {matchLabels: {app: api}}, mtls: {mode: UNSET}, portLevelMtls: {"8080": {mode: PERMISSIVE}}}',
   'np-every-feature': [
     'kind: NetworkPolicy',
