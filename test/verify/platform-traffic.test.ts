@@ -161,6 +161,19 @@ describe('platform traffic', () => {
     assert.match(t.checks[1]!.message!, /denied by Istio at the server \(kube-system\/dns-from-api\)/);
   });
 
+  it('ambient pods resolve names but have no proxy of their own: ztunnel dials istiod for them', () => {
+    const ambientNs: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mesh', labels: { 'istio.io/dataplane-mode': 'ambient' } } };
+    const app: PodSpec = { ns: 'mesh', name: 'app', ip: '10.0.2.1' };
+    const ztunnel: PodSpec = { ns: 'istio-system', name: 'ztunnel', ip: '10.0.8.9', labels: { app: 'ztunnel' } };
+    const t = platform([ambientNs, ...pod(COREDNS), KUBE_DNS, ...pod(ISTIOD), ISTIOD_SVC, ...pod(app), ...pod(ztunnel)], [denyEgress('mesh')]);
+    assert.deepEqual(summary(t).filter((x) => !x.startsWith('dns UDP/53 istio-system') && !x.startsWith('dns TCP/53 istio-system')), [
+      'xds TCP/15012 istio-system -> istio-system/istiod: allowed',
+      'dns UDP/53 mesh -> kube-system/kube-dns: denied',
+      'dns TCP/53 mesh -> kube-system/kube-dns: denied',
+    ]);
+    assert.deepEqual(t.checks.find((c) => c.kind === 'xds')!.clients, ['istio-system/Deployment/ztunnel']);
+  });
+
   it('says so when the inventory has no DNS Service, or proxies but no istiod Service', () => {
     const t = platform([...pod(web), ...pod(batch)], [denyEgress('shop')]);
     assert.deepEqual(t.checks, []);
