@@ -44,7 +44,7 @@ const ISTIO = "Istio's validating webhook" as const;
 
 /** Go's strconv.ParseBool, which Istio reads `istio.io/dry-run` with. */
 const GO_BOOL = new Set(['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False']);
-export const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
+const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
 
 /** Kinds Istio lets a policy's targetRef(s) name (validation.go allowedTargetRefs): group, kind. */
 const TARGET_REF_KINDS = new Set(['core/Service', 'networking.istio.io/ServiceEntry', 'gateway.networking.k8s.io/Gateway', 'gateway.networking.k8s.io/GatewayClass']);

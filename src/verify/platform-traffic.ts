@@ -17,14 +17,14 @@ import { evaluateConnection, type NpProtocol } from './network-policy.js';
 import { mtlsPolicyFor } from './peer-authentication.js';
 import { combine, HBONE_PORT, podEndpoint, podShapes, principalFor, refText, type ReplayContext, type ReplayIndex, type Verdict } from './replay.js';
 
-export type PlatformKind = 'dns' | 'xds';
+type PlatformKind = 'dns' | 'xds';
 
 /** istiod's xDS and CA port, TLS: what every proxy dials (Istio, "Ports used by Istio"). */
-export const XDS_PORT = 15012;
-export const DNS_PORT = 53;
+const XDS_PORT = 15012;
+const DNS_PORT = 53;
 
 /** What stops working when the connection is denied, for messages. */
-export const PLATFORM_PURPOSE: Record<PlatformKind, { what: string; breaks: string }> = {
+const PLATFORM_PURPOSE: Record<PlatformKind, { what: string; breaks: string }> = {
   dns: { what: 'DNS', breaks: 'its pods lose name resolution: every lookup of a Service or external name fails' },
   xds: { what: 'xDS to istiod', breaks: 'its proxies lose their configuration and certificates from istiod: new pods never become ready, running ones stop receiving updates and certificate rotations' },
 };
@@ -39,7 +39,7 @@ export interface PlatformServer {
   ports: { protocol: NpProtocol; port: number; targetPort: number | string }[];
 }
 
-export interface PlatformDenial {
+interface PlatformDenial {
   /** The client workload (one of its pod shapes was denied). */
   client: string;
   clientPod: string;
@@ -51,7 +51,7 @@ export interface PlatformDenial {
 }
 
 /** One kind of platform traffic from one namespace's pods to one Service port. */
-export interface PlatformCheck {
+interface PlatformCheck {
   kind: PlatformKind;
   /** The clients' namespace. */
   namespace: string;
@@ -239,7 +239,7 @@ function platformConnection(
 const AT: Record<PlatformDenial['at'], string> = { egress: "at the client's egress", ingress: "at the server's ingress", istio: 'by Istio at the server' };
 
 /** "platform traffic: DNS (UDP 53) from namespace default to kube-system/kube-dns denied at …: what breaks". */
-export function platformMessage(c: PlatformCheck): string {
+function platformMessage(c: PlatformCheck): string {
   const by = new Map<PlatformDenial['at'], Set<string>>();
   for (const d of c.denials) {
     const set = by.get(d.at) ?? new Set<string>();

@@ -5,7 +5,7 @@ import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from './paths.js';
 
-export const ISTIO_VALIDATION_SCRIPT = join(ROOT, 'scripts', 'istio-validation-oracle.sh');
+const ISTIO_VALIDATION_SCRIPT = join(ROOT, 'scripts', 'istio-validation-oracle.sh');
 
 export interface IstioJudgement {
   index: number;
