@@ -117,6 +117,11 @@ Exit codes: 0 ok, 2 bad usage or input, 3 records rejected, 4 endpoints unresolv
       term.clear();
       if (flags.quiet !== true) process.stderr.write(observeSummary(result, term) + churnSummary(result.churn).map((l) => l + '\n').join(''));
       const { failOn } = flags;
+      if (result.empty) {
+        process.stderr.write(`ztmap: observe: no usable record in the inputs, and nothing to --merge; ${printable(flags.out)} was left as it was. Check that the inputs are istio-proxy access logs (the summary says what was skipped or rejected), or pass --container, --format or --pod.\n`);
+        process.exitCode = EXIT.usage;
+        return;
+      }
       process.exitCode =
         failOn !== 'never' && result.rejects.total > 0 ? EXIT.rejected
         : failOn === 'unresolved' && result.unresolved.total > 0 ? EXIT.unresolved

@@ -1,6 +1,5 @@
 // `ztmap observe`: access logs + inventory → service dependency graph (graph.json, nodes.csv, edges.csv).
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import type { PodRef } from '../../flow/flow.js';
@@ -11,7 +10,7 @@ import { buildInventory, type Inventory } from '../../inventory/inventory.js';
 import { loadCombined, type ChurnReport } from '../../inventory/snapshots.js';
 import type { AccessLogDecoderOptions, AccessLogFormat } from '../../sources/access-log-decoder.js';
 import type { ReadProgress } from '../../sources/read-access-logs.js';
-import { expandInputs } from '../../sources/transports/files.js';
+import { expandInputsWithNotes, readNamedText, type InputNotes } from '../../sources/transports/files.js';
 import { learnBindings } from '../observe/bindings.js';
 import { DEFAULT_MIN_PART_BYTES, observeParallel, planParts } from '../observe/parallel.js';
 import { observePart, type Observation } from '../observe/part.js';
@@ -45,6 +44,10 @@ export interface ObserveResult extends Observation {
   inventory: { pods: number; workloads: number; services: number };
   /** The snapshots combined, pods found ended between them, and pods learned from the logs' own lines. */
   churn: ChurnReport;
+  /** Inputs named twice (read once) and entries of directories and globs that were not read. */
+  inputs: InputNotes;
+  /** Nothing usable was read and no graph was merged: observe wrote nothing and left OUT as it was. */
+  empty: boolean;
 }
 
 export function parsePodRef(s: string): PodRef {
@@ -56,8 +59,8 @@ export function parsePodRef(s: string): PodRef {
 /** The graph of the inputs, in memory (what `observe` writes, and what `verify` replays). */
 export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<Omit<ObserveResult, 'files'>> {
   const pod = opts.pod === undefined ? undefined : parsePodRef(opts.pod);
-  const files = await expandInputs(opts.inputs);
-  const saved = await Promise.all(opts.merge.map(async (f) => graphFromJson(await readFile(f, 'utf8'), f)));
+  const { files, notes } = await expandInputsWithNotes(opts.inputs);
+  const saved = await Promise.all(opts.merge.map(async (f) => graphFromJson(await readNamedText(f, '--merge graph', 'Pass a graph.json written by `ztmap observe`.'), f)));
   if (files.length === 0 && saved.length === 0) {
     throw new ConfigError('observe: no input. Name access-log files, directories or globs, - for stdin, or --merge saved graphs.');
   }
@@ -68,17 +71,22 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
   const combined = await loadCombined(opts.inventory, learned);
   const inventory: Inventory = buildInventory(combined.objects);
   const jobs = opts.jobs ?? 1;
-  // Stdin is read by this process alone; so is an input too small to be worth workers.
-  const parts = jobs > 1 && !files.some((f) => f.path === '-') ? await planParts(files, jobs, opts.minPartBytes ?? DEFAULT_MIN_PART_BYTES, opts.container) : [];
+  // A pipe (stdin, <(cmd), a FIFO) is read by this process alone, once: it has no size to cut
+  // by and cannot be read again; so is an input too small to be worth workers.
+  const parts = jobs > 1 && !files.some((f) => f.stream === true) ? await planParts(files, jobs, opts.minPartBytes ?? DEFAULT_MIN_PART_BYTES, opts.container) : [];
   const observed =
     parts.length > 1
       ? await observeParallel(parts, { jobs, inventory: opts.inventory, learned, decoder, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
       : await observePart(inventory, files, decoder, opts.onProgress);
   let { graph } = observed;
   for (const g of saved) graph = mergeGraphs(graph, g);
+  // A directory inside a walk that could not be listed is input that was not read.
+  for (const u of notes.unreadable) observed.rejects.add('unreadable-directory', { file: u.path }, u.reason);
   return {
     ...observed,
     graph,
+    inputs: notes,
+    empty: observed.flows === 0 && saved.length === 0,
     inventory: { pods: inventory.pods.length, workloads: inventory.workloads.size, services: inventory.services.length },
     churn: combined.report,
   };
@@ -88,6 +96,8 @@ export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
   // First, so that --merge OUT/graph.json reads a settled output, not one an interrupted run left mid-replacement.
   await recoverOutputs(opts.out, 'observe', OBSERVE_FILES);
   const built = await observeGraph(opts);
+  // No usable record (and nothing merged): an empty graph must not replace the previous one.
+  if (built.empty) return { ...built, files: [] };
   const { graph } = built;
   const written: Record<string, string> = {
     'graph.json': graphToJson(graph),

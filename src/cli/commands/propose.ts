@@ -2,7 +2,6 @@
 // review.md / review.json (blockers, mTLS readiness, excluded traffic, coverage and risk)
 // and rules.json, under OUT/policies/. Same input, same bytes.
 
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError, InternalError } from '../../errors.js';
 import { graphFromJson } from '../../graph/json.js';
@@ -12,6 +11,7 @@ import { emit, manifestPath, TARGETS, type PolicyOptions, type Target } from '..
 import { manifestYaml } from '../../policy/yaml.js';
 import { reviewMarkdown, reviewOf, type Review } from '../../report/review.js';
 import type { Finding } from '../../rules/finding.js';
+import { readNamedText } from '../../sources/transports/files.js';
 import { replaceOutputs } from '../output.js';
 
 export interface ProposeOptions extends InferOptions, PolicyOptions {
@@ -36,7 +36,7 @@ export function parseTargets(s: string): Target[] {
 
 export async function propose(o: ProposeOptions): Promise<ProposeResult> {
   if (o.inventory.length === 0) throw new ConfigError('propose: --inventory is required: selectors and principals are checked against the cluster\'s pods.');
-  const graph = graphFromJson(await readFile(o.graph, 'utf8'), o.graph);
+  const graph = graphFromJson(await readNamedText(o.graph, 'graph', 'Pass a graph.json written by `ztmap observe` (for example output/graph.json).'), o.graph);
   const inventory = await loadInventory(o.inventory);
   const rules = inferRules(graph, inventory, o);
 
