@@ -6,7 +6,7 @@ import type { PodRef } from '../../flow/flow.js';
 import { edgesCsv, nodesCsv } from '../../graph/csv.js';
 import { mergeGraphs } from '../../graph/build.js';
 import { graphFromJson, graphToJson } from '../../graph/json.js';
-import { buildInventory, type Inventory } from '../../inventory/inventory.js';
+import { buildInventory, type Inventory, type IpConflict } from '../../inventory/inventory.js';
 import { loadCombined, type ChurnReport } from '../../inventory/snapshots.js';
 import type { AccessLogDecoderOptions, AccessLogFormat } from '../../sources/access-log-decoder.js';
 import type { ReadProgress } from '../../sources/read-access-logs.js';
@@ -41,7 +41,7 @@ export interface ObserveOptions {
 
 export interface ObserveResult extends Observation {
   files: string[];
-  inventory: { pods: number; workloads: number; services: number };
+  inventory: { pods: number; workloads: number; services: number; ipConflicts: IpConflict[] };
   /** The snapshots combined, pods found ended between them, and pods learned from the logs' own lines. */
   churn: ChurnReport;
   /** Inputs named twice (read once) and entries of directories and globs that were not read. */
@@ -87,7 +87,7 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
     graph,
     inputs: notes,
     empty: observed.flows === 0 && saved.length === 0,
-    inventory: { pods: inventory.pods.length, workloads: inventory.workloads.size, services: inventory.services.length },
+    inventory: { pods: inventory.pods.length, workloads: inventory.workloads.size, services: inventory.services.length, ipConflicts: inventory.ipConflicts },
     churn: combined.report,
   };
 }

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError, InternalError } from '../../errors.js';
 import { graphFromJson } from '../../graph/json.js';
 import { inferRules, type InferOptions } from '../../infer/infer.js';
-import { loadInventory } from '../../inventory/inventory.js';
+import { loadInventory, type IpConflict } from '../../inventory/inventory.js';
 import { emit, manifestPath, TARGETS, type PolicyOptions, type Target } from '../../policy/index.js';
 import { manifestYaml } from '../../policy/yaml.js';
 import { reviewMarkdown, reviewOf, type Review } from '../../report/review.js';
@@ -23,6 +23,8 @@ export interface ProposeOptions extends InferOptions, PolicyOptions {
 
 export interface ProposeResult {
   review: Review;
+  /** Addresses more than one live pod of the inventory claims (warned on stderr). */
+  ipConflicts: IpConflict[];
   dir: string;
   files: string[];
 }
@@ -76,5 +78,5 @@ export async function propose(o: ProposeOptions): Promise<ProposeResult> {
       return review;
     },
   });
-  return { review, dir: join(o.out, 'policies'), files };
+  return { review, ipConflicts: inventory.ipConflicts, dir: join(o.out, 'policies'), files };
 }
