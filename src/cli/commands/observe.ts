@@ -14,6 +14,7 @@ import { expandInputsWithNotes, readNamedText, type InputNotes } from '../../sou
 import { learnBindings } from '../observe/bindings.js';
 import { DEFAULT_MIN_PART_BYTES, observeParallel, planParts } from '../observe/parallel.js';
 import { observePart, type Observation } from '../observe/part.js';
+import { makeOutDir } from '../out-dir.js';
 import { recoverOutputs, replaceOutputs } from '../output.js';
 
 /**
@@ -62,7 +63,8 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
   const { files, notes } = await expandInputsWithNotes(opts.inputs);
   const saved = await Promise.all(opts.merge.map(async (f) => graphFromJson(await readNamedText(f, '--merge graph', 'Pass a graph.json written by `ztmap observe`.'), f)));
   if (files.length === 0 && saved.length === 0) {
-    throw new ConfigError('observe: no input. Name access-log files, directories or globs, - for stdin, or --merge saved graphs.');
+    const named = opts.inputs.length === 0 ? '' : ` (${opts.inputs.join(', ')} hold${opts.inputs.length === 1 ? 's' : ''} no regular file)`;
+    throw new ConfigError(`observe: no input${named}. Name access-log files, directories or globs, - for stdin, or --merge saved graphs.`);
   }
   const decoder: AccessLogDecoderOptions = { format: opts.format, container: opts.container, maxLineLength: opts.maxLineLength, ...(pod ? { pod } : {}) };
   // Which pods wrote the inputs, at which addresses, when: known before any line is resolved,
@@ -93,6 +95,7 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
 }
 
 export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
+  await makeOutDir(opts.out, 'observe');
   // First, so that --merge OUT/graph.json reads a settled output, not one an interrupted run left mid-replacement.
   await recoverOutputs(opts.out, 'observe', OBSERVE_FILES);
   const built = await observeGraph(opts);

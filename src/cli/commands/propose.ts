@@ -12,6 +12,7 @@ import { manifestYaml } from '../../policy/yaml.js';
 import { reviewMarkdown, reviewOf, type Review } from '../../report/review.js';
 import type { Finding } from '../../rules/finding.js';
 import { readNamedText } from '../../sources/transports/files.js';
+import { makeOutDir } from '../out-dir.js';
 import { replaceOutputs } from '../output.js';
 
 export interface ProposeOptions extends InferOptions, PolicyOptions {
@@ -38,6 +39,7 @@ export function parseTargets(s: string): Target[] {
 
 export async function propose(o: ProposeOptions): Promise<ProposeResult> {
   if (o.inventory.length === 0) throw new ConfigError('propose: --inventory is required: selectors and principals are checked against the cluster\'s pods.');
+  await makeOutDir(o.out, 'propose');
   const graph = graphFromJson(await readNamedText(o.graph, 'graph', 'Pass a graph.json written by `ztmap observe` (for example output/graph.json).'), o.graph);
   const inventory = await loadInventory(o.inventory);
   const rules = inferRules(graph, inventory, o);
