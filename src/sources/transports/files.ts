@@ -1,6 +1,6 @@
 // Files, directories, globs, pipes, .gz and stdin → chunks of bytes. Knows nothing of lines or formats.
 
-import { constants, createReadStream } from 'node:fs';
+import { constants, createReadStream, fstatSync } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
@@ -70,7 +70,14 @@ export async function expandInputsWithNotes(inputs: readonly string[]): Promise<
   const walker = new Walker(notes, add);
   for (const input of inputs) {
     if (input === '-') {
-      add('-', undefined, true);
+      // Known by what fd 0 is, so `- /dev/stdin`, or `- FILE` with `< FILE`, reads it once.
+      let st: Stats | undefined;
+      try {
+        st = fstatSync(0);
+      } catch {
+        st = undefined;
+      }
+      add('-', st, true);
       continue;
     }
     let st: Stats | undefined;
@@ -80,7 +87,11 @@ export async function expandInputsWithNotes(inputs: readonly string[]): Promise<
     } catch (err) {
       statError = err as NodeJS.ErrnoException;
     }
-    if (st?.isDirectory()) {
+    const first = st === undefined || st.isDirectory() ? undefined : seen.get(`${st.dev}:${st.ino}`);
+    if (first !== undefined) {
+      // Already read (e.g. /dev/stdin after -, which may be a socket under a parent that is a Node process).
+      notes.duplicates.push({ path: input, first });
+    } else if (st?.isDirectory()) {
       try {
         await walker.walk(input, st, true);
       } catch (err) {
