@@ -13,7 +13,7 @@ import { verifyCommand } from './commands/verify.js';
 import { verificationTable } from '../verify/table.js';
 import { availableParallelism } from 'node:os';
 import { EXIT } from './exit-codes.js';
-import { observeSummary, proposeSummary } from './summary.js';
+import { ipConflictLines, observeSummary, proposeSummary } from './summary.js';
 import { terminalFor } from './terminal.js';
 import { setOutputStepHook, writeFileAtomic } from './output.js';
 import { printable, printableLines } from '../text.js';
@@ -231,6 +231,7 @@ Exit codes: 0 every observed request allowed, 7 observed traffic would be denied
         trustDomain: flags.trustDomain,
         rootNamespace: flags.rootNamespace,
         overPermission: flags.overPermission,
+        ...(flags.quiet === true ? {} : { onIpConflicts: (c) => process.stderr.write(ipConflictLines(c, terminalFor(process.stderr, process.env, false)).map((l) => l + '\n').join('')) }),
       });
       const json = JSON.stringify(v, null, 1) + '\n';
       if (flags.json === '-') process.stdout.write(json);

@@ -133,6 +133,7 @@ const CASES: Case[] = [
   },
   { name: 'overlapping globs', run: (c) => observe(c, join(c.dir, '*.log'), join(c.dir, 'acc*')), status: 0, says: (c) => names('read: 1 files', join(c.dir, 'access.log'), 'same as') },
   { name: 'a directory and a file inside it', run: (c) => observe(c, c.dir, c.log), status: 0, says: (c) => names('read: 1 files', `same as ${c.log}`) },
+  { name: 'stdin named twice, as - and /dev/stdin', run: (c) => ztmap(['observe', '-i', c.inv, '-o', join(c.dir, 'out'), '-', '/dev/stdin'], { input: GOOD }), status: 0, says: () => /read: 1 files, 2 lines[^]*\/dev\/stdin {2}same as -/ },
   { name: 'a directory named twice', run: (c) => observe(c, c.dir, join(c.dir, '.')), status: 0, says: (c) => names('read: 1 files', 'named twice', `same as ${c.dir}`) },
   // No usable record: OUT is left as it was.
   {
@@ -191,6 +192,16 @@ const CASES: Case[] = [
     },
     status: 0,
     says: () => names(MESH.cart.ip, `${MESH.namespace}/${MESH.cart.name} and ${MESH.namespace}/impostor-1`),
+  },
+  {
+    name: 'verify: two live pods with one address: a warning naming both',
+    run: (c) => {
+      const inv = JSON.parse(readFileSync(c.inv, 'utf8')) as { items: unknown[] };
+      inv.items.push(pod(MESH.namespace, 'impostor-1', { ip: MESH.cart.ip, start: '2026-03-14T08:00:00Z' }));
+      return ztmap(['verify', '-i', write(join(c.dir, 'dup.json'), JSON.stringify(inv)), '-p', c.policies, '-g', c.graph, '--rules', c.rules]);
+    },
+    status: 0,
+    says: () => names('warning', MESH.cart.ip, `${MESH.namespace}/${MESH.cart.name} and ${MESH.namespace}/impostor-1`),
   },
   // Outputs.
   { name: 'observe --out that is a file', run: (c) => ztmap(['observe', '-i', c.inv, '-o', c.log, c.log]), status: 2, says: (c) => names(c.log) },

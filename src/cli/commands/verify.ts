@@ -6,7 +6,7 @@
 import { ConfigError, InputError } from '../../errors.js';
 import type { ServiceGraph } from '../../graph/graph.js';
 import { graphFromJson } from '../../graph/json.js';
-import { loadInventory } from '../../inventory/inventory.js';
+import { loadInventory, type IpConflict } from '../../inventory/inventory.js';
 import type { AccessRule, Exclusion } from '../../rules/access-rule.js';
 import { loadPolicies } from '../../verify/manifests.js';
 import { readNamedText } from '../../sources/transports/files.js';
@@ -24,6 +24,8 @@ export interface VerifyCommandOptions {
   trustDomain: string;
   rootNamespace: string;
   overPermission: boolean;
+  /** Told of addresses more than one live pod of the inventory claims (the CLI warns on stderr). */
+  onIpConflicts?: (conflicts: IpConflict[]) => void;
 }
 
 async function readRules(path: string): Promise<{ rules: AccessRule[]; excluded: Exclusion[] }> {
@@ -47,6 +49,7 @@ export async function verifyCommand(o: VerifyCommandOptions): Promise<Verificati
     throw new ConfigError('verify: give either --graph graph.json or access-log inputs, not both and not neither.');
   }
   const inventory = await loadInventory(o.inventory);
+  if (inventory.ipConflicts.length > 0) o.onIpConflicts?.(inventory.ipConflicts);
   let graph: ServiceGraph;
   if (o.graph !== undefined) {
     graph = graphFromJson(await readNamedText(o.graph, 'graph', 'Pass a graph.json written by `ztmap observe` (for example output/graph.json).'), o.graph);
