@@ -8,7 +8,7 @@
 // through `onTrailing`, never fatal. A member that is cut short or corrupt throws an error
 // with zlib's code (Z_BUF_ERROR, Z_DATA_ERROR), after every byte inflated before it was given.
 
-import { createInflateRaw, crc32 } from 'node:zlib';
+import { createInflateRaw, crc32, type InflateRaw } from 'node:zlib';
 
 /** Compressed bytes given to the engine at once: bounds what one write can inflate to (deflate expands at most ~1032×). */
 const SLICE = 64 * 1024;
@@ -95,7 +95,16 @@ class Input {
  * once, of bytes after the last member that are neither a member nor zero padding.
  */
 export async function* gunzipMembers(source: AsyncIterable<Buffer>, onTrailing: (detail: string) => void): AsyncGenerator<Buffer> {
-  const input = new Input(source[Symbol.asyncIterator]());
+  const it = source[Symbol.asyncIterator]();
+  try {
+    yield* readMembers(new Input(it), onTrailing);
+  } finally {
+    // A reader that stops early (the bindings pre-pass reads a head) closes the file now, not at GC.
+    await it.return?.();
+  }
+}
+
+async function* readMembers(input: Input, onTrailing: (detail: string) => void): AsyncGenerator<Buffer> {
   for (let members = 0; ; members++) {
     if (!(await input.fill(1))) return;
     const at = input.offset;
@@ -145,6 +154,15 @@ async function skipHeader(input: Input, members: number): Promise<void> {
 /** Inflates one member's body, then checks its trailer (CRC-32 and size of what it inflated to). */
 async function* inflateMember(input: Input): AsyncGenerator<Buffer> {
   const inflate = createInflateRaw({ chunkSize: OUT_CHUNK });
+  try {
+    yield* inflateBody(input, inflate);
+  } finally {
+    inflate.destroy();
+  }
+}
+
+/** inflateMember's work, with `inflate` destroyed by the caller however it ends. */
+async function* inflateBody(input: Input, inflate: InflateRaw): AsyncGenerator<Buffer> {
   const out: Buffer[] = [];
   inflate.on('data', (b: Buffer) => out.push(b));
   let failure: Error | undefined;
@@ -183,7 +201,6 @@ async function* inflateMember(input: Input): AsyncGenerator<Buffer> {
     if (consumed < piece.length) {
       // The body ended inside this piece: the rest is the trailer and what follows.
       input.unshift(piece.subarray(consumed));
-      inflate.destroy();
       break;
     }
   }
