@@ -46,6 +46,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { stringify as yamlStringify } from 'yaml';
+import { compare } from '../src/flow/compare.js';
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic helpers
@@ -159,16 +160,12 @@ function sortKeysDeep(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeysDeep);
   if (v !== null && typeof v === 'object') {
     const out: Obj = {};
-    for (const k of Object.keys(v).sort()) out[k] = sortKeysDeep((v as Obj)[k]);
+    for (const k of Object.keys(v).sort(compare)) out[k] = sortKeysDeep((v as Obj)[k]);
     return out;
   }
   return v;
 }
 
-/** Plain code-unit comparison (never locale-dependent). */
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The cluster
@@ -990,7 +987,7 @@ function podLabels(p: PodInfo): Record<string, string> {
 function podAnnotations(p: PodInfo): Record<string, string> | undefined {
   if (!p.w.sidecar) return p.w.podAnnotations;
   const all: Record<string, string> = { ...p.w.podAnnotations, ...INJECTED_POD_ANNOTATIONS(p.w.app.name) };
-  return Object.fromEntries(Object.keys(all).sort(cmp).map((k) => [k, all[k] ?? '']));
+  return Object.fromEntries(Object.keys(all).sort(compare).map((k) => [k, all[k] ?? '']));
 }
 
 function podObject(p: PodInfo): Obj {
@@ -1015,7 +1012,7 @@ function podObject(p: PodInfo): Obj {
   });
   const statuses: Obj[] = [cStatus(p.w.app.name, p.w.app.image, p.appStarted, done?.app)];
   if (p.w.sidecar) statuses.push(cStatus('istio-proxy', PROXY_IMAGE, p.proxyStarted, done?.proxy));
-  statuses.sort((a, b) => cmp(a['name'] as string, b['name'] as string));
+  statuses.sort((a, b) => compare(a['name'] as string, b['name'] as string));
   const readyTime = done ? done.proxy : p.appStarted + 3 * SEC;
   const podScheduled = p.created;
   const initialized = p.w.sidecar ? p.created + 2 * SEC : p.created;
@@ -1352,7 +1349,7 @@ function serviceObject(s: ServiceDef): Obj {
 }
 
 function inventoryItems(): Obj[] {
-  const byNsName = <T extends { ns: string; name: string }>(a: T, b: T): number => cmp(a.ns, b.ns) || cmp(a.name, b.name);
+  const byNsName = <T extends { ns: string; name: string }>(a: T, b: T): number => compare(a.ns, b.ns) || compare(a.name, b.name);
   const items: Obj[] = [];
   // kubectl get pods,services,serviceaccounts,namespaces,deployments,replicasets,statefulsets,daemonsets,jobs,cronjobs -A
   for (const p of [...pods].sort(byNsName)) items.push(podObject(p));
@@ -1371,7 +1368,7 @@ function inventoryItems(): Obj[] {
       },
     });
   }
-  for (const n of [...namespaces].sort((a, b) => cmp(a.name, b.name))) {
+  for (const n of [...namespaces].sort((a, b) => compare(a.name, b.name))) {
     items.push({
       apiVersion: 'v1',
       kind: 'Namespace',
@@ -1392,7 +1389,7 @@ function inventoryItems(): Obj[] {
   for (const b of [...built].sort((x, y) => {
     const mx = x.replicaSet['metadata'] as Obj;
     const my = y.replicaSet['metadata'] as Obj;
-    return cmp(mx['namespace'] as string, my['namespace'] as string) || cmp(mx['name'] as string, my['name'] as string);
+    return compare(mx['namespace'] as string, my['namespace'] as string) || compare(mx['name'] as string, my['name'] as string);
   }))
     items.push(b.replicaSet);
   for (const w of workloads.filter((x) => x.kind === 'StatefulSet').sort(byNsName)) items.push(statefulSetObject(w));
@@ -2373,8 +2370,8 @@ function writeAll(): void {
   for (const p of loggedPods) if (!formatOf.has(p)) throw new Error(`pod ${p.name} has logs but no layout`);
 
   // The expected graph
-  const edgeList = [...edges.values()].sort((a, b) => cmp(a.source, b.source) || cmp(a.target, b.target) || a.port - b.port || cmp(a.protocol, b.protocol));
-  const nodes = [...new Set(edgeList.flatMap((e) => [e.source, e.target]))].sort(cmp);
+  const edgeList = [...edges.values()].sort((a, b) => compare(a.source, b.source) || compare(a.target, b.target) || a.port - b.port || compare(a.protocol, b.protocol));
+  const nodes = [...new Set(edgeList.flatMap((e) => [e.source, e.target]))].sort(compare);
   const graph = {
     nodes,
     edges: edgeList.map((e) => ({
@@ -2383,10 +2380,10 @@ function writeAll(): void {
       port: e.port,
       protocol: e.protocol,
       requests: e.requests,
-      methods: [...e.methods].sort(cmp),
-      paths: [...e.paths].sort(cmp),
+      methods: [...e.methods].sort(compare),
+      paths: [...e.paths].sort(compare),
       mtls: e.mtls,
-      responses: Object.fromEntries([...e.responses.entries()].sort((x, y) => cmp(x[0], y[0]))),
+      responses: Object.fromEntries([...e.responses.entries()].sort((x, y) => compare(x[0], y[0]))),
       firstSeen: isoMs(e.first),
       lastSeen: isoMs(e.last),
     })),

@@ -27,6 +27,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compare } from '../src/flow/compare.js';
 import { Mulberry32 } from './mulberry32.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
@@ -333,7 +334,7 @@ for (const p of pods) {
   writeFileSync(join(dir, '0.log'), agent + lines);
   files++;
 }
-const sorted = [...expected.values()].sort((a, b) => (`${a.source}|${a.target}|${a.port}` < `${b.source}|${b.target}|${b.port}` ? -1 : 1));
+const sorted = [...expected.values()].sort((a, b) => compare(`${a.source}|${a.target}|${a.port}`, `${b.source}|${b.target}|${b.port}`));
 const knowableRequests = sorted.filter((e) => e.knowable).reduce((n, e) => n + e.requests, 0);
 writeFileSync(
   join(out, 'expected.json'),

@@ -1,5 +1,5 @@
 // Counts what was rejected or skipped, by reason, with the first few locations of each,
-// so the summary and the exit code can say exactly what was not used (design.md §6).
+// so the summary and the exit code can say exactly what was not used (docs/architecture.md, "Untrusted input").
 
 import { formatLocation, type Location } from './errors.js';
 

@@ -1,5 +1,5 @@
 // Names and excerpts in ztmap's human-facing outputs come from telemetry and the inventory,
-// which are untrusted (design.md §6). Two helpers, used by every writer a person reads:
+// which are untrusted (docs/architecture.md, "Untrusted input"). Two helpers, used by every writer a person reads:
 //
 // - `printable`: before a name reaches a terminal, a YAML comment, Markdown or JSON meant for
 //   people (review.json, verification.json's messages), every character that could hide or

@@ -16,6 +16,7 @@ import { EXIT } from './exit-codes.js';
 import { ipConflictLines, observeSummary, proposeSummary } from './summary.js';
 import { terminalFor } from './terminal.js';
 import { setOutputStepHook, writeFileAtomic } from './output.js';
+import { DEFAULT_MAX_EXTERNAL_ENDPOINTS } from '../graph/fold.js';
 import { printable, printableLines } from '../text.js';
 
 const positiveInt = (v: string): number => {
@@ -91,6 +92,7 @@ export function program(): Command {
     .option('--max-line-length <chars>', 'longer lines are rejected and reported', positiveInt, DEFAULT_MAX_LINE_LENGTH)
     .option('--merge <graph.json>', 'merge a graph saved by an earlier observe (repeatable)', collect, [])
     .option('-j, --jobs <n>', 'worker threads for large inputs (1: read in this process); the output is the same for any number', positiveInt, defaultJobs())
+    .option('--max-external-endpoints <n>', 'world/unknown endpoints kept per workload and port; the rest are folded into one "(other)" node (docs/observe.md)', nonNegativeInt, DEFAULT_MAX_EXTERNAL_ENDPOINTS)
     .addOption(
       new Option('--fail-on <level>', 'what makes the exit code non-zero: rejected records (3), also unresolved endpoints (4), or nothing')
         .choices(['rejected', 'unresolved', 'never'])

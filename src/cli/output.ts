@@ -42,9 +42,15 @@ export function setOutputStepHook(hook: (() => void) | undefined): void {
 }
 const step = () => beforeStep?.();
 
+/**
+ * What a file is written from: its whole text, or its pieces in order (a generator, so that a
+ * large output is never one string: V8 caps a string at about 512 MiB).
+ */
+export type FileContent = string | Buffer | Iterable<string | Buffer> | AsyncIterable<string | Buffer>;
+
 export interface Staging {
   /** Write `content` at `rel` (its first segment one of the unit's entries); returns the path it will have in OUT. */
-  write(rel: string, content: string): Promise<string>;
+  write(rel: string, content: FileContent): Promise<string>;
 }
 
 export interface ReplaceOptions<T> {
@@ -99,18 +105,33 @@ async function fsyncDir(path: string): Promise<void> {
   }
 }
 
-/** Create `path` (never an existing file, never through a link), write it in two steps, fsync, close. */
-async function writeNew(path: string, content: string): Promise<void> {
-  const bytes = Buffer.from(content);
+/** The pieces to write: a whole text in two halves, so that the kill tests also leave half-written files behind. */
+async function* piecesOf(content: FileContent): AsyncGenerator<Buffer> {
+  if (typeof content === 'string' || Buffer.isBuffer(content)) {
+    const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+    const half = bytes.length >> 1;
+    yield bytes.subarray(0, half);
+    yield bytes.subarray(half);
+    return;
+  }
+  for await (const piece of content) yield typeof piece === 'string' ? Buffer.from(piece) : piece;
+}
+
+/** Create `path` (never an existing file, never through a link), write it piece by piece, fsync, close. */
+async function writeNew(path: string, content: FileContent): Promise<void> {
   step();
   const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
   try {
-    // Two steps, so that the kill tests also leave half-written files behind.
-    const half = bytes.length >> 1;
-    await fh.write(bytes, 0, half, 0);
-    step();
-    await fh.write(bytes, half, bytes.length - half, half);
-    step();
+    let at = 0;
+    for await (const bytes of piecesOf(content)) {
+      for (let done = 0; done < bytes.length; ) {
+        const { bytesWritten } = await fh.write(bytes, done, bytes.length - done, at);
+        done += bytesWritten;
+        at += bytesWritten;
+      }
+      // A disk-changing step each: a kill between pieces leaves a file cut short in staging.
+      step();
+    }
     await fh.sync();
   } finally {
     await fh.close();
@@ -302,7 +323,7 @@ export async function replaceOutputs<T>(o: ReplaceOptions<T>): Promise<T> {
  * Replace one file the user named (verify --json FILE) atomically: a temporary file in the
  * same directory, fsync'd, renamed over it. A link or a device there is refused, never written through.
  */
-export async function writeFileAtomic(path: string, content: string, what: string): Promise<void> {
+export async function writeFileAtomic(path: string, content: FileContent, what: string): Promise<void> {
   const st = await lstatOrNull(path).catch((err: unknown) => {
     throw outputError(err, `${what}: checking ${path}`, path, 'Nothing was written.', '--json');
   });

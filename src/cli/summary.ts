@@ -1,5 +1,6 @@
 // The stderr summary of `observe`: what was read, what was not used and why, what was built.
 
+import { foldedTotals } from '../graph/fold.js';
 import { LOCATIONS_PER_REASON, type Tally } from '../tally.js';
 import { printable } from '../text.js';
 import type { IpConflict } from '../inventory/inventory.js';
@@ -33,6 +34,7 @@ export function observeSummary(r: ObserveResult, term: Terminal): string {
     ...tallyLines('unresolved endpoints (kept as unknown nodes)', r.unresolved, term, 'yellow'),
     `flows: ${r.flows}`,
     `graph: ${r.graph.order} nodes, ${r.graph.size} edges`,
+    ...foldedLines(r),
     r.empty ? term.color('red', 'wrote: nothing: no usable record was read, and the previous output was left as it was') : `wrote: ${r.files.map(printable).join(', ')}`,
   ];
   return lines.join('\n') + '\n';
@@ -62,6 +64,13 @@ function inputNoteLines(r: ObserveResult): string[] {
     if (skipped.length > LOCATIONS_PER_REASON) out.push(`    … and ${skipped.length - LOCATIONS_PER_REASON} more`);
   }
   return out;
+}
+
+/** The long tail folded into "(other)" nodes (graph/fold.ts), when there was one. */
+function foldedLines(r: ObserveResult): string[] {
+  const f = foldedTotals(r.graph);
+  if (f.edges === 0) return [];
+  return [`folded: ${f.exact ? '' : 'about '}${f.endpoints} world/unknown endpoints past --max-external-endpoints into ${f.edges} "(other)" edges (${f.requests} requests); propose allows none of them (docs/observe.md)`];
 }
 
 export function tallyJson(t: Tally): Record<string, { count: number; examples: { location: string; detail: string }[] }> {

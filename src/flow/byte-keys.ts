@@ -1,7 +1,7 @@
 // Keys made of bytes, hashed as they are written, and a table of them: a hot path finds what
 // it saw before by the bytes of a read buffer, without making a string of them first. The
 // table compares the bytes of every candidate, so a hash collision costs time, never a
-// wrong answer (telemetry is untrusted: design.md §6).
+// wrong answer (telemetry is untrusted: docs/architecture.md).
 
 /** FNV-1a, 32 bits: one multiply per byte, written as each byte is. */
 export const FNV_OFFSET = 0x811c9dc5 | 0;

@@ -1,5 +1,5 @@
 // The Flow model: one observation of traffic, shared by every source and by the graph.
-// No I/O and no dependencies here (design.md §1).
+// No I/O and no dependencies here (docs/architecture.md, "Import direction").
 
 import type { Location } from '../errors.js';
 
@@ -50,7 +50,7 @@ export interface L7Detail {
 }
 
 /**
- * Why the mesh refused a request (design.md §7, evidence of denial). A refused request is not
+ * Why the mesh refused a request (docs/observe.md, "Traffic the mesh denies today"). A refused request is not
  * legitimate traffic: it never becomes an allow, and the review shows it as denied today.
  *   rbac             403 (or gRPC 200 + grpc-status 7) `rbac_access_denied_matched_policy[...]`
  *   ext-authz        403 `UAEX ext_authz_denied` (a 302 UAEX is a login redirect, not a refusal)

@@ -1,5 +1,5 @@
 // Paths are templated before anything keeps them: raw paths carry ids and tokens that
-// (a) must never reach a policy, report or PR (design.md §6) and (b) make the number of
+// (a) must never reach a policy, report or PR (docs/architecture.md, "Untrusted input") and (b) make the number of
 // distinct paths grow with the number of requests instead of the number of endpoints.
 //
 // A template keeps literal segments and replaces id-like ones with a placeholder:

@@ -74,6 +74,46 @@ export interface EdgeAttributes {
   /** Requests the mesh refused, by operation; sorted by key. */
   denied: DeniedOperation[];
   deniedTruncated: boolean;
+  /**
+   * On an edge whose one end is a world/unknown endpoint that can be folded (fold.ts): the
+   * addresses that endpoint had on this edge (capped, smallest kept). Kept on the edge so that,
+   * when the edge is folded, its addresses leave the node with it, whatever the merge order.
+   */
+  peerIps?: string[];
+  /** On an edge to or from an "other" node (fold.ts): the endpoints folded into it. */
+  folded?: FoldedEndpoints;
+}
+
+/**
+ * The world/unknown endpoints folded into one "other" edge. `hashes` is a mergeable sketch:
+ * the FOLD_SKETCH smallest endpoint hashes (k-minimum values); below that size it holds every
+ * folded endpoint and `endpoints` is exact, above it `endpoints` is the k-minimum-values estimate.
+ */
+export interface FoldedEndpoints {
+  endpoints: number;
+  exact: boolean;
+  hashes: number[];
+}
+
+/** Hashes kept in a FoldedEndpoints sketch: the count is exact up to here, an estimate (about ±6%) beyond. */
+export const FOLD_SKETCH = 256;
+/** Endpoint hashes are below 2^52, so they stay exact integers in JSON. */
+export const HASH_SPACE = 2 ** 52;
+
+/** The sketch of two disjoint-or-not folded sets: the union's smallest hashes, with its count. */
+export function mergeFolded(a: FoldedEndpoints | undefined, b: FoldedEndpoints | undefined, more: readonly number[] = []): FoldedEndpoints | undefined {
+  if (a === undefined && b === undefined && more.length === 0) return undefined;
+  const all = [...new Set([...(a?.hashes ?? []), ...(b?.hashes ?? []), ...more])].sort((x, y) => x - y);
+  return foldedOf(all);
+}
+
+/** A sketch from distinct hashes in ascending order. */
+export function foldedOf(sortedHashes: readonly number[]): FoldedEndpoints {
+  if (sortedHashes.length < FOLD_SKETCH) return { endpoints: sortedHashes.length, exact: true, hashes: [...sortedHashes] };
+  const hashes = sortedHashes.slice(0, FOLD_SKETCH);
+  // k-minimum values: k-1 over the k-th smallest hash as a share of the hash space.
+  const kth = (hashes[FOLD_SKETCH - 1]! + 1) / HASH_SPACE;
+  return { endpoints: Math.max(FOLD_SKETCH, Math.round((FOLD_SKETCH - 1) / kth)), exact: false, hashes };
 }
 
 export { edgeKey } from '../flow/edge-key.js';
@@ -227,7 +267,16 @@ export function mergeEdgeAttributes(a: EdgeAttributes, b: EdgeAttributes): EdgeA
     serverPathsTruncated: a.serverPathsTruncated || b.serverPathsTruncated || serverPaths.truncated,
     denied: denied.values,
     deniedTruncated: a.deniedTruncated || b.deniedTruncated || denied.truncated,
+    ...optionalFoldFields(a, b),
   };
+}
+
+function optionalFoldFields(a: EdgeAttributes, b: EdgeAttributes): Pick<EdgeAttributes, 'peerIps' | 'folded'> {
+  const out: Pick<EdgeAttributes, 'peerIps' | 'folded'> = {};
+  if (a.peerIps !== undefined || b.peerIps !== undefined) out.peerIps = cappedUnion(a.peerIps ?? [], b.peerIps ?? [], MAX_IPS_PER_NODE).values;
+  const folded = mergeFolded(a.folded, b.folded);
+  if (folded !== undefined) out.folded = folded;
+  return out;
 }
 
 export function mergeNodeAttributes(a: NodeAttributes, b: NodeAttributes): NodeAttributes {

@@ -9,7 +9,8 @@ import {
   compare,
   DAY_MS,
   edgeKey,
-  emptySide,
+  FOLD_SKETCH,
+  foldedOf,
   MAX_DAYS_PER_EDGE,
   MAX_DENIED_PER_EDGE,
   MAX_IPS_PER_NODE,
@@ -26,7 +27,8 @@ import {
   type EdgeAttributes,
   type NodeAttributes,
 } from './attributes.js';
-import { createGraph, type ServiceGraph } from './graph.js';
+import { bucketKey, DEFAULT_MAX_EXTERNAL_ENDPOINTS, emptyEdgeLike, endpointHash, endpointOrder, foldedGraph, foldSideOf, isOtherKey, otherKey, OTHER_NAME, retargeted, type FoldSide } from './fold.js';
+import type { ServiceGraph } from './graph.js';
 
 const METHOD = /^[A-Za-z]{1,20}$/;
 /** The usual methods, each a bit of EdgeAccumulator.commonMethods. */
@@ -39,8 +41,17 @@ const COMMON_METHODS = new Map(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD',
  * EdgeAttributes are assembled once, in toGraph.
  */
 interface EdgeAccumulator {
-  /** Order of creation: the edge's row in `_counts`, and its part of template keys. */
+  /** Order of creation: the edge's part of template keys, never reused. */
   index: number;
+  /** The edge's row in `_counts`; a folded edge's row is reused. */
+  row: number;
+  /** Which end is a world/unknown endpoint that may be folded (fold.ts), and its addresses here. */
+  foldSide: FoldSide | undefined;
+  peerIps: Set<string> | undefined;
+  /** Set once the edge is folded: later repeats of its routes count on its bucket's "other" edge. */
+  redirect: EdgeAccumulator | undefined;
+  /** On an "other" edge: its bucket. */
+  bucket: Bucket | undefined;
   source: string;
   target: string;
   port: number;
@@ -91,8 +102,44 @@ export interface EdgeTally {
   readonly [edgeTally]: true;
 }
 
+/** The endpoints of one fold bucket (fold.ts) that keep their own edge, and what was folded. */
+interface Bucket {
+  side: FoldSide;
+  anchor: string;
+  port: number;
+  protocol: L4Protocol;
+  kind: Identity['kind'];
+  /** Kept endpoints, a max-heap by (hash, key): the root is the next to fold. */
+  kept: KeptEndpoint[];
+  /** Hashes of folded endpoints: at least the FOLD_SKETCH smallest (pruned past twice that). */
+  sketch: Set<number>;
+  /** Hashes above this are not among the smallest any more (set once pruned). */
+  sketchAbove: number;
+  other: EdgeAccumulator | undefined;
+  /** The folded edges' attributes, merged. */
+  evicted: EdgeAttributes | undefined;
+}
+
+interface KeptEndpoint {
+  h: number;
+  endpoint: string;
+  edge: string;
+}
+
+const otherIdentities = new Map<string, Identity>();
+const otherIdentity = (kind: Identity['kind']): Identity => {
+  let id = otherIdentities.get(kind);
+  if (id === undefined) otherIdentities.set(kind, (id = Object.freeze({ kind, key: otherKey(kind), name: OTHER_NAME })));
+  return id;
+};
+
+/** What a folded edge's sets become: never added to again (its routes count on the "other" edge). */
+const NONE = new Set<never>() as Set<never>;
+
 interface NodeAccumulator {
   attrs: NodeAttributes;
+  /** Edges that name it, for world/unknown nodes: one that no edge names any more is dropped. */
+  edges: number;
   /** The labels object last intersected in; identities from one inventory share it. */
   labelsSeen: Readonly<Record<string, string>> | undefined;
   serviceAccounts: Set<string>;
@@ -121,15 +168,29 @@ const SEEN_BY_SERVER = 2;
 /** (edge, path template) pairs added to their edge's path set while it was whole, kept for `repeat`. */
 const TEMPLATES_KEPT = 200_000;
 
+export interface GraphBuilderOptions {
+  /** World/unknown endpoints kept per fold bucket (fold.ts); the rest are folded. */
+  maxExternalEndpoints?: number;
+}
+
 export class GraphBuilder {
   private readonly _edges = new Map<string, EdgeAccumulator>();
   private readonly _nodes = new Map<string, NodeAccumulator>();
+  private readonly _buckets = new Map<string, Bucket>();
+  private readonly _cap: number;
+  private _nextIndex = 0;
+  private _nextRow = 0;
+  private readonly _freeRows: number[] = [];
   // `repeat` templates a path into bytes and finds it here: a template the edge's set holds
   // costs no string and no look into the (cold) set.
   private readonly _templatesSeen = new ByteKeyTable<number>(TEMPLATES_KEPT);
   private _counts = new Float64Array(ROW * 256);
   private readonly _template = new ByteKey();
   flows = 0;
+
+  constructor(opts: GraphBuilderOptions = {}) {
+    this._cap = opts.maxExternalEndpoints ?? DEFAULT_MAX_EXTERNAL_ENDPOINTS;
+  }
 
   /** Adds a resolved flow; returns its edge, for `repeat`. */
   add(rf: ResolvedFlow): EdgeTally {
@@ -139,20 +200,32 @@ export class GraphBuilder {
     // lookup compares pointers; it is built from identity keys, never cut from a read buffer.
     const key = rf.edgeKey ?? edgeKey(rf.source.key, rf.destination.key, rf.port, flow.protocol);
     let acc = this._edges.get(key);
+    let source = rf.source;
+    let destination = rf.destination;
     if (acc === undefined) {
-      acc = newEdge(rf, this._edges.size);
-      this._edges.set(rf.edgeKey ?? detached(key), acc);
-      this._newRow(acc.index);
+      const side = foldSideOf(source.kind, source.key, destination.kind, destination.key);
+      const other = side === undefined ? undefined : this._placeEndpoint(rf, side);
+      if (other !== undefined) {
+        // Folded: counted on the bucket's "other" edge, and the endpoint is no node.
+        acc = other;
+        if (side === 'target') destination = otherIdentity(destination.kind);
+        else source = otherIdentity(source.kind);
+      } else {
+        acc = this._newEdge(source.key, destination.key, rf.port, flow.protocol, side);
+        this._edges.set(rf.edgeKey ?? detached(key), acc);
+      }
     }
-    if (rf.source !== acc.lastSource) {
-      this._node(rf.source);
-      const sa = rf.source.serviceAccount;
+    if (source !== acc.lastSource) {
+      this._node(source, acc.foldSide !== 'source');
+      if (acc.foldSide === 'source' && source.ip !== undefined) addPeerIp(acc, source.ip);
+      const sa = source.serviceAccount;
       if (sa !== undefined && !acc.sourceServiceAccounts.has(sa)) acc.sourceServiceAccounts.add(sa);
-      acc.lastSource = rf.source;
+      acc.lastSource = source;
     }
-    if (rf.destination !== acc.lastDestination) {
-      this._node(rf.destination);
-      acc.lastDestination = rf.destination;
+    if (destination !== acc.lastDestination) {
+      this._node(destination, acc.foldSide !== 'target');
+      if (acc.foldSide === 'target' && destination.ip !== undefined) addPeerIp(acc, destination.ip);
+      acc.lastDestination = destination;
     }
     if (flow.denial !== undefined) addDenied(acc, rf.reporter, flow);
     else {
@@ -189,7 +262,8 @@ export class GraphBuilder {
    */
   repeat(edge: EdgeTally, reporter: Reporter, mtls: Mtls, request: RepeatedRequest): void {
     this.flows++;
-    const acc = edge as unknown as EdgeAccumulator; // what `add` handed out
+    let acc = edge as unknown as EdgeAccumulator; // what `add` handed out
+    if (acc.redirect !== undefined) acc = acc.redirect; // folded since
     countRequest(acc, this._counts, reporter, mtls, 1, request.responseCode, request.timestamp);
     if (request.method === undefined) return;
     const server = reporter === 'server';
@@ -220,14 +294,129 @@ export class GraphBuilder {
     if (server) addPath(acc.serverPaths, text);
   }
 
-  private _newRow(index: number): void {
-    if ((index + 1) * ROW > this._counts.length) {
+  private _newRow(): number {
+    const row = this._freeRows.pop() ?? this._nextRow++;
+    if ((row + 1) * ROW > this._counts.length) {
       const next = new Float64Array(this._counts.length * 2);
       next.set(this._counts);
       this._counts = next;
     }
-    this._counts[index * ROW + FIRST_SEEN] = Infinity;
-    this._counts[index * ROW + LAST_SEEN] = -Infinity;
+    this._counts[row * ROW + FIRST_SEEN] = Infinity;
+    this._counts[row * ROW + LAST_SEEN] = -Infinity;
+    return row;
+  }
+
+  private _newEdge(source: string, target: string, port: number, protocol: L4Protocol, side: FoldSide | undefined): EdgeAccumulator {
+    const acc = newEdge(source, target, port, protocol, this._nextIndex++, this._newRow(), side);
+    if (side !== undefined || isOtherKey(source) || isOtherKey(target)) {
+      this._ref(acc.source, 1);
+      this._ref(acc.target, 1);
+    }
+    return acc;
+  }
+
+  /** Counts edges naming a world/unknown node (both ends of every foldable edge); drops the node at zero. */
+  private _ref(key: string, by: 1 | -1): void {
+    const n = this._nodes.get(key);
+    if (n === undefined) {
+      // Not made yet: `add` makes it next, and it starts counted.
+      if (by === 1) this._pendingRefs.set(key, (this._pendingRefs.get(key) ?? 0) + 1);
+      return;
+    }
+    n.edges += by;
+    if (n.edges === 0 && n.attrs.kind !== 'workload' && n.attrs.kind !== 'node') this._nodes.delete(key);
+  }
+
+  private readonly _pendingRefs = new Map<string, number>();
+
+  private _bucketOf(side: FoldSide, rf: ResolvedFlow, endpoint: Identity): Bucket {
+    const anchor = side === 'target' ? rf.source.key : rf.destination.key;
+    const bk = bucketKey(side, anchor, rf.port, rf.flow.protocol, endpoint.kind);
+    let b = this._buckets.get(bk);
+    if (b === undefined) {
+      b = { side, anchor: detached(anchor), port: rf.port, protocol: rf.flow.protocol, kind: endpoint.kind, kept: [], sketch: new Set(), sketchAbove: Infinity, other: undefined, evicted: undefined };
+      this._buckets.set(detached(bk), b);
+    }
+    return b;
+  }
+
+  /**
+   * A new edge to (or from) a foldable endpoint: kept when its hash is among the bucket's
+   * `cap` smallest (the largest kept one is folded to make room), else folded. Returns the
+   * bucket's "other" edge when the flow is to be counted there, undefined when the caller
+   * makes the endpoint's own edge.
+   */
+  private _placeEndpoint(rf: ResolvedFlow, side: FoldSide): EdgeAccumulator | undefined {
+    const endpoint = side === 'target' ? rf.destination : rf.source;
+    const b = this._bucketOf(side, rf, endpoint);
+    const key = endpoint.key;
+    if (isOtherKey(key)) return this._otherOf(b); // a host that names itself "(other)" is no host of its own
+    const h = endpointHash(key);
+    const heap = b.kept;
+    if (heap.length < this._cap) {
+      heapPush(heap, { h, endpoint: detached(key), edge: rf.edgeKey ?? detached(edgeKey(rf.source.key, rf.destination.key, rf.port, rf.flow.protocol)) });
+      return undefined;
+    }
+    const root = heap[0];
+    if (root === undefined || endpointOrder(h, key, root.h, root.endpoint) > 0) {
+      this._sketch(b, h);
+      return this._otherOf(b);
+    }
+    const other = this._otherOf(b);
+    heapReplaceRoot(heap, { h, endpoint: detached(key), edge: rf.edgeKey ?? detached(edgeKey(rf.source.key, rf.destination.key, rf.port, rf.flow.protocol)) });
+    this._fold(b, root, other);
+    return undefined;
+  }
+
+  private _sketch(b: Bucket, h: number): void {
+    if (h > b.sketchAbove || b.sketch.has(h)) return;
+    b.sketch.add(h);
+    if (b.sketch.size > 2 * FOLD_SKETCH) {
+      const kept = [...b.sketch].sort((x, y) => x - y).slice(0, FOLD_SKETCH);
+      b.sketch = new Set(kept);
+      b.sketchAbove = kept[kept.length - 1]!;
+    }
+  }
+
+  private _otherOf(b: Bucket): EdgeAccumulator {
+    if (b.other === undefined) {
+      const other = otherKey(b.kind);
+      const [source, target] = b.side === 'target' ? [b.anchor, other] : [other, b.anchor];
+      const acc = this._newEdge(source, target, b.port, b.protocol, undefined);
+      acc.bucket = b;
+      this._edges.set(edgeKey(source, target, b.port, b.protocol), acc);
+      // The "other" node is made here; the anchor exists (its edge is being added or folded).
+      this._node(otherIdentity(b.kind), false);
+      b.other = acc;
+    }
+    return b.other;
+  }
+
+  /** Folds a kept endpoint's edge into the bucket's "other" edge. */
+  private _fold(b: Bucket, endpoint: KeptEndpoint, other: EdgeAccumulator): void {
+    const acc = this._edges.get(endpoint.edge)!;
+    const attrs = edgeAttributesOf(acc, this._counts);
+    const moved = retargeted(attrs, b.side === 'target' ? acc.target : acc.source, b.side === 'target' ? other.target : other.source);
+    b.evicted = mergeEdgeAttributes(b.evicted ?? emptyEdgeLike(moved), moved);
+    this._sketch(b, endpoint.h);
+    this._edges.delete(endpoint.edge);
+    this._counts.fill(0, acc.row * ROW, acc.row * ROW + ROW);
+    this._freeRows.push(acc.row);
+    this._ref(acc.source, -1);
+    this._ref(acc.target, -1);
+    // Route shapes may still hold this edge: their repeats count on the "other" edge.
+    acc.redirect = other;
+    acc.days = acc.methods = acc.paths = acc.services = acc.sourceServiceAccounts = acc.sources = NONE;
+    acc.serverPaths = { paths: NONE, pathsTruncated: false };
+    acc.serverMethods = { commonMethods: 0, methodCount: 0, methods: NONE };
+    acc.denied = new Map();
+    acc.peerIps = undefined;
+    acc.lastSource = acc.lastDestination = undefined;
+  }
+
+  /** Whether `edge` is a bucket's "other" edge, where folded endpoints are counted (fold.ts). */
+  isFolded(edge: EdgeTally): boolean {
+    return (edge as unknown as EdgeAccumulator).bucket !== undefined;
   }
 
   /** Number of distinct edges so far. */
@@ -235,10 +424,14 @@ export class GraphBuilder {
     return this._edges.size;
   }
 
-  private _node(id: Identity): NodeAccumulator {
+  /** The node of `id`; `withIp`: its address is the node's own (not the folded end of an edge, whose addresses the edge keeps). */
+  private _node(id: Identity, withIp: boolean): NodeAccumulator {
     let n = this._nodes.get(id.key);
     if (n === undefined) {
+      const pending = this._pendingRefs.get(id.key);
+      if (pending !== undefined) this._pendingRefs.delete(id.key);
       n = {
+        edges: pending ?? 0,
         attrs: {
           kind: id.kind,
           name: detached(id.name),
@@ -260,29 +453,32 @@ export class GraphBuilder {
       n.labelsSeen = id.labels;
     }
     if (id.serviceAccount !== undefined && !n.serviceAccounts.has(id.serviceAccount)) n.serviceAccounts.add(id.serviceAccount);
-    if (id.kind !== 'workload' && id.ip !== undefined && !n.ips.has(id.ip) && n.ips.size < MAX_IPS_PER_NODE * 4) n.ips.add(detached(id.ip));
+    if (withIp && id.kind !== 'workload' && id.ip !== undefined && !n.ips.has(id.ip) && n.ips.size < MAX_IPS_PER_NODE * 4) n.ips.add(detached(id.ip));
     return n;
   }
 
   toGraph(): ServiceGraph {
-    const g = createGraph();
-    for (const key of [...this._nodes.keys()].sort(compare)) {
-      const n = this._nodes.get(key)!;
-      g.addNode(key, mergeNodeAttributes(n.attrs, { ...n.attrs, serviceAccounts: [...n.serviceAccounts], ips: [...n.ips] }));
-    }
-    for (const key of [...this._edges.keys()].sort(compare)) {
-      const collected = edgeAttributesOf(this._edges.get(key)!, this._counts);
+    const nodes = new Map<string, NodeAttributes>();
+    for (const [key, n] of this._nodes) nodes.set(key, mergeNodeAttributes(n.attrs, { ...n.attrs, serviceAccounts: [...n.serviceAccounts], ips: [...n.ips] }));
+    const edges = new Map<string, EdgeAttributes>();
+    for (const [key, acc] of this._edges) {
+      const collected = edgeAttributesOf(acc, this._counts);
       // Merging with an empty edge applies the caps and sorts every set.
-      const attrs = mergeEdgeAttributes(emptyLike(collected), collected);
-      g.addEdgeWithKey(key, attrs.source, attrs.target, attrs);
+      let attrs = mergeEdgeAttributes(emptyEdgeLike(collected), collected);
+      const b = acc.bucket;
+      if (b !== undefined) {
+        if (b.evicted !== undefined) attrs = mergeEdgeAttributes(attrs, b.evicted);
+        attrs.folded = foldedOf([...b.sketch].sort((x, y) => x - y));
+      }
+      edges.set(key, attrs);
     }
-    return g;
+    return foldedGraph(nodes, edges, this._cap);
   }
 }
 
 /** The counters and times every flow of an edge adds to. */
 function countRequest(acc: EdgeAccumulator, counts: Float64Array, reporter: Reporter, mtls: Mtls, n: number, responseCode: number, t: number | undefined): void {
-  const row = acc.index * ROW;
+  const row = acc.row * ROW;
   const side = row + (reporter === 'client' ? CLIENT : SERVER);
   counts[side + REQUESTS]! += n;
   if (mtls === 'mutual') counts[side + MUTUAL]! += n;
@@ -337,13 +533,18 @@ function addDenied(acc: EdgeAccumulator, reporter: Reporter, flow: Flow): void {
   }
 }
 
-function newEdge(rf: ResolvedFlow, index: number): EdgeAccumulator {
+function newEdge(source: string, target: string, port: number, protocol: L4Protocol, index: number, row: number, foldSide: FoldSide | undefined): EdgeAccumulator {
   return {
     index,
-    source: detached(rf.source.key),
-    target: detached(rf.destination.key),
-    port: rf.port,
-    protocol: rf.flow.protocol,
+    row,
+    foldSide,
+    peerIps: foldSide === undefined ? undefined : new Set(),
+    redirect: undefined,
+    bucket: undefined,
+    source: detached(source),
+    target: detached(target),
+    port,
+    protocol,
     lastSource: undefined,
     lastDestination: undefined,
     lastService: undefined,
@@ -385,7 +586,7 @@ function addMethod(acc: MethodSet, raw: string): void {
 }
 
 function edgeAttributesOf(acc: EdgeAccumulator, counts: Float64Array): EdgeAttributes {
-  const row = acc.index * ROW;
+  const row = acc.row * ROW;
   const side = (at: number) => ({
     requests: counts[row + at + REQUESTS]!,
     mutual: counts[row + at + MUTUAL]!,
@@ -415,7 +616,40 @@ function edgeAttributesOf(acc: EdgeAccumulator, counts: Float64Array): EdgeAttri
     serverPathsTruncated: acc.serverPaths.pathsTruncated,
     denied: [...acc.denied.values()].map((d) => ({ ...d })),
     deniedTruncated: acc.deniedTruncated,
+    ...(acc.peerIps === undefined ? {} : { peerIps: [...acc.peerIps] }),
   };
+}
+
+function addPeerIp(acc: EdgeAccumulator, ip: string): void {
+  const ips = acc.peerIps!;
+  if (!ips.has(ip) && ips.size < MAX_IPS_PER_NODE * 4) ips.add(detached(ip));
+}
+
+// A max-heap of kept endpoints by (hash, key): the root is the one folded first.
+const above = (a: KeptEndpoint, b: KeptEndpoint) => endpointOrder(a.h, a.endpoint, b.h, b.endpoint) > 0;
+
+function heapPush(heap: KeptEndpoint[], x: KeptEndpoint): void {
+  heap.push(x);
+  for (let i = heap.length - 1; i > 0; ) {
+    const parent = (i - 1) >> 1;
+    if (!above(heap[i]!, heap[parent]!)) break;
+    [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+    i = parent;
+  }
+}
+
+function heapReplaceRoot(heap: KeptEndpoint[], x: KeptEndpoint): void {
+  heap[0] = x;
+  for (let i = 0; ; ) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let top = i;
+    if (l < heap.length && above(heap[l]!, heap[top]!)) top = l;
+    if (r < heap.length && above(heap[r]!, heap[top]!)) top = r;
+    if (top === i) break;
+    [heap[i], heap[top]] = [heap[top]!, heap[i]!];
+    i = top;
+  }
 }
 
 function methodsOf(set: MethodSet): string[] {
@@ -447,31 +681,8 @@ function prune(acc: PathSet): void {
   acc.pathsTruncated = true;
 }
 
-function emptyLike(e: EdgeAttributes): EdgeAttributes {
-  return {
-    ...e,
-    client: emptySide(),
-    server: emptySide(),
-    firstSeen: null,
-    lastSeen: null,
-    days: [],
-    methods: [],
-    paths: [],
-    pathsTruncated: false,
-    services: [],
-    sourceServiceAccounts: [],
-    sources: [],
-    serverMethods: [],
-    serverPaths: [],
-    serverPathsTruncated: false,
-    denied: [],
-    deniedTruncated: false,
-  };
-}
-
 /** The graph of the union of the inputs of `a` and `b`. */
-export function mergeGraphs(a: ServiceGraph, b: ServiceGraph): ServiceGraph {
-  const g = createGraph();
+export function mergeGraphs(a: ServiceGraph, b: ServiceGraph, maxExternalEndpoints = DEFAULT_MAX_EXTERNAL_ENDPOINTS): ServiceGraph {
   const nodes = new Map<string, NodeAttributes>();
   for (const src of [a, b]) {
     src.forEachNode((key, attrs) => {
@@ -486,10 +697,6 @@ export function mergeGraphs(a: ServiceGraph, b: ServiceGraph): ServiceGraph {
       edges.set(key, prev === undefined ? attrs : mergeEdgeAttributes(prev, attrs));
     });
   }
-  for (const key of [...nodes.keys()].sort(compare)) g.addNode(key, nodes.get(key)!);
-  for (const key of [...edges.keys()].sort(compare)) {
-    const e = edges.get(key)!;
-    g.addEdgeWithKey(key, e.source, e.target, e);
-  }
-  return g;
+  // Folded again: endpoints each side kept may be too many together.
+  return foldedGraph(nodes, edges, maxExternalEndpoints);
 }

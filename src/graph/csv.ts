@@ -24,11 +24,19 @@ const list = (xs: readonly string[]) => xs.join(';');
 const deniedText = (d: DeniedOperation) =>
   [d.kind, d.policy === '' ? '' : `[${d.policy}]`, d.method, d.path, `x${d.requests}`, `by ${d.reporter}`].filter((x) => x !== '').join(' ');
 
+/** nodes.csv in pieces of about `chunk` characters: never one string of the whole graph. */
+export function* nodesCsvChunks(g: ServiceGraph, chunk = 1 << 16): Generator<string> {
+  yield* csvChunks([...NODE_COLUMNS], nodeRows(g), chunk);
+}
+
 export function nodesCsv(g: ServiceGraph): string {
-  const rows: string[][] = [];
+  return [...nodesCsvChunks(g)].join('');
+}
+
+function* nodeRows(g: ServiceGraph): Generator<string[]> {
   for (const key of g.nodes().sort(compare)) {
     const a = g.getNodeAttributes(key);
-    rows.push([
+    yield [
       key,
       a.kind === 'workload' ? `${a.namespace}/${a.name}` : key,
       a.kind,
@@ -38,20 +46,27 @@ export function nodesCsv(g: ServiceGraph): string {
       list(a.serviceAccounts),
       list(Object.keys(a.labels).sort().map((k) => `${k}=${a.labels[k]}`)),
       list(a.ips),
-    ]);
+    ];
   }
-  return toCsv([...NODE_COLUMNS], rows);
+}
+
+/** edges.csv in pieces of about `chunk` characters. */
+export function* edgesCsvChunks(g: ServiceGraph, chunk = 1 << 16): Generator<string> {
+  yield* csvChunks([...EDGE_COLUMNS], edgeRows(g), chunk);
 }
 
 export function edgesCsv(g: ServiceGraph): string {
-  const rows: string[][] = [];
+  return [...edgesCsvChunks(g)].join('');
+}
+
+function* edgeRows(g: ServiceGraph): Generator<string[]> {
   for (const key of g.edges().sort(compare)) {
     const a = g.getEdgeAttributes(key);
     const responses = responsesOf(a);
     const share = mtlsShareOf(a);
     // Requests, methods and paths the mesh let through; what it refused is in the last columns.
     const allowed = allowedView(a);
-    rows.push([
+    yield [
       key,
       a.source,
       a.target,
@@ -76,11 +91,24 @@ export function edgesCsv(g: ServiceGraph): string {
       list(a.sources),
       String(deniedRequestsOf(a)),
       list(a.denied.map(deniedText)),
-    ]);
+    ];
   }
-  return toCsv([...EDGE_COLUMNS], rows);
 }
 
-function toCsv(header: string[], rows: string[][]): string {
-  return stringify([header, ...rows.map((r) => r.map(neutralizeCell))], { eof: true, record_delimiter: 'unix' });
+/** The header and rows as CSV, rows stringified in batches (each batch's text ends with a record delimiter). */
+function* csvChunks(header: string[], rows: Iterable<string[]>, chunk: number): Generator<string> {
+  const opts = { eof: true, record_delimiter: 'unix' } as const;
+  let batch: string[][] = [header];
+  let size = 0;
+  for (const r of rows) {
+    const cells = r.map(neutralizeCell);
+    batch.push(cells);
+    for (const c of cells) size += c.length + 1;
+    if (size >= chunk) {
+      yield stringify(batch, opts);
+      batch = [];
+      size = 0;
+    }
+  }
+  if (batch.length > 0) yield stringify(batch, opts);
 }

@@ -1,13 +1,31 @@
-// The graph as JSON that ztmap reads back (`--graph`), sorted so equal graphs are equal bytes.
+// The graph as JSON that ztmap reads back (`--graph`, `--merge`), sorted so equal graphs are
+// equal bytes. One JSON document, written one node or edge per line:
+//
+//   {"format":"ztmap-graph","version":4,
+//   "nodes":[
+//   {"key":"…","attributes":{…}},
+//   …
+//   ],
+//   "edges":[
+//   {"key":"…","attributes":{…}}
+//   ]}
+//
+// so that it is written and read as a stream (a graph of millions of edges is longer than the
+// longest string JSON.stringify can make), and still one document for jq and JSON.parse. The
+// file is input like any other (design.md §6): every record is checked before it is used.
 
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { InputError } from '../errors.js';
-import { compare, type EdgeAttributes, type NodeAttributes } from './attributes.js';
+import { edgeKey } from '../flow/edge-key.js';
+import { compare, FOLD_SKETCH, HASH_SPACE, RESPONSE_CLASSES, type EdgeAttributes, type NodeAttributes } from './attributes.js';
 import { createGraph, type ServiceGraph } from './graph.js';
 
 export const GRAPH_FORMAT = 'ztmap-graph';
-/** 2: edges carry `days`. 3: edges carry what the mesh denied and the server proxy's own view. */
-export const GRAPH_VERSION = 3;
+/** 2: edges carry `days`. 3: what the mesh denied and the server proxy's own view. 4: one record a line; folded endpoints. */
+export const GRAPH_VERSION = 4;
 
+/** graph.json parsed as one document (jq, JSON.parse): the shape the lines make together. */
 export interface GraphDocument {
   format: typeof GRAPH_FORMAT;
   version: typeof GRAPH_VERSION;
@@ -15,41 +33,316 @@ export interface GraphDocument {
   edges: { key: string; attributes: EdgeAttributes }[];
 }
 
-export function graphToDocument(g: ServiceGraph): GraphDocument {
-  const nodes = g.mapNodes((key, attributes) => ({ key, attributes })).sort((a, b) => compare(a.key, b.key));
-  const edges = g.mapEdges((key, attributes) => ({ key, attributes })).sort((a, b) => compare(a.key, b.key));
-  return { format: GRAPH_FORMAT, version: GRAPH_VERSION, nodes, edges };
-}
+const HEADER = `{"format":"${GRAPH_FORMAT}","version":${GRAPH_VERSION},`;
 
-export function graphToJson(g: ServiceGraph): string {
-  return JSON.stringify(graphToDocument(g), null, 1) + '\n';
-}
-
-export function graphFromJson(text: string, file: string): ServiceGraph {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`reading graph: ${file} is not JSON (${(err as Error).message}). Pass a graph.json written by \`ztmap observe\`.`);
-  }
-  const d = doc as Partial<GraphDocument>;
-  if (d?.format !== GRAPH_FORMAT || !Array.isArray(d.nodes) || !Array.isArray(d.edges)) {
-    throw new InputError(`reading graph: ${file} is not a ztmap graph (format "${String(d?.format)}"). Pass a graph.json written by \`ztmap observe\`.`);
-  }
-  if (d.version !== GRAPH_VERSION) {
-    throw new InputError(`reading graph: ${file} has version ${String(d.version)}; this ztmap reads version ${GRAPH_VERSION}. Re-run \`ztmap observe\` with this version.`);
-  }
-  const g = createGraph();
-  for (const [i, n] of d.nodes.entries()) {
-    if (typeof n?.key !== 'string' || typeof n.attributes !== 'object') throw new InputError(`reading graph: ${file}: nodes[${i}] has no key or attributes.`);
-    g.addNode(n.key, n.attributes);
-  }
-  for (const [i, e] of d.edges.entries()) {
-    const a = e?.attributes;
-    if (typeof e?.key !== 'string' || typeof a !== 'object' || !g.hasNode(a.source) || !g.hasNode(a.target)) {
-      throw new InputError(`reading graph: ${file}: edges[${i}] has no key or names a node that is not in the graph.`);
+/** graph.json in pieces of about `chunk` characters: never one string of the whole graph. */
+export function* graphJsonChunks(g: ServiceGraph, chunk = 1 << 16): Generator<string> {
+  let buf = `${HEADER}\n"nodes":[\n`;
+  const nodes = g.nodes().sort(compare);
+  for (const [i, key] of nodes.entries()) {
+    buf += JSON.stringify({ key, attributes: g.getNodeAttributes(key) }) + (i === nodes.length - 1 ? '\n' : ',\n');
+    if (buf.length >= chunk) {
+      yield buf;
+      buf = '';
     }
-    g.addEdgeWithKey(e.key, a.source, a.target, a);
   }
+  buf += '],\n"edges":[\n';
+  const edges = g.edges().sort(compare);
+  for (const [i, key] of edges.entries()) {
+    buf += JSON.stringify({ key, attributes: g.getEdgeAttributes(key) }) + (i === edges.length - 1 ? '\n' : ',\n');
+    if (buf.length >= chunk) {
+      yield buf;
+      buf = '';
+    }
+  }
+  yield buf + ']}\n';
+}
+
+/** The whole graph.json as one string: for small graphs (tests); files are written from graphJsonChunks. */
+export function graphToJson(g: ServiceGraph): string {
+  return [...graphJsonChunks(g)].join('');
+}
+
+/** Reads graph.json text (a small graph, or a test's); files are read with readGraphFile. */
+export function graphFromJson(text: string, file: string): ServiceGraph {
+  const reader = new GraphReader(file);
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  for (const line of lines) reader.line(line);
+  return reader.end();
+}
+
+/** Reads a graph.json file line by line: memory follows the graph, never the file as one string. */
+export async function readGraphFile(file: string): Promise<ServiceGraph> {
+  const reader = new GraphReader(file);
+  const stream = createReadStream(file, { encoding: 'utf8' });
+  try {
+    for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) reader.line(line);
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (code ?? (err as Error).message);
+    throw new InputError(`reading graph: cannot read ${file} (${reason}). Pass the graph.json written by \`ztmap observe\` (run observe first if there is none).`, { cause: err });
+  } finally {
+    stream.destroy();
+  }
+  return reader.end();
+}
+
+const AGAIN = 'Re-run `ztmap observe` to write it again; a graph.json is only read as ztmap wrote it.';
+
+type Section = 'header' | 'nodes-open' | 'nodes' | 'edges-open' | 'edges' | 'done';
+
+/** A graph.json, one line at a time: each line is checked as it comes, with its number in any error. */
+class GraphReader {
+  private readonly _g = createGraph();
+  private _section: Section = 'header';
+  private _lineNo = 0;
+  private _index = 0;
+  /** The last record line ended with a comma: another record must follow. */
+  private _more = false;
+
+  constructor(private readonly _file: string) {}
+
+  private _fail(what: string): never {
+    throw new InputError(`reading graph: ${this._file} line ${this._lineNo}: ${what}. ${AGAIN}`);
+  }
+
+  line(raw: string): void {
+    this._lineNo++;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    switch (this._section) {
+      case 'header':
+        return this._header(line);
+      case 'nodes-open':
+        if (line !== '"nodes":[') this._fail('expected `"nodes":[`');
+        this._section = 'nodes';
+        return;
+      case 'nodes':
+        if (line === '],' && !this._more) {
+          this._section = 'edges-open';
+          this._index = 0;
+          return;
+        }
+        return this._node(this._record(line, 'nodes'));
+      case 'edges-open':
+        if (line !== '"edges":[') this._fail('expected `"edges":[`');
+        this._section = 'edges';
+        return;
+      case 'edges':
+        if (line === ']}' && !this._more) {
+          this._section = 'done';
+          return;
+        }
+        return this._edge(this._record(line, 'edges'));
+      case 'done':
+        if (line.trim() !== '') this._fail('text after the end of the graph');
+    }
+  }
+
+  end(): ServiceGraph {
+    if (this._section !== 'done') {
+      if (this._lineNo === 0) throw new InputError(`reading graph: ${this._file} is empty. ${AGAIN}`);
+      throw new InputError(`reading graph: ${this._file} ends at line ${this._lineNo} before the graph does (cut short?). ${AGAIN}`);
+    }
+    return this._g;
+  }
+
+  private _header(line: string): void {
+    if (line === HEADER) {
+      this._section = 'nodes-open';
+      return;
+    }
+    // What else it is, said as precisely as the first line allows.
+    const m = /"format"\s*:\s*"([^"]*)"\s*,\s*"version"\s*:\s*(\d+)/.exec(line);
+    if (m !== null && m[1] === GRAPH_FORMAT) {
+      throw new InputError(`reading graph: ${this._file} has version ${m[2]}; this ztmap reads version ${GRAPH_VERSION}. Re-run \`ztmap observe\` with this version.`);
+    }
+    if (line.trim() === '{') {
+      throw new InputError(`reading graph: ${this._file} is not a graph.json this ztmap reads (written by an older ztmap, or not by ztmap). Re-run \`ztmap observe\` with this version.`);
+    }
+    throw new InputError(`reading graph: ${this._file} is not a ztmap graph (line 1 is not its header). Pass a graph.json written by \`ztmap observe\`.`);
+  }
+
+  private _record(line: string, section: 'nodes' | 'edges'): Record<string, unknown> {
+    const more = line.endsWith(',');
+    let value: unknown;
+    try {
+      value = JSON.parse(more ? line.slice(0, -1) : line);
+    } catch (err) {
+      this._fail(`${section}[${this._index}] is not JSON (${(err as Error).message})`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) this._fail(`${section}[${this._index}] is not an object`);
+    if (this._index > 0 && !this._more) this._fail(`${section}[${this._index - 1}] is not followed by a comma`);
+    this._more = more;
+    return value as Record<string, unknown>;
+  }
+
+  private _node(rec: Record<string, unknown>): void {
+    const at = `nodes[${this._index}]`;
+    const check = new Check((what) => this._fail(`${at} ${what}`));
+    const key = check.string(rec.key, 'key');
+    if (this._g.hasNode(key)) this._fail(`${at}: node ${JSON.stringify(key)} appears twice`);
+    const a = check.object(rec.attributes, 'attributes');
+    const kind = check.oneOf(a.kind, 'kind', ['workload', 'world', 'node', 'unknown'] as const);
+    const attrs: NodeAttributes = {
+      kind,
+      name: check.string(a.name, 'name'),
+      ...(a.namespace === undefined ? {} : { namespace: check.string(a.namespace, 'namespace') }),
+      ...(a.workloadKind === undefined ? {} : { workloadKind: check.string(a.workloadKind, 'workloadKind') }),
+      serviceAccounts: check.strings(a.serviceAccounts, 'serviceAccounts'),
+      labels: check.stringMap(a.labels, 'labels'),
+      ips: check.strings(a.ips, 'ips'),
+    };
+    this._g.addNode(key, attrs);
+    this._index++;
+  }
+
+  private _edge(rec: Record<string, unknown>): void {
+    const at = `edges[${this._index}]`;
+    const check = new Check((what) => this._fail(`${at} ${what}`));
+    const key = check.string(rec.key, 'key');
+    const a = check.object(rec.attributes, 'attributes');
+    const source = check.string(a.source, 'source');
+    const target = check.string(a.target, 'target');
+    for (const n of [source, target]) if (!this._g.hasNode(n)) this._fail(`${at} names node ${JSON.stringify(n)}, which is not in the graph`);
+    const port = check.integer(a.port, 'port', 0, 65535);
+    const protocol = check.oneOf(a.protocol, 'protocol', ['http', 'grpc', 'tcp'] as const);
+    if (key !== edgeKey(source, target, port, protocol)) this._fail(`${at}: key ${JSON.stringify(key)} is not the key of its source, target, port and protocol`);
+    if (this._g.hasEdge(key)) this._fail(`${at}: edge ${JSON.stringify(key)} appears twice`);
+    const firstSeen = check.time(a.firstSeen, 'firstSeen');
+    const lastSeen = check.time(a.lastSeen, 'lastSeen');
+    if ((firstSeen === null) !== (lastSeen === null) || (firstSeen !== null && lastSeen !== null && firstSeen > lastSeen)) this._fail(`${at} has firstSeen after lastSeen, or only one of them`);
+    const attrs: EdgeAttributes = {
+      source,
+      target,
+      port,
+      protocol,
+      client: check.side(a.client, 'client'),
+      server: check.side(a.server, 'server'),
+      firstSeen,
+      lastSeen,
+      days: check.strings(a.days, 'days', /^\d{4,}-\d{2}-\d{2}$/),
+      methods: check.strings(a.methods, 'methods'),
+      paths: check.strings(a.paths, 'paths'),
+      pathsTruncated: check.boolean(a.pathsTruncated, 'pathsTruncated'),
+      services: check.strings(a.services, 'services'),
+      sourceServiceAccounts: check.strings(a.sourceServiceAccounts, 'sourceServiceAccounts'),
+      sources: check.strings(a.sources, 'sources'),
+      serverMethods: check.strings(a.serverMethods, 'serverMethods'),
+      serverPaths: check.strings(a.serverPaths, 'serverPaths'),
+      serverPathsTruncated: check.boolean(a.serverPathsTruncated, 'serverPathsTruncated'),
+      denied: check.array(a.denied, 'denied').map((d, i) => {
+        const o = check.object(d, `denied[${i}]`);
+        return {
+          reporter: check.oneOf(o.reporter, `denied[${i}].reporter`, ['client', 'server'] as const),
+          kind: check.oneOf(o.kind, `denied[${i}].kind`, ['rbac', 'ext-authz', 'no-filter-chain', 'no-route', 'blocked', 'registry-only'] as const),
+          policy: check.string(o.policy, `denied[${i}].policy`),
+          method: check.string(o.method, `denied[${i}].method`),
+          path: check.string(o.path, `denied[${i}].path`),
+          requests: check.count(o.requests, `denied[${i}].requests`),
+          firstSeen: check.time(o.firstSeen, `denied[${i}].firstSeen`),
+          lastSeen: check.time(o.lastSeen, `denied[${i}].lastSeen`),
+        };
+      }),
+      deniedTruncated: check.boolean(a.deniedTruncated, 'deniedTruncated'),
+    };
+    if (a.peerIps !== undefined) attrs.peerIps = check.strings(a.peerIps, 'peerIps');
+    if (a.folded !== undefined) {
+      const f = check.object(a.folded, 'folded');
+      const hashes = check.array(f.hashes, 'folded.hashes').map((h, i) => check.integer(h, `folded.hashes[${i}]`, 0, HASH_SPACE - 1));
+      if (hashes.length > FOLD_SKETCH || hashes.some((h, i) => i > 0 && h <= hashes[i - 1]!)) this._fail(`${at}: folded.hashes is not an ascending list of at most ${FOLD_SKETCH}`);
+      attrs.folded = { endpoints: check.count(f.endpoints, 'folded.endpoints'), exact: check.boolean(f.exact, 'folded.exact'), hashes };
+    }
+    this._g.addEdgeWithKey(key, source, target, attrs);
+    this._index++;
+  }
+}
+
+/** Field checks of one record; `fail` names the record and throws. */
+class Check {
+  constructor(private readonly _fail: (what: string) => never) {}
+
+  private _bad(name: string, expected: string, v: unknown): never {
+    const shown = JSON.stringify(v);
+    return this._fail(`field ${name} is not ${expected} (got ${shown === undefined ? 'nothing' : shown.length > 60 ? shown.slice(0, 60) + '…' : shown})`);
+  }
+
+  string(v: unknown, name: string): string {
+    return typeof v === 'string' ? v : this._bad(name, 'a string', v);
+  }
+
+  boolean(v: unknown, name: string): boolean {
+    return typeof v === 'boolean' ? v : this._bad(name, 'true or false', v);
+  }
+
+  object(v: unknown, name: string): Record<string, unknown> {
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : this._bad(name, 'an object', v);
+  }
+
+  array(v: unknown, name: string): unknown[] {
+    return Array.isArray(v) ? v : this._bad(name, 'a list', v);
+  }
+
+  strings(v: unknown, name: string, shape?: RegExp): string[] {
+    const xs = this.array(v, name);
+    for (const [i, x] of xs.entries()) {
+      if (typeof x !== 'string' || (shape !== undefined && !shape.test(x))) this._bad(`${name}[${i}]`, shape === undefined ? 'a string' : `a string like ${shape.source}`, x);
+    }
+    return xs as string[];
+  }
+
+  stringMap(v: unknown, name: string): Record<string, string> {
+    const o = this.object(v, name);
+    const out: Record<string, string> = {};
+    // Defined, not assigned: a label named __proto__ is a label, not the object's prototype.
+    for (const [k, x] of Object.entries(o)) Object.defineProperty(out, k, { value: this.string(x, `${name}.${k}`), enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+
+  oneOf<T extends string>(v: unknown, name: string, values: readonly T[]): T {
+    return values.includes(v as T) ? (v as T) : this._bad(name, `one of ${values.join(', ')}`, v);
+  }
+
+  integer(v: unknown, name: string, min: number, max: number): number {
+    return typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max ? v : this._bad(name, `an integer from ${min} to ${max}`, v);
+  }
+
+  /** A request count: a non-negative integer. */
+  count(v: unknown, name: string): number {
+    return this.integer(v, name, 0, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Epoch milliseconds a Date can hold, or null. */
+  time(v: unknown, name: string): number | null {
+    return v === null ? null : typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= 8.64e15 ? v : this._bad(name, 'a time in epoch milliseconds (or null)', v);
+  }
+
+  side(v: unknown, name: string): EdgeAttributes['client'] {
+    const o = this.object(v, name);
+    const responses: Record<string, number> = {};
+    for (const [k, n] of Object.entries(this.object(o.responses, `${name}.responses`))) {
+      if (!(RESPONSE_CLASSES as readonly string[]).includes(k)) this._bad(`${name}.responses`, `keyed by ${RESPONSE_CLASSES.join(', ')}`, k);
+      responses[k] = this.count(n, `${name}.responses.${k}`);
+    }
+    return { requests: this.count(o.requests, `${name}.requests`), mutual: this.count(o.mutual, `${name}.mutual`), plaintext: this.count(o.plaintext, `${name}.plaintext`), responses };
+  }
+}
+
+/** A graph as plain records, to cross a worker boundary by structured clone (no JSON text, no string limit). */
+export interface GraphRecords {
+  nodes: [key: string, attributes: NodeAttributes][];
+  edges: [key: string, attributes: EdgeAttributes][];
+}
+
+export function graphToRecords(g: ServiceGraph): GraphRecords {
+  return { nodes: g.mapNodes((k, a) => [k, a]), edges: g.mapEdges((k, a) => [k, a]) };
+}
+
+/** The graph of records graphToRecords made (ztmap's own, so not checked again), in sorted order. */
+export function graphFromRecords(r: GraphRecords): ServiceGraph {
+  const g = createGraph();
+  for (const [k, a] of [...r.nodes].sort((x, y) => compare(x[0], y[0]))) g.addNode(k, a);
+  for (const [k, a] of [...r.edges].sort((x, y) => compare(x[0], y[0]))) g.addEdgeWithKey(k, a.source, a.target, a);
   return g;
 }

@@ -1,7 +1,7 @@
 // The inventory as emitters need it: every workload with its pods' labels and ports (to
 // check selectors), plus the workloads a default-deny egress must still reach — cluster
 // DNS and the Istio control plane — found by the Services that front them, so selectors
-// come from the labels those pods really carry (design.md §3).
+// come from the labels those pods really carry (docs/policies.md, NetworkPolicy).
 
 import { selects } from '../flow/labels.js';
 import { podDataplane, type Inventory, type Pod, type Service } from '../inventory/inventory.js';

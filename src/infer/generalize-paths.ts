@@ -1,5 +1,5 @@
 // Observed path templates → the path matches a policy can express. Istio matches paths
-// exactly, by prefix (`/a/*`), by suffix or by presence only (design.md §3), so:
+// exactly, by prefix (`/a/*`), by suffix or by presence only (https://istio.io/latest/docs/reference/config/security/authorization-policy/), so:
 //   - a template with a placeholder becomes a prefix up to the placeholder
 //     (`/api/v1/products/{id}` → `/api/v1/products/*`): the id itself never reaches a policy;
 //   - a position where the siblings are values, not routes, becomes the parent's prefix:

@@ -1,7 +1,8 @@
 // graph + inventory → the target-free RuleSet: one rule per observed edge that is not
-// noise, with its generalized operations, evidence and confidence (design.md §1, §4).
+// noise, with its generalized operations, evidence and confidence (docs/policies.md, "From edges to access rules").
 
 import { MAX_IPS_PER_NODE, MAX_METHODS_PER_EDGE, allowedView, compare, responsesOf, type EdgeAttributes, type NodeAttributes } from '../graph/attributes.js';
+import { isOtherKey } from '../graph/fold.js';
 import { forwardingCallers, type ServiceGraph } from '../graph/graph.js';
 import { BEHIND_PROXY } from '../flow/identity.js';
 import type { Inventory } from '../inventory/inventory.js';
@@ -175,6 +176,18 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
         excluded.push({ from, to, port: e.port, protocol: e.protocol, reason: 'behind-proxy', consequence, evidence });
         findings.push({ severity: 'blocker', target: 'observe', subject: e.target, message: consequence, requests: evidence.requests, flows: [key] });
       }
+      continue;
+    }
+    // The long tail of external endpoints folded by observe (graph/fold.ts): many endpoints, not
+    // one destination, so no rule — an allow of "(other)" would be an allow of no host, or of all.
+    if (e.folded !== undefined) {
+      const outbound = isOtherKey(e.target);
+      const n = `${e.folded.exact ? '' : 'about '}${e.folded.endpoints}`;
+      const consequence = outbound
+        ? `${n} external destination(s) that ${e.source} called on port ${e.port} were folded into ${e.target} (${evidence.requests} request(s)): observe keeps at most --max-external-endpoints of them per workload and port. No rule allows them, so once egress is enforced they are denied. If they are legitimate, send them through an egress gateway or allow them by hand (a CIDR, or a CNI's FQDN policy); to see them one by one, re-run observe with a higher --max-external-endpoints.`
+        : `${n} external client(s) that reached ${e.target} on port ${e.port} were folded into ${e.source} (${evidence.requests} request(s)): observe keeps at most --max-external-endpoints of them per workload and port. No rule allows them by address; if they must keep reaching it, front it with a gateway or allow them by hand, or re-run observe with a higher --max-external-endpoints to see them one by one.`;
+      excluded.push({ from, to, port: e.port, protocol: e.protocol, reason: 'folded-endpoints', consequence, evidence });
+      findings.push({ severity: 'blocker', target: 'observe', subject: outbound ? e.source : e.target, message: consequence, requests: evidence.requests, flows: [key] });
       continue;
     }
     const hostIPs = new Set(facts.get(e.target)?.pods.flatMap((p) => (p.hostIP === undefined ? [] : [p.hostIP])) ?? []);

@@ -1,4 +1,4 @@
-// Traffic that is real but must not become an ordinary allow rule (issue 3, design.md §3):
+// Traffic that is real but must not become an ordinary allow rule (issue 3; docs/policies.md):
 // the kubelet's probes, metrics scrapes, Istio's own ports, and flows too rare to trust.
 // Each is excluded explicitly, listed in the review with what enforcement will do to it.
 

@@ -1,5 +1,5 @@
 // Endpoint references from sources → identities (workloads, world, node, unknown).
-// Identity resolution happens here once for every source (style.md, anti-pattern 1).
+// Identity resolution happens here once for every source (docs/architecture.md, "Identity is resolved once").
 
 import type { EndpointRef, Flow, Location } from '../flow/flow.js';
 import { BEHIND_PROXY, isPrivateIp, type Identity, type ResolvedFlow } from '../flow/identity.js';
@@ -121,7 +121,7 @@ interface Memo extends Validity {
 }
 
 /** Memo entries kept; a mesh has far fewer distinct endpoint pairs, so this bounds a pathological input. */
-const MEMO_LIMIT = 200_000;
+const MEMO_LIMIT = 50_000;
 
 export class Resolver {
   /** Endpoints that became `unknown` nodes, by reason, with where they were seen. */
@@ -134,6 +134,7 @@ export class Resolver {
 
   /** The memo entry the last `resolve` used, when it is one (reusable); undefined otherwise. */
   lastReuse: Reuse | undefined;
+  private _lastKey: string | undefined;
 
   constructor(
     private readonly _inv: Inventory,
@@ -146,6 +147,7 @@ export class Resolver {
   resolve(flow: Flow): ResolvedFlow[] {
     const t = flow.timestamp;
     const key = flow.endpointKey === undefined ? undefined : t === undefined ? flow.endpointKey + '#' : flow.endpointKey;
+    this._lastKey = key;
     let memo = key === undefined ? undefined : this._memo.get(key);
     if (memo !== undefined && t !== undefined && (t < memo.from || t > memo.to)) memo = undefined;
     if (memo === undefined) {
@@ -162,6 +164,15 @@ export class Resolver {
     // Arrays of exactly their length, not an empty one grown by push.
     const main = resolvedFlow(flow, memo.main);
     return memo.gatewayRoute === undefined ? [main] : [main, resolvedFlow(flow, memo.gatewayRoute)];
+  }
+
+  /**
+   * Drops the memo entry of the last `resolve`: its caller knows its endpoints will not repeat
+   * usefully (one of a flood of external hosts, graph/fold.ts), and kept it would hold memory.
+   */
+  forgetLast(): void {
+    if (this._lastKey !== undefined) this._memo.delete(this._lastKey);
+    this.lastReuse = undefined;
   }
 
   /** Counts a reused resolution's unresolved notes again, for one more flow at `location`. */

@@ -1,4 +1,4 @@
-// Access rules → Istio AuthorizationPolicy (security.istio.io/v1), design.md §3:
+// Access rules → Istio AuthorizationPolicy (security.istio.io/v1, https://istio.io/latest/docs/reference/config/security/authorization-policy/):
 //   - per managed namespace with sidecars, an allow-nothing `spec: {}` (deny-all);
 //   - per destination workload with a sidecar, one ALLOW policy whose selector selects
 //     exactly its pods, with one rule per distinct operation (port, methods, paths) and
@@ -9,8 +9,8 @@
 //
 // Ambient workloads (docs/ambient.md) have no sidecar: ztunnel enforces their policies, at L4
 // only. An ALLOW rule with HTTP attributes (methods, paths, hosts, …) bound by selector is
-// omitted by ztunnel, which makes the policy deny what the rule was meant to allow (istio
-// pilot/pkg/serviceregistry/kube/controller/ambient/authorization.go, handleRule). So an
+// omitted by ztunnel, which makes the policy deny what the rule was meant to allow (handleRule in
+// https://github.com/istio/istio/blob/master/pilot/pkg/serviceregistry/kube/controller/ambient/authorization.go). So an
 // ambient workload's ALLOW names principals and ports only, and a warning lists the L7
 // restrictions left out. Behind a waypoint ztunnel sees the waypoint's identity, not the
 // client's: such workloads get no selector policy, and their namespace no deny-all.

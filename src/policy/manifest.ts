@@ -1,5 +1,5 @@
 // Kubernetes objects as plain typed data, and the name and label rules they must obey.
-// Builders validate here so that an invalid manifest cannot be built (style.md 9, 10):
+// Builders validate here so that an invalid manifest cannot be built (docs/architecture.md, "Valid by construction"):
 // a name taken from telemetry or the inventory that is not a valid Kubernetes name is
 // rejected with InvalidNameError, never emitted.
 

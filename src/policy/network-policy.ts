@@ -1,4 +1,4 @@
-// Access rules → Kubernetes NetworkPolicy (networking.k8s.io/v1), design.md §3:
+// Access rules → Kubernetes NetworkPolicy (networking.k8s.io/v1, https://kubernetes.io/docs/concepts/services-networking/network-policies/):
 //   - per managed namespace a default deny of ingress and egress, with egress to the
 //     cluster's DNS (UDP and TCP 53, selectors from the DNS pods in the inventory) and,
 //     where sidecars run, to istiod (15012), since a default-deny egress breaks both;

@@ -1,5 +1,5 @@
 // A selector that selects exactly one workload's pods, from labels that survive a rollout
-// (design.md §3): stable keys first, never per-revision hashes (inventory/ already drops
+// (docs/policies.md, NetworkPolicy): stable keys first, never per-revision hashes (inventory/ already drops
 // them from a workload's labels), checked against every pod in the selector's scope.
 
 import { selects } from '../flow/labels.js';

@@ -1,6 +1,6 @@
 // The only YAML writer for manifests: through the `yaml` library with fixed options, never
 // string templates, so names and paths from telemetry cannot break out of their scalars
-// (design.md §6). Keys: apiVersion, kind, metadata, spec; output is byte-stable.
+// (docs/architecture.md, "Untrusted input"). Keys: apiVersion, kind, metadata, spec; output is byte-stable.
 
 import YAML from 'yaml';
 import { printable } from '../text.js';

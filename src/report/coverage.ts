@@ -1,4 +1,4 @@
-// Coverage and risk of a proposal (issue 3, design.md §4): what the observation window
+// Coverage and risk of a proposal (issue 3; docs/architecture.md, "Least privilege, measurably"): what the observation window
 // could not have shown, and where the rules allow more than was observed. A reviewer
 // decides with this in front of them.
 

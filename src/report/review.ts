@@ -1,6 +1,6 @@
 // review.md and review.json beside the manifests: blockers and errors first, then mTLS
 // readiness, excluded traffic, and coverage and risk. Names come from telemetry and the
-// inventory, so every cell is escaped for Markdown (design.md §6).
+// inventory, so every cell is escaped for Markdown (docs/architecture.md, "Untrusted input").
 
 import type { RuleSet } from '../rules/access-rule.js';
 import { printable, printableDeep } from '../text.js';

@@ -1,4 +1,4 @@
-// The target-free access-rule model (design.md §1): "A may reach B on port P with methods
+// The target-free access-rule model (docs/architecture.md, Glossary): "A may reach B on port P with methods
 // M on paths S", after generalization and noise filtering, each rule with its evidence.
 // Every emitter (policy/) and every verifier speaks this model, never the graph.
 // Types and pure helpers only: no I/O, no dependencies beyond flow/.
@@ -71,10 +71,10 @@ export interface AccessRule {
 }
 
 /** Observed traffic that is deliberately not turned into a rule, with the reason. */
-export type ExclusionReason = 'kubelet-probe' | 'metrics-scrape' | 'istio-port' | 'below-threshold' | 'behind-proxy';
+export type ExclusionReason = 'kubelet-probe' | 'metrics-scrape' | 'istio-port' | 'below-threshold' | 'behind-proxy' | 'folded-endpoints';
 
 /**
- * Requests the mesh refused during the window, per operation (design.md §7): evidence of
+ * Requests the mesh refused during the window, per operation (docs/observe.md, "Traffic the mesh denies today"): evidence of
  * denial. They never become allows; the review lists them as "denied today".
  */
 export interface DeniedTraffic extends RefusedOperation {

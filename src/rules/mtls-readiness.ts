@@ -1,5 +1,5 @@
 // Which sidecar workloads still receive plaintext, from whom, how much: the list that must
-// be empty before STRICT mTLS (design.md §2). Excluded traffic counts too: a kubelet probe
+// be empty before STRICT mTLS (docs/policies.md, "STRICT mTLS readiness"). Excluded traffic counts too: a kubelet probe
 // through the sidecar breaks under STRICT just as a plaintext client does.
 
 import type { AccessRule, Exclusion, RuleSet, WorkloadFacts } from './access-rule.js';

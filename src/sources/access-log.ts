@@ -1,6 +1,6 @@
 // One Envoy access-log entry → one Flow.
 //
-// Istio writes a line per request per proxy (design.md §2): the client sidecar's outbound
+// Istio writes a line per request per proxy (docs/observe.md, "How lines become edges"): the client sidecar's outbound
 // entry names the server by upstream_host/upstream_cluster, the server sidecar's inbound
 // entry names the client by downstream_remote_address and carries the mTLS evidence (an
 // `outbound_.PORT_._.SVC` SNI). Each entry becomes a Flow tagged with its reporter; the graph
@@ -67,8 +67,8 @@ export function parseTimestamp(s: string): number | undefined {
  * on, which noise thresholds count) without bound. Both paths check it: entryToFlow rejects the
  * record, and the byte path (access-log-decoder.ts) declines it to entryToFlow.
  */
-export const START_TIME_MIN = Date.UTC(2000, 0, 1);
-export const START_TIME_MAX = Date.UTC(2100, 0, 1);
+const START_TIME_MIN = Date.UTC(2000, 0, 1);
+const START_TIME_MAX = Date.UTC(2100, 0, 1);
 
 export const startTimeInRange = (t: number): boolean => t >= START_TIME_MIN && t < START_TIME_MAX;
 
@@ -82,8 +82,8 @@ export const DIRECT_RESPONSE = 'direct_response';
 export const BLACK_HOLE = 'BlackHoleCluster';
 
 /**
- * Whether the mesh refused the request, from the response flags and details (design.md §7,
- * ../shared/notes/semantics.md). Only refusals by the mesh count: an application's own 403 is
+ * Whether the mesh refused the request, from the response flags and details (docs/observe.md,
+ * "Traffic the mesh denies today"). Only refusals by the mesh count: an application's own 403 is
  * `via_upstream`, and a `302 UAEX` is an ext_authz login redirect, not a refusal of the caller.
  */
 export function denialOf(e: AccessLogEntry, blackHole: boolean): Denial | undefined {

@@ -1,4 +1,4 @@
-// Where a log was collected says which pod's proxy wrote it (design.md §2): the line does not.
+// Where a log was collected says which pod's proxy wrote it (docs/observe.md, Inputs): the line does not.
 //
 //   /var/log/pods/NS_POD_UID/CONTAINER/0.log[.20240101-000000[.gz]]   kubelet's tree (CRI lines)
 //   /var/log/containers/POD_NS_CONTAINER-CONTAINERID.log              kubelet's symlinks (CRI lines)

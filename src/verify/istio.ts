@@ -1,5 +1,5 @@
 // Istio AuthorizationPolicy (security.istio.io/v1 and v1beta1) evaluated over one request at
-// the destination workload's sidecar, from the API reference (design.md §3):
+// the destination workload's sidecar, from the API reference (https://istio.io/latest/docs/reference/config/security/authorization-policy/):
 //   1. a matching CUSTOM policy hands the request to its external authorizer;
 //   2. a matching DENY policy denies;
 //   3. no ALLOW policy applying to the workload: allow;
@@ -14,14 +14,14 @@
 // unknown that could change the verdict makes the verdict unknown.
 //
 // At ztunnel (ambient mode, `EvaluateOptions.ztunnel`) Istio converts each policy as its
-// pilot/pkg/serviceregistry/kube/controller/ambient/authorization.go does: targetRef
+// https://github.com/istio/istio/blob/master/pilot/pkg/serviceregistry/kube/controller/ambient/authorization.go does: targetRef
 // policies are not sent to ztunnel; CUSTOM (and AUDIT) are not supported and not applied;
 // a rule with an attribute ztunnel cannot read — hosts, methods, paths (and their notX),
 // remoteIpBlocks, requestPrincipals, a `when` key other than source.ip, source.namespace,
 // source.principal, destination.ip, destination.port — is omitted whole from an ALLOW
 // policy, which still applies (so with no rule left it denies everything). In a DENY rule
 // those attributes are dropped from each source, operation and condition; one left with
-// nothing becomes an empty match, which ztunnel never matches (istio/ztunnel src/rbac.rs,
+// nothing becomes an empty match, which ztunnel never matches (https://github.com/istio/ztunnel/blob/master/src/rbac.rs,
 // Authorization::matches skips an empty match, and its test rbac_empty_policy), so such a
 // DENY rule never applies, however Istio's status words it. Namespaces are plain Istio
 // string matches on the peer's namespace (not Envoy's regular expression); trustDomains
@@ -485,7 +485,7 @@ function field<T>(values: readonly T[] | undefined, notValues: readonly T[] | un
 }
 
 /**
- * A principal pattern as Istio applies it (pilot/pkg/security/trustdomain, ReplaceTrustDomainAliases,
+ * A principal pattern as Istio applies it (https://github.com/istio/istio/tree/master/pilot/pkg/security/trustdomain, ReplaceTrustDomainAliases,
  * with the configured trust domain as the only member of the bundle): only a full
  * `TD/ns/NS/sa/SA` pattern is rewritten, and only when TD is `cluster.local` or matches the
  * trust domain (exactly, or as a `*`-prefix or `*`-suffix pattern). A `*` trust domain, a
@@ -581,7 +581,7 @@ function sourceMatch(s: Source, req: IstioRequest, ctx: MatchContext): Tri {
  * A source as ztunnel holds it: only principals, namespaces, serviceAccounts and ipBlocks
  * (and their notX) are converted; requestPrincipals, remoteIpBlocks and trustDomains are
  * dropped. A source left with none of them is an empty match, which ztunnel never matches
- * (src/rbac.rs: an empty match is skipped, so its clause fails).
+ * (https://github.com/istio/ztunnel/blob/master/src/rbac.rs: an empty match is skipped, so its clause fails).
  */
 function ztunnelSourceMatch(s: Source, principal: string | null | undefined, ipMatch: (c: Cidr) => Tri): Tri {
   if ((s.principals ?? s.notPrincipals ?? s.namespaces ?? s.notNamespaces ?? s.serviceAccounts ?? s.notServiceAccounts ?? s.ipBlocks ?? s.notIpBlocks) === undefined) return false;

@@ -1,5 +1,5 @@
 // Kubernetes NetworkPolicy (networking.k8s.io/v1) evaluated over one connection, from the
-// API reference's semantics (design.md §3):
+// API reference's semantics (https://kubernetes.io/docs/concepts/services-networking/network-policies/):
 // - a pod is isolated for ingress (egress) once any policy selecting it has Ingress (Egress)
 //   in its policyTypes; then the union of those policies' rules is what is allowed;
 // - a connection needs egress allowed at the client and ingress allowed at the server;

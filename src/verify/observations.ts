@@ -60,7 +60,7 @@ export interface Refusal {
 }
 
 /**
- * The refused operations of every edge (design.md §7): each replayed as its own observation.
+ * The refused operations of every edge (docs/observe.md, "Traffic the mesh denies today"): each replayed as its own observation.
  * mTLS as the refusing proxy saw it: a server-side refusal came over mTLS unless it was a
  * plaintext client without a filter chain; a client-side one never reached a server.
  */

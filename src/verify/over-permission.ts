@@ -1,4 +1,4 @@
-// What a policy set allows beyond what was observed (design.md §4.3): workload pairs and
+// What a policy set allows beyond what was observed (docs/architecture.md, "Least privilege, measurably", 3): workload pairs and
 // ports never seen that would be let through, and on observed HTTP edges, methods and paths
 // never seen that would be let through. Each is found by replaying a request that did not
 // happen, so it is measured with the same evaluators as the observed traffic.
@@ -52,7 +52,7 @@ export const OUTSIDER: ReplayEndpoint = { key: 'world:203.0.113.1', kind: 'world
 /**
  * A pod inside the cluster without a sidecar and without labels, one per namespace: no
  * identity for Istio, and only namespace-wide peers for NetworkPolicy. It finds what is
- * allowed to an unauthenticated in-cluster client (design.md §4.4), which the outsider's
+ * allowed to an unauthenticated in-cluster client (docs/architecture.md, "Least privilege, measurably", 4), which the outsider's
  * address cannot show to namespaceSelector and podSelector peers.
  */
 export const UNMESHED_PROBE = 'Probe/unmeshed-pod';

@@ -68,7 +68,7 @@ export interface Verification {
   problems: ManifestProblem[];
   summary: VerificationSummary;
   results: Checked[];
-  /** The mesh's refusals in the window, replayed (design.md §4: a pair refused today stays denied). */
+  /** The mesh's refusals in the window, replayed (docs/verify.md: a pair refused today stays denied). */
   refusals: CheckedRefusal[];
   overPermission?: OverPermission;
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { observeGraph } from '../../src/cli/commands/observe.js';
+import { compare } from '../../src/flow/compare.js';
 import { learnBindings } from '../../src/cli/observe/bindings.js';
 import { observePart } from '../../src/cli/observe/part.js';
 import { loadInventory } from '../../src/inventory/inventory.js';
@@ -66,8 +67,8 @@ describe('observe over a rolling deploy mid-window @e2e', () => {
     // (cart's old 10.20.1.11 is catalog's after 11:15, its old 10.20.2.11 the CronJob's at 10:30).
     const byKey = (e: { source: string; target: string; port: number }) => `${e.source}|${e.target}|${e.port}`;
     assert.deepEqual(
-      edgesOf(g).sort((a, b) => (byKey(a) < byKey(b) ? -1 : 1)),
-      expected.edges.map(({ knowable: _, ...e }) => e).sort((a, b) => (byKey(a) < byKey(b) ? -1 : 1)),
+      edgesOf(g).sort((a, b) => compare(byKey(a), byKey(b))),
+      expected.edges.map(({ knowable: _, ...e }) => e).sort((a, b) => compare(byKey(a), byKey(b))),
     );
     assert.match(r.stderr, /unresolved endpoints \(kept as unknown nodes\): 9\n  source-unknown-ip: 9\n/);
     assert.match(r.stderr, /learned from the pods' own lines: 15 pods/);

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InternalError, OutputError } from '../../src/errors.js';
-import { recoverOutputs, replaceOutputs, writeFileAtomic } from '../../src/cli/output.js';
+import { recoverOutputs, replaceOutputs, setOutputStepHook, writeFileAtomic } from '../../src/cli/output.js';
 import { tempDir } from '../support/cli.js';
 
 describe('cli/output', () => {
@@ -35,6 +35,49 @@ describe('cli/output', () => {
     assert.deepEqual(readdirSync(join(out, 'policies'), { recursive: true }).sort(), ['a', 'a/new.yaml']);
     assert.ok(!existsSync(join(out, 'graph.json')), 'owned and not written: stale');
     assert.equal(readFileSync(join(out, 'mine.txt'), 'utf8'), 'mine\n');
+    assert.deepEqual(hidden(), []);
+  });
+
+  it('writes a file from pieces (a generator, sync or async), a disk-changing step between each, and keeps the old file until committed', async () => {
+    const steps: string[] = [];
+    setOutputStepHook(() => steps.push(existsSync(join(out, 'graph.json')) ? readFileSync(join(out, 'graph.json'), 'utf8') : '(none)'));
+    try {
+      async function* pieces() {
+        for (let i = 0; i < 5; i++) yield i % 2 === 0 ? `piece ${i}\n` : Buffer.from(`piece ${i}\n`);
+      }
+      function* more() {
+        yield 'a';
+        yield 'b\n';
+      }
+      await replaceOutputs({
+        out,
+        unit: 'u',
+        owned: ['graph.json', 'nodes.csv'],
+        write: async (s) => {
+          const stepsBefore = steps.length;
+          await s.write('graph.json', pieces());
+          // Open + one step per piece: a kill between any two pieces is a kill point.
+          assert.equal(steps.length - stepsBefore, 1 + 5);
+          await s.write('nodes.csv', more());
+          return undefined;
+        },
+      });
+      assert.equal(readFileSync(join(out, 'graph.json'), 'utf8'), 'piece 0\npiece 1\npiece 2\npiece 3\npiece 4\n');
+      assert.equal(readFileSync(join(out, 'nodes.csv'), 'utf8'), 'ab\n');
+      // Every step before the commit point saw the previous graph.json intact.
+      assert.ok(steps.slice(0, 8).every((x) => x === '{}\n'), JSON.stringify(steps.slice(0, 8)));
+    } finally {
+      setOutputStepHook(undefined);
+    }
+  });
+
+  it('a generator that fails midway leaves the previous output and no staging', async () => {
+    function* failing() {
+      yield 'half of it';
+      throw new InternalError('the writer failed');
+    }
+    await assert.rejects(replaceOutputs({ out, unit: 'u', owned: ['graph.json'], write: async (s) => s.write('graph.json', failing()) }), InternalError);
+    assert.equal(readFileSync(join(out, 'graph.json'), 'utf8'), '{}\n');
     assert.deepEqual(hidden(), []);
   });
 

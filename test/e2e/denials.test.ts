@@ -1,4 +1,4 @@
-// Traffic the mesh refuses today is evidence of denial, never an allow (issue 11, design.md §7):
+// Traffic the mesh refuses today is evidence of denial, never an allow (issue 11; docs/observe.md, "Traffic the mesh denies today"):
 // RBAC denials of HTTP (the client's line reads 403 via_upstream) and of gRPC (both lines read
 // 200; only the server's details say rbac_access_denied), a pair that was only ever refused,
 // and requests that reached a server from behind a proxy nobody logged. Driven through the

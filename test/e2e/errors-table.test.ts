@@ -213,7 +213,7 @@ const CASES: Case[] = [
   { name: 'propose: a missing graph.json', run: (c) => propose(c, '-g', join(c.dir, 'graph.json'), '-o', join(c.dir, 'out')), status: 2, says: (c) => names('reading graph', join(c.dir, 'graph.json'), 'no such file') },
   { name: 'propose: a graph.json that is a directory', run: (c) => propose(c, '-g', c.dir, '-o', join(c.dir, 'out')), status: 2, says: (c) => names('reading graph', c.dir, 'is a directory') },
   { name: 'propose: a graph.json that is a dangling link', run: (c) => (symlinkSync('nowhere', join(c.dir, 'g.json')), propose(c, '-g', join(c.dir, 'g.json'), '-o', join(c.dir, 'out'))), status: 2, says: (c) => names(join(c.dir, 'g.json'), 'no such file') },
-  { name: 'propose: a graph.json that is not JSON', run: (c) => propose(c, '-g', write(join(c.dir, 'g.json'), 'garbage'), '-o', join(c.dir, 'out')), status: 2, says: (c) => names(join(c.dir, 'g.json'), 'not JSON') },
+  { name: 'propose: a graph.json that is not JSON', run: (c) => propose(c, '-g', write(join(c.dir, 'g.json'), 'garbage'), '-o', join(c.dir, 'out')), status: 2, says: (c) => names(join(c.dir, 'g.json'), 'not a ztmap graph') },
   { name: 'propose: JSON that is not a ztmap graph', run: (c) => propose(c, '-g', write(join(c.dir, 'g.json'), '{}'), '-o', join(c.dir, 'out')), status: 2, says: (c) => names(join(c.dir, 'g.json'), 'not a ztmap graph') },
   { name: 'propose: a graph named as a device', run: (c) => propose(c, '-g', '/dev/null', '-o', join(c.dir, 'out')), status: 2, says: () => names('/dev/null', 'not a file') },
   { name: 'propose without --inventory', run: (c) => ztmap(['propose', '-g', c.graph, '-o', join(c.dir, 'out')]), status: 2, says: () => /--inventory is required/ },

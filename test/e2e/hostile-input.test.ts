@@ -1,4 +1,4 @@
-// @e2e: hostile telemetry and inventory through the real binary (design.md §6). A workload
+// @e2e: hostile telemetry and inventory through the real binary (docs/architecture.md, "Untrusted input"). A workload
 // controls its own paths and names: what each output may carry of them is asserted per output.
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';

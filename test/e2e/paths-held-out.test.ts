@@ -9,20 +9,32 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Verification } from '../../src/verify/verification.js';
-import { tempDir, ztmap } from '../support/cli.js';
+import { tempDir, ztmap, type Run } from '../support/cli.js';
 import { writeTwoDays } from '../support/shop-model.js';
 
 /** Requests per day: every route is seen on both days, each id shape hundreds of times. */
 export const REQUESTS_PER_DAY = 4000;
 
 describe('held-out paths: propose from day 1, replay day 2 @e2e', () => {
-  const dir = tempDir();
-  const { inventory, day1, day2 } = writeTwoDays(dir, REQUESTS_PER_DAY);
-  const observed = ztmap(['observe', '-q', '-i', inventory, '-o', dir, day1]);
-  const propose = ztmap(['propose', '-q', '-g', join(dir, 'graph.json'), '-i', inventory, '-o', dir]);
-  const policies = join(dir, 'policies');
-  const json = join(dir, 'verification.json');
-  const verify = ztmap(['verify', '-q', '-p', policies, '-i', inventory, '--rules', join(policies, 'rules.json'), '--json', json, day2]);
+  let dir: string;
+  let policies: string;
+  let json: string;
+  let observed: Run;
+  let propose: Run;
+  let verify: Run;
+
+  // In a hook, not the describe body: mocha runs every describe body while it collects tests
+  // (even when --grep selects none of these), and a throw there ends the whole run.
+  before(function () {
+    this.timeout(120_000);
+    dir = tempDir();
+    policies = join(dir, 'policies');
+    json = join(dir, 'verification.json');
+    const { inventory, day1, day2 } = writeTwoDays(dir, REQUESTS_PER_DAY);
+    observed = ztmap(['observe', '-q', '-i', inventory, '-o', dir, day1]);
+    propose = ztmap(['propose', '-q', '-g', join(dir, 'graph.json'), '-i', inventory, '-o', dir]);
+    verify = ztmap(['verify', '-q', '-p', policies, '-i', inventory, '--rules', join(policies, 'rules.json'), '--json', json, day2]);
+  });
 
   it('observes day 1 and proposes without errors or blockers', () => {
     assert.equal(observed.status, 0, observed.stderr);

@@ -3,7 +3,7 @@
 // upstream schemas, are byte-identical across runs, and the exit code reports blockers.
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import YAML from 'yaml';
 import type { Manifest } from '../../src/policy/manifest.js';
 import { ztmap, tempDir } from '../support/cli.js';
@@ -40,8 +40,16 @@ function manifestsIn(dir: string): Manifest[] {
 }
 
 describe('propose on the Bookinfo fixtures @e2e', () => {
-  const graph = observed();
-  const first = proposeInto(graph);
+  let graph: string;
+  let first: ReturnType<typeof proposeInto>;
+
+  // In a hook, not the describe body: mocha runs every describe body while it collects tests
+  // (even when --grep selects none of these), and a throw there ends the whole run.
+  before(function () {
+    this.timeout(60_000);
+    graph = observed();
+    first = proposeInto(graph);
+  });
 
   it('exits 5 because observed traffic would be denied, and names each blocker on stderr', () => {
     assert.equal(first.r.status, 5, first.r.stderr);
@@ -133,7 +141,24 @@ describe('propose on the Bookinfo fixtures @e2e', () => {
   });
 
   it('stays inside the output directory and removes stale manifests of an earlier run', () => {
-    const { dir } = proposeInto(graph, ['--target', 'istio', '--fail-on', 'never']);
-    assert.ok(files(dir).every((f) => !relative(dir, join(dir, f)).startsWith('..')));
+    const out = tempDir();
+    const dir = join(out, 'policies');
+    const proposeHere = (extra: string[]) => ztmap(['propose', '-q', '-g', graph, '-i', INVENTORY, '-o', out, '--fail-on', 'never', ...extra]);
+    // The earlier run writes manifests the later one will not: every target, and --first-apply's allow-alls.
+    assert.equal(proposeHere(['--first-apply']).status, 0);
+    const earlier = files(dir);
+    assert.ok(earlier.some((f) => f.startsWith('networkpolicy/')), earlier.join(' '));
+    assert.ok(earlier.some((f) => f.includes('ztmap-temporary-allow-all-')), earlier.join(' '));
+    const later = proposeHere(['--target', 'istio']);
+    assert.equal(later.status, 0, later.stderr);
+    // What the directory holds now is exactly what the same command writes into an empty one.
+    const fresh = proposeInto(graph, ['--target', 'istio', '--fail-on', 'never']).dir;
+    assert.deepEqual(files(dir), files(fresh));
+    for (const f of files(fresh)) assert.equal(readFileSync(join(dir, f), 'utf8'), readFileSync(join(fresh, f), 'utf8'), f);
+    const stale = earlier.filter((f) => !files(fresh).includes(f));
+    assert.ok(stale.length > 0, 'the two runs differ, or this test shows nothing');
+    for (const f of stale) assert.ok(!existsSync(join(dir, f)), `${f} of the earlier run is still there`);
+    // Nothing was written beside policies/: no staging, no commit directory, nothing outside OUT.
+    assert.deepEqual(readdirSync(out), ['policies']);
   });
 });

@@ -1,5 +1,5 @@
 // How one access-log entry says the mesh refused a request, failed upstream, or was forwarded by
-// a proxy (issue 11; ../shared/notes/semantics.md). Lines are written here in the shapes Istio
+// a proxy (issue 11; docs/observe.md, "Traffic the mesh denies today"). Lines are written here in the shapes Istio
 // users published (the conformance suite reads the published ones themselves).
 
 import assert from 'node:assert/strict';

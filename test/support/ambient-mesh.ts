@@ -81,7 +81,7 @@ interface EdgeSpec {
   mutual?: number;
 }
 
-export const EDGES: EdgeSpec[] = [
+const EDGES: EdgeSpec[] = [
   { from: W.frontend, to: W.api, port: 8080, protocol: 'http', methods: ['GET', 'POST'], paths: ['/api/cart', '/api/items/{id}'], client: 20 },
   { from: W.web, to: W.api, port: 8080, protocol: 'tcp', client: 12 },
   { from: W.legacy, to: W.api, port: 8080, protocol: 'http', methods: ['GET'], paths: ['/health'], client: 4 },

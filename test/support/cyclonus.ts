@@ -23,7 +23,7 @@ export interface OraclePod {
 }
 
 /** A pod as "namespace/name", or an address outside the cluster. */
-export type OracleEndpoint = { pod: string } | { ip: string };
+type OracleEndpoint = { pod: string } | { ip: string };
 
 export interface OracleCase {
   id: string;

@@ -1,5 +1,5 @@
 // A deliberately small evaluator of the manifest shapes `ztmap propose` emits, written from
-// the documented semantics (design.md §3), for the tests of issue 3: does a request from
+// the documented semantics (docs/policies.md), for the tests of issue 3: does a request from
 // pod A to pod B pass Istio's ALLOW policies and both NetworkPolicy sides? It reads only
 // the manifests and the pods, never the rules they came from. The full verifier (every
 // field, notX, when, named ports, ipBlock except) is src/verify's job.

@@ -28,7 +28,7 @@ export const MESH = {
 } as const;
 
 /** The client's local port of the request below: the server line's downstream remote port. */
-export const WEB_PORT = 51234;
+const WEB_PORT = 51234;
 
 /** web-1's sidecar: the outbound request to cart through its Service. */
 export const CLIENT_LINE =

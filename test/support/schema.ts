@@ -1,8 +1,8 @@
 // Validates a generated manifest against the upstream schema, through the typed models of
 // kubernetes-models (Kubernetes OpenAPI) and @kubernetes-models/istio (Istio's CRD
 // schemas). Those check types, enums, required fields and sizes but not the CRDs' CEL
-// rules, unknown fields or API-server cross-field checks (../shared/reference/schemas/
-// npm-kubernetes-models-validation.md), so those are checked here by hand.
+// rules, unknown fields or API-server cross-field checks (they validate against JSON
+// Schema, which skips x-kubernetes-validations), so those are checked here by hand.
 import { AuthorizationPolicy } from '@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy';
 import { PeerAuthentication } from '@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';

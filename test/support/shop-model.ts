@@ -10,7 +10,7 @@ import { Mulberry32 } from '../../scripts/mulberry32.js';
 import { owned, pod, service } from './kube.js';
 
 /** The model's generator: mulberry32 (scripts/mulberry32.ts) with pickers for ids. */
-export class Rng extends Mulberry32 {
+class Rng extends Mulberry32 {
   constructor(seed: number) {
     super(seed * 0x9e3779b1);
   }
@@ -32,7 +32,7 @@ const DOMAINS = ['example.com', 'mail.example.org', 'shop.example.co.uk'];
 const CURRENCIES = ['EUR', 'USD', 'JPY', 'GBP', 'CAD', 'CHF', 'AUD', 'SEK', 'NOK', 'PLN', 'CZK', 'HUF'];
 
 /** Id generators, by the shape a real service would use. */
-export const ids = {
+const ids = {
   product: (r: Rng) => r.chars(UPPER_ALNUM, 10), // Online Boutique: 0PUK6V6EV0, OLJCESPC7Z
   number: (r: Rng) => String(r.int(1, 99_999_999)),
   uuid: (r: Rng) => `${r.chars(HEX, 8)}-${r.chars(HEX, 4)}-4${r.chars(HEX, 3)}-${r.pick(['8', '9', 'a', 'b'])}${r.chars(HEX, 3)}-${r.chars(HEX, 12)}`,
@@ -43,13 +43,13 @@ export const ids = {
 };
 
 /** One route of an edge: method, how the path is drawn for a day (its ids from `r`), and weight. */
-export interface Route {
+interface Route {
   method: string;
   path: (r: Rng, day: Date) => string;
   weight: number;
 }
 
-export interface Workload {
+interface Workload {
   ns: string;
   name: string;
   ip: string;
@@ -57,14 +57,14 @@ export interface Workload {
   clusterIP: string;
 }
 
-export interface Edge {
+interface Edge {
   from: Workload;
   to: Workload;
   grpc?: boolean;
   routes: Route[];
 }
 
-export interface Model {
+interface Model {
   workloads: Workload[];
   gateway: Workload;
   edges: Edge[];
@@ -72,7 +72,7 @@ export interface Model {
 
 const date = (d: Date, r: Rng) => new Date(d.getTime() - r.int(0, 30) * 86_400_000).toISOString().slice(0, 10);
 
-export function shopModel(): Model {
+function shopModel(): Model {
   let n = 10;
   const w = (name: string, port: number): Workload => ({ ns: 'shop', name, ip: `10.244.1.${n}`, port, clusterIP: `10.96.1.${n++}` });
   const frontend = w('frontend', 8080);
@@ -138,7 +138,7 @@ export function shopModel(): Model {
 }
 
 /** The inventory of the model: the shop's Deployments with sidecars, the ingress gateway, istiod and CoreDNS. */
-export function writeShopInventory(model: Model, file: string): void {
+function writeShopInventory(model: Model, file: string): void {
   const start = '2026-11-20T00:00:00Z';
   const items: KubeObject[] = [];
   const deployment = (ns: string, name: string, ip: string, o: { labels: Record<string, string>; sa: string; ports: [string, number][] }) => {
@@ -169,7 +169,7 @@ export function writeShopInventory(model: Model, file: string): void {
  * is logged by the client's sidecar (outbound; the gateway for ingress) and by the server's
  * (inbound, over mTLS). Returns the lines, in time order.
  */
-export function day(model: Model, day: Date, requests: number, seed: number): string[] {
+function day(model: Model, day: Date, requests: number, seed: number): string[] {
   const r = new Rng(seed);
   const choices: { edge: Edge; route: Route }[] = [];
   for (const edge of model.edges) for (const route of edge.routes) for (let i = 0; i < route.weight; i++) choices.push({ edge, route });

@@ -1,9 +1,9 @@
 // An independent model of ztunnel's authorization, transcribed as literally as practical
 // from upstream, to check src/verify/istio.ts (`ztunnel: true`) against:
-//   - istio/istio pilot/pkg/serviceregistry/kube/controller/ambient/authorization.go:
+//   - https://github.com/istio/istio/blob/master/pilot/pkg/serviceregistry/kube/controller/ambient/authorization.go:
 //     convertAuthorizationPolicy and handleRule turn an AuthorizationPolicy into groups
 //     (rules) of clauses of matches;
-//   - istio/ztunnel src/rbac.rs, Authorization::matches: a rule matches when every clause
+//   - https://github.com/istio/ztunnel/blob/master/src/rbac.rs, Authorization::matches: a rule matches when every clause
 //     has a non-empty match whose every field matches (positive: any; negative: none);
 //     an empty match is skipped; a policy without rules matches nothing;
 //   - ztunnel's order: a matching DENY denies; no ALLOW policy: allow; a matching ALLOW
@@ -152,7 +152,7 @@ function internal<T>(positive: T[], negative: T[], predicate: (t: T) => boolean)
 const isEmpty = (m: Match) => Object.values(m).every((v) => (v as unknown[]).length === 0);
 
 /** Authorization::matches. */
-export function policyMatches(p: ZtunnelPolicy, conn: ZtunnelConnection): boolean {
+function policyMatches(p: ZtunnelPolicy, conn: ZtunnelConnection): boolean {
   const id = conn.identity ?? '';
   const parsed = conn.identity === null ? undefined : /^[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(conn.identity);
   const ns = parsed?.[1] ?? '';

@@ -1,6 +1,6 @@
 // Replay with ztunnel's semantics for ambient pods (issue 11 part 7). Istio converts each
-// AuthorizationPolicy for ztunnel in pilot/pkg/serviceregistry/kube/controller/ambient/
-// authorization.go: an ALLOW rule with HTTP attributes is omitted ("rules matching HTTP
+// AuthorizationPolicy for ztunnel in
+// https://github.com/istio/istio/blob/master/pilot/pkg/serviceregistry/kube/controller/ambient/authorization.go: an ALLOW rule with HTTP attributes is omitted ("rules matching HTTP
 // attributes are omitted. This will be more restrictive than requested."), a DENY rule loses
 // them ("enforced without the HTTP rules"), CUSTOM is not supported, `when` keys are limited
 // to source.ip/namespace/principal and destination.ip/port, namespaces are string matches.
@@ -59,7 +59,7 @@ describe('Istio AuthorizationPolicy at ztunnel (ambient)', () => {
     assert.equal(at('ztunnel', [denyGetOn8080], req(frontend, 'POST')).decision, 'deny');
     assert.equal(at('ztunnel', [denyGetOn8080], req(SA('shop', 'web'), 'POST')).decision, 'allow');
     // methods only: the operation becomes an empty match, which ztunnel never matches
-    // (istio/ztunnel src/rbac.rs): the DENY no longer protects anything, GET included.
+    // (https://github.com/istio/ztunnel/blob/master/src/rbac.rs): the DENY no longer protects anything, GET included.
     const denyGet = ap({ action: 'DENY', rules: [{ from: [{ source: { principals: [frontend] } }], to: [{ operation: { methods: ['GET'] } }] }] });
     assert.equal(at('sidecar', [denyGet], req(frontend, 'GET')).decision, 'deny');
     assert.equal(at('ztunnel', [denyGet], req(frontend, 'GET')).decision, 'allow');

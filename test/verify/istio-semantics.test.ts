@@ -1,5 +1,5 @@
 // Hand-written cases for Istio's AuthorizationPolicy and PeerAuthentication semantics
-// (design.md §3, the API reference). Each is a case a naive evaluator gets wrong.
+// (https://istio.io/latest/docs/reference/config/security/authorization-policy/). Each is a case a naive evaluator gets wrong.
 
 import assert from 'node:assert/strict';
 import { evaluateIstio, parseAuthorizationPolicy, type AuthorizationPolicyModel, type IstioRequest } from '../../src/verify/istio.js';

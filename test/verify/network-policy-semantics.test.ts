@@ -1,5 +1,5 @@
-// Hand-written cases for Kubernetes NetworkPolicy semantics (design.md §3, the
-// networking.k8s.io/v1 API reference). Each is a case a naive evaluator gets wrong;
+// Hand-written cases for Kubernetes NetworkPolicy semantics (the
+// networking.k8s.io/v1 API reference, https://kubernetes.io/docs/concepts/services-networking/network-policies/). Each is a case a naive evaluator gets wrong;
 // test/conformance/network-policy-oracle.test.ts checks the same evaluator against Cyclonus.
 
 import assert from 'node:assert/strict';

@@ -3,19 +3,21 @@
 import { join } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import type { PodRef } from '../../flow/flow.js';
-import { edgesCsv, nodesCsv } from '../../graph/csv.js';
+import { edgesCsvChunks, nodesCsvChunks } from '../../graph/csv.js';
 import { mergeGraphs } from '../../graph/build.js';
-import { graphFromJson, graphToJson } from '../../graph/json.js';
+import { DEFAULT_MAX_EXTERNAL_ENDPOINTS } from '../../graph/fold.js';
+import type { ServiceGraph } from '../../graph/graph.js';
+import { graphJsonChunks, readGraphFile } from '../../graph/json.js';
 import { buildInventory, type Inventory, type IpConflict } from '../../inventory/inventory.js';
 import { loadCombined, type ChurnReport } from '../../inventory/snapshots.js';
 import type { AccessLogDecoderOptions, AccessLogFormat } from '../../sources/access-log-decoder.js';
 import type { ReadProgress } from '../../sources/read-access-logs.js';
-import { expandInputsWithNotes, readNamedText, type InputNotes } from '../../sources/transports/files.js';
+import { checkNamedFile, expandInputsWithNotes, type InputNotes } from '../../sources/transports/files.js';
 import { learnBindings } from '../observe/bindings.js';
 import { DEFAULT_MIN_PART_BYTES, observeParallel, planParts } from '../observe/parallel.js';
 import { observePart, type Observation } from '../observe/part.js';
 import { makeOutDir } from '../out-dir.js';
-import { recoverOutputs, replaceOutputs } from '../output.js';
+import { recoverOutputs, replaceOutputs, type FileContent } from '../output.js';
 
 /**
  * Every file observe writes in OUT; one it does not write again (learned-pods.json) is removed
@@ -37,6 +39,8 @@ export interface ObserveOptions {
   jobs?: number;
   /** The smallest part a worker is given (DEFAULT_MIN_PART_BYTES); tests set it low to cut small files. */
   minPartBytes?: number;
+  /** World/unknown endpoints kept per (workload, port) bucket; the rest are folded into "other" (graph/fold.ts). */
+  maxExternalEndpoints?: number;
   onProgress?: (p: ReadProgress) => void;
 }
 
@@ -61,7 +65,11 @@ export function parsePodRef(s: string): PodRef {
 export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<Omit<ObserveResult, 'files'>> {
   const pod = opts.pod === undefined ? undefined : parsePodRef(opts.pod);
   const { files, notes } = await expandInputsWithNotes(opts.inputs);
-  const saved = await Promise.all(opts.merge.map(async (f) => graphFromJson(await readNamedText(f, '--merge graph', 'Pass a graph.json written by `ztmap observe`.'), f)));
+  const saved: ServiceGraph[] = [];
+  for (const f of opts.merge) {
+    await checkNamedFile(f, '--merge graph', 'Pass a graph.json written by `ztmap observe`.');
+    saved.push(await readGraphFile(f));
+  }
   if (files.length === 0 && saved.length === 0) {
     const named = opts.inputs.length === 0 ? '' : ` (${opts.inputs.join(', ')} hold${opts.inputs.length === 1 ? 's' : ''} no regular file)`;
     throw new ConfigError(`observe: no input${named}. Name access-log files, directories or globs, - for stdin, or --merge saved graphs.`);
@@ -73,15 +81,16 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
   const combined = await loadCombined(opts.inventory, learned);
   const inventory: Inventory = buildInventory(combined.objects);
   const jobs = opts.jobs ?? 1;
+  const cap = opts.maxExternalEndpoints ?? DEFAULT_MAX_EXTERNAL_ENDPOINTS;
   // A pipe (stdin, <(cmd), a FIFO) is read by this process alone, once: it has no size to cut
   // by and cannot be read again; so is an input too small to be worth workers.
   const parts = jobs > 1 && !files.some((f) => f.stream === true) ? await planParts(files, jobs, opts.minPartBytes ?? DEFAULT_MIN_PART_BYTES, opts.container) : [];
   const observed =
     parts.length > 1
-      ? await observeParallel(parts, { jobs, inventory: opts.inventory, learned, decoder, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
-      : await observePart(inventory, files, decoder, opts.onProgress);
+      ? await observeParallel(parts, { jobs, inventory: opts.inventory, learned, decoder, maxExternalEndpoints: cap, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
+      : await observePart(inventory, files, decoder, opts.onProgress, { maxExternalEndpoints: cap });
   let { graph } = observed;
-  for (const g of saved) graph = mergeGraphs(graph, g);
+  for (const g of saved) graph = mergeGraphs(graph, g, cap);
   // A directory inside a walk that could not be listed is input that was not read.
   for (const u of notes.unreadable) observed.rejects.add('unreadable-directory', { file: u.path }, u.reason);
   return {
@@ -102,10 +111,12 @@ export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
   // No usable record (and nothing merged): an empty graph must not replace the previous one.
   if (built.empty) return { ...built, files: [] };
   const { graph } = built;
-  const written: Record<string, string> = {
-    'graph.json': graphToJson(graph),
-    'nodes.csv': nodesCsv(graph),
-    'edges.csv': edgesCsv(graph),
+  // Generators: each file is written piece by piece, never as one string (a graph of millions
+  // of edges is longer than a string can be).
+  const written: Record<string, FileContent> = {
+    'graph.json': graphJsonChunks(graph),
+    'nodes.csv': nodesCsvChunks(graph),
+    'edges.csv': edgesCsvChunks(graph),
   };
   // Pods no snapshot holds, as the logs showed them: for propose and verify (-i), whose
   // selectors must match workloads whose every pod is gone (a CronJob's cleaned-up runs).

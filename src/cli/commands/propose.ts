@@ -4,14 +4,14 @@
 
 import { join, resolve } from 'node:path';
 import { ConfigError, InternalError } from '../../errors.js';
-import { graphFromJson } from '../../graph/json.js';
+import { readGraphFile } from '../../graph/json.js';
 import { inferRules, type InferOptions } from '../../infer/infer.js';
 import { loadInventory, type IpConflict } from '../../inventory/inventory.js';
 import { emit, manifestPath, TARGETS, type PolicyOptions, type Target } from '../../policy/index.js';
 import { manifestYaml } from '../../policy/yaml.js';
 import { reviewMarkdown, reviewOf, type Review } from '../../report/review.js';
 import type { Finding } from '../../rules/finding.js';
-import { readNamedText } from '../../sources/transports/files.js';
+import { checkNamedFile } from '../../sources/transports/files.js';
 import { makeOutDir } from '../out-dir.js';
 import { replaceOutputs } from '../output.js';
 
@@ -40,7 +40,8 @@ export function parseTargets(s: string): Target[] {
 export async function propose(o: ProposeOptions): Promise<ProposeResult> {
   if (o.inventory.length === 0) throw new ConfigError('propose: --inventory is required: selectors and principals are checked against the cluster\'s pods.');
   await makeOutDir(o.out, 'propose');
-  const graph = graphFromJson(await readNamedText(o.graph, 'graph', 'Pass a graph.json written by `ztmap observe` (for example output/graph.json).'), o.graph);
+  await checkNamedFile(o.graph, 'graph', 'Pass a graph.json written by `ztmap observe` (for example output/graph.json).');
+  const graph = await readGraphFile(o.graph);
   const inventory = await loadInventory(o.inventory);
   const rules = inferRules(graph, inventory, o);
 

@@ -5,11 +5,11 @@
 
 import { ConfigError, InputError } from '../../errors.js';
 import type { ServiceGraph } from '../../graph/graph.js';
-import { graphFromJson } from '../../graph/json.js';
+import { readGraphFile } from '../../graph/json.js';
 import { loadInventory, type IpConflict } from '../../inventory/inventory.js';
 import type { AccessRule, Exclusion } from '../../rules/access-rule.js';
 import { loadPolicies } from '../../verify/manifests.js';
-import { readNamedText } from '../../sources/transports/files.js';
+import { checkNamedFile, readNamedText } from '../../sources/transports/files.js';
 import { verify, type Verification } from '../../verify/verification.js';
 import { observeGraph, type ObserveOptions } from './observe.js';
 
@@ -52,7 +52,8 @@ export async function verifyCommand(o: VerifyCommandOptions): Promise<Verificati
   if (inventory.ipConflicts.length > 0) o.onIpConflicts?.(inventory.ipConflicts);
   let graph: ServiceGraph;
   if (o.graph !== undefined) {
-    graph = graphFromJson(await readNamedText(o.graph, 'graph', 'Pass a graph.json written by `ztmap observe` (for example output/graph.json).'), o.graph);
+    await checkNamedFile(o.graph, 'graph', 'Pass a graph.json written by `ztmap observe` (for example output/graph.json).');
+    graph = await readGraphFile(o.graph);
   } else {
     const observed = await observeGraph({ ...o.observe, inputs: o.inputs, inventory: o.inventory, merge: [] });
     // Replaying nothing would pass the gate: say so instead.

@@ -77,6 +77,8 @@ export interface ParallelOptions {
   inventory: string[];
   learned?: LearnedPod[];
   decoder: AccessLogDecoderOptions;
+  /** World/unknown endpoints kept per fold bucket (graph/fold.ts): each part folds, and so does every merge. */
+  maxExternalEndpoints?: number;
   onProgress?: (p: ReadProgress) => void;
 }
 
@@ -95,10 +97,10 @@ export async function observeParallel(initial: Part[], opts: ParallelOptions): P
     parts = [...parts.slice(0, i), merged, ...parts.slice(i + 2)];
     results = [...results.slice(0, i), again!, ...results.slice(i + 2)];
   }
-  return mergeInOrder(parts, results);
+  return mergeInOrder(parts, results, opts.maxExternalEndpoints);
 }
 
-function mergeInOrder(parts: Part[], results: Observation[]): Observation {
+function mergeInOrder(parts: Part[], results: Observation[], maxExternalEndpoints?: number): Observation {
   const rejects = new Tally();
   const skips = new Tally();
   const unresolved = new Tally();
@@ -123,7 +125,7 @@ function mergeInOrder(parts: Part[], results: Observation[]): Observation {
     rejects.merge(r.rejects, offset);
     skips.merge(r.skips, offset);
     unresolved.merge(r.unresolved, offset);
-    graph = graph === undefined ? r.graph : mergeGraphs(graph, r.graph);
+    graph = graph === undefined ? r.graph : mergeGraphs(graph, r.graph, maxExternalEndpoints);
   }
   return { read, flows, repeated, rejects, skips, unresolved, graph: graph! };
 }
@@ -132,7 +134,12 @@ function mergeInOrder(parts: Part[], results: Observation[]): Observation {
 function runParts(parts: Part[], opts: ParallelOptions): Promise<Observation[]> {
   const results: (Observation | undefined)[] = parts.map(() => undefined);
   const progress = parts.map(() => ({ bytes: 0, lines: 0 }));
-  const setup: WorkerSetup = { inventory: opts.inventory, learned: opts.learned ?? [], options: opts.decoder };
+  const setup: WorkerSetup = {
+    inventory: opts.inventory,
+    learned: opts.learned ?? [],
+    options: opts.decoder,
+    ...(opts.maxExternalEndpoints === undefined ? {} : { maxExternalEndpoints: opts.maxExternalEndpoints }),
+  };
   const count = Math.max(1, Math.min(opts.jobs, parts.length));
   let next = 0;
   let finished = 0;

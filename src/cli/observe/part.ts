@@ -5,7 +5,7 @@
 import type { Mtls, RepeatedRequest, Reporter } from '../../flow/flow.js';
 import { GraphBuilder, type EdgeTally } from '../../graph/build.js';
 import type { ServiceGraph } from '../../graph/graph.js';
-import { graphFromJson, graphToJson } from '../../graph/json.js';
+import { graphFromRecords, graphToRecords, type GraphRecords } from '../../graph/json.js';
 import type { Inventory } from '../../inventory/inventory.js';
 import { Resolver, type Reuse } from '../../inventory/resolve.js';
 import type { AccessLogDecoderOptions } from '../../sources/access-log-decoder.js';
@@ -53,13 +53,13 @@ export async function observePart(
   files: readonly InputFile[],
   options: AccessLogDecoderOptions,
   onProgress?: (p: ReadProgress) => void,
-  { repeats = true }: { repeats?: boolean } = {},
+  { repeats = true, maxExternalEndpoints }: { repeats?: boolean; maxExternalEndpoints?: number } = {},
 ): Promise<Observation> {
   const rejects = new Tally();
   const skips = new Tally();
   const unresolved = new Tally();
   const resolver = new Resolver(inventory, unresolved);
-  const builder = new GraphBuilder();
+  const builder = new GraphBuilder(maxExternalEndpoints === undefined ? {} : { maxExternalEndpoints });
   let flows = 0;
   let repeated = 0;
   const read = await readAccessLogs<RouteRepeat>(files, options, {
@@ -68,6 +68,9 @@ export async function observePart(
       const [main, gateway] = resolver.resolve(flow);
       const mainEdge = builder.add(main!);
       const gatewayEdge = gateway === undefined ? undefined : builder.add(gateway);
+      // A folded endpoint (graph/fold.ts) is one of a flood, as likely as not: its resolution is
+      // not kept, nor attached to its route shape, or memory would grow with the flood.
+      if (builder.isFolded(mainEdge)) resolver.forgetLast();
       const reuse = resolver.lastReuse;
       // A refused request's shape never counts repeats: its refusal is no part of the shape.
       if (attach !== undefined && reuse !== undefined && flow.denial === undefined) {
@@ -107,7 +110,7 @@ export async function observePart(
   return { read, flows, repeated, rejects, skips, unresolved, graph: builder.toGraph() };
 }
 
-/** An Observation as plain data, to cross a worker boundary (the graph as graph.json text). */
+/** An Observation as plain data, to cross a worker boundary (the graph as records, never one JSON string: it may be longer than a string can be). */
 export interface ObservationData {
   read: ReadResult;
   flows: number;
@@ -115,11 +118,11 @@ export interface ObservationData {
   rejects: TallyData;
   skips: TallyData;
   unresolved: TallyData;
-  graph: string;
+  graph: GraphRecords;
 }
 
 export function observationToData(o: Observation): ObservationData {
-  return { read: o.read, flows: o.flows, repeated: o.repeated, rejects: o.rejects.toData(), skips: o.skips.toData(), unresolved: o.unresolved.toData(), graph: graphToJson(o.graph) };
+  return { read: o.read, flows: o.flows, repeated: o.repeated, rejects: o.rejects.toData(), skips: o.skips.toData(), unresolved: o.unresolved.toData(), graph: graphToRecords(o.graph) };
 }
 
 export function observationFromData(d: ObservationData): Observation {
@@ -130,6 +133,6 @@ export function observationFromData(d: ObservationData): Observation {
     rejects: Tally.fromData(d.rejects),
     skips: Tally.fromData(d.skips),
     unresolved: Tally.fromData(d.unresolved),
-    graph: graphFromJson(d.graph, '(worker result)'),
+    graph: graphFromRecords(d.graph),
   };
 }

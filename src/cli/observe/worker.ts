@@ -13,6 +13,8 @@ export interface WorkerSetup {
   /** Pods the main thread learned from the inputs (bindings.ts): every worker resolves with the same inventory. */
   learned: LearnedPod[];
   options: AccessLogDecoderOptions;
+  /** World/unknown endpoints kept per fold bucket (graph/fold.ts). */
+  maxExternalEndpoints?: number;
 }
 
 export type ToWorker = { part: number; files: InputFile[] } | { done: true };
@@ -31,7 +33,8 @@ port.on('message', (msg: ToWorker) => {
     return;
   }
   const { part, files } = msg;
-  observePart(inventory, files, setup.options, (p) => port.postMessage({ part, progress: { bytes: p.bytes, lines: p.lines } } satisfies FromWorker))
+  const opts = setup.maxExternalEndpoints === undefined ? {} : { maxExternalEndpoints: setup.maxExternalEndpoints };
+  observePart(inventory, files, setup.options, (p) => port.postMessage({ part, progress: { bytes: p.bytes, lines: p.lines } } satisfies FromWorker), opts)
     .then((o) => port.postMessage({ part, result: observationToData(o) } satisfies FromWorker))
     .catch((err: unknown) => port.postMessage({ part, error: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies FromWorker));
 });

@@ -1,5 +1,5 @@
 // Decoders return a value instead of throwing: a malformed record is data about the
-// input, not a bug (style.md §3). Exceptions inside a decoder are bugs.
+// input, not a bug (docs/architecture.md, Principles). Exceptions inside a decoder are bugs.
 
 export type Decoded<T> =
   | { kind: 'ok'; value: T }

@@ -216,17 +216,28 @@ export async function* readBytes(file: InputFile, stdin: Readable = process.stdi
 }
 
 /**
- * The whole text of a file the user named (a graph, rules): a missing path, a directory or an
- * unreadable file is an InputError that names it, says what `what` is and what to pass instead.
+ * Checks that a path the user named (a graph, rules) is a file that can be read: a missing
+ * path, a dangling link, a directory, a device or a pipe is an InputError that names it, says
+ * what `what` is and what to pass instead.
  */
-export async function readNamedText(path: string, what: string, instead: string): Promise<string> {
+export async function checkNamedFile(path: string, what: string, instead: string): Promise<void> {
+  let st: Stats;
   try {
-    const st = await stat(path);
-    if (st.isDirectory()) throw new InputError(`reading ${what}: ${path} is a directory. ${instead}`);
-    if (!st.isFile()) throw new InputError(`reading ${what}: ${path} is ${kindOf(st)}, not a file. ${instead}`);
+    st = await stat(path);
+    await access(path, constants.R_OK);
+  } catch (err) {
+    throw new InputError(`reading ${what}: cannot read ${path} (${describeFsError(err)}). ${instead}`, { cause: err });
+  }
+  if (st.isDirectory()) throw new InputError(`reading ${what}: ${path} is a directory. ${instead}`);
+  if (!st.isFile()) throw new InputError(`reading ${what}: ${path} is ${kindOf(st)}, not a file. ${instead}`);
+}
+
+/** The whole text of a file the user named, after checkNamedFile. */
+export async function readNamedText(path: string, what: string, instead: string): Promise<string> {
+  await checkNamedFile(path, what, instead);
+  try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    if (err instanceof InputError) throw err;
     throw new InputError(`reading ${what}: cannot read ${path} (${describeFsError(err)}). ${instead}`, { cause: err });
   }
 }
