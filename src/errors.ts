@@ -56,3 +56,22 @@ export class OutputError extends ZtmapError {
     super(message, options);
   }
 }
+
+/** A file-system error in words a user can act on, with its code: for messages that name the path themselves. */
+export function describeFsError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException | undefined;
+  const words: Record<string, string> = {
+    ENOENT: 'no such file or directory',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EISDIR: 'it is a directory',
+    ENOTDIR: 'a part of the path is not a directory',
+    ELOOP: 'too many symbolic links (a link cycle)',
+    ENAMETOOLONG: 'the name is too long',
+    EMFILE: 'too many open files',
+    EIO: 'an input/output error',
+  };
+  const code = e?.code;
+  if (code !== undefined && words[code] !== undefined) return `${words[code]}, ${code}`;
+  return code ?? (e instanceof Error ? e.message : String(err));
+}

@@ -13,7 +13,7 @@ import { verifyCommand } from './commands/verify.js';
 import { verificationTable } from '../verify/table.js';
 import { availableParallelism } from 'node:os';
 import { EXIT } from './exit-codes.js';
-import { observeSummary, proposeSummary } from './summary.js';
+import { ipConflictLines, observeSummary, proposeSummary } from './summary.js';
 import { terminalFor } from './terminal.js';
 import { setOutputStepHook, writeFileAtomic } from './output.js';
 import { DEFAULT_MAX_EXTERNAL_ENDPOINTS } from '../graph/fold.js';
@@ -119,6 +119,11 @@ Exit codes: 0 ok, 2 bad usage or input, 3 records rejected, 4 endpoints unresolv
       term.clear();
       if (flags.quiet !== true) process.stderr.write(observeSummary(result, term) + churnSummary(result.churn).map((l) => l + '\n').join(''));
       const { failOn } = flags;
+      if (result.empty) {
+        process.stderr.write(`ztmap: observe: no usable record in the inputs, and nothing to --merge; ${printable(flags.out)} was left as it was. Check that the inputs are istio-proxy access logs (the summary says what was skipped or rejected), or pass --container, --format or --pod.\n`);
+        process.exitCode = EXIT.usage;
+        return;
+      }
       process.exitCode =
         failOn !== 'never' && result.rejects.total > 0 ? EXIT.rejected
         : failOn === 'unresolved' && result.unresolved.total > 0 ? EXIT.unresolved
@@ -229,6 +234,7 @@ or DNS or xDS to istiod that every pod and sidecar needs would be denied,
         trustDomain: flags.trustDomain,
         rootNamespace: flags.rootNamespace,
         overPermission: flags.overPermission,
+        ...(flags.quiet === true ? {} : { onIpConflicts: (c) => process.stderr.write(ipConflictLines(c, terminalFor(process.stderr, process.env, false)).map((l) => l + '\n').join('')) }),
       });
       const json = JSON.stringify(v, null, 1) + '\n';
       if (flags.json === '-') process.stdout.write(json);

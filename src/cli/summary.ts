@@ -1,8 +1,9 @@
 // The stderr summary of `observe`: what was read, what was not used and why, what was built.
 
 import { foldedTotals } from '../graph/fold.js';
-import type { Tally } from '../tally.js';
+import { LOCATIONS_PER_REASON, type Tally } from '../tally.js';
 import { printable } from '../text.js';
+import type { IpConflict } from '../inventory/inventory.js';
 import type { ObserveResult } from './commands/observe.js';
 import type { ProposeResult } from './commands/propose.js';
 import type { Terminal } from './terminal.js';
@@ -24,17 +25,45 @@ export function observeSummary(r: ObserveResult, term: Terminal): string {
   const lines = [
     term.color('bold', 'ztmap observe'),
     `inventory: ${r.inventory.pods} pods, ${r.inventory.workloads} workloads, ${r.inventory.services} services`,
+    ...ipConflictLines(r.inventory.ipConflicts, term),
     `read: ${r.read.files} files, ${r.read.lines} lines, ${r.read.bytes} bytes` +
       (r.read.filesSkipped.length > 0 ? ` (${r.read.filesSkipped.length} files of other containers not read)` : ''),
+    ...inputNoteLines(r),
     `skipped (not access logs): ${r.skips.total}${skipped === '' ? '' : ` (${skipped})`}`,
     ...tallyLines('rejected records', r.rejects, term, 'red'),
     ...tallyLines('unresolved endpoints (kept as unknown nodes)', r.unresolved, term, 'yellow'),
     `flows: ${r.flows}`,
     `graph: ${r.graph.order} nodes, ${r.graph.size} edges`,
     ...foldedLines(r),
-    `wrote: ${r.files.map(printable).join(', ')}`,
+    r.empty ? term.color('red', 'wrote: nothing: no usable record was read, and the previous output was left as it was') : `wrote: ${r.files.map(printable).join(', ')}`,
   ];
   return lines.join('\n') + '\n';
+}
+
+/** Warnings for addresses two live pods claim: the first few, each naming every pod and the one that resolves. */
+export function ipConflictLines(conflicts: readonly IpConflict[], term: Terminal): string[] {
+  if (conflicts.length === 0) return [];
+  const out = [term.color('yellow', `warning: ${conflicts.length} address${conflicts.length === 1 ? ' is' : 'es are'} claimed by more than one live pod in the inventory (a stale or merged dump?); the later-started pod, then the first by name, is used:`)];
+  for (const c of conflicts.slice(0, LOCATIONS_PER_REASON)) out.push(`    ${printable(c.ip)}: ${c.pods.map(printable).join(' and ')} (${printable(c.pods[0]!)} used)`);
+  if (conflicts.length > LOCATIONS_PER_REASON) out.push(`    … and ${conflicts.length - LOCATIONS_PER_REASON} more`);
+  return out;
+}
+
+/** Inputs read once though named twice, and entries of walks and globs not read: the first few of each, by name. */
+function inputNoteLines(r: ObserveResult): string[] {
+  const out: string[] = [];
+  const { duplicates, skipped } = r.inputs;
+  if (duplicates.length > 0) {
+    out.push(`${duplicates.length} input${duplicates.length === 1 ? '' : 's'} named twice, read once (a link, overlapping patterns or another spelling of a path):`);
+    for (const d of duplicates.slice(0, LOCATIONS_PER_REASON)) out.push(`    ${printable(d.path)}  same as ${printable(d.first)}`);
+    if (duplicates.length > LOCATIONS_PER_REASON) out.push(`    … and ${duplicates.length - LOCATIONS_PER_REASON} more`);
+  }
+  if (skipped.length > 0) {
+    out.push(`${skipped.length} entr${skipped.length === 1 ? 'y' : 'ies'} of directories or patterns not read (not regular files):`);
+    for (const s of skipped.slice(0, LOCATIONS_PER_REASON)) out.push(`    ${printable(s.path)}  ${printable(s.reason)}`);
+    if (skipped.length > LOCATIONS_PER_REASON) out.push(`    … and ${skipped.length - LOCATIONS_PER_REASON} more`);
+  }
+  return out;
 }
 
 /** The long tail folded into "(other)" nodes (graph/fold.ts), when there was one. */
@@ -52,6 +81,7 @@ export function proposeSummary(r: ProposeResult, term: Terminal): string {
   const c = r.review.counts;
   const lines = [
     term.color('bold', 'ztmap propose'),
+    ...ipConflictLines(r.ipConflicts, term),
     `rules: ${c.rules}, excluded flows: ${c.excluded}, manifests: ${c.manifests} (${r.review.targets.join(', ')})`,
   ];
   for (const f of r.review.findings) {

@@ -1,6 +1,7 @@
 // The cluster's objects, indexed for identity resolution: pods → workloads (through
 // ownerReferences), IPs and pod names → pods (time-aware), Services → pods.
 
+import { compare } from '../flow/compare.js';
 import type { Identity } from '../flow/identity.js';
 import { workloadKey } from '../flow/identity.js';
 import { selects } from '../flow/labels.js';
@@ -144,6 +145,14 @@ export interface Inventory {
   podsByIp: Map<string, Pod[]>;
   podsByName: Map<string, Pod[]>;
   nodeIps: Set<string>;
+  /** Addresses that more than one live pod claims (a stale dump, a CNI fault): each is a warning, and which pod resolves is decided by resolve.ts's `holdsOver`, never by item order. */
+  ipConflicts: IpConflict[];
+}
+
+export interface IpConflict {
+  ip: string;
+  /** `namespace/name` of every live pod that claims it, sorted; the one that wins resolution first. */
+  pods: string[];
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -180,6 +189,18 @@ function controllerOf(meta: Record<string, unknown>): Owner | undefined {
  */
 export async function loadInventory(paths: readonly string[], learned: readonly LearnedPod[] = []): Promise<Inventory> {
   return buildInventory((await loadCombined(paths, learned)).objects);
+}
+
+/**
+ * Whether `a` wins an IP over `b` where both could hold it: the later-started pod, and between
+ * pods started at the same time (or with no start known) the first by namespace, name and uid,
+ * so that the order of the items in a dump never decides (buildInventory reports such conflicts).
+ */
+export function holdsOver(a: Pod, b: Pod): boolean {
+  const sa = a.start ?? 0;
+  const sb = b.start ?? 0;
+  if (sa !== sb) return sa > sb;
+  return compare(`${a.namespace}/${a.name}/${a.uid}`, `${b.namespace}/${b.name}/${b.uid}`) < 0;
 }
 
 export function buildInventory(objects: readonly KubeObject[]): Inventory {
@@ -339,6 +360,14 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
     }
     for (const ip of p.ips) (podsByIp.get(ip) ?? podsByIp.set(ip, []).get(ip)!).push(p);
   }
+  const ipConflicts: IpConflict[] = [];
+  for (const [ip, list] of podsByIp) {
+    // A stable order, whatever the dump's: later-started first, then by name (resolve.ts, holdsOver).
+    list.sort((a, b) => (holdsOver(a, b) ? -1 : holdsOver(b, a) ? 1 : 0));
+    const live = list.filter((p) => p.end === undefined);
+    if (live.length > 1) ipConflicts.push({ ip, pods: live.map((p) => `${p.namespace}/${p.name}`) });
+  }
+  ipConflicts.sort((a, b) => compare(a.ip, b.ip));
   const controllers = new Map<string, Controller>();
   for (const o of controllerObjects) {
     if (o.kind === 'Job' && controllerOf(o.metadata) !== undefined) continue;
@@ -347,7 +376,7 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
     const key = workloadKey(namespace, o.kind, name);
     controllers.set(key, { key, namespace, kind: o.kind, name, labels: labelsOf(o.metadata['labels']) });
   }
-  return { pods, controllers, services, namespaces: [...namespaces].sort(), namespaceLabels, workloads, podsByIp, podsByName, nodeIps };
+  return { pods, controllers, services, namespaces: [...namespaces].sort(), namespaceLabels, workloads, podsByIp, podsByName, nodeIps, ipConflicts };
 }
 
 function serviceOf(o: KubeObject, namespace: string, name: string): Service {

@@ -2,7 +2,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
-import { InputError } from '../errors.js';
+import { describeFsError, InputError } from '../errors.js';
 
 export type KubeObject = Record<string, unknown> & { kind: string; metadata: Record<string, unknown> };
 
@@ -11,7 +11,7 @@ export async function loadObjects(path: string): Promise<KubeObject[]> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new InputError(`reading inventory: cannot read ${path} (${(err as Error).message}). Pass the output of \`kubectl get pods,services,… -A -o json\`.`);
+    throw new InputError(`reading inventory: cannot read ${path} (${describeFsError(err)}). Pass the output of \`kubectl get pods,services,… -A -o json\`.`);
   }
   return parseObjects(text, path);
 }
@@ -36,7 +36,12 @@ export function parseObjects(text: string, path: string, what = 'inventory', onI
         const e = doc.errors[0]!;
         throw new InputError(`reading ${what}: ${path} is not valid YAML at line ${e.linePos?.[0]?.line ?? '?'} (${e.message.split('\n')[0]}).`);
       }
-      docs.push(doc.toJS());
+      try {
+        // yaml refuses more than this many alias expansions in a small document: a "billion laughs" alias bomb.
+        docs.push(doc.toJS({ maxAliasCount: 1000 }));
+      } catch (err) {
+        throw new InputError(`reading ${what}: ${path}: ${(err as Error).message.split('\n')[0]} (YAML aliases that expand without bound). Pass a dump written by kubectl, which writes no aliases.`, { cause: err });
+      }
     }
   }
   const out: KubeObject[] = [];

@@ -7,7 +7,7 @@ import { edgeKey as edgeKeyOf } from '../flow/edge-key.js';
 import { selects } from '../flow/labels.js';
 import { detached } from '../flow/path-template.js';
 import type { Tally } from '../tally.js';
-import type { Inventory, Pod, Service } from './inventory.js';
+import { holdsOver, type Inventory, type Pod, type Service } from './inventory.js';
 
 
 /**
@@ -65,14 +65,17 @@ function podAmong(candidates: readonly Pod[], t: number | undefined): IpResoluti
     const live = candidates.filter((p) => p.end === undefined);
     const pool = live.length > 0 ? live : candidates;
     const workloads = new Set(pool.map((p) => p.workload.key));
-    return workloads.size === 1 ? { pod: pool[pool.length - 1]! } : { reason: 'ip-ambiguous' };
+    if (workloads.size !== 1) return { reason: 'ip-ambiguous' };
+    let best = pool[0]!;
+    for (const p of pool) if (holdsOver(p, best)) best = p;
+    return { pod: best };
   }
   let best: Pod | undefined;
   for (const p of candidates) {
     if (p.start !== undefined && t < p.start - LIFETIME_SLACK_MS) continue;
     if (p.end !== undefined && t > p.end + LIFETIME_SLACK_MS) continue;
     // Within the slack two lifetimes can overlap: the later-started pod wins.
-    if (best === undefined || (p.start ?? 0) > (best.start ?? 0)) best = p;
+    if (best === undefined || holdsOver(p, best)) best = p;
   }
   return best === undefined ? { reason: 'ip-outside-pod-lifetime' } : { pod: best };
 }

@@ -16,7 +16,7 @@
 import { ByteKey, ByteKeyTable } from '../flow/byte-keys.js';
 import type { Flow, PodRef, RepeatedRequest } from '../flow/flow.js';
 import type { Location } from '../errors.js';
-import { BLACK_HOLE, DIRECT_RESPONSE, entryToFlow, epochOfMinute, protocolOf, RBAC_DENIED, REFUSAL_FLAGS } from './access-log.js';
+import { BLACK_HOLE, DIRECT_RESPONSE, entryToFlow, epochOfMinute, protocolOf, RBAC_DENIED, REFUSAL_FLAGS, startTimeInRange } from './access-log.js';
 import type { AccessLogEntry } from './decoders/access-log-entry.js';
 import { decodeEnvoyJson, isEnvoyJson } from './decoders/envoy-json.js';
 import { scanEnvoyJson } from './decoders/envoy-json-spans.js';
@@ -299,7 +299,9 @@ export class AccessLogDecoder<T = unknown> {
       this._minuteEpoch = epochOfMinute(this._minute);
     }
     if (Number.isNaN(this._minuteEpoch)) return undefined;
-    return this._minuteEpoch + sec * 1000 + ms;
+    const t = this._minuteEpoch + sec * 1000 + ms;
+    // Out of range: entryToFlow rejects it, with its reason.
+    return startTimeInRange(t) ? t : undefined;
   }
 
   oversize(lineNumber: number, length: number): void {

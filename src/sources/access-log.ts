@@ -32,15 +32,22 @@ export function epochOfMinute(prefix: string): number {
   return Date.parse(prefix + ':00.000Z');
 }
 
+/** The digit at `i`, or -1000 (which no sum of digits outweighs) for any other character. */
+const digit = (s: string, i: number): number => {
+  const d = s.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : -1000;
+};
+
 /**
  * Epoch ms of an access-log start time. Lines come in time order, so the minute is parsed
  * once and reused: `2026-11-24T10:00:01.123Z` costs a prefix compare and a few digits.
  */
 export function parseTimestamp(s: string): number | undefined {
   if (s.length === 24 && s.charCodeAt(23) === 90 /* Z */ && s.charCodeAt(19) === 46 /* . */ && s.charCodeAt(16) === 58 /* : */) {
-    const sec = (s.charCodeAt(17) - 48) * 10 + (s.charCodeAt(18) - 48);
-    const ms = (s.charCodeAt(20) - 48) * 100 + (s.charCodeAt(21) - 48) * 10 + (s.charCodeAt(22) - 48);
-    if (sec >= 0 && sec < 60 && ms >= 0 && ms < 1000) {
+    const sec = digit(s, 17) * 10 + digit(s, 18);
+    const ms = digit(s, 20) * 100 + digit(s, 21) * 10 + digit(s, 22);
+    // A character that is no digit makes its value negative: then Date.parse decides.
+    if (sec >= 0 && sec < 60 && ms >= 0) {
       if (!s.startsWith(minutePrefix) || minutePrefix === '') {
         const m = epochOfMinute(s.slice(0, 16));
         if (Number.isNaN(m)) return undefined;
@@ -53,6 +60,17 @@ export function parseTimestamp(s: string): number | undefined {
   const t = Date.parse(s);
   return Number.isNaN(t) ? undefined : t;
 }
+
+/**
+ * The start times a record may have: a proxy's clock outside these years is broken, and one
+ * record at such a time would stretch an edge's first and last seen (and the days it was seen
+ * on, which noise thresholds count) without bound. Both paths check it: entryToFlow rejects the
+ * record, and the byte path (access-log-decoder.ts) declines it to entryToFlow.
+ */
+const START_TIME_MIN = Date.UTC(2000, 0, 1);
+const START_TIME_MAX = Date.UTC(2100, 0, 1);
+
+export const startTimeInRange = (t: number): boolean => t >= START_TIME_MIN && t < START_TIME_MAX;
 
 /**
  * What denialOf reads, named once: the byte path (access-log-decoder.ts) decodes whole every
@@ -104,6 +122,10 @@ export function entryToFlow(e: AccessLogEntry, ctx: EntryContext): Decoded<Flow>
   const dra = parseAddress(e.downstreamRemoteAddress);
   const protocol = protocolOf(e.method, e.protocol, e.path);
   const timestamp = e.startTime === undefined ? undefined : parseTimestamp(e.startTime);
+  // A time that is there but unreadable or absurd is a broken record, not one without a time.
+  if (e.startTime !== undefined && (timestamp === undefined || !startTimeInRange(timestamp))) {
+    return reject('invalid-start-time', `start_time ${JSON.stringify(e.startTime.slice(0, 40))} is ${timestamp === undefined ? 'not an RFC 3339 time' : 'outside the years 2000 to 2099'}`);
+  }
   // Built by assignment, not object spread: spread with conditional parts costs
   // microseconds per record in V8 and dominated the whole pipeline (docs/performance.md).
   // Every optional field is in the literal, even when undefined, so that all Flows share

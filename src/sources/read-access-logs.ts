@@ -43,7 +43,7 @@ export async function readAccessLogs<T = unknown>(
     let complete = true;
     let nextReport = 0;
     try {
-      for await (const chunk of readBytes(file, sinks.stdin)) {
+      for await (const chunk of readBytes(file, sinks.stdin, (reason, detail) => sinks.skips.add(reason, { file: name }, detail))) {
         result.bytes += chunk.length;
         splitter.push(chunk);
         if (sinks.progress !== undefined && result.bytes >= nextReport) {

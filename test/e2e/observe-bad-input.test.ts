@@ -53,7 +53,8 @@ describe('observe on bad input @e2e', () => {
     assert.match(clean.stderr, /graph: 2 nodes, 1 edges/);
     const tolerant = ztmap(['observe', '-i', inv, '-o', join(dir, 'o3'), '--fail-on', 'rejected', '-'], { input: serverLine.replace('10.61.2.14:51234', '10.61.9.99:1') + '\nnot a log\n' });
     assert.equal(tolerant.status, 3, '--fail-on rejected still fails on rejected records');
-    const never = ztmap(['observe', '-i', inv, '-o', join(dir, 'o4'), '--fail-on', 'never', '-'], { input: 'not a log\n' });
+    // One usable record: with none, observe writes nothing and exits 2 whatever --fail-on says.
+    const never = ztmap(['observe', '-i', inv, '-o', join(dir, 'o4'), '--fail-on', 'never', '-'], { input: `${clientLine}\nnot a log\n` });
     assert.equal(never.status, 0);
     assert.match(never.stderr, /rejected records: 1/);
   });

@@ -10,10 +10,14 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs the real ztmap binary. */
-export function ztmap(args: string[], opts: { input?: string | Buffer; env?: Record<string, string> } = {}): Run {
+/**
+ * Runs the real ztmap binary. `timeoutMs` kills it (status null) if it runs longer: spawnSync
+ * blocks mocha's own timeout, so a test of something that once hung should set it.
+ */
+export function ztmap(args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number } = {}): Run {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     input: opts.input ?? '',
+    ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs, killSignal: 'SIGKILL' as const }),
     env: { PATH: process.env['PATH'] ?? '', ...opts.env },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,

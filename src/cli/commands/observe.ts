@@ -8,14 +8,15 @@ import { mergeGraphs } from '../../graph/build.js';
 import { DEFAULT_MAX_EXTERNAL_ENDPOINTS } from '../../graph/fold.js';
 import type { ServiceGraph } from '../../graph/graph.js';
 import { graphJsonChunks, readGraphFile } from '../../graph/json.js';
-import { buildInventory, type Inventory } from '../../inventory/inventory.js';
+import { buildInventory, type Inventory, type IpConflict } from '../../inventory/inventory.js';
 import { loadCombined, type ChurnReport } from '../../inventory/snapshots.js';
 import type { AccessLogDecoderOptions, AccessLogFormat } from '../../sources/access-log-decoder.js';
 import type { ReadProgress } from '../../sources/read-access-logs.js';
-import { expandInputs } from '../../sources/transports/files.js';
+import { checkNamedFile, expandInputsWithNotes, type InputNotes } from '../../sources/transports/files.js';
 import { learnBindings } from '../observe/bindings.js';
 import { DEFAULT_MIN_PART_BYTES, observeParallel, planParts } from '../observe/parallel.js';
 import { observePart, type Observation } from '../observe/part.js';
+import { makeOutDir } from '../out-dir.js';
 import { recoverOutputs, replaceOutputs, type FileContent } from '../output.js';
 
 /**
@@ -45,9 +46,13 @@ export interface ObserveOptions {
 
 export interface ObserveResult extends Observation {
   files: string[];
-  inventory: { pods: number; workloads: number; services: number };
+  inventory: { pods: number; workloads: number; services: number; ipConflicts: IpConflict[] };
   /** The snapshots combined, pods found ended between them, and pods learned from the logs' own lines. */
   churn: ChurnReport;
+  /** Inputs named twice (read once) and entries of directories and globs that were not read. */
+  inputs: InputNotes;
+  /** Nothing usable was read and no graph was merged: observe wrote nothing and left OUT as it was. */
+  empty: boolean;
 }
 
 export function parsePodRef(s: string): PodRef {
@@ -59,11 +64,15 @@ export function parsePodRef(s: string): PodRef {
 /** The graph of the inputs, in memory (what `observe` writes, and what `verify` replays). */
 export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<Omit<ObserveResult, 'files'>> {
   const pod = opts.pod === undefined ? undefined : parsePodRef(opts.pod);
-  const files = await expandInputs(opts.inputs);
+  const { files, notes } = await expandInputsWithNotes(opts.inputs);
   const saved: ServiceGraph[] = [];
-  for (const f of opts.merge) saved.push(await readGraphFile(f));
+  for (const f of opts.merge) {
+    await checkNamedFile(f, '--merge graph', 'Pass a graph.json written by `ztmap observe`.');
+    saved.push(await readGraphFile(f));
+  }
   if (files.length === 0 && saved.length === 0) {
-    throw new ConfigError('observe: no input. Name access-log files, directories or globs, - for stdin, or --merge saved graphs.');
+    const named = opts.inputs.length === 0 ? '' : ` (${opts.inputs.join(', ')} hold${opts.inputs.length === 1 ? 's' : ''} no regular file)`;
+    throw new ConfigError(`observe: no input${named}. Name access-log files, directories or globs, - for stdin, or --merge saved graphs.`);
   }
   const decoder: AccessLogDecoderOptions = { format: opts.format, container: opts.container, maxLineLength: opts.maxLineLength, ...(pod ? { pod } : {}) };
   // Which pods wrote the inputs, at which addresses, when: known before any line is resolved,
@@ -73,26 +82,34 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
   const inventory: Inventory = buildInventory(combined.objects);
   const jobs = opts.jobs ?? 1;
   const cap = opts.maxExternalEndpoints ?? DEFAULT_MAX_EXTERNAL_ENDPOINTS;
-  // Stdin is read by this process alone; so is an input too small to be worth workers.
-  const parts = jobs > 1 && !files.some((f) => f.path === '-') ? await planParts(files, jobs, opts.minPartBytes ?? DEFAULT_MIN_PART_BYTES, opts.container) : [];
+  // A pipe (stdin, <(cmd), a FIFO) is read by this process alone, once: it has no size to cut
+  // by and cannot be read again; so is an input too small to be worth workers.
+  const parts = jobs > 1 && !files.some((f) => f.stream === true) ? await planParts(files, jobs, opts.minPartBytes ?? DEFAULT_MIN_PART_BYTES, opts.container) : [];
   const observed =
     parts.length > 1
       ? await observeParallel(parts, { jobs, inventory: opts.inventory, learned, decoder, maxExternalEndpoints: cap, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
       : await observePart(inventory, files, decoder, opts.onProgress, { maxExternalEndpoints: cap });
   let { graph } = observed;
   for (const g of saved) graph = mergeGraphs(graph, g, cap);
+  // A directory inside a walk that could not be listed is input that was not read.
+  for (const u of notes.unreadable) observed.rejects.add('unreadable-directory', { file: u.path }, u.reason);
   return {
     ...observed,
     graph,
-    inventory: { pods: inventory.pods.length, workloads: inventory.workloads.size, services: inventory.services.length },
+    inputs: notes,
+    empty: observed.flows === 0 && saved.length === 0,
+    inventory: { pods: inventory.pods.length, workloads: inventory.workloads.size, services: inventory.services.length, ipConflicts: inventory.ipConflicts },
     churn: combined.report,
   };
 }
 
 export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
+  await makeOutDir(opts.out, 'observe');
   // First, so that --merge OUT/graph.json reads a settled output, not one an interrupted run left mid-replacement.
   await recoverOutputs(opts.out, 'observe', OBSERVE_FILES);
   const built = await observeGraph(opts);
+  // No usable record (and nothing merged): an empty graph must not replace the previous one.
+  if (built.empty) return { ...built, files: [] };
   const { graph } = built;
   // Generators: each file is written piece by piece, never as one string (a graph of millions
   // of edges is longer than a string can be).

@@ -6,11 +6,13 @@ import { join, resolve } from 'node:path';
 import { ConfigError, InternalError } from '../../errors.js';
 import { readGraphFile } from '../../graph/json.js';
 import { inferRules, type InferOptions } from '../../infer/infer.js';
-import { loadInventory } from '../../inventory/inventory.js';
+import { loadInventory, type IpConflict } from '../../inventory/inventory.js';
 import { emit, manifestPath, TARGETS, type PolicyOptions, type Target } from '../../policy/index.js';
 import { manifestYaml } from '../../policy/yaml.js';
 import { reviewMarkdown, reviewOf, type Review } from '../../report/review.js';
 import type { Finding } from '../../rules/finding.js';
+import { checkNamedFile } from '../../sources/transports/files.js';
+import { makeOutDir } from '../out-dir.js';
 import { replaceOutputs } from '../output.js';
 
 export interface ProposeOptions extends InferOptions, PolicyOptions {
@@ -22,6 +24,8 @@ export interface ProposeOptions extends InferOptions, PolicyOptions {
 
 export interface ProposeResult {
   review: Review;
+  /** Addresses more than one live pod of the inventory claims (warned on stderr). */
+  ipConflicts: IpConflict[];
   dir: string;
   files: string[];
 }
@@ -35,6 +39,8 @@ export function parseTargets(s: string): Target[] {
 
 export async function propose(o: ProposeOptions): Promise<ProposeResult> {
   if (o.inventory.length === 0) throw new ConfigError('propose: --inventory is required: selectors and principals are checked against the cluster\'s pods.');
+  await makeOutDir(o.out, 'propose');
+  await checkNamedFile(o.graph, 'graph', 'Pass a graph.json written by `ztmap observe` (for example output/graph.json).');
   const graph = await readGraphFile(o.graph);
   const inventory = await loadInventory(o.inventory);
   const rules = inferRules(graph, inventory, o);
@@ -75,5 +81,5 @@ export async function propose(o: ProposeOptions): Promise<ProposeResult> {
       return review;
     },
   });
-  return { review, dir: join(o.out, 'policies'), files };
+  return { review, ipConflicts: inventory.ipConflicts, dir: join(o.out, 'policies'), files };
 }

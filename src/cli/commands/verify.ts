@@ -3,13 +3,13 @@
 // and say what would be allowed and denied, by which policy, and what is allowed beyond
 // what was observed.
 
-import { readFile } from 'node:fs/promises';
 import { ConfigError, InputError } from '../../errors.js';
 import type { ServiceGraph } from '../../graph/graph.js';
 import { readGraphFile } from '../../graph/json.js';
-import { loadInventory } from '../../inventory/inventory.js';
+import { loadInventory, type IpConflict } from '../../inventory/inventory.js';
 import type { AccessRule, Exclusion } from '../../rules/access-rule.js';
 import { loadPolicies } from '../../verify/manifests.js';
+import { checkNamedFile, readNamedText } from '../../sources/transports/files.js';
 import { verify, type Verification } from '../../verify/verification.js';
 import { observeGraph, type ObserveOptions } from './observe.js';
 
@@ -24,13 +24,16 @@ export interface VerifyCommandOptions {
   trustDomain: string;
   rootNamespace: string;
   overPermission: boolean;
+  /** Told of addresses more than one live pod of the inventory claims (the CLI warns on stderr). */
+  onIpConflicts?: (conflicts: IpConflict[]) => void;
 }
 
 async function readRules(path: string): Promise<{ rules: AccessRule[]; excluded: Exclusion[] }> {
   let doc: { format?: string; rules?: AccessRule[]; excluded?: Exclusion[] };
   try {
-    doc = JSON.parse(await readFile(path, 'utf8'));
+    doc = JSON.parse(await readNamedText(path, 'rules', 'Pass the rules.json `ztmap propose` wrote beside the policies.'));
   } catch (err) {
+    if (err instanceof InputError) throw err;
     throw new InputError(`reading rules: ${path}: ${(err as Error).message}. Pass the rules.json \`ztmap propose\` wrote beside the policies.`);
   }
   if (doc.format !== 'ztmap-rules' || !Array.isArray(doc.rules) || !Array.isArray(doc.excluded)) {
@@ -46,11 +49,16 @@ export async function verifyCommand(o: VerifyCommandOptions): Promise<Verificati
     throw new ConfigError('verify: give either --graph graph.json or access-log inputs, not both and not neither.');
   }
   const inventory = await loadInventory(o.inventory);
+  if (inventory.ipConflicts.length > 0) o.onIpConflicts?.(inventory.ipConflicts);
   let graph: ServiceGraph;
   if (o.graph !== undefined) {
+    await checkNamedFile(o.graph, 'graph', 'Pass a graph.json written by `ztmap observe` (for example output/graph.json).');
     graph = await readGraphFile(o.graph);
   } else {
-    graph = (await observeGraph({ ...o.observe, inputs: o.inputs, inventory: o.inventory, merge: [] })).graph;
+    const observed = await observeGraph({ ...o.observe, inputs: o.inputs, inventory: o.inventory, merge: [] });
+    // Replaying nothing would pass the gate: say so instead.
+    if (observed.empty) throw new InputError(`verify: no usable record in the access-log inputs (${observed.read.files} files, ${observed.read.lines} lines: ${observed.skips.total} skipped, ${observed.rejects.total} rejected). Check that they are istio-proxy access logs, or pass --container, --format or --pod.`);
+    graph = observed.graph;
   }
   const policies = await loadPolicies(o.policies);
   return verify(graph, inventory, policies, {

@@ -40,11 +40,15 @@ interface Acc {
   last: number;
 }
 
-/** The pods whose own lines the inputs hold, in a stable order. Stdin is not read (it cannot be read twice). */
+/**
+ * The pods whose own lines the inputs hold, in a stable order. A pipe (stdin, `<(cmd)`, a FIFO)
+ * is not read: it can be read only once, by the main pass, and buffering a whole stream to read
+ * it twice would hold unbounded input. Its pod comes from --pod or the inventory instead.
+ */
 export async function learnBindings(files: readonly InputFile[], options: AccessLogDecoderOptions): Promise<LearnedPod[]> {
   const pods = new Map<string, Acc>();
   for (const file of files) {
-    if (file.path === '-') continue;
+    if (file.path === '-' || file.stream === true) continue;
     const layout = layoutOf(file.path);
     if (layout.container !== undefined && layout.container !== options.container) continue;
     const uid = PODS_TREE_UID.exec(file.path.replace(/\\/g, '/'))?.[1];
