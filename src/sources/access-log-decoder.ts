@@ -19,12 +19,12 @@ import type { Location } from '../errors.js';
 import { BLACK_HOLE, DIRECT_RESPONSE, entryToFlow, epochOfMinute, protocolOf, RBAC_DENIED, REFUSAL_FLAGS, startTimeInRange } from './access-log.js';
 import type { AccessLogEntry } from './decoders/access-log-entry.js';
 import { decodeEnvoyJson, isEnvoyJson } from './decoders/envoy-json.js';
-import { scanEnvoyJson } from './decoders/envoy-json-spans.js';
+import { scanEnvoyJson } from './decoders/envoy-json-scan.js';
 import { decodeEnvoyText } from './decoders/envoy-text.js';
-import { scanEnvoyText } from './decoders/envoy-text-spans.js';
+import { scanEnvoyText } from './decoders/envoy-text-scan.js';
 import type { Decoded } from './decoders/result.js';
-import * as F from './decoders/spans.js';
-import { dropDashes, newSpans, spanIs, spanText, type Spans } from './decoders/spans.js';
+import * as F from './decoders/field-offsets.js';
+import { dropDashes, newFieldOffsets, fieldIs, fieldText, type FieldOffsets } from './decoders/field-offsets.js';
 import type { FileLayout } from './layout.js';
 import { DEFAULT_MAX_LINE_LENGTH } from './framing/lines.js';
 import type { Tally } from '../tally.js';
@@ -104,7 +104,7 @@ export class AccessLogDecoder<T = unknown> {
   // Route shapes (the `bytes` path): per reader, keyed with the reporting pod's number.
   private readonly _shapes = new ByteKeyTable<T>(MAX_SHAPES);
   private readonly _key = new ByteKey();
-  private readonly _spans: Spans = newSpans();
+  private readonly _offsets: FieldOffsets = newFieldOffsets();
   private readonly _reporterNumbers = new Map<string, number>();
   private _reporterNumber = 0;
   // The shape (entry in _shapes, of its generation) of the line `bytes` declined last, and
@@ -228,30 +228,30 @@ export class AccessLogDecoder<T = unknown> {
       at = bodyAfterTime(b, start, end);
       if (at < 0) return false;
     }
-    const spans = this._spans;
+    const offsets = this._offsets;
     let format: number;
     if (b[at] === 91 /* [ */ && this._options.format !== 'envoy-json') {
-      if (!scanEnvoyText(b, at, end, spans)) return false;
+      if (!scanEnvoyText(b, at, end, offsets)) return false;
       format = FORMAT_TEXT;
     } else if (b[at] === 123 /* { */ && this._options.format !== 'envoy-text') {
-      if (!scanEnvoyJson(b, at, end, spans)) return false;
+      if (!scanEnvoyJson(b, at, end, offsets)) return false;
       format = FORMAT_JSON;
     } else return false;
-    dropDashes(b, spans);
+    dropDashes(b, offsets);
     // A line that may record a refusal (what denialOf reads: RBAC details, a UAEX or NR flag, a
     // direct response, BlackHoleCluster) or that has no upstream cluster (entryToFlow then reads
     // its flags) is decoded whole: that is no part of the route shape, so it must neither count
     // as a repeat of a shape nor give a shape its value. An upstream failure (UH, UF, UC …) on
     // a cluster is counted like any request of its route: nothing derived from it differs.
-    if (spans[F.CLUSTER * 2]! < 0 || spanIs(b, spans, F.CLUSTER, BLACK_HOLE)) return false;
-    if (spans[F.FLAGS * 2]! >= 0 && flagsMayDeny(b, spans[F.FLAGS * 2]!, spans[F.FLAGS * 2 + 1]!)) return false;
-    if (spans[F.DETAILS * 2]! >= 0 && (spanStartsWith(b, spans, F.DETAILS, RBAC_DENIED) || spanIs(b, spans, F.DETAILS, DIRECT_RESPONSE))) return false;
-    const timestamp = this._timestamp(b, spans);
+    if (offsets[F.CLUSTER * 2]! < 0 || fieldIs(b, offsets, F.CLUSTER, BLACK_HOLE)) return false;
+    if (offsets[F.FLAGS * 2]! >= 0 && flagsMayDeny(b, offsets[F.FLAGS * 2]!, offsets[F.FLAGS * 2 + 1]!)) return false;
+    if (offsets[F.DETAILS * 2]! >= 0 && (fieldStartsWith(b, offsets, F.DETAILS, RBAC_DENIED) || fieldIs(b, offsets, F.DETAILS, DIRECT_RESPONSE))) return false;
+    const timestamp = this._timestamp(b, offsets);
     if (timestamp === undefined) return false;
-    const method = internedText(b, spans, F.METHOD, METHODS);
-    const protocolText = method === undefined ? undefined : internedText(b, spans, F.PROTOCOL, PROTOCOLS);
+    const method = internedText(b, offsets, F.METHOD, METHODS);
+    const protocolText = method === undefined ? undefined : internedText(b, offsets, F.PROTOCOL, PROTOCOLS);
     // protocolOf reads the path only of an HTTP/2 POST (is it gRPC?): no string otherwise.
-    const path = protocolText === 'HTTP/2' && method === 'POST' ? spanText(b, spans, F.PATH) : undefined;
+    const path = protocolText === 'HTTP/2' && method === 'POST' ? fieldText(b, offsets, F.PATH) : undefined;
     const protocol = protocolOf(method, protocolText, path);
 
     const key = this._key;
@@ -259,19 +259,19 @@ export class AccessLogDecoder<T = unknown> {
     key.uint32(this._reporterNumber);
     key.byte(format);
     key.byte(PROTOCOL_CODE[protocol]);
-    for (const f of KEY_FIELDS) keyField(key, b, spans, f);
-    keyAddressIp(key, b, spans, F.UPSTREAM_LOCAL);
-    keyAddressIp(key, b, spans, F.DOWNSTREAM_REMOTE);
+    for (const f of KEY_FIELDS) keyField(key, b, offsets, f);
+    keyAddressIp(key, b, offsets, F.UPSTREAM_LOCAL);
+    keyAddressIp(key, b, offsets, F.DOWNSTREAM_REMOTE);
     const shape = this._shapes.find(key);
     const value = this._shapes.value(shape);
     if (value !== undefined) {
       const request = this._repeat;
       request.timestamp = timestamp;
-      request.responseCode = spans[F.RESPONSE_CODE]!;
+      request.responseCode = offsets[F.RESPONSE_CODE]!;
       request.method = protocol === 'tcp' ? undefined : method;
       request.raw = b;
-      request.pathStart = spans[F.PATH * 2]!;
-      request.pathEnd = spans[F.PATH * 2 + 1]!;
+      request.pathStart = offsets[F.PATH * 2]!;
+      request.pathEnd = offsets[F.PATH * 2 + 1]!;
       request.file = this._file;
       request.line = lineNumber;
       if (repeat(value, request)) return true;
@@ -283,9 +283,9 @@ export class AccessLogDecoder<T = unknown> {
   }
 
   /** parseTimestamp of the START field, for the one form it reads by digits; undefined otherwise. */
-  private _timestamp(b: Buffer, spans: Spans): number | undefined {
-    const s = spans[F.START * 2]!;
-    if (s < 0 || spans[F.START * 2 + 1]! - s !== 24 || b[s + 23] !== 90 || b[s + 19] !== 46 || b[s + 16] !== 58) return undefined;
+  private _timestamp(b: Buffer, offsets: FieldOffsets): number | undefined {
+    const s = offsets[F.START * 2]!;
+    if (s < 0 || offsets[F.START * 2 + 1]! - s !== 24 || b[s + 23] !== 90 || b[s + 19] !== 46 || b[s + 16] !== 58) return undefined;
     for (const i of SECOND_DIGITS) if (b[s + i]! < 48 || b[s + i]! > 57) return undefined;
     const sec = (b[s + 17]! - 48) * 10 + (b[s + 18]! - 48);
     if (sec >= 60) return undefined;
@@ -470,27 +470,27 @@ function bytesAre(b: Uint8Array, s: number, e: number, ascii: string): boolean {
   return true;
 }
 
-function spanStartsWith(b: Uint8Array, spans: Spans, field: number, ascii: string): boolean {
-  const s = spans[field * 2]!;
-  if (s < 0 || spans[field * 2 + 1]! - s < ascii.length) return false;
+function fieldStartsWith(b: Uint8Array, offsets: FieldOffsets, field: number, ascii: string): boolean {
+  const s = offsets[field * 2]!;
+  if (s < 0 || offsets[field * 2 + 1]! - s < ascii.length) return false;
   for (let i = 0; i < ascii.length; i++) if (b[s + i] !== ascii.charCodeAt(i)) return false;
   return true;
 }
 
 /** A field's text, as one of `common` (a shared string) when it is one of them. */
-function internedText(b: Buffer, spans: Spans, field: number, common: readonly string[]): string | undefined {
-  if (spans[field * 2]! < 0) return undefined;
-  for (const s of common) if (spanIs(b, spans, field, s)) return s;
-  return spanText(b, spans, field);
+function internedText(b: Buffer, offsets: FieldOffsets, field: number, common: readonly string[]): string | undefined {
+  if (offsets[field * 2]! < 0) return undefined;
+  for (const s of common) if (fieldIs(b, offsets, field, s)) return s;
+  return fieldText(b, offsets, field);
 }
 
-function keyField(key: ByteKey, b: Uint8Array, spans: Spans, field: number): void {
-  const s = spans[field * 2]!;
+function keyField(key: ByteKey, b: Uint8Array, offsets: FieldOffsets, field: number): void {
+  const s = offsets[field * 2]!;
   if (s < 0) {
     key.byte(ABSENT);
     return;
   }
-  key.bytesOf(b, s, spans[field * 2 + 1]!);
+  key.bytesOf(b, s, offsets[field * 2 + 1]!);
   key.byte(FIELD_END);
 }
 
@@ -499,13 +499,13 @@ function keyField(key: ByteKey, b: Uint8Array, spans: Spans, field: number): voi
  * the IP of these (the client's ephemeral port), so lines that differ in the port share a
  * shape. Any other text, and port 0, is keyed whole.
  */
-function keyAddressIp(key: ByteKey, b: Uint8Array, spans: Spans, field: number): void {
-  const s = spans[field * 2]!;
+function keyAddressIp(key: ByteKey, b: Uint8Array, offsets: FieldOffsets, field: number): void {
+  const s = offsets[field * 2]!;
   if (s < 0) {
     key.byte(ABSENT);
     return;
   }
-  const e = spans[field * 2 + 1]!;
+  const e = offsets[field * 2 + 1]!;
   let colon = e - 1;
   while (colon > s && b[colon] !== 58 /* : */) colon--;
   const digits = e - colon - 1;

@@ -28,7 +28,7 @@ export interface Checked extends ReplayResult {
   expected?: string;
 }
 
-export interface Tally {
+export interface ReplayCount {
   observations: number;
   requests: number;
 }
@@ -37,22 +37,22 @@ export interface VerificationSummary {
   edges: number;
   observations: number;
   requests: number;
-  allowed: Tally;
-  denied: Tally;
+  allowed: ReplayCount;
+  denied: ReplayCount;
   /** Some of the observation's requests (a method, a path, a pod) denied, others not. */
-  partial: Tally;
-  unknown: Tally;
+  partial: ReplayCount;
+  unknown: ReplayCount;
   /** Denied or partial that the proposal reports itself (blockers, exclusions). */
-  expectedDenials: Tally;
+  expectedDenials: ReplayCount;
   /** Denied or partial and not expected: what fails the gate. */
-  unexpectedDenials: Tally;
+  unexpectedDenials: ReplayCount;
   /** Would be denied once dry-run policies are enforced, and is not expected. */
-  dryRunDenials: Tally;
+  dryRunDenials: ReplayCount;
   /** Share of observed requests allowed, 0..1 (1 when nothing was observed). */
   allowedShare: number;
   problems: number;
   /** Requests the mesh refused in the window, replayed: still denied, or admitted by these policies. */
-  deniedToday: { stillDenied: Tally; nowAllowed: Tally; undecided: Tally };
+  deniedToday: { stillDenied: ReplayCount; nowAllowed: ReplayCount; undecided: ReplayCount };
   /**
    * Platform traffic (DNS, xDS to istiod) replayed as (namespace, Service port) checks:
    * `denied` counts those denied or partly denied, which fail the gate like unexpected denials.
@@ -83,8 +83,8 @@ export interface Verification {
 
 const isDenial = (v: Verdict | undefined) => v === 'denied' || v === 'partial';
 
-const zero = (): Tally => ({ observations: 0, requests: 0 });
-const add = (t: Tally, r: ReplayResult) => {
+const zero = (): ReplayCount => ({ observations: 0, requests: 0 });
+const add = (t: ReplayCount, r: ReplayResult) => {
   t.observations++;
   t.requests += r.observation.requests;
 };

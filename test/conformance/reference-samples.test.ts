@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { buildInventory } from '../../src/inventory/inventory.js';
 import { parseObjects } from '../../src/inventory/load.js';
 import { decodeEnvoyJson } from '../../src/sources/decoders/envoy-json.js';
-import { scanEnvoyJson } from '../../src/sources/decoders/envoy-json-spans.js';
+import { scanEnvoyJson } from '../../src/sources/decoders/envoy-json-scan.js';
 import { decodeEnvoyText } from '../../src/sources/decoders/envoy-text.js';
-import { scanEnvoyText } from '../../src/sources/decoders/envoy-text-spans.js';
+import { scanEnvoyText } from '../../src/sources/decoders/envoy-text-scan.js';
 import { decodeText } from '../support/decode.js';
-import { decodedFields, scanned } from '../support/spans.js';
+import { decodedFields, scanned } from '../support/scan.js';
 import { REFERENCE, referenceNeed, suiteNeeding } from './needs.js';
 
 const ref = (f: string) => readFileSync(join(REFERENCE, 'telemetry', f), 'utf8');

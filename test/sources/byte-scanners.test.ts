@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeEnvoyJson, isEnvoyJson } from '../../src/sources/decoders/envoy-json.js';
-import { scanEnvoyJson } from '../../src/sources/decoders/envoy-json-spans.js';
+import { scanEnvoyJson } from '../../src/sources/decoders/envoy-json-scan.js';
 import { decodeEnvoyText } from '../../src/sources/decoders/envoy-text.js';
-import { scanEnvoyText } from '../../src/sources/decoders/envoy-text-spans.js';
+import { scanEnvoyText } from '../../src/sources/decoders/envoy-text-scan.js';
 import { CLIENT_JSON, CLIENT_LINE, LEGACY_1_3_LINE, LEGACY_1_6_LINE, RBAC_DENIED_LINE, SERVER_JSON, SERVER_JSON_STRINGS, SERVER_LINE, TCP_LINE } from '../support/sample-mesh.js';
-import { decodedFields, scanned } from '../support/spans.js';
+import { decodedFields, scanned } from '../support/scan.js';
 
 // Field text: mostly plain, now and then with what tells the readings apart (dashes,
 // empties, spaces, quotes, brackets, escapes, non-ASCII, control bytes).
@@ -78,7 +78,7 @@ describe('byte scanners', () => {
         const obj = JSON.parse(line) as Record<string, unknown>;
         assert.ok(isEnvoyJson(obj) && !('kubernetes' in obj), line);
         const slow = decodeEnvoyJson(obj);
-        // Rejected for what the fields say, not how they are written: the spans say it too.
+        // Rejected for what the fields say, not how they are written: the offsets say it too.
         if (slow.kind === 'reject' && slow.reason === 'missing-field') {
           assert.ok(fast.upstreamCluster === undefined && fast.downstreamLocalAddress === undefined, line);
           return;

@@ -15,7 +15,7 @@ import type { ReadProgress } from '../../sources/read-access-logs.js';
 import { checkNamedFile, expandInputsWithNotes, type InputNotes } from '../../sources/transports/files.js';
 import { learnBindings } from '../observe/bindings.js';
 import { DEFAULT_MIN_PART_BYTES, observeParallel, planParts } from '../observe/parallel.js';
-import { observePart, type Observation } from '../observe/part.js';
+import { observePart, type PartResult } from '../observe/part.js';
 import { makeOutDir } from '../out-dir.js';
 import { recoverOutputs, replaceOutputs, type FileContent } from '../output.js';
 
@@ -44,7 +44,7 @@ export interface ObserveOptions {
   onProgress?: (p: ReadProgress) => void;
 }
 
-export interface ObserveResult extends Observation {
+export interface ObserveResult extends PartResult {
   files: string[];
   inventory: { pods: number; workloads: number; services: number; ipConflicts: IpConflict[] };
   /** The snapshots combined, pods found ended between them, and pods learned from the logs' own lines. */

@@ -15,7 +15,7 @@ import type { ReadProgress } from '../../sources/read-access-logs.js';
 import type { InputFile } from '../../sources/transports/files.js';
 import { isGzip, lineRanges } from '../../sources/transports/ranges.js';
 import { Tally } from '../../tally.js';
-import { observationFromData, type Observation } from './part.js';
+import { partResultFromData, type PartResult } from './part.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker.js';
 
 /** Parts below this many bytes are not worth a worker's start (loading the inventory). */
@@ -82,8 +82,8 @@ export interface ParallelOptions {
   onProgress?: (p: ReadProgress) => void;
 }
 
-/** Observe `parts` on `jobs` workers; the merged Observation, as one reader would make it. */
-export async function observeParallel(initial: Part[], opts: ParallelOptions): Promise<Observation> {
+/** Observe `parts` on `jobs` workers; the merged PartResult, as one reader would make it. */
+export async function observeParallel(initial: Part[], opts: ParallelOptions): Promise<PartResult> {
   let parts = initial;
   let results = await runParts(parts, opts);
   // A range that ended inside a CRI partial record is read again joined to the next range,
@@ -100,14 +100,14 @@ export async function observeParallel(initial: Part[], opts: ParallelOptions): P
   return mergeInOrder(parts, results, opts.maxExternalEndpoints);
 }
 
-function mergeInOrder(parts: Part[], results: Observation[], maxExternalEndpoints?: number): Observation {
+function mergeInOrder(parts: Part[], results: PartResult[], maxExternalEndpoints?: number): PartResult {
   const rejects = new Tally();
   const skips = new Tally();
   const unresolved = new Tally();
   const read = { files: 0, filesSkipped: [] as string[], lines: 0, bytes: 0, endedInPartial: false };
   let flows = 0;
   let repeated = 0;
-  let graph: Observation['graph'] | undefined;
+  let graph: PartResult['graph'] | undefined;
   // Lines of a file read by earlier ranges: the offset of the next range's line numbers.
   const linesBefore = new Map<string, number>();
   for (const [k, r] of results.entries()) {
@@ -131,8 +131,8 @@ function mergeInOrder(parts: Part[], results: Observation[], maxExternalEndpoint
 }
 
 /** Run each part on a pool of workers; results in part order. */
-function runParts(parts: Part[], opts: ParallelOptions): Promise<Observation[]> {
-  const results: (Observation | undefined)[] = parts.map(() => undefined);
+function runParts(parts: Part[], opts: ParallelOptions): Promise<PartResult[]> {
+  const results: (PartResult | undefined)[] = parts.map(() => undefined);
   const progress = parts.map(() => ({ bytes: 0, lines: 0 }));
   const setup: WorkerSetup = {
     inventory: opts.inventory,
@@ -173,11 +173,11 @@ function runParts(parts: Part[], opts: ParallelOptions): Promise<Observation[]> 
           }
           return;
         }
-        results[msg.part] = observationFromData(msg.result);
+        results[msg.part] = partResultFromData(msg.result);
         progress[msg.part] = { bytes: msg.result.read.bytes, lines: msg.result.read.lines };
         if (++finished === parts.length) {
           for (const x of workers) x.postMessage({ done: true } satisfies ToWorker);
-          resolve(results as Observation[]);
+          resolve(results as PartResult[]);
         } else give(w);
       });
       give(w);

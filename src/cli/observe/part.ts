@@ -13,7 +13,7 @@ import { readAccessLogs, type ReadProgress, type ReadResult } from '../../source
 import type { InputFile } from '../../sources/transports/files.js';
 import { Tally, type TallyData } from '../../tally.js';
 
-export interface Observation {
+export interface PartResult {
   read: ReadResult;
   flows: number;
   /** Of the flows, those counted as repeats of a known route shape, from their lines' bytes. */
@@ -46,7 +46,7 @@ interface RouteRepeat {
 /**
  * Observes `files`. Lines of a route already seen are counted from their bytes (route
  * shapes, sources/access-log-decoder.ts); `repeats: false` decodes every line instead, which
- * gives the same Observation (but `repeated`) and is what tests compare against.
+ * gives the same PartResult (but `repeated`) and is what tests compare against.
  */
 export async function observePart(
   inventory: Inventory,
@@ -54,7 +54,7 @@ export async function observePart(
   options: AccessLogDecoderOptions,
   onProgress?: (p: ReadProgress) => void,
   { repeats = true, maxExternalEndpoints }: { repeats?: boolean; maxExternalEndpoints?: number } = {},
-): Promise<Observation> {
+): Promise<PartResult> {
   const rejects = new Tally();
   const skips = new Tally();
   const unresolved = new Tally();
@@ -110,8 +110,8 @@ export async function observePart(
   return { read, flows, repeated, rejects, skips, unresolved, graph: builder.toGraph() };
 }
 
-/** An Observation as plain data, to cross a worker boundary (the graph as records, never one JSON string: it may be longer than a string can be). */
-export interface ObservationData {
+/** An PartResult as plain data, to cross a worker boundary (the graph as records, never one JSON string: it may be longer than a string can be). */
+export interface PartResultData {
   read: ReadResult;
   flows: number;
   repeated: number;
@@ -121,11 +121,11 @@ export interface ObservationData {
   graph: GraphRecords;
 }
 
-export function observationToData(o: Observation): ObservationData {
+export function partResultToData(o: PartResult): PartResultData {
   return { read: o.read, flows: o.flows, repeated: o.repeated, rejects: o.rejects.toData(), skips: o.skips.toData(), unresolved: o.unresolved.toData(), graph: graphToRecords(o.graph) };
 }
 
-export function observationFromData(d: ObservationData): Observation {
+export function partResultFromData(d: PartResultData): PartResult {
   return {
     read: d.read,
     flows: d.flows,

@@ -10,8 +10,8 @@
 // line the same way (its lazy and greedy quoted groups have one place to end). Anything else,
 // the legacy formats included, returns false and goes to that expression.
 
-import * as F from './spans.js';
-import { clearSpans, setSpan, type Spans } from './spans.js';
+import * as F from './field-offsets.js';
+import { clearFields, setField, type FieldOffsets } from './field-offsets.js';
 
 const SPACE = 32;
 const QUOTE = 34;
@@ -41,9 +41,9 @@ function quoted(b: Uint8Array, i: number, end: number): number {
   return -1;
 }
 
-/** Fills `spans` from the TEXT line `b[start, end)`; false when the line is not in the strict form. */
-export function scanEnvoyText(b: Uint8Array, start: number, end: number, spans: Spans): boolean {
-  clearSpans(spans);
+/** Fills `offsets` from the TEXT line `b[start, end)`; false when the line is not in the strict form. */
+export function scanEnvoyText(b: Uint8Array, start: number, end: number, offsets: FieldOffsets): boolean {
+  clearFields(offsets);
   if (b[start] !== 91 /* [ */) return false;
   let i = start + 1;
   while (i < end && b[i] !== 93 /* ] */) {
@@ -52,16 +52,16 @@ export function scanEnvoyText(b: Uint8Array, start: number, end: number, spans: 
     i++;
   }
   if (i === start + 1 || i + 2 >= end || b[i + 1] !== SPACE || b[i + 2] !== QUOTE) return false;
-  setSpan(spans, F.START, start + 1, i);
+  setField(offsets, F.START, start + 1, i);
   i += 3;
   // "METHOD PATH PROTOCOL"
   let e = bare(b, i, end);
   if (e < 0 || b[e] !== SPACE) return false;
-  setSpan(spans, F.METHOD, i, e);
+  setField(offsets, F.METHOD, i, e);
   i = e + 1;
   e = bare(b, i, end);
   if (e < 0 || b[e] !== SPACE) return false;
-  setSpan(spans, F.PATH, i, e);
+  setField(offsets, F.PATH, i, e);
   i = e + 1;
   e = i;
   while (e < end && b[e] !== QUOTE) {
@@ -70,21 +70,21 @@ export function scanEnvoyText(b: Uint8Array, start: number, end: number, spans: 
     e++;
   }
   if (e === i || e + 1 >= end || b[e + 1] !== SPACE) return false;
-  setSpan(spans, F.PROTOCOL, i, e);
+  setField(offsets, F.PROTOCOL, i, e);
   i = e + 2;
   // CODE, digits only
   let code = 0;
   e = i;
   while (e < end && b[e]! >= 48 && b[e]! <= 57) code = code * 10 + (b[e++]! - 48);
   if (e === i || e - i > 9 || b[e] !== SPACE) return false;
-  spans[F.RESPONSE_CODE] = code;
+  offsets[F.RESPONSE_CODE] = code;
   i = e + 1;
   // FLAGS DETAILS TERMINATION
   for (let n = 0; n < 3; n++) {
     e = bare(b, i, end);
     if (e < 0 || b[e] !== SPACE) return false;
-    if (n === 0) setSpan(spans, F.FLAGS, i, e);
-    else if (n === 1) setSpan(spans, F.DETAILS, i, e);
+    if (n === 0) setField(offsets, F.FLAGS, i, e);
+    else if (n === 1) setField(offsets, F.DETAILS, i, e);
     i = e + 1;
   }
   // "FAILURE"
@@ -103,15 +103,15 @@ export function scanEnvoyText(b: Uint8Array, start: number, end: number, spans: 
     if (b[i] !== QUOTE) return false;
     e = quoted(b, i + 1, end);
     if (e < 0 || e + 1 >= end || b[e + 1] !== SPACE) return false;
-    if (n === 3) setSpan(spans, F.AUTHORITY, i + 1, e);
-    else if (n === 4) setSpan(spans, F.UPSTREAM_HOST, i + 1, e);
+    if (n === 3) setField(offsets, F.AUTHORITY, i + 1, e);
+    else if (n === 4) setField(offsets, F.UPSTREAM_HOST, i + 1, e);
     i = e + 2;
   }
   // CLUSTER UPSTREAM_LOCAL DOWNSTREAM_LOCAL DOWNSTREAM_REMOTE SNI [ROUTE], to the end
   for (let n = 0; ; n++) {
     e = bare(b, i, end);
     if (e < 0 || n === 6) return false;
-    if (n < 5) setSpan(spans, TAIL[n]!, i, e);
+    if (n < 5) setField(offsets, TAIL[n]!, i, e);
     if (e === end) return n >= 4;
     i = e + 1;
   }

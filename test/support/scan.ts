@@ -1,8 +1,8 @@
-// The byte scanners' spans as the entry fields they stand for, to compare a scanner's reading
+// The byte scanners' offsets as the entry fields they stand for, to compare a scanner's reading
 // of a line with the string decoder's (test/sources/byte-scanners.test.ts, test/conformance/).
 import { dash, type AccessLogEntry } from '../../src/sources/decoders/access-log-entry.js';
-import type { scanEnvoyText } from '../../src/sources/decoders/envoy-text-spans.js';
-import * as S from '../../src/sources/decoders/spans.js';
+import type { scanEnvoyText } from '../../src/sources/decoders/envoy-text-scan.js';
+import * as S from '../../src/sources/decoders/field-offsets.js';
 
 const FIELDS: [number, keyof AccessLogEntry][] = [
   [S.START, 'startTime'],
@@ -26,12 +26,12 @@ export function scanned(line: string, scan: typeof scanEnvoyText): Partial<Acces
   const buf = Buffer.from('xx\n' + line + '\nyy', 'utf8');
   const start = 3;
   const end = buf.length - 3;
-  const spans = S.newSpans();
-  if (!scan(buf, start, end, spans)) return undefined;
-  S.dropDashes(buf, spans);
-  const out: Partial<AccessLogEntry> = { responseCode: spans[S.RESPONSE_CODE]! };
+  const offsets = S.newFieldOffsets();
+  if (!scan(buf, start, end, offsets)) return undefined;
+  S.dropDashes(buf, offsets);
+  const out: Partial<AccessLogEntry> = { responseCode: offsets[S.RESPONSE_CODE]! };
   for (const [f, name] of FIELDS) {
-    const text = S.spanText(buf, spans, f);
+    const text = S.fieldText(buf, offsets, f);
     if (text !== undefined) (out as Record<string, unknown>)[name] = text;
   }
   return out;

@@ -7,13 +7,13 @@
 // string decoder reads it the same way. Anything else returns false and goes to JSON.parse.
 
 import { FNV_OFFSET, FNV_PRIME } from '../../flow/byte-keys.js';
-import * as F from './spans.js';
-import { clearSpans, setSpan, type Spans } from './spans.js';
+import * as F from './field-offsets.js';
+import { clearFields, setField, type FieldOffsets } from './field-offsets.js';
 
 const QUOTE = 34;
 const SPACE = 32;
 
-// What a key is to the scanner: a span field (0…), or one of these.
+// What a key is to the scanner: a field with offsets (0…), or one of these.
 const CODE_KEY = 100;
 /** Read by envoy-json.ts only to check it is a string or null. */
 const STRING_KEY = 101;
@@ -117,11 +117,11 @@ function skipSpaces(b: Uint8Array, i: number, end: number): number {
   return i;
 }
 
-/** Fills `spans` from the JSON line `b[start, end)`; false when the line is not in the strict form. */
-export function scanEnvoyJson(b: Uint8Array, start: number, end: number, spans: Spans): boolean {
-  clearSpans(spans);
+/** Fills `offsets` from the JSON line `b[start, end)`; false when the line is not in the strict form. */
+export function scanEnvoyJson(b: Uint8Array, start: number, end: number, offsets: FieldOffsets): boolean {
+  clearFields(offsets);
   if (b[start] !== 123 /* { */) return false;
-  let seen = 0; // bits: span fields and the response code, each allowed once
+  let seen = 0; // bits: fields and the response code, each allowed once
   let envoy = false; // upstream_cluster or downstream_remote_address present, as isEnvoyJson asks
   let i = skipSpaces(b, start + 1, end);
   for (;;) {
@@ -157,16 +157,16 @@ export function scanEnvoyJson(b: Uint8Array, start: number, end: number, spans: 
       if (ve < 0) return false;
       if (key === CODE_KEY) {
         const n = ve - i - 1;
-        if (n === 1 && b[i + 1] === 45) spans[F.RESPONSE_CODE] = 0;
+        if (n === 1 && b[i + 1] === 45) offsets[F.RESPONSE_CODE] = 0;
         else if (n >= 1 && n <= 3) {
           let code = 0;
           for (let k = i + 1; k < ve; k++) {
             if (!isDigit(b[k])) return false;
             code = code * 10 + (b[k]! - 48);
           }
-          spans[F.RESPONSE_CODE] = code;
+          offsets[F.RESPONSE_CODE] = code;
         } else return false;
-      } else if (key >= 0 && key < CODE_KEY) setSpan(spans, key, i + 1, ve);
+      } else if (key >= 0 && key < CODE_KEY) setField(offsets, key, i + 1, ve);
       ve++;
     } else if (c === 110 /* n */) {
       ve = literalEnd(b, i, end, 'null');
@@ -188,7 +188,7 @@ export function scanEnvoyJson(b: Uint8Array, start: number, end: number, spans: 
           if (!isDigit(b[k])) return false;
           code = code * 10 + (b[k]! - 48);
         }
-        spans[F.RESPONSE_CODE] = code;
+        offsets[F.RESPONSE_CODE] = code;
       }
     }
     i = skipSpaces(b, ve, end);
