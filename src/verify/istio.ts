@@ -375,6 +375,59 @@ export function appliesTo(p: AuthorizationPolicyModel, namespace: string, labels
   return p.selector === undefined || matchesSelector(p.selector, labels);
 }
 
+/**
+ * AuthorizationPolicies by the workloads they can select, so that a request is matched only
+ * against the policies of its destination's namespace and the root namespace, and a
+ * workload's list is worked out once. Lists keep the policies' order in the set, which
+ * decides which rule a verdict names; the result is the same as filtering every policy
+ * (property-tested in test/verify/policy-index.test.ts).
+ */
+export interface IstioPolicyIndex {
+  readonly policies: readonly AuthorizationPolicyModel[];
+  readonly rootNamespace: string;
+  /** The policies that apply to a workload, in set order. Memoized per labels object: pods' labels are not mutated. */
+  applicable(namespace: string, labels: Readonly<Record<string, string>>): readonly AuthorizationPolicyModel[];
+}
+
+export function istioPolicyIndex(policies: readonly AuthorizationPolicyModel[], rootNamespace: string): IstioPolicyIndex {
+  // Positions in the set, by namespace; targetRef policies never apply at a sidecar or ztunnel.
+  const byNamespace = new Map<string, number[]>();
+  policies.forEach((p, i) => {
+    if (p.targetRef) return;
+    const list = byNamespace.get(p.namespace);
+    if (list === undefined) byNamespace.set(p.namespace, [i]);
+    else list.push(i);
+  });
+  const root = byNamespace.get(rootNamespace) ?? [];
+  const inNamespace = new Map<string, number[]>();
+  const memo = new Map<string, WeakMap<object, readonly AuthorizationPolicyModel[]>>();
+  return {
+    policies,
+    rootNamespace,
+    applicable(namespace, labels) {
+      let byLabels = memo.get(namespace);
+      if (byLabels === undefined) memo.set(namespace, (byLabels = new WeakMap()));
+      const known = byLabels.get(labels);
+      if (known !== undefined) return known;
+      let candidates = inNamespace.get(namespace);
+      if (candidates === undefined) {
+        const own = namespace === rootNamespace ? [] : (byNamespace.get(namespace) ?? []);
+        candidates = [...root, ...own].sort((a, b) => a - b);
+        inNamespace.set(namespace, candidates);
+      }
+      const out: AuthorizationPolicyModel[] = [];
+      for (const i of candidates) {
+        const p = policies[i]!;
+        if (p.selector === undefined || matchesSelector(p.selector, labels)) out.push(p);
+      }
+      byLabels.set(labels, out);
+      return out;
+    },
+  };
+}
+
+const isIndex = (x: readonly AuthorizationPolicyModel[] | IstioPolicyIndex): x is IstioPolicyIndex => !Array.isArray(x);
+
 export interface EvaluateOptions {
   rootNamespace: string;
   /** The mesh's trust domain: principals written with `cluster.local` mean this one. */
@@ -385,11 +438,17 @@ export interface EvaluateOptions {
   ztunnel?: boolean;
 }
 
-export function evaluateIstio(policies: readonly AuthorizationPolicyModel[], request: IstioRequest, opts: EvaluateOptions): IstioVerdict {
+/**
+ * The verdict for one request. `policies` is the whole set, or its index (istioPolicyIndex,
+ * for the same root namespace), which gives the same verdict without reading every policy.
+ */
+export function evaluateIstio(policies: readonly AuthorizationPolicyModel[] | IstioPolicyIndex, request: IstioRequest, opts: EvaluateOptions): IstioVerdict {
   const ztunnel = opts.ztunnel === true;
-  const inScope = policies.filter(
-    (p) => (opts.enforceDryRun || !p.dryRun) && p.action !== 'AUDIT' && appliesTo(p, request.destination.namespace, request.destination.labels, opts.rootNamespace),
-  );
+  const enforced = (p: AuthorizationPolicyModel) => (opts.enforceDryRun || !p.dryRun) && p.action !== 'AUDIT';
+  const inScope =
+    isIndex(policies) && policies.rootNamespace === opts.rootNamespace
+      ? policies.applicable(request.destination.namespace, request.destination.labels).filter(enforced)
+      : (isIndex(policies) ? policies.policies : policies).filter((p) => enforced(p) && appliesTo(p, request.destination.namespace, request.destination.labels, opts.rootNamespace));
   const ref = (p: AuthorizationPolicyModel, rule?: number): IstioPolicyRef => ({ namespace: p.namespace, name: p.name, ...(rule === undefined ? {} : { rule }) });
   // ztunnel reads connections: no HTTP attribute, and no CUSTOM action.
   const req: IstioRequest = ztunnel ? { source: request.source, destination: request.destination } : request;

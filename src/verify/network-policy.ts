@@ -91,6 +91,12 @@ interface Policy {
   egress?: Rule[];
 }
 
+/** The policies that select a pod and isolate it for each direction, in namespace order. */
+interface SelectingPolicies {
+  ingress: readonly Policy[];
+  egress: readonly Policy[];
+}
+
 export interface PolicyProblem {
   namespace: string;
   name: string;
@@ -99,6 +105,12 @@ export interface PolicyProblem {
 
 export interface NetworkPolicyModel {
   readonly byNamespace: ReadonlyMap<string, readonly Policy[]>;
+  /**
+   * The policies selecting a pod, by namespace and then by the pod's labels object (pods'
+   * labels are not mutated): each pod's isolating policies are found once, not per
+   * connection. Filled as connections are evaluated.
+   */
+  readonly selecting: Map<string, WeakMap<object, SelectingPolicies>>;
   readonly namespaces: Readonly<Record<string, Record<string, string>>>;
   /** Policies the API server would reject: not applied, reported. */
   readonly problems: readonly PolicyProblem[];
@@ -126,7 +138,7 @@ export function networkPolicyModel(policies: unknown[], namespaces: Record<strin
   }
   const withNames: Record<string, Record<string, string>> = {};
   for (const [ns, labels] of Object.entries(namespaces)) withNames[ns] = { ...labels, 'kubernetes.io/metadata.name': ns };
-  return { byNamespace, namespaces: withNames, problems };
+  return { byNamespace, selecting: new Map(), namespaces: withNames, problems };
 }
 
 export function evaluateConnection(model: NetworkPolicyModel, c: NpConnection): NpVerdict {
@@ -137,13 +149,24 @@ export function evaluateConnection(model: NetworkPolicyModel, c: NpConnection): 
 
 const OPEN: NpSideVerdict = Object.freeze({ isolated: false, allowed: true, allowedBy: [], isolatedBy: [] }) as NpSideVerdict;
 
+function selectingPolicies(model: NetworkPolicyModel, pod: PodEndpoint): SelectingPolicies {
+  let byLabels = model.selecting.get(pod.namespace);
+  if (byLabels === undefined) model.selecting.set(pod.namespace, (byLabels = new WeakMap()));
+  let s = byLabels.get(pod.labels);
+  if (s === undefined) {
+    const selected = (model.byNamespace.get(pod.namespace) ?? []).filter((p) => matchesSelector(p.podSelector, pod.labels));
+    s = { ingress: selected.filter((p) => p.ingress !== undefined), egress: selected.filter((p) => p.egress !== undefined) };
+    byLabels.set(pod.labels, s);
+  }
+  return s;
+}
+
 function side(model: NetworkPolicyModel, pod: PodEndpoint, direction: 'ingress' | 'egress', c: NpConnection): NpSideVerdict {
   const isolatedBy: NpPolicyRef[] = [];
   const allowedBy: NpPolicyRef[] = [];
   const peer = direction === 'ingress' ? c.from : c.to;
-  for (const p of model.byNamespace.get(pod.namespace) ?? []) {
-    const rules = p[direction];
-    if (rules === undefined || !matchesSelector(p.podSelector, pod.labels)) continue;
+  for (const p of selectingPolicies(model, pod)[direction]) {
+    const rules = p[direction]!;
     isolatedBy.push({ namespace: p.namespace, name: p.name });
     rules.forEach((r, i) => {
       if (peerMatches(model, p, r, peer) && portMatches(r, c)) allowedBy.push({ namespace: p.namespace, name: p.name, rule: i });
