@@ -426,6 +426,49 @@ export function istioPolicyIndex(policies: readonly AuthorizationPolicyModel[], 
   };
 }
 
+/**
+ * One positive identity field of a source of an ALLOW rule: a request can match that source
+ * only if its peer's principal matches this field (null and unknown principals aside). The
+ * over-permission search uses it to find the clients a rule could admit without trying all.
+ */
+export type IdentityBound = { principals: readonly string[] } | { namespaces: readonly string[] } | { serviceAccounts: readonly string[] };
+
+/**
+ * What an ALLOW policy's rules can admit, as the union of bounds over their sources, or
+ * `any` when some rule has no `from` or a source without a positive principal, namespace
+ * or service-account field (ipBlocks, notPrincipals, …): then any peer may match.
+ */
+export function allowIdentityBounds(p: AuthorizationPolicyModel): IdentityBound[] | 'any' {
+  const out: IdentityBound[] = [];
+  for (const r of p.rules) {
+    if (r.from === undefined) return 'any';
+    for (const s of r.from) {
+      if (s.principals !== undefined) out.push({ principals: s.principals });
+      else if (s.serviceAccounts !== undefined) out.push({ serviceAccounts: s.serviceAccounts });
+      else if (s.namespaces !== undefined) out.push({ namespaces: s.namespaces });
+      else return 'any';
+    }
+  }
+  return out;
+}
+
+/** Whether a `principals` pattern can match `principal`, at a sidecar (trust-domain aliases) or at ztunnel (as written). */
+export function principalPatternAdmits(pattern: string, principal: string, trustDomain: string): boolean {
+  return istioStringMatch(localPrincipal(pattern, trustDomain), principal) || istioStringMatch(pattern, principal);
+}
+
+/** The pattern a `principals` value is compared with by equality, in either form; undefined for a prefix, suffix or presence match. */
+export function exactPrincipals(pattern: string, trustDomain: string): string[] | undefined {
+  if (pattern.startsWith('*') || pattern.endsWith('*')) return undefined;
+  const local = localPrincipal(pattern, trustDomain);
+  return local === pattern ? [pattern] : [local, pattern];
+}
+
+/** Whether a `namespaces` pattern can match the peer `principal`, at a sidecar or at ztunnel. */
+export function namespacePatternAdmits(pattern: string, principal: string): boolean {
+  return namespaceMatch(pattern, principal) !== false || ztunnelNamespaceMatch(pattern, principal) !== false;
+}
+
 const isIndex = (x: readonly AuthorizationPolicyModel[] | IstioPolicyIndex): x is IstioPolicyIndex => !Array.isArray(x);
 
 export interface EvaluateOptions {

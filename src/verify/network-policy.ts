@@ -176,22 +176,52 @@ function side(model: NetworkPolicyModel, pod: PodEndpoint, direction: 'ingress' 
   return { isolated, allowed: !isolated || allowedBy.length > 0, allowedBy, isolatedBy };
 }
 
+/**
+ * The ingress rules that could admit a connection to `pod`, each with its policy's
+ * namespace; undefined when no policy isolates the pod for ingress (then anything may
+ * reach it). For the over-permission search, which asks which clients a pod admits.
+ */
+export function ingressRulesOf(model: NetworkPolicyModel, pod: PodEndpoint): { namespace: string; peers: readonly NpPeer[] | undefined }[] | undefined {
+  const policies = selectingPolicies(model, pod).ingress;
+  if (policies.length === 0) return undefined;
+  return policies.flatMap((p) => p.ingress!.map((r) => ({ namespace: p.namespace, peers: r.peers })));
+}
+
+/** A peer of a rule (podSelector, namespaceSelector, ipBlock), opaque outside this file. */
+export type NpPeer = Readonly<Peer>;
+
+/** What a peer reads of an endpoint: an address (ipBlock) or selectors (the other forms). */
+export const peerReadsAddress = (peer: NpPeer) => peer.ipBlock !== undefined;
+/** Whether a selector peer of a policy in `policyNamespace` can match pods of `namespace`. */
+export function peerSelectsNamespace(model: NetworkPolicyModel, policyNamespace: string, peer: NpPeer, namespace: string): boolean {
+  if (peer.ipBlock !== undefined) return false;
+  return peer.namespaceSelector === undefined ? namespace === policyNamespace : matchesSelector(peer.namespaceSelector, namespaceLabels(model, namespace));
+}
+
 function peerMatches(model: NetworkPolicyModel, p: Policy, r: Rule, e: NpEndpoint): boolean {
   if (r.peers === undefined) return true;
-  return r.peers.some((peer) => {
-    if (peer.ipBlock !== undefined) {
-      const ip = 'pod' in e ? e.pod.ip : e.ip;
-      return ip !== undefined && peer.ipBlock.cidr.contains(ip) && !peer.ipBlock.except.some((x) => x.contains(ip));
-    }
-    if (!('pod' in e)) return false;
-    const pod = e.pod;
-    if (peer.namespaceSelector === undefined) {
-      if (pod.namespace !== p.namespace) return false;
-    } else if (!matchesSelector(peer.namespaceSelector, model.namespaces[pod.namespace] ?? { 'kubernetes.io/metadata.name': pod.namespace })) {
-      return false;
-    }
-    return peer.podSelector === undefined || matchesSelector(peer.podSelector, pod.labels);
-  });
+  return r.peers.some((peer) => peerAdmits(model, p.namespace, peer, e));
+}
+
+/** Whether one peer of a policy in `namespace` matches the endpoint. */
+export function peerAdmits(model: NetworkPolicyModel, namespace: string, peer: NpPeer, e: NpEndpoint): boolean {
+  if (peer.ipBlock !== undefined) {
+    const ip = 'pod' in e ? e.pod.ip : e.ip;
+    return ip !== undefined && peer.ipBlock.cidr.contains(ip) && !peer.ipBlock.except.some((x) => x.contains(ip));
+  }
+  if (!('pod' in e)) return false;
+  const pod = e.pod;
+  if (peer.namespaceSelector === undefined) {
+    if (pod.namespace !== namespace) return false;
+  } else if (!matchesSelector(peer.namespaceSelector, namespaceLabels(model, pod.namespace))) {
+    return false;
+  }
+  return peer.podSelector === undefined || matchesSelector(peer.podSelector, pod.labels);
+}
+
+/** A namespace's labels as selectors read them (with kubernetes.io/metadata.name). */
+export function namespaceLabels(model: NetworkPolicyModel, namespace: string): Readonly<Record<string, string>> {
+  return model.namespaces[namespace] ?? { 'kubernetes.io/metadata.name': namespace };
 }
 
 function portMatches(r: Rule, c: NpConnection): boolean {
