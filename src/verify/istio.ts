@@ -594,7 +594,20 @@ function field<T>(values: readonly T[] | undefined, notValues: readonly T[] | un
  * `*x` pattern that already matches, and any pattern of another shape are kept as written:
  * `cluster.local/ns/default/*` is 4 parts and stays literal.
  */
+const localPrincipals = new Map<string, string>();
+
+/** localPrincipal, remembered: replay asks it for the same patterns on every request. */
 function localPrincipal(pattern: string, trustDomain: string): string {
+  const key = `${trustDomain}\n${pattern}`;
+  let local = localPrincipals.get(key);
+  if (local === undefined) {
+    if (localPrincipals.size > 100_000) localPrincipals.clear();
+    localPrincipals.set(key, (local = rewriteTrustDomain(pattern, trustDomain)));
+  }
+  return local;
+}
+
+function rewriteTrustDomain(pattern: string, trustDomain: string): string {
   const parts = pattern.split('/');
   if (parts.length !== 5 || parts[0] === '*') return pattern;
   const td = parts[0]!;

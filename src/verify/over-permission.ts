@@ -116,12 +116,22 @@ export function overPermission(ctx: ReplayContext, index: ReplayIndex, observed:
   const serviceAccountsOf = (key: string) => [...new Set(probeIndex.podsOf.get(key)!.map((p) => p.serviceAccount))].sort(compare);
   const sources: ReplayEndpoint[] = [...workloads.map(endpoint), ...probes, OUTSIDER];
   const admission = new Admission(ctx, probeIndex, sources, serviceAccountsOf);
+  // Observed triples among those searched, by destination.
+  const sourceKeys = new Set(sources.map((x) => x.key));
+  const seenTo = new Map<string, number>();
+  const counted = new Set<string>();
+  for (const o of observed) {
+    const triple = `${o.from.key}\n${o.to.key}\n${o.port}`;
+    if (counted.has(triple) || !sourceKeys.has(o.from.key) || !(portsOf.get(o.to.key)?.includes(o.port) ?? false)) continue;
+    counted.add(triple);
+    seenTo.set(o.to.key, (seenTo.get(o.to.key) ?? 0) + 1);
+  }
   const found: { from: number; to: number; port: number; grant: PairGrant }[] = [];
   workloads.forEach((toKey, t) => {
     const to = endpoint(toKey);
     const ports = portsOf.get(toKey)!;
     // Every unobserved triple counts as checked: those outside the bounds are denied for certain.
-    for (const port of ports) for (const from of sources) if (!seen.has(`${from.key}\n${toKey}\n${port}`)) pairsChecked++;
+    pairsChecked += ports.length * sources.length - (seenTo.get(toKey) ?? 0);
     for (const f of admission.candidates(toKey)) {
       const from = sources[f]!;
       ports.forEach((port, p) => {
