@@ -202,6 +202,26 @@ function ambientAllow(w: WorkloadFacts, selector: Record<string, string>, groups
   };
 }
 
+const accountIndex = new WeakMap<RuleSet, ReadonlyMap<string, readonly WorkloadFacts[]>>();
+
+/** The cluster's workloads by the `NS/SA` accounts they run as, in inventory order: built once per rule set, not per workload. */
+function workloadsByAccount(rs: RuleSet): ReadonlyMap<string, readonly WorkloadFacts[]> {
+  let index = accountIndex.get(rs);
+  if (index === undefined) {
+    const m = new Map<string, WorkloadFacts[]>();
+    for (const x of rs.cluster.workloads) {
+      for (const sa of new Set(x.serviceAccounts)) {
+        const account = `${x.namespace}/${sa}`;
+        const list = m.get(account);
+        if (list === undefined) m.set(account, [x]);
+        else list.push(x);
+      }
+    }
+    accountIndex.set(rs, (index = m));
+  }
+  return index;
+}
+
 /**
  * Istio identifies a source by its service account, not its workload: when other workloads
  * run as the same account as an allowed source, the policy admits them too. Said, not hidden.
@@ -216,10 +236,9 @@ function sharedIdentityWarnings(w: WorkloadFacts, rules: AccessRule[], rs: RuleS
       accounts.set(account, observed.add(r.from.key));
     }
   }
+  const runningAs = workloadsByAccount(rs);
   for (const [account, observed] of [...accounts.entries()].sort(([a], [b]) => compare(a, b))) {
-    const others = rs.cluster.workloads
-      .filter((x) => !observed.has(x.key) && x.key !== w.key && x.serviceAccounts.some((sa) => `${x.namespace}/${sa}` === account))
-      .map((x) => x.key);
+    const others = (runningAs.get(account) ?? []).filter((x) => !observed.has(x.key) && x.key !== w.key).map((x) => x.key);
     if (others.length === 0) continue;
     findings.push({
       severity: 'warning',
