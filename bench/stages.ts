@@ -36,6 +36,8 @@ const LINES_PER_PAIR = 4;
 
 interface Measured {
   seconds: number;
+  /** User + system CPU time: beside wall time, what a busy machine changes least. */
+  cpuSeconds: number;
   maxRssMiB: number;
   exit: number | null;
   timedOut: boolean;
@@ -43,15 +45,15 @@ interface Measured {
 
 /** One command under GNU time: its own wall time and maximum resident set. */
 function timed(args: string[]): Measured {
-  const r = spawnSync('/usr/bin/time', ['-f', 'ztmap-bench %e %M', process.execPath, ...args], { encoding: 'utf8', timeout: timeoutS * 1000, killSignal: 'SIGKILL', maxBuffer: 256 << 20 });
+  const r = spawnSync('/usr/bin/time', ['-f', 'ztmap-bench %e %M %U %S', process.execPath, ...args], { encoding: 'utf8', timeout: timeoutS * 1000, killSignal: 'SIGKILL', maxBuffer: 256 << 20 });
   if (r.error !== undefined && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
     process.stderr.write('bench:stages: needs GNU time at /usr/bin/time (apt-get install time)\n');
     process.exit(2);
   }
-  if (r.signal === 'SIGKILL') return { seconds: timeoutS, maxRssMiB: NaN, exit: null, timedOut: true };
-  const m = /ztmap-bench ([\d.]+) (\d+)/.exec(r.stderr);
+  if (r.signal === 'SIGKILL') return { seconds: timeoutS, cpuSeconds: NaN, maxRssMiB: NaN, exit: null, timedOut: true };
+  const m = /ztmap-bench ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(r.stderr);
   if (m === null) throw new Error(`bench:stages: no timing from ${args.join(' ')}: ${r.stderr.slice(-2000)}`);
-  return { seconds: Number(m[1]), maxRssMiB: Number(m[2]) / 1024, exit: r.status, timedOut: false };
+  return { seconds: Number(m[1]), cpuSeconds: Number(m[3]) + Number(m[4]), maxRssMiB: Number(m[2]) / 1024, exit: r.status, timedOut: false };
 }
 
 function run(args: string[]): void {
@@ -102,9 +104,10 @@ for (const workloads of sizes) {
     if (stage !== 'propose' && !existsSync(join(dir, 'out', 'policies'))) run(stageArgs('propose', dir));
     const m = timed(stageArgs(stage, dir));
     const time = m.timedOut ? `> ${timeoutS}` : m.seconds.toFixed(1);
+    const cpu = m.timedOut ? '?' : m.cpuSeconds.toFixed(1);
     const rss = m.timedOut ? '?' : m.maxRssMiB.toFixed(0);
-    process.stdout.write(`${String(workloads).padStart(6)} workloads  ${String(edges).padStart(6)} edges  ${stage.padEnd(9)}  ${time.padStart(7)} s  ${rss.padStart(6)} MiB  exit ${m.exit ?? 'killed'}\n`);
-    rows.push(`| ${workloads.toLocaleString('en')} | ${edges.toLocaleString('en')} | ${stage === 'verify-op' ? 'verify (with over-permission)' : stage === 'verify' ? 'verify --no-over-permission' : 'propose'} | ${time} s | ${rss} MiB |`);
+    process.stdout.write(`${String(workloads).padStart(6)} workloads  ${String(edges).padStart(6)} edges  ${stage.padEnd(9)}  ${time.padStart(7)} s  ${cpu.padStart(7)} s CPU  ${rss.padStart(6)} MiB  exit ${m.exit ?? 'killed'}\n`);
+    rows.push(`| ${workloads.toLocaleString('en')} | ${edges.toLocaleString('en')} | ${stage === 'verify-op' ? 'verify (with over-permission)' : stage === 'verify' ? 'verify --no-over-permission' : 'propose'} | ${time} s | ${cpu} s | ${rss} MiB |`);
   }
 }
-process.stdout.write(`\n| workloads | edges | stage | time | peak RSS |\n|---|---|---|---|---|\n${rows.join('\n')}\n`);
+process.stdout.write(`\n| workloads | edges | stage | wall time | CPU time | peak RSS |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`);
