@@ -220,7 +220,7 @@ export function peerAdmits(model: NetworkPolicyModel, namespace: string, peer: N
 }
 
 /** A namespace's labels as selectors read them (with kubernetes.io/metadata.name). */
-export function namespaceLabels(model: NetworkPolicyModel, namespace: string): Readonly<Record<string, string>> {
+function namespaceLabels(model: NetworkPolicyModel, namespace: string): Readonly<Record<string, string>> {
   return model.namespaces[namespace] ?? { 'kubernetes.io/metadata.name': namespace };
 }
 
