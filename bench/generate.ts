@@ -1,10 +1,16 @@
 // Writes a large synthetic Istio access log and the inventory that resolves it, for benchmarks.
 //
 //   node dist/bench/generate.js --lines 2000000 --format text|json --out bench-data/ [--seed N]
+//                              [--workloads N] [--pairs N] [--every-pair] [--platform]
 //
 // Output: OUT/access-<format>-<lines>.log and OUT/inventory.json (a kubectl List of namespaces,
 // service accounts, services, deployments, replicasets and pods). A mesh of 60 namespaces x 20
-// workloads (one pod each) with 3000 distinct (client, server, port) pairs. Each request is logged
+// workloads (one pod each) with 3000 distinct (client, server, port) pairs; --workloads and
+// --pairs change the size (more namespaces of 20 workloads), and --every-pair takes the pairs
+// in turn instead of by popularity, so a file of a few lines per pair has every pair in the
+// graph (bench/stages.ts, which measures propose and verify by the mesh's size); --platform
+// adds CoreDNS (kube-system, Service kube-dns) and istiod (istio-system) to the inventory, as a
+// cluster has them, so propose can default-deny egress. Each request is logged
 // once, alternately by the client's sidecar (outbound) and the server's (inbound). Paths carry
 // numeric ids, UUIDs and query strings, so raw distinct paths run into the millions while the
 // templated ones are few per edge. Deterministic for the same arguments; streams its output
@@ -21,15 +27,19 @@ interface Args {
   format: 'text' | 'json';
   out: string;
   seed: number;
+  workloads: number;
+  pairs: number;
+  everyPair: boolean;
+  platform: boolean;
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`bench/generate: ${msg}. Usage: node dist/bench/generate.js --lines N --format text|json --out DIR [--seed N]\n`);
+  process.stderr.write(`bench/generate: ${msg}. Usage: node dist/bench/generate.js --lines N --format text|json --out DIR [--seed N] [--workloads N] [--pairs N] [--every-pair] [--platform]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { lines: 100_000, format: 'text', out: 'bench-data', seed: 1 };
+  const a: Args = { lines: 100_000, format: 'text', out: 'bench-data', seed: 1, workloads: NS_COUNT * WL_PER_NS, pairs: PAIR_COUNT, everyPair: false, platform: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
@@ -60,6 +70,20 @@ function parseArgs(argv: string[]): Args {
         a.seed = n;
         break;
       }
+      case '--workloads':
+      case '--pairs': {
+        const n = Number(need().replace(/_/g, ''));
+        if (!Number.isInteger(n) || n < 2) usage(`${k} must be an integer of at least 2 (${v})`);
+        if (k === '--workloads') a.workloads = n;
+        else a.pairs = n;
+        break;
+      }
+      case '--every-pair':
+        a.everyPair = true;
+        break;
+      case '--platform':
+        a.platform = true;
+        break;
       default:
         usage(`unknown argument (${k})`);
     }
@@ -227,14 +251,18 @@ const WL_PER_NS = 20;
 const PODS_PER_NODE = 200;
 const PAIR_COUNT = 3000;
 
-function buildMesh(seed: number): { namespaces: string[]; wls: Wl[]; pairs: Pair[] } {
+function buildMesh(seed: number, workloads: number, pairCount: number): { namespaces: string[]; wls: Wl[]; pairs: Pair[] } {
   const r = new Rng(seed ^ 0x51ed);
   const namespaces: string[] = [];
   for (const env of ENVS) for (const team of TEAMS) namespaces.push(`${team}-${env}`);
+  // Beyond the 60 named namespaces, more teams: `payments-prod-2`, … (60 more per round).
+  const nsCount = Math.ceil(workloads / WL_PER_NS);
+  for (let n = namespaces.length; n < nsCount; n++) namespaces.push(`${namespaces[n % NS_COUNT]}-${Math.floor(n / NS_COUNT) + 1}`);
+  namespaces.length = Math.min(namespaces.length, Math.max(nsCount, 1));
   const wls: Wl[] = [];
-  for (let n = 0; n < NS_COUNT; n++) {
+  for (let n = 0; n < nsCount; n++) {
     const ns = namespaces[n] ?? `ns-${n}`;
-    for (let w = 0; w < WL_PER_NS; w++) {
+    for (let w = 0; w < WL_PER_NS && wls.length < workloads; w++) {
       const idx = wls.length;
       const name = ROLES[w] ?? `svc-${w}`;
       const node = Math.floor(idx / PODS_PER_NODE);
@@ -264,12 +292,14 @@ function buildMesh(seed: number): { namespaces: string[]; wls: Wl[]; pairs: Pair
   }
   const seen = new Set<string>();
   const pairs: Pair[] = [];
-  while (pairs.length < PAIR_COUNT) {
+  // Pairs past what the mesh holds could never all be found.
+  const target = Math.min(pairCount, wls.length * (wls.length - 1));
+  while (pairs.length < target) {
     const client = r.pick(wls);
     let server: Wl;
     if (r.next() < 0.75) {
       const base = client.idx - (client.idx % WL_PER_NS);
-      server = wls[base + r.int(0, WL_PER_NS - 1)] ?? client;
+      server = wls[base + r.int(0, WL_PER_NS - 1)] ?? wls[base] ?? client;
     } else {
       server = r.pick(wls);
     }
@@ -296,9 +326,52 @@ function buildMesh(seed: number): { namespaces: string[]; wls: Wl[]; pairs: Pair
 // ---------------------------------------------------------------------------------------------
 // Inventory
 
-function inventory(namespaces: string[], wls: Wl[]): unknown {
-  const created = '2026-11-20T08:00:00Z';
+/** CoreDNS and istiod: pods no access log names, which proposals must still let every pod reach. */
+function platformItems(created: string): unknown[] {
   const items: unknown[] = [];
+  const parts = [
+    { ns: 'kube-system', name: 'coredns', service: 'kube-dns', ip: '10.244.250.10', clusterIP: '10.96.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] },
+    { ns: 'istio-system', name: 'istiod', service: 'istiod', ip: '10.244.250.20', clusterIP: '10.96.0.20', ports: [{ name: 'grpc-xds', port: 15012, protocol: 'TCP' }, { name: 'https-webhook', port: 15017, protocol: 'TCP' }] },
+  ];
+  for (const p of parts) {
+    const rsHash = safe(`rs:${p.ns}/${p.name}`, 10);
+    const podName = `${p.name}-${rsHash}-${safe(`pod:${p.ns}/${p.name}`, 5)}`;
+    const labels = { app: p.name, 'pod-template-hash': rsHash };
+    items.push({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        creationTimestamp: created,
+        labels,
+        name: podName,
+        namespace: p.ns,
+        ownerReferences: [{ apiVersion: 'apps/v1', controller: true, kind: 'ReplicaSet', name: `${p.name}-${rsHash}`, uid: uidOf(`ReplicaSet/${p.ns}/${p.name}`) }],
+        uid: uidOf(`Pod/${p.ns}/${podName}`),
+      },
+      spec: { containers: [{ image: `registry.example.com/${p.name}:1`, name: p.name, ports: p.ports.map((x) => ({ containerPort: x.port, name: x.name, protocol: x.protocol })) }], nodeName: 'node-1', serviceAccount: p.name, serviceAccountName: p.name },
+      status: { hostIP: '10.0.1.11', phase: 'Running', podIP: p.ip, podIPs: [{ ip: p.ip }], startTime: created },
+    });
+    items.push({
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { creationTimestamp: created, labels, name: `${p.name}-${rsHash}`, namespace: p.ns, ownerReferences: [{ apiVersion: 'apps/v1', controller: true, kind: 'Deployment', name: p.name, uid: uidOf(`Deployment/${p.ns}/${p.name}`) }], uid: uidOf(`ReplicaSet/${p.ns}/${p.name}`) },
+      spec: { replicas: 1, selector: { matchLabels: labels } },
+    });
+    items.push({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { creationTimestamp: created, labels: { app: p.name }, name: p.name, namespace: p.ns, uid: uidOf(`Deployment/${p.ns}/${p.name}`) }, spec: { replicas: 1, selector: { matchLabels: { app: p.name } } } });
+    items.push({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { creationTimestamp: created, name: p.service, namespace: p.ns, uid: uidOf(`Service/${p.ns}/${p.service}`) },
+      spec: { clusterIP: p.clusterIP, clusterIPs: [p.clusterIP], ports: p.ports.map((x) => ({ name: x.name, port: x.port, protocol: x.protocol, targetPort: x.port })), selector: { app: p.name }, type: 'ClusterIP' },
+    });
+    items.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { creationTimestamp: created, labels: { 'kubernetes.io/metadata.name': p.ns }, name: p.ns, uid: uidOf(`Namespace/${p.ns}`) } });
+  }
+  return items;
+}
+
+function inventory(namespaces: string[], wls: Wl[], platform: boolean): unknown {
+  const created = '2026-11-20T08:00:00Z';
+  const items: unknown[] = platform ? platformItems(created) : [];
   for (const w of wls) {
     const labels = { app: w.name, 'pod-template-hash': w.rsHash, 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': w.name, 'service.istio.io/canonical-revision': 'latest' };
     const nodeIP = `10.0.1.${11 + w.node}`;
@@ -396,10 +469,10 @@ const METHODS = ['GET', 'GET', 'GET', 'GET', 'GET', 'GET', 'GET', 'POST', 'POST'
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
   const t0 = process.hrtime.bigint();
-  const { namespaces, wls, pairs } = buildMesh(args.seed);
+  const { namespaces, wls, pairs } = buildMesh(args.seed, args.workloads, args.pairs);
   const outDir = resolve(args.out);
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'inventory.json'), JSON.stringify(inventory(namespaces, wls), null, 4) + '\n');
+  writeFileSync(join(outDir, 'inventory.json'), JSON.stringify(inventory(namespaces, wls, args.platform), null, 4) + '\n');
 
   const file = join(outDir, `access-${args.format}-${args.lines}.log`);
   // Written under a temporary name and renamed when complete: an interrupted run must not
@@ -432,7 +505,7 @@ function main(): void {
     const start = `${secPrefix}${String(ms % 1000).padStart(3, '0')}Z`;
     // Skewed pair popularity: a few hot edges, a long tail.
     const u = r.next();
-    const pair = pairs[Math.floor(u * u * nPairs)] ?? pairs[0];
+    const pair = args.everyPair ? pairs[i % nPairs] : (pairs[Math.floor(u * u * nPairs)] ?? pairs[0]);
     if (!pair) throw new Error('no pairs');
     const c = pair.client;
     const s = pair.server;
@@ -447,7 +520,8 @@ function main(): void {
     const ua = r.next() < 0.85 ? c.ua : (CLIENT_UAS[r.int(0, CLIENT_UAS.length - 1)] ?? c.ua);
     const rid = uuid(r);
     const clientPort = 32768 + (r.u32() % 28232);
-    const outbound = (i & 1) === 0;
+    // Every pair in turn: alternate the reporting side by round, so each pair gets both.
+    const outbound = ((args.everyPair ? Math.floor(i / nPairs) : i) & 1) === 0;
     let duration: number;
     let ust: number;
     let upstreamLocal: string;

@@ -44,13 +44,31 @@ export function breadthLines(r: AccessRule): string[] {
   return out;
 }
 
+const bySegment = new WeakMap<readonly WorkloadFacts[], ReadonlyMap<string, readonly WorkloadFacts[]>>();
+
+/** Workloads by namespace and name segment, in list order: built once per list, not per name asked. */
+function sameNameSegment(all: readonly WorkloadFacts[]): ReadonlyMap<string, readonly WorkloadFacts[]> {
+  let m = bySegment.get(all);
+  if (m === undefined) {
+    const index = new Map<string, WorkloadFacts[]>();
+    for (const x of all) {
+      const key = `${x.namespace}\n${nameSegment(x.name)}`;
+      const list = index.get(key);
+      if (list === undefined) index.set(key, [x]);
+      else list.push(x);
+    }
+    bySegment.set(all, (m = index));
+  }
+  return m;
+}
+
 /**
  * The part of an object name that stands for a workload: its name, or kind-name when
  * another workload of the namespace would give the same name (a Deployment and a
  * StatefulSet both called `redis`, or `a.b` next to `a-b`), so no object overwrites another.
  */
 export function workloadNamePart(w: WorkloadFacts, all: readonly WorkloadFacts[]): string {
-  const clashes = all.filter((x) => x.key !== w.key && x.namespace === w.namespace && nameSegment(x.name) === nameSegment(w.name));
+  const clashes = (sameNameSegment(all).get(`${w.namespace}\n${nameSegment(w.name)}`) ?? []).filter((x) => x.key !== w.key);
   if (clashes.length === 0) return w.name;
   // The kind tells a Deployment from a StatefulSet; a short hash of the key tells `a.b` from `a-b`.
   if (clashes.every((x) => x.kind !== w.kind)) return `${w.kind.toLowerCase()}-${w.name}`;

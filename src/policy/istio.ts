@@ -202,6 +202,34 @@ function ambientAllow(w: WorkloadFacts, selector: Record<string, string>, groups
   };
 }
 
+const accountIndex = new WeakMap<RuleSet, ReadonlyMap<string, readonly WorkloadFacts[]>>();
+const dataplaneIndex = new WeakMap<RuleSet, ReadonlyMap<string, WorkloadFacts['dataplane']>>();
+
+/** Each workload's dataplane by key, built once per rule set (it was built for every policy). */
+function dataplanes(rs: RuleSet): ReadonlyMap<string, WorkloadFacts['dataplane']> {
+  let m = dataplaneIndex.get(rs);
+  if (m === undefined) dataplaneIndex.set(rs, (m = new Map(rs.cluster.workloads.map((x) => [x.key, x.dataplane]))));
+  return m;
+}
+
+/** The cluster's workloads by the `NS/SA` accounts they run as, in inventory order: built once per rule set, not per workload. */
+function workloadsByAccount(rs: RuleSet): ReadonlyMap<string, readonly WorkloadFacts[]> {
+  let index = accountIndex.get(rs);
+  if (index === undefined) {
+    const m = new Map<string, WorkloadFacts[]>();
+    for (const x of rs.cluster.workloads) {
+      for (const sa of new Set(x.serviceAccounts)) {
+        const account = `${x.namespace}/${sa}`;
+        const list = m.get(account);
+        if (list === undefined) m.set(account, [x]);
+        else list.push(x);
+      }
+    }
+    accountIndex.set(rs, (index = m));
+  }
+  return index;
+}
+
 /**
  * Istio identifies a source by its service account, not its workload: when other workloads
  * run as the same account as an allowed source, the policy admits them too. Said, not hidden.
@@ -216,10 +244,9 @@ function sharedIdentityWarnings(w: WorkloadFacts, rules: AccessRule[], rs: RuleS
       accounts.set(account, observed.add(r.from.key));
     }
   }
+  const runningAs = workloadsByAccount(rs);
   for (const [account, observed] of [...accounts.entries()].sort(([a], [b]) => compare(a, b))) {
-    const others = rs.cluster.workloads
-      .filter((x) => !observed.has(x.key) && x.key !== w.key && x.serviceAccounts.some((sa) => `${x.namespace}/${sa}` === account))
-      .map((x) => x.key);
+    const others = (runningAs.get(account) ?? []).filter((x) => !observed.has(x.key) && x.key !== w.key).map((x) => x.key);
     if (others.length === 0) continue;
     findings.push({
       severity: 'warning',
@@ -231,9 +258,9 @@ function sharedIdentityWarnings(w: WorkloadFacts, rules: AccessRule[], rs: RuleS
   // Ambient: NetworkPolicy admits a peer's HBONE tunnel (15008) whatever port it carries, so
   // it no longer keeps apart the ports of observed sources that share an account when one
   // of them tunnels to `w` (w is ambient, or the source is).
-  const dataplaneOf = new Map(rs.cluster.workloads.map((x) => [x.key, x.dataplane]));
   for (const [account, observed] of [...accounts.entries()].sort(([a], [b]) => compare(a, b))) {
     if (observed.size < 2) continue;
+    const dataplaneOf = dataplanes(rs);
     const portsOf = (key: string) => [...new Set(rules.filter((r) => r.from.key === key && allowedByPrincipal(r)).map((r) => r.port))].sort((a, b) => a - b);
     const sources = [...observed].sort(compare).map((key) => ({ key, ports: portsOf(key), tunnel: w.dataplane === 'ambient' || dataplaneOf.get(key) === 'ambient' }));
     const widened = sources.filter((x) => x.tunnel && sources.some((y) => y.ports.some((p) => !x.ports.includes(p))));

@@ -13,12 +13,47 @@ export interface PlaintextInbound {
 
 /** Plaintext requests received by sidecar workloads of `namespace`, by (workload, source, port). */
 export function plaintextInbound(rs: RuleSet, namespace: string): PlaintextInbound[] {
-  const sidecar = new Set(rs.cluster.workloads.filter((w) => w.hasSidecar && w.namespace === namespace).map((w) => w.key));
-  const all: (AccessRule | Exclusion)[] = [...rs.rules, ...rs.excluded];
-  return all
-    .filter((r) => r.to.kind === 'workload' && sidecar.has(r.to.key) && r.evidence.plaintext > 0)
-    .map((r) => ({ workload: r.to.key, from: r.from.key, port: r.port, requests: r.evidence.plaintext }))
-    .sort((a, b) => (a.workload < b.workload ? -1 : a.workload > b.workload ? 1 : a.from < b.from ? -1 : a.from > b.from ? 1 : a.port - b.port));
+  return [...(readiness(rs).plaintext.get(namespace) ?? [])];
+}
+
+const byPosition = (a: PlaintextInbound, b: PlaintextInbound) => (a.workload < b.workload ? -1 : a.workload > b.workload ? 1 : a.from < b.from ? -1 : a.from > b.from ? 1 : a.port - b.port);
+
+interface Readiness {
+  plaintext: Map<string, PlaintextInbound[]>;
+  ambient: Map<string, (PlaintextInbound & { why: string })[]>;
+}
+
+const memo = new WeakMap<RuleSet, Readiness>();
+
+/**
+ * Both lists for every namespace in one pass over the rules: emitters and the review ask per
+ * namespace, and a pass per namespace grew with namespaces × rules. Callers get copies.
+ */
+function readiness(rs: RuleSet): Readiness {
+  const known = memo.get(rs);
+  if (known !== undefined) return known;
+  const byKey = new Map(rs.cluster.workloads.map((w) => [w.key, w]));
+  const sidecar = new Map(rs.cluster.workloads.filter((w) => w.hasSidecar).map((w) => [w.key, w.namespace]));
+  const r: Readiness = { plaintext: new Map(), ambient: new Map() };
+  const add = <T>(m: Map<string, T[]>, ns: string, x: T) => {
+    const list = m.get(ns);
+    if (list === undefined) m.set(ns, [x]);
+    else list.push(x);
+  };
+  for (const x of [...rs.rules, ...rs.excluded]) {
+    const ns = x.to.kind === 'workload' ? sidecar.get(x.to.key) : undefined;
+    if (ns !== undefined && x.evidence.plaintext > 0) add(r.plaintext, ns, { workload: x.to.key, from: x.from.key, port: x.port, requests: x.evidence.plaintext });
+  }
+  for (const x of [...rs.rules, ...rs.excluded.filter((e) => e.reason !== 'kubelet-probe' && e.reason !== 'istio-port')]) {
+    const to = byKey.get(x.to.key);
+    if (to === undefined || to.dataplane !== 'ambient') continue;
+    const why = outsideMesh(x, byKey);
+    if (why !== undefined) add(r.ambient, to.namespace, { workload: x.to.key, from: x.from.key, port: x.port, requests: x.evidence.requests, why });
+  }
+  for (const list of r.plaintext.values()) list.sort(byPosition);
+  for (const list of r.ambient.values()) list.sort(byPosition);
+  memo.set(rs, r);
+  return r;
 }
 
 /** Why a source reaches ztunnel without mTLS, or undefined when it is in the mesh. */
@@ -30,14 +65,5 @@ function outsideMesh(r: AccessRule | Exclusion, byKey: ReadonlyMap<string, Workl
 
 /** Observed requests into ambient workloads of `namespace` that reach ztunnel in plaintext. */
 export function ambientPlaintextInbound(rs: RuleSet, namespace: string): (PlaintextInbound & { why: string })[] {
-  const byKey = new Map(rs.cluster.workloads.map((w) => [w.key, w]));
-  const all: (AccessRule | Exclusion)[] = [...rs.rules, ...rs.excluded.filter((x) => x.reason !== 'kubelet-probe' && x.reason !== 'istio-port')];
-  const out: (PlaintextInbound & { why: string })[] = [];
-  for (const r of all) {
-    const to = byKey.get(r.to.key);
-    if (to === undefined || to.namespace !== namespace || to.dataplane !== 'ambient') continue;
-    const why = outsideMesh(r, byKey);
-    if (why !== undefined) out.push({ workload: r.to.key, from: r.from.key, port: r.port, requests: r.evidence.requests, why });
-  }
-  return out.sort((a, b) => (a.workload < b.workload ? -1 : a.workload > b.workload ? 1 : a.from < b.from ? -1 : a.from > b.from ? 1 : a.port - b.port));
+  return [...(readiness(rs).ambient.get(namespace) ?? [])];
 }

@@ -375,6 +375,102 @@ export function appliesTo(p: AuthorizationPolicyModel, namespace: string, labels
   return p.selector === undefined || matchesSelector(p.selector, labels);
 }
 
+/**
+ * AuthorizationPolicies by the workloads they can select, so that a request is matched only
+ * against the policies of its destination's namespace and the root namespace, and a
+ * workload's list is worked out once. Lists keep the policies' order in the set, which
+ * decides which rule a verdict names; the result is the same as filtering every policy
+ * (property-tested in test/verify/policy-index.test.ts).
+ */
+export interface IstioPolicyIndex {
+  readonly policies: readonly AuthorizationPolicyModel[];
+  readonly rootNamespace: string;
+  /** The policies that apply to a workload, in set order. Memoized per labels object: pods' labels are not mutated. */
+  applicable(namespace: string, labels: Readonly<Record<string, string>>): readonly AuthorizationPolicyModel[];
+}
+
+export function istioPolicyIndex(policies: readonly AuthorizationPolicyModel[], rootNamespace: string): IstioPolicyIndex {
+  // Positions in the set, by namespace; targetRef policies never apply at a sidecar or ztunnel.
+  const byNamespace = new Map<string, number[]>();
+  policies.forEach((p, i) => {
+    if (p.targetRef) return;
+    const list = byNamespace.get(p.namespace);
+    if (list === undefined) byNamespace.set(p.namespace, [i]);
+    else list.push(i);
+  });
+  const root = byNamespace.get(rootNamespace) ?? [];
+  const inNamespace = new Map<string, number[]>();
+  const memo = new Map<string, WeakMap<object, readonly AuthorizationPolicyModel[]>>();
+  return {
+    policies,
+    rootNamespace,
+    applicable(namespace, labels) {
+      let byLabels = memo.get(namespace);
+      if (byLabels === undefined) memo.set(namespace, (byLabels = new WeakMap()));
+      const known = byLabels.get(labels);
+      if (known !== undefined) return known;
+      let candidates = inNamespace.get(namespace);
+      if (candidates === undefined) {
+        const own = namespace === rootNamespace ? [] : (byNamespace.get(namespace) ?? []);
+        candidates = [...root, ...own].sort((a, b) => a - b);
+        inNamespace.set(namespace, candidates);
+      }
+      const out: AuthorizationPolicyModel[] = [];
+      for (const i of candidates) {
+        const p = policies[i]!;
+        if (p.selector === undefined || matchesSelector(p.selector, labels)) out.push(p);
+      }
+      byLabels.set(labels, out);
+      return out;
+    },
+  };
+}
+
+/**
+ * One positive identity field of a source of an ALLOW rule: a request can match that source
+ * only if its peer's principal matches this field (null and unknown principals aside). The
+ * over-permission search uses it to find the clients a rule could admit without trying all.
+ */
+export type IdentityBound = { principals: readonly string[] } | { namespaces: readonly string[] } | { serviceAccounts: readonly string[] };
+
+/**
+ * What an ALLOW policy's rules can admit, as the union of bounds over their sources, or
+ * `any` when some rule has no `from` or a source without a positive principal, namespace
+ * or service-account field (ipBlocks, notPrincipals, …): then any peer may match.
+ */
+export function allowIdentityBounds(p: AuthorizationPolicyModel): IdentityBound[] | 'any' {
+  const out: IdentityBound[] = [];
+  for (const r of p.rules) {
+    if (r.from === undefined) return 'any';
+    for (const s of r.from) {
+      if (s.principals !== undefined) out.push({ principals: s.principals });
+      else if (s.serviceAccounts !== undefined) out.push({ serviceAccounts: s.serviceAccounts });
+      else if (s.namespaces !== undefined) out.push({ namespaces: s.namespaces });
+      else return 'any';
+    }
+  }
+  return out;
+}
+
+/** Whether a `principals` pattern can match `principal`, at a sidecar (trust-domain aliases) or at ztunnel (as written). */
+export function principalPatternAdmits(pattern: string, principal: string, trustDomain: string): boolean {
+  return istioStringMatch(localPrincipal(pattern, trustDomain), principal) || istioStringMatch(pattern, principal);
+}
+
+/** The pattern a `principals` value is compared with by equality, in either form; undefined for a prefix, suffix or presence match. */
+export function exactPrincipals(pattern: string, trustDomain: string): string[] | undefined {
+  if (pattern.startsWith('*') || pattern.endsWith('*')) return undefined;
+  const local = localPrincipal(pattern, trustDomain);
+  return local === pattern ? [pattern] : [local, pattern];
+}
+
+/** Whether a `namespaces` pattern can match the peer `principal`, at a sidecar or at ztunnel. */
+export function namespacePatternAdmits(pattern: string, principal: string): boolean {
+  return namespaceMatch(pattern, principal) !== false || ztunnelNamespaceMatch(pattern, principal) !== false;
+}
+
+const isIndex = (x: readonly AuthorizationPolicyModel[] | IstioPolicyIndex): x is IstioPolicyIndex => !Array.isArray(x);
+
 export interface EvaluateOptions {
   rootNamespace: string;
   /** The mesh's trust domain: principals written with `cluster.local` mean this one. */
@@ -385,11 +481,17 @@ export interface EvaluateOptions {
   ztunnel?: boolean;
 }
 
-export function evaluateIstio(policies: readonly AuthorizationPolicyModel[], request: IstioRequest, opts: EvaluateOptions): IstioVerdict {
+/**
+ * The verdict for one request. `policies` is the whole set, or its index (istioPolicyIndex,
+ * for the same root namespace), which gives the same verdict without reading every policy.
+ */
+export function evaluateIstio(policies: readonly AuthorizationPolicyModel[] | IstioPolicyIndex, request: IstioRequest, opts: EvaluateOptions): IstioVerdict {
   const ztunnel = opts.ztunnel === true;
-  const inScope = policies.filter(
-    (p) => (opts.enforceDryRun || !p.dryRun) && p.action !== 'AUDIT' && appliesTo(p, request.destination.namespace, request.destination.labels, opts.rootNamespace),
-  );
+  const enforced = (p: AuthorizationPolicyModel) => (opts.enforceDryRun || !p.dryRun) && p.action !== 'AUDIT';
+  const inScope =
+    isIndex(policies) && policies.rootNamespace === opts.rootNamespace
+      ? policies.applicable(request.destination.namespace, request.destination.labels).filter(enforced)
+      : (isIndex(policies) ? policies.policies : policies).filter((p) => enforced(p) && appliesTo(p, request.destination.namespace, request.destination.labels, opts.rootNamespace));
   const ref = (p: AuthorizationPolicyModel, rule?: number): IstioPolicyRef => ({ namespace: p.namespace, name: p.name, ...(rule === undefined ? {} : { rule }) });
   // ztunnel reads connections: no HTTP attribute, and no CUSTOM action.
   const req: IstioRequest = ztunnel ? { source: request.source, destination: request.destination } : request;
@@ -492,7 +594,20 @@ function field<T>(values: readonly T[] | undefined, notValues: readonly T[] | un
  * `*x` pattern that already matches, and any pattern of another shape are kept as written:
  * `cluster.local/ns/default/*` is 4 parts and stays literal.
  */
+const localPrincipals = new Map<string, string>();
+
+/** localPrincipal, remembered: replay asks it for the same patterns on every request. */
 function localPrincipal(pattern: string, trustDomain: string): string {
+  const key = `${trustDomain}\n${pattern}`;
+  let local = localPrincipals.get(key);
+  if (local === undefined) {
+    if (localPrincipals.size > 100_000) localPrincipals.clear();
+    localPrincipals.set(key, (local = rewriteTrustDomain(pattern, trustDomain)));
+  }
+  return local;
+}
+
+function rewriteTrustDomain(pattern: string, trustDomain: string): string {
   const parts = pattern.split('/');
   if (parts.length !== 5 || parts[0] === '*') return pattern;
   const td = parts[0]!;

@@ -91,6 +91,12 @@ interface Policy {
   egress?: Rule[];
 }
 
+/** The policies that select a pod and isolate it for each direction, in namespace order. */
+interface SelectingPolicies {
+  ingress: readonly Policy[];
+  egress: readonly Policy[];
+}
+
 export interface PolicyProblem {
   namespace: string;
   name: string;
@@ -99,6 +105,12 @@ export interface PolicyProblem {
 
 export interface NetworkPolicyModel {
   readonly byNamespace: ReadonlyMap<string, readonly Policy[]>;
+  /**
+   * The policies selecting a pod, by namespace and then by the pod's labels object (pods'
+   * labels are not mutated): each pod's isolating policies are found once, not per
+   * connection. Filled as connections are evaluated.
+   */
+  readonly selecting: Map<string, WeakMap<object, SelectingPolicies>>;
   readonly namespaces: Readonly<Record<string, Record<string, string>>>;
   /** Policies the API server would reject: not applied, reported. */
   readonly problems: readonly PolicyProblem[];
@@ -126,7 +138,7 @@ export function networkPolicyModel(policies: unknown[], namespaces: Record<strin
   }
   const withNames: Record<string, Record<string, string>> = {};
   for (const [ns, labels] of Object.entries(namespaces)) withNames[ns] = { ...labels, 'kubernetes.io/metadata.name': ns };
-  return { byNamespace, namespaces: withNames, problems };
+  return { byNamespace, selecting: new Map(), namespaces: withNames, problems };
 }
 
 export function evaluateConnection(model: NetworkPolicyModel, c: NpConnection): NpVerdict {
@@ -137,13 +149,24 @@ export function evaluateConnection(model: NetworkPolicyModel, c: NpConnection): 
 
 const OPEN: NpSideVerdict = Object.freeze({ isolated: false, allowed: true, allowedBy: [], isolatedBy: [] }) as NpSideVerdict;
 
+function selectingPolicies(model: NetworkPolicyModel, pod: PodEndpoint): SelectingPolicies {
+  let byLabels = model.selecting.get(pod.namespace);
+  if (byLabels === undefined) model.selecting.set(pod.namespace, (byLabels = new WeakMap()));
+  let s = byLabels.get(pod.labels);
+  if (s === undefined) {
+    const selected = (model.byNamespace.get(pod.namespace) ?? []).filter((p) => matchesSelector(p.podSelector, pod.labels));
+    s = { ingress: selected.filter((p) => p.ingress !== undefined), egress: selected.filter((p) => p.egress !== undefined) };
+    byLabels.set(pod.labels, s);
+  }
+  return s;
+}
+
 function side(model: NetworkPolicyModel, pod: PodEndpoint, direction: 'ingress' | 'egress', c: NpConnection): NpSideVerdict {
   const isolatedBy: NpPolicyRef[] = [];
   const allowedBy: NpPolicyRef[] = [];
   const peer = direction === 'ingress' ? c.from : c.to;
-  for (const p of model.byNamespace.get(pod.namespace) ?? []) {
-    const rules = p[direction];
-    if (rules === undefined || !matchesSelector(p.podSelector, pod.labels)) continue;
+  for (const p of selectingPolicies(model, pod)[direction]) {
+    const rules = p[direction]!;
     isolatedBy.push({ namespace: p.namespace, name: p.name });
     rules.forEach((r, i) => {
       if (peerMatches(model, p, r, peer) && portMatches(r, c)) allowedBy.push({ namespace: p.namespace, name: p.name, rule: i });
@@ -153,22 +176,52 @@ function side(model: NetworkPolicyModel, pod: PodEndpoint, direction: 'ingress' 
   return { isolated, allowed: !isolated || allowedBy.length > 0, allowedBy, isolatedBy };
 }
 
+/**
+ * The ingress rules that could admit a connection to `pod`, each with its policy's
+ * namespace; undefined when no policy isolates the pod for ingress (then anything may
+ * reach it). For the over-permission search, which asks which clients a pod admits.
+ */
+export function ingressRulesOf(model: NetworkPolicyModel, pod: PodEndpoint): { namespace: string; peers: readonly NpPeer[] | undefined }[] | undefined {
+  const policies = selectingPolicies(model, pod).ingress;
+  if (policies.length === 0) return undefined;
+  return policies.flatMap((p) => p.ingress!.map((r) => ({ namespace: p.namespace, peers: r.peers })));
+}
+
+/** A peer of a rule (podSelector, namespaceSelector, ipBlock), opaque outside this file. */
+export type NpPeer = Readonly<Peer>;
+
+/** What a peer reads of an endpoint: an address (ipBlock) or selectors (the other forms). */
+export const peerReadsAddress = (peer: NpPeer) => peer.ipBlock !== undefined;
+/** Whether a selector peer of a policy in `policyNamespace` can match pods of `namespace`. */
+export function peerSelectsNamespace(model: NetworkPolicyModel, policyNamespace: string, peer: NpPeer, namespace: string): boolean {
+  if (peer.ipBlock !== undefined) return false;
+  return peer.namespaceSelector === undefined ? namespace === policyNamespace : matchesSelector(peer.namespaceSelector, namespaceLabels(model, namespace));
+}
+
 function peerMatches(model: NetworkPolicyModel, p: Policy, r: Rule, e: NpEndpoint): boolean {
   if (r.peers === undefined) return true;
-  return r.peers.some((peer) => {
-    if (peer.ipBlock !== undefined) {
-      const ip = 'pod' in e ? e.pod.ip : e.ip;
-      return ip !== undefined && peer.ipBlock.cidr.contains(ip) && !peer.ipBlock.except.some((x) => x.contains(ip));
-    }
-    if (!('pod' in e)) return false;
-    const pod = e.pod;
-    if (peer.namespaceSelector === undefined) {
-      if (pod.namespace !== p.namespace) return false;
-    } else if (!matchesSelector(peer.namespaceSelector, model.namespaces[pod.namespace] ?? { 'kubernetes.io/metadata.name': pod.namespace })) {
-      return false;
-    }
-    return peer.podSelector === undefined || matchesSelector(peer.podSelector, pod.labels);
-  });
+  return r.peers.some((peer) => peerAdmits(model, p.namespace, peer, e));
+}
+
+/** Whether one peer of a policy in `namespace` matches the endpoint. */
+export function peerAdmits(model: NetworkPolicyModel, namespace: string, peer: NpPeer, e: NpEndpoint): boolean {
+  if (peer.ipBlock !== undefined) {
+    const ip = 'pod' in e ? e.pod.ip : e.ip;
+    return ip !== undefined && peer.ipBlock.cidr.contains(ip) && !peer.ipBlock.except.some((x) => x.contains(ip));
+  }
+  if (!('pod' in e)) return false;
+  const pod = e.pod;
+  if (peer.namespaceSelector === undefined) {
+    if (pod.namespace !== namespace) return false;
+  } else if (!matchesSelector(peer.namespaceSelector, namespaceLabels(model, pod.namespace))) {
+    return false;
+  }
+  return peer.podSelector === undefined || matchesSelector(peer.podSelector, pod.labels);
+}
+
+/** A namespace's labels as selectors read them (with kubernetes.io/metadata.name). */
+function namespaceLabels(model: NetworkPolicyModel, namespace: string): Readonly<Record<string, string>> {
+  return model.namespaces[namespace] ?? { 'kubernetes.io/metadata.name': namespace };
 }
 
 function portMatches(r: Rule, c: NpConnection): boolean {

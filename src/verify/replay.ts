@@ -13,7 +13,7 @@
 import type { L4Protocol, Mtls } from '../flow/flow.js';
 import type { NodeKind } from '../flow/identity.js';
 import { podDataplane, type Dataplane, type Inventory, type Pod } from '../inventory/inventory.js';
-import { evaluateIstio, type Decision, type IstioPolicyRef, type IstioRequest, type IstioVerdict } from './istio.js';
+import { evaluateIstio, istioPolicyIndex, type Decision, type IstioPolicyIndex, type IstioPolicyRef, type IstioRequest, type IstioVerdict } from './istio.js';
 import type { PathValue } from './istio-match.js';
 import type { PolicySet } from './manifests.js';
 import { evaluateConnection, type NetworkPolicyModel, type NpEndpoint, type NpPolicyRef, type PodEndpoint } from './network-policy.js';
@@ -103,6 +103,10 @@ export interface ReplayIndex {
   podsOf: Map<string, Pod[]>;
   addressSensitive: boolean;
   hasDryRun: boolean;
+  /** The AuthorizationPolicies by the workloads they select. */
+  istio: IstioPolicyIndex;
+  /** Each workload's pod shapes, worked out once (key: workload key, then whether by node). */
+  shapes: Map<string, PodShape[]>;
 }
 
 export function replayIndex(ctx: ReplayContext): ReplayIndex {
@@ -116,7 +120,7 @@ export function replayIndex(ctx: ReplayContext): ReplayIndex {
   const addressSensitive =
     ctx.policies.networkPolicies.some((p) => JSON.stringify(p).includes('"ipBlock"')) ||
     ctx.policies.authorization.some((p) => p.rules.some((r) => (r.from ?? []).some((s) => s.ipBlocks ?? s.notIpBlocks ?? s.remoteIpBlocks ?? s.notRemoteIpBlocks) || (r.when ?? []).some((c) => c.key.endsWith('.ip'))));
-  return { podsOf, addressSensitive, hasDryRun: ctx.policies.authorization.some((p) => p.dryRun) };
+  return { podsOf, addressSensitive, hasDryRun: ctx.policies.authorization.some((p) => p.dryRun), istio: istioPolicyIndex(ctx.policies.authorization, ctx.rootNamespace), shapes: new Map() };
 }
 
 export function podEndpoint(p: Pod): PodEndpoint {
@@ -153,7 +157,11 @@ type Side = { kind: 'pods'; shapes: PodShape[] } | { kind: 'ips'; ips: string[] 
 function sideOf(e: ReplayEndpoint, index: ReplayIndex, withNode: boolean): Side {
   if (e.kind === 'workload') {
     const pods = index.podsOf.get(e.key) ?? [];
-    return pods.length === 0 ? { kind: 'none', why: 'no-pods' } : { kind: 'pods', shapes: podShapes(pods, index.addressSensitive, withNode) };
+    if (pods.length === 0) return { kind: 'none', why: 'no-pods' };
+    const key = `${withNode ? 'n' : '-'}${e.key}`;
+    let shapes = index.shapes.get(key);
+    if (shapes === undefined) index.shapes.set(key, (shapes = podShapes(pods, index.addressSensitive, withNode)));
+    return { kind: 'pods', shapes };
   }
   const ips = e.ips.length > 0 ? e.ips : ipOfKey(e.key);
   return ips.length === 0 ? { kind: 'none', why: 'no-address' } : { kind: 'ips', ips };
@@ -291,10 +299,10 @@ export function replay(ctx: ReplayContext, index: ReplayIndex, o: Observation): 
             ...(op === undefined ? {} : { http: op }),
           };
           const detail = { ...(op?.method === undefined ? {} : { method: op.method }), ...(op?.path === undefined ? {} : { path: op.path.text }), principal };
-          const v = evaluateIstio(ctx.policies.authorization, req, { rootNamespace: ctx.rootNamespace, trustDomain: ctx.trustDomain, enforceDryRun: false });
+          const v = evaluateIstio(index.istio, req, { rootNamespace: ctx.rootNamespace, trustDomain: ctx.trustDomain, enforceDryRun: false });
           // An unknown principal (mTLS not observed) only matters when it changes the answer.
           istio.push({ ...v, ...detail });
-          if (index.hasDryRun) istioDry.push({ ...evaluateIstio(ctx.policies.authorization, req, { rootNamespace: ctx.rootNamespace, trustDomain: ctx.trustDomain, enforceDryRun: true }), ...detail });
+          if (index.hasDryRun) istioDry.push({ ...evaluateIstio(index.istio, req, { rootNamespace: ctx.rootNamespace, trustDomain: ctx.trustDomain, enforceDryRun: true }), ...detail });
         }
       }
     }
@@ -358,7 +366,7 @@ function replayAtZtunnel(
         destination: { namespace: s.pod.namespace, labels: s.pod.labels, ...(s.pod.ips[0] === undefined ? {} : { ip: s.pod.ips[0] }), port: o.port },
       };
       const opts = { rootNamespace: ctx.rootNamespace, trustDomain: ctx.trustDomain, enforceDryRun: false, ztunnel: true };
-      const v = evaluateIstio(ctx.policies.authorization, req, opts);
+      const v = evaluateIstio(index.istio, req, opts);
       const pod = `ambient ${s.pod.namespace}/${s.pod.name}`;
       for (const x of v.ztunnelOmitted ?? []) {
         const attrs = x.attributes.join(', ');
@@ -376,7 +384,7 @@ function replayAtZtunnel(
       const { ztunnelOmitted: _omitted, ...verdict } = v;
       istio.push({ ...verdict, principal, enforcedBy: 'ztunnel' });
       if (index.hasDryRun) {
-        const { ztunnelOmitted: _o, ...dry } = evaluateIstio(ctx.policies.authorization, req, { ...opts, enforceDryRun: true });
+        const { ztunnelOmitted: _o, ...dry } = evaluateIstio(index.istio, req, { ...opts, enforceDryRun: true });
         istioDry.push({ ...dry, principal, enforcedBy: 'ztunnel' });
       }
     }
