@@ -95,7 +95,6 @@ export default defineConfig(
       'src/inventory/inventory.ts',
       'src/inventory/snapshots.ts',
       'src/policy/selector.ts',
-      'src/policy/yaml.ts',
       'src/rules/finding.ts',
       'src/rules/mtls-readiness.ts',
       'src/sources/transports/files.ts',
