@@ -153,7 +153,7 @@ function mergeCounts(a: Record<string, number>, b: Record<string, number>): Reco
   return out;
 }
 
-export function mergeSides(a: SideStats, b: SideStats): SideStats {
+function mergeSides(a: SideStats, b: SideStats): SideStats {
   return {
     requests: a.requests + b.requests,
     mutual: a.mutual + b.mutual,
@@ -162,7 +162,7 @@ export function mergeSides(a: SideStats, b: SideStats): SideStats {
   };
 }
 
-export function sortedUnion(a: readonly string[], b: readonly string[]): string[] {
+function sortedUnion(a: readonly string[], b: readonly string[]): string[] {
   return [...new Set([...a, ...b])].sort(compare);
 }
 

@@ -21,9 +21,9 @@ import { edgeKey } from '../flow/edge-key.js';
 import { compare, FOLD_SKETCH, HASH_SPACE, RESPONSE_CLASSES, type EdgeAttributes, type NodeAttributes } from './attributes.js';
 import { createGraph, type ServiceGraph } from './graph.js';
 
-export const GRAPH_FORMAT = 'ztmap-graph';
+const GRAPH_FORMAT = 'ztmap-graph';
 /** 2: edges carry `days`. 3: what the mesh denied and the server proxy's own view. 4: one record a line; folded endpoints. */
-export const GRAPH_VERSION = 4;
+const GRAPH_VERSION = 4;
 
 /** graph.json parsed as one document (jq, JSON.parse): the shape the lines make together. */
 export interface GraphDocument {

@@ -21,7 +21,7 @@ function podFacts(p: Pod): PodFacts {
   };
 }
 
-export function workloadFacts(inv: Inventory): WorkloadFacts[] {
+function workloadFacts(inv: Inventory): WorkloadFacts[] {
   const byKey = new Map<string, WorkloadFacts>();
   for (const p of inv.pods) {
     const w = p.workload;

@@ -40,7 +40,7 @@ export interface GeneralizeOptions {
 
 export const DEFAULT_SIBLING_LIMIT = 8;
 /** Distinct value-like literals of one shape at one position that make the position a value. */
-export const VALUE_SIBLINGS = 3;
+const VALUE_SIBLINGS = 3;
 
 /** The prefix a template stands for, or undefined when it is a literal path. */
 function prefixOf(template: string): string | undefined {

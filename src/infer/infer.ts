@@ -23,7 +23,7 @@ export interface InferOptions {
   systemNamespaces: string[];
 }
 
-export const DEFAULT_SYSTEM_NAMESPACES = ['istio-system', 'kube-node-lease', 'kube-public', 'kube-system'];
+const DEFAULT_SYSTEM_NAMESPACES = ['istio-system', 'kube-node-lease', 'kube-public', 'kube-system'];
 
 export const DEFAULT_INFER_OPTIONS: InferOptions = {
   minRequests: 1,

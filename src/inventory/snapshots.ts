@@ -85,7 +85,7 @@ export function newestTimestamp(objects: readonly KubeObject[]): number | undefi
 }
 
 /** A snapshot; its default time (a walk over every object) only when `dated`: one snapshot needs none. */
-export async function loadSnapshot(spec: string, dated = true): Promise<Snapshot> {
+async function loadSnapshot(spec: string, dated = true): Promise<Snapshot> {
   const { path, time } = parseInventorySpec(spec);
   const objects = await loadObjects(path);
   if (time !== undefined) return { path, time, timeFrom: 'flag', objects };

@@ -22,8 +22,6 @@ export interface EmitResult {
   findings: Finding[];
 }
 
-export type Emitter<O> = (rules: RuleSet, options: O) => EmitResult;
-
 const iso = (ms: number | null) => (ms === null ? '?' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 
 /** One line of evidence: the other end (the source, or for egress the destination), how much, when, how sure. */

@@ -7,7 +7,7 @@ import type { PodFacts, WorkloadFacts } from '../rules/access-rule.js';
 import { isLabelKey, isLabelValue } from './manifest.js';
 
 /** Keys tried first, in this order; the workload's other common labels follow, sorted. */
-export const PREFERRED_SELECTOR_KEYS = [
+const PREFERRED_SELECTOR_KEYS = [
   'app.kubernetes.io/name',
   'app',
   'k8s-app',

@@ -101,7 +101,7 @@ export interface Exclusion {
  * How Istio meshes a workload's pods: an injected sidecar (Envoy, L4 and L7), ambient mode
  * (ztunnel, which enforces AuthorizationPolicy at L4 only), or not at all.
  */
-export type Dataplane = 'sidecar' | 'ambient' | 'none';
+type Dataplane = 'sidecar' | 'ambient' | 'none';
 
 /** A pod as the selectors see it. */
 export interface PodFacts {

@@ -2,7 +2,7 @@
 // A blocker is traffic the proposal would break once enforced; an error is a manifest that
 // was not emitted because its names or selectors cannot be made valid.
 
-export type Severity = 'error' | 'blocker' | 'warning';
+type Severity = 'error' | 'blocker' | 'warning';
 
 export interface Finding {
   severity: Severity;

@@ -5,7 +5,7 @@ import { forwardingCallers, type ServiceGraph } from '../graph/graph.js';
 import { BEHIND_PROXY } from '../flow/identity.js';
 import type { Observation, ReplayEndpoint } from './replay.js';
 
-export function endpointOf(graph: ServiceGraph, key: string): ReplayEndpoint {
+function endpointOf(graph: ServiceGraph, key: string): ReplayEndpoint {
   const n = graph.getNodeAttributes(key);
   return { key, kind: n.kind, ...(n.namespace === undefined ? {} : { namespace: n.namespace }), name: n.name, ips: [...n.ips] };
 }

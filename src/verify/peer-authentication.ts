@@ -7,7 +7,7 @@
 import { isObj, parseMatchLabels } from './label-selector.js';
 import { selects } from '../flow/labels.js';
 
-export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 type ModeOrUnset = MtlsMode | 'UNSET';
 
 export interface PeerAuthenticationModel {

@@ -51,7 +51,7 @@ export type Verdict = 'allowed' | 'denied' | 'partial' | 'unknown';
 /** Istio's HBONE port, which NetworkPolicy sees for connections ztunnel carries. */
 export const HBONE_PORT = 15008;
 /** The address istio-cni rewrites kubelet probes of ambient pods to. */
-export const AMBIENT_PROBE_SOURCE = '169.254.7.127';
+const AMBIENT_PROBE_SOURCE = '169.254.7.127';
 
 export interface IstioOutcome {
   decision: Decision | 'not-enforced';
@@ -195,7 +195,7 @@ export function combine(decisions: Iterable<Decision | 'not-enforced'>): Verdict
 }
 
 /** Both targets must allow: a denial anywhere is one, then partial, then unknown. */
-export function both(a: Verdict, b: Verdict): Verdict {
+function both(a: Verdict, b: Verdict): Verdict {
   for (const v of ['denied', 'partial', 'unknown'] as const) if (a === v || b === v) return v;
   return 'allowed';
 }
