@@ -149,7 +149,7 @@ export function responseClassIndex(code: number): number {
 
 function mergeCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const k of Object.keys({ ...a, ...b }).sort()) out[k] = (a[k] ?? 0) + (b[k] ?? 0);
+  for (const k of Object.keys({ ...a, ...b }).sort(compare)) out[k] = (a[k] ?? 0) + (b[k] ?? 0);
   return out;
 }
 
@@ -282,7 +282,7 @@ function optionalFoldFields(a: EdgeAttributes, b: EdgeAttributes): Pick<EdgeAttr
 export function mergeNodeAttributes(a: NodeAttributes, b: NodeAttributes): NodeAttributes {
   // Labels: those both sides agree on (intersection is associative and commutative).
   const labels: Record<string, string> = {};
-  for (const k of Object.keys(a.labels).sort()) if (b.labels[k] === a.labels[k]) labels[k] = a.labels[k]!;
+  for (const k of Object.keys(a.labels).sort(compare)) if (b.labels[k] === a.labels[k]) labels[k] = a.labels[k]!;
   return {
     ...a,
     serviceAccounts: sortedUnion(a.serviceAccounts, b.serviceAccounts),

@@ -44,7 +44,7 @@ function* nodeRows(g: ServiceGraph): Generator<string[]> {
       a.workloadKind ?? '',
       a.name,
       list(a.serviceAccounts),
-      list(Object.keys(a.labels).sort().map((k) => `${k}=${a.labels[k]}`)),
+      list(Object.keys(a.labels).sort(compare).map((k) => `${k}=${a.labels[k]}`)),
       list(a.ips),
     ];
   }
@@ -82,7 +82,7 @@ function* edgeRows(g: ServiceGraph): Generator<string[]> {
       list(allowed.methods),
       list(allowed.paths),
       String(allowed.pathsTruncated),
-      list(Object.keys(responses).sort().map((k) => `${k}=${responses[k]}`)),
+      list(Object.keys(responses).sort(compare).map((k) => `${k}=${responses[k]}`)),
       list(a.services),
       list(a.sourceServiceAccounts),
       iso(a.firstSeen),

@@ -326,7 +326,7 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
 
   // A workload's labels are those every one of its pods carries, minus per-revision hashes.
   const workloads = new Map<string, Identity>();
-  for (const [key, list] of [...podsByWorkload.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+  for (const [key, list] of [...podsByWorkload.entries()].sort((a, b) => compare(a[0], b[0]))) {
     const common: Record<string, string> = {};
     for (const [k, v] of Object.entries(list[0]!.labels)) {
       if (!UNSTABLE_LABELS.has(k) && list.every((p) => p.labels[k] === v)) common[k] = v;
@@ -376,7 +376,7 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
     const key = workloadKey(namespace, o.kind, name);
     controllers.set(key, { key, namespace, kind: o.kind, name, labels: labelsOf(o.metadata['labels']) });
   }
-  return { pods, controllers, services, namespaces: [...namespaces].sort(), namespaceLabels, workloads, podsByIp, podsByName, nodeIps, ipConflicts };
+  return { pods, controllers, services, namespaces: [...namespaces].sort(compare), namespaceLabels, workloads, podsByIp, podsByName, nodeIps, ipConflicts };
 }
 
 function serviceOf(o: KubeObject, namespace: string, name: string): Service {

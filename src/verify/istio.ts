@@ -32,6 +32,7 @@ import { matchesSelector, isObj, parseMatchLabels, type LabelSelector, type Obj 
 import { parseCidr, type Cidr } from './cidr.js';
 import { istioStringMatch, pathMatch, type PathValue } from './istio-match.js';
 import { and3, not3, or3, type Tri } from './tri.js';
+import { compare } from '../flow/compare.js';
 
 type IstioAction = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
 
@@ -292,7 +293,7 @@ function parseRule(r: unknown, at: string, policyNamespace: string): Rule | stri
       rule.when!.push(cond);
     }
   }
-  rule.l7 = [...l7].sort();
+  rule.l7 = [...l7].sort(compare);
   return rule;
 }
 
