@@ -290,5 +290,3 @@ export function mergeNodeAttributes(a: NodeAttributes, b: NodeAttributes): NodeA
     ips: cappedUnion(a.ips, b.ips, MAX_IPS_PER_NODE).values,
   };
 }
-
-export { compare };

@@ -5,8 +5,8 @@ import { ByteKey, ByteKeyTable } from '../flow/byte-keys.js';
 import { detached, pathTemplate, writePathTemplate } from '../flow/path-template.js';
 import type { Flow, L4Protocol, Mtls, RepeatedRequest, Reporter } from '../flow/flow.js';
 import type { Identity, ResolvedFlow } from '../flow/identity.js';
+import { compare } from '../flow/compare.js';
 import {
-  compare,
   DAY_MS,
   edgeKey,
   FOLD_SKETCH,

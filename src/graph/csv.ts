@@ -4,7 +4,8 @@
 // would run as a formula (starting with = + - @, tab or CR) is prefixed with a quote.
 
 import { stringify } from 'csv-stringify/sync';
-import { allowedView, compare, deniedRequestsOf, mtlsShareOf, responsesOf, type DeniedOperation } from './attributes.js';
+import { allowedView, deniedRequestsOf, mtlsShareOf, responsesOf, type DeniedOperation } from './attributes.js';
+import { compare } from '../flow/compare.js';
 import type { ServiceGraph } from './graph.js';
 
 export const NODE_COLUMNS = ['Id', 'Label', 'kind', 'namespace', 'workload_kind', 'workload', 'service_accounts', 'labels', 'ips'] as const;

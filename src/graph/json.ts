@@ -18,7 +18,8 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { InputError } from '../errors.js';
 import { edgeKey } from '../flow/edge-key.js';
-import { compare, FOLD_SKETCH, HASH_SPACE, RESPONSE_CLASSES, type EdgeAttributes, type NodeAttributes } from './attributes.js';
+import { FOLD_SKETCH, HASH_SPACE, RESPONSE_CLASSES, type EdgeAttributes, type NodeAttributes } from './attributes.js';
+import { compare } from '../flow/compare.js';
 import { createGraph, type ServiceGraph } from './graph.js';
 
 const GRAPH_FORMAT = 'ztmap-graph';
