@@ -95,7 +95,7 @@ type UpstreamFailure = string;
 
 interface Evidence {
   /** Decoder name, e.g. `envoy-text`. */
-  source: string;
+  decoder: string;
   location: Location;
 }
 

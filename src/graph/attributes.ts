@@ -61,8 +61,8 @@ export interface EdgeAttributes {
   /** Kubernetes Services the client addressed. */
   services: string[];
   sourceServiceAccounts: string[];
-  /** Decoders whose records contributed. */
-  sources: string[];
+  /** Decoders whose records contributed (envoy-text, envoy-json). */
+  decoders: string[];
   /**
    * What the server's proxy itself saw allowed: when it refused some requests of the edge, the
    * client's lines of those requests look allowed (a gRPC denial is HTTP 200 there, an HTTP one
@@ -261,7 +261,7 @@ export function mergeEdgeAttributes(a: EdgeAttributes, b: EdgeAttributes): EdgeA
     pathsTruncated: a.pathsTruncated || b.pathsTruncated || paths.truncated,
     services: sortedUnion(a.services, b.services),
     sourceServiceAccounts: sortedUnion(a.sourceServiceAccounts, b.sourceServiceAccounts),
-    sources: sortedUnion(a.sources, b.sources),
+    decoders: sortedUnion(a.decoders, b.decoders),
     serverMethods: cappedUnion(a.serverMethods, b.serverMethods, MAX_METHODS_PER_EDGE).values,
     serverPaths: serverPaths.values,
     serverPathsTruncated: a.serverPathsTruncated || b.serverPathsTruncated || serverPaths.truncated,

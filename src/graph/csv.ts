@@ -11,7 +11,7 @@ import type { ServiceGraph } from './graph.js';
 export const NODE_COLUMNS = ['Id', 'Label', 'kind', 'namespace', 'workload_kind', 'workload', 'service_accounts', 'labels', 'ips'] as const;
 export const EDGE_COLUMNS = [
   'Id', 'Source', 'Target', 'Type', 'Weight', 'Label', 'port', 'protocol', 'requests', 'client_reported', 'server_reported',
-  'mtls_share', 'methods', 'paths', 'paths_truncated', 'responses', 'services', 'source_service_accounts', 'first_seen', 'last_seen', 'days_seen', 'sources',
+  'mtls_share', 'methods', 'paths', 'paths_truncated', 'responses', 'services', 'source_service_accounts', 'first_seen', 'last_seen', 'days_seen', 'decoders',
   'denied_requests', 'denied',
 ] as const;
 
@@ -89,7 +89,7 @@ function* edgeRows(g: ServiceGraph): Generator<string[]> {
       iso(a.firstSeen),
       iso(a.lastSeen),
       String(a.days.length),
-      list(a.sources),
+      list(a.decoders),
       String(deniedRequestsOf(a)),
       list(a.denied.map(deniedText)),
     ];

@@ -169,7 +169,7 @@ export function emptyEdgeLike(e: EdgeAttributes): EdgeAttributes {
     pathsTruncated: false,
     services: [],
     sourceServiceAccounts: [],
-    sources: [],
+    decoders: [],
     serverMethods: [],
     serverPaths: [],
     serverPathsTruncated: false,

@@ -229,7 +229,7 @@ class GraphReader {
       pathsTruncated: check.boolean(a.pathsTruncated, 'pathsTruncated'),
       services: check.strings(a.services, 'services'),
       sourceServiceAccounts: check.strings(a.sourceServiceAccounts, 'sourceServiceAccounts'),
-      sources: check.strings(a.sources, 'sources'),
+      decoders: check.strings(a.decoders, 'decoders'),
       serverMethods: check.strings(a.serverMethods, 'serverMethods'),
       serverPaths: check.strings(a.serverPaths, 'serverPaths'),
       serverPathsTruncated: check.boolean(a.serverPathsTruncated, 'serverPathsTruncated'),

@@ -62,7 +62,7 @@ export function evidenceOf(key: string, e: EdgeAttributes): RuleEvidence {
     firstSeen: e.firstSeen,
     lastSeen: e.lastSeen,
     daysSeen: e.days.length,
-    sources: [...e.sources],
+    decoders: [...e.decoders],
     methods: [...allowed.methods],
     paths: [...allowed.paths],
     pathsTruncated: allowed.pathsTruncated,

@@ -29,7 +29,7 @@ export function evidenceLine(r: AccessRule, side: 'from' | 'to' = 'from'): strin
   const e = r.evidence;
   const mtls = e.mutual + e.plaintext === 0 ? 'mTLS not observed' : `${e.mutual} mTLS / ${e.plaintext} plaintext`;
   const peer = side === 'from' ? `${r.from.key} -> :${r.port}/${r.protocol}` : `-> ${r.to.key}:${r.port}/${r.protocol}`;
-  return `${peer}: ${e.requests} requests (${mtls}), ${iso(e.firstSeen)} .. ${iso(e.lastSeen)} on ${e.daysSeen} day(s), from ${e.sources.join('+')}, confidence ${r.confidence}`;
+  return `${peer}: ${e.requests} requests (${mtls}), ${iso(e.firstSeen)} .. ${iso(e.lastSeen)} on ${e.daysSeen} day(s), from ${e.decoders.join('+')}, confidence ${r.confidence}`;
 }
 
 /** Lines saying how the rule's operations relate to what was observed. */

@@ -41,8 +41,8 @@ export interface RuleEvidence {
   lastSeen: number | null;
   /** Distinct UTC days on which the edge was seen (0 when no observation carried a time). */
   daysSeen: number;
-  /** Decoders whose records contributed. */
-  sources: string[];
+  /** Decoders whose records contributed (envoy-text, envoy-json). */
+  decoders: string[];
   methods: string[];
   paths: string[];
   pathsTruncated: boolean;
