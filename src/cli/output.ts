@@ -117,8 +117,11 @@ async function* piecesOf(content: FileContent): AsyncGenerator<Buffer> {
   for await (const piece of content) yield typeof piece === 'string' ? Buffer.from(piece) : piece;
 }
 
-/** Create `path` (never an existing file, never through a link), write it piece by piece, fsync, close. */
-async function writeNew(path: string, content: FileContent): Promise<void> {
+/**
+ * Create `path` (never an existing file, never through a link), write it piece by piece, close;
+ * fsync it too unless `sync` is false (the caller then fsyncs it with `syncFiles` before relying on it).
+ */
+async function writeNew(path: string, content: FileContent, sync = true): Promise<void> {
   step();
   const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
   try {
@@ -132,10 +135,32 @@ async function writeNew(path: string, content: FileContent): Promise<void> {
       // A disk-changing step each: a kill between pieces leaves a file cut short in staging.
       step();
     }
+    if (sync) await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+// Staged files are fsync'd together just before the commit rename, many at a time: one fsync
+// after each file made propose wait on the disk once per manifest (13 s of 31 s for the
+// 16,000 files of a 5,000-workload proposal), where concurrent fsyncs share journal commits.
+const SYNC_CONCURRENCY = 64;
+
+async function syncFile(path: string): Promise<void> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
     await fh.sync();
   } finally {
     await fh.close();
   }
+}
+
+async function syncFiles(paths: readonly string[]): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) await syncFile(paths[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(SYNC_CONCURRENCY, paths.length) }, worker));
 }
 
 function isAlive(pid: number): boolean {
@@ -259,6 +284,7 @@ export async function replaceOutputs<T>(o: ReplaceOptions<T>): Promise<T> {
     throw outputError(err, `${o.unit}: creating a staging directory`, o.out, intact);
   }
   const written = new Set<string>();
+  const unsynced: string[] = [];
   const madeDirs = new Set<string>([staging]);
   const api: Staging = {
     write: async (rel, content) => {
@@ -274,7 +300,8 @@ export async function replaceOutputs<T>(o: ReplaceOptions<T>): Promise<T> {
           await mkdir(parent, { recursive: true });
           for (let d = parent; d.startsWith(staging + sep); d = dirname(d)) madeDirs.add(d);
         }
-        await writeNew(abs, content);
+        await writeNew(abs, content, false);
+        unsynced.push(abs);
       } catch (err) {
         throw outputError(err, `${o.unit}: writing ${rel}`, abs, intact);
       }
@@ -289,6 +316,8 @@ export async function replaceOutputs<T>(o: ReplaceOptions<T>): Promise<T> {
     result = await o.write(api);
     try {
       await writeNew(join(staging, ENTRIES), JSON.stringify({ unit: o.unit, written: [...written].sort() }) + '\n');
+      step();
+      await syncFiles(unsynced);
       for (const d of await dirsBottomUp(staging)) {
         step();
         await fsyncDir(d);
