@@ -5,7 +5,8 @@ import boundaries from 'eslint-plugin-boundaries';
 import tseslint from 'typescript-eslint';
 
 // The base every module may import: the Flow and Identity models (flow/) and the files directly
-// in src/ (errors.ts, tally.ts, text.ts), which import only each other.
+// in src/ (errors.ts, tally.ts, text.ts), which import only each other and flow/compare.ts: the one
+// string order, a leaf that imports nothing, so tally.ts sorts as everything else does.
 const base = ['flow', 'shared'];
 // docs/architecture.md, "Import direction": what each module may import besides itself and the base.
 // A module missing here, or a pair missing from its list, is an error: the direction is a decision,
@@ -50,6 +51,8 @@ export default defineConfig(
         { type: 'shared', pattern: 'src', partialMatch: false },
         { type: 'tooling', pattern: '{test,bench,scripts}/**', partialMatch: false },
       ],
+      // flow/compare.ts is in flow/ like the rest of it; named here so that the shared files may import it.
+      'boundaries/files': [{ category: 'compare', pattern: 'src/flow/compare.ts' }],
     },
     rules: {
       'boundaries/dependencies': [2, {
@@ -61,6 +64,7 @@ export default defineConfig(
           })),
           { from: { element: { type: 'flow' } }, allow: { to: { element: { types: { anyOf: ['flow', 'shared'] } } } } },
           { from: { element: { type: 'shared' } }, allow: { to: { element: { type: 'shared' } } } },
+          { from: { element: { type: 'shared' } }, allow: { to: { file: { categories: 'compare' } } } },
           // Tests, benches and scripts may import anything in src/; src/ never imports them.
           { from: { element: { type: 'tooling' } }, allow: { to: { element: { types: { anyOf: [...folders, 'shared', 'tooling'] } } } } },
         ],
@@ -83,27 +87,11 @@ export default defineConfig(
     },
   },
   {
-    // Files that still sort with their own comparator or with .sort()'s default (issue 12,
-    // part 8): each leaves this list when it moves to compare, and no file joins it.
+    // compare.ts is the comparator. output.ts still sorts with its own comparator or .sort()'s
+    // default (issue 12, part 8; another branch is editing it): it leaves this list when it moves
+    // to compare, and no file joins it.
     files: [
-      'src/cli/observe/bindings.ts',
       'src/cli/output.ts',
-      'src/graph/attributes.ts',
-      'src/graph/csv.ts',
-      'src/infer/cluster-facts.ts',
-      'src/infer/generalize-paths.ts',
-      'src/inventory/inventory.ts',
-      'src/inventory/snapshots.ts',
-      'src/policy/selector.ts',
-      'src/rules/finding.ts',
-      'src/rules/mtls-readiness.ts',
-      'src/sources/transports/files.ts',
-      'src/tally.ts',
-      'src/verify/istio.ts',
-      'src/verify/label-selector.ts',
-      'src/verify/manifests.ts',
-      'src/verify/peer-authentication.ts',
-      'src/verify/replay.ts',
       'src/flow/compare.ts',
     ],
     rules: { 'no-restricted-syntax': [2, comparatorSyntax[0]] },

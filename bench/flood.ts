@@ -113,7 +113,7 @@ async function buildAndWrite(n: number, dir: string): Promise<{ edges: number; n
   let t = performance.now();
   for (let k = 0; k < n; k++) {
     const f: ResolvedFlow = {
-      flow: { source: {}, destination: {}, protocol: 'http', l7: { method: 'GET', path: `/api/v1/items` }, mtls: 'mutual', responseCode: 200, timestamp: 1_773_478_800_000 + k, count: 1, reporter: 'server', evidence: { source: 'envoy-text', location: { file: 'f' } } },
+      flow: { source: {}, destination: {}, protocol: 'http', l7: { method: 'GET', path: `/api/v1/items` }, mtls: 'mutual', responseCode: 200, timestamp: 1_773_478_800_000 + k, count: 1, reporter: 'server', evidence: { decoder: 'envoy-text', location: { file: 'f' } } },
       source: ids[k % side]!,
       destination: ids[Math.floor(k / side)]!,
       port: 8080,

@@ -22,17 +22,6 @@ export class ZtmapError extends Error {
   }
 }
 
-/** One record of input that cannot be used. Decoders return these as values; thrown only when a whole input is unreadable. */
-export class ParseError extends ZtmapError {
-  constructor(
-    readonly location: Location,
-    readonly reason: string,
-    detail: string,
-  ) {
-    super(`${formatLocation(location)}: ${reason}: ${detail}`);
-  }
-}
-
 /** An input the user named cannot be read (missing file, unreadable directory, bad inventory). */
 export class InputError extends ZtmapError {}
 

@@ -2,6 +2,7 @@
 // so the summary and the exit code can say exactly what was not used (docs/architecture.md, "Untrusted input").
 
 import { formatLocation, type Location } from './errors.js';
+import { compare } from './flow/compare.js';
 
 export const LOCATIONS_PER_REASON = 5;
 
@@ -45,7 +46,7 @@ export class Tally {
   /** Reasons sorted by name, for deterministic summaries. */
   entries(): [string, TallyEntry][] {
     return [...this._entries.entries()]
-      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .sort((a, b) => compare(a[0], b[0]))
       .map(([reason, e]) => [reason, { count: e.count, examples: e.examples.map((x) => ({ location: x.location === undefined ? '' : formatLocation(x.location), detail: x.detail })) }]);
   }
 

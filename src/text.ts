@@ -40,7 +40,7 @@ export function printableDeep<T>(value: T): T {
   return value;
 }
 
-export const MASK = '***';
+const MASK = '***';
 
 // Each rule keeps what tells a reader what the text was (the scheme, the parameter's name) and
 // masks the value. Order matters: schemes before `name: value`, so `Authorization: Bearer X`

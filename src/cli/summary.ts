@@ -73,10 +73,6 @@ function foldedLines(r: ObserveResult): string[] {
   return [`folded: ${f.exact ? '' : 'about '}${f.endpoints} world/unknown endpoints past --max-external-endpoints into ${f.edges} "(other)" edges (${f.requests} requests); propose allows none of them (docs/observe.md)`];
 }
 
-export function tallyJson(t: Tally): Record<string, { count: number; examples: { location: string; detail: string }[] }> {
-  return Object.fromEntries(t.entries());
-}
-
 export function proposeSummary(r: ProposeResult, term: Terminal): string {
   const c = r.review.counts;
   const lines = [

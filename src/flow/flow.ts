@@ -42,7 +42,7 @@ export interface EndpointRef {
   behindProxy?: { forwardedFor?: string };
 }
 
-export interface L7Detail {
+interface L7Detail {
   method: string;
   /** Raw path as logged; graph/ templates it before keeping it. */
   path: string;
@@ -91,11 +91,11 @@ export interface RefusedOperation {
  * Why a request that reached the proxy did not complete upstream (response flags UH, UF, URX,
  * UO, UT, UC, UPE, DC…): it shows an intent to call, which is usually legitimate.
  */
-export type UpstreamFailure = string;
+type UpstreamFailure = string;
 
-export interface Evidence {
+interface Evidence {
   /** Decoder name, e.g. `envoy-text`. */
-  source: string;
+  decoder: string;
   location: Location;
 }
 

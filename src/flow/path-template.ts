@@ -23,9 +23,9 @@
 import type { ByteKey } from './byte-keys.js';
 
 export const MAX_SEGMENTS = 16;
-export const MAX_SEGMENT_LENGTH = 64;
+const MAX_SEGMENT_LENGTH = 64;
 
-export type Placeholder = '{id}' | '{uuid}' | '{hex}' | '{date}' | '{email}' | '{token}';
+type Placeholder = '{id}' | '{uuid}' | '{hex}' | '{date}' | '{email}' | '{token}';
 
 // One implementation of the rules, over character codes, written out through a TemplateOut:
 // runs of the raw path and fixed texts. The read buffer's bytes are the codes themselves on
@@ -126,7 +126,7 @@ for (const x of [45, 95, 46, 126]) KIND[x] = OTHER | TOKEN | SEPARATOR;
 for (const x of [61, 43, 37]) KIND[x] = OTHER | TOKEN;
 
 /** Shortest segment the token rule reads; shorter opaque strings are left to sibling evidence (generalize-paths.ts). */
-export const MIN_TOKEN_LENGTH = 16;
+const MIN_TOKEN_LENGTH = 16;
 
 /**
  * The placeholder for the segment `c[start, stop)`, or undefined when it is a literal. One

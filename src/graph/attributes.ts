@@ -61,8 +61,8 @@ export interface EdgeAttributes {
   /** Kubernetes Services the client addressed. */
   services: string[];
   sourceServiceAccounts: string[];
-  /** Decoders whose records contributed. */
-  sources: string[];
+  /** Decoders whose records contributed (envoy-text, envoy-json). */
+  decoders: string[];
   /**
    * What the server's proxy itself saw allowed: when it refused some requests of the edge, the
    * client's lines of those requests look allowed (a gRPC denial is HTTP 200 there, an HTTP one
@@ -149,11 +149,11 @@ export function responseClassIndex(code: number): number {
 
 function mergeCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const k of Object.keys({ ...a, ...b }).sort()) out[k] = (a[k] ?? 0) + (b[k] ?? 0);
+  for (const k of Object.keys({ ...a, ...b }).sort(compare)) out[k] = (a[k] ?? 0) + (b[k] ?? 0);
   return out;
 }
 
-export function mergeSides(a: SideStats, b: SideStats): SideStats {
+function mergeSides(a: SideStats, b: SideStats): SideStats {
   return {
     requests: a.requests + b.requests,
     mutual: a.mutual + b.mutual,
@@ -162,7 +162,7 @@ export function mergeSides(a: SideStats, b: SideStats): SideStats {
   };
 }
 
-export function sortedUnion(a: readonly string[], b: readonly string[]): string[] {
+function sortedUnion(a: readonly string[], b: readonly string[]): string[] {
   return [...new Set([...a, ...b])].sort(compare);
 }
 
@@ -261,7 +261,7 @@ export function mergeEdgeAttributes(a: EdgeAttributes, b: EdgeAttributes): EdgeA
     pathsTruncated: a.pathsTruncated || b.pathsTruncated || paths.truncated,
     services: sortedUnion(a.services, b.services),
     sourceServiceAccounts: sortedUnion(a.sourceServiceAccounts, b.sourceServiceAccounts),
-    sources: sortedUnion(a.sources, b.sources),
+    decoders: sortedUnion(a.decoders, b.decoders),
     serverMethods: cappedUnion(a.serverMethods, b.serverMethods, MAX_METHODS_PER_EDGE).values,
     serverPaths: serverPaths.values,
     serverPathsTruncated: a.serverPathsTruncated || b.serverPathsTruncated || serverPaths.truncated,
@@ -282,7 +282,7 @@ function optionalFoldFields(a: EdgeAttributes, b: EdgeAttributes): Pick<EdgeAttr
 export function mergeNodeAttributes(a: NodeAttributes, b: NodeAttributes): NodeAttributes {
   // Labels: those both sides agree on (intersection is associative and commutative).
   const labels: Record<string, string> = {};
-  for (const k of Object.keys(a.labels).sort()) if (b.labels[k] === a.labels[k]) labels[k] = a.labels[k]!;
+  for (const k of Object.keys(a.labels).sort(compare)) if (b.labels[k] === a.labels[k]) labels[k] = a.labels[k]!;
   return {
     ...a,
     serviceAccounts: sortedUnion(a.serviceAccounts, b.serviceAccounts),
@@ -290,5 +290,3 @@ export function mergeNodeAttributes(a: NodeAttributes, b: NodeAttributes): NodeA
     ips: cappedUnion(a.ips, b.ips, MAX_IPS_PER_NODE).values,
   };
 }
-
-export { compare };

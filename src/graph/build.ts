@@ -5,8 +5,8 @@ import { ByteKey, ByteKeyTable } from '../flow/byte-keys.js';
 import { detached, pathTemplate, writePathTemplate } from '../flow/path-template.js';
 import type { Flow, L4Protocol, Mtls, RepeatedRequest, Reporter } from '../flow/flow.js';
 import type { Identity, ResolvedFlow } from '../flow/identity.js';
+import { compare } from '../flow/compare.js';
 import {
-  compare,
   DAY_MS,
   edgeKey,
   FOLD_SKETCH,
@@ -81,7 +81,7 @@ interface EdgeAccumulator {
   deniedTruncated: boolean;
   services: Set<string>;
   sourceServiceAccounts: Set<string>;
-  sources: Set<string>;
+  decoders: Set<string>;
 }
 
 /** Methods seen: COMMON_METHODS as bits, the others in a set; the cap counts both. */
@@ -247,9 +247,9 @@ export class GraphBuilder {
       acc.services.add(copy);
       acc.lastService = copy;
     }
-    const decoder = flow.evidence.source;
+    const decoder = flow.evidence.decoder;
     if (decoder !== acc.lastDecoder) {
-      if (!acc.sources.has(decoder)) acc.sources.add(detached(decoder));
+      if (!acc.decoders.has(decoder)) acc.decoders.add(detached(decoder));
       acc.lastDecoder = decoder;
     }
     return acc as unknown as EdgeTally;
@@ -406,7 +406,7 @@ export class GraphBuilder {
     this._ref(acc.target, -1);
     // Route shapes may still hold this edge: their repeats count on the "other" edge.
     acc.redirect = other;
-    acc.days = acc.methods = acc.paths = acc.services = acc.sourceServiceAccounts = acc.sources = NONE;
+    acc.days = acc.methods = acc.paths = acc.services = acc.sourceServiceAccounts = acc.decoders = NONE;
     acc.serverPaths = { paths: NONE, pathsTruncated: false };
     acc.serverMethods = { commonMethods: 0, methodCount: 0, methods: NONE };
     acc.denied = new Map();
@@ -562,7 +562,7 @@ function newEdge(source: string, target: string, port: number, protocol: L4Proto
     deniedTruncated: false,
     services: new Set(),
     sourceServiceAccounts: new Set(),
-    sources: new Set(),
+    decoders: new Set(),
   };
 }
 
@@ -610,7 +610,7 @@ function edgeAttributesOf(acc: EdgeAccumulator, counts: Float64Array): EdgeAttri
     pathsTruncated: acc.pathsTruncated,
     services: [...acc.services],
     sourceServiceAccounts: [...acc.sourceServiceAccounts],
-    sources: [...acc.sources],
+    decoders: [...acc.decoders],
     serverMethods: methodsOf(acc.serverMethods),
     serverPaths: [...acc.serverPaths.paths],
     serverPathsTruncated: acc.serverPaths.pathsTruncated,

@@ -4,13 +4,14 @@
 // would run as a formula (starting with = + - @, tab or CR) is prefixed with a quote.
 
 import { stringify } from 'csv-stringify/sync';
-import { allowedView, compare, deniedRequestsOf, mtlsShareOf, responsesOf, type DeniedOperation } from './attributes.js';
+import { allowedView, deniedRequestsOf, mtlsShareOf, responsesOf, type DeniedOperation } from './attributes.js';
+import { compare } from '../flow/compare.js';
 import type { ServiceGraph } from './graph.js';
 
 export const NODE_COLUMNS = ['Id', 'Label', 'kind', 'namespace', 'workload_kind', 'workload', 'service_accounts', 'labels', 'ips'] as const;
 export const EDGE_COLUMNS = [
   'Id', 'Source', 'Target', 'Type', 'Weight', 'Label', 'port', 'protocol', 'requests', 'client_reported', 'server_reported',
-  'mtls_share', 'methods', 'paths', 'paths_truncated', 'responses', 'services', 'source_service_accounts', 'first_seen', 'last_seen', 'days_seen', 'sources',
+  'mtls_share', 'methods', 'paths', 'paths_truncated', 'responses', 'services', 'source_service_accounts', 'first_seen', 'last_seen', 'days_seen', 'decoders',
   'denied_requests', 'denied',
 ] as const;
 
@@ -44,7 +45,7 @@ function* nodeRows(g: ServiceGraph): Generator<string[]> {
       a.workloadKind ?? '',
       a.name,
       list(a.serviceAccounts),
-      list(Object.keys(a.labels).sort().map((k) => `${k}=${a.labels[k]}`)),
+      list(Object.keys(a.labels).sort(compare).map((k) => `${k}=${a.labels[k]}`)),
       list(a.ips),
     ];
   }
@@ -82,13 +83,13 @@ function* edgeRows(g: ServiceGraph): Generator<string[]> {
       list(allowed.methods),
       list(allowed.paths),
       String(allowed.pathsTruncated),
-      list(Object.keys(responses).sort().map((k) => `${k}=${responses[k]}`)),
+      list(Object.keys(responses).sort(compare).map((k) => `${k}=${responses[k]}`)),
       list(a.services),
       list(a.sourceServiceAccounts),
       iso(a.firstSeen),
       iso(a.lastSeen),
       String(a.days.length),
-      list(a.sources),
+      list(a.decoders),
       String(deniedRequestsOf(a)),
       list(a.denied.map(deniedText)),
     ];

@@ -28,12 +28,12 @@ export function isOtherKey(key: string): boolean {
   return key === 'world:(other)' || key === 'unknown:(other)';
 }
 
-export function otherNode(kind: NodeKind): NodeAttributes {
+function otherNode(kind: NodeKind): NodeAttributes {
   return { kind, name: OTHER_NAME, serviceAccounts: [], labels: {}, ips: [] };
 }
 
 /** Whether an endpoint of this kind and key may be folded: world and unknown, but the one behind-proxy node. */
-export function foldable(kind: NodeKind, key: string): boolean {
+function foldable(kind: NodeKind, key: string): boolean {
   return (kind === 'world' || kind === 'unknown') && key !== BEHIND_PROXY.key;
 }
 
@@ -169,7 +169,7 @@ export function emptyEdgeLike(e: EdgeAttributes): EdgeAttributes {
     pathsTruncated: false,
     services: [],
     sourceServiceAccounts: [],
-    sources: [],
+    decoders: [],
     serverMethods: [],
     serverPaths: [],
     serverPathsTruncated: false,

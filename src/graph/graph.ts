@@ -1,6 +1,7 @@
 import graphology from 'graphology';
 import { BEHIND_PROXY } from '../flow/identity.js';
-import { compare, type EdgeAttributes, type NodeAttributes } from './attributes.js';
+import { type EdgeAttributes, type NodeAttributes } from './attributes.js';
+import { compare } from '../flow/compare.js';
 
 // graphology ships CommonJS-style default exports; take the class off the default.
 const { MultiDirectedGraph } = graphology as unknown as { MultiDirectedGraph: typeof import('graphology').MultiDirectedGraph };

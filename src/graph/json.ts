@@ -18,12 +18,13 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { InputError } from '../errors.js';
 import { edgeKey } from '../flow/edge-key.js';
-import { compare, FOLD_SKETCH, HASH_SPACE, RESPONSE_CLASSES, type EdgeAttributes, type NodeAttributes } from './attributes.js';
+import { FOLD_SKETCH, HASH_SPACE, RESPONSE_CLASSES, type EdgeAttributes, type NodeAttributes } from './attributes.js';
+import { compare } from '../flow/compare.js';
 import { createGraph, type ServiceGraph } from './graph.js';
 
-export const GRAPH_FORMAT = 'ztmap-graph';
+const GRAPH_FORMAT = 'ztmap-graph';
 /** 2: edges carry `days`. 3: what the mesh denied and the server proxy's own view. 4: one record a line; folded endpoints. */
-export const GRAPH_VERSION = 4;
+const GRAPH_VERSION = 4;
 
 /** graph.json parsed as one document (jq, JSON.parse): the shape the lines make together. */
 export interface GraphDocument {
@@ -228,7 +229,7 @@ class GraphReader {
       pathsTruncated: check.boolean(a.pathsTruncated, 'pathsTruncated'),
       services: check.strings(a.services, 'services'),
       sourceServiceAccounts: check.strings(a.sourceServiceAccounts, 'sourceServiceAccounts'),
-      sources: check.strings(a.sources, 'sources'),
+      decoders: check.strings(a.decoders, 'decoders'),
       serverMethods: check.strings(a.serverMethods, 'serverMethods'),
       serverPaths: check.strings(a.serverPaths, 'serverPaths'),
       serverPathsTruncated: check.boolean(a.serverPathsTruncated, 'serverPathsTruncated'),

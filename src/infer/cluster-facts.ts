@@ -6,8 +6,9 @@
 import { selects } from '../flow/labels.js';
 import { podDataplane, type Inventory, type Pod, type Service } from '../inventory/inventory.js';
 import type { ClusterFacts, PodFacts, WorkloadFacts } from '../rules/access-rule.js';
+import { compare } from '../flow/compare.js';
 
-const compareKeys = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+const compareKeys = (a: { key: string }, b: { key: string }) => compare(a.key, b.key);
 
 function podFacts(p: Pod): PodFacts {
   return {
@@ -21,7 +22,7 @@ function podFacts(p: Pod): PodFacts {
   };
 }
 
-export function workloadFacts(inv: Inventory): WorkloadFacts[] {
+function workloadFacts(inv: Inventory): WorkloadFacts[] {
   const byKey = new Map<string, WorkloadFacts>();
   for (const p of inv.pods) {
     const w = p.workload;
@@ -45,9 +46,9 @@ export function workloadFacts(inv: Inventory): WorkloadFacts[] {
   for (const f of byKey.values()) {
     // Gateways run Envoy as `istio-proxy` but are not injected (`sidecar.istio.io/inject: "false"`).
     f.isGateway = f.hasSidecar && (/gateway$/.test(f.labels['istio'] ?? '') || f.labels['sidecar.istio.io/inject'] === 'false');
-    f.serviceAccounts.sort();
-    f.waypoints.sort();
-    f.pods.sort((a, b) => (a.name < b.name ? -1 : 1));
+    f.serviceAccounts.sort(compare);
+    f.waypoints.sort(compare);
+    f.pods.sort((a, b) => compare(a.name, b.name));
   }
   return [...byKey.values()].sort(compareKeys);
 }

@@ -19,6 +19,7 @@
 // restriction is safe: the result is `any`, and the rule says so.
 
 import type { PathMatch } from '../rules/access-rule.js';
+import { compare } from '../flow/compare.js';
 
 export interface GeneralizedPaths {
   paths: PathMatch[] | 'any';
@@ -40,7 +41,7 @@ export interface GeneralizeOptions {
 
 export const DEFAULT_SIBLING_LIMIT = 8;
 /** Distinct value-like literals of one shape at one position that make the position a value. */
-export const VALUE_SIBLINGS = 3;
+const VALUE_SIBLINGS = 3;
 
 /** The prefix a template stands for, or undefined when it is a literal path. */
 function prefixOf(template: string): string | undefined {
@@ -57,7 +58,7 @@ function parentOf(path: string): string {
   return trimmed.slice(0, trimmed.lastIndexOf('/') + 1);
 }
 
-const byValue = (a: PathMatch, b: PathMatch) => (a.value < b.value ? -1 : a.value > b.value ? 1 : a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0);
+const byValue = (a: PathMatch, b: PathMatch) => compare(a.value, b.value) || compare(a.kind, b.kind);
 
 /** Merge matches with equal kind and value, and drop those a prefix already covers. */
 function normalize(matches: PathMatch[]): PathMatch[] {
@@ -75,7 +76,7 @@ function normalize(matches: PathMatch[]): PathMatch[] {
     if (wider === undefined) kept.push(m);
     else wider.covers.push(...m.covers);
   }
-  for (const m of kept) m.covers = [...new Set(m.covers)].sort();
+  for (const m of kept) m.covers = [...new Set(m.covers)].sort(compare);
   return kept.sort(byValue);
 }
 
@@ -132,7 +133,7 @@ const sample = (xs: readonly string[]) => (xs.length <= 3 ? xs.join(', ') : `${x
 export function generalizePaths(templates: readonly string[], truncated: boolean, siblingLimit = DEFAULT_SIBLING_LIMIT, options: GeneralizeOptions = {}): GeneralizedPaths {
   const observed = new Set(templates);
   // What must stay denied: denied on the edge and never observed allowed.
-  const protect = [...new Set(options.protect ?? [])].filter((t) => !observed.has(t) && t.startsWith('/')).sort();
+  const protect = [...new Set(options.protect ?? [])].filter((t) => !observed.has(t) && t.startsWith('/')).sort(compare);
   const admits = (prefix: string) => protect.filter((t) => t.startsWith(prefix));
   const unrestricted = (notes: string[]): GeneralizedPaths => {
     if (protect.length > 0) notes.push(`paths not restricted, so this rule also admits what the mesh denied on this edge: ${sample(protect)}`);
@@ -153,9 +154,9 @@ export function generalizePaths(templates: readonly string[], truncated: boolean
   const kept = (n: number, parent: string, denied: string[]) => `${n} paths under ${parent} kept exact: ${parent}* would also admit ${sample(denied)}, which the mesh denied on this edge`;
 
   // Value positions, shallowest first: one prefix there covers the deeper ones.
-  const positions = [...valuePositions(templates)].sort(([a], [b]) => a.length - b.length || (a < b ? -1 : 1));
+  const positions = [...valuePositions(templates)].sort(([a], [b]) => a.length - b.length || compare(a, b));
   for (const [parent, shapes] of positions) {
-    const values = [...shapes].filter(([, segments]) => segments.size >= VALUE_SIBLINGS).sort(([a], [b]) => (a < b ? -1 : 1));
+    const values = [...shapes].filter(([, segments]) => segments.size >= VALUE_SIBLINGS).sort(([a], [b]) => compare(a, b));
     if (values.length === 0) continue;
     if (matches.some((m) => m.kind === 'prefix' && parent.startsWith(m.value))) continue; // covered already
     const under = matches.filter((m) => m.value.startsWith(parent)).reduce((n, m) => n + m.covers.length, 0);
@@ -191,7 +192,7 @@ export function generalizePaths(templates: readonly string[], truncated: boolean
       const parent = parentOf(m.value);
       children.set(parent, (children.get(parent) ?? 0) + 1);
     }
-    const crowded = [...children.entries()].filter(([p, n]) => n > siblingLimit && !refused.has(p)).sort((a, b) => b[0].length - a[0].length || (a[0] < b[0] ? -1 : 1))[0];
+    const crowded = [...children.entries()].filter(([p, n]) => n > siblingLimit && !refused.has(p)).sort((a, b) => b[0].length - a[0].length || compare(a[0], b[0]))[0];
     if (crowded === undefined) break;
     const [parent, n] = crowded;
     const denied = admits(parent);

@@ -1,7 +1,8 @@
 // graph + inventory → the target-free RuleSet: one rule per observed edge that is not
 // noise, with its generalized operations, evidence and confidence (docs/policies.md, "From edges to access rules").
 
-import { MAX_IPS_PER_NODE, MAX_METHODS_PER_EDGE, allowedView, compare, responsesOf, type EdgeAttributes, type NodeAttributes } from '../graph/attributes.js';
+import { MAX_IPS_PER_NODE, MAX_METHODS_PER_EDGE, allowedView, responsesOf, type EdgeAttributes, type NodeAttributes } from '../graph/attributes.js';
+import { compare } from '../flow/compare.js';
 import { isOtherKey } from '../graph/fold.js';
 import { forwardingCallers, type ServiceGraph } from '../graph/graph.js';
 import { BEHIND_PROXY } from '../flow/identity.js';
@@ -23,7 +24,7 @@ export interface InferOptions {
   systemNamespaces: string[];
 }
 
-export const DEFAULT_SYSTEM_NAMESPACES = ['istio-system', 'kube-node-lease', 'kube-public', 'kube-system'];
+const DEFAULT_SYSTEM_NAMESPACES = ['istio-system', 'kube-node-lease', 'kube-public', 'kube-system'];
 
 export const DEFAULT_INFER_OPTIONS: InferOptions = {
   minRequests: 1,
@@ -61,7 +62,7 @@ export function evidenceOf(key: string, e: EdgeAttributes): RuleEvidence {
     firstSeen: e.firstSeen,
     lastSeen: e.lastSeen,
     daysSeen: e.days.length,
-    sources: [...e.sources],
+    decoders: [...e.decoders],
     methods: [...allowed.methods],
     paths: [...allowed.paths],
     pathsTruncated: allowed.pathsTruncated,

@@ -6,7 +6,7 @@ import type { NodeAttributes, EdgeAttributes } from '../graph/attributes.js';
 import type { ExclusionReason, RuleEvidence } from '../rules/access-rule.js';
 
 /** Ports the Istio proxy serves itself: pilot-agent (15020), health (15021), Envoy stats (15090). */
-export const ISTIO_PROXY_PORTS = new Set([15020, 15021, 15090]);
+const ISTIO_PROXY_PORTS = new Set([15020, 15021, 15090]);
 
 const METRICS_PATHS = new Set(['/metrics', '/stats/prometheus']);
 

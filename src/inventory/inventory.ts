@@ -9,7 +9,7 @@ import type { KubeObject } from './load.js';
 import type { LearnedPod } from './learned.js';
 import { loadCombined } from './snapshots.js';
 
-export interface ContainerPort {
+interface ContainerPort {
   name?: string;
   port: number;
   protocol: string;
@@ -41,7 +41,7 @@ export interface Pod {
   identity: Identity;
 }
 
-export interface ServicePort {
+interface ServicePort {
   port: number;
   targetPort: number | string;
   protocol: string;
@@ -65,11 +65,11 @@ export interface Service {
 export type Dataplane = 'sidecar' | 'ambient' | 'none';
 
 /** `ambient` on a Namespace or Pod enrolls it in ambient mode; `none` on a Pod opts it out. */
-export const DATAPLANE_MODE_LABEL = 'istio.io/dataplane-mode';
+const DATAPLANE_MODE_LABEL = 'istio.io/dataplane-mode';
 /** The waypoint an ambient resource's traffic goes through: `NAME`, `NS/NAME`, or `#none`. */
-export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
+const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
 /** Written by istio-cni on a pod whose traffic it redirected to ztunnel. */
-export const AMBIENT_REDIRECTION_ANNOTATION = 'ambient.istio.io/redirection';
+const AMBIENT_REDIRECTION_ANNOTATION = 'ambient.istio.io/redirection';
 
 /**
  * Istio's pod selection for ambient mode ("Add workloads to the mesh", istio.io): ambient
@@ -95,7 +95,7 @@ export function dataplaneOf(
  * The waypoint an ambient pod uses: the pod's label over its namespace's; `#none` opts out.
  * (A Service's label also applies, to traffic addressed to the Service: see buildInventory.)
  */
-export function waypointOf(podLabels: Readonly<Record<string, string>>, namespaceLabels: Readonly<Record<string, string>> | undefined): string | undefined {
+function waypointOf(podLabels: Readonly<Record<string, string>>, namespaceLabels: Readonly<Record<string, string>> | undefined): string | undefined {
   const w = podLabels[USE_WAYPOINT_LABEL] ?? namespaceLabels?.[USE_WAYPOINT_LABEL];
   return w === undefined || w === '' || w === '#none' ? undefined : w;
 }
@@ -106,7 +106,7 @@ export function podDataplane(p: Pick<Pod, 'dataplane' | 'hasSidecar'>): Dataplan
 }
 
 /** Labels that differ per revision or per pod: never part of a workload's identity. */
-export const UNSTABLE_LABELS = new Set([
+const UNSTABLE_LABELS = new Set([
   'pod-template-hash',
   'controller-revision-hash',
   'pod-template-generation',
@@ -121,7 +121,7 @@ export const UNSTABLE_LABELS = new Set([
 ]);
 
 /** A top-level controller in the dump, whether or not any of its pods are. */
-export interface Controller {
+interface Controller {
   key: string;
   namespace: string;
   kind: string;
@@ -326,7 +326,7 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
 
   // A workload's labels are those every one of its pods carries, minus per-revision hashes.
   const workloads = new Map<string, Identity>();
-  for (const [key, list] of [...podsByWorkload.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+  for (const [key, list] of [...podsByWorkload.entries()].sort((a, b) => compare(a[0], b[0]))) {
     const common: Record<string, string> = {};
     for (const [k, v] of Object.entries(list[0]!.labels)) {
       if (!UNSTABLE_LABELS.has(k) && list.every((p) => p.labels[k] === v)) common[k] = v;
@@ -376,7 +376,7 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
     const key = workloadKey(namespace, o.kind, name);
     controllers.set(key, { key, namespace, kind: o.kind, name, labels: labelsOf(o.metadata['labels']) });
   }
-  return { pods, controllers, services, namespaces: [...namespaces].sort(), namespaceLabels, workloads, podsByIp, podsByName, nodeIps, ipConflicts };
+  return { pods, controllers, services, namespaces: [...namespaces].sort(compare), namespaceLabels, workloads, podsByIp, podsByName, nodeIps, ipConflicts };
 }
 
 function serviceOf(o: KubeObject, namespace: string, name: string): Service {

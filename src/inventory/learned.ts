@@ -98,7 +98,7 @@ const iso = (t: number) => new Date(t).toISOString();
  * learned-pods.json) may be given to -i like any dump; it is no snapshot of the cluster, so
  * no pod is taken to have ended for being absent from it.
  */
-export const LEARNED_ANNOTATION = 'ztmap.io/learned-from';
+const LEARNED_ANNOTATION = 'ztmap.io/learned-from';
 
 export const isLearnedPod = (o: KubeObject): boolean => o.kind === 'Pod' && rec(o.metadata['annotations'])[LEARNED_ANNOTATION] !== undefined;
 

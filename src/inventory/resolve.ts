@@ -49,7 +49,7 @@ function ipv6Groups(ip: string): number[] | undefined {
 }
 
 /** Clock skew tolerated between log timestamps and pod start/finish times. */
-export const LIFETIME_SLACK_MS = 60_000;
+const LIFETIME_SLACK_MS = 60_000;
 
 export type IpResolution = { pod: Pod } | { reason: 'unknown-ip' | 'ip-outside-pod-lifetime' | 'ip-ambiguous' };
 

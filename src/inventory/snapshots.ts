@@ -16,6 +16,7 @@
 import { InputError } from '../errors.js';
 import { controllerIndex, guessOwner, isLearnedPod, learnedPodObject, type LearnedOwner, type LearnedPod } from './learned.js';
 import { loadObjects, type KubeObject } from './load.js';
+import { compare } from '../flow/compare.js';
 
 export interface Snapshot {
   path: string;
@@ -85,7 +86,7 @@ export function newestTimestamp(objects: readonly KubeObject[]): number | undefi
 }
 
 /** A snapshot; its default time (a walk over every object) only when `dated`: one snapshot needs none. */
-export async function loadSnapshot(spec: string, dated = true): Promise<Snapshot> {
+async function loadSnapshot(spec: string, dated = true): Promise<Snapshot> {
   const { path, time } = parseInventorySpec(spec);
   const objects = await loadObjects(path);
   if (time !== undefined) return { path, time, timeFrom: 'flag', objects };
@@ -216,7 +217,7 @@ export function combineSnapshots(snapshots: readonly Snapshot[], learned: readon
   const claims = new Map<string, LearnedPod[]>();
   for (const p of learned) for (const ip of p.ips) (claims.get(ip) ?? claims.set(ip, []).get(ip)!).push(p);
   const dropped = new Set<string>(); // `ip|ns/name`
-  for (const [ip, list] of [...claims].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+  for (const [ip, list] of [...claims].sort((a, b) => compare(a[0], b[0]))) {
     if (nodeIps.has(ip)) {
       for (const p of list) dropped.add(`${ip}|${p.namespace}/${p.name}`);
       continue;

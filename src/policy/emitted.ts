@@ -22,8 +22,6 @@ export interface EmitResult {
   findings: Finding[];
 }
 
-export type Emitter<O> = (rules: RuleSet, options: O) => EmitResult;
-
 const iso = (ms: number | null) => (ms === null ? '?' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 
 /** One line of evidence: the other end (the source, or for egress the destination), how much, when, how sure. */
@@ -31,7 +29,7 @@ export function evidenceLine(r: AccessRule, side: 'from' | 'to' = 'from'): strin
   const e = r.evidence;
   const mtls = e.mutual + e.plaintext === 0 ? 'mTLS not observed' : `${e.mutual} mTLS / ${e.plaintext} plaintext`;
   const peer = side === 'from' ? `${r.from.key} -> :${r.port}/${r.protocol}` : `-> ${r.to.key}:${r.port}/${r.protocol}`;
-  return `${peer}: ${e.requests} requests (${mtls}), ${iso(e.firstSeen)} .. ${iso(e.lastSeen)} on ${e.daysSeen} day(s), from ${e.sources.join('+')}, confidence ${r.confidence}`;
+  return `${peer}: ${e.requests} requests (${mtls}), ${iso(e.firstSeen)} .. ${iso(e.lastSeen)} on ${e.daysSeen} day(s), from ${e.decoders.join('+')}, confidence ${r.confidence}`;
 }
 
 /** Lines saying how the rule's operations relate to what was observed. */

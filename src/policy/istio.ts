@@ -34,7 +34,7 @@ export interface IstioOptions {
   firstApply: boolean;
 }
 
-export const API_VERSION = 'security.istio.io/v1';
+const API_VERSION = 'security.istio.io/v1';
 const TRUST_DOMAIN = /^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$/;
 
 export function principalOf(trustDomain: string, namespace: string, serviceAccount: string): string {

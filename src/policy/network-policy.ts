@@ -25,17 +25,17 @@ export interface NetworkPolicyOptions {
   firstApply: boolean;
 }
 
-export const API_VERSION = 'networking.k8s.io/v1';
+const API_VERSION = 'networking.k8s.io/v1';
 const NAMESPACE_LABEL = 'kubernetes.io/metadata.name';
 /** istiod's xDS and certificate port, which every sidecar dials. */
-export const ISTIOD_PORT = 15012;
+const ISTIOD_PORT = 15012;
 /** Istio's HBONE port: ztunnel, and sidecars talking to ambient pods, tunnel pod-to-pod traffic to it. */
-export const HBONE_PORT = 15008;
+const HBONE_PORT = 15008;
 /** The address istio-cni rewrites kubelet probes of ambient pods to. */
-export const AMBIENT_PROBE_SOURCE = '169.254.7.127';
+const AMBIENT_PROBE_SOURCE = '169.254.7.127';
 
 /** Whether a connection between the two travels in HBONE: both meshed, and one of them ambient. */
-export function usesHbone(from: WorkloadFacts | undefined, to: WorkloadFacts | undefined): boolean {
+function usesHbone(from: WorkloadFacts | undefined, to: WorkloadFacts | undefined): boolean {
   if (from === undefined || to === undefined || from.dataplane === 'none' || to.dataplane === 'none') return false;
   return from.dataplane === 'ambient' || to.dataplane === 'ambient';
 }

@@ -5,9 +5,10 @@
 import { selects } from '../flow/labels.js';
 import type { PodFacts, WorkloadFacts } from '../rules/access-rule.js';
 import { isLabelKey, isLabelValue } from './manifest.js';
+import { compare } from '../flow/compare.js';
 
 /** Keys tried first, in this order; the workload's other common labels follow, sorted. */
-export const PREFERRED_SELECTOR_KEYS = [
+const PREFERRED_SELECTOR_KEYS = [
   'app.kubernetes.io/name',
   'app',
   'k8s-app',
@@ -29,7 +30,7 @@ export type SelectorResult = { ok: true; matchLabels: Record<string, string> } |
 export function selectorFor(w: WorkloadFacts, scope: readonly { workload: string; pod: PodFacts }[]): SelectorResult {
   if (w.pods.length === 0) return { ok: false, reason: `${w.key} has no pods in the inventory, so no selector can be checked` };
   const keys = Object.keys(w.labels).filter((k) => isLabelKey(k) && isLabelValue(w.labels[k]!));
-  const ordered = [...PREFERRED_SELECTOR_KEYS.filter((k) => keys.includes(k)), ...keys.filter((k) => !PREFERRED_SELECTOR_KEYS.includes(k)).sort()];
+  const ordered = [...PREFERRED_SELECTOR_KEYS.filter((k) => keys.includes(k)), ...keys.filter((k) => !PREFERRED_SELECTOR_KEYS.includes(k)).sort(compare)];
   const foreign = scope.filter((s) => s.workload !== w.key).map((s) => s.pod.labels);
   const sel: Record<string, string> = {};
   for (const k of ordered) {
@@ -41,7 +42,7 @@ export function selectorFor(w: WorkloadFacts, scope: readonly { workload: string
   if (clash !== undefined) {
     return { ok: false, reason: `no combination of ${w.key}'s stable labels excludes pod ${clash.pod.name} of ${clash.workload}; give the workload a distinguishing label (for example app.kubernetes.io/name)` };
   }
-  return { ok: true, matchLabels: Object.fromEntries(Object.entries(sel).sort(([a], [b]) => (a < b ? -1 : 1))) };
+  return { ok: true, matchLabels: Object.fromEntries(Object.entries(sel).sort(([a], [b]) => compare(a, b))) };
 }
 
 /** The pods a namespaced selector can reach: every pod of the namespace, with its workload. */

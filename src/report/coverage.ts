@@ -5,7 +5,7 @@
 import type { AccessRule, RuleSet, WorkloadFacts } from '../rules/access-rule.js';
 import { istioPath } from '../rules/access-rule.js';
 
-export interface Breadth {
+interface Breadth {
   rule: string;
   /** What is allowed beyond the observed operations, in words. */
   allows: string[];

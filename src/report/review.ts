@@ -25,7 +25,7 @@ export interface Review {
   settings: RuleSet['settings'];
 }
 
-export interface DeniedToday {
+interface DeniedToday {
   from: string;
   to: string;
   port: number;
@@ -100,7 +100,7 @@ export function reviewOf(rs: RuleSet, targets: string[], findings: Finding[], ma
 }
 
 /** Markdown-safe inline text: no control characters, no table or code breakouts. */
-export function md(s: string): string {
+function md(s: string): string {
   return printable(s).replace(/([\\`*_[\]<>|#])/g, '\\$1');
 }
 

@@ -41,8 +41,8 @@ export interface RuleEvidence {
   lastSeen: number | null;
   /** Distinct UTC days on which the edge was seen (0 when no observation carried a time). */
   daysSeen: number;
-  /** Decoders whose records contributed. */
-  sources: string[];
+  /** Decoders whose records contributed (envoy-text, envoy-json). */
+  decoders: string[];
   methods: string[];
   paths: string[];
   pathsTruncated: boolean;
@@ -101,7 +101,7 @@ export interface Exclusion {
  * How Istio meshes a workload's pods: an injected sidecar (Envoy, L4 and L7), ambient mode
  * (ztunnel, which enforces AuthorizationPolicy at L4 only), or not at all.
  */
-export type Dataplane = 'sidecar' | 'ambient' | 'none';
+type Dataplane = 'sidecar' | 'ambient' | 'none';
 
 /** A pod as the selectors see it. */
 export interface PodFacts {

@@ -2,7 +2,9 @@
 // A blocker is traffic the proposal would break once enforced; an error is a manifest that
 // was not emitted because its names or selectors cannot be made valid.
 
-export type Severity = 'error' | 'blocker' | 'warning';
+import { compare } from '../flow/compare.js';
+
+type Severity = 'error' | 'blocker' | 'warning';
 
 export interface Finding {
   severity: Severity;
@@ -23,8 +25,8 @@ export function sortFindings(fs: Finding[]): Finding[] {
   return [...fs].sort(
     (a, b) =>
       ORDER[a.severity] - ORDER[b.severity] ||
-      (a.target < b.target ? -1 : a.target > b.target ? 1 : 0) ||
-      (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0) ||
-      (a.message < b.message ? -1 : a.message > b.message ? 1 : 0),
+      compare(a.target, b.target) ||
+      compare(a.subject, b.subject) ||
+      compare(a.message, b.message),
   );
 }

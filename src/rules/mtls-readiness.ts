@@ -3,6 +3,7 @@
 // through the sidecar breaks under STRICT just as a plaintext client does.
 
 import type { AccessRule, Exclusion, RuleSet, WorkloadFacts } from './access-rule.js';
+import { compare } from '../flow/compare.js';
 
 export interface PlaintextInbound {
   workload: string;
@@ -16,7 +17,7 @@ export function plaintextInbound(rs: RuleSet, namespace: string): PlaintextInbou
   return [...(readiness(rs).plaintext.get(namespace) ?? [])];
 }
 
-const byPosition = (a: PlaintextInbound, b: PlaintextInbound) => (a.workload < b.workload ? -1 : a.workload > b.workload ? 1 : a.from < b.from ? -1 : a.from > b.from ? 1 : a.port - b.port);
+const byPosition = (a: PlaintextInbound, b: PlaintextInbound) => compare(a.workload, b.workload) || compare(a.from, b.from) || a.port - b.port;
 
 interface Readiness {
   plaintext: Map<string, PlaintextInbound[]>;

@@ -37,7 +37,7 @@ import { excerpt } from '../text.js';
 // line of a shape, and later lines of it are counted without a string, a Flow or a resolution.
 
 /** Shapes kept per reader; a mesh has far fewer routes, so this bounds a pathological input. */
-export const MAX_SHAPES = 100_000;
+const MAX_SHAPES = 100_000;
 
 export type AccessLogFormat = 'auto' | 'envoy-text' | 'envoy-json';
 

@@ -145,7 +145,7 @@ export function entryToFlow(e: AccessLogEntry, ctx: EntryContext): Decoded<Flow>
     reporter: 'client',
     proxied: undefined,
     endpointKey: undefined,
-    evidence: { source: ctx.decoder, location: ctx.location },
+    evidence: { decoder: ctx.decoder, location: ctx.location },
   };
   if (protocol !== 'tcp' && e.method !== undefined) {
     const path = e.path ?? '/';

@@ -64,7 +64,7 @@ function partsOf(template: string): TemplateParts {
   return p;
 }
 
-export const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * Istio's path match. Besides the string matches, Istio (1.22 and later) takes path

@@ -32,8 +32,9 @@ import { matchesSelector, isObj, parseMatchLabels, type LabelSelector, type Obj 
 import { parseCidr, type Cidr } from './cidr.js';
 import { istioStringMatch, pathMatch, type PathValue } from './istio-match.js';
 import { and3, not3, or3, type Tri } from './tri.js';
+import { compare } from '../flow/compare.js';
 
-export type IstioAction = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
+type IstioAction = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
 
 export interface IstioRequest {
   source: {
@@ -62,7 +63,7 @@ export interface IstioPolicyRef {
 export type Decision = 'allow' | 'deny' | 'unknown';
 
 /** A policy or rule ztunnel does not apply as written, with why. */
-export interface ZtunnelOmission {
+interface ZtunnelOmission {
   policy: IstioPolicyRef;
   /** The attributes ztunnel cannot evaluate (`methods`, `paths`, `when request.headers[x]`…), or `action CUSTOM`. */
   attributes: string[];
@@ -292,7 +293,7 @@ function parseRule(r: unknown, at: string, policyNamespace: string): Rule | stri
       rule.when!.push(cond);
     }
   }
-  rule.l7 = [...l7].sort();
+  rule.l7 = [...l7].sort(compare);
   return rule;
 }
 
@@ -369,7 +370,7 @@ function parseOperation(o: Obj, at: string): Operation | string {
 const usesHttp = (o: Operation) => (o.hosts ?? o.notHosts ?? o.methods ?? o.notMethods ?? o.paths ?? o.notPaths) !== undefined;
 
 /** Whether the policy applies to a workload in `namespace` with `labels`. */
-export function appliesTo(p: AuthorizationPolicyModel, namespace: string, labels: Readonly<Record<string, string>>, rootNamespace: string): boolean {
+function appliesTo(p: AuthorizationPolicyModel, namespace: string, labels: Readonly<Record<string, string>>, rootNamespace: string): boolean {
   if (p.targetRef) return false;
   if (p.namespace !== rootNamespace && p.namespace !== namespace) return false;
   return p.selector === undefined || matchesSelector(p.selector, labels);

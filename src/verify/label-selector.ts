@@ -2,7 +2,7 @@
 
 import { selects } from '../flow/labels.js';
 
-export interface Requirement {
+interface Requirement {
   key: string;
   operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
   values: string[];
@@ -107,12 +107,4 @@ export function matchesSelector(s: LabelSelector, labels: Readonly<Record<string
     }
   }
   return true;
-}
-
-export function describeSelector(s: LabelSelector): string {
-  const parts = Object.keys(s.matchLabels)
-    .sort()
-    .map((k) => `${k}=${s.matchLabels[k]}`);
-  for (const r of s.matchExpressions) parts.push(r.values.length > 0 ? `${r.key} ${r.operator} (${r.values.join(',')})` : `${r.operator === 'Exists' ? '' : '!'}${r.key}`);
-  return parts.length === 0 ? '(all)' : parts.join(',');
 }

@@ -12,6 +12,7 @@ import { parseObjects, type KubeObject } from '../inventory/load.js';
 import { networkPolicyModel, type NetworkPolicyModel } from './network-policy.js';
 import { parseAuthorizationPolicy, type AuthorizationPolicyModel } from './istio.js';
 import { parsePeerAuthentication, type PeerAuthenticationModel } from './peer-authentication.js';
+import { compare } from '../flow/compare.js';
 
 export interface ManifestProblem {
   file: string;
@@ -42,7 +43,7 @@ async function filesUnder(path: string): Promise<string[]> {
   }
   if (!s.isDirectory()) return [path];
   const out: string[] = [];
-  for (const entry of (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+  for (const entry of (await readdir(path, { withFileTypes: true })).sort((a, b) => compare(a.name, b.name))) {
     const p = join(path, entry.name);
     if (entry.isDirectory()) out.push(...(await filesUnder(p)));
     else if (MANIFEST.test(entry.name)) out.push(p);

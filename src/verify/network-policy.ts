@@ -12,7 +12,7 @@
 // outside the cluster: no policy selects it, so its own side allows.
 
 import { parseCidr, strictSubset, type Cidr } from './cidr.js';
-import { describeSelector, isObj, matchesSelector, parseLabelSelector, type LabelSelector, type Obj } from './label-selector.js';
+import { isObj, matchesSelector, parseLabelSelector, type LabelSelector } from './label-selector.js';
 
 export type NpProtocol = 'TCP' | 'UDP' | 'SCTP';
 
@@ -41,7 +41,7 @@ export interface NpPolicyRef {
   rule?: number;
 }
 
-export interface NpSideVerdict {
+interface NpSideVerdict {
   /** Whether any policy selecting the pod isolates it for this direction. */
   isolated: boolean;
   allowed: boolean;
@@ -97,7 +97,7 @@ interface SelectingPolicies {
   egress: readonly Policy[];
 }
 
-export interface PolicyProblem {
+interface PolicyProblem {
   namespace: string;
   name: string;
   message: string;
@@ -371,14 +371,6 @@ function parsePort(v: unknown, at: string): PortRange | string {
 }
 
 /** IANA_SVC_NAME, as the API server checks container port names and named ports. */
-export function isPortName(s: string): boolean {
+function isPortName(s: string): boolean {
   return s.length >= 1 && s.length <= 15 && /^[a-z0-9]+(-[a-z0-9]+)*$/.test(s) && /[a-z]/.test(s);
 }
-
-/** A short, readable statement of what a policy selects, for reports. */
-export function describePolicySelector(model: NetworkPolicyModel, ref: NpPolicyRef): string | undefined {
-  const p = model.byNamespace.get(ref.namespace)?.find((x) => x.name === ref.name);
-  return p === undefined ? undefined : describeSelector(p.podSelector);
-}
-
-export type { Obj };

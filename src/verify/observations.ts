@@ -1,11 +1,12 @@
 // Graph edges → replay observations: one per edge and mTLS class that has requests.
 
-import { allowedView, compare } from '../graph/attributes.js';
+import { allowedView } from '../graph/attributes.js';
+import { compare } from '../flow/compare.js';
 import { forwardingCallers, type ServiceGraph } from '../graph/graph.js';
 import { BEHIND_PROXY } from '../flow/identity.js';
 import type { Observation, ReplayEndpoint } from './replay.js';
 
-export function endpointOf(graph: ServiceGraph, key: string): ReplayEndpoint {
+function endpointOf(graph: ServiceGraph, key: string): ReplayEndpoint {
   const n = graph.getNodeAttributes(key);
   return { key, kind: n.kind, ...(n.namespace === undefined ? {} : { namespace: n.namespace }), name: n.name, ips: [...n.ips] };
 }

@@ -34,7 +34,7 @@ export interface PairGrant {
   allowedBy: string[];
 }
 
-export interface OperationGrant {
+interface OperationGrant {
   edge: string;
   /** Methods not observed on the edge that would be allowed on its observed paths. */
   methods: string[];

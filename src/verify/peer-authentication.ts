@@ -6,8 +6,9 @@
 
 import { isObj, parseMatchLabels } from './label-selector.js';
 import { selects } from '../flow/labels.js';
+import { compare } from '../flow/compare.js';
 
-export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 type ModeOrUnset = MtlsMode | 'UNSET';
 
 export interface PeerAuthenticationModel {
@@ -66,7 +67,7 @@ export function mtlsPolicyFor(
 ): MtlsPolicy {
   // Ties between policies of one level: Istio takes the oldest; replay has no creation
   // times, so the first by name, which is at least stable.
-  const byName = [...policies].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const byName = [...policies].sort((a, b) => compare(a.name, b.name));
   // "PeerAuthentication policies with workload selectors are ignored when deployed in the root namespace."
   const workload = byName.find((p) => p.namespace === namespace && p.namespace !== rootNamespace && p.selector !== undefined && Object.keys(p.selector).length > 0 && selects(p.selector, labels));
   const ns = byName.find((p) => p.namespace === namespace && (p.selector === undefined || Object.keys(p.selector).length === 0));

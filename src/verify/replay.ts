@@ -18,6 +18,7 @@ import type { PathValue } from './istio-match.js';
 import type { PolicySet } from './manifests.js';
 import { evaluateConnection, type NetworkPolicyModel, type NpEndpoint, type NpPolicyRef, type PodEndpoint } from './network-policy.js';
 import { mtlsPolicyFor } from './peer-authentication.js';
+import { compare } from '../flow/compare.js';
 
 export interface ReplayEndpoint {
   key: string;
@@ -51,7 +52,7 @@ export type Verdict = 'allowed' | 'denied' | 'partial' | 'unknown';
 /** Istio's HBONE port, which NetworkPolicy sees for connections ztunnel carries. */
 export const HBONE_PORT = 15008;
 /** The address istio-cni rewrites kubelet probes of ambient pods to. */
-export const AMBIENT_PROBE_SOURCE = '169.254.7.127';
+const AMBIENT_PROBE_SOURCE = '169.254.7.127';
 
 export interface IstioOutcome {
   decision: Decision | 'not-enforced';
@@ -116,7 +117,7 @@ export function replayIndex(ctx: ReplayContext): ReplayIndex {
     list.push(p);
     podsOf.set(p.workload.key, list);
   }
-  for (const list of podsOf.values()) list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const list of podsOf.values()) list.sort((a, b) => compare(a.name, b.name));
   const addressSensitive =
     ctx.policies.networkPolicies.some((p) => JSON.stringify(p).includes('"ipBlock"')) ||
     ctx.policies.authorization.some((p) => p.rules.some((r) => (r.from ?? []).some((s) => s.ipBlocks ?? s.notIpBlocks ?? s.remoteIpBlocks ?? s.notRemoteIpBlocks) || (r.when ?? []).some((c) => c.key.endsWith('.ip'))));
@@ -139,7 +140,7 @@ export function podShapes(pods: readonly Pod[], withAddress: boolean, withNode: 
   const seen = new Map<string, PodShape>();
   for (const pod of pods) {
     const key = JSON.stringify([
-      Object.entries(pod.labels).sort(),
+      Object.entries(pod.labels).sort(([a], [b]) => compare(a, b)),
       pod.ports,
       pod.hasSidecar,
       podDataplane(pod),
@@ -195,7 +196,7 @@ export function combine(decisions: Iterable<Decision | 'not-enforced'>): Verdict
 }
 
 /** Both targets must allow: a denial anywhere is one, then partial, then unknown. */
-export function both(a: Verdict, b: Verdict): Verdict {
+function both(a: Verdict, b: Verdict): Verdict {
   for (const v of ['denied', 'partial', 'unknown'] as const) if (a === v || b === v) return v;
   return 'allowed';
 }

@@ -13,7 +13,7 @@ import { checkPlatformTraffic, type PlatformTraffic } from './platform-traffic.j
 import { replay, replayIndex, type ReplayResult, type Verdict } from './replay.js';
 import { printable, printableDeep } from '../text.js';
 
-export const VERIFICATION_FORMAT = 'ztmap-verification';
+const VERIFICATION_FORMAT = 'ztmap-verification';
 
 export interface VerifyOptions {
   trustDomain: string;
@@ -28,12 +28,12 @@ export interface Checked extends ReplayResult {
   expected?: string;
 }
 
-export interface ReplayCount {
+interface ReplayCount {
   observations: number;
   requests: number;
 }
 
-export interface VerificationSummary {
+interface VerificationSummary {
   edges: number;
   observations: number;
   requests: number;
@@ -61,7 +61,7 @@ export interface VerificationSummary {
 }
 
 /** A request the mesh refused in the window, and what the policy set does with it. */
-export interface CheckedRefusal extends ReplayResult {
+interface CheckedRefusal extends ReplayResult {
   kind: string;
   policy: string;
 }
@@ -188,4 +188,3 @@ function expectedDenial(r: ReplayResult, rules: { rules: AccessRule[]; excluded:
   return reasons.length === 0 ? undefined : reasons.join('; ');
 }
 
-export type { Verdict };

@@ -20,7 +20,7 @@ export interface Need {
 }
 
 /** ../shared/reference beside the repository: published samples, read where they are, never copied. */
-export const REFERENCE_RELATIVE = '../shared/reference';
+const REFERENCE_RELATIVE = '../shared/reference';
 export const REFERENCE = join(ROOT, REFERENCE_RELATIVE);
 
 const GET_REFERENCE = 'put the shared reference checkout beside this repository (as ../shared) and run npm run test:conformance again';

@@ -15,7 +15,7 @@ describe('CSV export', () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1, maxLength: 20 }), fc.string({ maxLength: 20 }), (name, path) => {
         const rf: ResolvedFlow = {
-          flow: { source: {}, destination: {}, protocol: 'http', l7: { method: 'GET', path: '/' + path }, mtls: 'unknown', responseCode: 200, count: 1, reporter: 'client', evidence: { source: 's', location: { file: 'f' } } },
+          flow: { source: {}, destination: {}, protocol: 'http', l7: { method: 'GET', path: '/' + path }, mtls: 'unknown', responseCode: 200, count: 1, reporter: 'client', evidence: { decoder: 's', location: { file: 'f' } } },
           source: { kind: 'world', key: `world:${name}`, name },
           destination: { kind: 'workload', key: 'ns/Deployment/x', namespace: 'ns', workloadKind: 'Deployment', name: 'x' },
           port: 80,

@@ -33,7 +33,7 @@ function flowOf(source: Identity, destination: Identity, port: number, o: { t?: 
     ...(o.t === undefined ? {} : { timestamp: o.t }),
     count: 1,
     reporter,
-    evidence: { source: 'envoy-text', location: { file: 'f' } },
+    evidence: { decoder: 'envoy-text', location: { file: 'f' } },
   };
   return { flow, source, destination, port, reporter, mtls: 'unknown' };
 }

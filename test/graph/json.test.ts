@@ -14,7 +14,7 @@ function sampleGraph(edges: number) {
   const b = new GraphBuilder();
   for (let i = 0; i < edges; i++) {
     const f: ResolvedFlow = {
-      flow: { source: {}, destination: {}, protocol: 'http', l7: { method: 'GET', path: `/p/${i}` }, mtls: 'mutual', responseCode: 200, timestamp: 1_700_000_000_000 + i, count: 1, reporter: 'server', evidence: { source: 'envoy-text', location: { file: 'f' } } },
+      flow: { source: {}, destination: {}, protocol: 'http', l7: { method: 'GET', path: `/p/${i}` }, mtls: 'mutual', responseCode: 200, timestamp: 1_700_000_000_000 + i, count: 1, reporter: 'server', evidence: { decoder: 'envoy-text', location: { file: 'f' } } },
       source: w(i % 7),
       destination: w(100 + i),
       port: 8080,

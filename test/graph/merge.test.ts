@@ -47,7 +47,7 @@ const arbFlow: fc.Arbitrary<ResolvedFlow> = fc
       count: r.count,
       reporter: r.reporter,
       ...(r.denial === null ? {} : { denial: r.denial.policy === null ? { kind: r.denial.kind } : { kind: r.denial.kind, policy: r.denial.policy } }),
-      evidence: { source: r.reporter === 'client' ? 'envoy-text' : 'envoy-json', location: { file: 'f' } },
+      evidence: { decoder: r.reporter === 'client' ? 'envoy-text' : 'envoy-json', location: { file: 'f' } },
     };
     const source: Identity = r.world ? { kind: 'world', key: `world:203.0.113.${r.src}`, name: `203.0.113.${r.src}`, ip: `203.0.113.${r.src}` } : workload(r.src, r.sa);
     return { flow, source, destination: workload(r.dst, 0), port: r.port, reporter: r.reporter, mtls: r.mtls };
@@ -89,7 +89,7 @@ describe('graph aggregation', () => {
   it('property: capped path sets merge the same way when an edge has more paths than the cap', () => {
     const many = (from: number, to: number) =>
       Array.from({ length: to - from }, (_, i): ResolvedFlow => ({
-        flow: { source: {}, destination: {}, protocol: 'http', l7: { method: 'GET', path: `/p${from + i}` }, mtls: 'mutual', responseCode: 200, count: 1, reporter: 'server', evidence: { source: 's', location: { file: 'f' } } },
+        flow: { source: {}, destination: {}, protocol: 'http', l7: { method: 'GET', path: `/p${from + i}` }, mtls: 'mutual', responseCode: 200, count: 1, reporter: 'server', evidence: { decoder: 's', location: { file: 'f' } } },
         source: workload(1, 0),
         destination: workload(2, 0),
         port: 80,
@@ -104,7 +104,7 @@ describe('graph aggregation', () => {
   });
 
   const onDay = (t: number): ResolvedFlow => ({
-    flow: { source: {}, destination: {}, protocol: 'tcp', mtls: 'mutual', responseCode: 0, timestamp: t, count: 1, reporter: 'server', evidence: { source: 's', location: { file: 'f' } } },
+    flow: { source: {}, destination: {}, protocol: 'tcp', mtls: 'mutual', responseCode: 0, timestamp: t, count: 1, reporter: 'server', evidence: { decoder: 's', location: { file: 'f' } } },
     source: workload(1, 0),
     destination: workload(2, 0),
     port: 80,

@@ -21,7 +21,7 @@ function edge(days: string[], first: number | null, last: number | null): EdgeAt
     pathsTruncated: false,
     services: [],
     sourceServiceAccounts: ['batch'],
-    sources: ['envoy-text'],
+    decoders: ['envoy-text'],
     serverMethods: [], serverPaths: [], serverPathsTruncated: false, denied: [], deniedTruncated: false,
   };
 }

@@ -72,7 +72,7 @@ describe('inventory', () => {
       responseCode: 503,
       count: 1,
       reporter: 'client',
-      evidence: { source: 'test', location: { file: 'f', line: 1 } },
+      evidence: { decoder: 'test', location: { file: 'f', line: 1 } },
     };
     const [rf] = new Resolver(inv, unresolved).resolve(flow);
     assert.equal(rf!.destination.key, 'default/Pod/details-1');
@@ -98,7 +98,7 @@ describe('inventory', () => {
       count: 1,
       reporter: 'client',
       proxied: { listener: { ip: '10.44.2.5', port: 8080 }, client: { ip: client, port: 5555 } },
-      evidence: { source: 'test', location: { file: 'f', line: 1 } },
+      evidence: { decoder: 'test', location: { file: 'f', line: 1 } },
     });
     const unresolved = new Tally();
     const resolver = new Resolver(inv, unresolved);

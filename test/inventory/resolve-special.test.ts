@@ -26,7 +26,7 @@ function outbound(destination: Flow['destination'], key: string): Flow {
     count: 1,
     reporter: 'client',
     endpointKey: key,
-    evidence: { source: 'test', location: { file: 'f', line: 1 } },
+    evidence: { decoder: 'test', location: { file: 'f', line: 1 } },
   };
 }
 
@@ -43,7 +43,7 @@ function behindProxy(forwardedFor: string | undefined, line: number): Flow {
     reporter: 'server',
     // As the sources build it for such lines: the forwarded address is not part of it.
     endpointKey: 'i|shop/web-1|~xff|10.1.0.9|8080|http',
-    evidence: { source: 'test', location: { file: 'f', line } },
+    evidence: { decoder: 'test', location: { file: 'f', line } },
   };
 }
 
@@ -129,7 +129,7 @@ describe('memoized resolution of reused IPs and pod names', () => {
           count: 1,
           reporter: 'server',
           endpointKey: 'i|k',
-          evidence: { source: 'test', location: { file: 'f', line } },
+          evidence: { decoder: 'test', location: { file: 'f', line } },
         });
         const memo = new Resolver(inventory, new Tally());
         for (const [i, t] of times.entries()) {

@@ -48,6 +48,8 @@ const cases: [string, string, boolean][] = [
   ['src/flow/x.ts', '../rules/access-rule.js', false],
   ['src/x.ts', './errors.js', true],
   ['src/x.ts', './graph/json.js', false],
+  ['src/x.ts', './flow/compare.js', true],
+  ['src/x.ts', './flow/flow.js', false],
   ['src/graph/x.ts', '../../test/support/cli.js', false],
   // Outside src/ and the tooling folders: unclassified, so an error rather than a pass.
   ['src/graph/x.ts', '../../../elsewhere/x.js', false],

@@ -109,7 +109,7 @@ function graphOf(wls: Wl[], eds: { from: number; to: number; port: number; proto
       pathsTruncated: false,
       services: [],
       sourceServiceAccounts: [from.sa],
-      sources: ['envoy-text'],
+      decoders: ['envoy-text'],
       ...NO_REFUSALS,
     };
     g.addEdgeWithKey(edgeKey(a.source, a.target, a.port, a.protocol), a.source, a.target, a);

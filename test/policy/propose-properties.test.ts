@@ -141,7 +141,7 @@ function graphOf(wls: Wl[], eds: Ed[]) {
       pathsTruncated: false,
       services: [],
       sourceServiceAccounts: [wls[e.from]!.sa],
-      sources: ['envoy-text'],
+      decoders: ['envoy-text'],
       serverMethods: http ? [...e.methods].sort() : [],
       serverPaths: http ? [...e.paths].sort() : [],
       serverPathsTruncated: false,

@@ -107,7 +107,7 @@ describe('layouts and framing', () => {
     const { flows, skips, rejects } = decodeText([fluent, vector, other].join('\n'));
     assert.equal(rejects.total, 0);
     assert.deepEqual(flows.map((f) => f.destination.pod), [{ namespace: 'foo', name: 'httpbin-1' }, { namespace: 'demo', name: 'httpbin-2' }]);
-    assert.deepEqual(flows.map((f) => f.evidence.source), ['envoy-text', 'envoy-json']);
+    assert.deepEqual(flows.map((f) => f.evidence.decoder), ['envoy-text', 'envoy-json']);
     assert.equal(skips.entries()[0]![0], 'other-container');
   });
 

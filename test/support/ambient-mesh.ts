@@ -114,7 +114,7 @@ export function ambientGraph(edges: EdgeSpec[] = EDGES): ServiceGraph {
       pathsTruncated: false,
       services: [],
       sourceServiceAccounts: [e.from.sa],
-      sources: ['envoy-text'],
+      decoders: ['envoy-text'],
       ...NO_REFUSALS,
     };
     g.addEdgeWithKey(edgeKey(a.source, a.target, a.port, a.protocol), a.source, a.target, a);

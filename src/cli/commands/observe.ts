@@ -55,7 +55,7 @@ export interface ObserveResult extends PartResult {
   empty: boolean;
 }
 
-export function parsePodRef(s: string): PodRef {
+function parsePodRef(s: string): PodRef {
   const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(s);
   if (m === null) throw new ConfigError(`--pod: expected NAMESPACE/POD (got ${JSON.stringify(s)}). For example --pod default/productpage-v1-6b746f74dc-9stvm.`);
   return { namespace: m[1]!, name: m[3]! };

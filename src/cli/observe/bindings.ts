@@ -22,6 +22,7 @@ import { readAccessLogs } from '../../sources/read-access-logs.js';
 import { readBytes, type InputFile } from '../../sources/transports/files.js';
 import { isGzip } from '../../sources/transports/ranges.js';
 import { Tally } from '../../tally.js';
+import { compare } from '../../flow/compare.js';
 
 /** Bytes decoded at each end of a file: a few hundred lines, for the pod's address and its first and last times. */
 export const LEARN_WINDOW = 64 * 1024;
@@ -66,12 +67,10 @@ export async function learnBindings(files: readonly InputFile[], options: Access
     if (mixed && ends.tail !== undefined) await learnFromFile(file, options, pods, uid);
   }
   return [...pods.values()]
-    .map((a): LearnedPod => ({ namespace: a.namespace, name: a.name, ...(a.uid === undefined ? {} : { uid: a.uid }), ips: [...a.ips].sort(), first: a.first, last: a.last }))
+    .map((a): LearnedPod => ({ namespace: a.namespace, name: a.name, ...(a.uid === undefined ? {} : { uid: a.uid }), ips: [...a.ips].sort(compare), first: a.first, last: a.last }))
     .filter((p) => Number.isFinite(p.first))
-    .sort((a, b) => cmp(`${a.namespace}/${a.name}/${a.uid ?? ''}`, `${b.namespace}/${b.name}/${b.uid ?? ''}`));
+    .sort((a, b) => compare(`${a.namespace}/${a.name}/${a.uid ?? ''}`, `${b.namespace}/${b.name}/${b.uid ?? ''}`));
 }
-
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * The whole lines in the first LEARN_WINDOW bytes of a file (gunzipped when it is gzip), and

@@ -20,7 +20,7 @@ export const SNI = 10;
 /** RESPONSE_FLAGS and RESPONSE_CODE_DETAILS: not route fields, but they tell a denied or failed request (access-log-decoder.ts). */
 export const FLAGS = 11;
 export const DETAILS = 12;
-export const FIELDS = 13;
+const FIELDS = 13;
 /** Not a pair: the response code's value (0 when absent), as the string decoders compute it. */
 export const RESPONSE_CODE = FIELDS * 2;
 

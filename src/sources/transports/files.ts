@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import fg from 'fast-glob';
 import { describeFsError, InputError } from '../../errors.js';
 import { gunzipMembers } from './gzip.js';
+import { compare } from '../../flow/compare.js';
 
 export interface InputFile {
   /** Path to open, or `-` for stdin. */
@@ -110,7 +111,7 @@ export async function expandInputsWithNotes(inputs: readonly string[]): Promise<
     } else if (st !== undefined) {
       throw new InputError(`reading inputs: ${input} is ${kindOf(st)}, not a file, directory or pipe. Name access-log files, or - to read stdin.`);
     } else if (GLOB_CHARS.test(input) && statError?.code === 'ENOENT') {
-      const matches = (await fg(input, { onlyFiles: false, dot: false, followSymbolicLinks: false })).sort();
+      const matches = (await fg(input, { onlyFiles: false, dot: false, followSymbolicLinks: false })).sort(compare);
       if (matches.length === 0) throw new InputError(`reading inputs: the pattern matches no file (${input}). Quote it so the shell does not expand it, or check the path.`);
       // Matched names are checked like a walk's entries: links followed, each file once, no pipes or devices.
       for (const f of matches) await walker.entry(f, false);
@@ -148,7 +149,7 @@ class Walker {
     this._dirs.set(id, dir);
     let names: string[];
     try {
-      names = (await readdir(dir)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      names = (await readdir(dir)).sort(compare);
     } catch (err) {
       if (top) throw err;
       this._notes.unreadable.push({ path: dir, reason: describeFsError(err) });
