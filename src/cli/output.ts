@@ -25,6 +25,7 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { OutputError, ZtmapError } from '../errors.js';
+import { compare } from '../flow/compare.js';
 
 const ENTRIES = '.ztmap-entries.json';
 const ASIDE = '.replaced';
@@ -48,7 +49,7 @@ const step = () => beforeStep?.();
  */
 export type FileContent = string | Buffer | Iterable<string | Buffer> | AsyncIterable<string | Buffer>;
 
-export interface Staging {
+interface Staging {
   /** Write `content` at `rel` (its first segment one of the unit's entries); returns the path it will have in OUT. */
   write(rel: string, content: FileContent): Promise<string>;
 }
@@ -315,7 +316,7 @@ export async function replaceOutputs<T>(o: ReplaceOptions<T>): Promise<T> {
   try {
     result = await o.write(api);
     try {
-      await writeNew(join(staging, ENTRIES), JSON.stringify({ unit: o.unit, written: [...written].sort() }) + '\n');
+      await writeNew(join(staging, ENTRIES), JSON.stringify({ unit: o.unit, written: [...written].sort(compare) }) + '\n');
       step();
       await syncFiles(unsynced);
       for (const d of await dirsBottomUp(staging)) {
