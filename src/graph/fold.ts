@@ -17,7 +17,7 @@ import { cappedUnion, emptySide, MAX_IPS_PER_NODE, mergeEdgeAttributes, mergeFol
 import { createGraph, type ServiceGraph } from './graph.js';
 
 /** Endpoints kept per bucket unless `--max-external-endpoints` says otherwise. */
-export const DEFAULT_MAX_EXTERNAL_ENDPOINTS = 1000;
+export const DEFAULT_MAX_EXTERNAL_ENDPOINTS = 250;
 
 /** The name of every "other" node; `(` is no part of a host name or address. */
 export const OTHER_NAME = '(other)';
