@@ -2,8 +2,9 @@
 // per process through scripts/cyclonus-oracle.sh, then runs it once per input document.
 // Protocol and what the oracle does beyond Cyclonus: test/oracle/cyclonus/README.md.
 
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { goOracleBinary, runGoOracle } from './go-oracle.js';
 import { ROOT } from './paths.js';
 
 export type OracleProtocol = 'TCP' | 'UDP' | 'SCTP';
@@ -54,29 +55,8 @@ export interface OracleResult {
 
 export const ORACLE_SCRIPT = join(ROOT, 'scripts', 'cyclonus-oracle.sh');
 
-let built: Promise<string> | undefined;
-
-/** Builds the oracle if needed (minutes on a cold machine) and returns its path; once per process. */
-export function cyclonusBinary(): Promise<string> {
-  if (built === undefined) {
-    const p = new Promise<string>((resolve, reject) => {
-      execFile('bash', [ORACLE_SCRIPT], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-        const path = stdout.trim().split('\n').pop() ?? '';
-        if (err || path === '') {
-          reject(new Error(`cyclonus oracle: ${ORACLE_SCRIPT} failed (${err?.message ?? 'no path printed'}).\n${stderr}`));
-        } else {
-          resolve(path);
-        }
-      });
-    });
-    // A failed build is not kept: the next caller tries again.
-    p.catch(() => {
-      if (built === p) built = undefined;
-    });
-    built = p;
-  }
-  return built;
-}
+/** Builds the oracle if needed (a few minutes cold) and returns its path; once per process. */
+export const cyclonusBinary = goOracleBinary('cyclonus oracle', ORACLE_SCRIPT);
 
 /** Runs the oracle's own Go tests (`scripts/cyclonus-oracle.sh --check`); rejects with their output when they fail. */
 export function cyclonusGoTests(): Promise<void> {
@@ -95,27 +75,10 @@ function isResult(v: unknown): v is OracleResult {
 
 /** Evaluates every case of `input` with Cyclonus; one result per case, in order. */
 export async function cyclonus(input: OracleInput): Promise<OracleResult[]> {
-  const bin = await cyclonusBinary();
-  const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve, reject) => {
-    const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (c) => resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: c }));
-    child.stdin.on('error', () => {}); // an early exit shows in the status and stderr
-    child.stdin.end(JSON.stringify(input));
+  const results = (await runGoOracle('cyclonus oracle', await cyclonusBinary(), input)).map((v) => {
+    if (!isResult(v)) throw new Error(`cyclonus oracle: unexpected output line ${JSON.stringify(v)}`);
+    return v;
   });
-  if (code !== 0) throw new Error(`cyclonus oracle exited with ${code}: ${stderr.trim()}`);
-  const results = stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => {
-      const v: unknown = JSON.parse(l);
-      if (!isResult(v)) throw new Error(`cyclonus oracle: unexpected output line ${l}`);
-      return v;
-    });
   if (results.length !== input.cases.length || results.some((r, i) => r.id !== input.cases[i]!.id)) {
     throw new Error(`cyclonus oracle: ${results.length} results for ${input.cases.length} cases, or out of order`);
   }
