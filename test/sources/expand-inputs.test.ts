@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { expandInputsWithNotes } from '../../src/sources/transports/files.js';
+import { gzipSync } from 'node:zlib';
+import { expandInputsWithNotes, readBytes } from '../../src/sources/transports/files.js';
 import { tempDir } from '../support/cli.js';
 
 /** A tree of directories, files and links (to files, to directories up and down, dangling), drawn from the property's seed. */
@@ -48,6 +49,37 @@ function make(t: Tree): string {
 }
 
 describe('expanding inputs', () => {
+  it('walks a directory a quoted glob matches, as the shell-expanded pattern would', async () => {
+    const root = tempDir();
+    for (const pod of ['a', 'b']) {
+      mkdirSync(join(root, 'pods', pod), { recursive: true });
+      writeFileSync(join(root, 'pods', pod, '0.log'), 'x\n');
+    }
+    writeFileSync(join(root, 'pods', 'c.log'), 'x\n');
+    const { files } = await expandInputsWithNotes([join(root, 'pods', '*')]);
+    assert.deepEqual(files.map((f) => f.path.slice(root.length)).sort(), ['/pods/a/0.log', '/pods/b/0.log', '/pods/c.log']);
+  });
+
+  it('closes a file whose reader stops early, plain or gzip (no descriptor left open)', async function () {
+    if (!existsSync('/proc/self/fd')) this.skip(); // Linux: counts this process's open descriptors
+    const root = tempDir();
+    const big = 'line of an access log\n'.repeat(40_000); // several read chunks
+    writeFileSync(join(root, 'plain.log'), big);
+    writeFileSync(join(root, 'packed.log.gz'), gzipSync(big));
+    const open = () => readdirSync('/proc/self/fd').length;
+    const before = open();
+    for (let i = 0; i < 20; i++) {
+      for (const name of ['plain.log', 'packed.log.gz']) {
+        for await (const chunk of readBytes({ path: join(root, name) } as Parameters<typeof readBytes>[0])) {
+          assert.ok(chunk.length > 0);
+          break; // the bindings pre-pass reads a head and stops
+        }
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50)); // a destroyed stream closes its descriptor asynchronously
+    assert.ok(open() - before < 3, `${open() - before} descriptors left open by 40 early-stopped reads`);
+  });
+
   it('reads every regular file reachable once, and ends, whatever the links and the repeats (property)', async () => {
     await fc.assert(
       fc.asyncProperty(tree, fc.array(fc.nat(), { maxLength: 4 }), async (t, picks) => {

@@ -113,8 +113,9 @@ export async function expandInputsWithNotes(inputs: readonly string[]): Promise<
     } else if (GLOB_CHARS.test(input) && statError?.code === 'ENOENT') {
       const matches = (await fg(input, { onlyFiles: false, dot: false, followSymbolicLinks: false })).sort(compare);
       if (matches.length === 0) throw new InputError(`reading inputs: the pattern matches no file (${input}). Quote it so the shell does not expand it, or check the path.`);
-      // Matched names are checked like a walk's entries: links followed, each file once, no pipes or devices.
-      for (const f of matches) await walker.entry(f, false);
+      // Matched names are checked like a walk's entries: links followed, each file once, no pipes
+      // or devices; a matched directory is walked, as it is when the shell expands the pattern.
+      for (const f of matches) await walker.entry(f, true);
     } else if (statError?.code === 'ENOENT') {
       throw new InputError(`reading inputs: no such file or directory (${input}). Check the path, or pass - to read stdin.`);
     } else {
@@ -193,26 +194,32 @@ export async function* readBytes(file: InputFile, stdin: Readable = process.stdi
   const raw: AsyncIterable<Buffer> =
     file.path === '-' ? stdin : createReadStream(file.path, { highWaterMark: 256 * 1024 });
   const it = raw[Symbol.asyncIterator]();
-  // A pipe may deliver its first byte alone: the magic number needs two.
-  let head: Buffer = Buffer.alloc(0);
-  while (head.length < 2) {
-    const n = await it.next();
-    if (n.done === true) break;
-    head = head.length === 0 ? (n.value as Buffer) : Buffer.concat([head, n.value as Buffer]);
-  }
-  if (head.length === 0) return;
-  const rest = async function* () {
-    yield head;
-    for (;;) {
+  try {
+    // A pipe may deliver its first byte alone: the magic number needs two.
+    let head: Buffer = Buffer.alloc(0);
+    while (head.length < 2) {
       const n = await it.next();
-      if (n.done === true) return;
-      yield n.value as Buffer;
+      if (n.done === true) break;
+      head = head.length === 0 ? (n.value as Buffer) : Buffer.concat([head, n.value as Buffer]);
     }
-  };
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
-    yield* gunzipMembers(rest(), (detail) => onNote?.('gzip-trailing-garbage', detail));
-  } else {
-    yield* rest();
+    if (head.length === 0) return;
+    const rest = async function* () {
+      yield head;
+      for (;;) {
+        const n = await it.next();
+        if (n.done === true) return;
+        yield n.value as Buffer;
+      }
+    };
+    if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+      yield* gunzipMembers(rest(), (detail) => onNote?.('gzip-trailing-garbage', detail));
+    } else {
+      yield* rest();
+    }
+  } finally {
+    // A reader that stops early (the bindings pre-pass reads a file's head) must close the
+    // file, or a directory of a thousand logs runs out of descriptors (EMFILE). Stdin is not ours to close.
+    if (file.path !== '-') await it.return?.();
   }
 }
 
