@@ -158,7 +158,9 @@ export interface IstioProblem {
  * Istio rejects them, so they are problems here, not unknowns.
  */
 const KNOWN_KEYS = new Set(['source.ip', 'remote.ip', 'source.namespace', 'source.principal', 'source.serviceAccount', 'destination.ip', 'destination.port']);
-const UNKNOWN_KEYS = /^(request\.headers\[.+\]|request\.auth\.(principal|audiences|presenter|claims\[.+\])|connection\.sni|experimental\.envoy\.filters\..+)$/;
+// source.trustDomain: accepted by recent Istio (pkg/config/security ValidateAttribute); replay does
+// not decide on it, so a policy that uses it is applied and its verdicts are unknown, not refused.
+const UNKNOWN_KEYS = /^(request\.headers\[.+\]|request\.auth\.(principal|audiences|presenter|claims\[.+\])|connection\.sni|source\.trustDomain|experimental\.envoy\.filters\..+)$/;
 const HTTP_ONLY_KEYS = /^(request\.headers|request\.auth)/;
 /** The `when` keys ztunnel converts (Istio's l4WhenAttributes); any other is L7 there. */
 const ZTUNNEL_WHEN_KEYS = new Set(['source.ip', 'source.namespace', 'source.principal', 'destination.ip', 'destination.port']);

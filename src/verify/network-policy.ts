@@ -243,8 +243,10 @@ function parsePolicy(raw: unknown): Policy | PolicyProblem {
   const namespace = typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : 'default';
   const fail = (message: string): PolicyProblem => ({ namespace, name, message });
   if (!isObj(raw)) return fail('not an object');
-  const spec = raw['spec'];
-  if (!isObj(spec)) return fail('has no spec');
+  // No spec is an empty one (spec is omitempty in the API): an empty podSelector, Ingress only,
+  // so the API server accepts it as a deny-all-ingress policy for the namespace.
+  const spec = raw['spec'] ?? {};
+  if (!isObj(spec)) return fail('spec is not an object');
   const podSelector = parseLabelSelector(spec['podSelector'], 'spec.podSelector');
   if (typeof podSelector === 'string') return fail(podSelector);
   const ingress = parseRules(spec['ingress'], 'ingress');

@@ -44,6 +44,8 @@ export const VALID: Record<string, string> = {
   'path-templates': 'kind: AuthorizationPolicy\nmetadata: {name: templates, namespace: shop}\nspec: {rules: [{to: [{operation: {paths: ["/api/{*}/items/{**}", "/reviews/*"], notPaths: ["/{**}"]}}]}]}',
   'target-refs-service': 'kind: AuthorizationPolicy\nmetadata: {name: svc, namespace: shop}\nspec: {targetRefs: [{kind: Service, group: "", name: api}], rules: [{}]}',
   'header-condition': 'kind: AuthorizationPolicy\nmetadata: {name: header, namespace: shop, labels: {team: ""}, annotations: {example.com/owner: "Shop Team", Example.COM/Reviewed-By: ops}}\nspec: {rules: [{when: [{key: "request.headers[x-token]", values: [abc]}]}]}',
+  'trust-domain-condition': 'kind: AuthorizationPolicy\nmetadata: {name: td, namespace: shop}\nspec: {rules: [{when: [{key: source.trustDomain, values: [cluster.local]}]}]}',
+  'np-without-spec': 'kind: NetworkPolicy\nmetadata: {name: deny-all-ingress, namespace: shop}',
   'peer-auth-port-level': 'kind: PeerAuthentication\nmetadata: {name: api, namespace: shop}\nspec: {selector: {matchLabels: {app: api}}, mtls: {mode: UNSET}, portLevelMtls: {"8080": {mode: PERMISSIVE}}}',
   'np-every-feature': [
     'kind: NetworkPolicy',
