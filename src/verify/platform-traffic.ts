@@ -112,14 +112,22 @@ export function platformServers(inventory: Inventory): { servers: PlatformServer
     }
     const ports = s.ports.filter((p) => p.port === port).map((p) => ({ protocol: protocolOf(p.protocol), port: p.port, targetPort: p.targetPort }));
     servers.push({ kind, namespace: s.namespace, name: s.name, pods, ports });
+    // Only kubernetes.io/metadata.name is known of a namespace the dump has no Namespace object
+    // of: a namespaceSelector on any other of its labels matches nothing here, which would read as
+    // a denial the cluster does not make.
+    if (!inventory.namespaceLabels.has(s.namespace) && !unlabelled.has(s.namespace)) {
+      unlabelled.add(s.namespace);
+      notes.push(`platform traffic: the inventory has no Namespace object for ${s.namespace}, so of its labels only kubernetes.io/metadata.name is known: a policy that selects it by another label is judged as not selecting it, and a denial of ${PLATFORM_PURPOSE[kind].what} to it below may be one the cluster does not make. Include namespaces in the dump (kubectl get namespaces,pods,services -A -o json).`);
+    }
   };
+  const unlabelled = new Set<string>();
   const dns = services.filter(isDnsService);
   for (const s of dns) {
     if (s.ports.some((p) => p.port === DNS_PORT)) found('dns', s, DNS_PORT);
     else notes.push(`platform traffic: the DNS Service ${s.namespace}/${s.name} declares no port ${DNS_PORT}: DNS to it was not replayed`);
   }
   if (dns.length === 0) {
-    notes.push('platform traffic: no cluster DNS Service (kube-dns) in the inventory, so DNS from every pod was not replayed: a policy set that denies it would pass unnoticed. Include kube-system in the dump (kubectl get pods,services -n kube-system -o json).');
+    notes.push('platform traffic: no cluster DNS Service (kube-dns) in the inventory, so DNS from every pod was not replayed: a policy set that denies it would pass unnoticed. Include kube-system in the dump (kubectl get namespaces,pods,services -A -o json).');
   }
   const istiod = services.filter(isIstiodService);
   for (const s of istiod) found('xds', s, XDS_PORT);

@@ -83,13 +83,16 @@ const allowIstiod = (ns: string) =>
 function platform(objects: KubeObject[], policies: unknown[]): PlatformTraffic {
   const inventory = buildInventory(objects);
   const set = policySetOf(policies as KubeObject[]);
-  const namespaces = Object.fromEntries(inventory.namespaces.map((n) => [n, {}]));
+  // As verify builds it (verification.ts): each namespace's labels from its Namespace object, if any.
+  const namespaces = Object.fromEntries(inventory.namespaces.map((n) => [n, inventory.namespaceLabels.get(n) ?? {}]));
   const ctx = { inventory, policies: set, networkPolicies: networkPolicies(set, namespaces), trustDomain: 'cluster.local', rootNamespace: 'istio-system' };
   assert.deepEqual(set.problems, []);
   return checkPlatformTraffic(ctx, replayIndex(ctx));
 }
 
-const cluster = (...extra: KubeObject[]): KubeObject[] => [...pod(COREDNS), KUBE_DNS, ...pod(ISTIOD), ISTIOD_SVC, ...pod(web), ...pod(api), ...pod(batch), ...extra];
+const namespace = (name: string, labels: Record<string, string> = {}): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }) as KubeObject;
+const PLATFORM_NAMESPACES = [namespace('kube-system', { name: 'kube-system' }), namespace('istio-system')];
+const cluster = (...extra: KubeObject[]): KubeObject[] => [...PLATFORM_NAMESPACES, ...pod(COREDNS), KUBE_DNS, ...pod(ISTIOD), ISTIOD_SVC, ...pod(web), ...pod(api), ...pod(batch), ...extra];
 const summary = (t: PlatformTraffic) => t.checks.map((c) => `${c.kind} ${c.protocol}/${c.port} ${c.namespace} -> ${c.server}: ${c.verdict}`);
 
 describe('platform traffic', () => {
@@ -186,11 +189,28 @@ describe('platform traffic', () => {
     assert.match(platform([KUBE_DNS, ...pod(batch)], []).notes[0]!, /kube-system\/kube-dns has no pods in the inventory/);
   });
 
+  it('says when a denial may come from namespace labels the inventory does not hold', () => {
+    // A DNS allow by a custom namespace label: known, it admits; unknown (no Namespace object), it
+    // cannot match, and the note says the denial may be one the cluster does not make.
+    const byLabel = np('shop', 'dns-by-label', {
+      podSelector: {},
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ namespaceSelector: { matchLabels: { name: 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }], ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] }],
+    });
+    const shopDns = (t: PlatformTraffic) => summary(t).filter((l) => l.startsWith('dns') && l.includes(' shop -> '));
+    const known = platform(cluster(), [byLabel]);
+    assert.deepEqual(shopDns(known), ['dns UDP/53 shop -> kube-system/kube-dns: allowed', 'dns TCP/53 shop -> kube-system/kube-dns: allowed']);
+    assert.ok(!known.notes.some((n) => /no Namespace object/.test(n)));
+    const unknown = platform(cluster().filter((o) => o.kind !== 'Namespace'), [byLabel]);
+    assert.deepEqual(shopDns(unknown), ['dns UDP/53 shop -> kube-system/kube-dns: denied', 'dns TCP/53 shop -> kube-system/kube-dns: denied']);
+    assert.ok(unknown.notes.some((n) => /no Namespace object for kube-system.*may be one the cluster does not make/.test(n)), unknown.notes.join('\n'));
+  });
+
   it('finds a distribution-named DNS Service in kube-system (rke2-coredns) and skips hostNetwork pods with a note', () => {
     const rke2 = service('kube-system', 'rke2-coredns-rke2-coredns', { 'k8s-app': 'kube-dns' }, [{ port: 53, protocol: 'UDP' }]);
     const { servers } = platformServers(buildInventory([...pod(COREDNS), rke2]));
     assert.deepEqual(servers.map((s) => `${s.namespace}/${s.name}`), ['kube-system/rke2-coredns-rke2-coredns']);
-    const t = platform([...pod(COREDNS), KUBE_DNS, ...pod({ ...batch, hostNetwork: true })], []);
+    const t = platform([...PLATFORM_NAMESPACES, ...pod(COREDNS), KUBE_DNS, ...pod({ ...batch, hostNetwork: true })], []);
     assert.deepEqual(t.checks, []);
     assert.match(t.notes[0]!, /1 hostNetwork pod\(s\) not replayed/);
   });
