@@ -4,8 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ztmap, tempDir } from '../support/cli.js';
-import { pod } from '../support/kube.js';
-import { MESH, SERVER_JSON, CLIENT_JSON } from '../support/sample-mesh.js';
+import { MESH, SERVER_JSON, CLIENT_JSON, writeSampleInventory } from '../support/sample-mesh.js';
 
 const BIDI = '\u202E';
 const ESC = '\u001b';
@@ -25,20 +24,7 @@ describe('hostile input through observe, propose and verify @e2e', () => {
     const dir = tempDir();
     const logs = join(dir, 'logs');
     mkdirSync(logs);
-    const inv = join(dir, 'inventory.json');
-    const start = '2026-03-14T08:00:00Z';
-    writeFileSync(
-      inv,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          pod(MESH.namespace, MESH.web.name, { ip: MESH.web.ip, labels: { app: 'web' }, sa: 'web', start }),
-          pod(MESH.namespace, MESH.cart.name, { ip: MESH.cart.ip, labels: { app: 'cart' }, sa: 'cart', start }),
-          pod(MESH.namespace, EVIL, { ip: EVIL_IP, labels: { app: 'evil' }, sa: 'evil', start }),
-        ],
-      }),
-    );
+    const inv = writeSampleInventory(dir, [{ name: EVIL, ip: EVIL_IP, app: 'evil' }]);
     const json = (o: Record<string, unknown>) => JSON.stringify(o);
     writeFileSync(
       join(logs, 'cart.log'),

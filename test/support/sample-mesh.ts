@@ -149,8 +149,15 @@ export const SERVER_JSON_STRINGS: Record<string, unknown> = {
   route_name: 'default',
 };
 
-/** Writes `dir/inventory.json` for the lines above: web-1 and cart-1 in shop (the gateway is left out). */
-export function writeSampleInventory(dir: string): string {
+/** A pod a test adds beside web-1 and cart-1, in shop, with its own service account `sa`. */
+interface ExtraPod {
+  name: string;
+  ip: string;
+  app: string;
+}
+
+/** Writes `dir/inventory.json` for the lines above: web-1 and cart-1 in shop (the gateway is left out), and `extra`. */
+export function writeSampleInventory(dir: string, extra: readonly ExtraPod[] = []): string {
   const start = '2026-03-14T08:00:00Z';
   const file = join(dir, 'inventory.json');
   writeFileSync(
@@ -161,6 +168,7 @@ export function writeSampleInventory(dir: string): string {
       items: [
         pod(MESH.namespace, MESH.web.name, { ip: MESH.web.ip, labels: { app: 'web' }, sa: 'web', start }),
         pod(MESH.namespace, MESH.cart.name, { ip: MESH.cart.ip, labels: { app: 'cart' }, sa: 'cart', start }),
+        ...extra.map((p) => pod(MESH.namespace, p.name, { ip: p.ip, labels: { app: p.app }, sa: p.app, start })),
       ],
     }),
   );
