@@ -33,27 +33,15 @@ export function mtlsPolicies(rs: RuleSet, o: MtlsOptions): EmitResult {
       findings.push(invalid);
       continue;
     }
-    const plaintext = plaintextInbound(rs, ns);
-    for (const p of plaintext) {
-      findings.push({
-        severity: 'blocker',
-        target: 'mtls',
-        subject: p.workload,
-        message: `${p.workload} received ${p.requests} plaintext request(s) from ${p.from} on port ${p.port}: STRICT mTLS in ${ns} would refuse them.`,
-        requests: p.requests,
-      });
-    }
-    const ambientPlain = ambientPlaintextInbound(rs, ns);
-    for (const p of ambientPlain) {
-      findings.push({
-        severity: 'blocker',
-        target: 'mtls',
-        subject: p.workload,
+    // Plaintext a sidecar received, and plaintext that reached ztunnel for an ambient pod: both are refused under STRICT.
+    const all = [
+      ...plaintextInbound(rs, ns).map((p) => ({ ...p, message: `${p.workload} received ${p.requests} plaintext request(s) from ${p.from} on port ${p.port}: STRICT mTLS in ${ns} would refuse them.` })),
+      ...ambientPlaintextInbound(rs, ns).map((p) => ({
+        ...p,
         message: `${p.workload} (ambient mode) received ${p.requests} request(s) from ${p.from} on port ${p.port}, which reach ztunnel in plaintext (${p.why}): STRICT mTLS in ${ns} would refuse them.`,
-        requests: p.requests,
-      });
-    }
-    const all = [...plaintext, ...ambientPlain];
+      })),
+    ];
+    for (const p of all) findings.push({ severity: 'blocker', target: 'mtls', subject: p.workload, message: p.message, requests: p.requests });
     const ready = all.length === 0;
     manifests.push({
       ...(ready ? {} : { notReady: true }),
