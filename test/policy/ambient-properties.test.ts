@@ -6,7 +6,7 @@
 // NetworkPolicy without 15008, fails it.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { emptySide, type EdgeAttributes, type NodeAttributes } from '../../src/graph/attributes.js';
+import { emptySide, type NodeAttributes } from '../../src/graph/attributes.js';
 import { createGraph } from '../../src/graph/graph.js';
 import { edgeKey } from '../../src/flow/edge-key.js';
 import { DEFAULT_INFER_OPTIONS, inferRules } from '../../src/infer/infer.js';
@@ -17,7 +17,7 @@ import { policySetOf } from '../../src/verify/manifests.js';
 import { verify } from '../../src/verify/verification.js';
 import { namespace, pod, service } from '../support/kube.js';
 import { validateManifest } from '../support/schema.js';
-import { NO_REFUSALS } from '../support/edge.js';
+import { hourEdge } from '../support/edge.js';
 
 type Mode = 'sidecar' | 'ambient' | 'none';
 interface Wl {
@@ -94,24 +94,17 @@ function graphOf(wls: Wl[], eds: { from: number; to: number; port: number; proto
     const serverSees = to.mode === 'sidecar';
     const meshedClient = from.mode !== 'none';
     const http = e.protocol === 'http';
-    const a: EdgeAttributes = {
+    const a = hourEdge({
       source: key(from),
       target: key(to),
       port: e.port,
       protocol: e.protocol,
       client: { ...emptySide(), requests: e.n },
       server: serverSees ? { ...emptySide(), requests: e.n, mutual: meshedClient ? e.n : 0, plaintext: meshedClient ? 0 : e.n } : emptySide(),
-      firstSeen: Date.UTC(2026, 10, 24, 10),
-      lastSeen: Date.UTC(2026, 10, 24, 11),
-      days: ['2026-11-24'],
       methods: http ? [...e.methods].sort() : [],
       paths: http ? [...e.paths].sort() : [],
-      pathsTruncated: false,
-      services: [],
-      sourceServiceAccounts: [from.sa],
-      decoders: ['envoy-text'],
-      ...NO_REFUSALS,
-    };
+      serviceAccount: from.sa,
+    });
     g.addEdgeWithKey(edgeKey(a.source, a.target, a.port, a.protocol), a.source, a.target, a);
   }
   return g;

@@ -3,7 +3,7 @@
 // workload pair that was never observed — evaluated on the emitted manifests, not the rules.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { emptySide, type EdgeAttributes, type NodeAttributes } from '../../src/graph/attributes.js';
+import { emptySide, type NodeAttributes } from '../../src/graph/attributes.js';
 import { createGraph } from '../../src/graph/graph.js';
 import { edgeKey } from '../../src/flow/edge-key.js';
 import { DEFAULT_INFER_OPTIONS, inferRules } from '../../src/infer/infer.js';
@@ -11,6 +11,7 @@ import { buildInventory } from '../../src/inventory/inventory.js';
 import type { KubeObject } from '../../src/inventory/load.js';
 import { emit, TARGETS } from '../../src/policy/index.js';
 import type { Manifest } from '../../src/policy/manifest.js';
+import { hourEdge } from '../support/edge.js';
 import { istioAllows, networkPolicyAllows, type EvalPod } from '../support/policy-eval.js';
 import { validateManifest } from '../support/schema.js';
 import { policySetOf } from '../../src/verify/manifests.js';
@@ -126,28 +127,23 @@ function graphOf(wls: Wl[], eds: Ed[]) {
     // The client's sidecar logs every request, and one the server did not see.
     const requests = wls[e.from]!.sidecar ? e.mutual + e.plaintext + 1 : 0;
     const http = e.protocol === 'http';
-    const a: EdgeAttributes = {
-      source: key(wls[e.from]!),
-      target: key(wls[e.to]!),
-      port: e.port,
-      protocol: e.protocol,
-      client: { ...emptySide(), requests },
-      server: { ...emptySide(), requests: e.mutual + e.plaintext, mutual: e.mutual, plaintext: e.plaintext },
-      firstSeen: Date.UTC(2026, 10, 24, 10),
-      lastSeen: Date.UTC(2026, 10, 24, 11),
-      days: ['2026-11-24'],
-      methods: http ? [...e.methods].sort() : [],
-      paths: http ? [...e.paths].sort() : [],
-      pathsTruncated: false,
-      services: [],
-      sourceServiceAccounts: [wls[e.from]!.sa],
-      decoders: ['envoy-text'],
-      serverMethods: http ? [...e.methods].sort() : [],
-      serverPaths: http ? [...e.paths].sort() : [],
-      serverPathsTruncated: false,
-      denied: [],
-      deniedTruncated: false,
-    };
+    const methods = http ? [...e.methods].sort() : [];
+    const paths = http ? [...e.paths].sort() : [];
+    const a = hourEdge(
+      {
+        source: key(wls[e.from]!),
+        target: key(wls[e.to]!),
+        port: e.port,
+        protocol: e.protocol,
+        client: { ...emptySide(), requests },
+        server: { ...emptySide(), requests: e.mutual + e.plaintext, mutual: e.mutual, plaintext: e.plaintext },
+        methods,
+        paths,
+        serviceAccount: wls[e.from]!.sa,
+      },
+      // The server's own account of what it allowed: the same operations, none refused.
+      { serverMethods: methods, serverPaths: paths, serverPathsTruncated: false, denied: [], deniedTruncated: false },
+    );
     g.addEdgeWithKey(edgeKey(a.source, a.target, a.port, a.protocol), a.source, a.target, a);
   }
   return g;

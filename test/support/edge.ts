@@ -9,3 +9,25 @@ export const NO_REFUSALS: Pick<EdgeAttributes, 'serverMethods' | 'serverPaths' |
   denied: [],
   deniedTruncated: false,
 });
+
+/**
+ * An edge seen in one hour of 2026-11-24 through envoy-text lines, as the property tests that
+ * generate meshes build them: its ends, counts, operations and client service account are theirs.
+ */
+export function hourEdge(
+  e: Pick<EdgeAttributes, 'source' | 'target' | 'port' | 'protocol' | 'client' | 'server' | 'methods' | 'paths'> & { serviceAccount: string },
+  refusals: Pick<EdgeAttributes, 'serverMethods' | 'serverPaths' | 'serverPathsTruncated' | 'denied' | 'deniedTruncated'> = NO_REFUSALS,
+): EdgeAttributes {
+  const { serviceAccount, ...ends } = e;
+  return {
+    ...ends,
+    firstSeen: Date.UTC(2026, 10, 24, 10),
+    lastSeen: Date.UTC(2026, 10, 24, 11),
+    days: ['2026-11-24'],
+    pathsTruncated: false,
+    services: [],
+    sourceServiceAccounts: [serviceAccount],
+    decoders: ['envoy-text'],
+    ...refusals,
+  };
+}
