@@ -22,7 +22,8 @@ export interface EmitResult {
   findings: Finding[];
 }
 
-const iso = (ms: number | null) => (ms === null ? '?' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+// Times come from graph.json, checked to fall in 2000–2099, so the ISO form has a four-digit year.
+const iso = (ms: number | null) => (ms === null ? '?' : `${new Date(ms).toISOString().slice(0, 19)}Z`);
 
 /** One line of evidence: the other end (the source, or for egress the destination), how much, when, how sure. */
 export function evidenceLine(r: AccessRule, side: 'from' | 'to' = 'from'): string {
