@@ -1,14 +1,26 @@
 // Every error ztmap raises on purpose is a ZtmapError subclass; the CLI maps the class to
 // an exit code in one place (cli/main.ts). Tests assert the class or `name`, never the text.
 
-export interface Location {
+/** Where a record came from: a file and a line, or a query answered by a server. */
+export type Location = FileLocation | QueryLocation;
+
+export interface FileLocation {
   /** File path as given on the command line, or `-` for stdin. */
   file: string;
   /** 1-based line number within the (decompressed) file, when known. */
   line?: number;
 }
 
+/** A record of a server's answer (a Prometheus query): the URL asked and the query sent. */
+export interface QueryLocation {
+  url: string;
+  query: string;
+  /** Which answer of the query, when it has several (a series' labels). */
+  item?: string;
+}
+
 export function formatLocation(loc: Location): string {
+  if ('url' in loc) return `${loc.url} ${JSON.stringify(loc.query)}${loc.item === undefined ? '' : ` ${loc.item}`}`;
   return loc.line === undefined ? loc.file : `${loc.file}:${loc.line}`;
 }
 

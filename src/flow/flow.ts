@@ -40,6 +40,17 @@ export interface EndpointRef {
    * kept as evidence only: it is never a principal and never an edge of its own.
    */
   behindProxy?: { forwardedFor?: string };
+  /**
+   * The workload as the telemetry itself names it (Istio metrics' `source_workload` +
+   * `source_workload_namespace`, Hubble's `workloads`, a span's `k8s.deployment.name`): a
+   * claim, which inventory/ checks against the cluster's pods and reports when they disagree.
+   * `kind` when the telemetry says it (Hubble, k8sattributes), else any controller of that name.
+   */
+  workload?: { namespace: string; name: string; kind?: string };
+  /** The SPIFFE principal the telemetry names (`spiffe://TD/ns/NS/sa/SA`), a claim like `workload`. */
+  principal?: string;
+  /** The endpoint's labels as the telemetry carries them (Hubble), for evidence. */
+  labels?: Readonly<Record<string, string>>;
 }
 
 interface L7Detail {
@@ -59,8 +70,13 @@ interface L7Detail {
  *   no-route         `NR route_not_found`: no route for the host/path
  *   blocked          `direct_response` answering `block_all` (REGISTRY_ONLY outbound HTTP)
  *   registry-only    BlackHoleCluster (REGISTRY_ONLY outbound TCP)
+ *   policy-drop      Hubble `DROPPED` with a policy reason (Cilium's NetworkPolicy enforcement)
+ *   refused          Istio metrics' `response_code="403"` or `grpc_response_status="7"`: the mesh
+ *                    or the application refused it, metrics cannot tell which; never an allow
  */
-export type DenialKind = 'rbac' | 'ext-authz' | 'no-filter-chain' | 'no-route' | 'blocked' | 'registry-only';
+export type DenialKind = 'rbac' | 'ext-authz' | 'no-filter-chain' | 'no-route' | 'blocked' | 'registry-only' | 'policy-drop' | 'refused';
+
+export const DENIAL_KINDS: readonly DenialKind[] = ['rbac', 'ext-authz', 'no-filter-chain', 'no-route', 'blocked', 'registry-only', 'policy-drop', 'refused'];
 
 export interface Denial {
   kind: DenialKind;
@@ -94,7 +110,7 @@ export interface RefusedOperation {
 type UpstreamFailure = string;
 
 interface Evidence {
-  /** Decoder name, e.g. `envoy-text`. */
+  /** Decoder name, e.g. `envoy-text`, `istio-metrics`, `hubble-json`. */
   decoder: string;
   location: Location;
 }
@@ -111,8 +127,14 @@ export interface Flow {
   denial?: Denial;
   /** Envoy's response flags when the request failed upstream (not a denial), e.g. `UH`, `UF,URX`. */
   upstreamFailure?: UpstreamFailure;
-  /** Epoch milliseconds of the request start, when known. */
+  /** Epoch milliseconds of the request start, when known; for a count over an interval, the interval's start. */
   timestamp?: number;
+  /**
+   * For a count over an interval (metrics: requests from `timestamp` to `until`), its end in
+   * epoch milliseconds; absent for one observed request or connection.
+   */
+  until?: number;
+  /** Requests (or connections) this observation stands for: 1 for a log line or a flow record, a counter's increase for metrics. */
   count: number;
   reporter: Reporter;
   /**

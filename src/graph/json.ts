@@ -18,6 +18,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { InputError } from '../errors.js';
 import { edgeKey } from '../flow/edge-key.js';
+import { DENIAL_KINDS } from '../flow/flow.js';
 import { FOLD_SKETCH, HASH_SPACE, RESPONSE_CLASSES, type EdgeAttributes, type NodeAttributes } from './attributes.js';
 import { compare } from '../flow/compare.js';
 import { createGraph, type ServiceGraph } from './graph.js';
@@ -237,7 +238,7 @@ class GraphReader {
         const o = check.object(d, `denied[${i}]`);
         return {
           reporter: check.oneOf(o.reporter, `denied[${i}].reporter`, ['client', 'server'] as const),
-          kind: check.oneOf(o.kind, `denied[${i}].kind`, ['rbac', 'ext-authz', 'no-filter-chain', 'no-route', 'blocked', 'registry-only'] as const),
+          kind: check.oneOf(o.kind, `denied[${i}].kind`, DENIAL_KINDS),
           policy: check.string(o.policy, `denied[${i}].policy`),
           method: check.string(o.method, `denied[${i}].method`),
           path: check.string(o.path, `denied[${i}].path`),
