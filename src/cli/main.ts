@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, InputError, OutputError, ZtmapError } from '../errors.js';
 import { DEFAULT_MAX_LINE_LENGTH } from '../sources/framing/lines.js';
+import { SOURCES } from '../sources/registry.js';
 import { DEFAULT_INFER_OPTIONS } from '../infer/infer.js';
 import { observe, type ObserveOptions } from './commands/observe.js';
 import { churnSummary } from './observe/churn-summary.js';
@@ -82,10 +83,11 @@ export function program(): Command {
 
   cmd
     .command('observe')
-    .description('Build the service dependency graph from Istio access logs and a Kubernetes inventory; write graph.json, nodes.csv and edges.csv.')
-    .argument('[inputs...]', 'access-log files, directories (walked recursively), quoted globs, .gz files, or - for stdin')
+    .description('Build the service dependency graph from mesh telemetry (any mix of the sources below) and a Kubernetes inventory; write graph.json, nodes.csv and edges.csv.')
+    .argument('[inputs...]', 'telemetry files, directories (walked recursively), quoted globs, .gz files, or - for stdin')
     .option('-i, --inventory <file[@time]>', 'kubectl get … -o json|yaml dump; repeatable: snapshots taken at TIME (RFC 3339), by default the newest time inside each', collect, [])
     .option('-o, --out <dir>', 'output directory', 'output')
+    .addOption(new Option('-s, --source <source>', 'what every input holds (default: recognised per file from its first lines; a pipe is read as access logs)').choices(SOURCES.map((s) => s.name)))
     .addOption(new Option('-f, --format <format>', 'access-log encoding').choices(['auto', 'envoy-text', 'envoy-json']).default('auto'))
     .option('--pod <namespace/pod>', 'the pod whose proxy wrote every input (for stdin or a kubectl logs file not named NS_POD.log)')
     .option('--container <name>', 'the container whose logs are access logs', 'istio-proxy')

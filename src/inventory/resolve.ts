@@ -4,6 +4,7 @@
 import type { EndpointRef, Flow, Location } from '../flow/flow.js';
 import { BEHIND_PROXY, isPrivateIp, type Identity, type ResolvedFlow } from '../flow/identity.js';
 import { edgeKey as edgeKeyOf } from '../flow/edge-key.js';
+import { compare } from '../flow/compare.js';
 import { selects } from '../flow/labels.js';
 import { detached } from '../flow/path-template.js';
 import type { Tally } from '../tally.js';
@@ -292,7 +293,63 @@ export class Resolver {
     if (byIp !== undefined && byName !== undefined && byIp !== byName && ref.pod!.namespace !== '') {
       this._note(`${side}-reporter-mismatch`, flow, `log location says ${byName.namespace}/${byName.name}, address ${ref.ip} is ${byIp.namespace}/${byIp.name}`);
     }
-    return byIp ?? byName;
+    const found = byIp ?? byName;
+    return ref.workload === undefined && ref.principal === undefined ? found : this._checkClaims(ref, found, t, flow, side);
+  }
+
+  /**
+   * What the telemetry claims an endpoint is (a workload by name, a principal) against the
+   * inventory. Where an address or a pod name resolved, the inventory's answer stands and a
+   * contradiction is noted; where nothing did (metrics name no address), the claimed workload's
+   * pods are looked up by name, and a claim the inventory cannot back is noted, never trusted.
+   */
+  private _checkClaims(ref: EndpointRef, found: Pod | undefined, t: number | undefined, flow: Flow, side: string): Pod | undefined {
+    const claim = ref.workload;
+    const account = ref.principal === undefined ? undefined : accountOf(ref.principal);
+    if (ref.principal !== undefined && account === undefined) this._note(`${side}-principal-unreadable`, flow, ref.principal);
+    const disagrees = (p: Pod) => account !== undefined && (account.namespace !== p.namespace || account.name !== p.serviceAccount);
+    if (found !== undefined) {
+      const w = found.workload;
+      if (claim !== undefined && (claim.namespace !== w.namespace || claim.name !== w.name || (claim.kind !== undefined && claim.kind !== w.workloadKind))) {
+        this._note(`${side}-claim-disagrees`, flow, `the telemetry names ${claimText(claim)}, the inventory ${w.key}`);
+      }
+      if (disagrees(found)) this._note(`${side}-principal-disagrees`, flow, `the telemetry names ${ref.principal!}, the inventory's pod ${found.namespace}/${found.name} runs as ${found.namespace}/${found.serviceAccount}`);
+      return found;
+    }
+    if (claim === undefined) return undefined;
+    const pods = (this._podsByWorkloadName().get(`${claim.namespace}/${claim.name}`) ?? []).filter((p) => claim.kind === undefined || p.workload.workloadKind === claim.kind);
+    const workloads = [...new Set(pods.map((p) => p.workload.key))];
+    if (workloads.length !== 1) {
+      this._note(workloads.length === 0 ? `${side}-workload-not-in-inventory` : `${side}-workload-ambiguous`, flow, workloads.length === 0 ? claimText(claim) : `${claimText(claim)}: ${workloads.sort(compare).join(', ')}`);
+      return undefined;
+    }
+    // The pod that ran then (its service account is the identity's), else the latest.
+    let chosen = pods[0]!;
+    const alive = t === undefined ? pods.filter((p) => p.end === undefined) : pods.filter((p) => (p.start === undefined || t >= p.start - LIFETIME_SLACK_MS) && (p.end === undefined || t <= p.end + LIFETIME_SLACK_MS));
+    const pool = alive.length > 0 ? alive : pods;
+    for (const p of pool) if (holdsOver(p, chosen) || !pool.includes(chosen)) chosen = p;
+    if (account !== undefined) {
+      const same = pool.find((p) => !disagrees(p));
+      if (same !== undefined) chosen = same;
+      else this._note(`${side}-principal-disagrees`, flow, `the telemetry names ${ref.principal!}, the pods of ${workloads[0]!} run as ${[...new Set(pods.map((p) => `${p.namespace}/${p.serviceAccount}`))].sort(compare).join(', ')}`);
+    }
+    return chosen;
+  }
+
+  private _byWorkloadName: Map<string, Pod[]> | undefined;
+
+  /** Pods by `namespace/workload name`, made on first use (only sources that claim workloads need it). */
+  private _podsByWorkloadName(): Map<string, Pod[]> {
+    if (this._byWorkloadName === undefined) {
+      this._byWorkloadName = new Map();
+      for (const p of this._inv.pods) {
+        const k = `${p.workload.namespace ?? ''}/${p.workload.name}`;
+        const list = this._byWorkloadName.get(k);
+        if (list === undefined) this._byWorkloadName.set(k, [p]);
+        else list.push(p);
+      }
+    }
+    return this._byWorkloadName;
   }
 
   // Identities made here are memoized: every string in them is copied off the read buffer.
@@ -304,6 +361,11 @@ export class Resolver {
       // An address Istio allocated is no address of the host's: never an ipBlock.
       if (ip !== undefined && !isAutoAllocatedIp(ip)) world.ip = ip;
       return world;
+    }
+    if (ip === undefined && ref.workload !== undefined) {
+      // A claimed workload the inventory could not back (noted by _checkClaims).
+      const name = `${ref.workload.namespace}/${ref.workload.name}`;
+      return { kind: 'unknown', key: `unknown:workload/${name}`, name };
     }
     if (ip === undefined) {
       // A peer behind a proxy: one identity, whatever X-Forwarded-For claimed (never read here,
@@ -327,7 +389,12 @@ export class Resolver {
     const ref = flow.destination;
     const pod = this._pod(ref, t, flow, 'destination');
     if (pod !== undefined) {
-      const port = ref.port ?? targetPort(ref.service === undefined ? undefined : this._serviceOf(ref.service), ref.servicePort, pod) ?? ref.servicePort ?? 0;
+      const service = ref.service === undefined ? undefined : this._serviceOf(ref.service);
+      const port =
+        ref.port ??
+        (ref.servicePort === undefined && service !== undefined ? this._onlyPort(service, flow, pod) : targetPort(service, ref.servicePort, pod)) ??
+        ref.servicePort ??
+        0;
       return { identity: pod.identity, port, pod };
     }
     const service = ref.service === undefined ? undefined : this._serviceOf(ref.service);
@@ -350,6 +417,20 @@ export class Resolver {
       return { identity: { kind: 'unknown', key: `unknown:service/${svc}`, name: svc }, port: ref.servicePort ?? 0 };
     }
     return { identity: this._byAddress(ref, t, flow, 'destination'), port: ref.port ?? ref.servicePort ?? 0 };
+  }
+
+  /**
+   * The target port of a Service addressed without a port (Istio metrics have no port label):
+   * its only TCP port, or the only one whose name declares the flow's protocol the way Istio
+   * reads port names (`http`, `http2`, `grpc`, `tcp`, with a `-suffix`). Several: noted, port 0.
+   */
+  private _onlyPort(service: Service, flow: Flow, pod: Pod): number | undefined {
+    const tcp = service.ports.filter((p) => p.protocol === 'TCP');
+    const declares = (name: string | undefined, prefixes: readonly string[]) => name !== undefined && prefixes.some((x) => name === x || name.startsWith(`${x}-`));
+    const fitting = tcp.length <= 1 ? tcp : tcp.filter((p) => declares(p.name, flow.protocol === 'tcp' ? ['tcp', 'mongo', 'mysql', 'redis'] : flow.protocol === 'grpc' ? ['grpc', 'grpc-web', 'http2'] : ['http', 'http2']));
+    if (fitting.length === 1) return targetPort(service, fitting[0]!.port, pod);
+    this._note('destination-port-ambiguous', flow, `${service.namespace}/${service.name} has ports ${tcp.map((p) => `${p.name ?? '-'}:${p.port}`).join(', ')} and the telemetry names none`);
+    return undefined;
   }
 
   private _serviceOf(fqdn: string): Service | undefined {
@@ -379,6 +460,16 @@ function resolvedFlow(flow: Flow, r: Route): ResolvedFlow {
     mtls: r.gatewayHop ? 'unknown' : flow.mtls,
     edgeKey: r.edgeKey,
   };
+}
+
+/** `spiffe://TRUST_DOMAIN/ns/NS/sa/SA` → the service account it names. */
+function accountOf(principal: string): { namespace: string; name: string } | undefined {
+  const m = /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
+  return m === null ? undefined : { namespace: m[1]!, name: m[2]! };
+}
+
+function claimText(c: NonNullable<EndpointRef['workload']>): string {
+  return `${c.namespace}/${c.kind === undefined ? '' : `${c.kind}/`}${c.name}`;
 }
 
 /** A Service port's target port on `pod` (named target ports resolve per pod). */

@@ -11,8 +11,9 @@ import { graphJsonChunks, readGraphFile } from '../../graph/json.js';
 import { buildInventory, type Inventory, type IpConflict } from '../../inventory/inventory.js';
 import { loadCombined, type ChurnReport } from '../../inventory/snapshots.js';
 import type { AccessLogDecoderOptions, AccessLogFormat } from '../../sources/access-log-decoder.js';
-import type { ReadProgress } from '../../sources/read-access-logs.js';
-import { checkNamedFile, expandInputsWithNotes, type InputNotes } from '../../sources/transports/files.js';
+import type { ReadProgress } from '../../sources/source.js';
+import { DEFAULT_SOURCE, recogniseFile, sourceNamed, SOURCES } from '../../sources/registry.js';
+import { checkNamedFile, expandInputsWithNotes, type InputFile, type InputNotes } from '../../sources/transports/files.js';
 import { learnBindings } from '../observe/bindings.js';
 import { DEFAULT_MIN_PART_BYTES, observeParallel, planParts } from '../observe/parallel.js';
 import { observePart, type PartResult } from '../observe/part.js';
@@ -41,6 +42,8 @@ export interface ObserveOptions {
   minPartBytes?: number;
   /** World/unknown endpoints kept per (workload, port) bucket; the rest are folded into "other" (graph/fold.ts). */
   maxExternalEndpoints?: number;
+  /** The source of every input (sources/registry.ts); by default each file's is recognised from its first lines. */
+  source?: string;
   onProgress?: (p: ReadProgress) => void;
 }
 
@@ -61,10 +64,23 @@ function parsePodRef(s: string): PodRef {
   return { namespace: m[1]!, name: m[3]! };
 }
 
+/** Each input with the name of its source: the one `--source` names, else the one that recognises its first lines. */
+async function withSources(files: readonly InputFile[], name: string | undefined): Promise<InputFile[]> {
+  if (name !== undefined) {
+    const source = sourceNamed(name);
+    if (source === undefined) throw new ConfigError(`--source: unknown source ${JSON.stringify(name)}. Choose from ${SOURCES.map((s) => s.name).join(', ')}.`);
+    return files.map((f) => ({ ...f, source: source.name }));
+  }
+  const out: InputFile[] = [];
+  for (const f of files) out.push({ ...f, source: (await recogniseFile(f)).name });
+  return out;
+}
+
 /** The graph of the inputs, in memory (what `observe` writes, and what `verify` replays). */
 export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<Omit<ObserveResult, 'files'>> {
   const pod = opts.pod === undefined ? undefined : parsePodRef(opts.pod);
-  const { files, notes } = await expandInputsWithNotes(opts.inputs);
+  const { files: named, notes } = await expandInputsWithNotes(opts.inputs);
+  const files = await withSources(named, opts.source);
   const saved: ServiceGraph[] = [];
   for (const f of opts.merge) {
     await checkNamedFile(f, '--merge graph', 'Pass a graph.json written by `ztmap observe`.');
@@ -77,7 +93,10 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
   const decoder: AccessLogDecoderOptions = { format: opts.format, container: opts.container, maxLineLength: opts.maxLineLength, ...(pod ? { pod } : {}) };
   // Which pods wrote the inputs, at which addresses, when: known before any line is resolved,
   // so that the result does not depend on the order of reading (observe/bindings.ts).
-  const learned = await learnBindings(files, decoder);
+  const learned = await learnBindings(
+    files.filter((f) => f.source === DEFAULT_SOURCE.name),
+    decoder,
+  );
   const combined = await loadCombined(opts.inventory, learned);
   const inventory: Inventory = buildInventory(combined.objects);
   const jobs = opts.jobs ?? 1;

@@ -11,7 +11,8 @@ import { mergeGraphs } from '../../graph/build.js';
 import type { LearnedPod } from '../../inventory/learned.js';
 import type { AccessLogDecoderOptions } from '../../sources/access-log-decoder.js';
 import { layoutOf } from '../../sources/layout.js';
-import type { ReadProgress } from '../../sources/read-access-logs.js';
+import { DEFAULT_SOURCE, sourceNamed } from '../../sources/registry.js';
+import type { ReadProgress } from '../../sources/source.js';
 import type { InputFile } from '../../sources/transports/files.js';
 import { isGzip, lineRanges } from '../../sources/transports/ranges.js';
 import { Tally } from '../../tally.js';
@@ -45,10 +46,14 @@ export async function planParts(files: readonly InputFile[], jobs: number, minBy
   for (const [i, file] of files.entries()) {
     const size = sizes[i]!;
     const layout = layoutOf(file.path);
-    const cuttable = size > target && (layout.container === undefined || layout.container === container) && !(await isGzip(file.path).catch(() => true));
+    const cuttable =
+      size > target &&
+      (file.source === undefined ? DEFAULT_SOURCE : sourceNamed(file.source))?.splittable === true &&
+      (layout.container === undefined || layout.container === container) &&
+      !(await isGzip(file.path).catch(() => true));
     if (cuttable) {
       flush();
-      for (const range of await lineRanges(file.path, size, Math.ceil(size / target))) parts.push({ files: [{ path: file.path, range }], bytes: range.end - range.start });
+      for (const range of await lineRanges(file.path, size, Math.ceil(size / target))) parts.push({ files: [{ ...file, range }], bytes: range.end - range.start });
       continue;
     }
     group.files.push(file);
@@ -69,7 +74,7 @@ function joined(a: Part, b: Part): Part {
   if (ra === undefined || rb === undefined || rb.start !== ra.end || b.files[0]!.path !== a.files[0]!.path) {
     throw new Error('internal: a part ended inside a CRI partial record but the next part is not the rest of its file');
   }
-  return { files: [{ path: a.files[0]!.path, range: { start: ra.start, end: rb.end, last: rb.last } }], bytes: a.bytes + b.bytes };
+  return { files: [{ ...a.files[0]!, range: { start: ra.start, end: rb.end, last: rb.last } }], bytes: a.bytes + b.bytes };
 }
 
 export interface ParallelOptions {

@@ -2,14 +2,15 @@
 // → the graph of those lines and the tallies of what was not used. The process runs it on
 // all inputs when it reads alone; each worker runs it on the parts it is given.
 
+import { InternalError } from '../../errors.js';
 import type { Mtls, RepeatedRequest, Reporter } from '../../flow/flow.js';
 import { GraphBuilder, type EdgeTally } from '../../graph/build.js';
 import type { ServiceGraph } from '../../graph/graph.js';
 import { graphFromRecords, graphToRecords, type GraphRecords } from '../../graph/json.js';
 import type { Inventory } from '../../inventory/inventory.js';
 import { Resolver, type Reuse } from '../../inventory/resolve.js';
-import type { AccessLogDecoderOptions } from '../../sources/access-log-decoder.js';
-import { readAccessLogs, type ReadProgress, type ReadResult } from '../../sources/read-access-logs.js';
+import { DEFAULT_SOURCE, sourceNamed } from '../../sources/registry.js';
+import { addReadResult, emptyReadResult, type FileReadOptions, type FlowSinks, type ReadProgress, type ReadResult } from '../../sources/source.js';
 import type { InputFile } from '../../sources/transports/files.js';
 import { Tally, type TallyData } from '../../tally.js';
 
@@ -51,7 +52,7 @@ interface RouteRepeat {
 export async function observePart(
   inventory: Inventory,
   files: readonly InputFile[],
-  options: AccessLogDecoderOptions,
+  options: FileReadOptions,
   onProgress?: (p: ReadProgress) => void,
   { repeats = true, maxExternalEndpoints }: { repeats?: boolean; maxExternalEndpoints?: number } = {},
 ): Promise<PartResult> {
@@ -62,7 +63,7 @@ export async function observePart(
   const builder = new GraphBuilder(maxExternalEndpoints === undefined ? {} : { maxExternalEndpoints });
   let flows = 0;
   let repeated = 0;
-  const read = await readAccessLogs<RouteRepeat>(files, options, {
+  const sinks: FlowSinks<RouteRepeat> = {
     flow(flow, attach) {
       flows++;
       const [main, gateway] = resolver.resolve(flow);
@@ -106,7 +107,18 @@ export async function observePart(
     rejects,
     skips,
     ...(onProgress ? { progress: onProgress } : {}),
-  });
+  };
+  // Consecutive files of one source are read together, in input order.
+  const read = emptyReadResult();
+  for (let i = 0; i < files.length; ) {
+    const name = files[i]!.source;
+    let j = i + 1;
+    while (j < files.length && files[j]!.source === name) j++;
+    const source = name === undefined ? DEFAULT_SOURCE : sourceNamed(name);
+    if (source === undefined) throw new InternalError(`observe: no source named ${JSON.stringify(name)}`);
+    addReadResult(read, await source.readFiles(files.slice(i, j), options, sinks));
+    i = j;
+  }
   return { read, flows, repeated, rejects, skips, unresolved, graph: builder.toGraph() };
 }
 

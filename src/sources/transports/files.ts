@@ -21,6 +21,8 @@ export interface InputFile {
    * read twice, so the bindings pre-pass does not read it (cli/observe/bindings.ts).
    */
   stream?: boolean;
+  /** The source whose records it holds (sources/registry.ts), once recognised or named by `--source`; access logs when absent. */
+  source?: string;
 }
 
 export interface ByteRange {

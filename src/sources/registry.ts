@@ -1,0 +1,37 @@
+// The one list of sources (source.ts). A new source is a module and a line here.
+
+import { accessLogSource } from './access-log-source.js';
+import type { Source } from './source.js';
+import { readBytes, type InputFile } from './transports/files.js';
+
+/** In the order files are offered to them; the last, access logs, takes whatever the others do not recognise. */
+export const SOURCES: readonly Source[] = [accessLogSource];
+
+export const DEFAULT_SOURCE = accessLogSource;
+
+export function sourceNamed(name: string): Source | undefined {
+  return SOURCES.find((s) => s.name === name);
+}
+
+/** Bytes of a file's head read to recognise it: enough for eight lines of any source. */
+const HEAD_BYTES = 64 * 1024;
+
+/**
+ * The source whose records a file holds, from its first non-empty lines (decompressed when it
+ * is gzip). A pipe cannot be read twice: it is the default source's unless `--source` says otherwise.
+ */
+export async function recogniseFile(file: InputFile): Promise<Source> {
+  if (file.stream === true || SOURCES.length === 1) return DEFAULT_SOURCE;
+  let head = '';
+  try {
+    for await (const chunk of readBytes(file, undefined, () => undefined)) {
+      head += chunk.toString('utf8');
+      if (head.length >= HEAD_BYTES) break;
+    }
+  } catch {
+    // Unreadable: the default source reads it and reports why, as it would have.
+    return DEFAULT_SOURCE;
+  }
+  const lines = head.split('\n', 9).slice(0, 8).map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
+  return SOURCES.find((s) => s.recognises(lines)) ?? DEFAULT_SOURCE;
+}
