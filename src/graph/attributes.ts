@@ -43,13 +43,25 @@ export interface SideStats {
 /** A refused operation on an edge, keyed by everything but the counts and times (`deniedKey`). */
 export type DeniedOperation = RefusedOperation;
 
+/** What one source counted on an edge, each reporter apart. */
+export interface SourceCounts {
+  client: SideStats;
+  server: SideStats;
+}
+
 export interface EdgeAttributes {
   source: string;
   target: string;
   port: number;
   protocol: L4Protocol;
+  /**
+   * The edge's counts: those of the source that counted the most requests on it (`fusedSides`),
+   * never a sum of sources that describe the same traffic.
+   */
   client: SideStats;
   server: SideStats;
+  /** Each source's own counts (`access-log`, `istio-metrics`, `hubble`): the provenance, and what merges. */
+  sources: Record<string, SourceCounts>;
   /** Epoch ms, or null when no observation carried a timestamp. */
   firstSeen: number | null;
   lastSeen: number | null;
@@ -126,6 +138,31 @@ export const emptySide = (): SideStats => ({ requests: 0, mutual: 0, plaintext: 
  */
 export function requestsOf(e: Pick<EdgeAttributes, 'client' | 'server'>): number {
   return Math.max(e.client.requests, e.server.requests);
+}
+
+/**
+ * Fusion of sources. Each source that saw an edge counted the same requests from its own
+ * vantage point (both proxies' access logs, both reporters' metrics, Hubble at both ends), so
+ * the edge's counts are those of the source that counted the most requests, ties going to the
+ * first by name, never a sum. Within one source, each reporter's count is a full count on its
+ * own (`requestsOf`). Each source's counts are kept and added when graphs merge, and the choice
+ * is made again after every merge: so merging stays associative and commutative, and a second
+ * source that describes the same requests changes no count, only the provenance.
+ */
+export function fusedSides(sources: Readonly<Record<string, SourceCounts>>): SourceCounts {
+  let best: SourceCounts | undefined;
+  for (const name of Object.keys(sources).sort(compare)) {
+    const c = sources[name]!;
+    if (best === undefined || requestsOf(c) > requestsOf(best)) best = c;
+  }
+  return best === undefined ? { client: emptySide(), server: emptySide() } : { client: best.client, server: best.server };
+}
+
+/** Requests each source counted on the edge (per source, the larger reporter's count), by source name. */
+export function requestsBySource(e: Pick<EdgeAttributes, 'sources'>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of Object.keys(e.sources).sort(compare)) out[name] = requestsOf(e.sources[name]!);
+  return out;
 }
 
 /** Response classes from the reporter that saw more of the edge. */
@@ -242,7 +279,19 @@ export function deniedRequestsOf(e: Pick<EdgeAttributes, 'denied'>): number {
   return Math.max(client, server);
 }
 
+function mergeSources(a: Readonly<Record<string, SourceCounts>>, b: Readonly<Record<string, SourceCounts>>): Record<string, SourceCounts> {
+  const out: Record<string, SourceCounts> = {};
+  for (const k of Object.keys({ ...a, ...b }).sort(compare)) {
+    const x = a[k];
+    const y = b[k];
+    out[k] = x === undefined ? y! : y === undefined ? x : { client: mergeSides(x.client, y.client), server: mergeSides(x.server, y.server) };
+  }
+  return out;
+}
+
 export function mergeEdgeAttributes(a: EdgeAttributes, b: EdgeAttributes): EdgeAttributes {
+  const sources = mergeSources(a.sources, b.sources);
+  const fused = fusedSides(sources);
   const paths = cappedUnion(a.paths, b.paths, MAX_PATHS_PER_EDGE);
   const serverPaths = cappedUnion(a.serverPaths, b.serverPaths, MAX_PATHS_PER_EDGE);
   const denied = mergeDenied(a.denied, b.denied);
@@ -251,8 +300,9 @@ export function mergeEdgeAttributes(a: EdgeAttributes, b: EdgeAttributes): EdgeA
     target: a.target,
     port: a.port,
     protocol: a.protocol,
-    client: mergeSides(a.client, b.client),
-    server: mergeSides(a.server, b.server),
+    client: fused.client,
+    server: fused.server,
+    sources,
     firstSeen: minNull(a.firstSeen, b.firstSeen),
     lastSeen: maxNull(a.lastSeen, b.lastSeen),
     days: cappedUnion(a.days, b.days, MAX_DAYS_PER_EDGE).values,

@@ -171,6 +171,8 @@ const TEMPLATES_KEPT = 200_000;
 export interface GraphBuilderOptions {
   /** World/unknown endpoints kept per fold bucket (fold.ts); the rest are folded. */
   maxExternalEndpoints?: number;
+  /** The source every flow added comes from (its counts are kept under this name: attributes.ts, fusion); `access-log` by default. */
+  source?: string;
 }
 
 export class GraphBuilder {
@@ -188,8 +190,11 @@ export class GraphBuilder {
   private readonly _template = new ByteKey();
   flows = 0;
 
+  private readonly _source: string;
+
   constructor(opts: GraphBuilderOptions = {}) {
     this._cap = opts.maxExternalEndpoints ?? DEFAULT_MAX_EXTERNAL_ENDPOINTS;
+    this._source = opts.source ?? 'access-log';
   }
 
   /** Adds a resolved flow; returns its edge, for `repeat`. */
@@ -230,6 +235,8 @@ export class GraphBuilder {
     if (flow.denial !== undefined) addDenied(acc, rf.reporter, flow);
     else {
       countRequest(acc, this._counts, rf.reporter, rf.mtls, flow.count, flow.responseCode, flow.timestamp);
+      // A count over an interval (metrics) was last seen at the interval's end.
+      if (flow.until !== undefined) countUntil(acc, this._counts, flow.until);
       if (flow.l7 !== undefined) {
         const template = pathTemplate(flow.l7.path);
         addMethod(acc, flow.l7.method);
@@ -395,7 +402,7 @@ export class GraphBuilder {
   /** Folds a kept endpoint's edge into the bucket's "other" edge. */
   private _fold(b: Bucket, endpoint: KeptEndpoint, other: EdgeAccumulator): void {
     const acc = this._edges.get(endpoint.edge)!;
-    const attrs = edgeAttributesOf(acc, this._counts);
+    const attrs = edgeAttributesOf(acc, this._counts, this._source);
     const moved = retargeted(attrs, b.side === 'target' ? acc.target : acc.source, b.side === 'target' ? other.target : other.source);
     b.evicted = mergeEdgeAttributes(b.evicted ?? emptyEdgeLike(moved), moved);
     this._sketch(b, endpoint.h);
@@ -462,7 +469,7 @@ export class GraphBuilder {
     for (const [key, n] of this._nodes) nodes.set(key, mergeNodeAttributes(n.attrs, { ...n.attrs, serviceAccounts: [...n.serviceAccounts], ips: [...n.ips] }));
     const edges = new Map<string, EdgeAttributes>();
     for (const [key, acc] of this._edges) {
-      const collected = edgeAttributesOf(acc, this._counts);
+      const collected = edgeAttributesOf(acc, this._counts, this._source);
       // Merging with an empty edge applies the caps and sorts every set.
       let attrs = mergeEdgeAttributes(emptyEdgeLike(collected), collected);
       const b = acc.bucket;
@@ -474,6 +481,14 @@ export class GraphBuilder {
     }
     return foldedGraph(nodes, edges, this._cap);
   }
+}
+
+/** Extends an edge's last-seen time to the end of an interval a count covered. */
+function countUntil(acc: EdgeAccumulator, counts: Float64Array, until: number): void {
+  const row = acc.row * ROW;
+  if (until > counts[row + LAST_SEEN]!) counts[row + LAST_SEEN] = until;
+  const day = Math.floor(until / DAY_MS);
+  if (!acc.days.has(day)) acc.days.add(day);
 }
 
 /** The counters and times every flow of an edge adds to. */
@@ -514,7 +529,7 @@ function addDenied(acc: EdgeAccumulator, reporter: Reporter, flow: Flow): void {
     path: flow.l7 === undefined ? '' : pathTemplate(flow.l7.path),
     requests: flow.count,
     firstSeen: flow.timestamp ?? null,
-    lastSeen: flow.timestamp ?? null,
+    lastSeen: flow.until ?? flow.timestamp ?? null,
   };
   const key = deniedKey(d);
   const prev = acc.denied.get(key);
@@ -585,7 +600,7 @@ function addMethod(acc: MethodSet, raw: string): void {
   acc.methodCount++;
 }
 
-function edgeAttributesOf(acc: EdgeAccumulator, counts: Float64Array): EdgeAttributes {
+function edgeAttributesOf(acc: EdgeAccumulator, counts: Float64Array, source: string): EdgeAttributes {
   const row = acc.row * ROW;
   const side = (at: number) => ({
     requests: counts[row + at + REQUESTS]!,
@@ -602,6 +617,7 @@ function edgeAttributesOf(acc: EdgeAccumulator, counts: Float64Array): EdgeAttri
     protocol: acc.protocol,
     client: side(CLIENT),
     server: side(SERVER),
+    sources: { [source]: { client: side(CLIENT), server: side(SERVER) } },
     firstSeen: first === Infinity ? null : first,
     lastSeen: last === -Infinity ? null : last,
     days: smallestDays(acc.days).map((d) => utcDay(d * DAY_MS)),

@@ -4,14 +4,14 @@
 // would run as a formula (starting with = + - @, tab or CR) is prefixed with a quote.
 
 import { stringify } from 'csv-stringify/sync';
-import { allowedView, deniedRequestsOf, mtlsShareOf, responsesOf, type DeniedOperation } from './attributes.js';
+import { allowedView, deniedRequestsOf, mtlsShareOf, requestsBySource, responsesOf, type DeniedOperation } from './attributes.js';
 import { compare } from '../flow/compare.js';
 import type { ServiceGraph } from './graph.js';
 
 export const NODE_COLUMNS = ['Id', 'Label', 'kind', 'namespace', 'workload_kind', 'workload', 'service_accounts', 'labels', 'ips'] as const;
 export const EDGE_COLUMNS = [
   'Id', 'Source', 'Target', 'Type', 'Weight', 'Label', 'port', 'protocol', 'requests', 'client_reported', 'server_reported',
-  'mtls_share', 'methods', 'paths', 'paths_truncated', 'responses', 'services', 'source_service_accounts', 'first_seen', 'last_seen', 'days_seen', 'decoders',
+  'mtls_share', 'methods', 'paths', 'paths_truncated', 'responses', 'services', 'source_service_accounts', 'first_seen', 'last_seen', 'days_seen', 'decoders', 'sources',
   'denied_requests', 'denied',
 ] as const;
 
@@ -90,6 +90,7 @@ function* edgeRows(g: ServiceGraph): Generator<string[]> {
       iso(a.lastSeen),
       String(a.days.length),
       list(a.decoders),
+      list(Object.entries(requestsBySource(a)).map(([name, n]) => `${name}=${n}`)),
       String(deniedRequestsOf(a)),
       list(a.denied.map(deniedText)),
     ];

@@ -161,6 +161,7 @@ export function emptyEdgeLike(e: EdgeAttributes): EdgeAttributes {
     ...rest,
     client: emptySide(),
     server: emptySide(),
+    sources: {},
     firstSeen: null,
     lastSeen: null,
     days: [],

@@ -1,7 +1,7 @@
 // The graph as JSON that ztmap reads back (`--graph`, `--merge`), sorted so equal graphs are
 // equal bytes. One JSON document, written one node or edge per line:
 //
-//   {"format":"ztmap-graph","version":4,
+//   {"format":"ztmap-graph","version":5,
 //   "nodes":[
 //   {"key":"…","attributes":{…}},
 //   …
@@ -19,13 +19,13 @@ import { createInterface } from 'node:readline';
 import { InputError } from '../errors.js';
 import { edgeKey } from '../flow/edge-key.js';
 import { DENIAL_KINDS } from '../flow/flow.js';
-import { FOLD_SKETCH, HASH_SPACE, RESPONSE_CLASSES, type EdgeAttributes, type NodeAttributes } from './attributes.js';
+import { FOLD_SKETCH, fusedSides, HASH_SPACE, RESPONSE_CLASSES, type EdgeAttributes, type NodeAttributes } from './attributes.js';
 import { compare } from '../flow/compare.js';
 import { createGraph, type ServiceGraph } from './graph.js';
 
 const GRAPH_FORMAT = 'ztmap-graph';
 /** 2: edges carry `days`. 3: what the mesh denied and the server proxy's own view. 4: one record a line; folded endpoints. */
-const GRAPH_VERSION = 4;
+const GRAPH_VERSION = 5;
 
 /** graph.json parsed as one document (jq, JSON.parse): the shape the lines make together. */
 export interface GraphDocument {
@@ -222,6 +222,7 @@ class GraphReader {
       protocol,
       client: check.side(a.client, 'client'),
       server: check.side(a.server, 'server'),
+      sources: check.sources(a.sources, 'sources'),
       firstSeen,
       lastSeen,
       days: check.strings(a.days, 'days', /^\d{4,}-\d{2}-\d{2}$/),
@@ -249,6 +250,10 @@ class GraphReader {
       }),
       deniedTruncated: check.boolean(a.deniedTruncated, 'deniedTruncated'),
     };
+    const fused = fusedSides(attrs.sources);
+    if (JSON.stringify([attrs.client, attrs.server]) !== JSON.stringify([fused.client, fused.server])) {
+      this._fail(`${at}: client and server are not the counts of the source that counted the most requests (fusion: docs/sources.md)`);
+    }
     if (a.peerIps !== undefined) attrs.peerIps = check.strings(a.peerIps, 'peerIps');
     if (a.folded !== undefined) {
       const f = check.object(a.folded, 'folded');
@@ -318,6 +323,17 @@ class Check {
   /** Epoch milliseconds a Date can hold, or null. */
   time(v: unknown, name: string): number | null {
     return v === null ? null : typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= 8.64e15 ? v : this._bad(name, 'a time in epoch milliseconds (or null)', v);
+  }
+
+  sources(v: unknown, name: string): EdgeAttributes['sources'] {
+    const o = this.object(v, name);
+    const out: EdgeAttributes['sources'] = {};
+    for (const [k, c] of Object.entries(o)) {
+      if (!/^[a-z][a-z0-9-]*$/.test(k)) this._bad(name, 'keyed by source names', k);
+      const counts = this.object(c, `${name}.${k}`);
+      out[k] = { client: this.side(counts.client, `${name}.${k}.client`), server: this.side(counts.server, `${name}.${k}.server`) };
+    }
+    return out;
   }
 
   side(v: unknown, name: string): EdgeAttributes['client'] {

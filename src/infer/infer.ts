@@ -1,7 +1,7 @@
 // graph + inventory → the target-free RuleSet: one rule per observed edge that is not
 // noise, with its generalized operations, evidence and confidence (docs/policies.md, "From edges to access rules").
 
-import { MAX_IPS_PER_NODE, MAX_METHODS_PER_EDGE, allowedView, responsesOf, type EdgeAttributes, type NodeAttributes } from '../graph/attributes.js';
+import { MAX_IPS_PER_NODE, MAX_METHODS_PER_EDGE, allowedView, requestsBySource, responsesOf, type EdgeAttributes, type NodeAttributes } from '../graph/attributes.js';
 import { compare } from '../flow/compare.js';
 import { isOtherKey } from '../graph/fold.js';
 import { forwardingCallers, type ServiceGraph } from '../graph/graph.js';
@@ -63,6 +63,7 @@ export function evidenceOf(key: string, e: EdgeAttributes): RuleEvidence {
     lastSeen: e.lastSeen,
     daysSeen: e.days.length,
     decoders: [...e.decoders],
+    sources: requestsBySource(e),
     methods: [...allowed.methods],
     paths: [...allowed.paths],
     pathsTruncated: allowed.pathsTruncated,

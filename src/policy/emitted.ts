@@ -25,12 +25,19 @@ export interface EmitResult {
 // Times come from graph.json, checked to fall in 2000–2099, so the ISO form has a four-digit year.
 const iso = (ms: number | null) => (ms === null ? '?' : `${new Date(ms).toISOString().slice(0, 19)}Z`);
 
+/** Which sources saw the traffic and what each counted: `access-log 120 = istio-metrics 118` (fusion keeps the largest). */
+function sourcesText(e: AccessRule['evidence']): string {
+  const names = Object.keys(e.sources);
+  const counted = names.length === 0 ? '' : ` (${names.map((n) => `${n} ${e.sources[n]}`).join(', ')})`;
+  return `${e.decoders.join('+')}${counted}`;
+}
+
 /** One line of evidence: the other end (the source, or for egress the destination), how much, when, how sure. */
 export function evidenceLine(r: AccessRule, side: 'from' | 'to' = 'from'): string {
   const e = r.evidence;
   const mtls = e.mutual + e.plaintext === 0 ? 'mTLS not observed' : `${e.mutual} mTLS / ${e.plaintext} plaintext`;
   const peer = side === 'from' ? `${r.from.key} -> :${r.port}/${r.protocol}` : `-> ${r.to.key}:${r.port}/${r.protocol}`;
-  return `${peer}: ${e.requests} requests (${mtls}), ${iso(e.firstSeen)} .. ${iso(e.lastSeen)} on ${e.daysSeen} day(s), from ${e.decoders.join('+')}, confidence ${r.confidence}`;
+  return `${peer}: ${e.requests} requests (${mtls}), ${iso(e.firstSeen)} .. ${iso(e.lastSeen)} on ${e.daysSeen} day(s), from ${sourcesText(e)}, confidence ${r.confidence}`;
 }
 
 /** Lines saying how the rule's operations relate to what was observed. */

@@ -41,8 +41,10 @@ export interface RuleEvidence {
   lastSeen: number | null;
   /** Distinct UTC days on which the edge was seen (0 when no observation carried a time). */
   daysSeen: number;
-  /** Decoders whose records contributed (envoy-text, envoy-json). */
+  /** Decoders whose records contributed (envoy-text, envoy-json, istio-metrics, hubble-json). */
   decoders: string[];
+  /** Requests each source counted (`access-log`, `istio-metrics`, `hubble`); `requests` is the largest, never their sum. */
+  sources: Record<string, number>;
   methods: string[];
   paths: string[];
   pathsTruncated: boolean;

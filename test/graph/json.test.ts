@@ -100,7 +100,9 @@ describe('graph.json: streamed, and checked when read', () => {
     ['text after the end', () => text + 'more\n', /text after the end/],
     ['a missing comma between records', () => edit(firstNode, (r) => r).replace(/^(\{"key":"ns\/Deployment\/w0".*),$/m, '$1'), /nodes\[0\] is not followed by a comma/],
     ['the graph of an older version', () => '{\n "format": "ztmap-graph",\n "version": 3,\n "nodes": [],\n "edges": []\n}\n', /older ztmap/],
-    ['another version on line 1', () => text.replace('"version":4', '"version":9'), /has version 9; this ztmap reads version 4/],
+    ['another version on line 1', () => text.replace('"version":5', '"version":9'), /has version 9; this ztmap reads version 5/],
+    ['counts that are not those of the source that counted the most', () => edit(firstEdge, (r) => ({ ...r, attributes: { ...r.attributes, server: { requests: 999, mutual: 0, plaintext: 0, responses: {} } } })), /edges\[0\]: client and server are not the counts of the source that counted the most/],
+    ['a source name that is no name', () => edit(firstEdge, (r) => ({ ...r, attributes: { ...r.attributes, sources: { 'Access Log!': (r.attributes.sources as Record<string, unknown>)['access-log'] } } })), /edges\[0\] field sources/],
     ['an empty file', () => '', /is empty/],
   ];
 

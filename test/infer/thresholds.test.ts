@@ -6,13 +6,15 @@ import { noiseOf } from '../../src/infer/noise.js';
 const client: NodeAttributes = { kind: 'workload', name: 'batch', namespace: 'd', workloadKind: 'Deployment', serviceAccounts: ['batch'], labels: { app: 'batch' }, ips: [] };
 
 function edge(days: string[], first: number | null, last: number | null): EdgeAttributes {
+  const server = { ...emptySide(), requests: 40, mutual: 40 };
   return {
     source: 'd/Deployment/batch',
     target: 'd/Deployment/db',
     port: 5432,
     protocol: 'tcp',
     client: emptySide(),
-    server: { ...emptySide(), requests: 40, mutual: 40 },
+    server,
+    sources: { 'access-log': { client: emptySide(), server } },
     firstSeen: first,
     lastSeen: last,
     days,

@@ -65,7 +65,7 @@ describe('names, selectors and YAML', () => {
           protocol: 'tcp',
           methods: 'any',
           paths: 'any',
-          evidence: { requests: 3, mutual: 3, plaintext: 0, unverified: 0, firstSeen: 0, lastSeen: 1, daysSeen: 1, decoders: ['envoy-text'], methods: [], paths: [], pathsTruncated: false, edges: ['x'] },
+          evidence: { requests: 3, mutual: 3, plaintext: 0, unverified: 0, firstSeen: 0, lastSeen: 1, daysSeen: 1, decoders: ['envoy-text'], methods: [], paths: [], sources: {}, pathsTruncated: false, edges: ['x'] },
           confidence: 'medium',
           notes: [],
         },
@@ -117,8 +117,8 @@ describe('review findings (regressions)', () => {
     const { noiseOf } = await import('../../src/infer/noise.js');
     const { emptySide } = await import('../../src/graph/attributes.js');
     const node = { kind: 'node' as const, name: '10.0.0.12', serviceAccounts: [], labels: {}, ips: ['10.0.0.12'] };
-    const edge = { source: 'node:10.0.0.12', target: 'd/Deployment/x', port: 8443, protocol: 'http' as const, client: emptySide(), server: { ...emptySide(), requests: 3, plaintext: 3 }, firstSeen: 0, lastSeen: 0, days: ['1970-01-01'], methods: ['POST'], paths: ['/validate'], pathsTruncated: false, services: [], sourceServiceAccounts: [], decoders: [], serverMethods: [], serverPaths: [], serverPathsTruncated: false, denied: [], deniedTruncated: false };
-    const ev = { requests: 3, mutual: 0, plaintext: 3, unverified: 0, firstSeen: 0, lastSeen: 0, daysSeen: 1, decoders: [], methods: [], paths: [], pathsTruncated: false, edges: [] };
+    const edge = { source: 'node:10.0.0.12', target: 'd/Deployment/x', port: 8443, protocol: 'http' as const, client: emptySide(), server: { ...emptySide(), requests: 3, plaintext: 3 }, sources: {}, firstSeen: 0, lastSeen: 0, days: ['1970-01-01'], methods: ['POST'], paths: ['/validate'], pathsTruncated: false, services: [], sourceServiceAccounts: [], decoders: [], serverMethods: [], serverPaths: [], serverPathsTruncated: false, denied: [], deniedTruncated: false };
+    const ev = { requests: 3, mutual: 0, plaintext: 3, unverified: 0, firstSeen: 0, lastSeen: 0, daysSeen: 1, decoders: [], sources: {}, methods: [], paths: [], pathsTruncated: false, edges: [] };
     const t = { minRequests: 1, minDays: 1, includeScrapes: false };
     assert.equal(noiseOf(edge, node, new Set(['10.0.0.12']), ev, t)?.reason, 'kubelet-probe');
     assert.equal(noiseOf(edge, node, new Set(['10.0.0.11']), ev, t), undefined);

@@ -106,6 +106,7 @@ export function ambientGraph(edges: EdgeSpec[] = EDGES): ServiceGraph {
       protocol: e.protocol,
       client: { ...emptySide(), requests: e.client },
       server: { ...emptySide(), requests: e.mutual ?? 0, mutual: e.mutual ?? 0 },
+      sources: { 'access-log': { client: { ...emptySide(), requests: e.client }, server: { ...emptySide(), requests: e.mutual ?? 0, mutual: e.mutual ?? 0 } } },
       firstSeen: Date.UTC(2026, 10, 24, 10),
       lastSeen: Date.UTC(2026, 10, 30, 11),
       days: ['2026-11-24', '2026-11-30'],

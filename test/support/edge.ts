@@ -21,6 +21,7 @@ export function hourEdge(
   const { serviceAccount, ...ends } = e;
   return {
     ...ends,
+    sources: { 'access-log': { client: e.client, server: e.server } },
     firstSeen: Date.UTC(2026, 10, 24, 10),
     lastSeen: Date.UTC(2026, 10, 24, 11),
     days: ['2026-11-24'],

@@ -4,7 +4,8 @@
 
 import { InternalError } from '../../errors.js';
 import type { Mtls, RepeatedRequest, Reporter } from '../../flow/flow.js';
-import { GraphBuilder, type EdgeTally } from '../../graph/build.js';
+import { compare } from '../../flow/compare.js';
+import { GraphBuilder, mergeGraphs, type EdgeTally } from '../../graph/build.js';
 import type { ServiceGraph } from '../../graph/graph.js';
 import { graphFromRecords, graphToRecords, type GraphRecords } from '../../graph/json.js';
 import type { Inventory } from '../../inventory/inventory.js';
@@ -60,7 +61,10 @@ export async function observePart(
   const skips = new Tally();
   const unresolved = new Tally();
   const resolver = new Resolver(inventory, unresolved);
-  const builder = new GraphBuilder(maxExternalEndpoints === undefined ? {} : { maxExternalEndpoints });
+  // One builder per source: each keeps its source's own counts, and merging their graphs fuses
+  // them (graph/attributes.ts, fusedSides). Route shapes are per source too.
+  const builders = new Map<string, GraphBuilder>();
+  let builder!: GraphBuilder;
   let flows = 0;
   let repeated = 0;
   const sinks: FlowSinks<RouteRepeat> = {
@@ -116,10 +120,17 @@ export async function observePart(
     while (j < files.length && files[j]!.source === name) j++;
     const source = name === undefined ? DEFAULT_SOURCE : sourceNamed(name);
     if (source === undefined) throw new InternalError(`observe: no source named ${JSON.stringify(name)}`);
+    builder = builders.get(source.name) ?? new GraphBuilder({ source: source.name, ...(maxExternalEndpoints === undefined ? {} : { maxExternalEndpoints }) });
+    builders.set(source.name, builder);
     addReadResult(read, await source.readFiles(files.slice(i, j), options, sinks));
     i = j;
   }
-  return { read, flows, repeated, rejects, skips, unresolved, graph: builder.toGraph() };
+  let graph: ServiceGraph | undefined;
+  for (const name of [...builders.keys()].sort(compare)) {
+    const g = builders.get(name)!.toGraph();
+    graph = graph === undefined ? g : mergeGraphs(graph, g, maxExternalEndpoints);
+  }
+  return { read, flows, repeated, rejects, skips, unresolved, graph: graph ?? new GraphBuilder().toGraph() };
 }
 
 /** An PartResult as plain data, to cross a worker boundary (the graph as records, never one JSON string: it may be longer than a string can be). */

@@ -1,0 +1,108 @@
+// Fusion of sources (graph/attributes.ts, fusedSides): the same traffic described by several
+// sources counts once, each source's own counts are kept as provenance, and merging stays
+// associative and commutative with sources in the mix.
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { Flow, Mtls } from '../../src/flow/flow.js';
+import type { Identity, ResolvedFlow } from '../../src/flow/identity.js';
+import { requestsBySource, requestsOf } from '../../src/graph/attributes.js';
+import { GraphBuilder, mergeGraphs } from '../../src/graph/build.js';
+import type { ServiceGraph } from '../../src/graph/graph.js';
+import { graphToJson } from '../../src/graph/json.js';
+
+const workload = (n: number): Identity => ({ kind: 'workload', key: `ns/Deployment/w${n}`, namespace: 'ns', workloadKind: 'Deployment', name: `w${n}`, serviceAccount: `sa${n}` });
+
+interface Traffic {
+  from: number;
+  to: number;
+  port: number;
+  requests: number;
+  reporter: 'client' | 'server';
+  mtls: Mtls;
+  t: number;
+}
+
+const arbTraffic: fc.Arbitrary<Traffic> = fc.record({
+  from: fc.integer({ min: 0, max: 3 }),
+  to: fc.integer({ min: 0, max: 3 }),
+  port: fc.constantFrom(8080, 9080),
+  requests: fc.integer({ min: 1, max: 50 }),
+  reporter: fc.constantFrom('client' as const, 'server' as const),
+  mtls: fc.constantFrom('mutual' as const, 'plaintext' as const, 'unknown' as const),
+  t: fc.integer({ min: 1_764_000_000_000, max: 1_764_000_000_000 + 3 * 86_400_000 }),
+});
+
+/** Traffic as one source sees it: access logs one flow per request, metrics one count per series. */
+function flowsOf(t: Traffic, decoder: 'envoy-text' | 'istio-metrics'): ResolvedFlow[] {
+  const flow = (count: number): ResolvedFlow => {
+    const f: Flow = { source: {}, destination: {}, protocol: 'tcp', mtls: t.mtls, responseCode: 0, timestamp: t.t, count, reporter: t.reporter, evidence: { decoder, location: { file: 'f' } } };
+    return { flow: f, source: workload(t.from), destination: workload(t.to), port: t.port, reporter: t.reporter, mtls: t.mtls };
+  };
+  return decoder === 'envoy-text' ? Array.from({ length: t.requests }, () => flow(1)) : [flow(t.requests)];
+}
+
+function graphOf(traffic: readonly Traffic[], source: string, decoder: 'envoy-text' | 'istio-metrics'): ServiceGraph {
+  const b = new GraphBuilder({ source });
+  for (const t of traffic) for (const f of flowsOf(t, decoder)) b.add(f);
+  return b.toGraph();
+}
+
+/** Every edge's counts, without the provenance. */
+function counts(g: ServiceGraph): unknown[] {
+  return g
+    .edges()
+    .sort()
+    .map((k) => {
+      const a = g.getEdgeAttributes(k);
+      return [k, a.client, a.server, a.firstSeen, a.lastSeen];
+    });
+}
+
+describe('fusion of sources', () => {
+  it('property: a second source describing the same requests changes no count, only the provenance', () => {
+    fc.assert(
+      fc.property(fc.array(arbTraffic, { maxLength: 30 }), (traffic) => {
+        const logs = graphOf(traffic, 'access-log', 'envoy-text');
+        const fused = mergeGraphs(logs, graphOf(traffic, 'istio-metrics', 'istio-metrics'));
+        assert.deepEqual(counts(fused), counts(logs));
+        fused.forEachEdge((_k, a) => {
+          const by = requestsBySource(a);
+          assert.deepEqual(Object.keys(by), ['access-log', 'istio-metrics']);
+          assert.equal(by['access-log'], by['istio-metrics']);
+          assert.equal(requestsOf(a), by['access-log']);
+        });
+      }),
+      { seed: 13, numRuns: 200 },
+    );
+  });
+
+  it('property: an edge counts what its most complete source counted, never the sum', () => {
+    fc.assert(
+      fc.property(fc.array(arbTraffic, { maxLength: 20 }), fc.array(arbTraffic, { maxLength: 20 }), (a, b) => {
+        const ga = graphOf(a, 'access-log', 'envoy-text');
+        const gb = graphOf(b, 'hubble', 'envoy-text');
+        const fused = mergeGraphs(ga, gb);
+        fused.forEachEdge((k, e) => {
+          const ra = ga.hasEdge(k) ? requestsOf(ga.getEdgeAttributes(k)) : 0;
+          const rb = gb.hasEdge(k) ? requestsOf(gb.getEdgeAttributes(k)) : 0;
+          assert.equal(requestsOf(e), Math.max(ra, rb));
+        });
+      }),
+      { seed: 14, numRuns: 200 },
+    );
+  });
+
+  it('property: merging graphs of several sources is associative and commutative', () => {
+    const arbPart = fc.record({ traffic: fc.array(arbTraffic, { maxLength: 12 }), source: fc.constantFrom('access-log', 'istio-metrics', 'hubble') });
+    fc.assert(
+      fc.property(arbPart, arbPart, arbPart, (x, y, z) => {
+        const [a, b, c] = [x, y, z].map((p) => graphOf(p.traffic, p.source, 'envoy-text')) as [ServiceGraph, ServiceGraph, ServiceGraph];
+        const left = graphToJson(mergeGraphs(mergeGraphs(a, b), c));
+        assert.equal(graphToJson(mergeGraphs(a, mergeGraphs(b, c))), left);
+        assert.equal(graphToJson(mergeGraphs(mergeGraphs(c, a), b)), left);
+        assert.equal(graphToJson(mergeGraphs(b, mergeGraphs(c, a))), left);
+      }),
+      { seed: 15, numRuns: 150 },
+    );
+  });
+});
