@@ -80,3 +80,22 @@ export function suiteNeeding(title: string, needs: (Need | undefined)[], body: (
     });
   }
 }
+
+/** prometheus and promtool for the Prometheus API suite, found as scripts/prometheus.sh finds them (PROMETHEUS=, PROMTOOL=, PATH, /usr/bin, /usr/sbin). */
+export function prometheusNeed(notRun: string): Need | undefined {
+  const r = spawnSync('bash', [join(ROOT, 'scripts', 'prometheus.sh')], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status === 0) return undefined;
+  return {
+    what: 'Prometheus (prometheus and promtool)',
+    notRun,
+    how: 'run bash scripts/prometheus.sh --install (Debian\'s prometheus package) or set PROMETHEUS= and PROMTOOL=, and run npm run test:conformance again',
+    detail: (r.stderr || r.error?.message || `exit ${r.status}`).trim(),
+  };
+}
+
+/** openssl, which makes the throwaway CA and certificates of the Prometheus TLS tests (test/support/prometheus.ts). */
+export function opensslNeed(notRun: string): Need | undefined {
+  const r = spawnSync('openssl', ['version'], { encoding: 'utf8' });
+  if (r.status === 0) return undefined;
+  return { what: 'openssl', notRun, how: 'install it (apt-get install openssl) and run npm run test:conformance again', detail: (r.stderr || r.error?.message || `exit ${r.status}`).trim() };
+}
