@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Flow } from '../../src/flow/flow.js';
+import type { Identity } from '../../src/flow/identity.js';
+import { GraphBuilder } from '../../src/graph/build.js';
 import { decodeHubbleRecord, HUBBLE_DECODER, isHubbleRecord } from '../../src/sources/decoders/hubble.js';
 import type { Decoded } from '../../src/sources/decoders/result.js';
 import { hubbleRecord, type HubbleEndpointSpec, type HubbleFlowSpec } from '../support/hubble.js';
@@ -187,6 +189,22 @@ describe('hubble decoder', () => {
       for (const point of ['TO_ENDPOINT', 'TO_STACK', 'TO_OVERLAY']) {
         assert.equal(okFlow(decode({ source: client, destination: server, direction: 'EGRESS', point, flags: ['SYN'] })).count, 1, point);
       }
+    });
+
+    it('a count of 0 still makes the edge, with its times and no connections (graph/build.ts)', () => {
+      const cart: Identity = { kind: 'workload', key: 'shop/Deployment/cart', name: 'cart', namespace: 'shop' };
+      const orders: Identity = { kind: 'workload', key: 'shop/Deployment/orders', name: 'orders', namespace: 'shop' };
+      const b = new GraphBuilder();
+      for (const [flags, time] of [[['ACK', 'PSH'], '2026-11-24T10:00:01Z'], [['ACK', 'FIN'], '2026-11-24T10:05:00Z']] as const) {
+        const f = okFlow(decode({ time, source: client, destination: server, direction: 'INGRESS', point: 'TO_ENDPOINT', flags: [...flags] }));
+        b.add({ flow: f, source: cart, destination: orders, port: 8080, reporter: f.reporter, mtls: f.mtls });
+      }
+      const g = b.toGraph();
+      assert.equal(g.size, 1);
+      const e = g.getEdgeAttributes(g.edges()[0]!);
+      assert.deepEqual([e.client.requests, e.server.requests], [0, 0]);
+      assert.deepEqual([e.firstSeen, e.lastSeen], [Date.UTC(2026, 10, 24, 10, 0, 1), Date.UTC(2026, 10, 24, 10, 5, 0)]);
+      assert.deepEqual(e.decoders, [HUBBLE_DECODER]);
     });
 
     it('a policy verdict event stands for its connection', () => {
@@ -385,6 +403,15 @@ describe('hubble decoder', () => {
       flags: flagsArb,
       direction: fc.constantFrom('INGRESS' as const, 'EGRESS' as const),
       dropped: fc.boolean(),
+      http: fc.option(fc.record({ method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE'), path: fc.array(name, { minLength: 1, maxLength: 3 }).map((p) => '/' + p.join('/')), host: fc.option(name, { nil: undefined }) }), { nil: undefined }),
+    });
+
+    type Generated = typeof wellFormed extends fc.Arbitrary<infer T> ? T : never;
+    /** The spec a generated record is written from: an HTTP request's URL has a query when it names a host. */
+    const specOf = ({ http, dropped, ...rest }: Generated): HubbleFlowSpec => ({
+      ...rest,
+      ...(dropped ? { verdict: 'DROPPED', dropReason: 'POLICY_DENIED' } : {}),
+      ...(http === undefined ? {} : { http: { method: http.method, url: http.host === undefined ? http.path : `http://${http.host}:8080${http.path}?q=1` } }),
     });
 
     it('(1) arbitrary JSON never makes the decoder throw, nor does any field of a real record set to anything', () => {
@@ -404,7 +431,7 @@ describe('hubble decoder', () => {
       ];
       fc.assert(
         fc.property(wellFormed, fc.array(fc.tuple(fc.constantFrom(...paths), fc.jsonValue()), { minLength: 1, maxLength: 3 }), (g, edits) => {
-          const r = hubbleRecord({ ...g, shape: 'exporter' });
+          const r = hubbleRecord({ ...specOf(g), shape: 'exporter' });
           for (const [path, value] of edits) {
             let o: unknown = r;
             for (const k of path.slice(0, -1)) o = typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[k] : undefined;
@@ -420,18 +447,20 @@ describe('hubble decoder', () => {
     it('(2) a well-formed record decodes to the endpoints, ports, protocol, denial, reporter and count it was written with', () => {
       fc.assert(
         fc.property(wellFormed, (g) => {
-          const spec: HubbleFlowSpec = { ...g, ...(g.dropped ? { verdict: 'DROPPED', dropReason: 'POLICY_DENIED' } : {}), point: 'TO_ENDPOINT', isReply: false };
-          const f = okFlow(decode(spec));
+          const http = g.http;
+          const f = okFlow(decode({ ...specOf(g), point: 'TO_ENDPOINT', isReply: false }));
           assert.equal(f.source.ip, g.source.ip);
           assert.equal(f.source.port, g.source.port);
           assert.equal(f.destination.ip, g.destination.ip);
           assert.equal(f.destination.port, g.destination.port);
           assert.deepEqual(f.source.pod, g.source.pod === undefined ? undefined : { namespace: g.source.namespace, name: g.source.pod });
           assert.deepEqual(f.destination.pod, g.destination.pod === undefined ? undefined : { namespace: g.destination.namespace, name: g.destination.pod });
-          assert.equal(f.protocol, 'tcp');
+          assert.equal(f.protocol, http === undefined ? 'tcp' : 'http');
+          const l7 = http === undefined ? undefined : http.host === undefined ? { method: http.method, path: http.path } : { method: http.method, path: http.path + '?q=1', host: http.host };
+          assert.deepEqual(f.l7, l7);
           assert.deepEqual(f.denial, g.dropped ? { kind: 'policy-drop' } : undefined);
           assert.equal(f.reporter, g.direction === 'EGRESS' ? 'client' : 'server');
-          assert.equal(f.count, g.flags.length === 1 && g.flags[0] === 'SYN' ? 1 : 0);
+          assert.equal(f.count, http !== undefined || (g.flags.length === 1 && g.flags[0] === 'SYN') ? 1 : 0);
           assert.equal(f.mtls, 'unknown');
         }),
         { seed: 15, numRuns: 500 },
@@ -446,7 +475,7 @@ describe('hubble decoder', () => {
       });
       fc.assert(
         fc.property(replyArb, ({ g, how, verdict }) => {
-          const spec: HubbleFlowSpec = { ...g, verdict, dropReason: 'POLICY_DENIED' };
+          const spec: HubbleFlowSpec = { ...specOf(g), verdict, dropReason: 'POLICY_DENIED' };
           if (how === 'is_reply') spec.isReply = true;
           if (how === 'trace_reason') spec.traceReason = 'REPLY';
           if (how === 'syn-ack') spec.flags = ['SYN', 'ACK'];
