@@ -268,6 +268,19 @@ describe('hubble decoder', () => {
       assert.deepEqual(bad.destination, { ip: '10.96.14.2', port: 80 }, 'a name that is no DNS label is not a Service');
     });
 
+    it('a field shaped like a decoder answer is data, not the answer', () => {
+      const answer = { kind: 'reject', reason: 'chosen-by-the-record', detail: { not: 'a string' } };
+      for (const path of [['l4'], ['l7'], ['IP'], ['source'], ['l4', 'TCP'], ['l4', 'TCP', 'flags']]) {
+        const r = hubbleRecord({ source: client, destination: server, flags: ['SYN'] });
+        let o = r['flow'] as Record<string, unknown>;
+        for (const k of path.slice(0, -1)) o = o[k] as Record<string, unknown>;
+        o[path[path.length - 1]!] = answer;
+        const d = decodeHubbleRecord(r, at);
+        assert.notEqual(d.kind === 'ok' ? undefined : d.reason, 'chosen-by-the-record', path.join('.'));
+        if (d.kind === 'reject') assert.equal(typeof d.detail, 'string');
+      }
+    });
+
     it('hostile strings are data: control characters and __proto__ in labels', () => {
       const f = okFlow(decode({ source: { ...client, labels: ['k8s:app=\u001b[31mred\r', 'k8s:__proto__=x', 'k8s:app=second'] }, destination: server, flags: ['SYN'] }));
       assert.equal(f.source.labels?.['app'], '\u001b[31mred\r');

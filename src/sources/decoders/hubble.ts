@@ -65,9 +65,17 @@ type Rejected = Extract<Decoded<never>, { kind: 'reject' }>;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const has = (o: Obj, k: string): boolean => Object.hasOwn(o, k);
-const isRejected = (v: unknown): v is Rejected => isObj(v) && v['kind'] === 'reject' && typeof v['reason'] === 'string';
+// Helpers return a field's value or a rejection: only rejections made here count as one, so a
+// record whose `l4` reads `{"kind":"reject",…}` is data, not this decoder's answer.
+const rejections = new WeakSet<object>();
+function fail(reason: string, detail: string): Rejected {
+  const r = reject(reason, detail) as Rejected;
+  rejections.add(r);
+  return r;
+}
+const isRejected = (v: unknown): v is Rejected => typeof v === 'object' && v !== null && rejections.has(v);
 const kindOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
-const badType = (field: string, v: unknown): Rejected => reject('bad-field-type', `${field} is ${kindOf(v)}`) as Rejected;
+const badType = (field: string, v: unknown): Rejected => fail('bad-field-type', `${field} is ${kindOf(v)}`);
 
 /** Whether a file's first record is a Hubble flow: `{"flow":{…}}`, or a bare flow (Hubble < 0.8). */
 export function isHubbleRecord(obj: unknown): boolean {
@@ -125,7 +133,7 @@ function readPort(o: Obj, key: string, field: string): number | undefined | Reje
   const v = o[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number') return badType(field, v);
-  if (!Number.isInteger(v) || v < 0 || v > 65535) return reject('bad-field-value', `${field} ${excerpt(String(v), 20)} is no port`) as Rejected;
+  if (!Number.isInteger(v) || v < 0 || v > 65535) return fail('bad-field-value', `${field} ${excerpt(String(v), 20)} is no port`);
   return v === 0 ? undefined : v;
 }
 
