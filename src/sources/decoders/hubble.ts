@@ -75,7 +75,9 @@ function fail(reason: string, detail: string): Rejected {
 }
 const isRejected = (v: unknown): v is Rejected => typeof v === 'object' && v !== null && rejections.has(v);
 const kindOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
-const badType = (field: string, v: unknown): Rejected => fail('bad-field-type', `${field} is ${kindOf(v)}`);
+/** The value as a message quotes it (JSON.stringify cannot throw on what JSON.parse made). */
+const quoted = (v: unknown, max = 40): string => excerpt(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)), max);
+const badType = (field: string, v: unknown): Rejected => fail('bad-field-type', `${field} is ${kindOf(v)}: ${quoted(v)}`);
 
 /** Whether a file's first record is a Hubble flow: `{"flow":{…}}`, or a bare flow (Hubble < 0.8). */
 export function isHubbleRecord(obj: unknown): boolean {
@@ -275,7 +277,7 @@ function splitUrl(url: string): { path: string; host: string | undefined } | und
 const urlExcerpt = (url: string): string => excerpt(url.split('?')[0]!, 60);
 
 export function decodeHubbleRecord(obj: unknown, location: Location): Decoded<Flow> {
-  if (!isObj(obj)) return reject('malformed-hubble-json', `record is ${kindOf(obj)}, not a flow`);
+  if (!isObj(obj)) return reject('malformed-hubble-json', `record is ${kindOf(obj)}, not a flow: ${quoted(obj)}`);
   let flow: Obj;
   let outerTime: unknown;
   if (has(obj, 'flow')) {
@@ -291,7 +293,7 @@ export function decodeHubbleRecord(obj: unknown, location: Location): Decoded<Fl
   } else if (has(obj, 'verdict') || has(obj, 'IP') || has(obj, 'source')) {
     flow = obj;
   } else {
-    return reject('malformed-hubble-json', 'record is neither {"flow":…} nor a flow');
+    return reject('malformed-hubble-json', `record is neither {"flow":…} nor a flow: ${quoted(obj, 60)}`);
   }
 
   // Replies first: half of all flows, and nothing else about them matters.
@@ -325,7 +327,7 @@ export function decodeHubbleRecord(obj: unknown, location: Location): Decoded<Fl
   if (time !== undefined && time !== null) {
     timestamp = typeof time === 'string' ? parseTime(time) : undefined;
     if (timestamp === undefined || !startTimeInRange(timestamp)) {
-      const shown = typeof time === 'string' ? excerpt(time, 40) : kindOf(time);
+      const shown = typeof time === 'string' ? excerpt(time, 40) : `${kindOf(time)} ${quoted(time)}`;
       return reject('invalid-start-time', `time ${shown} is ${timestamp === undefined ? 'not an RFC 3339 time' : 'outside the years 2000 to 2099'}`);
     }
   }
