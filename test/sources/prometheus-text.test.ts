@@ -179,6 +179,12 @@ describe('prometheus-text decoder', () => {
     assert.equal(decode('\r'), undefined);
   });
 
+  it('reads a byte order mark before the first line only', () => {
+    assert.deepEqual(decodeFile('\ufeff# TYPE m gauge\nm 1\n').rejects, []);
+    assert.equal(okValue('\ufeffm 1').name, 'm');
+    assert.equal(decodeExpositionLine('\ufeffm 1', 'f', 2, createExpositionState())?.kind, 'reject');
+  });
+
   it('unescapes \\\\, \\" and \\n, and keeps everything else in a value as data: UTF-8, control characters, empty values', () => {
     const s = okValue(String.raw`m{path="C:\\DIR\\FILE.TXT",error="Cannot find file:\n\"FILE.TXT\"",empty="",utf="ünïcödé ✓ 🚀",ctl="` + '\u0001\u001b[31m\t' + String.raw`"} 1`);
     assert.deepEqual(s.labels, {

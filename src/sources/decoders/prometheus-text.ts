@@ -15,7 +15,8 @@
 //     repeated label name are rejects;
 //   - values as Go's ParseFloat without hex or `_` (expfmt's rule): decimals, `NaN`, `±Inf`
 //     (`inf`, `infinity`, any case); a finite number too large for a double is a reject;
-//   - blanks and tabs between tokens, leading and trailing, and a `\r` before the newline.
+//   - blanks and tabs between tokens, leading and trailing, a `\r` before the newline, a byte
+//     order mark before the first line.
 // Timestamps are integer milliseconds in text 0.0.4 and seconds (a decimal) in OpenMetrics; which
 // one a file is is given or learned from the file (ExpositionState). Exemplars (` # {…} v`) are
 // OpenMetrics only and ignored; a malformed one is counted in the state, never fatal to its sample.
@@ -106,7 +107,8 @@ export function decodeExpositionLine(text: string, file: string, line: number, s
   if (state.eofLine !== undefined) {
     return reject('exposition-after-eof', `a line after "# EOF" (line ${state.eofLine}), which ends an OpenMetrics exposition: ${excerpt(text.slice(0, end))}`);
   }
-  const start = skipBlanks(text, 0, end);
+  // A byte order mark, as Windows tools write one before the first line.
+  const start = skipBlanks(text, line === 1 && text.charCodeAt(0) === BOM ? 1 : 0, end);
   if (start === end) return undefined;
   if (text.charCodeAt(start) === HASH) return metadata(text, start + 1, end, line, state);
   return sample(new Scanner(text, end), start, { file, line }, state);
@@ -135,6 +137,7 @@ const EQUALS = 61;
 const BACKSLASH = 92;
 const OPEN = 123;
 const CLOSE = 125;
+const BOM = 0xfeff;
 
 function isBlank(c: number): boolean {
   return c === SPACE || c === TAB;
