@@ -445,7 +445,13 @@ describe('prometheus-text decoder', () => {
     const legacyName = fc.stringMatching(/^[a-zA-Z_:][a-zA-Z0-9_:]{0,15}$/);
     const anyText = fc.string({ unit: 'binary', maxLength: 12 });
     const metricName = fc.oneof({ weight: 4, arbitrary: legacyName }, { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }) });
-    const labelName = fc.oneof({ weight: 4, arbitrary: fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,12}$/) }, { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }) }).filter((n) => n !== '__name__');
+    const labelName = fc
+      .oneof(
+        { weight: 8, arbitrary: fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,12}$/) },
+        { weight: 2, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }) },
+        { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString', 'le', 'a.b') },
+      )
+      .filter((n) => n !== '__name__');
     const labelValue = fc.oneof(anyText, fc.constantFrom('', '"', '\\', '\n', '\\n', '}', ',', '=', '#', ' # ', '\r', 'spiffe://cluster.local/ns/a/sa/b'));
     const sampleArb = (timestamps: boolean): fc.Arbitrary<SampleToWrite> =>
       fc.record(
@@ -492,7 +498,15 @@ describe('prometheus-text decoder', () => {
     });
 
     const special = fc.constantFrom('{', '}', '"', ',', '=', '\\', '#', '\n', '\r', ' ', '\t', '# EOF', '# TYPE ', '# UNIT ', 'counter', 'e', '.', '+Inf', 'NaN', '_total', 'm', '1');
-    const hostile = fc.array(fc.oneof(special, fc.string({ unit: 'binary', maxLength: 6 }), fc.string({ unit: 'grapheme-ascii', maxLength: 6 })), { maxLength: 24 }).map((p) => p.join(''));
+    const noise = fc.array(fc.oneof(special, fc.string({ unit: 'binary', maxLength: 6 }), fc.string({ unit: 'grapheme-ascii', maxLength: 6 })), { maxLength: 24 }).map((p) => p.join(''));
+    // Noise alone, and noise after the start of a real line, so the scanner is met deep inside a label set too.
+    const hostile = fc.oneof(
+      noise,
+      fc.tuple(sampleArb(true), fc.constantFrom<Format>('text', 'openmetrics'), fc.nat(), noise).map(([s, f, at, rest]) => {
+        const line = sampleLine(s, f);
+        return line.slice(0, at % (line.length + 1)) + rest;
+      }),
+    );
 
     /** What every answer must look like; rejects quote input printably. */
     function wellFormed(d: ReturnType<typeof decodeExpositionLine>): void {

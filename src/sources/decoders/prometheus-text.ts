@@ -98,7 +98,7 @@ export function familyType(state: ExpositionState, name: string): MetricType | u
 /**
  * One line of an exposition (without its newline; a trailing `\r` is ignored): a sample, a
  * reject, or undefined for a line that carries no sample (blank, comment, `# HELP`, `# TYPE`,
- * `# UNIT`, `# EOF`). Never throws.
+ * `# UNIT`, `# EOF`). A sample's labels are a null-prototype record. Never throws.
  */
 export function decodeExpositionLine(text: string, file: string, line: number, state: ExpositionState): Decoded<MetricSample> | undefined {
   state.lastLine = line;
