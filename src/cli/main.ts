@@ -6,6 +6,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, InputError, OutputError, ZtmapError } from '../errors.js';
 import { DEFAULT_MAX_LINE_LENGTH } from '../sources/framing/lines.js';
 import { SOURCES } from '../sources/registry.js';
+import { readPrometheusHttpConfig } from '../sources/transports/prometheus-http-config.js';
+import { windowOf } from './observe/window.js';
 import { DEFAULT_INFER_OPTIONS } from '../infer/infer.js';
 import { observe, type ObserveOptions } from './commands/observe.js';
 import { churnSummary } from './observe/churn-summary.js';
@@ -70,6 +72,15 @@ interface VerifyFlags {
 }
 
 /** One worker per core, up to 8: parts are merged on the main thread, which is idle meanwhile. */
+interface PrometheusFlags {
+  prometheus?: string;
+  prometheusHttpConfig?: string;
+  prometheusTimeout: number;
+  last?: string;
+  from?: string;
+  to?: string;
+}
+
 const defaultJobs = () => Math.min(8, availableParallelism());
 
 const TARGETS_HELP = 'istio (AuthorizationPolicy), mtls (STRICT PeerAuthentication), networkpolicy';
@@ -93,6 +104,12 @@ export function program(): Command {
     .option('--container <name>', 'the container whose logs are access logs', 'istio-proxy')
     .option('--max-line-length <chars>', 'longer lines are rejected and reported', positiveInt, DEFAULT_MAX_LINE_LENGTH)
     .option('--merge <graph.json>', 'merge a graph saved by an earlier observe (repeatable)', collect, [])
+    .option('--prometheus <url>', "also read Istio's standard metrics from this Prometheus' HTTP API over the window (--last, or --from/--to)")
+    .option('--last <duration>', 'with --prometheus: the window up to --to (or now): 90m, 24h, 7d (default 7d)')
+    .option('--from <time>', 'with --prometheus: the window\'s start, RFC 3339')
+    .option('--to <time>', 'with --prometheus: the window\'s end, RFC 3339 (default now)')
+    .option('--prometheus-http-config <file>', "credentials and TLS for --prometheus, in the file format of promtool's --http.config.file (basic_auth, authorization, tls_config)")
+    .option('--prometheus-timeout <seconds>', 'with --prometheus: how long one query may take', positiveInt, 120)
     .option('-j, --jobs <n>', 'worker threads for large inputs (1: read in this process); the output is the same for any number', positiveInt, defaultJobs())
     .option('--max-external-endpoints <n>', 'world/unknown endpoints kept per workload and port; the rest are folded into one "(other)" node (docs/observe.md)', nonNegativeInt, DEFAULT_MAX_EXTERNAL_ENDPOINTS)
     .addOption(
@@ -108,13 +125,27 @@ Examples:
   ztmap observe -i fixtures/bookinfo/inventory.json fixtures/bookinfo/logs
   kubectl logs productpage-v1-xyz -c istio-proxy | ztmap observe -i inv.json --pod default/productpage-v1-xyz -
   ztmap observe -i inv.json '/var/log/pods/*/istio-proxy/*.log*'
+  ztmap observe -i inv.json --prometheus http://prometheus.istio-system:9090 --last 7d
+  ztmap observe -i inv.json logs/ hubble-flows.jsonl sidecar-metrics.prom
 
 Exit codes: 0 ok, 2 bad usage or input, 3 records rejected, 4 endpoints unresolved, 1 internal error.`,
     )
-    .action(async (inputs: string[], flags: Omit<ObserveOptions, 'inputs'> & { quiet?: boolean; failOn: 'rejected' | 'unresolved' | 'never' }) => {
+    .action(async (inputs: string[], flags: Omit<ObserveOptions, 'inputs' | 'prometheus'> & PrometheusFlags & { quiet?: boolean; failOn: 'rejected' | 'unresolved' | 'never' }) => {
+      if (flags.prometheus === undefined && (flags.last ?? flags.from ?? flags.to ?? flags.prometheusHttpConfig) !== undefined) {
+        throw new ConfigError('--last, --from, --to and --prometheus-http-config go with --prometheus URL.');
+      }
       const term = terminalFor(process.stderr, process.env, flags.quiet === true);
+      const { prometheus, prometheusHttpConfig, prometheusTimeout, last, from, to, ...rest } = flags;
       const result = await observe({
-        ...flags,
+        ...rest,
+        ...(prometheus === undefined
+          ? {}
+          : {
+              prometheus: {
+                client: { url: prometheus, timeoutMs: prometheusTimeout * 1000, ...(prometheusHttpConfig === undefined ? {} : await readPrometheusHttpConfig(prometheusHttpConfig)) },
+                window: windowOf({ ...(last === undefined ? {} : { last }), ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) }),
+              },
+            }),
         inputs,
         onProgress: (p) => term.progress(`reading ${printable(p.file)} (${p.filesDone + 1}/${p.filesTotal}) ${(p.bytes / 1048576).toFixed(0)} MiB, ${p.lines} lines`),
       });

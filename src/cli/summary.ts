@@ -20,16 +20,23 @@ function tallyLines(title: string, t: Tally, term: Terminal, code: 'red' | 'yell
   return out;
 }
 
+/** ` (access-log 4, hubble 1)` when more than one source was read. */
+function bySource(files: Readonly<Record<string, number>>): string {
+  const names = Object.keys(files);
+  return names.length < 2 ? '' : ` (${names.map((n) => `${n} ${files[n]}`).join(', ')})`;
+}
+
 export function observeSummary(r: ObserveResult, term: Terminal): string {
   const skipped = r.skips.entries().map(([k, e]) => `${k} ${e.count}`).join(', ');
   const lines = [
     term.color('bold', 'ztmap observe'),
     `inventory: ${r.inventory.pods} pods, ${r.inventory.workloads} workloads, ${r.inventory.services} services`,
     ...ipConflictLines(r.inventory.ipConflicts, term),
-    `read: ${r.read.files} files, ${r.read.lines} lines, ${r.read.bytes} bytes` +
+    `read: ${r.read.files} files${bySource(r.filesBySource)}, ${r.read.lines} lines, ${r.read.bytes} bytes` +
       (r.read.filesSkipped.length > 0 ? ` (${r.read.filesSkipped.length} files of other containers not read)` : ''),
     ...inputNoteLines(r),
-    `skipped (not access logs): ${r.skips.total}${skipped === '' ? '' : ` (${skipped})`}`,
+    ...(r.prometheus === undefined ? [] : [`prometheus: ${r.prometheus.series} series from ${printable(r.prometheus.url)} (${r.prometheus.queries} queries)`, ...r.prometheus.warnings.map((w) => term.color('yellow', `  warning from Prometheus: ${printable(w)}`))]),
+    `skipped (not traffic to count): ${r.skips.total}${skipped === '' ? '' : ` (${skipped})`}`,
     ...tallyLines('rejected records', r.rejects, term, 'red'),
     ...tallyLines('unresolved endpoints (kept as unknown nodes)', r.unresolved, term, 'yellow'),
     `flows: ${r.flows}`,

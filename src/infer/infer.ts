@@ -161,8 +161,10 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
     if (e.deniedTruncated) {
       findings.push({ severity: 'warning', target: 'observe', subject: e.target, message: `more distinct refused operations from ${e.source} on port ${e.port} were observed than the graph keeps: the denied-today list is incomplete`, flows: [key] });
     }
-    // Only refused: the mesh denies this traffic today, and the proposal keeps denying it.
-    if (evidence.requests === 0) continue;
+    // Only refused: the mesh denies this traffic today, and the proposal keeps denying it. An
+    // edge seen but never counted (Hubble's packets of a connection opened before the capture)
+    // refused nothing: it is traffic to allow.
+    if (evidence.requests === 0 && e.denied.length > 0) continue;
     if (e.source === BEHIND_PROXY.key) {
       const via = (proxied.callers.get(key) ?? []).join(', ');
       if (via !== '') {

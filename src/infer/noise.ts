@@ -57,7 +57,10 @@ export function noiseOf(edge: EdgeAttributes, from: NodeAttributes, hostIPs: Rea
   }
   // An edge whose records carried no time has no known days: it is kept (a missing allow is
   // an outage), and its confidence note says so.
-  if (evidence.requests < t.minRequests || (evidence.daysSeen > 0 && evidence.daysSeen < t.minDays)) {
+  // Seen but never counted (Hubble's packets of connections opened before the capture began):
+  // traffic that exists, whose count is unknown, so it meets a threshold of one request.
+  const requests = evidence.requests === 0 ? 1 : evidence.requests;
+  if (requests < t.minRequests || (evidence.daysSeen > 0 && evidence.daysSeen < t.minDays)) {
     return {
       reason: 'below-threshold',
       consequence: `seen ${evidence.requests} time(s) on ${evidence.daysSeen} distinct UTC day(s), below --min-requests ${t.minRequests} / --min-days ${t.minDays}: denied once policies are enforced.`,

@@ -1,11 +1,13 @@
 // The one list of sources (source.ts). A new source is a module and a line here.
 
 import { accessLogSource } from './access-log-source.js';
+import { hubbleSource } from './hubble-source.js';
+import { istioMetricsSource } from './istio-metrics-source.js';
 import type { Source } from './source.js';
 import { readBytes, type InputFile } from './transports/files.js';
 
 /** In the order files are offered to them; the last, access logs, takes whatever the others do not recognise. */
-export const SOURCES: readonly Source[] = [accessLogSource];
+export const SOURCES: readonly Source[] = [istioMetricsSource, hubbleSource, accessLogSource];
 
 export const DEFAULT_SOURCE = accessLogSource;
 

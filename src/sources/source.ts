@@ -9,7 +9,7 @@ import type { AccessLogDecoderOptions } from './access-log-decoder.js';
 import type { InputFile } from './transports/files.js';
 
 /** How a source's records arrive: files (with directories, globs, .gz and pipes), or a Prometheus server's HTTP API. */
-export type TransportName = 'files' | 'prometheus-api';
+type TransportName = 'files' | 'prometheus-api';
 
 export interface ReadProgress {
   file: string;

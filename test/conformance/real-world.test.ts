@@ -232,7 +232,7 @@ function parseSummary(stderr: string): Counts {
     c.files = Number(read[1]);
     c.lines = Number(read[2]);
   }
-  const skipped = /^skipped \(not access logs\): \d+(?: \((.*)\))?$/m.exec(stderr);
+  const skipped = /^skipped \(not traffic to count\): \d+(?: \((.*)\))?$/m.exec(stderr);
   for (const part of skipped?.[1]?.split(', ') ?? []) {
     const [reason, n] = part.split(' ');
     c.skipped[reason!] = Number(n);

@@ -2,6 +2,8 @@
 
 import { join } from 'node:path';
 import { ConfigError } from '../../errors.js';
+import { compare } from '../../flow/compare.js';
+import type { PrometheusRead } from '../../sources/istio-metrics-window.js';
 import type { PodRef } from '../../flow/flow.js';
 import { edgesCsvChunks, nodesCsvChunks } from '../../graph/csv.js';
 import { mergeGraphs } from '../../graph/build.js';
@@ -17,6 +19,7 @@ import { checkNamedFile, expandInputsWithNotes, type InputFile, type InputNotes 
 import { learnBindings } from '../observe/bindings.js';
 import { DEFAULT_MIN_PART_BYTES, observeParallel, planParts } from '../observe/parallel.js';
 import { observePart, type PartResult } from '../observe/part.js';
+import { observePrometheus, type PrometheusInput } from '../observe/prometheus.js';
 import { makeOutDir } from '../out-dir.js';
 import { recoverOutputs, replaceOutputs, type FileContent } from '../output.js';
 
@@ -44,6 +47,8 @@ export interface ObserveOptions {
   maxExternalEndpoints?: number;
   /** The source of every input (sources/registry.ts); by default each file's is recognised from its first lines. */
   source?: string;
+  /** Also read Istio's standard metrics from a live Prometheus over a window. */
+  prometheus?: PrometheusInput;
   onProgress?: (p: ReadProgress) => void;
 }
 
@@ -56,12 +61,22 @@ export interface ObserveResult extends PartResult {
   inputs: InputNotes;
   /** Nothing usable was read and no graph was merged: observe wrote nothing and left OUT as it was. */
   empty: boolean;
+  /** Input files by the source that read them, sorted by name. */
+  filesBySource: Record<string, number>;
+  /** What was asked of a Prometheus server (--prometheus). */
+  prometheus?: PrometheusRead;
 }
 
 function parsePodRef(s: string): PodRef {
   const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(s);
   if (m === null) throw new ConfigError(`--pod: expected NAMESPACE/POD (got ${JSON.stringify(s)}). For example --pod default/productpage-v1-6b746f74dc-9stvm.`);
   return { namespace: m[1]!, name: m[3]! };
+}
+
+function countBySource(files: readonly InputFile[]): Record<string, number> {
+  const n = new Map<string, number>();
+  for (const f of files) n.set(f.source ?? DEFAULT_SOURCE.name, (n.get(f.source ?? DEFAULT_SOURCE.name) ?? 0) + 1);
+  return Object.fromEntries([...n].sort((a, b) => compare(a[0], b[0])));
 }
 
 /** Each input with the name of its source: the one `--source` names, else the one that recognises its first lines. */
@@ -86,9 +101,9 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
     await checkNamedFile(f, '--merge graph', 'Pass a graph.json written by `ztmap observe`.');
     saved.push(await readGraphFile(f));
   }
-  if (files.length === 0 && saved.length === 0) {
+  if (files.length === 0 && saved.length === 0 && opts.prometheus === undefined) {
     const named = opts.inputs.length === 0 ? '' : ` (${opts.inputs.join(', ')} hold${opts.inputs.length === 1 ? 's' : ''} no regular file)`;
-    throw new ConfigError(`observe: no input${named}. Name access-log files, directories or globs, - for stdin, or --merge saved graphs.`);
+    throw new ConfigError(`observe: no input${named}. Name telemetry files, directories or globs, - for stdin, --prometheus URL, or --merge saved graphs.`);
   }
   const decoder: AccessLogDecoderOptions = { format: opts.format, container: opts.container, maxLineLength: opts.maxLineLength, ...(pod ? { pod } : {}) };
   // Which pods wrote the inputs, at which addresses, when: known before any line is resolved,
@@ -109,6 +124,13 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
       ? await observeParallel(parts, { jobs, inventory: opts.inventory, learned, decoder, maxExternalEndpoints: cap, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
       : await observePart(inventory, files, decoder, opts.onProgress, { maxExternalEndpoints: cap });
   let { graph } = observed;
+  let prometheus: PrometheusRead | undefined;
+  if (opts.prometheus !== undefined) {
+    const p = await observePrometheus(inventory, opts.prometheus, observed, cap);
+    prometheus = p.read;
+    observed.flows += p.flows;
+    graph = mergeGraphs(graph, p.graph, cap);
+  }
   for (const g of saved) graph = mergeGraphs(graph, g, cap);
   // A directory inside a walk that could not be listed is input that was not read.
   for (const u of notes.unreadable) observed.rejects.add('unreadable-directory', { file: u.path }, u.reason);
@@ -117,6 +139,8 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
     graph,
     inputs: notes,
     empty: observed.flows === 0 && saved.length === 0,
+    filesBySource: countBySource(files),
+    ...(prometheus === undefined ? {} : { prometheus }),
     inventory: { pods: inventory.pods.length, workloads: inventory.workloads.size, services: inventory.services.length, ipConflicts: inventory.ipConflicts },
     churn: combined.report,
   };

@@ -107,7 +107,8 @@ export function metricFlow(sample: MetricSample, time: SampleTime = {}): Decoded
     protocol,
     mtls: mtlsOf(l['connection_security_policy']),
     responseCode,
-    count: value,
+    // increase() extrapolates to the window's edges: whole requests, and at least one for any increase.
+    count: Math.max(1, Math.round(value)),
     reporter,
     evidence: { decoder: ISTIO_METRICS_DECODER, location: sample.location },
   };

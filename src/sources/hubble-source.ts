@@ -1,0 +1,51 @@
+// Cilium Hubble flows as a source: `hubble observe -o json` / `-o jsonpb` output and the Hubble
+// exporter's files, one JSON object a line (decoders/hubble.ts says what each flow becomes).
+
+import { DEFAULT_MAX_LINE_LENGTH } from './framing/lines.js';
+import { decodeHubbleRecord, HUBBLE_DECODER, isHubbleRecord } from './decoders/hubble.js';
+import { readLineFiles } from './read-lines.js';
+import type { FlowSinks, Source } from './source.js';
+import { excerpt } from '../text.js';
+
+function parsed(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
+
+export const hubbleSource: Source = {
+  name: 'hubble',
+  description: 'Cilium Hubble flows (hubble observe -o json / -o jsonpb, the Hubble exporter)',
+  decoders: [HUBBLE_DECODER],
+  transports: ['files'],
+  splittable: true,
+  recognises: (lines) => lines.length > 0 && isHubbleRecord(parsed(lines[0]!)),
+  readFiles(files, options, sinks: FlowSinks) {
+    const max = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+    return readLineFiles(files, max, sinks, (file) => ({
+      sink: {
+        line(text, lineNumber) {
+          if (text.trim() === '') return;
+          const location = { file: file.path, line: lineNumber };
+          let obj: unknown;
+          try {
+            obj = JSON.parse(text);
+          } catch (err) {
+            sinks.rejects.add('malformed-hubble-json', location, `${(err as Error).message}: ${excerpt(text)}`);
+            return;
+          }
+          const d = decodeHubbleRecord(obj, location);
+          if (d.kind === 'ok') sinks.flow(d.value);
+          else if (d.kind === 'skip') sinks.skips.add(d.reason, location);
+          else sinks.rejects.add(d.reason, location, d.detail);
+        },
+        oversize(lineNumber, length) {
+          sinks.rejects.add('line-too-long', { file: file.path, line: lineNumber }, `${length} characters; the limit is ${max} (--max-line-length)`);
+        },
+      },
+      end: () => false,
+    }));
+  },
+};
