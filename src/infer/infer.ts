@@ -194,6 +194,14 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
       findings.push({ severity: 'blocker', target: 'observe', subject: outbound ? e.source : e.target, message: consequence, requests: evidence.requests, flows: [key] });
       continue;
     }
+    // No source named the port (metrics have no port label, and the Service has several that
+    // could be it): a rule for port 0 would be no rule, or one for every port.
+    if (e.port === 0) {
+      const consequence = `${evidence.requests} request(s) from ${e.source} to ${e.target} on a port no source named (${e.decoders.join('+')}: Istio metrics have no port label, and the Service has several ports that could be it). No rule allows them: collect the access logs or Hubble flows of ${e.target} and run observe again with them, whose ports fuse in.`;
+      excluded.push({ from, to, port: e.port, protocol: e.protocol, reason: 'unknown-port', consequence, evidence });
+      findings.push({ severity: 'blocker', target: 'observe', subject: e.target, message: consequence, requests: evidence.requests, flows: [key] });
+      continue;
+    }
     const hostIPs = new Set(facts.get(e.target)?.pods.flatMap((p) => (p.hostIP === undefined ? [] : [p.hostIP])) ?? []);
     const noise = noiseOf(e, fromNode, hostIPs, evidence, opts);
     if (noise !== undefined) {

@@ -73,7 +73,7 @@ export interface AccessRule {
 }
 
 /** Observed traffic that is deliberately not turned into a rule, with the reason. */
-export type ExclusionReason = 'kubelet-probe' | 'metrics-scrape' | 'istio-port' | 'below-threshold' | 'behind-proxy' | 'folded-endpoints';
+export type ExclusionReason = 'kubelet-probe' | 'metrics-scrape' | 'istio-port' | 'below-threshold' | 'behind-proxy' | 'folded-endpoints' | 'unknown-port';
 
 /**
  * Requests the mesh refused during the window, per operation (docs/observe.md, "Traffic the mesh denies today"): evidence of
