@@ -1,5 +1,6 @@
 // One measurement in its own process, so peak RSS belongs to it alone.
-//   node dist/bench/run-one.js bare|floor|ztmap|jobs text|json FILE [INVENTORY]
+//   node dist/bench/run-one.js bare|floor|ztmap|jobs text|json|metrics|hubble FILE [INVENTORY]
+// (metrics: an Istio metrics exposition, hubble: Hubble flows, read by their sources)
 // (`jobs`: `observe --jobs` with one worker per core, reported apart from the one-core figures)
 // prints {"mode","format","lines","seconds","maxRssMiB", ...} on stdout.
 
@@ -18,6 +19,12 @@ if (mode === undefined || format === undefined || file === undefined) {
   process.exit(2);
 }
 
+/** A sample line, its name, label text and value: what a bare loop over an exposition must find. */
+const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (\S+)/;
+
+/** The source that reads a bench format (sources/registry.ts): the access-log formats are recognised as such. */
+const SOURCE_OF: Record<string, string> = { metrics: 'istio-metrics', hubble: 'hubble' };
+
 // The practical limit in Node: split lines and do the one unavoidable per-line parse.
 async function bare(): Promise<Record<string, number>> {
   let lines = 0;
@@ -32,6 +39,11 @@ async function bare(): Promise<Record<string, number>> {
       if (format === 'json') {
         const o = JSON.parse(l) as Record<string, unknown>;
         if (o['upstream_cluster'] !== undefined) matched++;
+      } else if (format === 'hubble') {
+        const o = JSON.parse(l) as Record<string, unknown>;
+        if (o['flow'] !== undefined) matched++;
+      } else if (format === 'metrics') {
+        if (SAMPLE_LINE.exec(l) !== null) matched++;
       } else if (TEXT_LINE.exec(l) !== null) matched++;
     }
   }
@@ -40,7 +52,8 @@ async function bare(): Promise<Record<string, number>> {
 
 async function ztmap(): Promise<Record<string, number>> {
   const inv = buildInventory(inventoryFile === undefined ? [] : await loadObjects(inventoryFile));
-  const r = await observePart(inv, [{ path: file! }], { format: 'auto', container: 'istio-proxy' });
+  const source = SOURCE_OF[format!];
+  const r = await observePart(inv, [{ path: file!, ...(source === undefined ? {} : { source }) }], { format: 'auto', container: 'istio-proxy' });
   return { lines: r.read.lines, flows: r.flows, repeated: r.repeated, rejected: r.rejects.total, edges: r.graph.size, nodes: r.graph.order };
 }
 

@@ -1,6 +1,7 @@
 // Cilium Hubble flows as a source: `hubble observe -o json` / `-o jsonpb` output and the Hubble
 // exporter's files, one JSON object a line (decoders/hubble.ts says what each flow becomes).
 
+import { endpointKeyOf } from '../flow/endpoint-key.js';
 import { DEFAULT_MAX_LINE_LENGTH } from './framing/lines.js';
 import { decodeHubbleRecord, HUBBLE_DECODER, isHubbleRecord } from './decoders/hubble.js';
 import { readLineFiles } from './read-lines.js';
@@ -37,7 +38,10 @@ export const hubbleSource: Source = {
             return;
           }
           const d = decodeHubbleRecord(obj, location);
-          if (d.kind === 'ok') sinks.flow(d.value);
+          if (d.kind === 'ok') {
+            d.value.endpointKey = endpointKeyOf(d.value);
+            sinks.flow(d.value);
+          }
           else if (d.kind === 'skip') sinks.skips.add(d.reason, location);
           else sinks.rejects.add(d.reason, location, d.detail);
         },

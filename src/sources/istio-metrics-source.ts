@@ -4,6 +4,7 @@
 // its counts are totals up to the scrape, at the samples' own time when the file gives one
 // (federation), otherwise at no known time. Give one scrape per proxy; for a window, ask Prometheus.
 
+import { endpointKeyOf } from '../flow/endpoint-key.js';
 import { metricFlow, ISTIO_METRICS_DECODER } from './decoders/istio-metrics.js';
 import { createExpositionState, decodeExpositionLine, endOfExposition } from './decoders/prometheus-text.js';
 import { DEFAULT_MAX_LINE_LENGTH } from './framing/lines.js';
@@ -36,7 +37,10 @@ export const istioMetricsSource: Source = {
               return;
             }
             const d = metricFlow(sample.value);
-            if (d.kind === 'ok') sinks.flow(d.value);
+            if (d.kind === 'ok') {
+              d.value.endpointKey = endpointKeyOf(d.value);
+              sinks.flow(d.value);
+            }
             // Every other metric of a scrape (Envoy's own, durations, bytes) is counted once by name.
             else if (d.kind === 'skip') sinks.skips.add(d.reason, location);
             else sinks.rejects.add(d.reason, location, d.detail);

@@ -6,6 +6,7 @@
 // exist at its start) and counts their lowest value, so a rare edge is never dropped. Per
 // series, the count is the larger of the two: each is a lower bound of the window's requests.
 
+import { endpointKeyOf } from '../flow/endpoint-key.js';
 import type { Location } from '../errors.js';
 import { COUNTED_METRICS, FLOW_LABELS, metricFlow } from './decoders/istio-metrics.js';
 import type { MetricSample } from './decoders/metric-sample.js';
@@ -61,7 +62,10 @@ export async function readPrometheusMetrics(client: PrometheusClientOptions, win
     for (const s of [...bySeries.values()]) {
       const d = metricFlow(s, window);
       const at: Location = s.location;
-      if (d.kind === 'ok') sinks.flow(d.value);
+      if (d.kind === 'ok') {
+        d.value.endpointKey = endpointKeyOf(d.value);
+        sinks.flow(d.value);
+      }
       else if (d.kind === 'skip') sinks.skips.add(d.reason, at);
       else sinks.rejects.add(d.reason, at, d.detail);
     }
