@@ -226,6 +226,10 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
       paths = g.paths;
       notes.push(...g.notes);
       if (onlyFailures(e)) notes.push('every observed request failed upstream (5xx or no response, e.g. UH, UF, URX): the call was attempted but never succeeded; the rule keeps the intent, confirm it is wanted');
+      // Metrics (and Hubble without L7 visibility) name no method or path: the rule is L4 + identity.
+      if (evidence.methods.length === 0 && evidence.paths.length === 0) {
+        notes.push(`L4 + identity only: ${e.decoders.join('+')} ${e.decoders.length === 1 ? 'names' : 'name'} no method or path, so the rule allows any method and path on port ${e.port}; collect access logs (or Hubble with L7 visibility) to narrow it`);
+      }
     }
     if (e.methods.length !== evidence.methods.length || e.paths.length !== evidence.paths.length) {
       notes.push('the server proxy refused some requests of this pair: methods and paths are those it let through');

@@ -2,6 +2,7 @@
 // readiness, excluded traffic, and coverage and risk. Names come from telemetry and the
 // inventory, so every cell is escaped for Markdown (docs/architecture.md, "Untrusted input").
 
+import { compare } from '../flow/compare.js';
 import type { RuleSet } from '../rules/access-rule.js';
 import { printable, printableDeep } from '../text.js';
 import { sortFindings, type Finding } from '../rules/finding.js';
@@ -21,6 +22,8 @@ export interface Review {
   mtls: { namespace: string; ready: boolean; plaintext: PlaintextInbound[]; refused: PlaintextInbound[] }[];
   /** Requests the mesh refused in the window: the proposal keeps denying them. */
   denied: DeniedToday[];
+  /** Which sources the rules rest on, and the HTTP/gRPC rules no source gave methods or paths for (L4 + identity only). */
+  evidence: { rulesBySource: Record<string, number>; l4IdentityOnly: string[] };
   unmanagedNamespaces: RuleSet['unmanagedNamespaces'];
   settings: RuleSet['settings'];
 }
@@ -70,6 +73,15 @@ function refusedPlaintext(rs: RuleSet, namespace: string): PlaintextInbound[] {
     .map((d) => ({ workload: d.to.key, from: d.from.key, port: d.port, requests: d.requests }));
 }
 
+function evidenceOfRules(rs: RuleSet): Review['evidence'] {
+  const bySource = new Map<string, number>();
+  for (const r of rs.rules) for (const name of Object.keys(r.evidence.sources)) bySource.set(name, (bySource.get(name) ?? 0) + 1);
+  return {
+    rulesBySource: Object.fromEntries([...bySource].sort((a, b) => compare(a[0], b[0]))),
+    l4IdentityOnly: rs.rules.filter((r) => r.protocol !== 'tcp' && r.evidence.methods.length === 0 && r.evidence.paths.length === 0).map((r) => r.id),
+  };
+}
+
 export function reviewOf(rs: RuleSet, targets: string[], findings: Finding[], manifests: number): Review {
   const sorted = sortFindings(findings);
   const count = (s: Finding['severity']) => sorted.filter((f) => f.severity === s).length;
@@ -94,6 +106,7 @@ export function reviewOf(rs: RuleSet, targets: string[], findings: Finding[], ma
         return { namespace, ready: plaintext.length === 0, plaintext, refused: refusedPlaintext(rs, namespace) };
       }),
     denied: deniedToday(rs),
+    evidence: evidenceOfRules(rs),
     unmanagedNamespaces: rs.unmanagedNamespaces,
     settings: rs.settings,
   });
@@ -161,6 +174,18 @@ export function reviewMarkdown(r: Review): string {
           ),
         ]),
     '',
+    '## Evidence',
+    '',
+    `Rules by the sources that saw their traffic: ${Object.keys(r.evidence.rulesBySource).length === 0 ? 'none' : Object.entries(r.evidence.rulesBySource).map(([n, k]) => `${md(n)} ${k}`).join(', ')}.`,
+    '',
+    ...(r.evidence.l4IdentityOnly.length === 0
+      ? []
+      : [
+          `HTTP/gRPC rules that allow any method and path, because their sources (Istio metrics, Hubble without L7 visibility) name none: L4 + identity only (principals and ports). Collect access logs to narrow them:`,
+          '',
+          ...r.evidence.l4IdentityOnly.map((id) => `- ${md(id)}`),
+          '',
+        ]),
     '## Excluded traffic',
     '',
     ...(r.excluded.length === 0
