@@ -1,9 +1,15 @@
 // Generates fixtures/bookinfo/: a Kubernetes inventory dump, the Istio sidecar access logs
 // that a simulated hour of Bookinfo traffic would produce (in every collection layout ztmap
-// reads), and the dependency graph that traffic must yield.
+// reads), the dependency graph that traffic must yield, and the same hour as two other sources:
+//   inventory.json, inventory.yaml   the cluster at 11:00
+//   logs/                            the proxies' access logs (kubectl, /var/log/pods, Fluent Bit, Vector)
+//   expected-graph.json              the edges the simulation made, with their counts
+//   metrics/federate.prom            Istio standard metrics as Prometheus' /federate returns them
+//   hubble/flows.jsonl               `hubble observe -o jsonpb` for the hour
 //
-// This is an independent oracle: it imports nothing from src/. The expected graph is
-// computed from the simulated requests, never by parsing the logs it writes.
+// This is an independent oracle: it imports nothing from src/ but flow/compare. The expected
+// graph, the metrics and the Hubble flows are computed from the simulated requests, never by
+// parsing the logs it writes.
 // Deterministic: seeded PRNGs, fixed clock; running it twice gives byte-identical files.
 //
 // Usage: node dist/scripts/make-fixtures.js [--out DIR] [--verbose]   (default: <repo>/fixtures/bookinfo)
@@ -40,6 +46,80 @@
 //   sidecar injected; its log under pods/ holds istio-agent lines only), and CronJob
 //   default/reviews-cleanup (daily at 03:15, Jobs deleted an hour after they finish: only
 //   the CronJob object is in the dump).
+//
+// metrics/federate.prom: `curl 'prometheus:9090/federate?match[]={__name__=~"istio_requests_total|
+// istio_tcp_connections_opened_total"}'` at 11:00:00Z (Prometheus text 0.0.4: one `# TYPE NAME
+// untyped` per family, each value followed by its timestamp in ms). Simplifications, so that the
+// counts are exactly the hour's: every proxy's counters started at 0 at 10:00 (as if each had
+// restarted then) and every proxy was last scraped at 11:00:00.000. What Istio's stats filter and
+// Prometheus do, and the fixture follows:
+// - A meshed request is counted twice: `reporter="source"` by the client's proxy
+//   (connection_security_policy="unknown": the client cannot tell) and `reporter="destination"` by
+//   the server's sidecar ("mutual_tls"). One series per label set and reporting pod, valued with
+//   that pod's count of the hour.
+// - A client without a sidecar (legacy-client, 10.244.9.99, the kubelet's probe, Prometheus'
+//   scrape) exchanges no peer metadata: only the destination report, with every source_* label
+//   "unknown" (source_canonical_revision "latest"), connection_security_policy "none".
+// - The ingress gateway reports only as a source (istio.io: "source if report is from a client
+//   Istio proxy or a gateway"): its calls to productpage are `reporter="source"` with
+//   source_workload="istio-ingressgateway", and productpage's sidecar reports them as
+//   destination with the gateway's principal and "mutual_tls". The world -> gateway hop has no
+//   series at all: the gateway runs no inbound sidecar listener that would report it.
+// - ratings' passthrough connections to 203.0.113.10:443 are `istio_tcp_connections_opened_total`
+//   with reporter="source" only, destination_service_name="PassthroughCluster" and every other
+//   destination_* label "unknown" (destination_canonical_revision "latest"): a TCP passthrough has
+//   no Host to fall back on, so neither the address nor the SNI api.example.com appears (Istio's
+//   issues #17271/#23901 and the Prometheus answer in ../shared/reference/telemetry show the same).
+//   TCP series carry no response_code nor grpc_response_status; request_protocol="tcp". HTTP
+//   traffic has no TCP series (the TCP stats are recorded by TCP proxies only).
+// - Workload names are Istio's (pkg/kube GetDeployMetaFromPod): a ReplicaSet's pod is its
+//   Deployment's, and a Job named NAME-<8 to 10 digits> is CronJob NAME's, so the report Jobs'
+//   pods are source_workload="ratings-report". (The inventory's ISTIO_META_WORKLOAD_NAME env of
+//   those pods says the Job's name, which the injector would not write; left as it is, since the
+//   inventory must keep its bytes.) Principals are spiffe://cluster.local/ns/NS/sa/SA from the
+//   pods' service accounts; canonical service and revision from the pods' labels; clusters
+//   "Kubernetes".
+// - /federate returns a series' labels sorted by name (Prometheus keeps label sets sorted and the
+//   handler writes them in that order; it does not keep the sidecar's order), with the target
+//   labels the scrape added: instance (POD_IP:15020, the merged-metrics port of the pods'
+//   prometheus.io annotations), job="kubernetes-pods", namespace, pod. Series are sorted by name,
+//   then label set.
+// - Staleness: a target gone for more than the 5-minute lookback returns nothing, so the two
+//   report Jobs' pods (ended 10:03 and 10:33) have no series: their requests to ratings are seen
+//   only in ratings' destination series.
+//
+// hubble/flows.jsonl: `hubble observe -o jsonpb` lines (`{"flow":{…},"node_name":…,"time":…}`,
+// fields in flow.proto's order, times in ns), sorted by time. Connections: a proxy's pooled
+// upstream source port is one connection, opened at its first request and kept for the hour;
+// Prometheus keeps one connection; the kubelet (Connection: close), legacy-client, 10.244.9.99
+// and each world client of the gateway open one per request; each passthrough line is one. Per
+// connection: the SYN, the SYN+ACK (is_reply true), the first request data packet (ACK, PSH) and
+// the first response data packet (is_reply true), traced where Cilium traces them:
+// - between nodes, at the client's node entering the tunnel (EGRESS, TO_OVERLAY) and at the
+//   server's node on delivery (INGRESS, TO_ENDPOINT);
+// - on one node, once (EGRESS, TO_ENDPOINT): Cilium delivers from the client's program straight
+//   to the server's endpoint, as the real same-node capture in the reference samples shows;
+// - replies where they are delivered to the client (EGRESS, TO_ENDPOINT, is_reply), or, for a
+//   client that is no endpoint here, leaving the server's node (INGRESS, TO_STACK; TO_HOST for
+//   the kubelet);
+// - the world (198.51.100.7 to the gateway; 10.244.9.99, which Cilium manages no endpoint for)
+//   as {identity 2, reserved:world}; the kubelet as {identity 1, reserved:host}; ratings'
+//   passthrough connections with destination reserved:world and destination_names
+//   ["api.example.com"] (as if Cilium's DNS proxy had seen the lookup).
+// Endpoints carry namespace, pod_name, workloads [{name, kind}] (Istio's rule above, which Cilium
+// shares: the report Jobs' pods are CronJob ratings-report), ID, identity (one per label set, from
+// the pod's labels without pod-template-hash and the Job labels, plus
+// io.cilium.k8s.namespace.labels.*, io.cilium.k8s.policy.cluster/serviceaccount and
+// io.kubernetes.pod.namespace, all `k8s:`). Every verdict is FORWARDED but one.
+// L7: as if a Cilium L7 rule made ratings' ingress from the reviews pods visible, each reviews ->
+// ratings request is an L7 REQUEST and an L7 RESPONSE (is_reply true) with http {method, url,
+// protocol} at ratings' node, and those connections' packets toward ratings are traced to the
+// proxy (TO_PROXY). (A real Cilium proxy could not read HTTP inside Istio's mTLS: the fixture only
+// needs the records' shape.)
+// The one DROPPED flow (drop_reason 133, drop_reason_desc POLICY_DENIED, at details' node) is one
+// more SYN from 10.244.9.99 to details at 10:47:12 that never reached details: it is in no access
+// log. (A policy that drops one connection of a pair whose others pass would have changed in
+// between; the fixture does not model that, it only needs one refusal.)
 
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -1531,6 +1611,43 @@ interface EdgeAcc {
 
 const edges = new Map<string, EdgeAcc>();
 
+// ---------------------------------------------------------------------------------------------
+// The simulated requests themselves, for the outputs that are not access logs (Istio metrics,
+// Hubble flows): recorded where the requests are simulated, never read back from the logs.
+
+interface SimRequest {
+  start: number;
+  /** What the client (its proxy, or itself without one) and the server measured, in ms. */
+  clientDuration: number;
+  serverDuration: number;
+  client: Client;
+  /** The Istio proxy on the client's side: a sidecar, the ingress gateway, or none. */
+  clientProxy: 'sidecar' | 'gateway' | 'none';
+  /** The client's source port on the pod-to-pod connection (a sidecar's pooled port). */
+  connPort: number;
+  /**
+   * The connection outlives the request: a proxy's pooled upstream connection, or a client
+   * that keeps its own open (Prometheus). Otherwise the request had a connection of its own
+   * (the kubelet's prober sends Connection: close; legacy-client and the unknown client open
+   * one per call), even when a later one happens to get the same ephemeral port.
+   */
+  keepAlive: boolean;
+  server: PodInfo;
+  service: string;
+  port: number;
+  method: string;
+  path: string;
+  authority: string;
+  code: number;
+}
+const simRequests: SimRequest[] = [];
+
+/** The world's requests to the ingress gateway (one connection each). */
+const worldToGateway: { start: number; duration: number; clientPort: number; method: string; path: string; authority: string; code: number }[] = [];
+
+/** ratings' TCP connections to api.example.com through PassthroughCluster. */
+const externalTcp: { start: number; duration: number; localPort: number; bytesReceived: number; bytesSent: number }[] = [];
+
 function templatePath(path: string): string {
   const noQuery = path.split('?')[0] ?? '';
   return noQuery
@@ -1713,6 +1830,22 @@ function meshCall(c: MeshCall): number {
     mtls: sni ? 'mutual' : 'plaintext',
     start: c.start,
   });
+  simRequests.push({
+    start: c.start,
+    clientDuration: cd,
+    serverDuration: sd,
+    client: c.client,
+    clientProxy: sidecarClient ? 'sidecar' : 'none',
+    connPort: upstreamLocalPort,
+    keepAlive: sidecarClient || c.clientPort !== undefined,
+    server: c.server,
+    service: c.service,
+    port,
+    method: c.method,
+    path: c.path,
+    authority: c.authority,
+    code: c.code,
+  });
   return cd;
 }
 
@@ -1844,13 +1977,14 @@ function simulateIngress(): void {
     const request: RequestSeen = { start: t, method, path, code, requestId, userAgent, authority, bytesReceived, bytesSent };
     // The gateway's single (outbound) entry.
     const gwUst = String(ppDuration + rng.int(0, 1));
+    const worldPort = rng.int(1024, 65535);
     logAccess(gw, {
       ...requestFields(request, gwDuration, gwUst, WORLD_CLIENT),
       upstream_host: `${productpage.ip}:9080`,
       upstream_cluster: `outbound|9080||${ppSvc.name}.${ppSvc.ns}.svc.cluster.local`,
       upstream_local_address: `${gw.ip}:${gwUpstreamPort}`,
       downstream_local_address: `${gw.ip}:${GATEWAY_LISTENER}`,
-      downstream_remote_address: `${WORLD_CLIENT}:${rng.int(1024, 65535)}`,
+      downstream_remote_address: `${WORLD_CLIENT}:${worldPort}`,
       requested_server_name: null,
       route_name: null,
     });
@@ -1870,6 +2004,25 @@ function simulateIngress(): void {
     recordEdge({ source: `world:${WORLD_CLIENT}`, target: gw.key, port: GATEWAY_LISTENER, protocol: 'http', method, path, code, mtls: 'unknown', start: t });
     recordEdge({ source: gw.key, target: productpage.key, port: 9080, protocol: 'http', method, path, code, mtls: 'unknown', start: t });
     recordEdge({ source: 'unknown:behind-proxy', target: productpage.key, port: 9080, protocol: 'http', method, path, code, mtls: 'mutual', start: t });
+    // The same request for the metrics and Hubble outputs: the world's connection to the
+    // gateway (one per request: a new source port each time), and the gateway's call.
+    worldToGateway.push({ start: t, duration: gwDuration, clientPort: worldPort, method, path, authority, code });
+    simRequests.push({
+      start: t + 1,
+      clientDuration: ppDuration + 1,
+      serverDuration: ppDuration,
+      client: { ip: gw.ip, pod: gw },
+      clientProxy: 'gateway',
+      connPort: gwUpstreamPort,
+      keepAlive: true,
+      server: productpage,
+      service: 'productpage',
+      port: 9080,
+      method,
+      path,
+      authority,
+      code,
+    });
   }
 }
 
@@ -1966,6 +2119,12 @@ function simulateExternalTcp(): void {
     t += rng.gap(5 * MIN);
     if (t >= T_END - 10 * SEC) break;
     const duration = rng.int(120, 2400);
+    // Drawn in the order the record below used to draw them, so the logs keep their bytes.
+    const bytesReceived = rng.int(600, 1900);
+    const bytesSent = rng.int(3000, 48000);
+    const localPort = ephemeral(rng);
+    const appPort = ephemeral(rng);
+    externalTcp.push({ start: t, duration, localPort, bytesReceived, bytesSent });
     logAccess(ratings, {
       start_time: t,
       method: null,
@@ -1976,8 +2135,8 @@ function simulateExternalTcp(): void {
       response_code_details: null,
       connection_termination_details: null,
       upstream_transport_failure_reason: null,
-      bytes_received: rng.int(600, 1900),
-      bytes_sent: rng.int(3000, 48000),
+      bytes_received: bytesReceived,
+      bytes_sent: bytesSent,
       duration,
       upstream_service_time: null,
       x_forwarded_for: null,
@@ -1986,9 +2145,9 @@ function simulateExternalTcp(): void {
       authority: null,
       upstream_host: `${EXTERNAL_TCP}:443`,
       upstream_cluster: 'PassthroughCluster',
-      upstream_local_address: `${ratings.ip}:${ephemeral(rng)}`,
+      upstream_local_address: `${ratings.ip}:${localPort}`,
       downstream_local_address: `${EXTERNAL_TCP}:443`,
-      downstream_remote_address: `${ratings.ip}:${ephemeral(rng)}`,
+      downstream_remote_address: `${ratings.ip}:${appPort}`,
       requested_server_name: EXTERNAL_SNI,
       route_name: null,
     });
@@ -2391,7 +2550,476 @@ function writeAll(): void {
   write('expected-graph.json', JSON.stringify(graph, null, 2) + '\n');
 }
 
+// ---------------------------------------------------------------------------------------------
+// Istio standard metrics: what Prometheus' /federate returns at 11:00:00Z (see the header)
+
+const TRUST_DOMAIN = 'cluster.local';
+const spiffeOf = (p: PodInfo): string => `spiffe://${TRUST_DOMAIN}/ns/${p.ns}/sa/${p.w.sa}`;
+
+/**
+ * The workload name Istio's injector gives a pod (istio pkg/kube GetDeployMetaFromPod, which
+ * Cilium copies for Hubble's `workloads`): a ReplicaSet's pod is its Deployment's, a Job named
+ * `NAME-<8 to 10 digits>` is CronJob NAME's, anything else its controller's own name.
+ */
+function istioWorkloadOf(p: PodInfo): { name: string; kind: string } {
+  if (p.ownerKind === 'Job') {
+    const m = /^(.+)-\d{8,10}$/.exec(p.ownerName);
+    return m?.[1] !== undefined ? { name: m[1], kind: 'CronJob' } : { name: p.ownerName, kind: 'Job' };
+  }
+  return { name: p.w.name, kind: p.w.kind };
+}
+
+type Labels = [string, string][];
+
+/** The peer labels Istio's stats filter writes for one side (`source` or `destination`). */
+function peerLabels(side: 'source' | 'destination', p: PodInfo | undefined): Labels {
+  if (p === undefined) {
+    return side === 'source'
+      ? [
+          ['source_workload', 'unknown'],
+          ['source_canonical_service', 'unknown'],
+          ['source_canonical_revision', 'latest'],
+          ['source_workload_namespace', 'unknown'],
+          ['source_principal', 'unknown'],
+          ['source_app', 'unknown'],
+          ['source_version', 'unknown'],
+          ['source_cluster', 'unknown'],
+        ]
+      : [
+          ['destination_workload', 'unknown'],
+          ['destination_workload_namespace', 'unknown'],
+          ['destination_principal', 'unknown'],
+          ['destination_app', 'unknown'],
+          ['destination_version', 'unknown'],
+        ];
+  }
+  const l = podLabels(p);
+  const canonical = l['service.istio.io/canonical-name'] ?? l['app'] ?? istioWorkloadOf(p).name;
+  const revision = l['service.istio.io/canonical-revision'] ?? l['version'] ?? 'latest';
+  const app = l['app'] ?? 'unknown';
+  const version = l['version'] ?? 'unknown';
+  const name = istioWorkloadOf(p).name;
+  return side === 'source'
+    ? [
+        ['source_workload', name],
+        ['source_canonical_service', canonical],
+        ['source_canonical_revision', revision],
+        ['source_workload_namespace', p.ns],
+        ['source_principal', spiffeOf(p)],
+        ['source_app', app],
+        ['source_version', version],
+        ['source_cluster', 'Kubernetes'],
+      ]
+    : [
+        ['destination_workload', name],
+        ['destination_workload_namespace', p.ns],
+        ['destination_principal', spiffeOf(p)],
+        ['destination_app', app],
+        ['destination_version', version],
+      ];
+}
+
+/** The labels after destination_version: the Service and the canonical names. */
+function destinationServiceLabels(server: PodInfo | undefined, service: ServiceDef | undefined): Labels {
+  if (server === undefined || service === undefined) {
+    return [
+      ['destination_service', 'unknown'],
+      ['destination_canonical_service', 'unknown'],
+      ['destination_canonical_revision', 'latest'],
+      ['destination_service_name', 'PassthroughCluster'],
+      ['destination_service_namespace', 'unknown'],
+      ['destination_cluster', 'unknown'],
+    ];
+  }
+  const l = podLabels(server);
+  return [
+    ['destination_service', `${service.name}.${service.ns}.svc.cluster.local`],
+    ['destination_canonical_service', l['service.istio.io/canonical-name'] ?? l['app'] ?? 'unknown'],
+    ['destination_canonical_revision', l['service.istio.io/canonical-revision'] ?? l['version'] ?? 'latest'],
+    ['destination_service_name', service.name],
+    ['destination_service_namespace', service.ns],
+    ['destination_cluster', 'Kubernetes'],
+  ];
+}
+
+/** Prometheus' staleness: a series whose target has gone for longer than this is not returned. */
+const LOOKBACK = 5 * MIN;
+const FEDERATE_AT = T_END;
+
+function metricsExposition(): { text: string; series: number; reporterCounts: Record<string, number> } {
+  const series = new Map<string, { name: string; labels: Labels; value: number }>();
+  const add = (name: string, reporterPod: PodInfo, labels: Labels): void => {
+    // A proxy that stopped more than the lookback before 11:00 (the CronJob's pods) has only
+    // stale series: /federate does not return them.
+    if (reporterPod.finished !== undefined && reporterPod.finished.proxy < FEDERATE_AT - LOOKBACK) return;
+    const all: Labels = [
+      ...labels,
+      // The target labels Prometheus added when it scraped the proxy (prometheus-community
+      // chart, job kubernetes-pods, through the pod's prometheus.io annotations: port 15020).
+      ['instance', `${reporterPod.ip}:15020`],
+      ['job', 'kubernetes-pods'],
+      ['namespace', reporterPod.ns],
+      ['pod', reporterPod.name],
+    ];
+    // /federate writes a series' labels sorted by name, as Prometheus stores them.
+    all.sort((a, b) => compare(a[0], b[0]));
+    const key = `${name}{${all.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+    const s = series.get(key);
+    if (s) s.value++;
+    else series.set(key, { name, labels: all, value: 1 });
+  };
+  const reporterCounts: Record<string, number> = { source: 0, destination: 0 };
+  for (const r of simRequests) {
+    const service = svc(r.service);
+    const clientPod = r.clientProxy === 'none' ? undefined : r.client.pod;
+    const tail = (policy: string): Labels => [
+      ['request_protocol', 'http'],
+      ['response_code', String(r.code)],
+      ['grpc_response_status', ''],
+      ['response_flags', '-'],
+      ['connection_security_policy', policy],
+    ];
+    const body: Labels = [...peerLabels('source', clientPod), ...peerLabels('destination', r.server), ...destinationServiceLabels(r.server, service)];
+    if (clientPod !== undefined) {
+      add('istio_requests_total', clientPod, [['reporter', 'source'], ...body, ...tail('unknown')]);
+      reporterCounts['source'] = (reporterCounts['source'] ?? 0) + 1;
+    }
+    // The server's sidecar: mTLS from a sidecar or the gateway, plaintext from anyone else.
+    add('istio_requests_total', r.server, [['reporter', 'destination'], ...body, ...tail(clientPod !== undefined ? 'mutual_tls' : 'none')]);
+    reporterCounts['destination'] = (reporterCounts['destination'] ?? 0) + 1;
+  }
+  for (let i = 0; i < externalTcp.length; i++) {
+    add('istio_tcp_connections_opened_total', ratings, [
+      ['reporter', 'source'],
+      ...peerLabels('source', ratings),
+      ...peerLabels('destination', undefined),
+      ...destinationServiceLabels(undefined, undefined),
+      ['request_protocol', 'tcp'],
+      ['response_flags', '-'],
+      ['connection_security_policy', 'unknown'],
+    ]);
+  }
+  const compareLabelSets = (a: Labels, b: Labels): number => {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) {
+      const x = a[i]!;
+      const y = b[i]!;
+      const d = compare(x[0], y[0]) || compare(x[1], y[1]);
+      if (d !== 0) return d;
+    }
+    return a.length - b.length;
+  };
+  const all = [...series.values()].sort((a, b) => compare(a.name, b.name) || compareLabelSets(a.labels, b.labels));
+  let text = '';
+  let family = '';
+  for (const s of all) {
+    if (s.name !== family) {
+      family = s.name;
+      text += `# TYPE ${family} untyped\n`;
+    }
+    text += `${s.name}{${s.labels.map(([k, v]) => `${k}="${v}"`).join(',')}} ${s.value} ${FEDERATE_AT}\n`;
+  }
+  return { text, series: all.length, reporterCounts };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hubble flows: `hubble observe -o jsonpb` over the hour (see the header)
+
+const CLUSTER_NAME = 'default';
+const HUBBLE_TIME_OFFSET_NS = (seed: string): number => sha256(`ns:${seed}`).readUInt32BE(0) % 1_000_000;
+
+/** Labels Cilium leaves out of security identities by default (they change per pod or per run). */
+const NON_IDENTITY_LABEL = /^(pod-template-hash|controller-revision-hash|controller-uid|job-name|batch\.kubernetes\.io\/.*|statefulset\.kubernetes\.io\/pod-name|apps\.kubernetes\.io\/pod-index)$/;
+
+function identityLabels(p: PodInfo): string[] {
+  const ns = namespaces.find((n) => n.name === p.ns);
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(podLabels(p))) if (!NON_IDENTITY_LABEL.test(k)) out.push(`k8s:${k}=${v}`);
+  for (const [k, v] of Object.entries({ ...ns?.labels, 'kubernetes.io/metadata.name': p.ns })) out.push(`k8s:io.cilium.k8s.namespace.labels.${k}=${v}`);
+  out.push(`k8s:io.cilium.k8s.policy.cluster=${CLUSTER_NAME}`, `k8s:io.cilium.k8s.policy.serviceaccount=${p.w.sa}`, `k8s:io.kubernetes.pod.namespace=${p.ns}`);
+  return out.sort(compare);
+}
+
+const identities = new Map<string, number>();
+function identityOf(labels: string[]): number {
+  const key = labels.join('\n');
+  let id = identities.get(key);
+  if (id === undefined) {
+    // Cilium allocates numbers from 256 up cluster-wide; any stable distinct numbers do here.
+    const taken = new Set(identities.values());
+    let n = 0;
+    do id = 10_000 + (sha256(`identity:${key}:${n++}`).readUInt32BE(0) % 50_000);
+    while (taken.has(id));
+    identities.set(key, id);
+  }
+  return id;
+}
+
+type Obj2 = Record<string, unknown>;
+
+function endpointOf(p: PodInfo): Obj2 {
+  const labels = identityLabels(p);
+  return {
+    ID: 100 + (sha256(`endpoint:${p.uid}`).readUInt16BE(0) % 3900),
+    identity: identityOf(labels),
+    cluster_name: CLUSTER_NAME,
+    namespace: p.ns,
+    labels,
+    pod_name: p.name,
+    workloads: [istioWorkloadOf(p)],
+  };
+}
+const WORLD_ENDPOINT: Obj2 = { identity: 2, labels: ['reserved:world'] };
+const HOST_ENDPOINT: Obj2 = { identity: 1, labels: ['reserved:host'] };
+
+const macOf = (seed: string): string =>
+  [...sha256(`mac:${seed}`).subarray(0, 6)].map((b, i) => (i === 0 ? (b & 0xfe) | 0x02 : b).toString(16).padStart(2, '0')).join(':');
+const lxcOf = (p: PodInfo): { index: number; name: string } => ({ index: 10 + (sha256(`ifindex:${p.uid}`).readUInt16BE(0) % 200), name: `lxc${hex64(`lxc:${p.uid}`).slice(0, 12)}` });
+
+interface Side {
+  ip: string;
+  port: number;
+  endpoint: Obj2;
+  /** The pod, when this side is a Cilium endpoint on one of the nodes. */
+  pod?: PodInfo;
+  /** Node whose Cilium sees this side's packets (a pod's node; the host's own node). */
+  node?: NodeInfo;
+  names?: string[];
+}
+
+interface Conn {
+  client: Side;
+  server: Side;
+  /** When the client sent its SYN (epoch ms). */
+  opened: number;
+  /** The first request's server duration, for the response's first data packet. */
+  firstServerDuration: number;
+  /** HTTP requests on it with L7 visibility (reviews -> ratings), else empty. */
+  l7: SimRequest[];
+  seed: string;
+}
+
+interface HubbleLine {
+  ns: bigint;
+  seq: number;
+  json: string;
+  reply: boolean;
+}
+
+function hubbleTime(ns: bigint): string {
+  const ms = Number(ns / 1_000_000n);
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 19)}.${String(ns % 1_000_000_000n).padStart(9, '0')}Z`;
+}
+
+function hubbleFlows(): { text: string; lines: number; replies: number; connections: number; l7Requests: number; drops: number } {
+  const conns = new Map<string, Conn>();
+  const sideOfPod = (p: PodInfo, port: number): Side => ({ ip: p.ip, port, endpoint: endpointOf(p), pod: p, node: p.node });
+  for (const r of simRequests) {
+    const c = r.client;
+    const clientSide: Side = c.pod ? sideOfPod(c.pod, r.connPort) : c.node ? { ip: c.ip, port: r.connPort, endpoint: HOST_ENDPOINT, node: c.node } : { ip: c.ip, port: r.connPort, endpoint: WORLD_ENDPOINT };
+    const key = `${c.pod?.uid ?? c.ip}|${r.connPort}|${r.server.uid}|${r.port}${r.keepAlive ? '' : `|${r.start}`}`;
+    let conn = conns.get(key);
+    if (!conn) {
+      conn = { client: clientSide, server: sideOfPod(r.server, r.port), opened: r.start, firstServerDuration: r.serverDuration, l7: [], seed: `${key}|${r.start}` };
+      conns.set(key, conn);
+    }
+    if (c.pod !== undefined && c.pod.w.podLabels['app'] === 'reviews' && r.server === ratings) conn.l7.push(r);
+  }
+  for (const w of worldToGateway) {
+    const gw = gatewayPod!;
+    const key = `${WORLD_CLIENT}|${w.clientPort}|${gw.uid}|${GATEWAY_LISTENER}|${w.start}`;
+    conns.set(key, {
+      client: { ip: WORLD_CLIENT, port: w.clientPort, endpoint: WORLD_ENDPOINT },
+      server: sideOfPod(gw, GATEWAY_LISTENER),
+      opened: w.start - 1,
+      firstServerDuration: w.duration,
+      l7: [],
+      seed: key,
+    });
+  }
+  for (const x of externalTcp) {
+    const key = `${ratings.uid}|${x.localPort}|${EXTERNAL_TCP}|443|${x.start}`;
+    conns.set(key, {
+      client: sideOfPod(ratings, x.localPort),
+      server: { ip: EXTERNAL_TCP, port: 443, endpoint: WORLD_ENDPOINT, names: [EXTERNAL_SNI] },
+      opened: x.start,
+      firstServerDuration: Math.min(40, x.duration),
+      l7: [],
+      seed: key,
+    });
+  }
+
+  const out: HubbleLine[] = [];
+  let seqNo = 0;
+  let replies = 0;
+  let l7Requests = 0;
+  const emit = (ns: bigint, node: NodeInfo, flow: Obj2, reply: boolean): void => {
+    const nodeName = `${CLUSTER_NAME}/${node.name}`;
+    const withNode: Obj2 = {};
+    // Field order as protojson writes a Flow (cilium api/v1/flow/flow.proto declaration order).
+    const order = ['time', 'uuid', 'verdict', 'drop_reason', 'ethernet', 'IP', 'l4', 'source', 'destination', 'Type', 'node_name', 'source_names', 'destination_names', 'l7', 'reply', 'event_type', 'traffic_direction', 'trace_observation_point', 'trace_reason', 'drop_reason_desc', 'is_reply', 'interface', 'Summary'];
+    const full: Obj2 = { ...flow, time: hubbleTime(ns), uuid: uidFor(`hubble:${seqNo}:${String(ns)}`), node_name: nodeName };
+    for (const k of order) if (full[k] !== undefined) withNode[k] = full[k];
+    for (const k of Object.keys(full)) if (!order.includes(k)) throw new Error(`hubble: field ${k} has no place in the order`);
+    out.push({ ns, seq: seqNo++, json: JSON.stringify({ flow: withNode, node_name: nodeName, time: hubbleTime(ns) }), reply });
+    if (reply) replies++;
+  };
+  // TCPFlags' fields in their declaration order, as protojson writes them.
+  const TCP_FLAG_ORDER = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR', 'NS'];
+  const flags = (...f: string[]): Obj2 => Object.fromEntries(TCP_FLAG_ORDER.filter((x) => f.includes(x)).map((x) => [x, true]));
+  const summary = (...f: string[]): string => `TCP Flags: ${f.join(', ')}`;
+  /** One L3/L4 trace of a packet from `from` to `to`. */
+  const packet = (o: {
+    ns: bigint;
+    node: NodeInfo;
+    from: Side;
+    to: Side;
+    tcpFlags: string[];
+    direction: 'INGRESS' | 'EGRESS';
+    point: string;
+    reason: 'NEW' | 'ESTABLISHED' | 'REPLY';
+    reply: boolean;
+    iface?: { index: number; name: string };
+  }): void => {
+    const f: Obj2 = {
+      verdict: 'FORWARDED',
+      ethernet: { source: macOf(`${o.from.ip}@${o.node.name}`), destination: macOf(`${o.to.ip}@${o.node.name}`) },
+      IP: { source: o.from.ip, destination: o.to.ip, ipVersion: 'IPv4' },
+      l4: { TCP: { source_port: o.from.port, destination_port: o.to.port, flags: flags(...o.tcpFlags) } },
+      source: o.from.endpoint,
+      destination: o.to.endpoint,
+      Type: 'L3_L4',
+      ...(o.from.names ? { source_names: o.from.names } : {}),
+      ...(o.to.names ? { destination_names: o.to.names } : {}),
+      ...(o.reply ? { reply: true } : {}),
+      event_type: { type: 4 },
+      traffic_direction: o.direction,
+      trace_observation_point: o.point,
+      trace_reason: o.reason,
+      is_reply: o.reply,
+      ...(o.iface ? { interface: o.iface } : {}),
+      Summary: summary(...o.tcpFlags),
+    };
+    emit(o.ns, o.node, f, o.reply);
+  };
+  const VXLAN = { index: 5, name: 'cilium_vxlan' };
+
+  const sorted = [...conns.values()].sort((a, b) => a.opened - b.opened || compare(a.seed, b.seed));
+  for (const c of sorted) {
+    const t0 = BigInt(c.opened) * 1_000_000n + BigInt(HUBBLE_TIME_OFFSET_NS(c.seed));
+    const us = (n: number): bigint => BigInt(n) * 1000n;
+    const clientPod = c.client.pod;
+    const serverPod = c.server.pod;
+    const sameNode = clientPod !== undefined && serverPod !== undefined && clientPod.node === serverPod.node;
+    const l7 = c.l7.length > 0;
+    // Where each packet toward the server is traced:
+    // - between nodes, at the client's node as it enters the tunnel (EGRESS, TO_OVERLAY), then
+    //   at the server's node as it is delivered (INGRESS, TO_ENDPOINT);
+    // - on one node, once: Cilium delivers it from the client's program straight to the server's
+    //   endpoint, one TO_ENDPOINT trace that Hubble reads as the client's EGRESS (as in the real
+    //   same-node capture in ../shared/reference/telemetry/hubble-flows-real.jsonl);
+    // - to the world, at the client's node only (EGRESS, TO_STACK); from the world, the host or
+    //   an address Cilium does not manage, at the server's node only (INGRESS, TO_ENDPOINT);
+    // - with ratings' L7 visibility, the server side is the redirect to Cilium's proxy
+    //   (INGRESS, TO_PROXY), which on one node replaces the delivery trace.
+    const toServer = (ns: bigint, tcpFlags: string[], reason: 'NEW' | 'ESTABLISHED'): void => {
+      if (clientPod && !(sameNode && l7)) {
+        const point = serverPod === undefined ? 'TO_STACK' : sameNode ? 'TO_ENDPOINT' : 'TO_OVERLAY';
+        const iface = serverPod === undefined ? {} : { iface: sameNode ? lxcOf(serverPod) : VXLAN };
+        packet({ ns, node: clientPod.node, from: c.client, to: c.server, tcpFlags, direction: 'EGRESS', point, reason, reply: false, ...iface });
+      }
+      if (serverPod && (!sameNode || l7)) {
+        const point = l7 ? 'TO_PROXY' : 'TO_ENDPOINT';
+        packet({ ns: ns + us(clientPod ? 180 : 25), node: serverPod.node, from: c.client, to: c.server, tcpFlags, direction: 'INGRESS', point, reason, reply: false, ...(l7 ? {} : { iface: lxcOf(serverPod) }) });
+      }
+    };
+    // Replies are traced where they are delivered: to the client's endpoint (the direction stays
+    // the connection's, EGRESS, and is_reply is set), or leaving the server's node toward a
+    // client that is no endpoint here (INGRESS, TO_STACK).
+    const replyAtClient = clientPod !== undefined;
+    const replyNode = (clientPod ?? serverPod)!.node;
+    const replyPoint = replyAtClient ? 'TO_ENDPOINT' : c.client.endpoint === HOST_ENDPOINT ? 'TO_HOST' : 'TO_STACK';
+    const replyDir = replyAtClient ? 'EGRESS' : 'INGRESS';
+    const replyIface = replyAtClient ? { iface: lxcOf(clientPod) } : {};
+    toServer(t0, ['SYN'], 'NEW');
+    packet({ ns: t0 + us(420), node: replyNode, from: c.server, to: c.client, tcpFlags: ['SYN', 'ACK'], direction: replyDir, point: replyPoint, reason: 'REPLY', reply: true, ...replyIface });
+    // The request's first data packet (monitor aggregation reports a connection's packets again
+    // only when their TCP flags are new for it).
+    toServer(t0 + us(760), ['ACK', 'PSH'], 'ESTABLISHED');
+    // The first response data packet.
+    packet({ ns: t0 + us(1000 * c.firstServerDuration + 900), node: replyNode, from: c.server, to: c.client, tcpFlags: ['ACK', 'PSH'], direction: replyDir, point: replyPoint, reason: 'REPLY', reply: true, ...replyIface });
+    // L7 records of ratings' ingress proxy: one request and one response per HTTP request.
+    if (l7 && serverPod) {
+      for (const r of c.l7) {
+        const tr = BigInt(r.start) * 1_000_000n + BigInt(HUBBLE_TIME_OFFSET_NS(`l7:${c.seed}:${r.start}`)) + us(300);
+        const url = `http://${r.authority}${r.path}`;
+        const base = (reply: boolean): Obj2 => ({
+          verdict: 'FORWARDED',
+          IP: reply ? { source: c.server.ip, destination: c.client.ip, ipVersion: 'IPv4' } : { source: c.client.ip, destination: c.server.ip, ipVersion: 'IPv4' },
+          l4: { TCP: reply ? { source_port: c.server.port, destination_port: c.client.port } : { source_port: c.client.port, destination_port: c.server.port } },
+          source: reply ? c.server.endpoint : c.client.endpoint,
+          destination: reply ? c.client.endpoint : c.server.endpoint,
+          Type: 'L7',
+        });
+        emit(tr, serverPod.node, {
+          ...base(false),
+          l7: { type: 'REQUEST', http: { method: r.method, url, protocol: 'HTTP/1.1' } },
+          event_type: { type: 129 },
+          traffic_direction: 'INGRESS',
+          is_reply: false,
+          Summary: `HTTP/1.1 ${r.method} ${url}`,
+        }, false);
+        l7Requests++;
+        const latencyMs = r.serverDuration;
+        emit(tr + us(1000 * latencyMs), serverPod.node, {
+          ...base(true),
+          l7: { type: 'RESPONSE', latency_ns: String(latencyMs * 1_000_000), http: { code: r.code, method: r.method, url, protocol: 'HTTP/1.1' } },
+          reply: true,
+          event_type: { type: 129 },
+          traffic_direction: 'INGRESS',
+          is_reply: true,
+          Summary: `HTTP/1.1 ${r.code} ${latencyMs}ms (${r.method} ${url})`,
+        }, true);
+      }
+    }
+  }
+
+  // One refused attempt: 10.244.9.99 tried details once more and a policy dropped its SYN.
+  const dropAt = BigInt(at(10, 47, 12, 345)) * 1_000_000n + 118_204n;
+  if (!alive(details, at(10, 47, 12, 345))) throw new Error('hubble: details is not running at the drop');
+  emit(dropAt, details.node, {
+    verdict: 'DROPPED',
+    drop_reason: 133,
+    ethernet: { source: macOf(`${UNKNOWN_CLIENT}@${details.node.name}`), destination: macOf(`${details.ip}@${details.node.name}`) },
+    IP: { source: UNKNOWN_CLIENT, destination: details.ip, ipVersion: 'IPv4' },
+    l4: { TCP: { source_port: 51736, destination_port: 9080, flags: { SYN: true } } },
+    source: WORLD_ENDPOINT,
+    destination: endpointOf(details),
+    Type: 'L3_L4',
+    event_type: { type: 1, sub_type: 133 },
+    traffic_direction: 'INGRESS',
+    drop_reason_desc: 'POLICY_DENIED',
+    is_reply: false,
+    Summary: summary('SYN'),
+  }, false);
+
+  out.sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : a.seq - b.seq));
+  return { text: out.map((l) => `${l.json}\n`).join(''), lines: out.length, replies, connections: conns.size, l7Requests, drops: 1 };
+}
+
+function writeTelemetry(): void {
+  const m = metricsExposition();
+  write('metrics/federate.prom', m.text);
+  const h = hubbleFlows();
+  write('hubble/flows.jsonl', h.text);
+  process.stderr.write(
+    `make-fixtures: metrics: ${m.series} series (${m.reporterCounts['source']} source and ${m.reporterCounts['destination']} destination reports of ${simRequests.length} requests, ` +
+      `${externalTcp.length} TCP connections); hubble: ${h.lines} flows, ${h.connections} connections, ${h.replies} replies, ${h.l7Requests} L7 requests, ${h.drops} drop\n`,
+  );
+}
+
 writeAll();
+writeTelemetry();
 
 const totalAccess = written.reduce((s, w) => s + w.accessLines, 0);
 const totalOther = written.reduce((s, w) => s + w.otherLines, 0);
