@@ -217,8 +217,8 @@ describe('Bookinfo as Istio metrics and Hubble flows, against the access logs @e
     it('counts connections: never more than the requests, one for the kept-alive scrape, one per probe', () => {
       const requests = new Map(expected.edges.map((e) => [pairPort(e), e.requests]));
       const perPair = new Map<string, number>();
-      // Per edge, not summed per pair: where L7 visibility splits a pair into an http and a tcp
-      // edge (reviews -> ratings; see the skipped fusion test below), each is a count on its own.
+      // Where L7 visibility gives a pair http records beside its connections (reviews -> ratings),
+      // the connections are taken into the http edge (graph/fuse.ts): one edge, Hubble's larger count.
       for (const e of hubble.edges) perPair.set(pairPort(e), Math.max(perPair.get(pairPort(e)) ?? 0, requestsOf(e)));
       for (const [pair, n] of perPair) {
         assert.ok(n > 0, pair);
@@ -262,13 +262,9 @@ describe('Bookinfo as Istio metrics and Hubble flows, against the access logs @e
       }
     });
 
-    // BUG (graph fusion of Hubble L3/L4 flows, src/sources/decoders/hubble.ts + graph/ edge keys):
-    // a Hubble L3/L4 flow is `tcp`, an access-log line of the same connection `http`, and the edge
-    // key holds the protocol, so Hubble's connections land on a second edge beside every HTTP edge
-    // of the logs (productpage -> details:9080/tcp beside .../http) instead of fusing into it:
-    // the graph gains edges the logs do not have, and `sources` never names both. The same split
-    // happens in Hubble alone for reviews -> ratings (L7 records `http`, the SYNs `tcp`).
-    it.skip('fuse into the logs edges: no edge beyond the logs, both sources named where both saw it', () => {
+    // Hubble's L3/L4 flows are tcp, the logs' lines of the same connections http: observe takes
+    // a tcp edge only connection-level sources saw into the http edge of the pair (graph/fuse.ts).
+    it('fuse into the logs edges: no edge beyond the logs, both sources named where both saw it', () => {
       assert.deepEqual(sorted(logsHubble.edges.map(fullKey)), sorted(logs.edges.map(fullKey)));
       const seen = new Set(hubble.edges.map(pairPort));
       for (const e of logsHubble.edges.filter((x) => seen.has(pairPort(x)))) {

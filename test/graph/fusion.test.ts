@@ -9,6 +9,7 @@ import { requestsBySource, requestsOf } from '../../src/graph/attributes.js';
 import { GraphBuilder, mergeGraphs } from '../../src/graph/build.js';
 import type { ServiceGraph } from '../../src/graph/graph.js';
 import { graphToJson } from '../../src/graph/json.js';
+import { withConnectionsAbsorbed } from '../../src/graph/fuse.js';
 
 const workload = (n: number): Identity => ({ kind: 'workload', key: `ns/Deployment/w${n}`, namespace: 'ns', workloadKind: 'Deployment', name: `w${n}`, serviceAccount: `sa${n}` });
 
@@ -41,9 +42,14 @@ function flowsOf(t: Traffic, decoder: 'envoy-text' | 'istio-metrics'): ResolvedF
   return decoder === 'envoy-text' ? Array.from({ length: t.requests }, () => flow(1)) : [flow(t.requests)];
 }
 
-function graphOf(traffic: readonly Traffic[], source: string, decoder: 'envoy-text' | 'istio-metrics'): ServiceGraph {
+function graphOf(traffic: readonly Traffic[], source: string, decoder: 'envoy-text' | 'istio-metrics', protocol: 'tcp' | 'http' = 'tcp'): ServiceGraph {
   const b = new GraphBuilder({ source });
-  for (const t of traffic) for (const f of flowsOf(t, decoder)) b.add(f);
+  for (const t of traffic) {
+    for (const f of flowsOf(t, decoder)) {
+      if (protocol === 'http') f.flow = { ...f.flow, protocol, l7: { method: 'GET', path: '/x' } };
+      b.add(f);
+    }
+  }
   return b.toGraph();
 }
 
@@ -89,6 +95,27 @@ describe('fusion of sources', () => {
         });
       }),
       { seed: 14, numRuns: 200 },
+    );
+  });
+
+  it("property: Hubble's connections are taken into the logs' HTTP edges of the same pair and port, never counted beside them", () => {
+    fc.assert(
+      fc.property(fc.array(arbTraffic, { minLength: 1, maxLength: 20 }), fc.array(arbTraffic, { maxLength: 20 }), (logsTraffic, extra) => {
+        const logs = graphOf(logsTraffic, 'access-log', 'envoy-text', 'http');
+        // Hubble saw the logs' connections (fewer: connections, not requests) and maybe more.
+        const connections = logsTraffic.map((t) => ({ ...t, requests: Math.max(1, t.requests >> 1) }));
+        const fused = withConnectionsAbsorbed(mergeGraphs(logs, graphOf([...connections, ...extra], 'hubble', 'envoy-text')));
+        const pairs = new Set(logs.edges().map((k) => k.replace(/\/http$/, '')));
+        fused.forEachEdge((k, a) => {
+          const pair = k.replace(/\/(http|tcp)$/, '');
+          if (pairs.has(pair)) {
+            assert.equal(a.protocol, 'http', `${k}: a tcp edge beside the logs' http edge`);
+            assert.ok('hubble' in a.sources && 'access-log' in a.sources, k);
+            assert.equal(requestsOf(a), Math.max(requestsOf(logs.getEdgeAttributes(k)), requestsBySource(a)['hubble']!));
+          } else assert.equal(a.protocol, 'tcp', k);
+        });
+      }),
+      { seed: 16, numRuns: 150 },
     );
   });
 

@@ -7,6 +7,7 @@ import type { PrometheusRead } from '../../sources/istio-metrics-window.js';
 import type { PodRef } from '../../flow/flow.js';
 import { edgesCsvChunks, nodesCsvChunks } from '../../graph/csv.js';
 import { mergeGraphs } from '../../graph/build.js';
+import { withConnectionsAbsorbed } from '../../graph/fuse.js';
 import { DEFAULT_MAX_EXTERNAL_ENDPOINTS } from '../../graph/fold.js';
 import type { ServiceGraph } from '../../graph/graph.js';
 import { graphJsonChunks, readGraphFile } from '../../graph/json.js';
@@ -132,6 +133,7 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
     graph = mergeGraphs(graph, p.graph, cap);
   }
   for (const g of saved) graph = mergeGraphs(graph, g, cap);
+  graph = withConnectionsAbsorbed(graph);
   // A directory inside a walk that could not be listed is input that was not read.
   for (const u of notes.unreadable) observed.rejects.add('unreadable-directory', { file: u.path }, u.reason);
   return {
