@@ -39,6 +39,7 @@ export function observeSummary(r: ObserveResult, term: Terminal): string {
     `skipped (not traffic to count): ${r.skips.total}${skipped === '' ? '' : ` (${skipped})`}`,
     ...tallyLines('rejected records', r.rejects, term, 'red'),
     ...tallyLines('unresolved endpoints (kept as unknown nodes)', r.unresolved, term, 'yellow'),
+    ...r.anonymousExplained.map((x) => `explained by other sources, taken out: ${printable(x.edge)} (${x.requests} requests; named by ${x.by.map(printable).join(', ')})`),
     `flows: ${r.flows}`,
     `graph: ${r.graph.order} nodes, ${r.graph.size} edges`,
     ...foldedLines(r),

@@ -7,10 +7,29 @@
 // reporter, when that source also counted requests there: one source's connections and its
 // own requests describe the same traffic), and its days, times, decoders and refusals join.
 // Applied once, to observe's final graph, after every merge.
+//
+// Fusion of anonymous ends. Istio metrics name no address: a client without a sidecar (a
+// plaintext caller, the kubelet, a scraper) is `unknown` in every label, and so is a passthrough
+// destination, so they become one `unknown:-` node. Where another source (access logs, Hubble)
+// saw the same traffic it named those ends: an `unknown:-` edge only such sources saw is then
+// explained by the other sources' edges and taken out, and observe says so
+// (`AnonymousExplained`); where nothing else saw it, it stays, as evidence that someone did.
 
 import { compare } from '../flow/compare.js';
-import { fusedSides, mergeEdgeAttributes, type EdgeAttributes, type SideStats, type SourceCounts } from './attributes.js';
+import { fusedSides, mergeEdgeAttributes, requestsOf, type EdgeAttributes, type SideStats, type SourceCounts } from './attributes.js';
 import { createGraph, type ServiceGraph } from './graph.js';
+
+/** Sources that name no address, so their unnamed ends are one anonymous node. */
+const ADDRESSLESS_SOURCES: ReadonlySet<string> = new Set(['istio-metrics']);
+const ANONYMOUS = 'unknown:-';
+
+/** An anonymous edge taken out because other sources named its ends. */
+export interface AnonymousExplained {
+  edge: string;
+  requests: number;
+  /** The edges of other sources that describe the same traffic. */
+  by: string[];
+}
 
 /** Sources that see connections, not requests. */
 const CONNECTION_SOURCES: ReadonlySet<string> = new Set(['hubble']);
@@ -63,3 +82,51 @@ export function withConnectionsAbsorbed(g: ServiceGraph): ServiceGraph {
   return out;
 }
 
+
+/**
+ * `g` without the anonymous edges other sources explain: into T:P/X, any edge of another source
+ * into T:P/X; out of S over X, any edge of another source from S over X to a node that is no
+ * workload (the passthrough destination metrics cannot name).
+ */
+export function withAnonymousExplained(g: ServiceGraph): { graph: ServiceGraph; explained: AnonymousExplained[] } {
+  const explained: AnonymousExplained[] = [];
+  const others = (a: EdgeAttributes) => Object.keys(a.sources).some((n) => !ADDRESSLESS_SOURCES.has(n));
+  // Edges other sources saw, by what an anonymous edge is explained by.
+  const into = new Map<string, string[]>();
+  const outOf = new Map<string, string[]>();
+  const push = (m: Map<string, string[]>, k: string, v: string) => (m.get(k) ?? m.set(k, []).get(k)!).push(v);
+  const anonymous: string[] = [];
+  for (const k of g.edges().sort(compare)) {
+    const a = g.getEdgeAttributes(k);
+    if (others(a)) {
+      push(into, `${a.target}\u0000${a.port}\u0000${a.protocol}`, k);
+      if (g.getNodeAttributes(a.target).kind !== 'workload') push(outOf, `${a.source}\u0000${a.protocol}`, k);
+    } else if (Object.keys(a.sources).length > 0 && (a.source === ANONYMOUS || a.target === ANONYMOUS)) anonymous.push(k);
+  }
+  const drop = new Set<string>();
+  for (const k of anonymous) {
+    const a = g.getEdgeAttributes(k);
+    const by =
+      a.source === ANONYMOUS
+        ? (into.get(`${a.target}\u0000${a.port}\u0000${a.protocol}`) ?? [])
+        : (outOf.get(`${a.source}\u0000${a.protocol}`) ?? []).filter((o) => a.port === 0 || g.getEdgeAttributes(o).port === a.port);
+    if (by.length === 0) continue;
+    drop.add(k);
+    explained.push({ edge: k, requests: requestsOf(a), by });
+  }
+  if (drop.size === 0) return { graph: g, explained };
+  const out = createGraph();
+  const used = new Set<string>();
+  g.forEachEdge((k, a) => {
+    if (drop.has(k)) return;
+    used.add(a.source);
+    used.add(a.target);
+  });
+  g.forEachNode((k, n) => {
+    if (k !== ANONYMOUS || used.has(k)) out.addNode(k, n);
+  });
+  g.forEachEdge((k, a) => {
+    if (!drop.has(k)) out.addEdgeWithKey(k, a.source, a.target, a);
+  });
+  return { graph: out, explained };
+}

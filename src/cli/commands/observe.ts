@@ -7,7 +7,7 @@ import type { PrometheusRead } from '../../sources/istio-metrics-window.js';
 import type { PodRef } from '../../flow/flow.js';
 import { edgesCsvChunks, nodesCsvChunks } from '../../graph/csv.js';
 import { mergeGraphs } from '../../graph/build.js';
-import { withConnectionsAbsorbed } from '../../graph/fuse.js';
+import { withAnonymousExplained, withConnectionsAbsorbed, type AnonymousExplained } from '../../graph/fuse.js';
 import { DEFAULT_MAX_EXTERNAL_ENDPOINTS } from '../../graph/fold.js';
 import type { ServiceGraph } from '../../graph/graph.js';
 import { graphJsonChunks, readGraphFile } from '../../graph/json.js';
@@ -64,6 +64,8 @@ export interface ObserveResult extends PartResult {
   empty: boolean;
   /** Input files by the source that read them, sorted by name. */
   filesBySource: Record<string, number>;
+  /** Edges of an address-less source (metrics) to or from an unnamed end that other sources named, taken out (graph/fuse.ts). */
+  anonymousExplained: AnonymousExplained[];
   /** What was asked of a Prometheus server (--prometheus). */
   prometheus?: PrometheusRead;
 }
@@ -134,6 +136,8 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
   }
   for (const g of saved) graph = mergeGraphs(graph, g, cap);
   graph = withConnectionsAbsorbed(graph);
+  const anonymous = withAnonymousExplained(graph);
+  graph = anonymous.graph;
   // A directory inside a walk that could not be listed is input that was not read.
   for (const u of notes.unreadable) observed.rejects.add('unreadable-directory', { file: u.path }, u.reason);
   return {
@@ -142,6 +146,7 @@ export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<O
     inputs: notes,
     empty: observed.flows === 0 && saved.length === 0,
     filesBySource: countBySource(files),
+    anonymousExplained: anonymous.explained,
     ...(prometheus === undefined ? {} : { prometheus }),
     inventory: { pods: inventory.pods.length, workloads: inventory.workloads.size, services: inventory.services.length, ipConflicts: inventory.ipConflicts },
     churn: combined.report,
