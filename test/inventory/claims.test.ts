@@ -283,6 +283,55 @@ describe('resolving what telemetry claims (workloads, principals, Service ports)
     });
   });
 
+  describe('which pod of a claimed workload gives the service account', () => {
+    // A rollout that changed the service account: api-old ran as api-v1 until the 24th, api-new
+    // runs as api-v2 from two minutes before (both alive 23:58 to midnight).
+    const rollout = buildInventory([
+      ...deployment('shop', 'api', '1a2b3c'),
+      ...deployment('shop', 'web', '4d5e6f'),
+      pod('shop', 'api-1a2b3c-old', { ip: '10.1.1.1', owner: ['ReplicaSet', 'api-1a2b3c'], sa: 'api-v1', start: '2026-11-20T00:00:00Z', end: '2026-11-24T00:00:00Z' }),
+      pod('shop', 'api-1a2b3c-new', { ip: '10.1.1.2', owner: ['ReplicaSet', 'api-1a2b3c'], sa: 'api-v2', start: '2026-11-23T23:58:00Z' }),
+      pod('shop', 'web-4d5e6f-a', { ip: '10.1.1.9', owner: ['ReplicaSet', 'web-4d5e6f'], sa: 'web' }),
+    ]);
+    const API = { namespace: 'shop', name: 'api' };
+    function at(time: string | undefined, destination: EndpointRef) {
+      const tally = new Tally();
+      const flow = claimed({ workload: { namespace: 'shop', name: 'web' } }, destination);
+      if (time === undefined) delete flow.timestamp;
+      else flow.timestamp = Date.parse(time);
+      const [rf] = new Resolver(rollout, tally).resolve(flow);
+      return { rf: rf!, notes: tally.entries().map(([reason]) => reason) };
+    }
+
+    it('the pod alive at the flow\'s time', () => {
+      assert.equal(at('2026-11-22T00:00:00Z', { workload: API }).rf.destination.serviceAccount, 'api-v1');
+      assert.equal(at('2026-11-25T00:00:00Z', { workload: API }).rf.destination.serviceAccount, 'api-v2');
+      for (const t of ['2026-11-22T00:00:00Z', '2026-11-25T00:00:00Z']) assert.equal(at(t, { workload: API }).rf.destination.key, 'shop/Deployment/api');
+    });
+
+    it('a running pod when the flow has no time', () => {
+      assert.equal(at(undefined, { workload: API }).rf.destination.serviceAccount, 'api-v2');
+    });
+
+    it('the later-started pod where both were alive', () => {
+      assert.equal(at('2026-11-23T23:59:00Z', { workload: API }).rf.destination.serviceAccount, 'api-v2');
+    });
+
+    it('the pod whose service account the principal names, among those alive', () => {
+      for (const sa of ['api-v1', 'api-v2']) {
+        const r = at('2026-11-23T23:59:00Z', { workload: API, principal: `spiffe://cluster.local/ns/shop/sa/${sa}` });
+        assert.equal(r.rf.destination.serviceAccount, sa);
+        assert.deepEqual(r.notes, []);
+      }
+    });
+
+    it('notes a principal that no pod alive then ran as', () => {
+      const r = at('2026-11-22T00:00:00Z', { workload: API, principal: 'spiffe://cluster.local/ns/shop/sa/api-v2' });
+      assert.equal(r.rf.destination.key, 'shop/Deployment/api');
+      assert.deepEqual(r.notes, ['destination-principal-disagrees']);
+    });
+  });
+
   describe('counting', () => {
     it('counts each flow: one Resolver notes the same unbacked claim once per flow, at its line', () => {
       const tally = new Tally();

@@ -116,6 +116,15 @@ describe('recognising which source a file holds (registry)', () => {
       assert.equal(await sourceOf('blank-first.prom', '\n\n  \n' + BARE), 'istio-metrics');
     });
 
+    // BUG: recogniseFile takes the file's first 8 lines and then drops the blank ones, not the
+    // first 8 non-empty lines its comment (and Source.recognises) promise: an exposition after
+    // 8 blank lines ('\n'.repeat(8) + 'istio_requests_total{reporter="source"} 5\n') gives
+    // recognisers an empty list, and the file is read as access logs.
+    it.skip('an exposition after eight blank lines', async () => {
+      assert.equal(await sourceOf('blank-8.prom', '\n'.repeat(8) + BARE), 'istio-metrics');
+      assert.equal(await sourceOf('blank-8.json', '\n \n\n\n\n\n\n\n\n' + hubbleLines('observe')), 'hubble');
+    });
+
     // BUG: istioMetricsSource.recognises accepts only `# HELP`/`# TYPE`/`# UNIT`/`# EOF` comments,
     // while text format 0.0.4 allows any other comment line ("Lines with a # as the first
     // non-whitespace character are comments"): a scrape saved with a note on top
