@@ -164,6 +164,13 @@ describe('recognising which source a file holds (registry)', () => {
       assert.equal(await sourceOf('status-first.json', status + '\n' + hubbleLines('observe')), 'hubble');
     });
 
+    // BUG: a byte order mark before the first line (as Windows tools save a file) is stripped
+    // by the metrics recogniser and decoder but not by Hubble's: '\uFEFF' + a {"flow":…} line
+    // fails JSON.parse, the file is recognised as access logs, and every flow is rejected.
+    it.skip('Hubble flows after a byte order mark', async () => {
+      assert.equal(await sourceOf('bom.json', '\uFEFF' + hubbleLines('observe')), 'hubble');
+    });
+
     it('a JSON line that is no Hubble flow is not Hubble', async () => {
       assert.equal(await sourceOf('other.json', '{"flow":"not an object"}\n{"verdict":"FORWARDED"}\n'), 'access-log');
       assert.equal(hubbleSource.recognises(['{"verdict":"FORWARDED"}']), false, 'a bare verdict alone');
