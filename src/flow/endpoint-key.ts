@@ -4,21 +4,22 @@
 
 import type { EndpointRef, Flow } from './flow.js';
 
-function refKey(r: EndpointRef, withPort: boolean): string {
+function refKey(r: EndpointRef, withPort: boolean): unknown[] {
   const w = r.workload;
   return [
-    r.ip ?? '',
-    withPort ? (r.port ?? '') : '',
-    r.pod === undefined ? '' : `${r.pod.namespace}/${r.pod.name}`,
-    r.service ?? '',
-    r.servicePort ?? '',
-    r.host ?? '',
-    w === undefined ? '' : `${w.namespace}/${w.kind ?? ''}/${w.name}`,
-    r.principal ?? '',
-    r.behindProxy === undefined ? '' : 'p',
-  ].join('\u0000');
+    r.ip ?? null,
+    withPort ? (r.port ?? null) : null,
+    r.pod === undefined ? null : [r.pod.namespace, r.pod.name],
+    r.service ?? null,
+    r.servicePort ?? null,
+    r.host ?? null,
+    w === undefined ? null : [w.namespace, w.kind ?? null, w.name],
+    r.principal ?? null,
+    r.behindProxy !== undefined,
+  ];
 }
 
+/** JSON, so that no value, whatever bytes it holds, can make two flows' keys equal. */
 export function endpointKeyOf(f: Flow): string {
-  return `k\u0001${refKey(f.source, false)}\u0001${refKey(f.destination, true)}\u0001${f.protocol}\u0001${f.reporter}`;
+  return `k${JSON.stringify([refKey(f.source, false), refKey(f.destination, true), f.protocol, f.reporter])}`;
 }

@@ -333,6 +333,12 @@ export class Resolver {
       if (same !== undefined) chosen = same;
       else this._note(`${side}-principal-disagrees`, flow, `the telemetry names ${ref.principal!}, the pods of ${workloads[0]!} run as ${[...new Set(pods.map((p) => `${p.namespace}/${p.serviceAccount}`))].sort(compare).join(', ')}`);
     }
+    // Which pod stands for the workload (its service account is the identity's) depends on the
+    // time: the resolution holds while that pod does, as for an address.
+    if (t !== undefined) {
+      if (alive.includes(chosen)) this._holdWhile(chosen, pods);
+      else this._validity.reusable = false;
+    }
     return chosen;
   }
 
@@ -398,6 +404,13 @@ export class Resolver {
       return { identity: pod.identity, port, pod };
     }
     const service = ref.service === undefined ? undefined : this._serviceOf(ref.service);
+    // A claimed workload the inventory cannot back (noted) is that unknown workload, never
+    // whatever the Service fronts today.
+    if (ref.workload !== undefined && ref.ip === undefined) {
+      const only = service?.ports.filter((p) => p.protocol === 'TCP');
+      const port = only?.length === 1 && typeof only[0]!.targetPort === 'number' ? only[0]!.targetPort : (ref.servicePort ?? 0);
+      return { identity: this._byAddress(ref, t, flow, 'destination'), port };
+    }
     // No upstream pod (e.g. 503 before a host was picked): the Service, if it fronts one workload.
     if (service !== undefined && ref.ip === undefined) {
       // Which pods back a Service changes over time: not memoized.
@@ -406,7 +419,8 @@ export class Resolver {
       const workloads = new Set(backends.map((p) => p.workload.key));
       if (workloads.size === 1) {
         const p = backends[0]!;
-        return { identity: p.identity, port: targetPort(service, ref.servicePort, p) ?? ref.servicePort ?? 0, pod: p };
+        const port = (ref.servicePort === undefined ? this._onlyPort(service, flow, p) : targetPort(service, ref.servicePort, p)) ?? ref.servicePort ?? 0;
+        return { identity: p.identity, port, pod: p };
       }
       this._note(workloads.size === 0 ? 'destination-service-without-pods' : 'destination-service-ambiguous', flow, `${service.namespace}/${service.name}`);
       return { identity: { kind: 'unknown', key: `unknown:service/${service.namespace}/${service.name}`, name: `${service.namespace}/${service.name}` }, port: ref.servicePort ?? 0 };

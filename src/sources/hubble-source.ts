@@ -10,11 +10,14 @@ import { excerpt } from '../text.js';
 
 function parsed(line: string): unknown {
   try {
-    return JSON.parse(line);
+    return JSON.parse(line.replace(/^\uFEFF/, ''));
   } catch {
     return undefined;
   }
 }
+
+/** Records the Hubble exporter writes beside flows (skipped by the decoder, but Hubble's all the same). */
+const isHubbleEvent = (o: unknown) => typeof o === 'object' && o !== null && ('lost_events' in o || 'node_status' in o);
 
 export const hubbleSource: Source = {
   name: 'hubble',
@@ -22,7 +25,7 @@ export const hubbleSource: Source = {
   decoders: [HUBBLE_DECODER],
   transports: ['files'],
   splittable: true,
-  recognises: (lines) => lines.length > 0 && isHubbleRecord(parsed(lines[0]!)),
+  recognises: (lines) => lines.some((l) => isHubbleRecord(parsed(l))) && lines.every((l) => { const o = parsed(l); return isHubbleRecord(o) || isHubbleEvent(o); }),
   readFiles(files, options, sinks: FlowSinks) {
     const max = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
     return readLineFiles(files, max, sinks, (file) => ({
@@ -32,7 +35,8 @@ export const hubbleSource: Source = {
           const location = { file: file.path, line: lineNumber };
           let obj: unknown;
           try {
-            obj = JSON.parse(text);
+            // A byte order mark, as Windows tools write one before the first line.
+            obj = JSON.parse(lineNumber === 1 ? text.replace(/^\uFEFF/, '') : text);
           } catch (err) {
             sinks.rejects.add('malformed-hubble-json', location, `${(err as Error).message}: ${excerpt(text)}`);
             return;

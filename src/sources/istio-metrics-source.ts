@@ -11,8 +11,18 @@ import { DEFAULT_MAX_LINE_LENGTH } from './framing/lines.js';
 import { readLineFiles } from './read-lines.js';
 import type { FlowSinks, Source } from './source.js';
 
-/** A line of an exposition: `# HELP`/`# TYPE`/`# UNIT`/`# EOF`, or `name{labels} value [time]`. */
-const EXPOSITION_LINE = /^(?:# (?:HELP|TYPE|UNIT|EOF)\b|[a-zA-Z_:][a-zA-Z0-9_:]*(?:\{.*\})?[ \t]+\S+(?:[ \t]+\S+)?[ \t]*$)/;
+/** A sample line: `name{labels} value [time]`, the value a number as the formats write one. */
+const SAMPLE_LINE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(?:\{.*\})?[ \t]+[-+]?(?:\d|\.\d|inf|nan)[^ \t]*(?:[ \t]+[-+]?\d[^ \t]*)?[ \t]*$/i;
+const METADATA_LINE = /^# (?:HELP|TYPE|UNIT|EOF)\b/;
+
+/**
+ * Every line a comment (`#`: the text format allows any) or a sample, and at least one a sample
+ * or a `# TYPE`/`# HELP`: what no access log or Hubble record looks like.
+ */
+function isExposition(lines: readonly string[]): boolean {
+  const plain = lines.map((l) => l.replace(/^\uFEFF/, ''));
+  return plain.some((l) => SAMPLE_LINE.test(l) || METADATA_LINE.test(l)) && plain.every((l) => l.startsWith('#') || SAMPLE_LINE.test(l));
+}
 
 export const istioMetricsSource: Source = {
   name: 'istio-metrics',
@@ -20,7 +30,7 @@ export const istioMetricsSource: Source = {
   decoders: [ISTIO_METRICS_DECODER],
   transports: ['files', 'prometheus-api'],
   splittable: false,
-  recognises: (lines) => lines.length > 0 && lines.every((l) => EXPOSITION_LINE.test(l.replace(/^\uFEFF/, ''))),
+  recognises: isExposition,
   readFiles(files, options, sinks: FlowSinks) {
     const max = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
     return readLineFiles(files, max, sinks, (file) => {

@@ -34,6 +34,9 @@ export async function recogniseFile(file: InputFile): Promise<Source> {
     // Unreadable: the default source reads it and reports why, as it would have.
     return DEFAULT_SOURCE;
   }
-  const lines = head.split('\n', 9).slice(0, 8).map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
+  // Whole lines only: the last piece of the head may be cut.
+  const pieces = head.split('\n');
+  if (head.length >= HEAD_BYTES) pieces.pop();
+  const lines = pieces.map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '').slice(0, 8);
   return SOURCES.find((s) => s.recognises(lines)) ?? DEFAULT_SOURCE;
 }

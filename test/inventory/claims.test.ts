@@ -253,24 +253,24 @@ describe('resolving what telemetry claims (workloads, principals, Service ports)
   });
 
   describe('a claim beside a Service', () => {
-    // BUG: a destination claim the inventory cannot back falls through to the Service's
+    // Regression (this test found it, since fixed): a destination claim the inventory cannot back falls through to the Service's
     // backends, so the flow lands on a workload the telemetry did not name, with only a
     // not-in-inventory note. Input: destination { workload: shop/cart-v2 (no such workload),
     // service: cart.shop.svc.cluster.local } → destination shop/Deployment/cart (port 0),
     // expected unknown:workload/shop/cart-v2 (the claim is "noted, never trusted", and no other
     // workload is trusted in its place) or at least a destination-claim-disagrees note.
-    it.skip('does not put an unbacked claim on the workload its Service fronts', () => {
+    it('does not put an unbacked claim on the workload its Service fronts', () => {
       const { rf, notes } = resolve(claimed(FRONTEND, { workload: { namespace: 'shop', name: 'cart-v2' }, service: 'cart.shop.svc.cluster.local' }));
       assert.equal(rf.destination.key, 'unknown:workload/shop/cart-v2');
       assert.deepEqual(Object.keys(notes), ['destination-workload-not-in-inventory']);
     });
 
-    // BUG: a destination named by its Service alone (metrics with destination_workload="unknown",
+    // Regression (this test found it, since fixed): a destination named by its Service alone (metrics with destination_workload="unknown",
     // e.g. a client's report of a request that never reached a pod) resolves through the
     // Service's backends, but that path reads the port with targetPort(service, undefined) and
     // never _onlyPort: destination { service: cart.shop.svc.cluster.local } of a Service with one
     // port 80 → 8080 gives port 0, with no note (nothing says why the port is unknown).
-    it.skip("a Service's only port gives the target port when the Service alone names the destination", () => {
+    it("a Service's only port gives the target port when the Service alone names the destination", () => {
       const { rf, notes } = resolve(claimed(FRONTEND, { service: 'cart.shop.svc.cluster.local' }));
       assert.equal(rf.destination.key, 'shop/Deployment/cart');
       assert.equal(rf.port, 8080);
@@ -326,14 +326,14 @@ describe('resolving what telemetry claims (workloads, principals, Service ports)
       }
     });
 
-    // BUG: since metric and Hubble flows carry an endpoint key (endpointKeyOf, as the sources
+    // Regression (this test found it, since fixed): since metric and Hubble flows carry an endpoint key (endpointKeyOf, as the sources
     // now set it), one Resolver memoizes a claim's resolution; but _checkClaims picks the pod
     // alive at the flow's time without narrowing the memo's validity, so the first flow's pod
     // is reused at every later time. Input: this inventory, two flows with destination
     // { workload: shop/api } and endpointKey = endpointKeyOf(flow), at 2026-11-22 then
     // 2026-11-25, through one Resolver → both api-v1; a fresh Resolver gives api-v2 for the
     // second. The service account (so the principal a rule allows) depends on the order flows come in.
-    it.skip('a memoized claim still gives the pod alive at each flow\'s time', () => {
+    it('a memoized claim still gives the pod alive at each flow\'s time', () => {
       const resolver = new Resolver(rollout, new Tally());
       const accounts = ['2026-11-22T00:00:00Z', '2026-11-25T00:00:00Z'].map((time) => {
         const flow = claimed({ workload: { namespace: 'shop', name: 'web' } }, { workload: API });

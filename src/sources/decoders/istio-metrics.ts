@@ -64,7 +64,8 @@ export interface SampleTime {
 }
 
 export function metricFlow(sample: MetricSample, time: SampleTime = {}): Decoded<Flow> {
-  const metric = COUNTED_METRICS[sample.name];
+  // Own keys only: a sample named `toString` is no counter of ours.
+  const metric = Object.hasOwn(COUNTED_METRICS, sample.name) ? COUNTED_METRICS[sample.name] : undefined;
   if (metric === undefined) return skip('metric-not-traffic');
   const l = sample.labels;
   const value = sample.value;
@@ -96,8 +97,9 @@ export function metricFlow(sample: MetricSample, time: SampleTime = {}): Decoded
     else if (dw === undefined) destination.host = service;
   }
 
-  const code = Number(l['response_code'] ?? '0');
-  const responseCode = Number.isInteger(code) && code >= 0 && code < 1000 ? code : 0;
+  // Three digits as Envoy writes them; anything else (`0x193`, ` 403`) is no code.
+  const rc = l['response_code'] ?? '';
+  const responseCode = /^\d{1,3}$/.test(rc) ? Number(rc) : 0;
   // 403 or gRPC status 7 may be the mesh's RBAC or the application: never an allow either way.
   if (denial === undefined && (responseCode === 403 || l['grpc_response_status'] === '7')) denial = { kind: 'refused' };
 

@@ -47,19 +47,25 @@ export async function readPrometheusHttpConfig(path: string): Promise<Credential
       return fail(`${name}_file ${fromFile} cannot be read (${describeFsError(err)})`);
     }
   };
-  const mapping = (v: unknown, name: string): Record<string, unknown> | undefined =>
-    v === undefined || v === null ? undefined : typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(`${name} is not a mapping`);
+  // A misspelt key (`pasword_file`, `ca`) would silently send no password or trust the system's CAs.
+  const mapping = (v: unknown, name: string, keys: readonly string[]): Record<string, unknown> | undefined => {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'object' || Array.isArray(v)) return fail(`${name} is not a mapping`);
+    for (const k of Object.keys(v)) if (!keys.includes(k)) fail(`${name} has an unknown key ${JSON.stringify(k)} (it takes ${keys.join(', ')})`);
+    return v as Record<string, unknown>;
+  };
 
   const out: Credentials = {};
-  const basic = mapping(o['basic_auth'], 'basic_auth');
+  const basic = mapping(o['basic_auth'], 'basic_auth', ['username', 'password', 'password_file']);
   if (basic !== undefined) {
     const username = str(basic['username'], 'basic_auth.username') ?? fail('basic_auth has no username');
     out.basicAuth = { username, password: (await secret(basic['password'], basic['password_file'], 'basic_auth.password')) ?? '' };
   }
-  const authz = mapping(o['authorization'], 'authorization');
+  const authz = mapping(o['authorization'], 'authorization', ['type', 'credentials', 'credentials_file']);
   if (authz !== undefined) {
     const type = str(authz['type'], 'authorization.type') ?? 'Bearer';
-    if (type !== 'Bearer') fail(`authorization.type ${JSON.stringify(type)} is not supported (Bearer is)`);
+    // Not quoted: a token pasted into `type` by mistake must not reach a log.
+    if (type !== 'Bearer') fail('authorization.type is not Bearer, the one type supported');
     const token = await secret(authz['credentials'], authz['credentials_file'], 'authorization.credentials');
     if (token !== undefined) out.bearerToken = token;
   }
@@ -69,7 +75,7 @@ export async function readPrometheusHttpConfig(path: string): Promise<Credential
     out.bearerToken = legacy;
   }
   if (out.bearerToken !== undefined && out.basicAuth !== undefined) fail('give basic_auth or a bearer token, not both');
-  const tls = mapping(o['tls_config'], 'tls_config');
+  const tls = mapping(o['tls_config'], 'tls_config', ['ca_file', 'cert_file', 'key_file', 'insecure_skip_verify']);
   if (tls !== undefined) {
     const file = (k: string) => {
       const v = str(tls[k], `tls_config.${k}`);
