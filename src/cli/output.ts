@@ -25,7 +25,7 @@ import { close, closeSync, constants, fsync, openSync, writeSync } from 'node:fs
 import { promisify } from 'node:util';
 import { lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { OutputError, ZtmapError } from '../errors.js';
+import { describeFsError, OutputError, ZtmapError } from '../errors.js';
 import { compare } from '../flow/compare.js';
 
 const ENTRIES = '.ztmap-entries.json';
@@ -80,6 +80,7 @@ const reasons: Record<string, string> = {
 /** An fs error → OutputError naming the path and what to do; ztmap's own errors pass through. */
 function outputError(err: unknown, op: string, path: string, intact: string, flag = '--out'): ZtmapError {
   if (err instanceof ZtmapError) return err;
+  if (err instanceof SyncFailure) return outputError(err.failure, `${op.replace(/: .*$/, '')}: syncing ${basename(err.path)} to disk`, err.path, intact, flag);
   const code = (err as NodeJS.ErrnoException).code;
   const reason = (code !== undefined ? reasons[code] : undefined) ?? (err as Error).message;
   const todo =
@@ -177,6 +178,16 @@ function writeAllSync(fd: number, bytes: Buffer, from: number, to: number): void
 const fsyncFd = promisify(fsync);
 const closeFd = promisify(close);
 
+/** An fsync that failed, with the file it was for (PendingSyncs throws it while handling another). */
+class SyncFailure extends Error {
+  constructor(
+    readonly path: string,
+    readonly failure: unknown,
+  ) {
+    super(`syncing ${path}: ${describeFsError(failure)}`);
+  }
+}
+
 /**
  * fsyncs of files already written, run on the thread pool while the next files are made, at
  * most `limit` at a time (each holds a descriptor). Waiting on the disk once per manifest made
@@ -190,11 +201,12 @@ class PendingSyncs {
 
   constructor(private readonly _limit = 64) {}
 
-  async add(fd: number): Promise<void> {
+  async add(fd: number, path: string): Promise<void> {
     const done = fsyncFd(fd)
       .finally(() => closeFd(fd))
       .catch((err: unknown) => {
-        this._failure ??= { err };
+        // Thrown later, while another file is handled: it keeps its own file's path.
+        this._failure ??= { err: new SyncFailure(path, err) };
       });
     this._inFlight.push(done);
     if (this._inFlight.length >= this._limit) await this._inFlight.shift();
@@ -348,7 +360,7 @@ export async function replaceOutputs<T>(o: ReplaceOptions<T>): Promise<T> {
           await mkdir(parent, { recursive: true });
           for (let d = parent; d.startsWith(staging + sep); d = dirname(d)) madeDirs.add(d);
         }
-        if (typeof content === 'string' || Buffer.isBuffer(content)) await syncs.add(writeWhole(abs, content));
+        if (typeof content === 'string' || Buffer.isBuffer(content)) await syncs.add(writeWhole(abs, content), abs);
         else await writeNew(abs, content);
       } catch (err) {
         throw outputError(err, `${o.unit}: writing ${rel}`, abs, intact);

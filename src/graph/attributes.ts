@@ -151,11 +151,21 @@ export function requestsOf(e: Pick<EdgeAttributes, 'client' | 'server'>): number
  */
 export function fusedSides(sources: Readonly<Record<string, SourceCounts>>): SourceCounts {
   let best: SourceCounts | undefined;
+  let mutual = 0;
+  let plaintext = 0;
   for (const name of Object.keys(sources).sort(compare)) {
     const c = sources[name]!;
     if (best === undefined || requestsOf(c) > requestsOf(best)) best = c;
+    mutual = Math.max(mutual, c.server.mutual);
+    plaintext = Math.max(plaintext, c.server.plaintext);
   }
-  return best === undefined ? { client: emptySide(), server: emptySide() } : { client: best.client, server: best.server };
+  if (best === undefined) return { client: emptySide(), server: emptySide() };
+  // mTLS evidence is fused apart: a source that cannot see mTLS (Hubble) must not wipe out what
+  // one that can (the server's access log, metrics' destination reporter) saw. Each the most
+  // any source saw; the two may then add up to more than the winner's server count.
+  const s = best.server;
+  if (s.mutual === mutual && s.plaintext === plaintext) return { client: best.client, server: s };
+  return { client: best.client, server: { ...s, mutual, plaintext } };
 }
 
 /** Requests each source counted on the edge (per source, the larger reporter's count), by source name. */
@@ -261,8 +271,11 @@ export interface AllowedView {
  * the server's own account of what it let through decides: its requests, methods and paths.
  * Otherwise the larger of the two accounts, as everywhere else.
  */
+/** Refusals a server's own access log states, whose client line reads as allowed: metrics' `refused` and Hubble's `policy-drop` name no operation and no client view. */
+const SERVER_LOG_REFUSALS: ReadonlySet<string> = new Set(['rbac', 'ext-authz', 'no-filter-chain', 'no-route']);
+
 export function allowedView(e: EdgeAttributes): AllowedView {
-  if (e.denied.some((d) => d.reporter === 'server')) {
+  if (e.denied.some((d) => d.reporter === 'server' && SERVER_LOG_REFUSALS.has(d.kind))) {
     return { requests: e.server.requests, methods: e.serverMethods, paths: e.serverPaths, pathsTruncated: e.serverPathsTruncated, serverView: true };
   }
   return { requests: requestsOf(e), methods: e.methods, paths: e.paths, pathsTruncated: e.pathsTruncated, serverView: false };

@@ -234,9 +234,13 @@ export class GraphBuilder {
     }
     if (flow.denial !== undefined) addDenied(acc, rf.reporter, flow);
     else {
-      countRequest(acc, this._counts, rf.reporter, rf.mtls, flow.count, flow.responseCode, flow.timestamp);
-      // A count over an interval (metrics) was last seen at the interval's end.
-      if (flow.until !== undefined) countUntil(acc, this._counts, flow.until);
+      // A count over an interval (metrics over a window) says nothing of the days inside it:
+      // its edge is seen within the interval, on no known day.
+      if (flow.until === undefined) countRequest(acc, this._counts, rf.reporter, rf.mtls, flow.count, flow.responseCode, flow.timestamp);
+      else {
+        countRequest(acc, this._counts, rf.reporter, rf.mtls, flow.count, flow.responseCode, undefined);
+        countInterval(acc, this._counts, flow.timestamp ?? flow.until, flow.until);
+      }
       if (flow.l7 !== undefined) {
         const template = pathTemplate(flow.l7.path);
         addMethod(acc, flow.l7.method);
@@ -483,12 +487,11 @@ export class GraphBuilder {
   }
 }
 
-/** Extends an edge's last-seen time to the end of an interval a count covered. */
-function countUntil(acc: EdgeAccumulator, counts: Float64Array, until: number): void {
+/** Extends an edge's first and last seen to an interval a count covered, adding no day. */
+function countInterval(acc: EdgeAccumulator, counts: Float64Array, from: number, until: number): void {
   const row = acc.row * ROW;
+  if (from < counts[row + FIRST_SEEN]!) counts[row + FIRST_SEEN] = from;
   if (until > counts[row + LAST_SEEN]!) counts[row + LAST_SEEN] = until;
-  const day = Math.floor(until / DAY_MS);
-  if (!acc.days.has(day)) acc.days.add(day);
 }
 
 /** The counters and times every flow of an edge adds to. */

@@ -1,4 +1,4 @@
-// Fusion across protocols. Hubble's L3/L4 flows are TCP connections; the access logs (and
+// Fusion across protocols and ports. Hubble's L3/L4 flows are TCP connections; the access logs (and
 // Hubble's own L7 records) of the same connections are HTTP or gRPC requests on the same port.
 // An edge key holds the protocol, so they would be two edges, and the TCP one, with no method or
 // path, would become a rule allowing every path. So a TCP edge that only connection-level
@@ -6,6 +6,8 @@
 // when there is one: its counts become that edge's counts for its source (the larger per
 // reporter, when that source also counted requests there: one source's connections and its
 // own requests describe the same traffic), and its days, times, decoders and refusals join.
+// Likewise a metrics edge on port 0 (no port label, and a Service with several candidate ports)
+// is taken into the one edge of the same pair and protocol that has a port, when there is one.
 // Applied once, to observe's final graph, after every merge.
 //
 // Fusion of anonymous ends. Istio metrics name no address: a client without a sidecar (a
@@ -31,8 +33,11 @@ export interface AnonymousExplained {
   by: string[];
 }
 
-/** Sources that see connections, not requests. */
-const CONNECTION_SOURCES: ReadonlySet<string> = new Set(['hubble']);
+/**
+ * Sources whose TCP edges count connections that may be an HTTP edge's: Hubble's L3/L4 flows,
+ * and Istio's connection counter (ztunnel reports only that one, at L4).
+ */
+const CONNECTION_SOURCES: ReadonlySet<string> = new Set(['hubble', 'istio-metrics']);
 
 const pairOf = (e: EdgeAttributes) => `${e.source}\u0000${e.target}\u0000${e.port}`;
 
@@ -47,14 +52,21 @@ function absorbed(into: EdgeAttributes, tcp: EdgeAttributes): EdgeAttributes {
   const ordered: Record<string, SourceCounts> = {};
   for (const k of Object.keys(sources).sort(compare)) ordered[k] = sources[k]!;
   // Everything else (times, days, decoders, refusals) merges as edges do.
-  const merged = mergeEdgeAttributes(into, { ...tcp, protocol: into.protocol, sources: {}, methods: [], paths: [], serverMethods: [], serverPaths: [] });
+  const merged = mergeEdgeAttributes(into, { ...tcp, port: into.port, protocol: into.protocol, sources: {}, methods: [], paths: [], serverMethods: [], serverPaths: [] });
   const fused = fusedSides(ordered);
   return { ...merged, sources: ordered, client: fused.client, server: fused.server };
 }
 
 export function withConnectionsAbsorbed(g: ServiceGraph): ServiceGraph {
   const l7 = new Map<string, string>();
+  // Edges with a port by pair and protocol, for the port-0 edges of metrics (no port label, a
+  // Service with several ports that could be it): the one such edge another source saw is it.
+  const ported = new Map<string, string[]>();
   g.forEachEdge((k, a) => {
+    if (a.port !== 0) {
+      const pp = `${a.source}\u0000${a.target}\u0000${a.protocol}`;
+      ported.set(pp, [...(ported.get(pp) ?? []), k]);
+    }
     if (a.protocol === 'tcp') return;
     const prev = l7.get(pairOf(a));
     if (prev === undefined || compare(k, prev) < 0) l7.set(pairOf(a), k);
@@ -65,9 +77,13 @@ export function withConnectionsAbsorbed(g: ServiceGraph): ServiceGraph {
   for (const k of [...edges.keys()].sort(compare)) {
     const a = edges.get(k)!;
     const names = Object.keys(a.sources);
-    if (a.protocol !== 'tcp' || a.folded !== undefined || names.length === 0 || !names.every((n) => CONNECTION_SOURCES.has(n))) continue;
-    const into = l7.get(pairOf(a));
-    if (into === undefined) continue;
+    if (a.folded !== undefined || names.length === 0) continue;
+    let into: string | undefined;
+    if (a.port === 0 && names.every((n) => n === 'istio-metrics')) {
+      const candidates = ported.get(`${a.source}\u0000${a.target}\u0000${a.protocol}`) ?? [];
+      if (candidates.length === 1) into = candidates[0];
+    } else if (a.protocol === 'tcp' && names.every((n) => CONNECTION_SOURCES.has(n))) into = l7.get(pairOf(a));
+    if (into === undefined || !edges.has(into)) continue;
     edges.set(into, absorbed(edges.get(into)!, a));
     edges.delete(k);
     changed = true;
@@ -99,7 +115,9 @@ export function withAnonymousExplained(g: ServiceGraph): { graph: ServiceGraph; 
   for (const k of g.edges().sort(compare)) {
     const a = g.getEdgeAttributes(k);
     if (others(a)) {
-      push(into, `${a.target}\u0000${a.port}\u0000${a.protocol}`, k);
+      // Metrics say `unknown` only for a caller without a sidecar: a caller that is no workload,
+      // or one seen in plaintext. A meshed workload's mTLS calls are never that traffic.
+      if (g.getNodeAttributes(a.source).kind !== 'workload' || a.server.plaintext > 0) push(into, `${a.target}\u0000${a.port}\u0000${a.protocol}`, k);
       if (g.getNodeAttributes(a.target).kind !== 'workload') push(outOf, `${a.source}\u0000${a.protocol}`, k);
     } else if (Object.keys(a.sources).length > 0 && (a.source === ANONYMOUS || a.target === ANONYMOUS)) anonymous.push(k);
   }

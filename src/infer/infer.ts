@@ -96,7 +96,7 @@ function confidenceOf(from: Peer, to: Peer, ev: RuleEvidence, toAmbient = false)
     );
     confidence = 'low';
   }
-  if (ev.daysSeen === 0) notes.push('no record carried a time: the days it was seen on are unknown');
+  if (ev.daysSeen === 0) notes.push('no record carried a day (no time, or a count over a window): the days it was seen on are unknown');
   if (ev.plaintext > 0) notes.push(`${ev.plaintext} request(s) in plaintext: the source has no authenticated identity for them`);
   return { confidence, notes };
 }

@@ -46,6 +46,8 @@ interface ServicePort {
   targetPort: number | string;
   protocol: string;
   name?: string;
+  /** The port's application protocol (`http`, `grpc`, `kubernetes.io/h2c`…), which Istio reads before the name. */
+  appProtocol?: string;
 }
 
 export interface Service {
@@ -397,7 +399,8 @@ function serviceOf(o: KubeObject, namespace: string, name: string): Service {
       if (typeof port !== 'number') return [];
       const tp = p['targetPort'];
       const n = str(p['name']);
-      return [{ port, targetPort: typeof tp === 'number' || typeof tp === 'string' ? tp : port, protocol: str(p['protocol']) ?? 'TCP', ...(n === undefined ? {} : { name: n }) }];
+      const ap = str(p['appProtocol']);
+      return [{ port, targetPort: typeof tp === 'number' || typeof tp === 'string' ? tp : port, protocol: str(p['protocol']) ?? 'TCP', ...(n === undefined ? {} : { name: n }), ...(ap === undefined ? {} : { appProtocol: ap }) }];
     }),
   };
 }

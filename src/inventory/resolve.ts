@@ -435,14 +435,20 @@ export class Resolver {
 
   /**
    * The target port of a Service addressed without a port (Istio metrics have no port label):
-   * its only TCP port, or the only one whose name declares the flow's protocol the way Istio
-   * reads port names (`http`, `http2`, `grpc`, `tcp`, with a `-suffix`). Several: noted, port 0.
+   * its only TCP port, or the only one that declares the flow's protocol as Istio reads a port's
+   * protocol (appProtocol, else the name's prefix: `http-…`, `grpc-…`, `tcp-…`). Anything else
+   * (several, or none declared) is noted and gets port 0, which observe takes into the edge of
+   * a source that saw the port, when one did (graph/fuse.ts).
    */
   private _onlyPort(service: Service, flow: Flow, pod: Pod): number | undefined {
     const tcp = service.ports.filter((p) => p.protocol === 'TCP');
-    const declares = (name: string | undefined, prefixes: readonly string[]) => name !== undefined && prefixes.some((x) => name === x || name.startsWith(`${x}-`));
-    const fitting = tcp.length <= 1 ? tcp : tcp.filter((p) => declares(p.name, flow.protocol === 'tcp' ? ['tcp', 'mongo', 'mysql', 'redis'] : flow.protocol === 'grpc' ? ['grpc', 'grpc-web', 'http2'] : ['http', 'http2']));
-    if (fitting.length === 1) return targetPort(service, fitting[0]!.port, pod);
+    const wanted = flow.protocol === 'tcp' ? TCP_PROTOCOLS : flow.protocol === 'grpc' ? GRPC_PROTOCOLS : HTTP_PROTOCOLS;
+    const declaring = tcp.filter((p) => {
+      const d = declaredProtocol(p);
+      return d !== undefined && wanted.has(d);
+    });
+    const chosen = tcp.length === 1 ? tcp : declaring;
+    if (chosen.length === 1) return targetPort(service, chosen[0]!.port, pod);
     this._note('destination-port-ambiguous', flow, `${service.namespace}/${service.name} has ports ${tcp.map((p) => `${p.name ?? '-'}:${p.port}`).join(', ')} and the telemetry names none`);
     return undefined;
   }
@@ -474,6 +480,18 @@ function resolvedFlow(flow: Flow, r: Route): ResolvedFlow {
     mtls: r.gatewayHop ? 'unknown' : flow.mtls,
     edgeKey: r.edgeKey,
   };
+}
+
+const HTTP_PROTOCOLS: ReadonlySet<string> = new Set(['http', 'http2', 'https', 'h2c', 'kubernetes.io/h2c']);
+const GRPC_PROTOCOLS: ReadonlySet<string> = new Set(['grpc', 'grpc-web', 'http2', 'h2c', 'kubernetes.io/h2c']);
+const TCP_PROTOCOLS: ReadonlySet<string> = new Set(['tcp', 'tls', 'mongo', 'mysql', 'redis']);
+const KNOWN_PROTOCOLS: readonly string[] = [...new Set([...HTTP_PROTOCOLS, ...GRPC_PROTOCOLS, ...TCP_PROTOCOLS])];
+
+/** A Service port's protocol as Istio selects it: appProtocol, else the name's prefix; undefined: detected. */
+function declaredProtocol(p: Service['ports'][number]): string | undefined {
+  if (p.appProtocol !== undefined) return p.appProtocol.toLowerCase();
+  const name = p.name?.toLowerCase();
+  return name === undefined ? undefined : KNOWN_PROTOCOLS.find((x) => name === x || name.startsWith(`${x}-`));
 }
 
 /** `spiffe://TRUST_DOMAIN/ns/NS/sa/SA` → the service account it names. */

@@ -29,12 +29,13 @@ export interface PrometheusRead {
 }
 
 /** The two queries for one counter over a window of `seconds`. */
-function windowQueries(metric: string, seconds: number): { increase: string; births: string } {
+function windowQueries(metric: string, seconds: number): { increase: string; births: string; atStart: string } {
   const by = FLOW_LABELS.join(', ');
   const range = `[${seconds}s]`;
   return {
     increase: `sum by (${by}) (increase(${metric}${range}))`,
     births: `sum by (${by}) (min_over_time(${metric}${range}) unless ${metric} offset ${seconds}s)`,
+    atStart: `count(${metric} offset ${seconds}s)`,
   };
 }
 
@@ -51,6 +52,17 @@ export async function readPrometheusMetrics(client: PrometheusClientOptions, win
     const births = await queryInstant(client, q.births, window.to);
     read.queries += 2;
     read.warnings.push(...increase.warnings, ...births.warnings);
+    if (births.samples.length > 0) {
+      // A window that starts before Prometheus' oldest data has no series at its start, so every
+      // series would read as born inside it, with its lifetime total: say so.
+      const atStart = await queryInstant(client, q.atStart, window.to);
+      read.queries += 1;
+      if (atStart.samples.length === 0 || atStart.samples.every((x) => x.value === 0)) {
+        read.warnings.push(
+          `no ${metric} series existed at the window's start (${new Date(window.from).toISOString()}): if that is before Prometheus' oldest data, the ${births.samples.length} series counted as new inside the window may be older, with counts since their proxy started. Give a window inside Prometheus' retention.`,
+        );
+      }
+    }
     const bySeries = new Map<string, MetricSample>();
     for (const s of [...increase.samples, ...births.samples]) {
       const k = seriesKey(s.labels);

@@ -123,7 +123,7 @@ suiteNeeding('observe --prometheus: Istio metrics from a real Prometheus, edge b
 
   it('exits 0 and says what it asked', () => {
     assert.equal(run.status, 0, run.stderr);
-    assert.match(run.stderr, /prometheus: \d+ series from http:\/\/127\.0\.0\.1:\d+ \(4 queries\)/);
+    assert.match(run.stderr, /prometheus: \d+ series from http:\/\/127\.0\.0\.1:\d+ \(5 queries\)/);
   });
 
   it('web → cart: the window\'s requests from both reporters, counted once, over mTLS, from istio-metrics', () => {

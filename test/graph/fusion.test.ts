@@ -133,3 +133,77 @@ describe('fusion of sources', () => {
     );
   });
 });
+
+describe('fusion: what a review found', () => {
+  const anonymous: Identity = { kind: 'unknown', key: 'unknown:-', name: '-' };
+  function edgeGraph(source: string, specs: { from: Identity; to: Identity; port: number; protocol: 'tcp' | 'http'; n: number; reporter?: 'client' | 'server'; mtls?: Mtls; method?: string; denial?: Flow['denial'] }[]): ServiceGraph {
+    const b = new GraphBuilder({ source });
+    for (const s of specs) {
+      for (let i = 0; i < s.n; i++) {
+        const reporter = s.reporter ?? 'server';
+        const flow: Flow = {
+          source: {},
+          destination: {},
+          protocol: s.protocol,
+          ...(s.method === undefined ? {} : { l7: { method: s.method, path: '/details/1' } }),
+          mtls: s.mtls ?? 'unknown',
+          responseCode: 200,
+          timestamp: 1_764_000_000_000 + i,
+          count: 1,
+          reporter,
+          ...(s.denial === undefined ? {} : { denial: s.denial }),
+          evidence: { decoder: source, location: { file: 'f' } },
+        };
+        b.add({ flow, source: s.from, destination: s.to, port: s.port, reporter, mtls: flow.mtls });
+      }
+    }
+    return b.toGraph();
+  }
+  const [w0, w1] = [workload(0), workload(1)];
+
+  it("a refusal metrics report on the server side keeps the logs' methods and counts (no server view from another source)", async () => {
+    const { allowedView } = await import('../../src/graph/attributes.js');
+    const logs = edgeGraph('access-log', [{ from: w0, to: w1, port: 9080, protocol: 'http', n: 5, reporter: 'client', method: 'GET' }]);
+    const metrics = edgeGraph('istio-metrics', [
+      { from: w0, to: w1, port: 9080, protocol: 'http', n: 9 },
+      { from: w0, to: w1, port: 9080, protocol: 'http', n: 2, denial: { kind: 'refused' } },
+    ]);
+    const e = mergeGraphs(logs, metrics).getEdgeAttributes('ns/Deployment/w0->ns/Deployment/w1:9080/http');
+    const v = allowedView(e);
+    assert.equal(v.serverView, false);
+    assert.deepEqual(v.methods, ['GET']);
+    assert.equal(v.requests, 9);
+  });
+
+  it('plaintext evidence from the logs stands when Hubble, which cannot see mTLS, counts more', () => {
+    const logs = edgeGraph('access-log', [{ from: w0, to: w1, port: 9080, protocol: 'tcp', n: 29, mtls: 'plaintext' }]);
+    const hubble = edgeGraph('hubble', [{ from: w0, to: w1, port: 9080, protocol: 'tcp', n: 40 }]);
+    const e = mergeGraphs(logs, hubble).getEdgeAttributes('ns/Deployment/w0->ns/Deployment/w1:9080/tcp');
+    assert.equal(requestsOf(e), 40);
+    assert.equal(e.server.plaintext, 29);
+  });
+
+  it("a meshed workload's mTLS calls never explain metrics' anonymous callers", async () => {
+    const { withAnonymousExplained } = await import('../../src/graph/fuse.js');
+    const logs = edgeGraph('access-log', [{ from: w0, to: w1, port: 9080, protocol: 'http', n: 5, mtls: 'mutual', method: 'GET' }]);
+    const metrics = edgeGraph('istio-metrics', [{ from: anonymous, to: w1, port: 9080, protocol: 'http', n: 40, mtls: 'plaintext' }]);
+    const r = withAnonymousExplained(mergeGraphs(logs, metrics));
+    assert.deepEqual(r.explained, []);
+    assert.ok(r.graph.hasEdge('unknown:-->ns/Deployment/w1:9080/http'));
+    // A plaintext caller the logs name does explain them.
+    const plain = edgeGraph('access-log', [{ from: w0, to: w1, port: 9080, protocol: 'http', n: 5, mtls: 'plaintext', method: 'GET' }]);
+    const r2 = withAnonymousExplained(mergeGraphs(plain, metrics));
+    assert.deepEqual(r2.explained.map((x) => x.edge), ['unknown:-->ns/Deployment/w1:9080/http']);
+  });
+
+  it("metrics' connection counter and port-0 counts are taken into the logs' edge of the pair", () => {
+    const logs = edgeGraph('access-log', [{ from: w0, to: w1, port: 9080, protocol: 'http', n: 5, method: 'GET' }]);
+    const metrics = mergeGraphs(
+      edgeGraph('istio-metrics', [{ from: w0, to: w1, port: 9080, protocol: 'tcp', n: 3 }]),
+      edgeGraph('istio-metrics', [{ from: w0, to: w1, port: 0, protocol: 'http', n: 4 }]),
+    );
+    const g = withConnectionsAbsorbed(mergeGraphs(logs, metrics));
+    assert.deepEqual(g.edges().sort(), ['ns/Deployment/w0->ns/Deployment/w1:9080/http']);
+    assert.deepEqual(Object.keys(g.getEdgeAttributes('ns/Deployment/w0->ns/Deployment/w1:9080/http').sources), ['access-log', 'istio-metrics']);
+  });
+});

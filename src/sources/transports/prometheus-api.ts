@@ -107,7 +107,9 @@ function endpoint(base: string, path: string): Endpoint {
     url = new URL(base);
   } catch {
     // The text may hold a password (`https://u:p@host`): quoted only without what precedes `@`.
-    throw new ConfigError(`Prometheus URL is not a URL (${excerpt(base.replace(/\/\/[^/?#]*@/, '//'), 200)}). Give the base URL of its API, for example http://127.0.0.1:9090.`);
+    // The text may hold a password with any characters in it: everything up to the last `@` goes.
+    const at = base.lastIndexOf('@');
+    throw new ConfigError(`Prometheus URL is not a URL (${excerpt(at < 0 ? base : `…${base.slice(at + 1)}`, 200)}). Give the base URL of its API, for example http://127.0.0.1:9090.`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(`Prometheus URL: the scheme ${url.protocol} is not http: nor https:. Give the base URL of its API, for example http://127.0.0.1:9090.`);
