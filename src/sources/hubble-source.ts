@@ -1,11 +1,10 @@
 // Cilium Hubble flows as a source: `hubble observe -o json` / `-o jsonpb` output and the Hubble
 // exporter's files, one JSON object a line (decoders/hubble.ts says what each flow becomes).
 
-import { endpointKeyOf } from '../flow/endpoint-key.js';
 import { DEFAULT_MAX_LINE_LENGTH } from './framing/lines.js';
 import { decodeHubbleRecord, HUBBLE_DECODER, isHubbleRecord } from './decoders/hubble.js';
 import { readLineFiles } from './read-lines.js';
-import type { FlowSinks, Source } from './source.js';
+import { deliver, oversizeReject, type FlowSinks, type Source } from './source.js';
 import { excerpt } from '../text.js';
 
 function parsed(line: string): unknown {
@@ -41,17 +40,9 @@ export const hubbleSource: Source = {
             sinks.rejects.add('malformed-hubble-json', location, `${(err as Error).message}: ${excerpt(text)}`);
             return;
           }
-          const d = decodeHubbleRecord(obj, location);
-          if (d.kind === 'ok') {
-            d.value.endpointKey = endpointKeyOf(d.value);
-            sinks.flow(d.value);
-          }
-          else if (d.kind === 'skip') sinks.skips.add(d.reason, location);
-          else sinks.rejects.add(d.reason, location, d.detail);
+          deliver(decodeHubbleRecord(obj, location), location, sinks);
         },
-        oversize(lineNumber, length) {
-          sinks.rejects.add('line-too-long', { file: file.path, line: lineNumber }, `${length} characters; the limit is ${max} (--max-line-length)`);
-        },
+        oversize: oversizeReject(sinks.rejects, file.path, max),
       },
       end: () => false,
     }));

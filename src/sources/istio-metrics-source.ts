@@ -4,12 +4,11 @@
 // its counts are totals up to the scrape, at the samples' own time when the file gives one
 // (federation), otherwise at no known time. Give one scrape per proxy; for a window, ask Prometheus.
 
-import { endpointKeyOf } from '../flow/endpoint-key.js';
 import { metricFlow, ISTIO_METRICS_DECODER } from './decoders/istio-metrics.js';
 import { createExpositionState, decodeExpositionLine, endOfExposition } from './decoders/prometheus-text.js';
 import { DEFAULT_MAX_LINE_LENGTH } from './framing/lines.js';
 import { readLineFiles } from './read-lines.js';
-import type { FlowSinks, Source } from './source.js';
+import { deliver, oversizeReject, type FlowSinks, type Source } from './source.js';
 
 /** A sample line: `name{labels} value [time]`, the value a number as the formats write one. */
 const SAMPLE_LINE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(?:\{.*\})?[ \t]+[-+]?(?:\d|\.\d|inf|nan)[^ \t]*(?:[ \t]+[-+]?\d[^ \t]*)?[ \t]*$/i;
@@ -46,18 +45,10 @@ export const istioMetricsSource: Source = {
               else sinks.rejects.add(sample.reason, location, sample.detail);
               return;
             }
-            const d = metricFlow(sample.value);
-            if (d.kind === 'ok') {
-              d.value.endpointKey = endpointKeyOf(d.value);
-              sinks.flow(d.value);
-            }
-            // Every other metric of a scrape (Envoy's own, durations, bytes) is counted once by name.
-            else if (d.kind === 'skip') sinks.skips.add(d.reason, location);
-            else sinks.rejects.add(d.reason, location, d.detail);
+            // Every other metric of a scrape (Envoy's own, durations, bytes) is a skip counted by name.
+            deliver(metricFlow(sample.value), location, sinks);
           },
-          oversize(lineNumber, length) {
-            sinks.rejects.add('line-too-long', { file: file.path, line: lineNumber }, `${length} characters; the limit is ${max} (--max-line-length)`);
-          },
+          oversize: oversizeReject(sinks.rejects, file.path, max),
         },
         end(complete) {
           const missing = complete ? endOfExposition(state) : undefined;

@@ -6,11 +6,9 @@
 // exist at its start) and counts their lowest value, so a rare edge is never dropped. Per
 // series, the count is the larger of the two: each is a lower bound of the window's requests.
 
-import { endpointKeyOf } from '../flow/endpoint-key.js';
-import type { Location } from '../errors.js';
 import { COUNTED_METRICS, FLOW_LABELS, metricFlow } from './decoders/istio-metrics.js';
 import type { MetricSample } from './decoders/metric-sample.js';
-import type { FlowSinks } from './source.js';
+import { deliver, type FlowSinks } from './source.js';
 import { queryInstant, type PrometheusClientOptions } from './transports/prometheus-api.js';
 
 export interface MetricWindow {
@@ -72,14 +70,7 @@ export async function readPrometheusMetrics(client: PrometheusClientOptions, win
     }
     read.series += bySeries.size;
     for (const s of [...bySeries.values()]) {
-      const d = metricFlow(s, window);
-      const at: Location = s.location;
-      if (d.kind === 'ok') {
-        d.value.endpointKey = endpointKeyOf(d.value);
-        sinks.flow(d.value);
-      }
-      else if (d.kind === 'skip') sinks.skips.add(d.reason, at);
-      else sinks.rejects.add(d.reason, at, d.detail);
+      deliver(metricFlow(s, window), s.location, sinks);
     }
   }
   return read;

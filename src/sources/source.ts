@@ -3,8 +3,11 @@
 // into Flows; sources/registry.ts lists them, and `observe` reads any mix of them in one run
 // (docs/sources.md). Decoders stay apart from transports so that each runs over every transport.
 
+import type { Location } from '../errors.js';
+import { endpointKeyOf } from '../flow/endpoint-key.js';
 import type { Flow, RepeatedRequest } from '../flow/flow.js';
 import type { Tally } from '../tally.js';
+import type { Decoded } from './decoders/result.js';
 import type { AccessLogDecoderOptions } from './access-log-decoder.js';
 import type { InputFile } from './transports/files.js';
 
@@ -69,4 +72,21 @@ export interface Source {
   /** Whether the first non-empty lines of a file (up to 8) are this source's records. */
   recognises(lines: readonly string[]): boolean;
   readFiles<T>(files: readonly InputFile[], options: FileReadOptions, sinks: FlowSinks<T>): Promise<ReadResult>;
+}
+
+/**
+ * A decoded record into the sinks: a flow (with the resolution key every source but the access
+ * logs, which key by bytes, gets from its fields), or a counted skip or reject at `location`.
+ */
+export function deliver(d: Decoded<Flow>, location: Location, sinks: Pick<FlowSinks, 'flow' | 'skips' | 'rejects'>): void {
+  if (d.kind === 'ok') {
+    d.value.endpointKey = endpointKeyOf(d.value);
+    sinks.flow(d.value);
+  } else if (d.kind === 'skip') sinks.skips.add(d.reason, location);
+  else sinks.rejects.add(d.reason, location, d.detail);
+}
+
+/** `LineSink.oversize` for a source reading `file`: a counted reject naming the line and the bound. */
+export function oversizeReject(rejects: Tally, file: string, max: number): (lineNumber: number, length: number) => void {
+  return (lineNumber, length) => rejects.add('line-too-long', { file, line: lineNumber }, `${length} characters; the limit is ${max} (--max-line-length)`);
 }
