@@ -141,6 +141,20 @@ describe('trace files: OTLP/JSON', () => {
     const b = batchOf(decodeOtlpJson(doc, at));
     assert.equal((b.spans[0] as Span).end, undefined);
     assert.deepEqual(b.notes.map((n) => [n.reason, n.at]), [['end-before-start', 'resourceSpans[0].scopeSpans[0].spans[0]']]);
+    s0['endTimeUnixNano'] = String(BigInt(Date.UTC(2100, 0, 2)) * 1_000_000n);
+    const late = batchOf(decodeOtlpJson(doc, at));
+    assert.equal((late.spans[0] as Span).end, undefined);
+    assert.deepEqual(reasons(late.notes), ['end-dropped']);
+  });
+
+  it('reads an empty or all-zero parent, hex or base64, as a root span', () => {
+    for (const parentSpanId of ['', '0000000000000000', 'AAAAAAAAAAA=']) {
+      const doc = otlpRequest([spec()]);
+      const s0 = ((doc['resourceSpans'] as Array<{ scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }>)[0]?.scopeSpans[0]?.spans[0]) as Record<string, unknown>;
+      s0['parentSpanId'] = parentSpanId;
+      const b = batchOf(decodeOtlpJson(doc, at));
+      assert.deepEqual([b.spans.length, (b.spans[0] as Span).parentSpanId], [1, undefined], parentSpanId);
+    }
   });
 
   it('rejects bad spans with a reason and keeps the good ones beside them', () => {
@@ -286,6 +300,10 @@ describe('trace files: Jaeger JSON', () => {
     assert.equal(r.kind === 'reject' && r.reason, 'jaeger-api-error');
     assert.match((r as { detail: string }).detail, /404 trace not found/);
     assert.deepEqual(decodeJaegerJson({ data: [], errors: null }, at), { kind: 'skip', reason: 'no-spans' });
+    const partial = jaegerDocument(hotrod, 'api') as Record<string, unknown>;
+    partial['errors'] = [{ code: 500, msg: 'storage timeout' }];
+    const pb = batchOf(decodeJaegerJson(partial, at));
+    assert.deepEqual([pb.spans.length, reasons(pb.notes)], [2, ['jaeger-api-error']]);
     assert.equal((decodeJaegerJson({ resourceSpans: [] }, at) as { reason: string }).reason, 'not-jaeger-json');
     assert.deepEqual(reasons(batchOf(decodeJaegerJson({ data: [{ spans: 'x' }] }, at)).rejected), ['bad-field-type']);
   });

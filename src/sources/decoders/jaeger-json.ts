@@ -2,7 +2,8 @@
 // service writes it):
 // - the query API's answer (`/api/traces`, `/api/traces/{id}`), also what the UI's "Download
 //   Results" saves: `{"data":[TRACE…],"total":0,"limit":0,"offset":0,"errors":null}`; an error
-//   answer (`"data":null,"errors":[{"code":404,"msg":"trace not found"}]`) is rejected with its message;
+//   answer (`"data":null,"errors":[{"code":404,"msg":"trace not found"}]`) is rejected with its message,
+//   a partial one (traces and errors) keeps its traces and notes its errors;
 // - an array of traces;
 // - one trace (the UI's trace JSON and its test fixtures):
 //
@@ -37,6 +38,7 @@ import {
   kindOf,
   microsEnd,
   microsToMillis,
+  parentField,
   quoted,
   shortHexId,
   Rejection,
@@ -61,6 +63,8 @@ export function isJaegerJson(doc: unknown): boolean {
 export function decodeJaegerJson(doc: unknown, location: Location): Decoded<TraceBatch> {
   let traces: unknown[];
   let field: string;
+  // A partial answer (some traces, some errors) keeps its traces; its errors become a note.
+  let apiError: string | undefined;
   if (Array.isArray(doc)) [traces, field] = [doc, ''];
   else if (isObj(doc) && Object.hasOwn(doc, 'data')) {
     const data = doc['data'];
@@ -68,7 +72,8 @@ export function decodeJaegerJson(doc: unknown, location: Location): Decoded<Trac
     if (Array.isArray(errors) && errors.length > 0) {
       const first: unknown = errors[0];
       const msg = isObj(first) ? `${typeof first['code'] === 'number' ? first['code'] : '?'} ${typeof first['msg'] === 'string' ? first['msg'] : ''}` : quoted(first);
-      if (!Array.isArray(data) || data.length === 0) return reject('jaeger-api-error', `the answer holds ${errors.length} error(s), first: ${excerpt(msg)}`);
+      apiError = `the answer holds ${errors.length} error(s), first: ${excerpt(msg)}`;
+      if (!Array.isArray(data) || data.length === 0) return reject('jaeger-api-error', apiError);
     }
     if (data === null || (Array.isArray(data) && data.length === 0)) return skip('no-spans');
     if (!Array.isArray(data)) return reject('bad-field-type', `data is ${kindOf(data)}: ${quoted(data)}`);
@@ -77,6 +82,7 @@ export function decodeJaegerJson(doc: unknown, location: Location): Decoded<Trac
   else return reject('not-jaeger-json', `expected {data:[…]}, an array of traces or a trace, got ${kindOf(doc)}: ${quoted(doc)}`);
 
   const batch = emptyBatch();
+  if (apiError !== undefined) batch.notes.push({ reason: 'jaeger-api-error', detail: apiError, at: 'errors' });
   traces.forEach((t: unknown, i) => {
     const at = field === '' && !Array.isArray(doc) ? '' : `${field}[${i}]`;
     if (!isObj(t) || !Array.isArray(t['spans'])) return batch.rejected.push({ reason: 'bad-field-type', detail: `trace ${at} is ${kindOf(t)} without a spans list`, at });
@@ -145,9 +151,7 @@ function parentOf(s: Obj, traceId: string): string | undefined | Rejection {
     });
   const ref = ofType('CHILD_OF') ?? ofType('FOLLOWS_FROM');
   if (ref !== undefined) return idField(ref['spanID'], 'references[].spanID', 'invalid-parent-span-id', (v) => shortHexId(v, 16));
-  const legacy = s['parentSpanID'];
-  if (legacy === undefined || legacy === null || legacy === '' || (typeof legacy === 'string' && /^0+$/.test(legacy))) return undefined;
-  return idField(legacy, 'parentSpanID', 'invalid-parent-span-id', (v) => shortHexId(v, 16));
+  return parentField(s['parentSpanID'], 'parentSpanID', (v) => shortHexId(v, 16));
 }
 
 /** The span's process: by `processID` in the trace's map, or inline (`process`) as older answers wrote it. */

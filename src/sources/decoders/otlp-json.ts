@@ -30,6 +30,7 @@ import {
   kindOf,
   nanosToMillis,
   otlpId,
+  parentField,
   quoted,
   Rejection,
   startField,
@@ -79,12 +80,7 @@ function span(s: unknown, rs: Obj, r: SpanReader, location: Location): Span | Re
   if (traceId instanceof Rejection) return traceId;
   const spanId = idField(s['spanId'], 'spanId', 'invalid-span-id', (v) => otlpId(v, 8));
   if (spanId instanceof Rejection) return spanId;
-  const parent = s['parentSpanId'];
-  // An empty parent is a root span (proto3 writes empty bytes so); all zeros likewise.
-  const parentSpanId =
-    parent === undefined || parent === '' || (typeof parent === 'string' && /^0+$/.test(parent))
-      ? undefined
-      : idField(parent, 'parentSpanId', 'invalid-parent-span-id', (v) => otlpId(v, 8));
+  const parentSpanId = parentField(s['parentSpanId'], 'parentSpanId', (v) => otlpId(v, 8));
   if (parentSpanId instanceof Rejection) return parentSpanId;
   const start = startField(s['startTimeUnixNano'], 'startTimeUnixNano', nanosToMillis);
   if (start instanceof Rejection) return start;

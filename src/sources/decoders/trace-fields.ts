@@ -76,7 +76,9 @@ const ZERO = /^0+$/;
  * An OTLP id: hex of exactly `bytes` bytes (any case), or base64 of them (protobuf's own JSON
  * mapping, which some exporters write instead of OTLP/JSON's hex). Lowercase hex, or why not.
  */
-export function otlpId(v: string, bytes: 8 | 16): string | { problem: string } {
+type IdProblem = { problem: string; zero?: true };
+
+export function otlpId(v: string, bytes: 8 | 16): string | IdProblem {
   let hex: string | undefined;
   if (v.length === bytes * 2 && HEX.test(v)) hex = v.toLowerCase();
   else if (v.length >= Math.ceil((bytes * 4) / 3) && v.length <= Math.ceil(bytes / 3) * 4 && BASE64.test(v)) {
@@ -86,7 +88,7 @@ export function otlpId(v: string, bytes: 8 | 16): string | { problem: string } {
     if (buf.length === bytes && again === v.replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, '')) hex = buf.toString('hex');
   }
   if (hex === undefined) return { problem: `is neither ${bytes * 2} hex digits nor base64 of ${bytes} bytes` };
-  if (ZERO.test(hex)) return { problem: 'is all zeros (an invalid id)' };
+  if (ZERO.test(hex)) return { problem: 'is all zeros (an invalid id)', zero: true };
   return hex;
 }
 
@@ -95,9 +97,9 @@ export function otlpId(v: string, bytes: 8 | 16): string | { problem: string } {
  * 128-bit trace id, zero-padded on the left to 16 or 32 as both write them; a 128-bit trace id
  * whose high half is zero is its low half (Zipkin's normalizeTraceId, Jaeger's TraceID.String).
  */
-export function shortHexId(v: string, maxDigits: 16 | 32): string | { problem: string } {
+export function shortHexId(v: string, maxDigits: 16 | 32): string | IdProblem {
   if (v.length === 0 || v.length > maxDigits || !HEX.test(v)) return { problem: `is not 1 to ${maxDigits} hex digits` };
-  if (ZERO.test(v)) return { problem: 'is all zeros (an invalid id)' };
+  if (ZERO.test(v)) return { problem: 'is all zeros (an invalid id)', zero: true };
   const lower = v.toLowerCase();
   if (lower.length <= 16) return lower.padStart(16, '0');
   const full = lower.padStart(32, '0');
@@ -105,12 +107,25 @@ export function shortHexId(v: string, maxDigits: 16 | 32): string | { problem: s
 }
 
 /** Reads an id field through `parse`, or why not (`reason` for a string that is no id). */
-export function idField(v: unknown, field: string, reason: string, parse: (s: string) => string | { problem: string }): string | Rejection {
+export function idField(v: unknown, field: string, reason: string, parse: (s: string) => string | IdProblem): string | Rejection {
   if (typeof v !== 'string') return new Rejection(v === undefined ? 'missing-field' : 'bad-field-type', `${field} is ${v === undefined ? 'missing' : kindOf(v) + ': ' + quoted(v)}`);
   const id = parse(v);
   // The length too: excerpt masks long hex runs, and ids are such runs.
   if (typeof id !== 'string') return new Rejection(reason, `${field} ${quoted(v)} of ${v.length} characters ${id.problem}`);
   return id;
+}
+
+/**
+ * A parent id: absent, null, empty or all zeros (in hex or base64) is a root span — proto3 writes
+ * an empty parent so, and Jaeger's model has 0 for none; anything else must be an id.
+ */
+export function parentField(v: unknown, field: string, parse: (s: string) => string | IdProblem): string | undefined | Rejection {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'string') {
+    const id = parse(v);
+    if (typeof id !== 'string' && id.zero === true) return undefined;
+  }
+  return idField(v, field, 'invalid-parent-span-id', parse);
 }
 
 const DIGITS = /^[0-9]{1,25}$/;

@@ -27,6 +27,7 @@ import {
   kindOf,
   microsEnd,
   microsToMillis,
+  parentField,
   quoted,
   shortHexId,
   Rejection,
@@ -59,11 +60,7 @@ function span(s: unknown, r: SpanReader, location: Location): Span | Rejection {
   if (traceId instanceof Rejection) return traceId;
   const spanId = idField(s['id'], 'id', 'invalid-span-id', (v) => shortHexId(v, 16));
   if (spanId instanceof Rejection) return spanId;
-  const parent = s['parentId'];
-  const parentSpanId =
-    parent === undefined || parent === null || parent === '' || (typeof parent === 'string' && /^0+$/.test(parent))
-      ? undefined
-      : idField(parent, 'parentId', 'invalid-parent-span-id', (v) => shortHexId(v, 16));
+  const parentSpanId = parentField(s['parentId'], 'parentId', (v) => shortHexId(v, 16));
   if (parentSpanId instanceof Rejection) return parentSpanId;
   const start = startField(s['timestamp'], 'timestamp', microsToMillis);
   if (start instanceof Rejection) return start;
