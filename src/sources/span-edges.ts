@@ -140,12 +140,14 @@ export class SpanJoiner {
   // Waiting spans by join key (trace + the client's span id), one map per side.
   private readonly _clients = new Map<string, Pending>();
   private readonly _servers = new Map<string, Pending>();
-  // Span ids seen and finished (joined or gone), to count late partners and repeats: key → time.
+  // Span ids finished (joined or gone), to count late partners and repeats, under the same bounds.
   private readonly _done = new Map<string, Entry>();
   private readonly _waiting = new Heap<Pending>();
   private readonly _finished = new Heap<Entry>();
   // Server span ids waiting (their join key is the client's id), to see a repeat before it is joined.
-  private readonly _waitingOwn = new Set<string>();  private _watermark = -Infinity;
+  private readonly _waitingOwn = new Set<string>();
+  // The latest span time seen (see the header).
+  private _watermark = -Infinity;
   private readonly _counts: SpanCounts = { spans: 0, flows: 0, pairs: 0, pending: 0 };
 
   constructor(options: SpanJoinerOptions, sinks: SpanSinks) {
@@ -159,8 +161,8 @@ export class SpanJoiner {
 
   add(span: Span): void {
     this._counts.spans++;
-    if (span.traceId === '' || span.spanId === '') return this._sinks.rejects.add('span-missing-id', span.location, `${span.name}: no trace or span id`);
-    if (!Number.isFinite(span.start)) return this._sinks.rejects.add('span-invalid-time', span.location, span.name);
+    if (span.traceId === '' || span.spanId === '') return this._sinks.rejects.add('span-missing-id', span.location, `${nameOf(span)}: no trace or span id`);
+    if (!Number.isFinite(span.start)) return this._sinks.rejects.add('span-invalid-time', span.location, nameOf(span));
     const time = timeOf(span);
     if (time > this._watermark) this._watermark = time;
     if (span.kind === 'internal' || span.kind === 'unspecified') this._sinks.skips.add(`span-${span.kind}`, span.location, nameOf(span));
@@ -310,8 +312,11 @@ export class SpanJoiner {
 
   private _join(client: Span, server: Span): void {
     if (sameService(client, server)) return this._skipBoth('span-same-service', client, server, nameOf(client));
-    const method = methodOf(server) ?? methodOf(client);
-    if (method === null) return this._rejectBoth(client, server);
+    // Either side's method unreadable: the pair is rejected, never read as TCP (which admits every path).
+    const serverMethod = methodOf(server);
+    const clientMethod = methodOf(client);
+    if (serverMethod === null || clientMethod === null) return this._rejectBoth(client, server);
+    const method = serverMethod ?? clientMethod;
     const protocol = protocolOf(server, client, method);
     let source = sideOf(client);
     if (!named(source)) {

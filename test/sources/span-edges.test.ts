@@ -301,6 +301,13 @@ describe('SpanJoiner', () => {
       const { flows, rejects } = run([span({ spanId: 'b1', kind: 'client', resource: k8s('shop', 'frontend'), attributes: { 'http.request.method': 'GET /x', 'server.address': 'cart' } })]);
       assert.equal(flows.length, 0);
       assert.deepEqual(counts(rejects), { 'span-invalid-method': 1 });
+      // One bad side rejects the pair: never read as TCP, which would admit every path.
+      const pair = run([
+        span({ spanId: 'b2', kind: 'client', resource: k8s('shop', 'frontend'), attributes: { 'server.address': 'cart' } }),
+        span({ spanId: 'b3', parentSpanId: 'b2', kind: 'server', resource: k8s('shop', 'cart'), attributes: { 'http.request.method': 'G\nET' } }),
+      ]);
+      assert.equal(pair.flows.length, 0);
+      assert.deepEqual(counts(pair.rejects), { 'span-invalid-method': 2 });
     });
   });
 
