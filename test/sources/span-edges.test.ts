@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import type { Flow } from '../../src/flow/flow.js';
 import type { Span, SpanKind } from '../../src/sources/decoders/span.js';
 import { compare } from '../../src/flow/compare.js';
+import { pathTemplate } from '../../src/flow/path-template.js';
 import { SpanJoiner, type SpanJoinerOptions, type TopicEvidence } from '../../src/sources/span-edges.js';
 import { Tally } from '../../src/tally.js';
 
@@ -137,6 +138,22 @@ describe('SpanJoiner', () => {
       assert.deepEqual(flows[0]!.l7, { method: 'GET', path: '/carts/42' });
       // https: port 443 from the scheme, the Service's port.
       assert.equal(flows[0]!.destination.servicePort, 443);
+      // Jaeger's HotROD writes a bare path with its query in http.url on server spans.
+      const hotrod = run([
+        span({ spanId: 'h1', kind: 'client', resource: k8s('hotrod', 'frontend'), attributes: { 'http.method': 'GET', 'peer.service': 'customer' } }),
+        span({ spanId: 'h2', parentSpanId: 'h1', kind: 'server', resource: k8s('hotrod', 'customer'), attributes: { 'http.method': 'GET', 'http.url': '/customer?customer=123', 'http.status_code': 200 } }),
+      ]).flows;
+      assert.deepEqual(hotrod[0]!.l7, { method: 'GET', path: '/customer' });
+    });
+
+    it('hands graph/ route templates it turns into the same placeholders as raw paths', () => {
+      const route = (r: string) => run([
+        span({ spanId: 'r1', kind: 'client', resource: k8s('shop', 'frontend'), attributes: { 'http.request.method': 'GET' } }),
+        span({ spanId: 'r2', parentSpanId: 'r1', kind: 'server', resource: k8s('shop', 'cart'), attributes: { 'http.request.method': 'GET', 'http.route': r } }),
+      ]).flows[0]!.l7!.path;
+      const templates = ['/users/{id}', '/users/:userId', '/users/<int:id>/posts/{postId:int}', 'api/{*rest}', '/files/[...slug]', '/users/:id?', '/orders/{id?}'].map((r) => pathTemplate(route(r)));
+      assert.deepEqual(templates, ['/users/{id}', '/users/{id}', '/users/{id}/posts/{id}', '/api/{id}', '/files/{id}', '/users/{id}', '/orders/{id}']);
+      assert.equal(pathTemplate(route('/health')), '/health');
     });
 
     it('reads a gRPC call as POST /SERVICE/METHOD', () => {
