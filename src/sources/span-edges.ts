@@ -69,10 +69,13 @@
 // Waiting (children often export before their parents, so both sides wait): time is span time
 // (`end`, else `start`), never arrival, so a file joins the same way however fast it is read. The
 // latest span time seen is the watermark; a span waits while watermark ≤ its time + maxWaitMs, and
-// at most maxPending spans wait (the oldest by span time leaves first). A client that leaves
-// unjoined goes by the rules above, a server likewise; a partner that arrives after its span left
-// (or was joined) is counted, as is a repeated span id: the ids of finished spans are remembered
-// under the same bounds. Memory grows with the spans in flight, never with the input.
+// at most maxPending spans wait (the oldest by span time leaves first). A span that leaves
+// unjoined goes by the rules above. A server arriving after its client left is counted
+// (`span-partner-gone`: the client's flow stands for the request); a client arriving after its
+// server left goes alone; a repeated span id is counted (`span-duplicate`). The ids of finished
+// spans are remembered under the same bounds. Memory grows with the spans in flight, never with
+// the input. A span far in the future moves the watermark and lets everything waiting go alone:
+// less is joined, nothing is lost.
 // Determinism: within the bounds, the flows of a set of spans do not depend on their order.
 
 import { isIP } from 'node:net';
