@@ -3,11 +3,12 @@
 import { accessLogSource } from './access-log-source.js';
 import { hubbleSource } from './hubble-source.js';
 import { istioMetricsSource } from './istio-metrics-source.js';
+import { tracesSource } from './traces-source.js';
 import type { Source } from './source.js';
 import { readBytes, type InputFile } from './transports/files.js';
 
 /** In the order files are offered to them; the last, access logs, takes whatever the others do not recognise. */
-export const SOURCES: readonly Source[] = [istioMetricsSource, hubbleSource, accessLogSource];
+export const SOURCES: readonly Source[] = [istioMetricsSource, hubbleSource, tracesSource, accessLogSource];
 
 export const DEFAULT_SOURCE = accessLogSource;
 

@@ -11,6 +11,8 @@ import { hubbleSource } from '../../src/sources/hubble-source.js';
 import { istioMetricsSource } from '../../src/sources/istio-metrics-source.js';
 import { DEFAULT_SOURCE, recogniseFile, sourceNamed, SOURCES } from '../../src/sources/registry.js';
 import { hubbleRecord } from '../support/hubble.js';
+import { jaegerDocument, otlpRequest, zipkinSpans, type SpanSpec } from '../support/traces.js';
+import { tracesSource } from '../../src/sources/traces-source.js';
 import { CLIENT_JSON, CLIENT_LINE, SERVER_LINE } from '../support/sample-mesh.js';
 
 const SIDECAR = [
@@ -78,7 +80,7 @@ describe('recognising which source a file holds (registry)', () => {
   it('lists its sources in the order files are offered to them, access logs last and by default', () => {
     assert.deepEqual(
       SOURCES.map((s) => s.name),
-      ['istio-metrics', 'hubble', 'access-log'],
+      ['istio-metrics', 'hubble', 'traces', 'access-log'],
     );
     assert.equal(DEFAULT_SOURCE, accessLogSource);
     assert.equal(sourceNamed('hubble'), hubbleSource);
@@ -259,5 +261,36 @@ describe('recognising which source a file holds (registry)', () => {
       assert.equal(accessLogSource.recognises([]), true);
       assert.equal(accessLogSource.recognises(metricsLines), true);
     });
+  });
+});
+
+describe('recognising trace files (registry)', () => {
+  const spans: SpanSpec[] = [
+    { traceId: '0000000000000001', spanId: '0000000000000002', name: 'GET', kind: 'client', startMicros: Date.UTC(2026, 10, 24) * 1000, service: 'web', attributes: { 'http.request.method': 'GET' } },
+  ];
+  const cases: [string, string][] = [
+    ['OTLP JSON lines, as the Collector\'s file exporter writes them', JSON.stringify(otlpRequest([{ ...spans[0]!, traceId: spans[0]!.traceId.padStart(32, '0') }])) + '\n'],
+    ['a pretty-printed OTLP request', JSON.stringify(otlpRequest([{ ...spans[0]!, traceId: spans[0]!.traceId.padStart(32, '0') }]), null, 2)],
+    ['a Jaeger query API answer, pretty-printed', JSON.stringify(jaegerDocument(spans, 'api'), null, 2)],
+    ['a Jaeger trace on one line', JSON.stringify(jaegerDocument(spans, 'trace'))],
+    ['Zipkin v2 spans, pretty-printed', JSON.stringify(zipkinSpans(spans), null, 2)],
+    ['Zipkin v2 spans on one line', JSON.stringify(zipkinSpans(spans))],
+  ];
+  for (const [what, text] of cases) {
+    it(`${what} → traces`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'ztmap-registry-traces-'));
+      try {
+        const file = join(dir, 'x.json');
+        await writeFile(file, text);
+        assert.equal((await recogniseFile({ path: file })).name, 'traces');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('an Envoy JSON access log and a Hubble capture are not traces', () => {
+    assert.equal(tracesSource.recognises([JSON.stringify(CLIENT_JSON)]), false);
+    assert.equal(tracesSource.recognises(hubbleLines('observe').split('\n').filter((l) => l !== '')), false);
   });
 });

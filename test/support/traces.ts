@@ -148,8 +148,9 @@ export function jaegerDocument(spans: readonly SpanSpec[], shape: 'api' | 'array
 export function zipkinSpans(spans: readonly SpanSpec[]): unknown[] {
   return parsed(
     spans.map((s) => {
+      // As OpenTelemetry's Zipkin exporter writes them: the resource's attributes beside the span's, as string tags.
       const tags: Record<string, string> = {};
-      for (const [k, v] of Object.entries(s.attributes ?? {})) tags[k] = String(v);
+      for (const [k, v] of Object.entries({ ...s.resource, ...s.attributes })) tags[k] = String(v);
       if (s.status === 'error') tags['error'] = 'true';
       const out: Record<string, unknown> = { traceId: s.traceId };
       if (s.parentSpanId !== undefined) out['parentId'] = s.parentSpanId;

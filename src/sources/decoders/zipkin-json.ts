@@ -40,6 +40,9 @@ import {
 const KINDS: Readonly<Record<string, SpanKind>> = { CLIENT: 'client', SERVER: 'server', PRODUCER: 'producer', CONSUMER: 'consumer' };
 
 /** Whether `doc` looks like Zipkin v2 JSON: a list whose first span has `traceId` and `id`. */
+/** Tags that are resource attributes in OpenTelemetry's semantic conventions. */
+const RESOURCE_TAG = /^(?:service\.(?:namespace|instance\.id|version)|k8s\.|container\.|host\.|cloud\.)/;
+
 export function isZipkinJson(doc: unknown): boolean {
   if (!Array.isArray(doc) || doc.length === 0) return false;
   const first: unknown = doc[0];
@@ -84,6 +87,9 @@ function span(s: unknown, r: SpanReader, location: Location): Span | Rejection {
   const resource: Record<string, AttributeValue> = {};
   if (typeof localRaw['serviceName'] === 'string' && localRaw['serviceName'] !== '') r.put(resource, 'service.name', localRaw['serviceName'], 'localEndpoint');
   const attributes = tags(s['tags'], r);
+  // Zipkin has no resource: OpenTelemetry's Zipkin exporter writes the resource's attributes as
+  // tags, so those named as resource attributes are the span's resource too.
+  for (const [k, v] of Object.entries(attributes)) if (RESOURCE_TAG.test(k) && !Object.hasOwn(resource, k)) resource[k] = v;
   const out: Span = { traceId, spanId, name: r.text(typeof name === 'string' ? name : '', 'name'), kind, start, resource, attributes, status: statusOf(attributes), location };
   if (parentSpanId !== undefined) out.parentSpanId = parentSpanId;
   if (end !== undefined) out.end = end;

@@ -1,0 +1,128 @@
+// Traces as a source: OpenTelemetry (OTLP JSON, as the Collector's file exporter writes it, one
+// request a line), Jaeger (the query API's answer, the UI's download) and Zipkin v2 JSON files.
+// Each document's spans go to a SpanJoiner (span-edges.ts), one per format, which pairs a
+// client's span with its server's and gives one flow per call. A file is either JSON lines or
+// one JSON document (pretty-printed, up to MAX_DOCUMENT_BYTES): which, its first line tells.
+
+import type { Location } from '../errors.js';
+import { compare } from '../flow/compare.js';
+import { endpointKeyOf } from '../flow/endpoint-key.js';
+import type { Flow } from '../flow/flow.js';
+import { decodeJaegerJson, isJaegerJson } from './decoders/jaeger-json.js';
+import { decodeOtlpJson, isOtlpJson } from './decoders/otlp-json.js';
+import type { Decoded } from './decoders/result.js';
+import type { TraceBatch } from './decoders/trace-fields.js';
+import { decodeZipkinJson, isZipkinJson } from './decoders/zipkin-json.js';
+import { DEFAULT_MAX_LINE_LENGTH } from './framing/lines.js';
+import { readLineFiles } from './read-lines.js';
+import { oversizeReject, type FlowSinks, type Source } from './source.js';
+import { SpanJoiner } from './span-edges.js';
+import { excerpt } from '../text.js';
+
+/** A pretty-printed document is held whole to be parsed: beyond this it is rejected, named. */
+const MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
+/** Spans waiting for their partner, and for how long (span time): children often export before parents. */
+const MAX_PENDING_SPANS = 200_000;
+const MAX_WAIT_MS = 5 * 60_000;
+
+const FORMATS = [
+  { decoder: 'otlp-json', is: isOtlpJson, decode: decodeOtlpJson },
+  { decoder: 'jaeger-json', is: isJaegerJson, decode: decodeJaegerJson },
+  { decoder: 'zipkin-json', is: isZipkinJson, decode: decodeZipkinJson },
+] as const;
+
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first lines of a pretty-printed document name its format's keys early. */
+const HEAD_KEYS = /"resourceSpans"\s*:|"traceID"\s*:|^\s*\[\s*(\{\s*)?("traceId"|$)/m;
+
+export const tracesSource: Source = {
+  name: 'traces',
+  description: 'OpenTelemetry (OTLP JSON), Jaeger and Zipkin v2 trace files',
+  decoders: FORMATS.map((f) => f.decoder),
+  transports: ['files'],
+  splittable: false,
+  recognises(lines) {
+    if (lines.length === 0) return false;
+    const first = parsed(lines[0]!.replace(/^\uFEFF/, ''));
+    if (first !== undefined) return FORMATS.some((f) => f.is(first));
+    const head = lines.join('\n').replace(/^\uFEFF/, '');
+    return /^\s*[[{]/.test(head) && HEAD_KEYS.test(head) && !/"upstream_cluster"|"flow"\s*:/.test(head);
+  },
+  async readFiles(files, options, sinks: FlowSinks) {
+    const max = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+    const joiners = new Map<string, SpanJoiner>();
+    const joinerOf = (decoder: string) => {
+      let j = joiners.get(decoder);
+      // Flows of spans get a resolution key from their fields, as every non-access-log source's do.
+      const keyed = { ...sinks, flow: (f: Flow) => sinks.flow({ ...f, endpointKey: endpointKeyOf(f) }) };
+      if (j === undefined) joiners.set(decoder, (j = new SpanJoiner({ maxPending: MAX_PENDING_SPANS, maxWaitMs: MAX_WAIT_MS, decoder }, keyed)));
+      return j;
+    };
+    const document = (doc: unknown, text: string, location: Location) => {
+      const format = FORMATS.find((f) => f.is(doc));
+      if (format === undefined) {
+        sinks.rejects.add('not-a-trace-document', location, `not OTLP JSON, a Jaeger answer or Zipkin v2 spans: ${excerpt(text)}`);
+        return;
+      }
+      const d: Decoded<TraceBatch> = format.decode(doc, location);
+      if (d.kind === 'skip') return sinks.skips.add(d.reason, location);
+      if (d.kind === 'reject') return sinks.rejects.add(d.reason, location, d.detail);
+      for (const r of d.value.rejected) sinks.rejects.add(r.reason, location, `${r.at}: ${r.detail}`);
+      // Repairs to spans that were kept: counted, so the summary says what was changed.
+      for (const n of d.value.notes) sinks.skips.add(`span-repaired-${n.reason}`, location, `${n.at}: ${n.detail}`);
+      const joiner = joinerOf(format.decoder);
+      for (const span of d.value.spans) joiner.add(span);
+    };
+    const result = await readLineFiles(files, max, sinks, (file) => {
+      // JSON lines until a first line that is no JSON: then the file is one document, held whole.
+      let whole: string[] | undefined;
+      let held = 0;
+      let tooLarge = false;
+      return {
+        sink: {
+          line(text, lineNumber) {
+            if (whole !== undefined) {
+              held += text.length + 1;
+              if (held > MAX_DOCUMENT_BYTES) tooLarge = true;
+              else whole.push(text);
+              return;
+            }
+            if (text.trim() === '') return;
+            const doc = parsed(lineNumber === 1 ? text.replace(/^\uFEFF/, '') : text);
+            if (doc === undefined && lineNumber === 1) {
+              whole = [text.replace(/^\uFEFF/, '')];
+              held = text.length;
+              return;
+            }
+            const location = { file: file.path, line: lineNumber };
+            if (doc === undefined) sinks.rejects.add('malformed-trace-json', location, excerpt(text));
+            else document(doc, text, location);
+          },
+          oversize: oversizeReject(sinks.rejects, file.path, max),
+        },
+        end(complete) {
+          if (whole === undefined) return false;
+          const location = { file: file.path, line: 1 };
+          if (tooLarge) sinks.rejects.add('trace-document-too-large', location, `a document over ${MAX_DOCUMENT_BYTES} bytes; write JSON lines (one request per line, as the Collector's file exporter does) instead`);
+          else if (!complete) sinks.rejects.add('truncated-trace-document', location, 'the input broke before the document ended');
+          else {
+            const text = whole.join('\n');
+            const doc = parsed(text);
+            if (doc === undefined) sinks.rejects.add('malformed-trace-json', location, `the file is neither JSON lines nor one JSON document: ${excerpt(text)}`);
+            else document(doc, text, location);
+          }
+          return false;
+        },
+      };
+    });
+    for (const j of [...joiners.keys()].sort(compare)) joiners.get(j)!.flush();
+    return result;
+  },
+};

@@ -1,0 +1,151 @@
+// @e2e: trace files (OTLP JSON lines, a Jaeger API answer, Zipkin v2) through `ztmap observe`,
+// against a small mesh the test writes: shop/web calls shop/cart at GET /cart/{cartId} and
+// shop/orders over gRPC; web's own spans carry the Collector's k8s attributes, cart's and
+// orders' only service.name + service.namespace; a call to an external host is not traced.
+// The same calls as Istio access logs fuse with the spans into one edge per pair.
+
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EdgeAttributes } from '../../src/graph/attributes.js';
+import { readGraphFile } from '../../src/graph/json.js';
+import { ztmap, tempDir, type Run } from '../support/cli.js';
+import { owned, pod, service } from '../support/kube.js';
+import { jaegerDocument, otlpRequest, zipkinSpans, type SpanSpec } from '../support/traces.js';
+
+const T0 = Date.UTC(2026, 10, 24, 10) * 1000; // µs
+const WEB = { 'k8s.namespace.name': 'shop', 'k8s.pod.name': 'web-5d8f-abcde', 'k8s.deployment.name': 'web' };
+
+/** One call: web's CLIENT span, the callee's SERVER span as its child (16 hex digits of trace id, padded for OTLP). */
+function call(n: number, callee: 'cart' | 'orders'): SpanSpec[] {
+  const trace = `${(n + 1).toString(16).padStart(16, '0')}`;
+  const client = `${(2 * n + 1).toString(16).padStart(16, '0')}`;
+  const server = `${(2 * n + 2).toString(16).padStart(16, '0')}`;
+  const start = T0 + n * 1_000_000;
+  const http = callee === 'cart';
+  return [
+    {
+      traceId: trace,
+      spanId: client,
+      name: http ? 'GET' : 'shop.Orders/Place',
+      kind: 'client',
+      startMicros: start,
+      durationMicros: 4000,
+      service: 'web',
+      resource: WEB,
+      attributes: http
+        ? { 'http.request.method': 'GET', 'url.full': `http://cart.shop.svc.cluster.local:9080/cart/${1000 + n}?session=s3cr3t`, 'server.address': 'cart.shop.svc.cluster.local', 'server.port': 9080 }
+        : { 'rpc.system': 'grpc', 'rpc.service': 'shop.Orders', 'rpc.method': 'Place', 'server.address': 'orders.shop.svc.cluster.local', 'server.port': 7070 },
+    },
+    {
+      traceId: trace,
+      spanId: server,
+      parentSpanId: client,
+      name: http ? 'GET /cart/{cartId}' : 'shop.Orders/Place',
+      kind: 'server',
+      startMicros: start + 500,
+      durationMicros: 3000,
+      service: callee,
+      resource: { 'service.namespace': 'shop' },
+      attributes: http
+        ? { 'http.request.method': 'GET', 'http.route': '/cart/{cartId}', 'url.path': `/cart/${1000 + n}`, 'server.port': 8080, 'http.response.status_code': 200 }
+        : { 'rpc.system': 'grpc', 'rpc.service': 'shop.Orders', 'rpc.method': 'Place', 'server.port': 7070 },
+    },
+  ];
+}
+
+/** A client span whose callee is not traced: an external host. */
+const external: SpanSpec = {
+  traceId: '00000000000000ff',
+  spanId: '00000000000000f1',
+  name: 'GET',
+  kind: 'client',
+  startMicros: T0 + 30_000_000,
+  durationMicros: 9000,
+  service: 'web',
+  resource: WEB,
+  attributes: { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/v1/rates?key=abc', 'server.address': 'api.example.com', 'server.port': 443 },
+};
+
+const SPANS: SpanSpec[] = [...Array.from({ length: 6 }, (_, n) => call(n, n % 3 === 2 ? 'orders' : 'cart')).flat(), external];
+
+function inventory(dir: string): string {
+  const deployment = (name: string, ip: string, ports: [string, number][]) => [
+    owned('Deployment', 'shop', name),
+    owned('ReplicaSet', 'shop', `${name}-5d8f`, ['Deployment', name]),
+    pod('shop', `${name}-5d8f-abcde`, { owner: ['ReplicaSet', `${name}-5d8f`], labels: { app: name }, sa: name, ip, start: '2026-11-24T09:00:00Z', ports }),
+  ];
+  const file = join(dir, 'inventory.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        ...deployment('web', '10.61.2.14', []),
+        ...deployment('cart', '10.61.3.25', [['http', 8080]]),
+        ...deployment('orders', '10.61.4.7', [['grpc', 7070]]),
+        service('shop', 'cart', { app: 'cart' }, [[9080, 8080]], '10.96.61.9'),
+        service('shop', 'orders', { app: 'orders' }, [[7070, 7070]], '10.96.61.10'),
+      ],
+    }),
+  );
+  return file;
+}
+
+describe('traces through observe @e2e', () => {
+  let dir: string;
+  const runs: Record<string, { run: Run; edges: Map<string, EdgeAttributes> }> = {};
+
+  before(async () => {
+    dir = tempDir('ztmap-traces-');
+    const inv = inventory(dir);
+    const files = {
+      otlp: join(dir, 'spans.otlp.jsonl'),
+      jaeger: join(dir, 'traces.jaeger.json'),
+      zipkin: join(dir, 'spans.zipkin.json'),
+    };
+    // The Collector's file exporter: one request per line (here one per call).
+    writeFileSync(files.otlp, SPANS.map((s) => JSON.stringify(otlpRequest([{ ...s, traceId: s.traceId.padStart(32, '0') }]))).join('\n') + '\n');
+    writeFileSync(files.jaeger, JSON.stringify(jaegerDocument(SPANS, 'api'), null, 2));
+    writeFileSync(files.zipkin, JSON.stringify(zipkinSpans(SPANS), null, 2));
+    for (const [name, file] of Object.entries(files)) {
+      const out = join(dir, name);
+      const run = ztmap(['observe', '-i', inv, '-o', out, '--fail-on', 'never', file]);
+      const edges = new Map<string, EdgeAttributes>();
+      if (run.status === 0) (await readGraphFile(join(out, 'graph.json'))).forEachEdge((k, a) => edges.set(k, a));
+      runs[name] = { run, edges };
+    }
+  });
+
+  for (const format of ['otlp', 'jaeger', 'zipkin']) {
+    describe(format, () => {
+      it('is recognised as traces and read without a reject', () => {
+        const { run } = runs[format]!;
+        assert.equal(run.status, 0, run.stderr);
+        assert.match(run.stderr, /read: 1 files/);
+        assert.doesNotMatch(run.stderr, /rejected records/);
+      });
+
+      it('web → cart: one edge on the pod port, with the route as the template and no query', () => {
+        const e = runs[format]!.edges.get('shop/Deployment/web->shop/Deployment/cart:8080/http');
+        assert.ok(e, [...runs[format]!.edges.keys()].join('\n'));
+        assert.deepEqual(e.methods, ['GET']);
+        assert.deepEqual(e.paths, ['/cart/{id}']);
+        assert.equal(e.client.requests, 4);
+        assert.deepEqual(Object.keys(e.sources), ['traces']);
+        assert.doesNotMatch(readFileSync(join(dir, format, 'edges.csv'), 'utf8'), /s3cr3t|key=abc|session/);
+      });
+
+      it('web → orders over gRPC, with the service and method as the operation', () => {
+        const e = runs[format]!.edges.get('shop/Deployment/web->shop/Deployment/orders:7070/grpc');
+        assert.ok(e, [...runs[format]!.edges.keys()].join('\n'));
+        assert.deepEqual(e.paths, ['/shop.Orders/Place']);
+      });
+
+      it('a call whose callee is not traced goes to the host it named', () => {
+        assert.ok(runs[format]!.edges.has('shop/Deployment/web->world:api.example.com:443/http'), [...runs[format]!.edges.keys()].join('\n'));
+      });
+    });
+  }
+});
