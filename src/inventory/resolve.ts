@@ -399,6 +399,7 @@ export class Resolver {
       const port =
         ref.port ??
         (ref.servicePort === undefined && service !== undefined ? this._onlyPort(service, flow, pod) : targetPort(service, ref.servicePort, pod)) ??
+        (service === undefined && ref.servicePort !== undefined ? podPortFor(pod, ref.servicePort) : undefined) ??
         ref.servicePort ??
         0;
       return { identity: pod.identity, port, pod };
@@ -502,6 +503,17 @@ function accountOf(principal: string): { namespace: string; name: string } | und
 
 function claimText(c: NonNullable<EndpointRef['workload']>): string {
   return `${c.namespace}/${c.kind === undefined ? '' : `${c.kind}/`}${c.name}`;
+}
+
+/**
+ * The pod's port for a port the client addressed with no Service known (a trace's `server.port`:
+ * the Host header's port, often a Service's): the pod's own port of that number, else its one
+ * declared TCP port, else the number as it is.
+ */
+function podPortFor(pod: Pod, addressed: number): number {
+  const tcp = pod.ports.filter((p) => p.protocol === 'TCP');
+  if (tcp.some((p) => p.port === addressed)) return addressed;
+  return tcp.length === 1 ? tcp[0]!.port : addressed;
 }
 
 /** A Service port's target port on `pod` (named target ports resolve per pod). */

@@ -167,7 +167,11 @@ export class SpanJoiner {
     if (span.traceId === '' || span.spanId === '') return this._sinks.rejects.add('span-missing-id', span.location, `${nameOf(span)}: no trace or span id`);
     if (!Number.isFinite(span.start)) return this._sinks.rejects.add('span-invalid-time', span.location, nameOf(span));
     const time = timeOf(span);
-    if (time > this._watermark) this._watermark = time;
+    // Only spans that can join move the clock, and one span at most maxWaitMs past it: a single
+    // span stamped decades ahead (skew, damage) must not expire everything waiting.
+    if ((span.kind === 'client' || span.kind === 'server') && time > this._watermark) {
+      this._watermark = this._watermark === -Infinity ? time : Math.min(time, this._watermark + this._opts.maxWaitMs);
+    }
     if (span.kind === 'internal' || span.kind === 'unspecified') this._sinks.skips.add(`span-${span.kind}`, span.location, nameOf(span));
     else if (span.kind === 'producer' || span.kind === 'consumer' || (span.kind === 'client' && has(span, 'messaging.system'))) this._messaging(span);
     else if (span.kind === 'client') this._client(span, time);
@@ -301,9 +305,15 @@ export class SpanJoiner {
     this._finished.push(d);
   }
 
-  private _emit(f: Flow, spans: 1 | 2): void {
+  private _emit(f: Flow, spans: readonly Span[]): void {
+    // A gRPC call with no method named would be an L4 rule on its port: every method of the
+    // service. Rejected instead, as an unreadable HTTP method is.
+    if (f.protocol === 'grpc' && f.l7 === undefined) {
+      for (const sp of spans) this._sinks.rejects.add('span-grpc-no-method', sp.location, `${nameOf(sp)}: no rpc.method, and the span's name is not SERVICE/METHOD`);
+      return;
+    }
     this._counts.flows++;
-    if (spans === 2) this._counts.pairs++;
+    if (spans.length === 2) this._counts.pairs++;
     this._sinks.flow(f);
   }
 
@@ -335,8 +345,11 @@ export class SpanJoiner {
       destination.service = callee.ref.service;
       if (local === undefined && logical !== undefined) destination.servicePort = logical;
     }
+    // The logical port (`server.port`: the Host header's, a Service's or a gateway's) is never
+    // the pod's port: without the socket port it goes as the port the client addressed, which
+    // the resolver maps to the pod's own (a Service's targetPort, or the pod's one declared port).
     if (local !== undefined) destination.port = local;
-    else if (destination.service === undefined && logical !== undefined) destination.port = logical;
+    else if (destination.service === undefined && logical !== undefined) destination.servicePort = logical;
     if (!named(destination) && destination.service === undefined) {
       if (callee.kind !== 'ref') return this._skipBoth('span-unnamed-server', client, server, `${nameOf(server)}: no pod, workload or address names the callee`);
       destination = callee.ref;
@@ -354,7 +367,7 @@ export class SpanJoiner {
         reporter: 'client',
         evidence: { decoder: this._opts.decoder, location: client.location },
       },
-      2,
+      [client, server],
     );
   }
 
@@ -386,7 +399,7 @@ export class SpanJoiner {
         reporter: 'client',
         evidence: { decoder: this._opts.decoder, location: span.location },
       },
-      1,
+      [span],
     );
   }
 
@@ -398,8 +411,10 @@ export class SpanJoiner {
     const method = methodOf(span);
     if (method === null) return this._sinks.rejects.add('span-invalid-method', span.location, `${nameOf(span)}: no HTTP method: ${methodText(span)}`);
     const destination = sideOf(span);
-    const port = num(span, 'network.local.port') ?? num(span, 'net.sock.host.port') ?? validPort(span.local?.port) ?? num(span, 'server.port') ?? num(span, 'net.host.port');
+    const port = num(span, 'network.local.port') ?? num(span, 'net.sock.host.port') ?? validPort(span.local?.port);
+    const logical = num(span, 'server.port') ?? num(span, 'net.host.port');
     if (port !== undefined) destination.port = port;
+    else if (logical !== undefined) destination.servicePort = logical;
     if (!named(destination)) return this._sinks.skips.add('span-unnamed-server', span.location, `${nameOf(span)}: no pod, workload or address names the callee`);
     const protocol = protocolOf(span, undefined, method);
     this._emit(
@@ -415,7 +430,7 @@ export class SpanJoiner {
         reporter: 'server',
         evidence: { decoder: this._opts.decoder, location: span.location },
       },
-      1,
+      [span],
     );
   }
 
@@ -441,7 +456,7 @@ export class SpanJoiner {
         reporter: 'client',
         evidence: { decoder: this._opts.decoder, location: span.location },
       },
-      1,
+      [span],
     );
   }
 }
@@ -477,6 +492,9 @@ function validPort(v: AttributeValue | undefined): number | undefined {
 }
 
 function statusOf(span: Span): number | undefined {
+  // gRPC answers HTTP 200 whatever its status (as Envoy logs it): a span with a gRPC status got an answer.
+  const grpc = span.attributes['rpc.grpc.status_code'] ?? span.attributes['rpc.response.status_code'];
+  if (grpc !== undefined && span.attributes['http.response.status_code'] === undefined && span.attributes['http.status_code'] === undefined) return 200;
   const v = span.attributes['http.response.status_code'] ?? span.attributes['http.status_code'];
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]{3}$/.test(v) ? Number(v) : NaN;
   return Number.isInteger(n) && n >= 100 && n <= 599 ? n : undefined;
@@ -522,10 +540,16 @@ function l7Of(protocol: L4Protocol, method: string | undefined, spans: readonly 
       const path = m === undefined ? undefined : service !== undefined ? `/${service}/${m}` : m.includes('/') ? `/${m}` : undefined;
       if (path !== undefined) return { method: 'POST', path: withoutQuery(path) };
     }
+    // gRPC instrumentations name their spans `pkg.Service/Method`.
+    for (const s of spans) if (/^[\w.]+\/\w+$/.test(s.name)) return { method: 'POST', path: `/${s.name}` };
     return undefined;
   }
   if (protocol !== 'http' || method === undefined) return undefined;
+  // `http.route` is the server's (the semantic conventions set it on SERVER spans): a client's is
+  // a claim about a path it did not serve, and a broad one would open every path. So the
+  // server's route, else the raw path the server saw, else the one the client asked for.
   for (const s of spans) {
+    if (s.kind === 'client') continue;
     const route = str(s, 'http.route');
     if (route !== undefined) {
       const path = routePath(route);
@@ -656,6 +680,13 @@ function isLoopback(host: string): boolean {
 function sameService(a: Span, b: Span): boolean {
   const ra = sideOf(a);
   const rb = sideOf(b);
+  // Two pods of one workload calling each other (peer sync, gossip, its own Service) cross the
+  // network: an edge, which deny-all would cut. Only calls within one pod, or ones that name no
+  // pod or address to tell the two apart, stay inside the process.
+  if (ra.pod !== undefined && rb.pod !== undefined && (ra.pod.namespace !== rb.pod.namespace || ra.pod.name !== rb.pod.name)) return false;
+  const peer = socketPeerOf(b);
+  const own = ownIpOf(b);
+  if (peer !== undefined && own !== undefined && peer !== own && !isLoopback(peer)) return false;
   if (ra.workload !== undefined && rb.workload !== undefined) return ra.workload.namespace === rb.workload.namespace && ra.workload.name === rb.workload.name;
   const sa = serviceNameOf(a);
   const sb = serviceNameOf(b);

@@ -21,9 +21,15 @@ import { excerpt } from '../text.js';
 
 /** A pretty-printed document is held whole to be parsed: beyond this it is rejected, named. */
 const MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
-/** Spans waiting for their partner, and for how long (span time): children often export before parents. */
+/** The longest line of a trace file: a Collector batch or a whole Jaeger answer on one line. */
+const MAX_TRACE_LINE = 64 * 1024 * 1024;
+/**
+ * Spans waiting for their partner, and for how long (span time): children often export before
+ * parents, and a capture's files (one per node, rotated) hold the halves of a call hours apart.
+ * Files end, so the count bounds the memory; a day bounds how far apart two halves may be.
+ */
 const MAX_PENDING_SPANS = 200_000;
-const MAX_WAIT_MS = 5 * 60_000;
+const MAX_WAIT_MS = 24 * 3_600_000;
 
 const FORMATS = [
   { decoder: 'otlp-json', is: isOtlpJson, decode: decodeOtlpJson },
@@ -56,7 +62,9 @@ export const tracesSource: Source = {
     return /^\s*[[{]/.test(head) && HEAD_KEYS.test(head) && !/"upstream_cluster"|"flow"\s*:/.test(head);
   },
   async readFiles(files, options, sinks: FlowSinks) {
-    const max = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+    // One OTLP request a line holds a whole batch, and a Jaeger answer is often one line: lines
+    // of trace files are bounded like documents, not like access-log lines.
+    const max = Math.max(options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH, MAX_TRACE_LINE);
     const joiners = new Map<string, SpanJoiner>();
     const joinerOf = (decoder: string) => {
       let j = joiners.get(decoder);

@@ -1,8 +1,9 @@
 // @e2e: trace files (OTLP JSON lines, a Jaeger API answer, Zipkin v2) through `ztmap observe`,
 // against a small mesh the test writes: shop/web calls shop/cart at GET /cart/{cartId} and
 // shop/orders over gRPC; web's own spans carry the Collector's k8s attributes, cart's and
-// orders' only service.name + service.namespace; a call to an external host is not traced.
-// The same calls as Istio access logs fuse with the spans into one edge per pair.
+// orders' only service.name + service.namespace, and `server.port` as instrumentations write it
+// (the Host header's port: the Service's 9080, not the pod's 8080); a call to an external host
+// is not traced. The same calls as Istio access logs fuse with the spans into one edge per pair.
 
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { readGraphFile } from '../../src/graph/json.js';
 import { ztmap, tempDir, type Run } from '../support/cli.js';
 import { owned, pod, service } from '../support/kube.js';
 import { jaegerDocument, otlpRequest, zipkinSpans, type SpanSpec } from '../support/traces.js';
+import { CLIENT_LINE, SERVER_LINE } from '../support/sample-mesh.js';
 
 const T0 = Date.UTC(2026, 10, 24, 10) * 1000; // µs
 const WEB = { 'k8s.namespace.name': 'shop', 'k8s.pod.name': 'web-5d8f-abcde', 'k8s.deployment.name': 'web' };
@@ -48,7 +50,7 @@ function call(n: number, callee: 'cart' | 'orders'): SpanSpec[] {
       service: callee,
       resource: { 'service.namespace': 'shop' },
       attributes: http
-        ? { 'http.request.method': 'GET', 'http.route': '/cart/{cartId}', 'url.path': `/cart/${1000 + n}`, 'server.port': 8080, 'http.response.status_code': 200 }
+        ? { 'http.request.method': 'GET', 'http.route': '/cart/{cartId}', 'url.path': `/cart/${1000 + n}`, 'server.address': 'cart.shop.svc.cluster.local', 'server.port': 9080, 'http.response.status_code': 200 }
         : { 'rpc.system': 'grpc', 'rpc.service': 'shop.Orders', 'rpc.method': 'Place', 'server.port': 7070 },
     },
   ];
@@ -73,7 +75,7 @@ function inventory(dir: string): string {
   const deployment = (name: string, ip: string, ports: [string, number][]) => [
     owned('Deployment', 'shop', name),
     owned('ReplicaSet', 'shop', `${name}-5d8f`, ['Deployment', name]),
-    pod('shop', `${name}-5d8f-abcde`, { owner: ['ReplicaSet', `${name}-5d8f`], labels: { app: name }, sa: name, ip, start: '2026-11-24T09:00:00Z', ports }),
+    pod('shop', `${name}-5d8f-abcde`, { owner: ['ReplicaSet', `${name}-5d8f`], labels: { app: name }, sa: name, ip, start: '2026-03-01T00:00:00Z', ports }),
   ];
   const file = join(dir, 'inventory.json');
   writeFileSync(
@@ -109,6 +111,14 @@ describe('traces through observe @e2e', () => {
     writeFileSync(files.otlp, SPANS.map((s) => JSON.stringify(otlpRequest([{ ...s, traceId: s.traceId.padStart(32, '0') }]))).join('\n') + '\n');
     writeFileSync(files.jaeger, JSON.stringify(jaegerDocument(SPANS, 'api'), null, 2));
     writeFileSync(files.zipkin, JSON.stringify(zipkinSpans(SPANS), null, 2));
+    // web → cart as both sidecars logged it (test/support/sample-mesh.ts: the same addresses).
+    const logs = join(dir, 'mesh.log');
+    writeFileSync(logs, `${CLIENT_LINE}\n${SERVER_LINE}\n`);
+    const fused = join(dir, 'fused');
+    const fusedRun = ztmap(['observe', '-i', inv, '-o', fused, '--fail-on', 'never', files.otlp, logs]);
+    const fusedEdges = new Map<string, EdgeAttributes>();
+    if (fusedRun.status === 0) (await readGraphFile(join(fused, 'graph.json'))).forEachEdge((k, a) => fusedEdges.set(k, a));
+    runs['fused'] = { run: fusedRun, edges: fusedEdges };
     for (const [name, file] of Object.entries(files)) {
       const out = join(dir, name);
       const run = ztmap(['observe', '-i', inv, '-o', out, '--fail-on', 'never', file]);
@@ -148,4 +158,15 @@ describe('traces through observe @e2e', () => {
       });
     });
   }
+
+  it('the same calls in access logs and spans fuse into one edge per pair, on the pod port', () => {
+    const { run, edges } = runs['fused']!;
+    assert.equal(run.status, 0, run.stderr);
+    const toCart = [...edges.keys()].filter((k) => k.startsWith('shop/Deployment/web->shop/Deployment/cart:'));
+    assert.deepEqual(toCart, ['shop/Deployment/web->shop/Deployment/cart:8080/http']);
+    const e = edges.get(toCart[0]!)!;
+    assert.deepEqual(Object.keys(e.sources), ['access-log', 'traces']);
+    // The logs count 1 request, the spans 4: the edge counts its most complete source.
+    assert.equal(e.client.requests, 4);
+  });
 });

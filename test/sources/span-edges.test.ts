@@ -295,10 +295,14 @@ describe('SpanJoiner', () => {
         { ...c },
         { ...s },
         span({ spanId: 'i1', kind: 'internal', resource: k8s('shop', 'cart') }),
+        // One pod calling itself stays inside the process; two pods of one workload cross the network.
         span({ spanId: 'm1', kind: 'client', resource: k8s('shop', 'cart', 'cart-a'), attributes: { 'http.request.method': 'GET' } }),
-        span({ spanId: 'm2', parentSpanId: 'm1', kind: 'server', resource: k8s('shop', 'cart', 'cart-b'), attributes: { 'http.request.method': 'GET' } }),
+        span({ spanId: 'm2', parentSpanId: 'm1', kind: 'server', resource: k8s('shop', 'cart', 'cart-a'), attributes: { 'http.request.method': 'GET' } }),
+        span({ spanId: 'p1', kind: 'client', resource: k8s('shop', 'cart', 'cart-a'), attributes: { 'http.request.method': 'GET' } }),
+        span({ spanId: 'p2', parentSpanId: 'p1', kind: 'server', resource: k8s('shop', 'cart', 'cart-b'), attributes: { 'http.request.method': 'GET' } }),
       ]);
-      assert.equal(flows.length, 1);
+      assert.equal(flows.length, 2);
+      assert.deepEqual(flows[1]!.destination.pod, { namespace: 'shop', name: 'cart-b' });
       assert.deepEqual(counts(skips), { 'span-duplicate': 2, 'span-internal': 1, 'span-same-service': 2 });
     });
 
@@ -309,7 +313,9 @@ describe('SpanJoiner', () => {
       ]);
       assert.equal(flows.length, 1);
       assert.deepEqual(flows[0]!.source, { ip: '10.0.0.4' });
-      assert.equal(flows[0]!.destination.port, 8080);
+      // server.port is the Host header's port (often a Service's): the resolver maps it to the pod's.
+      assert.equal(flows[0]!.destination.port, undefined);
+      assert.equal(flows[0]!.destination.servicePort, 8080);
       assert.equal(flows[0]!.reporter, 'server');
       assert.deepEqual(counts(skips), { 'span-unjoined-server': 1 });
     });
@@ -333,13 +339,15 @@ describe('SpanJoiner', () => {
     const s = (id: string, parent: string, t: number) => span({ spanId: id, parentSpanId: parent, kind: 'server', start: t, end: t + 4, resource: k8s('shop', 'cart'), attributes: { 'http.request.method': 'GET', 'http.route': '/c' } });
 
     it('lets a client go alone after maxWaitMs of span time; a server older than the bound leaves at once', () => {
-      const late = [c('e1', T0), c('e2', T0 + 60_000), s('e3', 'e1', T0 + 1)];
+      // One span moves the clock at most maxWaitMs: e2 and e4 take it to T0 + 60 s in two steps.
+      const late = [c('e1', T0), c('e2', T0 + 30_000), c('e4', T0 + 60_000), s('e3', 'e1', T0 + 1)];
       const { flows, skips, joiner } = run(late, { ...WIDE, maxWaitMs: 30_000 });
-      // e1 left when e2 moved the watermark past it: the Service the client named.
-      assert.deepEqual(flows.map((f) => f.destination), [{ service: 'cart.shop.svc.cluster.local', servicePort: 80 }, { service: 'cart.shop.svc.cluster.local', servicePort: 80 }]);
+      // e1 left when e4 moved the watermark past it: the Service the client named.
+      const cart = { service: 'cart.shop.svc.cluster.local', servicePort: 80 };
+      assert.deepEqual(flows.map((f) => f.destination), [cart, cart, cart]);
       // e3 is itself older than the bound allows: it waits for nothing, its client's id is forgotten.
       assert.deepEqual(counts(skips), { 'span-unjoined-server': 1 });
-      assert.deepEqual(joiner.counts, { spans: 3, flows: 2, pairs: 0, pending: 0 });
+      assert.deepEqual(joiner.counts, { spans: 4, flows: 3, pairs: 0, pending: 0 });
       // Within the bound, the same spans join.
       assert.equal(run(late).joiner.counts.pairs, 1);
     });
@@ -350,6 +358,11 @@ describe('SpanJoiner', () => {
       // n3 pushed out n1 (the oldest), so n1's server came too late; n3 and n5 joined.
       assert.deepEqual(joiner.counts, { spans: 5, flows: 3, pairs: 1, pending: 0 });
       assert.deepEqual(counts(skips), { 'span-partner-gone': 1 });
+    });
+
+    it('a span stamped far ahead moves the clock one bound, not to its own time', () => {
+      const spans = [c('f1', T0), span({ spanId: 'f9', kind: 'server', resource: k8s('shop', 'email'), attributes: { 'http.request.method': 'GET' }, start: T0 + 60 * 365 * 86_400_000 }), s('f2', 'f1', T0 + 1)];
+      assert.equal(run(spans, { ...WIDE, maxWaitMs: 30_000 }).joiner.counts.pairs, 1);
     });
 
     it('waits for a server before its client, up to the same bound', () => {
