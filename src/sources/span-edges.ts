@@ -12,8 +12,10 @@
 //   is no network edge (messaging, below).
 // - Protocol: gRPC when `rpc.system` (or `rpc.system.name`) is `grpc` (path `/SERVICE/METHOD`,
 //   method POST, as gRPC is carried over HTTP/2); HTTP when a method attribute is there; else tcp.
-// - Path: the server's `http.route`, else the client's, else the raw path of `url.path`,
-//   `http.target`, `http.path` (Zipkin), `url.full`, `http.url`. A route's placeholders
+// - Path: the server's `http.route` (never a client's: a claim about a path it did not serve),
+//   else the raw path of `url.path`, `http.target`, `http.path` (Zipkin), `url.full`, `http.url`,
+//   the server's first. A gRPC call no attribute or span name gives a method for is rejected
+//   (`span-grpc-no-method`): an L4 rule would admit every method. A route's placeholders
 //   (`{id}`, `:id`, `<int:id>`, `*rest`, `[id]`) become `0`, which graph/ templates to `{id}`:
 //   graph/ templates every path as a raw one and escapes literal braces, so a route passed as it
 //   is would become a literal `/users/%7Bid%7D` that matches no request. An optional marker
@@ -22,9 +24,12 @@
 //   sides (http-spans.md, "Setting server.address and server.port"), the Service's port when
 //   the client called a Service. So the server's socket port (`network.local.port`,
 //   `net.sock.host.port`, Zipkin's local endpoint) is the destination `port`; without it the
-//   logical port is `servicePort` of the Service the client addressed (the resolver maps it to the
-//   target port), or `port` when the client addressed no Service.
+//   logical port is `servicePort`: of the Service the client addressed (the resolver maps it to
+//   the target port), or with no Service known, the port the client addressed, which the
+//   resolver maps to the pod's own port of that number or its one declared port. Never `port`.
 // - Response code: the client's (what it received, a proxy's refusal included), else the server's.
+// - Same workload: two of its pods calling each other is a network edge; only a pod calling
+//   itself, or a pair nothing tells apart, is `span-same-service`.
 // - count 1: spans are sampled, they prove that an edge and its operations exist, not how often;
 //   fusion takes the source that counted the most (docs/sources.md, "Fusion").
 //
@@ -74,8 +79,8 @@
 // (`span-partner-gone`: the client's flow stands for the request); a client arriving after its
 // server left goes alone; a repeated span id is counted (`span-duplicate`). The ids of finished
 // spans are remembered under the same bounds. Memory grows with the spans in flight, never with
-// the input. A span far in the future moves the watermark and lets everything waiting go alone:
-// less is joined, nothing is lost.
+// the input. Only CLIENT and SERVER spans move the watermark, each by at most maxWaitMs: a span
+// stamped far in the future (skew, damage) does not let everything waiting go alone.
 // Determinism: within the bounds, the flows of a set of spans do not depend on their order.
 
 import { isIP } from 'node:net';

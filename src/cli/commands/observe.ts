@@ -97,8 +97,8 @@ async function withSources(files: readonly InputFile[], name: string | undefined
 /** The graph of the inputs, in memory (what `observe` writes, and what `verify` replays). */
 export async function observeGraph(opts: Omit<ObserveOptions, 'out'>): Promise<Omit<ObserveResult, 'files'>> {
   const pod = opts.pod === undefined ? undefined : parsePodRef(opts.pod);
-  const { files: named, notes } = await expandInputsWithNotes(opts.inputs);
-  const files = await withSources(named, opts.source);
+  const { files: expanded, notes } = await expandInputsWithNotes(opts.inputs);
+  const files = await withSources(expanded, opts.source);
   const saved: ServiceGraph[] = [];
   for (const f of opts.merge) {
     await checkNamedFile(f, '--merge graph', 'Pass a graph.json written by `ztmap observe`.');
