@@ -390,18 +390,23 @@ export class SpanJoiner {
     if (!named(source)) return this._sinks.skips.add('span-unnamed-client', span.location, `${nameOf(span)}: no pod, workload or address names the caller`);
     const callee = calleeOf(span);
     if (callee.kind !== 'ref') return this._sinks.skips.add(callee.kind === 'loopback' ? 'span-loopback' : 'span-unjoined-client', span.location, `${nameOf(span)}: ${callee.why}`);
+    this._emitOne(span, source, callee.ref, 'client', method);
+  }
+
+  /** The flow of one span without its partner, reported by its own side. */
+  private _emitOne(span: Span, source: EndpointRef, destination: EndpointRef, reporter: Flow['reporter'], method: string | undefined): void {
     const protocol = protocolOf(span, undefined, method);
     this._emit(
       {
         source,
-        destination: callee.ref,
+        destination,
         protocol,
         l7: l7Of(protocol, method, [span]),
         mtls: 'unknown',
         responseCode: statusOf(span) ?? 0,
         timestamp: span.start,
         count: 1,
-        reporter: 'client',
+        reporter,
         evidence: { decoder: this._opts.decoder, location: span.location },
       },
       [span],
@@ -421,22 +426,7 @@ export class SpanJoiner {
     if (port !== undefined) destination.port = port;
     else if (logical !== undefined) destination.servicePort = logical;
     if (!named(destination)) return this._sinks.skips.add('span-unnamed-server', span.location, `${nameOf(span)}: no pod, workload or address names the callee`);
-    const protocol = protocolOf(span, undefined, method);
-    this._emit(
-      {
-        source: { ip: peer },
-        destination,
-        protocol,
-        l7: l7Of(protocol, method, [span]),
-        mtls: 'unknown',
-        responseCode: statusOf(span) ?? 0,
-        timestamp: span.start,
-        count: 1,
-        reporter: 'server',
-        evidence: { decoder: this._opts.decoder, location: span.location },
-      },
-      [span],
-    );
+    this._emitOne(span, { ip: peer }, destination, 'server', method);
   }
 
   private _messaging(span: Span): void {
