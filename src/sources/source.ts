@@ -69,6 +69,8 @@ export interface Source {
   readonly transports: readonly TransportName[];
   /** Large plain files may be cut at line starts and read in parts by workers (`--jobs`). */
   readonly splittable: boolean;
+  /** Its files are read by one reader, never spread over workers: it joins records across files (a trace's spans). */
+  readonly readTogether?: boolean;
   /** Whether the first non-empty lines of a file (up to 8) are this source's records. */
   recognises(lines: readonly string[]): boolean;
   readFiles<T>(files: readonly InputFile[], options: FileReadOptions, sinks: FlowSinks<T>): Promise<ReadResult>;

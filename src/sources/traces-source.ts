@@ -54,6 +54,7 @@ export const tracesSource: Source = {
   decoders: FORMATS.map((f) => f.decoder),
   transports: ['files'],
   splittable: false,
+  readTogether: true,
   recognises(lines) {
     if (lines.length === 0) return false;
     const first = parsed(lines[0]!.replace(/^\uFEFF/, ''));

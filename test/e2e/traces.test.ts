@@ -169,4 +169,19 @@ describe('traces through observe @e2e', () => {
     // The logs count 1 request, the spans 4: the edge counts its most complete source.
     assert.equal(e.client.requests, 4);
   });
+
+  it("a trace's halves in two files, with other inputs between them and any --jobs, are joined", async () => {
+    const { observeGraph } = await import('../../src/cli/commands/observe.js');
+    const clients = join(dir, 'clients.otlp.jsonl');
+    const servers = join(dir, 'servers.otlp.jsonl');
+    const pad = (s: SpanSpec) => ({ ...s, traceId: s.traceId.padStart(32, '0') });
+    writeFileSync(clients, SPANS.filter((s) => s.kind === 'client').map((s) => JSON.stringify(otlpRequest([pad(s)]))).join('\n') + '\n');
+    writeFileSync(servers, SPANS.filter((s) => s.kind === 'server').map((s) => JSON.stringify(otlpRequest([pad(s)]))).join('\n') + '\n');
+    for (const jobs of [1, 2]) {
+      const r = await observeGraph({ inputs: [clients, join(dir, 'mesh.log'), servers], inventory: [join(dir, 'inventory.json')], format: 'auto', container: 'istio-proxy', maxLineLength: 1 << 20, merge: [], jobs, minPartBytes: 1 });
+      const skipped = r.skips.entries().map(([k]) => k);
+      assert.ok(!skipped.includes('span-unjoined-server'), `--jobs ${jobs}: ${skipped.join(', ')}`);
+      assert.ok(r.graph.hasEdge('shop/Deployment/web->shop/Deployment/orders:7070/grpc'), `--jobs ${jobs}`);
+    }
+  });
 });

@@ -38,12 +38,16 @@ export async function planParts(files: readonly InputFile[], jobs: number, minBy
   const total = sizes.reduce((a, b) => a + b, 0);
   const target = Math.max(minBytes, Math.ceil(total / (2 * jobs)));
   const parts: Part[] = [];
+  // A source that joins records across files (traces) is read by one worker, all its files together.
+  const together = new Set(files.flatMap((f, i) => ((f.source === undefined ? DEFAULT_SOURCE : sourceNamed(f.source))?.readTogether === true ? [i] : [])));
+  if (together.size > 0) parts.push({ files: [...together].map((i) => files[i]!), bytes: [...together].reduce((a, i) => a + sizes[i]!, 0) });
   let group: Part = { files: [], bytes: 0 };
   const flush = () => {
     if (group.files.length > 0) parts.push(group);
     group = { files: [], bytes: 0 };
   };
   for (const [i, file] of files.entries()) {
+    if (together.has(i)) continue;
     const size = sizes[i]!;
     const layout = layoutOf(file.path);
     const cuttable =

@@ -112,18 +112,18 @@ export async function observePart(
     skips,
     ...(onProgress ? { progress: onProgress } : {}),
   };
-  // Consecutive files of one source are read together, in input order.
+  // Each source's files are read together, in input order, sources in the order they first
+  // appear: one reader per source, so that what one source joins across files (a trace's client
+  // and server spans) is joined whatever other inputs lie between them.
   const read = emptyReadResult();
-  for (let i = 0; i < files.length; ) {
-    const name = files[i]!.source;
-    let j = i + 1;
-    while (j < files.length && files[j]!.source === name) j++;
+  const bySource = new Map<string | undefined, InputFile[]>();
+  for (const f of files) (bySource.get(f.source) ?? bySource.set(f.source, []).get(f.source)!).push(f);
+  for (const [name, group] of bySource) {
     const source = name === undefined ? DEFAULT_SOURCE : sourceNamed(name);
     if (source === undefined) throw new InternalError(`observe: no source named ${JSON.stringify(name)}`);
     builder = builders.get(source.name) ?? new GraphBuilder({ source: source.name, ...(maxExternalEndpoints === undefined ? {} : { maxExternalEndpoints }) });
     builders.set(source.name, builder);
-    addReadResult(read, await source.readFiles(files.slice(i, j), options, sinks));
-    i = j;
+    addReadResult(read, await source.readFiles(group, options, sinks));
   }
   let graph: ServiceGraph | undefined;
   for (const name of [...builders.keys()].sort(compare)) {
