@@ -1,6 +1,7 @@
 // Resolved flows → graph. The hot path updates plain accumulators in place; graphology is
 // built once at the end, in sorted order, so the result does not depend on input order.
 
+import { heapPush, heapReplaceTop } from '../flow/heap.js';
 import { ByteKey, ByteKeyTable } from '../flow/byte-keys.js';
 import { detached, pathTemplate, writePathTemplate } from '../flow/path-template.js';
 import type { Flow, L4Protocol, Mtls, RepeatedRequest, Reporter } from '../flow/flow.js';
@@ -365,7 +366,7 @@ export class GraphBuilder {
     const h = endpointHash(key);
     const heap = b.kept;
     if (heap.length < this._cap) {
-      heapPush(heap, { h, endpoint: detached(key), edge: rf.edgeKey ?? detached(edgeKey(rf.source.key, rf.destination.key, rf.port, rf.flow.protocol)) });
+      heapPush(heap, { h, endpoint: detached(key), edge: rf.edgeKey ?? detached(edgeKey(rf.source.key, rf.destination.key, rf.port, rf.flow.protocol)) }, above);
       return undefined;
     }
     const root = heap[0];
@@ -374,7 +375,7 @@ export class GraphBuilder {
       return this._otherOf(b);
     }
     const other = this._otherOf(b);
-    heapReplaceRoot(heap, { h, endpoint: detached(key), edge: rf.edgeKey ?? detached(edgeKey(rf.source.key, rf.destination.key, rf.port, rf.flow.protocol)) });
+    heapReplaceTop(heap, { h, endpoint: detached(key), edge: rf.edgeKey ?? detached(edgeKey(rf.source.key, rf.destination.key, rf.port, rf.flow.protocol)) }, above);
     this._fold(b, root, other);
     return undefined;
   }
@@ -646,30 +647,6 @@ function addPeerIp(acc: EdgeAccumulator, ip: string): void {
 
 // A max-heap of kept endpoints by (hash, key): the root is the one folded first.
 const above = (a: KeptEndpoint, b: KeptEndpoint) => endpointOrder(a.h, a.endpoint, b.h, b.endpoint) > 0;
-
-function heapPush(heap: KeptEndpoint[], x: KeptEndpoint): void {
-  heap.push(x);
-  for (let i = heap.length - 1; i > 0; ) {
-    const parent = (i - 1) >> 1;
-    if (!above(heap[i]!, heap[parent]!)) break;
-    [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
-    i = parent;
-  }
-}
-
-function heapReplaceRoot(heap: KeptEndpoint[], x: KeptEndpoint): void {
-  heap[0] = x;
-  for (let i = 0; ; ) {
-    const l = 2 * i + 1;
-    const r = l + 1;
-    let top = i;
-    if (l < heap.length && above(heap[l]!, heap[top]!)) top = l;
-    if (r < heap.length && above(heap[r]!, heap[top]!)) top = r;
-    if (top === i) break;
-    [heap[i], heap[top]] = [heap[top]!, heap[i]!];
-    i = top;
-  }
-}
 
 function methodsOf(set: MethodSet): string[] {
   const methods = [...set.methods];

@@ -83,6 +83,7 @@
 // stamped far in the future (skew, damage) does not let everything waiting go alone.
 // Determinism: within the bounds, the flows of a set of spans do not depend on their order.
 
+import { heapPop, heapPush } from '../flow/heap.js';
 import { isIP } from 'node:net';
 import type { EndpointRef, Flow, L4Protocol } from '../flow/flow.js';
 import { compare } from '../flow/compare.js';
@@ -754,15 +755,7 @@ class Heap<T extends Entry> {
   private _a: T[] = [];
 
   push(p: T): void {
-    const a = this._a;
-    a.push(p);
-    let i = a.length - 1;
-    while (i > 0) {
-      const up = (i - 1) >> 1;
-      if (!before(a[i]!, a[up]!)) break;
-      [a[i], a[up]] = [a[up]!, a[i]!];
-      i = up;
-    }
+    heapPush(this._a, p, before);
   }
 
   peek(): T | undefined {
@@ -770,24 +763,7 @@ class Heap<T extends Entry> {
   }
 
   pop(): T | undefined {
-    const a = this._a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last !== undefined) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && before(a[l]!, a[m]!)) m = l;
-        if (r < a.length && before(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
-    }
-    return top;
+    return heapPop(this._a, before);
   }
 
   /** Drops finished entries once they outnumber the live ones, so memory follows what waits. */
