@@ -30,6 +30,7 @@ import { excerpt } from '../../text.js';
 import { ok, reject, skip, type Decoded } from './result.js';
 import type { AttributeValue, Span, SpanEndpoint, SpanKind } from './span.js';
 import {
+  batchDecoded,
   collect,
   emptyBatch,
   idField,
@@ -89,8 +90,7 @@ export function decodeJaegerJson(doc: unknown, location: Location): Decoded<Trac
     const processes = isObj(t['processes']) ? t['processes'] : {};
     t['spans'].forEach((s: unknown, k) => collect(batch, `${at === '' ? '' : at + '.'}spans[${k}]`, (r) => span(s, processes, r, location)));
   });
-  if (batch.spans.length === 0 && batch.rejected.length === 0) return skip('no-spans');
-  return ok(batch);
+  return batchDecoded(batch);
 }
 
 function span(s: unknown, processes: Obj, r: SpanReader, location: Location): Span | Rejection {

@@ -22,6 +22,7 @@ import type { Location } from '../../errors.js';
 import { ok, reject, skip, type Decoded } from './result.js';
 import type { AttributeValue, Span, SpanKind } from './span.js';
 import {
+  batchDecoded,
   collect,
   emptyBatch,
   idField,
@@ -68,8 +69,7 @@ export function decodeOtlpJson(doc: unknown, location: Location): Decoded<TraceB
       spans.forEach((s: unknown, k) => collect(batch, `${sat}.spans[${k}]`, (r) => span(s, rs, r, location)));
     });
   });
-  if (batch.spans.length === 0 && batch.rejected.length === 0) return skip('no-spans');
-  return ok(batch);
+  return batchDecoded(batch);
 }
 
 // The resource is read again for each span so that its notes (a value cut) name the span that

@@ -8,6 +8,7 @@
 // cut…), each with its reason and where in the document it was. A document that is not the
 // format at all is a `reject`; one with no span at all is a `skip`.
 
+import { ok, skip, type Decoded } from './result.js';
 import { isIP } from 'node:net';
 import { excerpt } from '../../text.js';
 import { startTimeInRange } from '../access-log.js';
@@ -255,6 +256,11 @@ export function collect(batch: TraceBatch, at: string, read: (r: SpanReader) => 
 }
 
 export const emptyBatch = (): TraceBatch => ({ spans: [], rejected: [], notes: [] });
+
+/** A document's batch as the decoders return it: a skip when it held no span at all, good or bad. */
+export function batchDecoded(batch: TraceBatch): Decoded<TraceBatch> {
+  return batch.spans.length === 0 && batch.rejected.length === 0 ? skip('no-spans') : ok(batch);
+}
 
 /** A JSON value that is no string, number or boolean, kept as bounded JSON text (arrays, maps). */
 export function jsonText(v: unknown): string {

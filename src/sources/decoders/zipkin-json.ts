@@ -20,6 +20,7 @@ import type { Location } from '../../errors.js';
 import { ok, reject, skip, type Decoded } from './result.js';
 import type { AttributeValue, Span, SpanKind } from './span.js';
 import {
+  batchDecoded,
   collect,
   emptyBatch,
   idField,
@@ -39,10 +40,10 @@ import {
 
 const KINDS: Readonly<Record<string, SpanKind>> = { CLIENT: 'client', SERVER: 'server', PRODUCER: 'producer', CONSUMER: 'consumer' };
 
-/** Whether `doc` looks like Zipkin v2 JSON: a list whose first span has `traceId` and `id`. */
 /** Tags that are resource attributes in OpenTelemetry's semantic conventions. */
 const RESOURCE_TAG = /^(?:service\.(?:namespace|instance\.id|version)|k8s\.|container\.|host\.|cloud\.)/;
 
+/** Whether `doc` looks like Zipkin v2 JSON: a list whose first span has `traceId` and `id`. */
 export function isZipkinJson(doc: unknown): boolean {
   if (!Array.isArray(doc) || doc.length === 0) return false;
   const first: unknown = doc[0];
@@ -54,7 +55,7 @@ export function decodeZipkinJson(doc: unknown, location: Location): Decoded<Trac
   if (doc.length === 0) return skip('no-spans');
   const batch = emptyBatch();
   doc.forEach((s: unknown, i) => collect(batch, `[${i}]`, (r) => span(s, r, location)));
-  return ok(batch);
+  return batchDecoded(batch);
 }
 
 function span(s: unknown, r: SpanReader, location: Location): Span | Rejection {
