@@ -6,34 +6,18 @@
 // strings can do), ztmap on one core and ztmap on all cores (`--jobs`).
 
 import { execFileSync } from 'node:child_process';
+import { BENCH_DATA, runOne, type Result } from './child.js';
 import { existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
-const data = join(root, 'bench-data');
+const data = BENCH_DATA;
 const lines = Number(process.env['BENCH_LINES'] ?? 2_000_000);
 const formats = (process.env['BENCH_FORMATS'] ?? 'text,json').split(',');
 const runs = Number(process.env['BENCH_RUNS'] ?? 1);
 
-interface Result {
-  mode: string;
-  format: string;
-  seconds: number;
-  maxRssMiB: number;
-  lines: number;
-  linesPerSecond: number;
-  edges?: number;
-  rejected?: number;
-  repeated?: number;
-}
-
-function runOne(mode: string, format: string, file: string): Result {
-  const out = execFileSync(process.execPath, [join(here, 'run-one.js'), mode, format, file, join(data, 'inventory.json')], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  return JSON.parse(out) as Result;
-}
 
 /**
  * Each mode's best of `runs`, the modes taking turns within each round: the VM's speed drifts

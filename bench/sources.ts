@@ -5,14 +5,14 @@
 // workloads of bench-data/inventory.json (`npm run bench` makes it), so that every name resolves.
 
 import { execFileSync } from 'node:child_process';
+import { BENCH_DATA, runOne, type Result } from './child.js';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
-const data = join(root, 'bench-data');
+const data = BENCH_DATA;
 const seriesCount = Number(process.env['BENCH_SERIES'] ?? 200_000);
 const flowCount = Number(process.env['BENCH_FLOWS'] ?? 1_000_000);
 const runs = Number(process.env['BENCH_RUNS'] ?? 1);
@@ -134,23 +134,6 @@ async function generateHubble(file: string, pods: Pod[]): Promise<void> {
   });
 }
 
-interface Result {
-  mode: string;
-  format: string;
-  seconds: number;
-  cpuSeconds: number;
-  maxRssMiB: number;
-  lines: number;
-  linesPerSecond: number;
-  flows?: number;
-  edges?: number;
-  rejected?: number;
-}
-
-function runOne(mode: string, format: string, file: string): Result {
-  const out = execFileSync(process.execPath, [join(here, 'run-one.js'), mode, format, file, join(data, 'inventory.json')], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  return JSON.parse(out) as Result;
-}
 
 const inventory = join(data, 'inventory.json');
 if (!existsSync(inventory)) execFileSync(process.execPath, [join(here, 'generate.js'), '--lines', '1000', '--format', 'text', '--out', data], { stdio: 'inherit' });
