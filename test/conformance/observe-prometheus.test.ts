@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { EdgeAttributes } from '../../src/graph/attributes.js';
 import { readGraphFile } from '../../src/graph/json.js';
 import { ztmap, tempDir, type Run } from '../support/cli.js';
-import { owned, pod } from '../support/kube.js';
+import { deployment } from '../support/kube.js';
 import { startPrometheus, TEST_PASSWORD, TEST_USER, type PrometheusServer, type Series } from '../support/prometheus.js';
 import { prometheusNeed, suiteNeeding } from './needs.js';
 
@@ -69,11 +69,7 @@ const SERIES: Series[] = [
 ];
 
 function inventory(dir: string): string {
-  const deployment = (name: string, ports: [string, number][]) => [
-    owned('Deployment', 'shop', name),
-    owned('ReplicaSet', 'shop', `${name}-5d8f`, ['Deployment', name]),
-    pod('shop', `${name}-5d8f-abcde`, { owner: ['ReplicaSet', `${name}-5d8f`], labels: { app: name }, sa: name, ip: `10.61.${name.length}.7`, start: '2025-02-28T00:00:00Z', ports }),
-  ];
+  const shop = (name: string, ports: [string, number][]) => deployment('shop', name, { ip: `10.61.${name.length}.7`, start: '2025-02-28T00:00:00Z', ports });
   const svc = (name: string, ports: { name: string; port: number; targetPort: number }[]) => ({
     apiVersion: 'v1',
     kind: 'Service',
@@ -87,9 +83,9 @@ function inventory(dir: string): string {
       apiVersion: 'v1',
       kind: 'List',
       items: [
-        ...deployment('web', []),
-        ...deployment('cart', [['http', 8080]]),
-        ...deployment('orders', [['http-api', 8080], ['grpc', 9090]]),
+        ...shop('web', []),
+        ...shop('cart', [['http', 8080]]),
+        ...shop('orders', [['http-api', 8080], ['grpc', 9090]]),
         svc('cart', [{ name: 'http', port: 9080, targetPort: 8080 }]),
         svc('orders', [{ name: 'http-api', port: 8080, targetPort: 8080 }, { name: 'grpc', port: 9090, targetPort: 9090 }]),
       ],

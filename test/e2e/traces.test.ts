@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { EdgeAttributes } from '../../src/graph/attributes.js';
 import { readGraphFile } from '../../src/graph/json.js';
 import { ztmap, tempDir, type Run } from '../support/cli.js';
-import { owned, pod, service } from '../support/kube.js';
+import { deployment, service } from '../support/kube.js';
 import { jaegerDocument, otlpRequest, zipkinSpans, type SpanSpec } from '../support/traces.js';
 import { CLIENT_LINE, SERVER_LINE } from '../support/sample-mesh.js';
 
@@ -72,11 +72,7 @@ const external: SpanSpec = {
 const SPANS: SpanSpec[] = [...Array.from({ length: 6 }, (_, n) => call(n, n % 3 === 2 ? 'orders' : 'cart')).flat(), external];
 
 function inventory(dir: string): string {
-  const deployment = (name: string, ip: string, ports: [string, number][]) => [
-    owned('Deployment', 'shop', name),
-    owned('ReplicaSet', 'shop', `${name}-5d8f`, ['Deployment', name]),
-    pod('shop', `${name}-5d8f-abcde`, { owner: ['ReplicaSet', `${name}-5d8f`], labels: { app: name }, sa: name, ip, start: '2026-03-01T00:00:00Z', ports }),
-  ];
+  const shop = (name: string, ip: string, ports: [string, number][]) => deployment('shop', name, { ip, ports, start: '2026-03-01T00:00:00Z' });
   const file = join(dir, 'inventory.json');
   writeFileSync(
     file,
@@ -84,9 +80,9 @@ function inventory(dir: string): string {
       apiVersion: 'v1',
       kind: 'List',
       items: [
-        ...deployment('web', '10.61.2.14', []),
-        ...deployment('cart', '10.61.3.25', [['http', 8080]]),
-        ...deployment('orders', '10.61.4.7', [['grpc', 7070]]),
+        ...shop('web', '10.61.2.14', []),
+        ...shop('cart', '10.61.3.25', [['http', 8080]]),
+        ...shop('orders', '10.61.4.7', [['grpc', 7070]]),
         service('shop', 'cart', { app: 'cart' }, [[9080, 8080]], '10.96.61.9'),
         service('shop', 'orders', { app: 'orders' }, [[7070, 7070]], '10.96.61.10'),
       ],

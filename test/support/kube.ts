@@ -67,3 +67,15 @@ export function service(ns: string, name: string, selector: Record<string, strin
     spec: { clusterIP, selector, ports: ports.map(([port, targetPort]) => ({ port, targetPort, protocol: 'TCP' })) },
   };
 }
+
+/**
+ * A Deployment with its ReplicaSet (`NAME-5d8f`) and one pod (`NAME-5d8f-abcde`) labelled
+ * `app: NAME` and running as service account NAME; `pod` gives the rest (address, ports, start).
+ */
+export function deployment(ns: string, name: string, o: Omit<Parameters<typeof pod>[2] & object, 'owner'> = {}): KubeObject[] {
+  return [
+    owned('Deployment', ns, name),
+    owned('ReplicaSet', ns, `${name}-5d8f`, ['Deployment', name]),
+    pod(ns, `${name}-5d8f-abcde`, { labels: { app: name }, sa: name, ...o, owner: ['ReplicaSet', `${name}-5d8f`] }),
+  ];
+}
