@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { EdgeAttributes } from '../../src/graph/attributes.js';
 import { readGraphFile } from '../../src/graph/json.js';
 import { ztmap, tempDir, type Run } from '../support/cli.js';
-import { deployment } from '../support/kube.js';
+import { deployment, writeInventory } from '../support/kube.js';
 import { startPrometheus, TEST_PASSWORD, TEST_USER, type PrometheusServer, type Series } from '../support/prometheus.js';
 import { prometheusNeed, suiteNeeding } from './needs.js';
 
@@ -76,22 +76,13 @@ function inventory(dir: string): string {
     metadata: { name, namespace: 'shop' },
     spec: { clusterIP: `10.96.0.${name.length}`, selector: { app: name }, ports: ports.map((p) => ({ ...p, protocol: 'TCP' })) },
   });
-  const file = join(dir, 'inventory.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        ...shop('web', []),
-        ...shop('cart', [['http', 8080]]),
-        ...shop('orders', [['http-api', 8080], ['grpc', 9090]]),
-        svc('cart', [{ name: 'http', port: 9080, targetPort: 8080 }]),
-        svc('orders', [{ name: 'http-api', port: 8080, targetPort: 8080 }, { name: 'grpc', port: 9090, targetPort: 9090 }]),
-      ],
-    }),
-  );
-  return file;
+  return writeInventory(dir, [
+    ...shop('web', []),
+    ...shop('cart', [['http', 8080]]),
+    ...shop('orders', [['http-api', 8080], ['grpc', 9090]]),
+    svc('cart', [{ name: 'http', port: 9080, targetPort: 8080 }]),
+    svc('orders', [{ name: 'http-api', port: 8080, targetPort: 8080 }, { name: 'grpc', port: 9090, targetPort: 9090 }]),
+  ]);
 }
 
 suiteNeeding('observe --prometheus: Istio metrics from a real Prometheus, edge by edge', [prometheusNeed('the observe --prometheus tests')], function () {

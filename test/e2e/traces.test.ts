@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { EdgeAttributes } from '../../src/graph/attributes.js';
 import { readGraphFile } from '../../src/graph/json.js';
 import { ztmap, tempDir, type Run } from '../support/cli.js';
-import { deployment, service } from '../support/kube.js';
+import { deployment, service, writeInventory } from '../support/kube.js';
 import { jaegerDocument, otlpRequest, zipkinSpans, type SpanSpec } from '../support/traces.js';
 import { CLIENT_LINE, SERVER_LINE } from '../support/sample-mesh.js';
 
@@ -73,22 +73,13 @@ const SPANS: SpanSpec[] = [...Array.from({ length: 6 }, (_, n) => call(n, n % 3 
 
 function inventory(dir: string): string {
   const shop = (name: string, ip: string, ports: [string, number][]) => deployment('shop', name, { ip, ports, start: '2026-03-01T00:00:00Z' });
-  const file = join(dir, 'inventory.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        ...shop('web', '10.61.2.14', []),
-        ...shop('cart', '10.61.3.25', [['http', 8080]]),
-        ...shop('orders', '10.61.4.7', [['grpc', 7070]]),
-        service('shop', 'cart', { app: 'cart' }, [[9080, 8080]], '10.96.61.9'),
-        service('shop', 'orders', { app: 'orders' }, [[7070, 7070]], '10.96.61.10'),
-      ],
-    }),
-  );
-  return file;
+  return writeInventory(dir, [
+    ...shop('web', '10.61.2.14', []),
+    ...shop('cart', '10.61.3.25', [['http', 8080]]),
+    ...shop('orders', '10.61.4.7', [['grpc', 7070]]),
+    service('shop', 'cart', { app: 'cart' }, [[9080, 8080]], '10.96.61.9'),
+    service('shop', 'orders', { app: 'orders' }, [[7070, 7070]], '10.96.61.10'),
+  ]);
 }
 
 describe('traces through observe @e2e', () => {

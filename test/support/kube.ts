@@ -1,4 +1,6 @@
 // Small builders for Kubernetes objects in tests.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { KubeObject } from '../../src/inventory/load.js';
 
 export function pod(
@@ -78,4 +80,11 @@ export function deployment(ns: string, name: string, o: Omit<Parameters<typeof p
     owned('ReplicaSet', ns, `${name}-5d8f`, ['Deployment', name]),
     pod(ns, `${name}-5d8f-abcde`, { labels: { app: name }, sa: name, ...o, owner: ['ReplicaSet', `${name}-5d8f`] }),
   ];
+}
+
+/** Writes `dir/inventory.json`: the objects as one `kubectl get … -o json` List. Returns its path. */
+export function writeInventory(dir: string, items: readonly unknown[]): string {
+  const file = join(dir, 'inventory.json');
+  writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+  return file;
 }

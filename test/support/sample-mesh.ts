@@ -13,9 +13,7 @@
 //   DURATION UPSTREAM_SERVICE_TIME "X-FORWARDED-FOR" "USER-AGENT" "X-REQUEST-ID" ":AUTHORITY"
 //   "UPSTREAM_HOST" UPSTREAM_CLUSTER UPSTREAM_LOCAL_ADDRESS DOWNSTREAM_LOCAL_ADDRESS
 //   DOWNSTREAM_REMOTE_ADDRESS REQUESTED_SERVER_NAME ROUTE_NAME
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pod } from './kube.js';
+import { pod, writeInventory } from './kube.js';
 
 export const MESH = {
   namespace: 'shop',
@@ -159,18 +157,9 @@ interface ExtraPod {
 /** Writes `dir/inventory.json` for the lines above: web-1 and cart-1 in shop (the gateway is left out), and `extra`. */
 export function writeSampleInventory(dir: string, extra: readonly ExtraPod[] = []): string {
   const start = '2026-03-14T08:00:00Z';
-  const file = join(dir, 'inventory.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        pod(MESH.namespace, MESH.web.name, { ip: MESH.web.ip, labels: { app: 'web' }, sa: 'web', start }),
-        pod(MESH.namespace, MESH.cart.name, { ip: MESH.cart.ip, labels: { app: 'cart' }, sa: 'cart', start }),
-        ...extra.map((p) => pod(MESH.namespace, p.name, { ip: p.ip, labels: { app: p.app }, sa: p.app, start })),
-      ],
-    }),
-  );
-  return file;
+  return writeInventory(dir, [
+    pod(MESH.namespace, MESH.web.name, { ip: MESH.web.ip, labels: { app: 'web' }, sa: 'web', start }),
+    pod(MESH.namespace, MESH.cart.name, { ip: MESH.cart.ip, labels: { app: 'cart' }, sa: 'cart', start }),
+    ...extra.map((p) => pod(MESH.namespace, p.name, { ip: p.ip, labels: { app: p.app }, sa: p.app, start })),
+  ]);
 }
