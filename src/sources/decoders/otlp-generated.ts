@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 
 /** A generated message class: what ztmap calls on it. */
-export interface GeneratedMessage<T = unknown> {
+interface GeneratedMessage<T = unknown> {
   decode(reader: Uint8Array): T;
   encode(message: T): { finish(): Uint8Array };
   fromObject(object: Record<string, unknown>): T;

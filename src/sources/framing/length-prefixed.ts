@@ -9,12 +9,25 @@ export interface FrameSink {
   oversize(length: number, offset: number): void;
 }
 
-/** Whether a file's first bytes are a length prefix and the start of an OTLP ResourceSpans list (field 1, length-delimited). */
+/**
+ * Whether a file's first bytes are a length prefix and the start of an OTLP message: field 1
+ * (resource_spans), length-delimited, whose own length fits in the message. Text never passes:
+ * its first byte (`{`, `[`, a letter, whitespace ≥ 0x09) makes the prefix at least 144 MiB, over
+ * the bound recognition uses, and blank lines (0x0a…) fail the inner length.
+ */
 export function looksLengthPrefixedOtlp(head: Buffer, max: number): boolean {
-  if (head.length < 5) return false;
+  if (head.length < 6) return false;
   const length = head.readUInt32BE(0);
-  // JSON starts with `{`, `[` or whitespace: as a length that is ≥ 0x09000000 (144 MiB); the bound excludes it.
-  return length > 0 && length <= max && head[4] === 0x0a;
+  if (length < 2 || length > Math.min(max, 0x08ffffff) || head[4] !== 0x0a) return false;
+  // The varint length of the first ResourceSpans.
+  let inner = 0;
+  let at = 5;
+  for (let shift = 0; at < head.length && shift <= 28; shift += 7, at++) {
+    const b = head[at]!;
+    inner += (b & 0x7f) * 2 ** shift;
+    if ((b & 0x80) === 0) return inner + (at - 3) <= length;
+  }
+  return false;
 }
 
 export class LengthPrefixedSplitter {
