@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import type { EdgeAttributes } from '../../src/graph/attributes.js';
 import { readGraphFile } from '../../src/graph/json.js';
-import { generated } from '../../src/sources/decoders/otlp-generated.js';
+import { ExportTraceServiceResponse as Response } from '../../src/sources/decoders/otlp-messages.js';
 import { grpcExport, nextCheckpoint, post, startCollect, status, type Collector } from '../support/collect-process.js';
 import { tempDir } from '../support/cli.js';
 import { deployment, service, writeInventory } from '../support/kube.js';
@@ -21,7 +21,6 @@ import { otlpProto, otlpRequest, type SpanSpec } from '../support/traces.js';
 const WEB = { 'k8s.namespace.name': 'shop', 'k8s.pod.name': 'web-5d8f-abcde', 'k8s.deployment.name': 'web' };
 const PROTOBUF = { 'Content-Type': 'application/x-protobuf' };
 const JSON_TYPE = { 'Content-Type': 'application/json' };
-const Response = generated.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 const Status = new protobuf.Type('Status').add(new protobuf.Field('code', 1, 'int32')).add(new protobuf.Field('message', 2, 'string'));
 
 const hex = (n: number, digits: number) => n.toString(16).padStart(digits, '0');
