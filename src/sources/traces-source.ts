@@ -14,6 +14,7 @@ import { decodeOtlpJson, isOtlpJson } from './decoders/otlp-json.js';
 import { decodeOtlpProto } from './decoders/otlp-proto.js';
 import { LengthPrefixedSplitter, looksLengthPrefixedOtlp } from './framing/length-prefixed.js';
 import { readBytes, type InputFile } from './transports/files.js';
+import { Readable } from 'node:stream';
 import type { Decoded } from './decoders/result.js';
 import type { TraceBatch } from './decoders/trace-fields.js';
 import { decodeZipkinJson, isZipkinJson } from './decoders/zipkin-json.js';
@@ -98,13 +99,22 @@ export const tracesSource: Source = {
       const joiner = joinerOf(format);
       for (const span of d.value.spans) joiner.add(span);
     };
-    // Binary files (length-prefixed protobuf) are told by their first bytes; pipes are JSON.
+    // Binary files (length-prefixed protobuf) are told by their first bytes. Stdin is read once:
+    // its first bytes are read ahead, then given again with the rest to the reader they choose.
     const binary: InputFile[] = [];
     const text: InputFile[] = [];
-    for (const f of files) ((await isLengthPrefixed(f)) ? binary : text).push(f);
+    let stdin: Readable | undefined;
+    for (const f of files) {
+      if (f.path === '-') {
+        // Read through the transport (gzip inflated), so that the head is the records' own.
+        const peeked = await peek(readBytes(f, process.stdin, (reason, detail) => sinks.skips.add(reason, { file: '-' }, detail)));
+        stdin = peeked.replay;
+        (looksLengthPrefixedOtlp(peeked.head, MAX_DOCUMENT_BYTES) ? binary : text).push(f);
+      } else ((await isLengthPrefixed(f)) ? binary : text).push(f);
+    }
     const result = emptyReadResult();
-    for (const file of binary) addReadResult(result, await readProtoFile(file, sinks, (d, location) => batch('otlp-proto', d, location)));
-    const lineResult = await readLineFiles(text, max, sinks, (file) => {
+    for (const file of binary) addReadResult(result, await readProtoFile(file, sinks, (d, location) => batch('otlp-proto', d, location), stdin));
+    const lineResult = await readLineFiles(text, max, { ...sinks, ...(stdin === undefined ? {} : { stdin }) }, (file) => {
       // JSON lines until a first line that is no JSON: then the file is one document, held whole.
       let whole: string[] | undefined;
       let held = 0;
@@ -153,6 +163,36 @@ export const tracesSource: Source = {
 };
 
 /** Whether a regular file's first bytes (decompressed) are a length-prefixed OTLP message. */
+/** The first bytes of a pipe (enough to recognise a file: 16), and a stream that gives them again, then the rest. */
+async function peek(input: AsyncIterable<Buffer>): Promise<{ head: Buffer; replay: Readable }> {
+  const it = input[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let done = false;
+  while (bytes < 16) {
+    const n = await it.next();
+    if (n.done === true) {
+      done = true;
+      break;
+    }
+    chunks.push(n.value);
+    bytes += n.value.length;
+  }
+  const head = Buffer.concat(chunks);
+  const replay = Readable.from(
+    (async function* () {
+      yield* chunks;
+      while (!done) {
+        const n = await it.next();
+        if (n.done === true) return;
+        yield n.value;
+      }
+    })(),
+    { objectMode: false },
+  );
+  return { head, replay };
+}
+
 async function isLengthPrefixed(file: InputFile): Promise<boolean> {
   if (file.stream === true) return false;
   let head = Buffer.alloc(0);
@@ -169,7 +209,7 @@ async function isLengthPrefixed(file: InputFile): Promise<boolean> {
 }
 
 /** One file of the Collector's file exporter in `format: proto`: each message decoded where it starts (its byte offset is its location). */
-async function readProtoFile(file: InputFile, sinks: FlowSinks, message: (d: Decoded<TraceBatch>, location: Location) => void): Promise<ReadResult> {
+async function readProtoFile(file: InputFile, sinks: FlowSinks, message: (d: Decoded<TraceBatch>, location: Location) => void, stdin?: Readable): Promise<ReadResult> {
   const result = emptyReadResult();
   result.files = 1;
   const splitter = new LengthPrefixedSplitter(
@@ -180,7 +220,7 @@ async function readProtoFile(file: InputFile, sinks: FlowSinks, message: (d: Dec
     MAX_DOCUMENT_BYTES,
   );
   try {
-    for await (const chunk of readBytes(file, undefined, (reason, detail) => sinks.skips.add(reason, { file: file.path }, detail))) {
+    for await (const chunk of readBytes(file, stdin, (reason, detail) => sinks.skips.add(reason, { file: file.path }, detail))) {
       result.bytes += chunk.length;
       splitter.push(chunk);
     }

@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import type { EdgeAttributes } from '../../src/graph/attributes.js';
 import { readGraphFile } from '../../src/graph/json.js';
@@ -148,6 +149,19 @@ describe('traces through observe @e2e', () => {
       });
     });
   }
+
+  it('stdin takes the same spans as JSON lines, as protobuf, and as gzip\'d protobuf (--source traces -)', async () => {
+    const proto = readFileSync(join(dir, 'spans.otlp.binpb'));
+    for (const [name, input] of [['json', readFileSync(join(dir, 'spans.otlp.jsonl'))], ['proto', proto], ['proto-gz', gzipSync(proto)]] as const) {
+      const out = join(dir, `stdin-${name}`);
+      const run = ztmap(['observe', '-i', inventory(dir), '-o', out, '--source', 'traces', '--fail-on', 'never', '-'], { input });
+      assert.equal(run.status, 0, run.stderr);
+      assert.doesNotMatch(run.stderr, /rejected records/, name);
+      const e = new Map<string, EdgeAttributes>();
+      (await readGraphFile(join(out, 'graph.json'))).forEachEdge((k, a) => e.set(k, a));
+      assert.deepEqual([...e.keys()].sort(), [...runs['otlp']!.edges.keys()].sort(), name);
+    }
+  });
 
   it('the same calls in access logs and spans fuse into one edge per pair, on the pod port', () => {
     const { run, edges } = runs['fused']!;
