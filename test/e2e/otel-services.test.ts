@@ -1,0 +1,355 @@
+// @e2e: real instrumented services export their spans to `ztmap collect` (issue 14, part 4).
+//
+// Four Node services of a shop (test/e2e/otel-services/shop.ts), each its own process with the
+// OpenTelemetry Node SDK, the HTTP instrumentation and the gRPC instrumentation loaded first
+// (`node --import telemetry.js`), call each other on 127.0.0.1 by their Kubernetes names:
+//
+//   test ─GET /shop/{userId}──► web ─GET /cart/{cartId}─────────► cart
+//                                   └─POST /orders/{orderId}/items─► orders ─gRPC shop.Payments/Charge─► payments
+//
+// Their resources carry what the Collector's k8sattributes processor adds (k8s.namespace.name,
+// k8s.pod.name, k8s.deployment.name) and service.name. web, cart and orders export OTLP/HTTP
+// protobuf, payments OTLP/gRPC, so both of collect's receivers take a real SDK's requests. The
+// test drives a known set of calls, stops the services (SIGTERM: each SDK exports what it still
+// holds), stops collect, and checks the graph edge by edge against what the services are known
+// to call; then it writes the same calls as Istio access logs of the four sidecars, runs
+// `ztmap observe --merge` over them and collect's graph, and checks one edge per call pair.
+
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EdgeAttributes } from '../../src/graph/attributes.js';
+import { readGraphFile } from '../../src/graph/json.js';
+import { ztmap, tempDir, type Run } from '../support/cli.js';
+import { deployment, service, writeInventory } from '../support/kube.js';
+import { BIN } from '../support/paths.js';
+import { TcpRelay } from '../support/tcp-relay.js';
+
+const HERE = join(dirname(fileURLToPath(import.meta.url)), 'otel-services');
+const SECRET = 's3cr3t';
+
+type Role = 'web' | 'cart' | 'orders' | 'payments';
+const ROLES: readonly Role[] = ['payments', 'cart', 'orders', 'web'];
+/** Pod and Service addresses of the inventory (the services really listen on 127.0.0.1). */
+const POD_IP: Record<Role, string> = { web: '10.0.0.11', cart: '10.0.0.12', orders: '10.0.0.13', payments: '10.0.0.14' };
+const CLUSTER_IP: Record<Role, string> = { web: '10.96.0.11', cart: '10.96.0.12', orders: '10.96.0.13', payments: '10.96.0.14' };
+const podOf = (role: Role) => `${role}-5d8f-abcde`;
+
+/**
+ * What the test asks web for: one page per user, the cart by id, an order when there is one.
+ * Distinct ids, so that only templating makes one path of them; the first carries a token.
+ */
+const VISITS: readonly { user: string; cart: string; order?: string; token?: string }[] = [
+  { user: 'u-17', cart: '1001', order: '5001', token: SECRET },
+  { user: 'u-23', cart: '1002', order: '5002' },
+  { user: 'u-42', cart: '1003' },
+];
+
+/** What the services are known to call, from VISITS: caller, callee, method, path template, calls. */
+interface Expected {
+  from: Role;
+  to: Role;
+  protocol: 'http' | 'grpc';
+  method: string;
+  path: string;
+  calls: number;
+}
+const EXPECTED: readonly Expected[] = [
+  // shop.ts's http.route '/cart/{cartId}': span-edges.ts reads a route's placeholder as a
+  // dynamic segment, which graph/ templates to ztmap's `{id}` (docs/sources.md, Traces).
+  { from: 'web', to: 'cart', protocol: 'http', method: 'GET', path: '/cart/{id}', calls: VISITS.length },
+  { from: 'web', to: 'orders', protocol: 'http', method: 'POST', path: '/orders/{id}/items', calls: VISITS.filter((v) => v.order).length },
+  // gRPC: the path is /SERVICE/METHOD from rpc.service and rpc.method, the method POST.
+  { from: 'orders', to: 'payments', protocol: 'grpc', method: 'POST', path: '/shop.Payments/Charge', calls: VISITS.filter((v) => v.order).length },
+];
+
+/** A child process with its stderr kept (for failure messages) and its exit awaited once. */
+class Child {
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  constructor(
+    readonly name: string,
+    readonly proc: ChildProcess,
+  ) {
+    proc.stderr?.setEncoding('utf8');
+    proc.stderr?.on('data', (d: string) => {
+      this.stderr += d;
+    });
+    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get running(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  /** SIGTERM, then the exit code: 0 is a clean shutdown (the SDK flushed, collect wrote its outputs). */
+  async stop(timeoutMs = 15_000): Promise<number | null> {
+    if (this.running) this.proc.kill('SIGTERM');
+    const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
+    const r = await Promise.race([this.exited, timer]);
+    if (r === 'timeout') {
+      this.proc.kill('SIGKILL');
+      throw new Error(`${this.name} did not exit within ${timeoutMs} ms of SIGTERM\n${this.stderr}`);
+    }
+    return r.code;
+  }
+
+  /** Resolves with the first value `match` finds in stderr; rejects if the process exits first. */
+  waitFor<T>(match: (stderr: string) => T | undefined, timeoutMs = 15_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const v = match(this.stderr);
+        if (v === undefined) return false;
+        done();
+        resolve(v);
+        return true;
+      };
+      const onExit = (code: number | null) => {
+        done();
+        reject(new Error(`${this.name} exited (${code}) before it was ready\n${this.stderr}`));
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`${this.name} not ready within ${timeoutMs} ms\n${this.stderr}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.proc.stderr?.off('data', check);
+        this.proc.off('exit', onExit);
+      };
+      if (check()) return;
+      this.proc.stderr?.on('data', check);
+      this.proc.once('exit', onExit);
+    });
+  }
+}
+
+/** GET on web's port, as an ingress would call it (the test itself is not traced). */
+function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+}
+
+/** Every file under `dir` that contains `needle`. */
+function filesContaining(dir: string, needle: string): string[] {
+  const found: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) found.push(...filesContaining(p, needle));
+    else if (readFileSync(p).includes(needle)) found.push(p);
+  }
+  return found;
+}
+
+async function edgesOf(graphFile: string): Promise<Map<string, EdgeAttributes>> {
+  const edges = new Map<string, EdgeAttributes>();
+  (await readGraphFile(graphFile)).forEachEdge((k, a) => edges.set(k, a));
+  return edges;
+}
+
+describe('@e2e instrumented services export real spans to ztmap collect', function () {
+  this.timeout(60_000);
+
+  const children: Child[] = [];
+  const relays: TcpRelay[] = [];
+  let dir: string;
+  let out: string;
+  let inventory: string;
+  const ports = {} as Record<Role, number>;
+  let collect: Child;
+  let collectExit: number | null;
+  let serviceExits: Record<string, number | null>;
+  let edges: Map<string, EdgeAttributes>;
+
+  const key = (e: Expected) => `shop/Deployment/${e.from}->shop/Deployment/${e.to}:${ports[e.to]}/${e.protocol}`;
+
+  function startService(role: Role, exporter: { protocol: 'http/protobuf' | 'grpc'; endpoint: string }): Promise<number> {
+    const env: Record<string, string> = {
+      PATH: process.env['PATH'] ?? '',
+      OTEL_SERVICE_NAME: role,
+      // The Collector's k8sattributes processor would add these; the pod spec gives them here.
+      OTEL_RESOURCE_ATTRIBUTES: `k8s.namespace.name=shop,k8s.pod.name=${podOf(role)},k8s.deployment.name=${role}`,
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: exporter.protocol,
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: exporter.endpoint,
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+      SHOP_CART_PORT: String(ports.cart ?? ''),
+      SHOP_ORDERS_PORT: String(ports.orders ?? ''),
+      SHOP_PAYMENTS_PORT: String(ports.payments ?? ''),
+    };
+    const child = new Child(role, spawn(process.execPath, ['--import', join(HERE, 'telemetry.js'), join(HERE, 'shop.js'), role], { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }));
+    children.push(child);
+    return new Promise((resolve, reject) => {
+      child.proc.once('message', (m: { port?: number }) => (typeof m.port === 'number' ? resolve(m.port) : reject(new Error(`${role}: ${JSON.stringify(m)}`))));
+      child.proc.once('exit', (code) => reject(new Error(`${role} exited (${code}) before listening\n${child.stderr}`)));
+    });
+  }
+
+  before(async () => {
+    dir = tempDir('ztmap-otel-services-');
+    out = join(dir, 'collected');
+    // The SDKs read their endpoint at start, and collect can only start once the inventory names
+    // the ports the services chose: the services export to relays that lead to collect once it listens.
+    const httpRelay = await TcpRelay.open();
+    const grpcRelay = await TcpRelay.open();
+    relays.push(httpRelay, grpcRelay);
+    const overHttp = { protocol: 'http/protobuf' as const, endpoint: `http://127.0.0.1:${httpRelay.port}/v1/traces` };
+    // Callees first: a caller is told its callees' ports.
+    ports.payments = await startService('payments', { protocol: 'grpc', endpoint: `http://127.0.0.1:${grpcRelay.port}` });
+    ports.cart = await startService('cart', overHttp);
+    ports.orders = await startService('orders', overHttp);
+    ports.web = await startService('web', overHttp);
+
+    inventory = writeInventory(dir, [
+      ...ROLES.flatMap((r) => deployment('shop', r, { ip: POD_IP[r], ports: [[r === 'payments' ? 'grpc' : 'http', ports[r]]], start: '2026-01-01T00:00:00Z' })),
+      // Each Service's port is the port its service really listens on (port = targetPort).
+      ...ROLES.map((r) => service('shop', r, { app: r }, [[ports[r], ports[r]]], CLUSTER_IP[r])),
+    ]);
+
+    collect = new Child(
+      'collect',
+      spawn(process.execPath, [BIN, 'collect', '--inventory', inventory, '--out', out, '--otlp-http', '127.0.0.1:0', '--otlp-grpc', '127.0.0.1:0', '--interval', '1'], {
+        env: { PATH: process.env['PATH'] ?? '' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }),
+    );
+    children.push(collect);
+    const listening = await collect.waitFor((s) => {
+      const m = /^collect: listening otlp-http=http:\/\/127\.0\.0\.1:(\d+) otlp-grpc=127\.0\.0\.1:(\d+)$/m.exec(s);
+      return m === null ? undefined : { http: Number(m[1]), grpc: Number(m[2]) };
+    });
+    httpRelay.connect(listening.http);
+    grpcRelay.connect(listening.grpc);
+
+    for (const v of VISITS) {
+      const query = new URLSearchParams({ cart: v.cart, ...(v.order ? { order: v.order } : {}), ...(v.token ? { token: v.token } : {}) });
+      const r = await get(ports.web, `/shop/${v.user}?${query.toString()}`);
+      assert.equal(r.status, 200, `web /shop/${v.user}: ${r.body}`);
+    }
+
+    // Services first (each SDK exports what its processor still holds before exiting), then collect.
+    serviceExits = {};
+    for (const c of children.filter((c) => c !== collect)) serviceExits[c.name] = await c.stop();
+    collectExit = await collect.stop();
+    edges = collectExit === 0 ? await edgesOf(join(out, 'graph.json')) : new Map();
+  });
+
+  after(async () => {
+    // Whatever failed above: no child outlives the test.
+    for (const c of children) if (c.running) c.proc.kill('SIGKILL');
+    await Promise.all(children.map((c) => c.exited));
+    await Promise.all(relays.map((r) => r.close()));
+  });
+
+  it('every service shut down cleanly, and collect exited 0 after SIGTERM with its outputs written', () => {
+    for (const [name, code] of Object.entries(serviceExits)) assert.equal(code, 0, `${name}\n${children.find((c) => c.name === name)?.stderr}`);
+    assert.equal(collectExit, 0, collect.stderr);
+    for (const f of ['graph.json', 'nodes.csv', 'edges.csv', 'collect-status.json']) assert.ok(statSync(join(out, f)).isFile(), f);
+  });
+
+  it('the graph has exactly the edges the services are known to call, and no other', () => {
+    // test → web is not an edge: web's server spans come from a loopback peer (span-loopback).
+    assert.deepEqual([...edges.keys()].sort(), EXPECTED.map(key).sort(), collect.stderr);
+  });
+
+  for (const e of EXPECTED) {
+    it(`${e.from} → ${e.to}: ${e.method} ${e.path} on ${e.to}'s port, from the spans alone`, () => {
+      const a = edges.get(key(e));
+      assert.ok(a, [...edges.keys()].join('\n'));
+      assert.equal(a.port, ports[e.to]);
+      assert.equal(a.protocol, e.protocol);
+      assert.deepEqual(a.methods, [e.method]);
+      assert.deepEqual(a.paths, [e.path]);
+      // Spans are counted one per joined pair, by the client's reporter.
+      assert.equal(a.client.requests, e.calls);
+      assert.deepEqual(Object.keys(a.sources), ['traces']);
+      // The client addressed the Service by name (server.address), which the edge keeps.
+      assert.deepEqual(a.services, [`${e.to}.shop.svc.cluster.local`]);
+      assert.deepEqual(a.sourceServiceAccounts, [e.from]);
+    });
+  }
+
+  it(`the token in a query string (?token=${SECRET}) is in no output file`, () => {
+    assert.deepEqual(filesContaining(out, SECRET), []);
+  });
+
+  describe('the same calls as Istio access logs, merged with collect\'s graph', () => {
+    let run: Run;
+    let fused: Map<string, EdgeAttributes>;
+    let out2: string;
+
+    before(async function () {
+      if (collectExit !== 0) this.skip();
+      const logs = join(dir, 'logs');
+      mkdirSync(logs);
+      writeAccessLogs(logs, ports);
+      out2 = join(dir, 'fused');
+      run = ztmap(['observe', '--inventory', inventory, '--out', out2, '--fail-on', 'never', '--merge', join(out, 'graph.json'), logs], { timeoutMs: 30_000 });
+      fused = run.status === 0 ? await edgesOf(join(out2, 'graph.json')) : new Map();
+    });
+
+    it('observe reads every line', () => {
+      assert.equal(run.status, 0, run.stderr);
+      assert.doesNotMatch(run.stderr, /rejected/);
+    });
+
+    it('one edge per call pair, each seen by both sources, with the same operations', () => {
+      assert.deepEqual([...fused.keys()].sort(), EXPECTED.map(key).sort(), run.stderr);
+      for (const e of EXPECTED) {
+        const a = fused.get(key(e))!;
+        assert.deepEqual(Object.keys(a.sources).sort(), ['access-log', 'traces'], key(e));
+        assert.deepEqual(a.methods, [e.method], key(e));
+        assert.deepEqual(a.paths, [e.path], key(e));
+        // Both sources counted every call: fused, the edge counts them once.
+        assert.equal(a.sources['access-log']!.client.requests, e.calls, key(e));
+        assert.equal(a.sources['traces']!.client.requests, e.calls, key(e));
+        assert.equal(a.client.requests, e.calls, key(e));
+      }
+    });
+
+    it(`the token is in no output file of the fused run either`, () => {
+      assert.deepEqual(filesContaining(out2, SECRET), []);
+    });
+  });
+});
+
+/**
+ * The calls of VISITS as the four sidecars would have logged them (Envoy's default text format,
+ * as test/support/sample-mesh.ts's CLIENT_LINE and SERVER_LINE): the caller's outbound entry and
+ * the callee's inbound entry over mTLS, one file per pod (`NS_POD.log`, as `kubectl logs` saved).
+ */
+function writeAccessLogs(logs: string, ports: Record<Role, number>): void {
+  const lines: Record<Role, string[]> = { web: [], cart: [], orders: [], payments: [] };
+  let n = 0;
+  const call = (from: Role, to: Role, method: string, path: string, protocol: 'HTTP/1.1' | 'HTTP/2', status = 200) => {
+    n++;
+    const t = new Date(Date.UTC(2026, 11, 5, 9, 0, n)).toISOString();
+    const id = `7d3c${n.toString(16).padStart(4, '0')}-1b2a-4c5d-8e9f-0a1b2c3d4e5f`;
+    const host = `${to}.shop.svc.cluster.local:${ports[to]}`;
+    const upstream = `${POD_IP[to]}:${ports[to]}`;
+    const clientPort = 40000 + n;
+    const head = `"${method} ${path} ${protocol}" ${status} - via_upstream - "-" 0 64 3 2 "-" "node" "${id}" "${host}" "${upstream}"`;
+    lines[from].push(`[${t}] ${head} outbound|${ports[to]}||${to}.shop.svc.cluster.local ${POD_IP[from]}:${clientPort} ${CLUSTER_IP[to]}:${ports[to]} ${POD_IP[from]}:${50000 + n} - default`);
+    lines[to].push(`[${t}] ${head} inbound|${ports[to]}|| 127.0.0.6:${30000 + n} ${upstream} ${POD_IP[from]}:${clientPort} outbound_.${ports[to]}_._.${to}.shop.svc.cluster.local default`);
+  };
+  for (const v of VISITS) {
+    call('web', 'cart', 'GET', `/cart/${v.cart}${v.token ? `?token=${v.token}` : ''}`, 'HTTP/1.1');
+    if (v.order) {
+      call('web', 'orders', 'POST', `/orders/${v.order}/items`, 'HTTP/1.1', 201);
+      call('orders', 'payments', 'POST', '/shop.Payments/Charge', 'HTTP/2');
+    }
+  }
+  for (const r of ROLES) writeFileSync(join(logs, `shop_${podOf(r)}.log`), lines[r].join('\n') + '\n');
+}
