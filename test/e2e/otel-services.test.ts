@@ -27,11 +27,13 @@ import { ztmap, tempDir, type Run } from '../support/cli.js';
 import { deployment, service, writeInventory } from '../support/kube.js';
 import { BIN } from '../support/paths.js';
 import { TcpRelay } from '../support/tcp-relay.js';
+// Types only: importing the services' modules would run them.
+import type { Role, ShopEnv } from './otel-services/shop.js';
+import type { TelemetryEnv } from './otel-services/telemetry.js';
 
 const HERE = join(dirname(fileURLToPath(import.meta.url)), 'otel-services');
 const SECRET = 's3cr3t';
 
-type Role = 'web' | 'cart' | 'orders' | 'payments';
 const ROLES: readonly Role[] = ['payments', 'cart', 'orders', 'web'];
 /** Pod and Service addresses of the inventory (the services really listen on 127.0.0.1). */
 const POD_IP: Record<Role, string> = { web: '10.0.0.11', cart: '10.0.0.12', orders: '10.0.0.13', payments: '10.0.0.14' };
@@ -174,7 +176,7 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
   const key = (e: Expected) => `shop/Deployment/${e.from}->shop/Deployment/${e.to}:${ports[e.to]}/${e.protocol}`;
 
   function startService(role: Role, exporter: { protocol: 'http/protobuf' | 'grpc'; endpoint: string }): Promise<number> {
-    const env: Record<string, string> = {
+    const env: TelemetryEnv & ShopEnv & { PATH: string } = {
       PATH: process.env['PATH'] ?? '',
       OTEL_SERVICE_NAME: role,
       // The Collector's k8sattributes processor would add these; the pod spec gives them here.
@@ -185,10 +187,9 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
       OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: exporter.protocol,
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: exporter.endpoint,
       OTEL_BSP_SCHEDULE_DELAY: '200',
-      SHOP_CART_PORT: String(ports.cart ?? ''),
-      SHOP_ORDERS_PORT: String(ports.orders ?? ''),
-      SHOP_PAYMENTS_PORT: String(ports.payments ?? ''),
     };
+    // A caller is started after its callees, and told their ports.
+    for (const [callee, name] of [['cart', 'SHOP_CART_PORT'], ['orders', 'SHOP_ORDERS_PORT'], ['payments', 'SHOP_PAYMENTS_PORT']] as const) if (ports[callee] !== undefined) env[name] = String(ports[callee]);
     const child = new Child(role, spawn(process.execPath, ['--import', join(HERE, 'telemetry.js'), join(HERE, 'shop.js'), role], { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }));
     children.push(child);
     return new Promise((resolve, reject) => {

@@ -20,6 +20,15 @@ import type { LookupFunction } from 'node:net';
 import grpc from '@grpc/grpc-js';
 import { trace } from '@opentelemetry/api';
 
+export type Role = 'web' | 'cart' | 'orders' | 'payments';
+
+/** The callees' ports, as the test gives them (a caller is started after its callees). */
+export type ShopEnv = {
+  SHOP_CART_PORT?: string;
+  SHOP_ORDERS_PORT?: string;
+  SHOP_PAYMENTS_PORT?: string;
+};
+
 /** The payments service: no .proto, JSON messages, as a generic grpc-js service definition. */
 const json = {
   serialize: (v: unknown) => Buffer.from(JSON.stringify(v)),
@@ -43,7 +52,7 @@ const loopback: LookupFunction = (_host, options, callback) => {
   else callback(null, '127.0.0.1', 4);
 };
 
-function portOf(name: string): number {
+function portOf(name: keyof ShopEnv): number {
   const v = Number(process.env[name]);
   if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} is not set`);
   return v;
@@ -211,7 +220,7 @@ function payments(): void {
   });
 }
 
-const roles: Record<string, () => void> = { web, cart, orders, payments };
-const role = roles[process.argv[2] ?? ''];
+const roles: Record<Role, () => void> = { web, cart, orders, payments };
+const role = Object.hasOwn(roles, process.argv[2] ?? '') ? roles[process.argv[2] as Role] : undefined;
 if (role === undefined) throw new Error(`usage: shop.js ${Object.keys(roles).join('|')}`);
 role();

@@ -16,6 +16,21 @@ import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 
 // The HTTP instrumentation's default redaction (AWS and GCS signatures) leaves `token` in
 // url.full and url.query, as most deployments do: whatever the spans carry reaches ztmap.
+/** The environment a service's SDK is configured by (the OpenTelemetry SDK's own variables). */
+export type TelemetryEnv = {
+  OTEL_SERVICE_NAME: string;
+  /** `k8s.namespace.name=…,k8s.pod.name=…,k8s.deployment.name=…` */
+  OTEL_RESOURCE_ATTRIBUTES: string;
+  OTEL_TRACES_EXPORTER: 'otlp';
+  OTEL_METRICS_EXPORTER: 'none';
+  OTEL_LOGS_EXPORTER: 'none';
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' | 'grpc';
+  /** OTLP/HTTP: the whole URL (`…/v1/traces`); OTLP/gRPC: `http://HOST:PORT`. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: string;
+  /** The BatchSpanProcessor's delay, ms. */
+  OTEL_BSP_SCHEDULE_DELAY: string;
+};
+
 const sdk = new NodeSDK({ instrumentations: [new HttpInstrumentation(), new GrpcInstrumentation()] });
 sdk.start();
 
