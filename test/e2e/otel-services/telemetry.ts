@@ -29,6 +29,8 @@ export type TelemetryEnv = {
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: string;
   /** The BatchSpanProcessor's delay, ms. */
   OTEL_BSP_SCHEDULE_DELAY: string;
+  /** `error`: a failed export is written to stderr (the SDK's diag logger), which the test checks is empty. */
+  OTEL_LOG_LEVEL: 'error';
 };
 
 const sdk = new NodeSDK({ instrumentations: [new HttpInstrumentation(), new GrpcInstrumentation()] });
