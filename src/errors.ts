@@ -2,13 +2,15 @@
 // an exit code in one place (cli/main.ts). Tests assert the class or `name`, never the text.
 
 /** Where a record came from: a file and a line, or a query answered by a server. */
-export type Location = FileLocation | QueryLocation;
+export type Location = FileLocation | QueryLocation | ReceivedLocation;
 
 export interface FileLocation {
   /** File path as given on the command line, or `-` for stdin. */
   file: string;
   /** 1-based line number within the (decompressed) file, when known. */
   line?: number;
+  /** Byte offset within the (decompressed) file, for binary records (length-prefixed protobuf). */
+  offset?: number;
 }
 
 /** A record of a server's answer (a Prometheus query): the URL asked and the query sent. */
@@ -19,9 +21,18 @@ export interface QueryLocation {
   item?: string;
 }
 
+/** A request a receiver was sent (`ztmap collect`): its protocol, its number since start, and the sender's address. */
+export interface ReceivedLocation {
+  receiver: string;
+  request: number;
+  peer?: string;
+}
+
 export function formatLocation(loc: Location): string {
+  if ('receiver' in loc) return `${loc.receiver} request ${loc.request}${loc.peer === undefined ? '' : ` from ${loc.peer}`}`;
   if ('url' in loc) return `${loc.url} ${JSON.stringify(loc.query)}${loc.item === undefined ? '' : ` ${loc.item}`}`;
-  return loc.line === undefined ? loc.file : `${loc.file}:${loc.line}`;
+  if (loc.line !== undefined) return `${loc.file}:${loc.line}`;
+  return loc.offset === undefined ? loc.file : `${loc.file} at byte ${loc.offset}`;
 }
 
 export class ZtmapError extends Error {

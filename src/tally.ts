@@ -65,7 +65,7 @@ export class Tally {
       for (const ex of e.examples) {
         if (mine.examples.length >= LOCATIONS_PER_REASON) break;
         const loc = ex.location;
-        mine.examples.push({ location: loc === undefined || 'url' in loc || loc.line === undefined ? loc : { file: loc.file, line: loc.line + lineOffset }, detail: ex.detail });
+        mine.examples.push({ location: loc === undefined || !('file' in loc) || loc.line === undefined ? loc : { file: loc.file, line: loc.line + lineOffset }, detail: ex.detail });
       }
     }
   }

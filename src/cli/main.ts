@@ -10,11 +10,13 @@ import { readPrometheusHttpConfig } from '../sources/transports/prometheus-http-
 import { windowOf } from './observe/window.js';
 import { DEFAULT_INFER_OPTIONS } from '../infer/infer.js';
 import { observe, type ObserveOptions } from './commands/observe.js';
+import { collect as collectSpans, COLLECT_DEFAULTS, listenAddress } from './commands/collect.js';
 import { churnSummary } from './observe/churn-summary.js';
 import { parseTargets, propose } from './commands/propose.js';
 import { verifyCommand } from './commands/verify.js';
 import { verificationTable } from '../verify/table.js';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { EXIT } from './exit-codes.js';
 import { ipConflictLines, observeSummary, proposeSummary } from './summary.js';
 import { terminalFor } from './terminal.js';
@@ -161,6 +163,64 @@ Exit codes: 0 ok, 2 bad usage or input, 3 records rejected, 4 endpoints unresolv
         failOn !== 'never' && result.rejects.total > 0 ? EXIT.rejected
         : failOn === 'unresolved' && result.unresolved.total > 0 ? EXIT.unresolved
         : EXIT.ok;
+    });
+
+  cmd
+    .command('collect')
+    .description('Receive spans over OTLP (HTTP and gRPC) as a long-running process, build the service dependency graph as they arrive, and write graph.json, nodes.csv and edges.csv every --interval and when stopped (SIGTERM, SIGINT).')
+    .option('-i, --inventory <file[@time]>', 'kubectl get … -o json|yaml dump; repeatable (as observe)', collect, [])
+    .option('-o, --out <dir>', 'output directory: a restart on the same one goes on from its last checkpoint', 'output')
+    .option('--otlp-http <host:port>', 'OTLP/HTTP listen address (POST /v1/traces), or off', COLLECT_DEFAULTS.http)
+    .option('--otlp-grpc <host:port>', 'OTLP/gRPC listen address, or off', COLLECT_DEFAULTS.grpc)
+    .option('--interval <seconds>', 'seconds between checkpoints: a crash loses at most this much', positiveInt, COLLECT_DEFAULTS.intervalSeconds)
+    .option('--join-wait <seconds>', "how long a span waits for its partner (a client's server span) before it counts alone", positiveInt, COLLECT_DEFAULTS.joinWaitSeconds)
+    .option('--max-pending <spans>', 'most spans waiting for their partner at once; past it the oldest counts alone', positiveInt, COLLECT_DEFAULTS.maxPending)
+    .option('--max-body-bytes <bytes>', 'largest request body, before and after decompression (413 past it)', positiveInt, COLLECT_DEFAULTS.maxBodyBytes)
+    .option('--max-queued-bytes <bytes>', 'bytes of requests waiting to be read, past which senders are told to retry later (429, gRPC UNAVAILABLE)', positiveInt, COLLECT_DEFAULTS.maxQueuedBytes)
+    .option('--max-external-endpoints <n>', 'world/unknown endpoints kept per workload and port (as observe)', nonNegativeInt, DEFAULT_MAX_EXTERNAL_ENDPOINTS)
+    .option('-q, --quiet', 'only the listening line on stderr, no line per checkpoint')
+    .addHelpText(
+      'after',
+      `
+Point an OpenTelemetry Collector's otlphttp or otlp exporter, or an SDK's OTLP exporter, at these
+addresses (docs/sources.md, "Traces"). Listen on 0.0.0.0 only where the network is trusted: OTLP
+has no authentication here.
+
+Examples:
+  ztmap collect -i inv.json -o traces-graph
+  ztmap collect -i inv.json -o traces-graph --otlp-http 0.0.0.0:4318 --otlp-grpc off --interval 30
+  ztmap propose --graph traces-graph/graph.json -i inv.json
+
+Exit codes: 0 stopped by SIGTERM/SIGINT after the last checkpoint, 2 bad usage or cannot listen, 1 internal error.`,
+    )
+    .action(async (flags: { inventory: string[]; out: string; otlpHttp: string; otlpGrpc: string; interval: number; joinWait: number; maxPending: number; maxBodyBytes: number; maxQueuedBytes: number; maxExternalEndpoints: number; quiet?: boolean }) => {
+      const http = listenAddress(flags.otlpHttp, '--otlp-http');
+      const grpc = listenAddress(flags.otlpGrpc, '--otlp-grpc');
+      if (http === undefined && grpc === undefined) throw new ConfigError('collect: --otlp-http and --otlp-grpc are both off; nothing would be received.');
+      const last = await collectSpans({
+        inventory: flags.inventory,
+        out: flags.out,
+        ...(http === undefined ? {} : { http }),
+        ...(grpc === undefined ? {} : { grpc }),
+        intervalSeconds: flags.interval,
+        joinWaitSeconds: flags.joinWait,
+        maxPending: flags.maxPending,
+        maxBodyBytes: flags.maxBodyBytes,
+        maxQueuedBytes: flags.maxQueuedBytes,
+        maxExternalEndpoints: flags.maxExternalEndpoints,
+        onListening: (a) => process.stderr.write(`collect: listening${a.http === undefined ? '' : ` otlp-http=${a.http}`}${a.grpc === undefined ? '' : ` otlp-grpc=${a.grpc}`}\n`),
+        onCheckpoint: (s) => {
+          if (flags.quiet === true) return;
+          const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+          const rejected = sum(s.spans.rejected);
+          const refused = sum(s.requests.refused);
+          process.stderr.write(
+            `collect: checkpoint ${s.checkpoints}: ${s.graph.edges} edges; ${s.spans.received} spans (${s.spans.pairs} joined pairs, ${s.spans.pending} waiting, ${s.spans.expired + s.spans.evicted} gave up waiting), ${rejected} rejected; requests ${s.requests.accepted} ok, ${s.requests.partial} partial, ${sum(s.requests.badData)} bad, ${refused} refused\n`,
+          );
+        },
+      });
+      if (flags.quiet !== true) process.stderr.write(`collect: stopped; wrote ${printable(join(flags.out, 'graph.json'))} (${last.graph.edges} edges) and collect-status.json\n`);
+      process.exitCode = EXIT.ok;
     });
 
   cmd

@@ -25,16 +25,22 @@ const HEAD_BYTES = 64 * 1024;
  */
 export async function recogniseFile(file: InputFile): Promise<Source> {
   if (file.stream === true || SOURCES.length === 1) return DEFAULT_SOURCE;
-  let head = '';
+  const chunks: Buffer[] = [];
+  let bytes = 0;
   try {
     for await (const chunk of readBytes(file, undefined, () => undefined)) {
-      head += chunk.toString('utf8');
-      if (head.length >= HEAD_BYTES) break;
+      chunks.push(chunk);
+      bytes += chunk.length;
+      if (bytes >= HEAD_BYTES) break;
     }
   } catch {
     // Unreadable: the default source reads it and reports why, as it would have.
     return DEFAULT_SOURCE;
   }
+  const bin = Buffer.concat(chunks);
+  const binary = SOURCES.find((s) => s.recognisesHead?.(bin) === true);
+  if (binary !== undefined) return binary;
+  const head = bin.toString('utf8');
   // Whole lines only: the last piece of the head may be cut.
   const pieces = head.split('\n');
   if (head.length >= HEAD_BYTES) pieces.pop();

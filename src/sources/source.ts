@@ -71,6 +71,8 @@ export interface Source {
   readonly splittable: boolean;
   /** Its files are read by one reader, never spread over workers: it joins records across files (a trace's spans). */
   readonly readTogether?: boolean;
+  /** Whether a file's first bytes (decompressed) are this source's binary records; asked before `recognises`. */
+  recognisesHead?(head: Buffer): boolean;
   /** Whether the first non-empty lines of a file (up to 8) are this source's records. */
   recognises(lines: readonly string[]): boolean;
   readFiles<T>(files: readonly InputFile[], options: FileReadOptions, sinks: FlowSinks<T>): Promise<ReadResult>;

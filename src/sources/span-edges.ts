@@ -139,6 +139,10 @@ interface SpanCounts {
   /** Flows made of a client and a server span (the other flows are made of one span). */
   pairs: number;
   pending: number;
+  /** Spans that stopped waiting for their partner: their wait was over, more than maxPending waited, or the input ended. */
+  expired: number;
+  evicted: number;
+  flushed: number;
 }
 
 const HTTP_METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
@@ -157,7 +161,8 @@ export class SpanJoiner {
   private readonly _waitingOwn = new Set<string>();
   // The latest span time seen (see the header).
   private _watermark = -Infinity;
-  private readonly _counts: SpanCounts = { spans: 0, flows: 0, pairs: 0, pending: 0 };
+  private _inBatch = false;
+  private readonly _counts: SpanCounts = { spans: 0, flows: 0, pairs: 0, pending: 0, expired: 0, evicted: 0, flushed: 0 };
 
   constructor(options: SpanJoinerOptions, sinks: SpanSinks) {
     this._opts = options;
@@ -166,6 +171,21 @@ export class SpanJoiner {
 
   get counts(): Readonly<SpanCounts> {
     return { ...this._counts, pending: this._clients.size + this._servers.size };
+  }
+
+  /**
+   * A request's spans: added as one, so that a client and its server sent together join even
+   * when more than maxPending spans wait (the bound is applied once the batch is in; memory is
+   * then bounded by maxPending plus one request, itself bounded in bytes by the receiver).
+   */
+  addBatch(spans: readonly Span[]): void {
+    this._inBatch = true;
+    try {
+      for (const span of spans) this.add(span);
+    } finally {
+      this._inBatch = false;
+    }
+    this._evictOverBound();
   }
 
   add(span: Span): void {
@@ -185,12 +205,29 @@ export class SpanJoiner {
     this._expire();
   }
 
+  /**
+   * The clock moves without spans (a receiver's wall clock): spans whose wait is over go by the
+   * unjoined rules, as if a span of time `time` had arrived. Never moves the watermark back.
+   */
+  advance(time: number): void {
+    if (time > this._watermark) this._watermark = time;
+    this._expire();
+  }
+
+  /** The spans waiting for their partner, oldest first: what a receiver keeps across a restart (and adds again). */
+  pendingSpans(): Span[] {
+    return [...this._clients.values(), ...this._servers.values()].sort((a, b) => a.time - b.time || compare(a.key, b.key)).map((p) => p.span);
+  }
+
   /** End of input: every waiting span goes by the unjoined rules, oldest first. */
   flush(): void {
     for (;;) {
       const p = this._waiting.pop();
       if (p === undefined) break;
-      if (p.live) this._leave(p);
+      if (p.live) {
+        this._counts.flushed++;
+        this._leave(p);
+      }
     }
     this._done.clear();
     this._finished.clear();
@@ -255,10 +292,18 @@ export class SpanJoiner {
     const p: Pending = { span, side, key, time, live: true };
     (side === 'c' ? this._clients : this._servers).set(key, p);
     this._waiting.push(p);
+    if (!this._inBatch) this._evictOverBound();
+  }
+
+  /** While more than maxPending spans wait, the oldest (by span time) goes by the unjoined rules. */
+  private _evictOverBound(): void {
     while (this._clients.size + this._servers.size > this._opts.maxPending) {
       const oldest = this._waiting.pop();
       if (oldest === undefined) break;
-      if (oldest.live) this._leave(oldest);
+      if (oldest.live) {
+        this._counts.evicted++;
+        this._leave(oldest);
+      }
     }
   }
 
@@ -290,7 +335,10 @@ export class SpanJoiner {
       const p = this._waiting.peek();
       if (p === undefined || (p.live && p.time >= limit)) break;
       this._waiting.pop();
-      if (p.live) this._leave(p);
+      if (p.live) {
+        this._counts.expired++;
+        this._leave(p);
+      }
     }
     for (;;) {
       const d = this._finished.peek();

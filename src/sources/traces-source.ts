@@ -1,5 +1,6 @@
 // Traces as a source: OpenTelemetry (OTLP JSON, as the Collector's file exporter writes it, one
-// request a line), Jaeger (the query API's answer, the UI's download) and Zipkin v2 JSON files.
+// request a line; OTLP protobuf, its `format: proto`, each message after a 4-byte length),
+// Jaeger (the query API's answer, the UI's download) and Zipkin v2 JSON files.
 // Each document's spans go to a SpanJoiner (span-edges.ts), one per format, which pairs a
 // client's span with its server's and gives one flow per call. A file is either JSON lines or
 // one JSON document (pretty-printed, up to MAX_DOCUMENT_BYTES): which, its first line tells.
@@ -10,12 +11,15 @@ import { endpointKeyOf } from '../flow/endpoint-key.js';
 import type { Flow } from '../flow/flow.js';
 import { decodeJaegerJson, isJaegerJson } from './decoders/jaeger-json.js';
 import { decodeOtlpJson, isOtlpJson } from './decoders/otlp-json.js';
+import { decodeOtlpProto } from './decoders/otlp-proto.js';
+import { LengthPrefixedSplitter, looksLengthPrefixedOtlp } from './framing/length-prefixed.js';
+import { readBytes, type InputFile } from './transports/files.js';
 import type { Decoded } from './decoders/result.js';
 import type { TraceBatch } from './decoders/trace-fields.js';
 import { decodeZipkinJson, isZipkinJson } from './decoders/zipkin-json.js';
 import { DEFAULT_MAX_LINE_LENGTH } from './framing/lines.js';
 import { readLineFiles } from './read-lines.js';
-import { oversizeReject, type FlowSinks, type Source } from './source.js';
+import { emptyReadResult, addReadResult, oversizeReject, type FlowSinks, type ReadResult, type Source } from './source.js';
 import { SpanJoiner } from './span-edges.js';
 import { excerpt } from '../text.js';
 
@@ -51,10 +55,13 @@ const HEAD_KEYS = /"resourceSpans"\s*:|"traceID"\s*:|^\s*\[\s*(\{\s*)?("traceId"
 export const tracesSource: Source = {
   name: 'traces',
   description: 'OpenTelemetry (OTLP JSON), Jaeger and Zipkin v2 trace files',
-  decoders: FORMATS.map((f) => f.decoder),
+  decoders: [...FORMATS.map((f) => f.decoder), 'otlp-proto'],
   transports: ['files'],
   splittable: false,
   readTogether: true,
+  recognisesHead(head) {
+    return looksLengthPrefixedOtlp(head, MAX_DOCUMENT_BYTES);
+  },
   recognises(lines) {
     if (lines.length === 0) return false;
     const first = parsed(lines[0]!.replace(/^\uFEFF/, ''));
@@ -80,16 +87,24 @@ export const tracesSource: Source = {
         sinks.rejects.add('not-a-trace-document', location, `not OTLP JSON, a Jaeger answer or Zipkin v2 spans: ${excerpt(text)}`);
         return;
       }
-      const d: Decoded<TraceBatch> = format.decode(doc, location);
+      batch(format.decoder, format.decode(doc, location), location);
+    };
+    const batch = (format: string, d: Decoded<TraceBatch>, location: Location) => {
       if (d.kind === 'skip') return sinks.skips.add(d.reason, location);
       if (d.kind === 'reject') return sinks.rejects.add(d.reason, location, d.detail);
       for (const r of d.value.rejected) sinks.rejects.add(r.reason, location, `${r.at}: ${r.detail}`);
       // Repairs to spans that were kept: counted, so the summary says what was changed.
       for (const n of d.value.notes) sinks.skips.add(`span-repaired-${n.reason}`, location, `${n.at}: ${n.detail}`);
-      const joiner = joinerOf(format.decoder);
+      const joiner = joinerOf(format);
       for (const span of d.value.spans) joiner.add(span);
     };
-    const result = await readLineFiles(files, max, sinks, (file) => {
+    // Binary files (length-prefixed protobuf) are told by their first bytes; pipes are JSON.
+    const binary: InputFile[] = [];
+    const text: InputFile[] = [];
+    for (const f of files) ((await isLengthPrefixed(f)) ? binary : text).push(f);
+    const result = emptyReadResult();
+    for (const file of binary) addReadResult(result, await readProtoFile(file, sinks, (d, location) => batch('otlp-proto', d, location)));
+    const lineResult = await readLineFiles(text, max, sinks, (file) => {
       // JSON lines until a first line that is no JSON: then the file is one document, held whole.
       let whole: string[] | undefined;
       let held = 0;
@@ -131,7 +146,50 @@ export const tracesSource: Source = {
         },
       };
     });
+    addReadResult(result, lineResult);
     for (const j of [...joiners.keys()].sort(compare)) joiners.get(j)!.flush();
     return result;
   },
 };
+
+/** Whether a regular file's first bytes (decompressed) are a length-prefixed OTLP message. */
+async function isLengthPrefixed(file: InputFile): Promise<boolean> {
+  if (file.stream === true) return false;
+  let head = Buffer.alloc(0);
+  try {
+    for await (const chunk of readBytes(file, undefined, () => undefined)) {
+      head = Buffer.concat([head, chunk]);
+      if (head.length >= 5) break;
+    }
+  } catch {
+    return false; // the JSON reader reports why it cannot be read
+  }
+  return looksLengthPrefixedOtlp(head, MAX_DOCUMENT_BYTES);
+}
+
+/** One file of the Collector's file exporter in `format: proto`: each message decoded where it starts (its byte offset is its location). */
+async function readProtoFile(file: InputFile, sinks: FlowSinks, message: (d: Decoded<TraceBatch>, location: Location) => void): Promise<ReadResult> {
+  const result = emptyReadResult();
+  result.files = 1;
+  const splitter = new LengthPrefixedSplitter(
+    {
+      message: (body, offset) => message(decodeOtlpProto(body, { file: file.path, offset }), { file: file.path, offset }),
+      oversize: (length, offset) => sinks.rejects.add('trace-document-too-large', { file: file.path, offset }, `a message of ${length} bytes; the limit is ${MAX_DOCUMENT_BYTES}`),
+    },
+    MAX_DOCUMENT_BYTES,
+  );
+  try {
+    for await (const chunk of readBytes(file, undefined, (reason, detail) => sinks.skips.add(reason, { file: file.path }, detail))) {
+      result.bytes += chunk.length;
+      splitter.push(chunk);
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    sinks.rejects.add('read-error', { file: file.path, offset: splitter.end().offset }, `${e.code ?? ''} ${e.message}`.trim());
+  }
+  const end = splitter.end();
+  if (end.fragmentBytes > 0) sinks.rejects.add('truncated-trace-document', { file: file.path, offset: end.offset }, `the input ended ${end.fragmentBytes} bytes into a message`);
+  // A message is this format's record: counted where line-based sources count lines.
+  result.lines = splitter.messages;
+  return result;
+}

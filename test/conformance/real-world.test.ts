@@ -46,7 +46,7 @@ function key(file: string, line: number | undefined): string {
 async function decodeAll(files: string[]): Promise<Map<string, Outcome[]>> {
   const outcomes = new Map<string, Outcome[]>();
   const record = (location: Location | undefined, o: Outcome) => {
-    const k = location === undefined || 'url' in location ? '?' : key(location.file, location.line);
+    const k = location === undefined || !('file' in location) ? '?' : key(location.file, location.line);
     outcomes.set(k, [...(outcomes.get(k) ?? []), o]);
   };
   await readAccessLogs(

@@ -12,7 +12,7 @@ import type { EdgeAttributes } from '../../src/graph/attributes.js';
 import { readGraphFile } from '../../src/graph/json.js';
 import { ztmap, tempDir, type Run } from '../support/cli.js';
 import { deployment, service, writeInventory } from '../support/kube.js';
-import { jaegerDocument, otlpRequest, zipkinSpans, type SpanSpec } from '../support/traces.js';
+import { jaegerDocument, lengthPrefixed, otlpProto, otlpRequest, zipkinSpans, type SpanSpec } from '../support/traces.js';
 import { CLIENT_LINE, SERVER_LINE } from '../support/sample-mesh.js';
 
 const T0 = Date.UTC(2026, 10, 24, 10) * 1000; // µs
@@ -91,11 +91,13 @@ describe('traces through observe @e2e', () => {
     const inv = inventory(dir);
     const files = {
       otlp: join(dir, 'spans.otlp.jsonl'),
+      'otlp-proto': join(dir, 'spans.otlp.binpb'),
       jaeger: join(dir, 'traces.jaeger.json'),
       zipkin: join(dir, 'spans.zipkin.json'),
     };
     // The Collector's file exporter: one request per line (here one per call).
     writeFileSync(files.otlp, SPANS.map((s) => JSON.stringify(otlpRequest([{ ...s, traceId: s.traceId.padStart(32, '0') }]))).join('\n') + '\n');
+    writeFileSync(files['otlp-proto'], lengthPrefixed(SPANS.map((s) => otlpProto(otlpRequest([{ ...s, traceId: s.traceId.padStart(32, '0') }])))));
     writeFileSync(files.jaeger, JSON.stringify(jaegerDocument(SPANS, 'api'), null, 2));
     writeFileSync(files.zipkin, JSON.stringify(zipkinSpans(SPANS), null, 2));
     // web → cart as both sidecars logged it (test/support/sample-mesh.ts: the same addresses).
@@ -115,7 +117,7 @@ describe('traces through observe @e2e', () => {
     }
   });
 
-  for (const format of ['otlp', 'jaeger', 'zipkin']) {
+  for (const format of ['otlp', 'otlp-proto', 'jaeger', 'zipkin']) {
     describe(format, () => {
       it('is recognised as traces and read without a reject', () => {
         const { run } = runs[format]!;

@@ -347,7 +347,8 @@ describe('SpanJoiner', () => {
       assert.deepEqual(flows.map((f) => f.destination), [cart, cart, cart]);
       // e3 is itself older than the bound allows: it waits for nothing, its client's id is forgotten.
       assert.deepEqual(counts(skips), { 'span-unjoined-server': 1 });
-      assert.deepEqual(joiner.counts, { spans: 4, flows: 3, pairs: 0, pending: 0 });
+      // e1 and e3 gave up waiting; e2 and e4 were still waiting when the input ended.
+      assert.deepEqual(joiner.counts, { spans: 4, flows: 3, pairs: 0, pending: 0, expired: 2, evicted: 0, flushed: 2 });
       // Within the bound, the same spans join.
       assert.equal(run(late).joiner.counts.pairs, 1);
     });
@@ -356,8 +357,23 @@ describe('SpanJoiner', () => {
       const spans = [c('n1', T0), c('n2', T0 + 1), c('n3', T0 + 2), s('n4', 'n1', T0 + 3), s('n5', 'n3', T0 + 3)];
       const { joiner, skips } = run(spans, { ...WIDE, maxPending: 2 });
       // n3 pushed out n1 (the oldest), so n1's server came too late; n3 and n5 joined.
-      assert.deepEqual(joiner.counts, { spans: 5, flows: 3, pairs: 1, pending: 0 });
+      assert.deepEqual(joiner.counts, { spans: 5, flows: 3, pairs: 1, pending: 0, expired: 0, evicted: 1, flushed: 1 });
       assert.deepEqual(counts(skips), { 'span-partner-gone': 1 });
+    });
+
+    it('a batch (one request) is bounded once it is in: a client and its server sent together join even past maxPending', () => {
+      const older = [c('m1', T0 + 10), c('m2', T0 + 11)];
+      const rejects = new Tally();
+      const skips = new Tally();
+      const flows: unknown[] = [];
+      const joiner = new SpanJoiner({ ...WIDE, maxPending: 2 }, { flow: (f) => flows.push(f), rejects, skips });
+      joiner.addBatch(older);
+      // The oldest span of the batch: added one by one, m3 would leave before its server came.
+      joiner.addBatch([c('m3', T0), s('m4', 'm3', T0 + 1)]);
+      assert.deepEqual(joiner.counts, { spans: 4, flows: 1, pairs: 1, pending: 2, expired: 0, evicted: 0, flushed: 0 });
+      joiner.addBatch([c('m5', T0 + 12)]);
+      assert.deepEqual([joiner.counts.evicted, joiner.counts.pending], [1, 2]);
+      assert.deepEqual(joiner.pendingSpans().map((p) => p.spanId), ['m2', 'm5']);
     });
 
     it('a span stamped far ahead moves the clock one bound, not to its own time', () => {

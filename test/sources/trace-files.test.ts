@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeJaegerJson, isJaegerJson } from '../../src/sources/decoders/jaeger-json.js';
 import { decodeOtlpJson, isOtlpJson } from '../../src/sources/decoders/otlp-json.js';
+import { decodeOtlpProto } from '../../src/sources/decoders/otlp-proto.js';
+import { LengthPrefixedSplitter } from '../../src/sources/framing/length-prefixed.js';
 import type { Decoded } from '../../src/sources/decoders/result.js';
 import type { AttributeValue, Span } from '../../src/sources/decoders/span.js';
 import type { SpanProblem, TraceBatch } from '../../src/sources/decoders/trace-fields.js';
 import { decodeZipkinJson, isZipkinJson } from '../../src/sources/decoders/zipkin-json.js';
-import { jaegerDocument, otlpRequest, zipkinSpans, type SpanSpec } from '../support/traces.js';
+import { jaegerDocument, lengthPrefixed, otlpProto, otlpRequest, zipkinSpans, type SpanSpec } from '../support/traces.js';
 
 // Documents written by test/support/traces.ts in the shapes of the published samples
 // (../shared/reference/telemetry), with this test's own values; hand-written ones where a
@@ -477,6 +479,71 @@ describe('trace files: properties', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('otlp-proto: the protobuf of a request decodes to exactly the batch its OTLP/JSON gives', () => {
+    fc.assert(
+      fc.property(fc.array(spanSpecs(['unspecified', 'internal', 'server', 'client', 'producer', 'consumer']), { minLength: 1, maxLength: 6 }), fc.constantFrom('hex' as const, 'base64' as const), fc.integer({ min: 1, max: 3 }), (specs, ids, scopes) => {
+        const request = otlpRequest(specs, { ids, scopes, times: 'string' });
+        assert.deepEqual(decodeOtlpProto(otlpProto(request), at), decodeOtlpJson(request, at));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('otlp-proto: any bytes, and a valid body cut or with a byte changed, never throw; a cut body is rejected, named', () => {
+    const body = otlpProto(otlpRequest([spec(), spec({ spanId: 'b'.repeat(16) })]));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.integer({ min: 0, max: 255 }), (bytes, pick, value) => {
+        const changed = Buffer.from(body);
+        changed[pick % changed.length] = value;
+        for (const b of [bytes, changed, body.subarray(0, pick % body.length)]) {
+          const d = decodeOtlpProto(b, at);
+          assert.ok(['ok', 'skip', 'reject'].includes(d.kind));
+          if (d.kind === 'ok') for (const s of d.value.spans) assert.ok(Number.isFinite(s.start));
+        }
+      }),
+      { numRuns: 500 },
+    );
+    const cut = decodeOtlpProto(body.subarray(0, body.length - 3), at);
+    assert.equal(cut.kind, 'reject');
+    assert.equal(cut.kind === 'reject' && cut.reason, 'malformed-otlp-protobuf');
+  });
+
+  it('otlp-proto: fields a newer opentelemetry-proto adds (unknown here) are passed over', () => {
+    const body = otlpProto(otlpRequest([spec()]));
+    // Field 99 (length-delimited, 3 bytes) appended to the request: proto3 keeps reading past it.
+    const unknown = Buffer.concat([body, Buffer.from([0x9a, 0x06, 0x03, 0x61, 0x62, 0x63])]);
+    assert.deepEqual(decodeOtlpProto(unknown, at), decodeOtlpProto(body, at));
+  });
+
+  it('length-prefixed framing: the same messages and offsets however the bytes are cut; oversize ones are passed over, named', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 40 }), { maxLength: 8 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 20 }), (messages, cuts) => {
+        const bytes = lengthPrefixed(messages.map((m) => Buffer.from(m)));
+        const got: [string, number][] = [];
+        const over: [number, number][] = [];
+        const splitter = new LengthPrefixedSplitter({ message: (b, o) => got.push([b.toString('hex'), o]), oversize: (l, o) => over.push([l, o]) }, 20);
+        for (let at = 0, i = 0; at < bytes.length; i++) {
+          const n = cuts[i % cuts.length]!;
+          splitter.push(bytes.subarray(at, at + n));
+          at += n;
+        }
+        const want: [string, number][] = [];
+        const wantOver: [number, number][] = [];
+        let offset = 0;
+        for (const m of messages) {
+          if (m.length > 20) wantOver.push([m.length, offset]);
+          else want.push([Buffer.from(m).toString('hex'), offset]);
+          offset += 4 + m.length;
+        }
+        assert.deepEqual([got, over, splitter.end()], [want, wantOver, { fragmentBytes: 0, offset }]);
+      }),
+      { numRuns: 300 },
+    );
+    const cut = new LengthPrefixedSplitter({ message: () => undefined, oversize: () => undefined }, 100);
+    cut.push(lengthPrefixed([Buffer.from('abcdef')]).subarray(0, 7));
+    assert.deepEqual(cut.end(), { fragmentBytes: 7, offset: 0 });
   });
 
   it('jaeger-json: writer → decoder gives back every span, in each of the three shapes', () => {

@@ -3,6 +3,7 @@
 // jaeger-ui-trace-fixture-ui_01.json, zipkin-v2-*.json), written from specs with the tests' own
 // values. Each writer returns what JSON.parse of its text gives.
 
+import { generated } from '../../src/sources/decoders/otlp-generated.js';
 import type { AttributeValue, SpanKind } from '../../src/sources/decoders/span.js';
 
 export interface SpanSpec {
@@ -90,6 +91,32 @@ function otlpSpan(s: SpanSpec, o: OtlpOptions): Record<string, unknown> {
   };
   if (s.durationMicros !== undefined) out['endTimeUnixNano'] = time(ns + BigInt(s.durationMicros) * 1000n);
   return out;
+}
+
+/**
+ * An OTLP/JSON request (hex ids) as protobuf bytes, encoded by the OpenTelemetry project's
+ * generated code: what an SDK's OTLP/HTTP protobuf exporter sends, and one message of the
+ * Collector's file exporter in `format: proto`.
+ */
+export function otlpProto(request: Record<string, unknown>): Buffer {
+  const Request = generated.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+  const bytes = (v: unknown) => (typeof v === 'string' && /^[0-9a-f]*$/i.test(v) ? Buffer.from(v, 'hex') : v);
+  const copy = structuredClone(request) as { resourceSpans?: { scopeSpans?: { spans?: Record<string, unknown>[] }[] }[] };
+  for (const rs of copy.resourceSpans ?? [])
+    for (const ss of rs.scopeSpans ?? [])
+      for (const span of ss.spans ?? []) for (const k of ['traceId', 'spanId', 'parentSpanId']) if (k in span) span[k] = bytes(span[k]);
+  return Buffer.from(Request.encode(Request.fromObject(copy as Record<string, unknown>)).finish());
+}
+
+/** Messages framed as the Collector's file exporter writes them with `format: proto`: each after its length, 4 bytes big-endian. */
+export function lengthPrefixed(messages: readonly Buffer[]): Buffer {
+  return Buffer.concat(
+    messages.flatMap((m) => {
+      const prefix = Buffer.alloc(4);
+      prefix.writeUInt32BE(m.length);
+      return [prefix, m];
+    }),
+  );
 }
 
 // ---------------------------------------------------------------- Jaeger

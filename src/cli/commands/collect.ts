@@ -1,0 +1,318 @@
+// `ztmap collect`: a long-running OTLP receiver (sources/transports/otlp-receiver.ts) that builds
+// the graph as spans arrive and writes it — graph.json, nodes.csv, edges.csv — every interval and
+// when stopped, for propose, verify and observe --merge to read.
+//
+// What a crash may cost: one interval. Each checkpoint writes, all or nothing (cli/output.ts),
+// the graph so far and the spans still waiting for their partner (collect-pending.json); a
+// restart on the same OUT reads both and goes on from there, so the graph it writes next holds
+// everything up to the last checkpoint. SIGTERM or SIGINT: the receiver stops taking requests
+// (503), answers those it holds, every waiting span goes by the unjoined rules, and a last
+// checkpoint is written.
+//
+// Memory is bounded by the graph's edges, not by spans: spans wait for their partner at most
+// --join-wait (wall clock, span time) and at most --max-pending at once; what leaves unjoined is
+// counted (expired, evicted). Bodies waiting to be read are bounded in bytes (429 past it).
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError, type ReceivedLocation } from '../../errors.js';
+import { compare } from '../../flow/compare.js';
+import { endpointKeyOf } from '../../flow/endpoint-key.js';
+import type { Flow } from '../../flow/flow.js';
+import { edgesCsvChunks, nodesCsvChunks } from '../../graph/csv.js';
+import { GraphBuilder, mergeGraphs } from '../../graph/build.js';
+import { DEFAULT_MAX_EXTERNAL_ENDPOINTS } from '../../graph/fold.js';
+import type { ServiceGraph } from '../../graph/graph.js';
+import { graphJsonChunks, readGraphFile } from '../../graph/json.js';
+import { buildInventory } from '../../inventory/inventory.js';
+import { Resolver } from '../../inventory/resolve.js';
+import { loadCombined } from '../../inventory/snapshots.js';
+import { decodeOtlpJson } from '../../sources/decoders/otlp-json.js';
+import { decodeOtlpProto } from '../../sources/decoders/otlp-proto.js';
+import type { Decoded } from '../../sources/decoders/result.js';
+import type { Span } from '../../sources/decoders/span.js';
+import type { TraceBatch } from '../../sources/decoders/trace-fields.js';
+import { SpanJoiner } from '../../sources/span-edges.js';
+import { OtlpReceiver, type ExportAnswer, type ListenAddress, type OtlpExport } from '../../sources/transports/otlp-receiver.js';
+import { Tally } from '../../tally.js';
+import { excerpt } from '../../text.js';
+import { makeOutDir } from '../out-dir.js';
+import { recoverOutputs, replaceOutputs } from '../output.js';
+
+/** What collect writes in OUT, graph.json last (as observe: a reader finding it finds the rest). */
+const COLLECT_FILES = ['nodes.csv', 'edges.csv', 'collect-status.json', 'collect-pending.json', 'graph.json'] as const;
+
+export const COLLECT_DEFAULTS = {
+  http: '127.0.0.1:4318',
+  grpc: '127.0.0.1:4317',
+  intervalSeconds: 60,
+  joinWaitSeconds: 30,
+  maxPending: 100_000,
+  // opentelemetry-proto's specification.md recommends 20 MiB as the default request limit.
+  maxBodyBytes: 20 * 1024 * 1024,
+  maxQueuedBytes: 64 * 1024 * 1024,
+  retryAfterSeconds: 5,
+} as const;
+
+export interface CollectOptions {
+  inventory: string[];
+  out: string;
+  /** `HOST:PORT`, or undefined for none. */
+  http?: ListenAddress;
+  grpc?: ListenAddress;
+  intervalSeconds: number;
+  joinWaitSeconds: number;
+  maxPending: number;
+  maxBodyBytes: number;
+  maxQueuedBytes: number;
+  maxExternalEndpoints?: number;
+  /** Told once the receiver listens, with the addresses bound. */
+  onListening?(addresses: { http?: string; grpc?: string }): void;
+  /** Told after each checkpoint. */
+  onCheckpoint?(status: CollectStatus): void;
+}
+
+/** collect-status.json: what this process received and made of it, since it started. */
+export interface CollectStatus {
+  version: 1;
+  started: string;
+  written: string;
+  checkpoints: number;
+  /** The checkpoint this process went on from, if any: the graph and waiting spans it read at start. */
+  resumed?: { edges: number; pendingSpans: number };
+  listening: { http?: string; grpc?: string };
+  /** Requests answered 200 (partial: some spans rejected), 400 (badData, by reason) or refused before reading (413, 415, 429, 503…, by reason). */
+  requests: { accepted: number; partial: number; badData: Record<string, number>; refused: Record<string, number> };
+  spans: {
+    /** Spans in requests that could be read: accepted (joined or counted alone, or waiting) plus rejected. */
+    received: number;
+    accepted: number;
+    rejected: Record<string, number>;
+    skipped: Record<string, number>;
+    flows: number;
+    pairs: number;
+    pending: number;
+    expired: number;
+    evicted: number;
+    flushed: number;
+  };
+  /** Spans received per `service.name` (the 20 largest senders): a span storm shows here. */
+  senders: [string, number][];
+  unresolved: Record<string, number>;
+  graph: { nodes: number; edges: number };
+}
+
+const SENDERS_SHOWN = 20;
+/** Distinct sender names counted; past it the rest go under one name, or a flood of names would grow memory. */
+const SENDERS_KEPT = 10_000;
+
+/** Parses `HOST:PORT` (IPv6 as `[::1]:4318`); `off` (or empty) is none. */
+export function listenAddress(v: string, flag: string): ListenAddress | undefined {
+  if (v === '' || v === 'off') return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(v);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || port > 65535) throw new InputError(`${flag}: expected HOST:PORT (e.g. 127.0.0.1:4318, [::1]:4318, 0.0.0.0:4318) or off, got ${JSON.stringify(v)}.`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+const counts = (t: Tally): Record<string, number> => Object.fromEntries(t.entries().map(([reason, e]) => [reason, e.count]).sort((a, b) => compare(String(a[0]), String(b[0]))));
+
+/** Runs until SIGTERM or SIGINT; resolves with the last status once the last checkpoint is written. */
+export async function collect(opts: CollectOptions): Promise<CollectStatus> {
+  await makeOutDir(opts.out, 'collect');
+  await recoverOutputs(opts.out, 'collect', COLLECT_FILES);
+  const cap = opts.maxExternalEndpoints ?? DEFAULT_MAX_EXTERNAL_ENDPOINTS;
+  const inventory = buildInventory((await loadCombined(opts.inventory)).objects);
+  const previous = await readCheckpoint(opts.out);
+
+  const rejects = new Tally();
+  const skips = new Tally();
+  // Bodies that were no request at all (400), apart from the spans rejected in requests that were.
+  const badBodies = new Tally();
+  const unresolved = new Tally();
+  const refused = new Tally();
+  const resolver = new Resolver(inventory, unresolved);
+  const builder = new GraphBuilder({ source: 'traces', maxExternalEndpoints: cap });
+  const requests = { accepted: 0, partial: 0 };
+  const senders = new Map<string, number>();
+  const joiner = new SpanJoiner(
+    { maxPending: opts.maxPending, maxWaitMs: opts.joinWaitSeconds * 1000, decoder: 'otlp' },
+    {
+      flow(f: Flow) {
+        for (const rf of resolver.resolve({ ...f, endpointKey: endpointKeyOf(f) })) builder.add(rf);
+      },
+      rejects,
+      skips,
+    },
+  );
+  joiner.addBatch(previous.pending);
+
+  const onExport = (e: OtlpExport): ExportAnswer => {
+    let d: Decoded<TraceBatch>;
+    if (e.encoding === 'protobuf') d = decodeOtlpProto(e.body, e.location);
+    else {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(e.body.toString('utf8'));
+      } catch (err) {
+        badBodies.add('malformed-otlp-json', e.location, `${(err as Error).message}: ${excerpt(e.body.subarray(0, 200).toString('utf8'))}`);
+        return { kind: 'bad-data', message: `the body is not JSON: ${(err as Error).message}` };
+      }
+      d = decodeOtlpJson(doc, e.location);
+    }
+    if (d.kind === 'reject') {
+      badBodies.add(d.reason, e.location, d.detail);
+      return { kind: 'bad-data', message: `${d.reason}: ${d.detail}` };
+    }
+    // An empty request is a success (the spec): nothing to do.
+    if (d.kind === 'skip') {
+      requests.accepted++;
+      return { kind: 'accepted', rejectedSpans: 0 };
+    }
+    const batch = d.value;
+    for (const r of batch.rejected) rejects.add(r.reason, e.location, `${r.at}: ${r.detail}`);
+    for (const n of batch.notes) skips.add(`span-repaired-${n.reason}`, e.location, `${n.at}: ${n.detail}`);
+    for (const span of batch.spans) {
+      const name = String(span.resource['service.name'] ?? '(no service.name)');
+      const key = senders.has(name) || senders.size < SENDERS_KEPT ? name : '(other)';
+      senders.set(key, (senders.get(key) ?? 0) + 1);
+    }
+    joiner.addBatch(batch.spans);
+    if (batch.rejected.length === 0) {
+      requests.accepted++;
+      return { kind: 'accepted', rejectedSpans: 0 };
+    }
+    requests.partial++;
+    const reasons = [...new Set(batch.rejected.map((r) => r.reason))].sort(compare);
+    const first = batch.rejected[0]!;
+    return { kind: 'accepted', rejectedSpans: batch.rejected.length, message: `${batch.rejected.length} spans rejected (${reasons.join(', ')}); first: ${first.at}: ${first.detail}` };
+  };
+
+  const receiver = new OtlpReceiver({
+    ...(opts.http === undefined ? {} : { http: opts.http }),
+    ...(opts.grpc === undefined ? {} : { grpc: opts.grpc }),
+    maxBodyBytes: opts.maxBodyBytes,
+    maxQueuedBytes: opts.maxQueuedBytes,
+    retryAfterSeconds: COLLECT_DEFAULTS.retryAfterSeconds,
+    onExport,
+    onRefused: (reason: string, location: ReceivedLocation, detail: string) => refused.add(reason, location, detail),
+  });
+  let listening: { http?: string; grpc?: string };
+  try {
+    listening = await receiver.start();
+  } catch (err) {
+    await receiver.stop();
+    const e = err as NodeJS.ErrnoException;
+    throw new InputError(`collect: cannot listen (${e.code ?? e.message}): ${e.message}. Pick free addresses with --otlp-http and --otlp-grpc (port 0 takes any free port), or stop what holds them.`);
+  }
+  opts.onListening?.(listening);
+
+  const started = new Date().toISOString();
+  let checkpoints = 0;
+  const status = (): CollectStatus => {
+    const c = joiner.counts;
+    return {
+      version: 1,
+      started,
+      written: new Date().toISOString(),
+      checkpoints,
+      ...(previous.resumed === undefined ? {} : { resumed: previous.resumed }),
+      listening,
+      requests: { ...requests, badData: counts(badBodies), refused: counts(refused) },
+      spans: { received: c.spans + rejects.total, accepted: c.spans, rejected: counts(rejects), skipped: counts(skips), flows: c.flows, pairs: c.pairs, pending: c.pending, expired: c.expired, evicted: c.evicted, flushed: c.flushed },
+      senders: [...senders].sort((a, b) => b[1] - a[1] || compare(a[0], b[0])).slice(0, SENDERS_SHOWN),
+      unresolved: counts(unresolved),
+      graph: { nodes: 0, edges: 0 },
+    };
+  };
+
+  const checkpoint = async (): Promise<CollectStatus> => {
+    joiner.advance(Date.now());
+    const graph = previous.graph === undefined ? builder.toGraph() : mergeGraphs(previous.graph, builder.toGraph(), cap);
+    checkpoints++;
+    const s = { ...status(), graph: { nodes: graph.order, edges: graph.size } };
+    const pending = joiner.pendingSpans();
+    await replaceOutputs({
+      out: opts.out,
+      unit: 'collect',
+      owned: COLLECT_FILES,
+      write: async (staging) => {
+        await staging.write('nodes.csv', nodesCsvChunks(graph));
+        await staging.write('edges.csv', edgesCsvChunks(graph));
+        await staging.write('collect-status.json', JSON.stringify(s, null, 1) + '\n');
+        await staging.write('collect-pending.json', pendingChunks(pending));
+        await staging.write('graph.json', graphJsonChunks(graph));
+      },
+    });
+    opts.onCheckpoint?.(s);
+    return s;
+  };
+
+  // Checkpoints never overlap: a slow disk makes the next one wait, not pile up.
+  let writing: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    writing = writing.then(checkpoint).catch((err: unknown) => process.stderr.write(`ztmap collect: checkpoint failed, the previous one stands: ${(err as Error).message}\n`));
+  }, opts.intervalSeconds * 1000);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.removeListener('SIGTERM', stop);
+      process.removeListener('SIGINT', stop);
+      // A second signal while stopping ends the process at once; the last checkpoint stands.
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  clearInterval(timer);
+  await receiver.stop();
+  await writing;
+  joiner.flush();
+  return checkpoint();
+}
+
+/** The waiting spans as JSON, one span a line inside the list (a large list is never one string). */
+function* pendingChunks(spans: readonly Span[]): Generator<string> {
+  yield '{"version":1,"spans":[';
+  for (const [i, s] of spans.entries()) yield (i === 0 ? '\n' : ',\n') + JSON.stringify(s);
+  yield '\n]}\n';
+}
+
+interface Checkpoint {
+  graph?: ServiceGraph;
+  pending: Span[];
+  resumed?: { edges: number; pendingSpans: number };
+}
+
+/** The last checkpoint in OUT, if any: its graph and the spans that were waiting. */
+async function readCheckpoint(out: string): Promise<Checkpoint> {
+  const graphFile = join(out, 'graph.json');
+  const pendingFile = join(out, 'collect-pending.json');
+  let graph: ServiceGraph | undefined;
+  try {
+    graph = await readGraphFile(graphFile);
+  } catch (err) {
+    // No graph yet: a first start. Any other problem (damaged, unreadable) stops collect, named.
+    if ((err as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') return { pending: [] };
+    throw err;
+  }
+  let pending: Span[] = [];
+  try {
+    const doc = JSON.parse(await readFile(pendingFile, 'utf8')) as { version?: unknown; spans?: unknown };
+    if (doc.version !== 1 || !Array.isArray(doc.spans) || !doc.spans.every(isSpanLike)) throw new Error('not a list of spans of version 1');
+    pending = doc.spans as Span[];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new InputError(`collect: ${pendingFile} cannot be read (${(err as Error).message}). It holds the spans that were waiting for their partner at the last checkpoint; remove it to go on without them.`);
+    }
+  }
+  return { graph, pending, resumed: { edges: graph.size, pendingSpans: pending.length } };
+}
+
+function isSpanLike(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  const s = v as Record<string, unknown>;
+  return typeof s['traceId'] === 'string' && typeof s['spanId'] === 'string' && typeof s['kind'] === 'string' && typeof s['start'] === 'number' && typeof s['resource'] === 'object' && typeof s['attributes'] === 'object';
+}
