@@ -21,6 +21,8 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import http from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CollectStatus } from '../../src/cli/commands/collect.js';
+import { compare } from '../../src/flow/compare.js';
 import type { EdgeAttributes } from '../../src/graph/attributes.js';
 import { readGraphFile } from '../../src/graph/json.js';
 import { ztmap, tempDir, type Run } from '../support/cli.js';
@@ -265,6 +267,43 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
     }
     assert.equal(collectExit, 0, collect.stderr);
     for (const f of ['graph.json', 'nodes.csv', 'edges.csv', 'collect-status.json']) assert.ok(statSync(join(out, f)).isFile(), f);
+  });
+
+  it("collect's status: every span read, every call a joined pair, each service's spans through its own receiver", () => {
+    const status = JSON.parse(readFileSync(join(out, 'collect-status.json'), 'utf8')) as CollectStatus;
+    const orders = VISITS.filter((v) => v.order).length;
+    // Spans per service: web's server span and its client span to cart per visit, plus one to
+    // orders per order; one server span in cart per visit; a server and a client span in orders,
+    // and a server span in payments, per order.
+    const sent: [string, number][] = [
+      ['cart', VISITS.length],
+      ['orders', 2 * orders],
+      ['payments', orders],
+      ['web', 2 * VISITS.length + orders],
+    ];
+    // payments exports over OTLP/gRPC only, the others over OTLP/HTTP only: both receivers took a real SDK's requests.
+    assert.deepEqual([...status.senders].sort((a, b) => compare(a[0], b[0])), sent);
+    const spans = sent.reduce((n, [, k]) => n + k, 0);
+    assert.deepEqual(
+      { ...status.spans },
+      {
+        received: spans,
+        accepted: spans,
+        rejected: {},
+        // The test's own calls to web: web's server spans, from a loopback peer, are no edge.
+        skipped: { 'span-loopback': VISITS.length },
+        flows: EXPECTED.reduce((n, e) => n + e.calls, 0),
+        pairs: EXPECTED.reduce((n, e) => n + e.calls, 0),
+        pending: 0,
+        expired: 0,
+        evicted: 0,
+        flushed: 0,
+      },
+    );
+    assert.ok(status.requests.accepted >= ROLES.length, JSON.stringify(status.requests));
+    assert.deepEqual([status.requests.partial, status.requests.badData, status.requests.refused], [0, {}, {}]);
+    assert.deepEqual(status.unresolved, {});
+    assert.deepEqual(status.graph, { nodes: ROLES.length, edges: EXPECTED.length });
   });
 
   it('the graph has exactly the edges the services are known to call, and no other', () => {
