@@ -3,7 +3,7 @@
 // jaeger-ui-trace-fixture-ui_01.json, zipkin-v2-*.json), written from specs with the tests' own
 // values. Each writer returns what JSON.parse of its text gives.
 
-import { generated } from '../../src/sources/decoders/otlp-generated.js';
+import { ExportTraceServiceRequest as Request } from '../../src/sources/decoders/otlp-messages.js';
 import type { AttributeValue, SpanKind } from '../../src/sources/decoders/span.js';
 
 export interface SpanSpec {
@@ -94,12 +94,11 @@ function otlpSpan(s: SpanSpec, o: OtlpOptions): Record<string, unknown> {
 }
 
 /**
- * An OTLP/JSON request (hex ids) as protobuf bytes, encoded by the OpenTelemetry project's
- * generated code: what an SDK's OTLP/HTTP protobuf exporter sends, and one message of the
+ * An OTLP/JSON request (hex ids) as protobuf bytes, encoded by protobufjs over the
+ * OpenTelemetry protocol's definitions: what an SDK's OTLP/HTTP protobuf exporter sends, and one message of the
  * Collector's file exporter in `format: proto`.
  */
 export function otlpProto(request: Record<string, unknown>): Buffer {
-  const Request = generated.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
   const bytes = (v: unknown) => (typeof v === 'string' && /^[0-9a-f]*$/i.test(v) ? Buffer.from(v, 'hex') : v);
   const copy = structuredClone(request) as { resourceSpans?: { scopeSpans?: { spans?: Record<string, unknown>[] }[] }[] };
   for (const rs of copy.resourceSpans ?? [])

@@ -273,11 +273,24 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
   return checkpoint();
 }
 
-/** The waiting spans as JSON, one span a line inside the list (a large list is never one string). */
+/**
+ * The waiting spans as JSON, one span a line inside the list (a large list is never one string).
+ * Only the attributes of the conventions the joiner reads are kept on disk (span-edges.ts):
+ * headers, metadata, statements and the like may hold credentials, and no edge needs them.
+ */
 function* pendingChunks(spans: readonly Span[]): Generator<string> {
   yield '{"version":1,"spans":[';
-  for (const [i, s] of spans.entries()) yield (i === 0 ? '\n' : ',\n') + JSON.stringify(s);
+  for (const [i, s] of spans.entries()) yield (i === 0 ? '\n' : ',\n') + JSON.stringify({ ...s, resource: kept(s.resource), attributes: kept(s.attributes) });
   yield '\n]}\n';
+}
+
+const READ_NAMESPACES = /^(http|url|server|client|network|net|peer|rpc|messaging|service|k8s)\./;
+const NEVER_KEPT = /\.(header|metadata|headers)\./;
+
+function kept(attrs: Span['attributes']): Record<string, Span['attributes'][string]> {
+  const out: Record<string, Span['attributes'][string]> = {};
+  for (const [k, v] of Object.entries(attrs)) if (READ_NAMESPACES.test(k) && !NEVER_KEPT.test(k)) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return out;
 }
 
 interface Checkpoint {

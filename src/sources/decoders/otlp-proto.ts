@@ -2,19 +2,17 @@
 // TracesData message of the Collector's file exporter (`format: proto`). The two messages have
 // the same wire form (`repeated ResourceSpans resource_spans = 1`), so one decoder reads both.
 //
-// Wire parsing is the OpenTelemetry project's own generated code (opentelemetry-proto compiled
-// to a protobufjs static module, shipped in @opentelemetry/otlp-transformer 0.57), never ours.
+// Wire parsing is protobufjs over the OpenTelemetry protocol's own definitions (otlp-messages.ts),
+// never ours.
 // The decoded message is turned into its protobuf-JSON object (ids as base64, int64 as decimal
 // strings, enums as numbers) and read by the OTLP/JSON decoder, which accepts exactly those
 // encodings: one reader of OTLP's fields, so a span decodes the same whichever encoding carried it.
 
 import type { Location } from '../../errors.js';
-import { generated } from './otlp-generated.js';
+import { ExportTraceServiceRequest as Request } from './otlp-messages.js';
 import { decodeOtlpJson } from './otlp-json.js';
 import { reject, type Decoded } from './result.js';
 import type { TraceBatch } from './trace-fields.js';
-
-const Request = generated.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 
 /** protobufjs's toObject options for the OTLP/JSON reader: int64 as exact decimal strings, bytes as base64, enums as numbers, no default values. */
 const AS_JSON = { longs: String, bytes: String, enums: Number, defaults: false, oneofs: false } as const;

@@ -69,6 +69,10 @@ function bounded(s: string): { value: string; cut: boolean } {
   return { value: s.slice(0, end), cut: true };
 }
 
+/** Attributes that hold a URL or a request target, whose query is cut; and those that hold only a query, dropped. */
+const WITH_QUERY = new Set(['url.full', 'url.original', 'http.url', 'http.target', 'http.path', 'url.path']);
+const QUERY_ONLY = new Set(['url.query']);
+
 const HEX = /^[0-9a-fA-F]+$/;
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
 const ZERO = /^0+$/;
@@ -201,8 +205,15 @@ export class SpanReader {
     return b.value;
   }
 
-  /** Sets `key` in `attrs` unless too long or already set (the first value wins; both are noted). */
+  /**
+   * Sets `key` in `attrs` unless too long or already set (the first value wins; both are noted).
+   * A URL's query and fragment are cut here, before anything keeps the span (the joiner, a
+   * receiver's checkpoint of waiting spans): they carry tokens and session ids, and no rule
+   * needs them (design.md §6).
+   */
   put(attrs: Record<string, AttributeValue>, key: string, value: AttributeValue, field: string): void {
+    if (QUERY_ONLY.has(key)) return;
+    if (typeof value === 'string' && WITH_QUERY.has(key)) value = value.replace(/[?#].*$/s, '');
     if (key.length > MAX_KEY_LENGTH) {
       this.note('attribute-dropped', `${field} key of ${key.length} characters ${quoted(key)} is longer than ${MAX_KEY_LENGTH}`);
       return;

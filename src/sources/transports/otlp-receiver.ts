@@ -22,7 +22,7 @@ import { gunzip } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import type { ReceivedLocation } from '../../errors.js';
-import { generated } from '../decoders/otlp-generated.js';
+import { ExportTraceServiceResponse as Response } from '../decoders/otlp-messages.js';
 
 type OtlpEncoding = 'protobuf' | 'json';
 
@@ -57,7 +57,6 @@ export interface OtlpReceiverOptions {
 
 const TRACES_PATH = '/v1/traces';
 const GRPC_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
-const Response = generated.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 // google.rpc.Status (google/rpc/status.proto): what the spec says error bodies are. Defined by
 // reflection from its three fields, as protobufjs builds any message type.
 const Status = new protobuf.Type('Status').add(new protobuf.Field('code', 1, 'int32')).add(new protobuf.Field('message', 2, 'string'));
