@@ -5,7 +5,8 @@
 // (`node --import telemetry.js`), call each other on 127.0.0.1 by their Kubernetes names:
 //
 //   test ─GET /shop/{userId}──► web ─GET /cart/{cartId}─────────► cart
-//                                   └─POST /orders/{orderId}/items─► orders ─gRPC shop.Payments/Charge─► payments
+//                                   ├─POST /orders/{orderId}/items─► orders ─gRPC shop.Payments/Charge─► payments
+//                                   └─GET /recommendations/{userId}─► recommendations (not traced: the test serves it)
 //
 // Their resources carry what the Collector's k8sattributes processor adds (k8s.namespace.name,
 // k8s.pod.name, k8s.deployment.name) and service.name. web, cart and orders export OTLP/HTTP
@@ -37,25 +38,28 @@ const HERE = join(dirname(fileURLToPath(import.meta.url)), 'otel-services');
 const SECRET = 's3cr3t';
 
 const ROLES: readonly Role[] = ['payments', 'cart', 'orders', 'web'];
+/** The shop's workloads: the four traced services and one whose pods run no SDK. */
+type Workload = Role | 'recommendations';
+const WORKLOADS: readonly Workload[] = [...ROLES, 'recommendations'];
 /** Pod and Service addresses of the inventory (the services really listen on 127.0.0.1). */
-const POD_IP: Record<Role, string> = { web: '10.0.0.11', cart: '10.0.0.12', orders: '10.0.0.13', payments: '10.0.0.14' };
-const CLUSTER_IP: Record<Role, string> = { web: '10.96.0.11', cart: '10.96.0.12', orders: '10.96.0.13', payments: '10.96.0.14' };
-const podOf = (role: Role) => `${role}-5d8f-abcde`;
+const POD_IP: Record<Workload, string> = { web: '10.0.0.11', cart: '10.0.0.12', orders: '10.0.0.13', payments: '10.0.0.14', recommendations: '10.0.0.15' };
+const CLUSTER_IP: Record<Workload, string> = { web: '10.96.0.11', cart: '10.96.0.12', orders: '10.96.0.13', payments: '10.96.0.14', recommendations: '10.96.0.15' };
+const podOf = (w: Workload) => `${w}-5d8f-abcde`;
 
 /**
  * What the test asks web for: one page per user, the cart by id, an order when there is one.
  * Distinct ids, so that only templating makes one path of them; the first carries a token.
  */
 const VISITS: readonly { user: string; cart: string; order?: string; token?: string }[] = [
-  { user: 'u-17', cart: '1001', order: '5001', token: SECRET },
-  { user: 'u-23', cart: '1002', order: '5002' },
-  { user: 'u-42', cart: '1003' },
+  { user: '17', cart: '1001', order: '5001', token: SECRET },
+  { user: '23', cart: '1002', order: '5002' },
+  { user: '42', cart: '1003' },
 ];
 
 /** What the services are known to call, from VISITS: caller, callee, method, path template, calls. */
 interface Expected {
-  from: Role;
-  to: Role;
+  from: Workload;
+  to: Workload;
   protocol: 'http' | 'grpc';
   method: string;
   path: string;
@@ -68,7 +72,12 @@ const EXPECTED: readonly Expected[] = [
   { from: 'web', to: 'orders', protocol: 'http', method: 'POST', path: '/orders/{id}/items', calls: VISITS.filter((v) => v.order).length },
   // gRPC: the path is /SERVICE/METHOD from rpc.service and rpc.method, the method POST.
   { from: 'orders', to: 'payments', protocol: 'grpc', method: 'POST', path: '/shop.Payments/Charge', calls: VISITS.filter((v) => v.order).length },
+  // Not traced: web's client spans alone, to the Service they name; the path is the one web sent,
+  // templated (ids to `{id}`, the query dropped).
+  { from: 'web', to: 'recommendations', protocol: 'http', method: 'GET', path: '/recommendations/{id}', calls: VISITS.length },
 ];
+/** Calls whose both ends are traced: a client span joined with its server span. */
+const JOINED = EXPECTED.filter((e) => e.to !== 'recommendations');
 
 /** A child process with its stderr kept (for failure messages) and its exit awaited once. */
 class Child {
@@ -166,10 +175,13 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
 
   const children: Child[] = [];
   const relays: TcpRelay[] = [];
+  const closers: (() => Promise<void>)[] = [];
   let dir: string;
   let out: string;
   let inventory: string;
-  const ports = {} as Record<Role, number>;
+  const ports = {} as Record<Workload, number>;
+  /** collect-pending.json at a checkpoint while web's calls to recommendations were waiting. */
+  let pendingCheckpoint: string;
   let collect: Child;
   let collectExit: number | null;
   let serviceExits: Record<string, number | null>;
@@ -192,7 +204,8 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
       OTEL_LOG_LEVEL: 'error',
     };
     // A caller is started after its callees, and told their ports.
-    for (const [callee, name] of [['cart', 'SHOP_CART_PORT'], ['orders', 'SHOP_ORDERS_PORT'], ['payments', 'SHOP_PAYMENTS_PORT']] as const) if (ports[callee] !== undefined) env[name] = String(ports[callee]);
+    const callees = [['cart', 'SHOP_CART_PORT'], ['orders', 'SHOP_ORDERS_PORT'], ['payments', 'SHOP_PAYMENTS_PORT'], ['recommendations', 'SHOP_RECOMMENDATIONS_PORT']] as const;
+    for (const [callee, name] of callees) if (ports[callee] !== undefined) env[name] = String(ports[callee]);
     const child = new Child(role, spawn(process.execPath, ['--import', join(HERE, 'telemetry.js'), join(HERE, 'shop.js'), role], { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }));
     children.push(child);
     return new Promise((resolve, reject) => {
@@ -210,6 +223,14 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
     const grpcRelay = await TcpRelay.open();
     relays.push(httpRelay, grpcRelay);
     const overHttp = { protocol: 'http/protobuf' as const, endpoint: `http://127.0.0.1:${httpRelay.port}/v1/traces` };
+    // recommendations: a plain server in this (uninstrumented) process.
+    const recommendations = http.createServer((req, res) => {
+      res.writeHead(req.method === 'GET' && /^\/recommendations\/[^/?]+(\?|$)/.test(req.url ?? '') ? 200 : 404, { 'content-type': 'application/json' });
+      res.end('[]');
+    });
+    await new Promise<void>((resolve) => recommendations.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise((resolve) => recommendations.close(() => resolve())));
+    ports.recommendations = (recommendations.address() as { port: number }).port;
     // Callees first: a caller is told its callees' ports.
     ports.payments = await startService('payments', { protocol: 'grpc', endpoint: `http://127.0.0.1:${grpcRelay.port}` });
     ports.cart = await startService('cart', overHttp);
@@ -217,14 +238,14 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
     ports.web = await startService('web', overHttp);
 
     inventory = writeInventory(dir, [
-      ...ROLES.flatMap((r) => deployment('shop', r, { ip: POD_IP[r], ports: [[r === 'payments' ? 'grpc' : 'http', ports[r]]], start: '2026-01-01T00:00:00Z' })),
+      ...WORKLOADS.flatMap((w) => deployment('shop', w, { ip: POD_IP[w], ports: [[w === 'payments' ? 'grpc' : 'http', ports[w]]], start: '2026-01-01T00:00:00Z' })),
       // Each Service's port is the port its service really listens on (port = targetPort).
-      ...ROLES.map((r) => service('shop', r, { app: r }, [[ports[r], ports[r]]], CLUSTER_IP[r])),
+      ...WORKLOADS.map((w) => service('shop', w, { app: w }, [[ports[w], ports[w]]], CLUSTER_IP[w])),
     ]);
 
     collect = new Child(
       'collect',
-      spawn(process.execPath, [BIN, 'collect', '--inventory', inventory, '--out', out, '--otlp-http', '127.0.0.1:0', '--otlp-grpc', '127.0.0.1:0', '--interval', '1'], {
+      spawn(process.execPath, [BIN, 'collect', '--inventory', inventory, '--out', out, '--otlp-http', '127.0.0.1:0', '--otlp-grpc', '127.0.0.1:0', '--interval', '1', '--join-wait', '120'], {
         env: { PATH: process.env['PATH'] ?? '' },
         stdio: ['ignore', 'ignore', 'pipe'],
       }),
@@ -246,6 +267,13 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
     // Services first (each SDK exports what its processor still holds before exiting), then collect.
     serviceExits = {};
     for (const c of children.filter((c) => c !== collect)) serviceExits[c.name] = await c.stop();
+    // Every span is in now. web's calls to recommendations wait for server spans that never come
+    // (--join-wait outlasts the test): a checkpoint writes them to collect-pending.json, an
+    // output like any other. The next checkpoint's line says how many wait.
+    const from = collect.stderr.length;
+    await collect.waitFor((s) => (new RegExp(`^collect: checkpoint \\d+: .*, ${VISITS.length} waiting,`, 'm').test(s.slice(from)) ? true : undefined));
+    pendingCheckpoint = readFileSync(join(out, 'collect-pending.json'), 'utf8');
+    // SIGTERM: the waiting spans go alone (flushed), each an edge to the Service it named.
     collectExit = await collect.stop();
     edges = collectExit === 0 ? await edgesOf(join(out, 'graph.json')) : new Map();
   });
@@ -255,6 +283,7 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
     for (const c of children) if (c.running) c.proc.kill('SIGKILL');
     await Promise.all(children.map((c) => c.exited));
     await Promise.all(relays.map((r) => r.close()));
+    await Promise.all(closers.map((c) => c()));
   });
 
   it('every service exported all its spans and shut down cleanly; collect exited 0 after SIGTERM with its outputs written', () => {
@@ -269,17 +298,17 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
     for (const f of ['graph.json', 'nodes.csv', 'edges.csv', 'collect-status.json']) assert.ok(statSync(join(out, f)).isFile(), f);
   });
 
-  it("collect's status: every span read, every call a joined pair, each service's spans through its own receiver", () => {
+  it("collect's status: every span read, every traced call a joined pair, each service's spans through its own receiver", () => {
     const status = JSON.parse(readFileSync(join(out, 'collect-status.json'), 'utf8')) as CollectStatus;
     const orders = VISITS.filter((v) => v.order).length;
-    // Spans per service: web's server span and its client span to cart per visit, plus one to
-    // orders per order; one server span in cart per visit; a server and a client span in orders,
-    // and a server span in payments, per order.
+    // Spans per service: web's server span and its client spans to cart and recommendations per
+    // visit, plus one to orders per order; one server span in cart per visit; a server and a
+    // client span in orders, and a server span in payments, per order.
     const sent: [string, number][] = [
       ['cart', VISITS.length],
       ['orders', 2 * orders],
       ['payments', orders],
-      ['web', 2 * VISITS.length + orders],
+      ['web', 3 * VISITS.length + orders],
     ];
     // payments exports over OTLP/gRPC only, the others over OTLP/HTTP only: both receivers took a real SDK's requests.
     assert.deepEqual([...status.senders].sort((a, b) => compare(a[0], b[0])), sent);
@@ -293,17 +322,28 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
         // The test's own calls to web: web's server spans, from a loopback peer, are no edge.
         skipped: { 'span-loopback': VISITS.length },
         flows: EXPECTED.reduce((n, e) => n + e.calls, 0),
-        pairs: EXPECTED.reduce((n, e) => n + e.calls, 0),
+        pairs: JOINED.reduce((n, e) => n + e.calls, 0),
         pending: 0,
         expired: 0,
         evicted: 0,
-        flushed: 0,
+        // web's calls to recommendations, still waiting at SIGTERM.
+        flushed: VISITS.length,
       },
     );
     assert.ok(status.requests.accepted >= ROLES.length, JSON.stringify(status.requests));
     assert.deepEqual([status.requests.partial, status.requests.badData, status.requests.refused], [0, {}, {}]);
     assert.deepEqual(status.unresolved, {});
-    assert.deepEqual(status.graph, { nodes: ROLES.length, edges: EXPECTED.length });
+    assert.deepEqual(status.graph, { nodes: WORKLOADS.length, edges: EXPECTED.length });
+  });
+
+  it('a checkpoint holds the spans still waiting for their partner, without their query strings', () => {
+    const pending = JSON.parse(pendingCheckpoint) as { spans: { kind: string; attributes: Record<string, unknown> }[] };
+    assert.equal(pending.spans.length, VISITS.length, pendingCheckpoint);
+    for (const span of pending.spans) {
+      assert.equal(span.kind, 'client');
+      assert.equal(span.attributes['server.address'], 'recommendations.shop.svc.cluster.local');
+    }
+    assert.ok(!pendingCheckpoint.includes(SECRET), pendingCheckpoint);
   });
 
   it('the graph has exactly the edges the services are known to call, and no other', () => {
@@ -312,7 +352,7 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
   });
 
   for (const e of EXPECTED) {
-    it(`${e.from} → ${e.to}: ${e.method} ${e.path} on ${e.to}'s port, from the spans alone`, () => {
+    it(`${e.from} → ${e.to}: ${e.method} ${e.path} on ${e.to}'s port, from the spans alone${JOINED.includes(e) ? '' : " (the caller's: the callee is not traced)"}`, () => {
       const a = edges.get(key(e));
       assert.ok(a, [...edges.keys()].join('\n'));
       assert.equal(a.port, ports[e.to]);
@@ -377,10 +417,10 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
  * as test/support/sample-mesh.ts's CLIENT_LINE and SERVER_LINE): the caller's outbound entry and
  * the callee's inbound entry over mTLS, one file per pod (`NS_POD.log`, as `kubectl logs` saved).
  */
-function writeAccessLogs(logs: string, ports: Record<Role, number>): void {
-  const lines: Record<Role, string[]> = { web: [], cart: [], orders: [], payments: [] };
+function writeAccessLogs(logs: string, ports: Record<Workload, number>): void {
+  const lines: Record<Workload, string[]> = { web: [], cart: [], orders: [], payments: [], recommendations: [] };
   let n = 0;
-  const call = (from: Role, to: Role, method: string, path: string, protocol: 'HTTP/1.1' | 'HTTP/2', status = 200) => {
+  const call = (from: Workload, to: Workload, method: string, path: string, protocol: 'HTTP/1.1' | 'HTTP/2', status = 200) => {
     n++;
     const t = new Date(Date.UTC(2026, 11, 5, 9, 0, n)).toISOString();
     const id = `7d3c${n.toString(16).padStart(4, '0')}-1b2a-4c5d-8e9f-0a1b2c3d4e5f`;
@@ -392,11 +432,14 @@ function writeAccessLogs(logs: string, ports: Record<Role, number>): void {
     lines[to].push(`[${t}] ${head} inbound|${ports[to]}|| 127.0.0.6:${30000 + n} ${upstream} ${POD_IP[from]}:${clientPort} outbound_.${ports[to]}_._.${to}.shop.svc.cluster.local default`);
   };
   for (const v of VISITS) {
-    call('web', 'cart', 'GET', `/cart/${v.cart}${v.token ? `?token=${v.token}` : ''}`, 'HTTP/1.1');
+    const query = v.token ? `?token=${v.token}` : '';
+    call('web', 'cart', 'GET', `/cart/${v.cart}${query}`, 'HTTP/1.1');
     if (v.order) {
       call('web', 'orders', 'POST', `/orders/${v.order}/items`, 'HTTP/1.1', 201);
       call('orders', 'payments', 'POST', '/shop.Payments/Charge', 'HTTP/2');
     }
+    // recommendations runs no SDK, but its pod has a sidecar like every other.
+    call('web', 'recommendations', 'GET', `/recommendations/${v.user}${query}`, 'HTTP/1.1');
   }
-  for (const r of ROLES) writeFileSync(join(logs, `shop_${podOf(r)}.log`), lines[r].join('\n') + '\n');
+  for (const r of WORKLOADS) writeFileSync(join(logs, `shop_${podOf(r)}.log`), lines[r].join('\n') + '\n');
 }

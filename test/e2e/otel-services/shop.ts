@@ -4,6 +4,7 @@
 //   web       GET  /shop/{userId}?cart=ID[&order=ID][&token=…]  (called by the test, as an ingress would)
 //             → cart   GET  /cart/{cartId}[?token=…]
 //             → orders POST /orders/{orderId}/items             (when `order` is given)
+//             → recommendations GET /recommendations/{userId}[?token=…]  (not traced: the test serves it)
 //   cart      GET  /cart/{cartId}
 //   orders    POST /orders/{orderId}/items → payments gRPC shop.Payments/Charge
 //   payments  gRPC shop.Payments/Charge
@@ -12,8 +13,7 @@
 // (IPC message `{ port }`). Callers address their callees by Kubernetes names
 // (`cart.shop.svc.cluster.local`, the callee's real port), resolved to 127.0.0.1 by a `lookup` of
 // their own, so that the client spans say `server.address=cart.shop.svc.cluster.local` as they
-// would in a cluster. The callees' ports come from SHOP_CART_PORT, SHOP_ORDERS_PORT and
-// SHOP_PAYMENTS_PORT.
+// would in a cluster. The callees' ports come from the environment (ShopEnv).
 
 import http from 'node:http';
 import type { LookupFunction } from 'node:net';
@@ -27,6 +27,7 @@ export type ShopEnv = {
   SHOP_CART_PORT?: string;
   SHOP_ORDERS_PORT?: string;
   SHOP_PAYMENTS_PORT?: string;
+  SHOP_RECOMMENDATIONS_PORT?: string;
 };
 
 /** The payments service: no .proto, JSON messages, as a generic grpc-js service definition. */
@@ -129,6 +130,7 @@ function serve(routes: Route[]): void {
 function web(): void {
   const cart = portOf('SHOP_CART_PORT');
   const orders = portOf('SHOP_ORDERS_PORT');
+  const recommendations = portOf('SHOP_RECOMMENDATIONS_PORT');
   serve([
     {
       method: 'GET',
@@ -136,11 +138,13 @@ function web(): void {
       pattern: /^\/shop\/([^/]+)$/,
       async handle([user], url, _req, res) {
         const token = url.searchParams.get('token');
-        const cartPath = `/cart/${url.searchParams.get('cart') ?? ''}${token === null ? '' : `?token=${encodeURIComponent(token)}`}`;
-        const c = await request('cart', cart, 'GET', cartPath);
+        const query = token === null ? '' : `?token=${encodeURIComponent(token)}`;
+        const c = await request('cart', cart, 'GET', `/cart/${url.searchParams.get('cart') ?? ''}${query}`);
         const order = url.searchParams.get('order');
         const o = order === null ? undefined : await request('orders', orders, 'POST', `/orders/${order}/items`, { user, sku: 'sku-1', quantity: 1 });
-        send(res, c.status === 200 && (o === undefined || o.status === 201) ? 200 : 502, { cart: c.status, orders: o?.status ?? null });
+        const r = await request('recommendations', recommendations, 'GET', `/recommendations/${user}${query}`);
+        const ok = c.status === 200 && (o === undefined || o.status === 201) && r.status === 200;
+        send(res, ok ? 200 : 502, { cart: c.status, orders: o?.status ?? null, recommendations: r.status });
       },
     },
   ]);
