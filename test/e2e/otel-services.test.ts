@@ -56,6 +56,8 @@ const VISITS: readonly { user: string; cart: string; order?: string; token?: str
   { user: '42', cart: '1003' },
 ];
 
+const ORDERS = VISITS.filter((v) => v.order).length;
+
 /** What the services are known to call, from VISITS: caller, callee, method, path template, calls. */
 interface Expected {
   from: Workload;
@@ -69,15 +71,28 @@ const EXPECTED: readonly Expected[] = [
   // shop.ts's http.route '/cart/{cartId}': span-edges.ts reads a route's placeholder as a
   // dynamic segment, which graph/ templates to ztmap's `{id}` (docs/sources.md, Traces).
   { from: 'web', to: 'cart', protocol: 'http', method: 'GET', path: '/cart/{id}', calls: VISITS.length },
-  { from: 'web', to: 'orders', protocol: 'http', method: 'POST', path: '/orders/{id}/items', calls: VISITS.filter((v) => v.order).length },
+  { from: 'web', to: 'orders', protocol: 'http', method: 'POST', path: '/orders/{id}/items', calls: ORDERS },
   // gRPC: the path is /SERVICE/METHOD from rpc.service and rpc.method, the method POST.
-  { from: 'orders', to: 'payments', protocol: 'grpc', method: 'POST', path: '/shop.Payments/Charge', calls: VISITS.filter((v) => v.order).length },
+  { from: 'orders', to: 'payments', protocol: 'grpc', method: 'POST', path: '/shop.Payments/Charge', calls: ORDERS },
   // Not traced: web's client spans alone, to the Service they name; the path is the one web sent,
   // templated (ids to `{id}`, the query dropped).
   { from: 'web', to: 'recommendations', protocol: 'http', method: 'GET', path: '/recommendations/{id}', calls: VISITS.length },
 ];
 /** Calls whose both ends are traced: a client span joined with its server span. */
 const JOINED = EXPECTED.filter((e) => e.to !== 'recommendations');
+
+/**
+ * Spans each service sends, by service.name: web's server span and its client spans to cart and
+ * recommendations per visit, plus one to orders per order; one server span in cart per visit; a
+ * server and a client span in orders, and a server span in payments, per order.
+ */
+const SENT: readonly [string, number][] = [
+  ['cart', VISITS.length],
+  ['orders', 2 * ORDERS],
+  ['payments', ORDERS],
+  ['web', 3 * VISITS.length + ORDERS],
+];
+const spansSent = () => SENT.reduce((n, [, k]) => n + k, 0);
 
 /** A child process with its stderr kept (for failure messages) and its exit awaited once. */
 class Child {
@@ -162,6 +177,24 @@ function filesContaining(dir: string, needle: string): string[] {
     else if (readFileSync(p).includes(needle)) found.push(p);
   }
   return found;
+}
+
+/** A JSON file, or undefined while it is not there yet. */
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** Polls `done` every 100 ms; fails with `child`'s stderr after `timeoutMs`. */
+async function until(done: () => boolean, child: Child, timeoutMs = 15_000): Promise<void> {
+  for (const start = Date.now(); !done(); await new Promise((r) => setTimeout(r, 100))) {
+    if (Date.now() - start > timeoutMs) throw new Error(`${child.name}: not there within ${timeoutMs} ms\n${child.stderr}`);
+    if (!child.running) throw new Error(`${child.name} exited\n${child.stderr}`);
+  }
 }
 
 async function edgesOf(graphFile: string): Promise<Map<string, EdgeAttributes>> {
@@ -269,9 +302,11 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
     for (const c of children.filter((c) => c !== collect)) serviceExits[c.name] = await c.stop();
     // Every span is in now. web's calls to recommendations wait for server spans that never come
     // (--join-wait outlasts the test): a checkpoint writes them to collect-pending.json, an
-    // output like any other. The next checkpoint's line says how many wait.
-    const from = collect.stderr.length;
-    await collect.waitFor((s) => (new RegExp(`^collect: checkpoint \\d+: .*, ${VISITS.length} waiting,`, 'm').test(s.slice(from)) ? true : undefined));
+    // output like any other. Nothing arrives any more, so the checkpoint that says they wait stays.
+    await until(() => {
+      const status = readJson<CollectStatus>(join(out, 'collect-status.json'));
+      return status !== undefined && status.spans.received === spansSent() && status.spans.pending === VISITS.length;
+    }, collect);
     pendingCheckpoint = readFileSync(join(out, 'collect-pending.json'), 'utf8');
     // SIGTERM: the waiting spans go alone (flushed), each an edge to the Service it named.
     collectExit = await collect.stop();
@@ -299,20 +334,10 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
   });
 
   it("collect's status: every span read, every traced call a joined pair, each service's spans through its own receiver", () => {
-    const status = JSON.parse(readFileSync(join(out, 'collect-status.json'), 'utf8')) as CollectStatus;
-    const orders = VISITS.filter((v) => v.order).length;
-    // Spans per service: web's server span and its client spans to cart and recommendations per
-    // visit, plus one to orders per order; one server span in cart per visit; a server and a
-    // client span in orders, and a server span in payments, per order.
-    const sent: [string, number][] = [
-      ['cart', VISITS.length],
-      ['orders', 2 * orders],
-      ['payments', orders],
-      ['web', 3 * VISITS.length + orders],
-    ];
+    const status = readJson<CollectStatus>(join(out, 'collect-status.json'))!;
     // payments exports over OTLP/gRPC only, the others over OTLP/HTTP only: both receivers took a real SDK's requests.
-    assert.deepEqual([...status.senders].sort((a, b) => compare(a[0], b[0])), sent);
-    const spans = sent.reduce((n, [, k]) => n + k, 0);
+    assert.deepEqual([...status.senders].sort((a, b) => compare(a[0], b[0])), SENT);
+    const spans = spansSent();
     assert.deepEqual(
       { ...status.spans },
       {
