@@ -12,8 +12,10 @@
 // k8s.pod.name, k8s.deployment.name) and service.name. web, cart and orders export OTLP/HTTP
 // protobuf, payments OTLP/gRPC, so both of collect's receivers take a real SDK's requests. The
 // test drives a known set of calls, stops the services (SIGTERM: each SDK exports what it still
-// holds), stops collect, and checks the graph edge by edge against what the services are known
-// to call; then it writes the same calls as Istio access logs of the four sidecars, runs
+// holds), waits for a checkpoint that holds web's spans still waiting for the server spans
+// recommendations never sends, stops collect, and checks collect's counts and the graph edge by
+// edge against what the services are known to call, and that a token sent in a query string is
+// in no output; then it writes the same calls as Istio access logs of the five sidecars, runs
 // `ztmap observe --merge` over them and collect's graph, and checks one edge per call pair.
 
 import assert from 'node:assert/strict';
@@ -384,7 +386,7 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
       assert.equal(a.protocol, e.protocol);
       assert.deepEqual(a.methods, [e.method]);
       assert.deepEqual(a.paths, [e.path]);
-      // Spans are counted one per joined pair, by the client's reporter.
+      // One request per call: a joined pair, or a client span alone, counted as the client's report.
       assert.equal(a.client.requests, e.calls);
       assert.deepEqual(Object.keys(a.sources), ['traces']);
       // The client addressed the Service by name (server.address), which the edge keeps.
