@@ -39,7 +39,10 @@
 // kind; else `service.name` → a claim without kind, in `k8s.namespace.name` (where the pod runs)
 // else `service.namespace` (a logical grouping that often is no Kubernetes namespace). No
 // namespace, or the SDK's default `unknown_service…`: no claim, but an address (Zipkin's
-// endpoint, `network.local.address`) is kept.
+// endpoint, `network.local.address`) is kept. Istio's Envoy spans carry no resource but name
+// their proxy in the `node_id` tag (`sidecar~IP~POD.NS~…`): that pod and address, and never
+// their `service.name` (APP.NS, a cluster name, no workload's); a CLIENT span's
+// `upstream_cluster` (`outbound|PORT||SERVICE`) is the Service and port it routed to.
 //
 // A CLIENT span whose server never comes (uninstrumented callee, sampling, expiry): the callee from
 // `server.address`/`server.port` (`net.peer.name`/`net.peer.port`, the host of `url.full` or
@@ -679,7 +682,30 @@ function serviceNameOf(span: Span): string | undefined {
 }
 
 function namespaceOf(span: Span): string | undefined {
-  return res(span, 'k8s.namespace.name');
+  return res(span, 'k8s.namespace.name') ?? istioProxyOf(span)?.pod.namespace;
+}
+
+// Istio's Envoy names itself in every span it writes: `node_id` is the proxy's identity,
+// TYPE~IP~POD.NAMESPACE~NAMESPACE.svc.DOMAIN (`sidecar`, or `router` for a gateway).
+const ISTIO_NODE = /^(sidecar|router)~([0-9a-fA-F.:]+)~([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)~/;
+
+/** The pod (and its address) of the Istio proxy that wrote the span, from its `node_id` tag. */
+function istioProxyOf(span: Span): { pod: { namespace: string; name: string }; ip?: string } | undefined {
+  const node = str(span, 'node_id');
+  const m = node === undefined ? null : ISTIO_NODE.exec(node);
+  if (m === null) return undefined;
+  const ip = m[2]!;
+  return { pod: { namespace: m[5]!, name: m[3]! }, ...(isIP(ip) !== 0 && !isLoopback(ip) ? { ip } : {}) };
+}
+
+// Envoy's CLIENT span names the cluster it routed to: outbound|PORT|SUBSET|HOST (the Service and
+// the port the client addressed, as Istio's access logs name them).
+const OUTBOUND_CLUSTER = /^outbound\|([0-9]{1,5})\|[^|]*\|([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/;
+
+function outboundClusterOf(span: Span): { host: string; port: number | undefined } | undefined {
+  const c = str(span, 'upstream_cluster');
+  const m = c === undefined ? null : OUTBOUND_CLUSTER.exec(c);
+  return m === null ? undefined : { host: m[2]!, port: validPort(m[1]) };
 }
 
 /** One side's own endpoint, from its resource (see the header). */
@@ -687,15 +713,18 @@ function sideOf(span: Span): EndpointRef {
   const ref: EndpointRef = {};
   const ns = namespaceOf(span);
   const pod = res(span, 'k8s.pod.name');
+  const proxy = istioProxyOf(span);
   if (ns !== undefined && pod !== undefined) ref.pod = { namespace: ns, name: pod };
+  else if (proxy !== undefined) ref.pod = proxy.pod;
   const controller = CONTROLLERS.find(([a]) => res(span, a) !== undefined);
   if (controller !== undefined && ns !== undefined) ref.workload = { namespace: ns, name: res(span, controller[0])!, kind: controller[1] };
-  else {
+  // Istio's service.name is APP.NAMESPACE (the proxy's cluster name), no workload's name: the pod says who.
+  else if (proxy === undefined) {
     const name = serviceNameOf(span);
     const namespace = ns ?? res(span, 'service.namespace');
     if (name !== undefined && namespace !== undefined) ref.workload = { namespace, name };
   }
-  const ip = ownIpOf(span);
+  const ip = ownIpOf(span) ?? proxy?.ip;
   if (ip !== undefined) ref.ip = ip;
   return ref;
 }
@@ -750,8 +779,10 @@ type Callee = { kind: 'ref'; ref: EndpointRef } | { kind: 'loopback' | 'none'; w
 /** The callee (or broker) a client span names itself (see the header). */
 function calleeOf(span: Span, peerService = true): Callee {
   const url = urlOf(span);
-  const host = str(span, 'server.address') ?? str(span, 'net.peer.name') ?? url?.host;
-  const port = num(span, 'server.port') ?? num(span, 'net.peer.port') ?? url?.port ?? validPort(span.remote?.port);
+  // Envoy's routed cluster before the URL's host: the Service it really sent to.
+  const cluster = str(span, 'server.address') ?? str(span, 'net.peer.name') ? undefined : outboundClusterOf(span);
+  const host = str(span, 'server.address') ?? str(span, 'net.peer.name') ?? cluster?.host ?? url?.host;
+  const port = num(span, 'server.port') ?? num(span, 'net.peer.port') ?? cluster?.port ?? url?.port ?? validPort(span.remote?.port);
   const ns = namespaceOf(span);
   if (host !== undefined) {
     const h = host.toLowerCase().replace(/\.$/, '');

@@ -14,6 +14,7 @@ import { ztmap, tempDir, type Run } from '../support/cli.js';
 import { deployment, service, writeInventory } from '../support/kube.js';
 import { jaegerDocument, lengthPrefixed, otlpProto, otlpRequest, zipkinSpans, type SpanSpec } from '../support/traces.js';
 import { CLIENT_LINE, SERVER_LINE } from '../support/sample-mesh.js';
+import { FIXTURES } from '../support/paths.js';
 
 const T0 = Date.UTC(2026, 10, 24, 10) * 1000; // µs
 const WEB = { 'k8s.namespace.name': 'shop', 'k8s.pod.name': 'web-5d8f-abcde', 'k8s.deployment.name': 'web' };
@@ -172,5 +173,60 @@ describe('traces through observe @e2e', () => {
       assert.ok(!skipped.includes('span-unjoined-server'), `--jobs ${jobs}: ${skipped.join(', ')}`);
       assert.ok(r.graph.hasEdge('shop/Deployment/web->shop/Deployment/orders:7070/grpc'), `--jobs ${jobs}`);
     }
+  });
+});
+
+describe("Istio's own tracing: Envoy's Zipkin spans through observe @e2e", () => {
+  // As the sidecars write them (Envoy's Zipkin tracer, shared span context): service names are
+  // the proxies' cluster names (APP.NAMESPACE), the pods are named only in node_id, the callee
+  // in upstream_cluster. Pods and IPs are the Bookinfo fixture's.
+  const trace = '463ac35c9f6413ad';
+  const proxy = (pod: string, ip: string) => `sidecar~${ip}~${pod}.default~default.svc.cluster.local`;
+  const common = { component: 'proxy', 'istio.mesh_id': 'cluster.local', 'istio.namespace': 'default', 'http.method': 'GET', 'http.protocol': 'HTTP/1.1', 'http.status_code': '200', response_flags: '-' };
+  const spans = (n: number) => {
+    const id = (0xa000 + n).toString(16).padStart(16, '0');
+    const t = Date.UTC(2026, 10, 24, 10, 0, n) * 1000;
+    return [
+      {
+        traceId: trace, id, parentId: 'b7ad6b7169203331', kind: 'CLIENT', name: 'reviews.default.svc.cluster.local:9080/*', timestamp: t, duration: 5100,
+        localEndpoint: { serviceName: 'productpage.default', ipv4: '10.244.1.10' },
+        tags: { ...common, node_id: proxy('productpage-v1-2d7djr4hhv-xbj9k', '10.244.1.10'), 'istio.canonical_service': 'productpage', upstream_cluster: 'outbound|9080||reviews.default.svc.cluster.local', 'upstream_cluster.name': 'outbound|9080||reviews.default.svc.cluster.local', 'http.url': `http://reviews:9080/reviews/${n}?u=normal`, 'peer.address': '10.244.1.10' },
+      },
+      {
+        traceId: trace, id, parentId: 'b7ad6b7169203331', kind: 'SERVER', shared: true, name: 'reviews.default.svc.cluster.local:9080/*', timestamp: t + 900, duration: 3800,
+        localEndpoint: { serviceName: 'reviews.default', ipv4: '10.244.1.11' },
+        tags: { ...common, node_id: proxy('reviews-v1-lsq9224nnj-s5mks', '10.244.1.11'), 'istio.canonical_service': 'reviews', upstream_cluster: 'inbound|9080||', 'http.url': `http://reviews:9080/reviews/${n}?u=normal`, 'peer.address': '10.244.1.10' },
+      },
+    ];
+  };
+
+  it('each call joins into productpage-v1 → reviews-v1 on the pod port, with its path templated', async () => {
+    const dir = tempDir('ztmap-envoy-spans-');
+    const file = join(dir, 'zipkin.json');
+    writeFileSync(file, JSON.stringify([0, 1, 2].flatMap(spans)));
+    const out = join(dir, 'out');
+    const run = ztmap(['observe', '-i', join(FIXTURES, 'bookinfo', 'inventory.json'), '-o', out, '--fail-on', 'unresolved', file]);
+    assert.equal(run.status, 0, run.stderr);
+    const edges = new Map<string, EdgeAttributes>();
+    (await readGraphFile(join(out, 'graph.json'))).forEachEdge((k, a) => edges.set(k, a));
+    assert.deepEqual([...edges.keys()], ['default/Deployment/productpage-v1->default/Deployment/reviews-v1:9080/http']);
+    const e = [...edges.values()][0]!;
+    assert.equal(e.client.requests, 3);
+    assert.deepEqual(e.paths, ['/reviews/{id}']);
+    assert.deepEqual(e.sourceServiceAccounts, ['bookinfo-productpage']);
+  });
+
+  it("a CLIENT span alone goes to the Service its upstream_cluster names", async () => {
+    const dir = tempDir('ztmap-envoy-client-');
+    const file = join(dir, 'zipkin.json');
+    writeFileSync(file, JSON.stringify([spans(5)[0]]));
+    const out = join(dir, 'out');
+    const run = ztmap(['observe', '-i', join(FIXTURES, 'bookinfo', 'inventory.json'), '-o', out, '--fail-on', 'never', file]);
+    assert.equal(run.status, 0, run.stderr);
+    const keys: string[] = [];
+    (await readGraphFile(join(out, 'graph.json'))).forEachEdge((k) => keys.push(k));
+    assert.equal(keys.length, 1, keys.join('\n'));
+    // reviews has three versions behind it: which one answered, only a server's span or log says.
+    assert.deepEqual(keys, ['default/Deployment/productpage-v1->unknown:service/default/reviews:9080/http']);
   });
 });
