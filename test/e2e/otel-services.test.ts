@@ -8,6 +8,10 @@
 //                                   ├─POST /orders/{orderId}/items─► orders ─gRPC shop.Payments/Charge─► payments
 //                                   └─GET /recommendations/{userId}─► recommendations (not traced: the test serves it)
 //
+// Each callee has a Service whose port is not the pod's: callers connect to the Service's port
+// (a relay standing in for kube-proxy) and name it, as in a cluster, so their spans carry the
+// Service's port and the graph must map it to the pod's (the Service's targetPort).
+//
 // Their resources carry what the Collector's k8sattributes processor adds (k8s.namespace.name,
 // k8s.pod.name, k8s.deployment.name) and service.name. web, cart and orders export OTLP/HTTP
 // protobuf, payments OTLP/gRPC, so both of collect's receivers take a real SDK's requests. The
@@ -214,7 +218,10 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
   let dir: string;
   let out: string;
   let inventory: string;
+  /** The port each workload's pod listens on (its containerPort, the Service's targetPort). */
   const ports = {} as Record<Workload, number>;
+  /** Each Service's own port: a relay to the pod's port, as kube-proxy forwards a ClusterIP's. */
+  const servicePorts = {} as Record<Workload, number>;
   /** collect-pending.json at a checkpoint while web's calls to recommendations were waiting. */
   let pendingCheckpoint: string;
   let collect: Child;
@@ -238,9 +245,9 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
       OTEL_BSP_SCHEDULE_DELAY: '200',
       OTEL_LOG_LEVEL: 'error',
     };
-    // A caller is started after its callees, and told their ports.
+    // A caller is started after its callees, and told their Services' ports.
     const callees = [['cart', 'SHOP_CART_PORT'], ['orders', 'SHOP_ORDERS_PORT'], ['payments', 'SHOP_PAYMENTS_PORT'], ['recommendations', 'SHOP_RECOMMENDATIONS_PORT']] as const;
-    for (const [callee, name] of callees) if (ports[callee] !== undefined) env[name] = String(ports[callee]);
+    for (const [callee, name] of callees) if (servicePorts[callee] !== undefined) env[name] = String(servicePorts[callee]);
     const child = new Child(role, spawn(process.execPath, ['--import', join(HERE, 'telemetry.js'), join(HERE, 'shop.js'), role], { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }));
     children.push(child);
     return new Promise((resolve, reject) => {
@@ -266,16 +273,27 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
     await new Promise<void>((resolve) => recommendations.listen(0, '127.0.0.1', resolve));
     closers.push(() => new Promise((resolve) => recommendations.close(() => resolve())));
     ports.recommendations = (recommendations.address() as { port: number }).port;
-    // Callees first: a caller is told its callees' ports.
+    const expose = async (w: Workload) => {
+      const relay = await TcpRelay.open();
+      relays.push(relay);
+      relay.connect(ports[w]);
+      servicePorts[w] = relay.port;
+    };
+    await expose('recommendations');
+    // Callees first: a caller is told its callees' Service ports.
     ports.payments = await startService('payments', { protocol: 'grpc', endpoint: `http://127.0.0.1:${grpcRelay.port}` });
+    await expose('payments');
     ports.cart = await startService('cart', overHttp);
+    await expose('cart');
     ports.orders = await startService('orders', overHttp);
+    await expose('orders');
     ports.web = await startService('web', overHttp);
+    await expose('web');
 
     inventory = writeInventory(dir, [
       ...WORKLOADS.flatMap((w) => deployment('shop', w, { ip: POD_IP[w], ports: [[w === 'payments' ? 'grpc' : 'http', ports[w]]], start: '2026-01-01T00:00:00Z' })),
-      // Each Service's port is the port its service really listens on (port = targetPort).
-      ...WORKLOADS.map((w) => service('shop', w, { app: w }, [[ports[w], ports[w]]], CLUSTER_IP[w])),
+      // Each Service's port leads to the port its pod really listens on.
+      ...WORKLOADS.map((w) => service('shop', w, { app: w }, [[servicePorts[w], ports[w]]], CLUSTER_IP[w])),
     ]);
 
     collect = new Child(
@@ -369,6 +387,8 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
     for (const span of pending.spans) {
       assert.equal(span.kind, 'client');
       assert.equal(span.attributes['server.address'], 'recommendations.shop.svc.cluster.local');
+      // The port web addressed: the Service's, not the pod's.
+      assert.equal(span.attributes['server.port'], servicePorts.recommendations);
     }
     assert.ok(!pendingCheckpoint.includes(SECRET), pendingCheckpoint);
   });
@@ -379,9 +399,12 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
   });
 
   for (const e of EXPECTED) {
-    it(`${e.from} → ${e.to}: ${e.method} ${e.path} on ${e.to}'s port, from the spans alone${JOINED.includes(e) ? '' : " (the caller's: the callee is not traced)"}`, () => {
+    it(`${e.from} → ${e.to}: ${e.method} ${e.path} on ${e.to}'s pod port (its Service's targetPort), from the spans alone${JOINED.includes(e) ? '' : " (the caller's: the callee is not traced)"}`, () => {
       const a = edges.get(key(e));
       assert.ok(a, [...edges.keys()].join('\n'));
+      // The spans name the Service's port (the client's server.port, the Host header's); the edge
+      // is on the pod's, through the Service.
+      assert.notEqual(servicePorts[e.to], ports[e.to]);
       assert.equal(a.port, ports[e.to]);
       assert.equal(a.protocol, e.protocol);
       assert.deepEqual(a.methods, [e.method]);
@@ -408,7 +431,7 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
       if (collectExit !== 0) this.skip();
       const logs = join(dir, 'logs');
       mkdirSync(logs);
-      writeAccessLogs(logs, ports);
+      writeAccessLogs(logs, ports, servicePorts);
       out2 = join(dir, 'fused');
       run = ztmap(['observe', '--inventory', inventory, '--out', out2, '--fail-on', 'never', '--merge', join(out, 'graph.json'), logs], { timeoutMs: 30_000 });
       fused = run.status === 0 ? await edgesOf(join(out2, 'graph.json')) : new Map();
@@ -444,19 +467,22 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
  * as test/support/sample-mesh.ts's CLIENT_LINE and SERVER_LINE): the caller's outbound entry and
  * the callee's inbound entry over mTLS, one file per pod (`NS_POD.log`, as `kubectl logs` saved).
  */
-function writeAccessLogs(logs: string, ports: Record<Workload, number>): void {
+function writeAccessLogs(logs: string, ports: Record<Workload, number>, servicePorts: Record<Workload, number>): void {
   const lines: Record<Workload, string[]> = { web: [], cart: [], orders: [], payments: [], recommendations: [] };
   let n = 0;
   const call = (from: Workload, to: Workload, method: string, path: string, protocol: 'HTTP/1.1' | 'HTTP/2', status = 200) => {
     n++;
     const t = new Date(Date.UTC(2026, 11, 5, 9, 0, n)).toISOString();
     const id = `7d3c${n.toString(16).padStart(4, '0')}-1b2a-4c5d-8e9f-0a1b2c3d4e5f`;
-    const host = `${to}.shop.svc.cluster.local:${ports[to]}`;
+    // The client addresses the Service (authority, outbound cluster, ClusterIP:port); its sidecar
+    // picks the pod (upstream host), whose sidecar takes it on the pod's port over mTLS.
+    const svc = servicePorts[to];
+    const host = `${to}.shop.svc.cluster.local:${svc}`;
     const upstream = `${POD_IP[to]}:${ports[to]}`;
     const clientPort = 40000 + n;
     const head = `"${method} ${path} ${protocol}" ${status} - via_upstream - "-" 0 64 3 2 "-" "node" "${id}" "${host}" "${upstream}"`;
-    lines[from].push(`[${t}] ${head} outbound|${ports[to]}||${to}.shop.svc.cluster.local ${POD_IP[from]}:${clientPort} ${CLUSTER_IP[to]}:${ports[to]} ${POD_IP[from]}:${50000 + n} - default`);
-    lines[to].push(`[${t}] ${head} inbound|${ports[to]}|| 127.0.0.6:${30000 + n} ${upstream} ${POD_IP[from]}:${clientPort} outbound_.${ports[to]}_._.${to}.shop.svc.cluster.local default`);
+    lines[from].push(`[${t}] ${head} outbound|${svc}||${to}.shop.svc.cluster.local ${POD_IP[from]}:${clientPort} ${CLUSTER_IP[to]}:${svc} ${POD_IP[from]}:${50000 + n} - default`);
+    lines[to].push(`[${t}] ${head} inbound|${ports[to]}|| 127.0.0.6:${30000 + n} ${upstream} ${POD_IP[from]}:${clientPort} outbound_.${svc}_._.${to}.shop.svc.cluster.local default`);
   };
   for (const v of VISITS) {
     const query = v.token ? `?token=${v.token}` : '';
