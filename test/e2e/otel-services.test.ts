@@ -245,7 +245,7 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
       OTEL_BSP_SCHEDULE_DELAY: '200',
       OTEL_LOG_LEVEL: 'error',
     };
-    // A caller is started after its callees, and told their Services' ports.
+    // Callers are told their callees' Services' ports.
     const callees = [['cart', 'SHOP_CART_PORT'], ['orders', 'SHOP_ORDERS_PORT'], ['payments', 'SHOP_PAYMENTS_PORT'], ['recommendations', 'SHOP_RECOMMENDATIONS_PORT']] as const;
     for (const [callee, name] of callees) if (servicePorts[callee] !== undefined) env[name] = String(servicePorts[callee]);
     const child = new Child(role, spawn(process.execPath, ['--import', join(HERE, 'telemetry.js'), join(HERE, 'shop.js'), role], { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }));
@@ -273,22 +273,18 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
     await new Promise<void>((resolve) => recommendations.listen(0, '127.0.0.1', resolve));
     closers.push(() => new Promise((resolve) => recommendations.close(() => resolve())));
     ports.recommendations = (recommendations.address() as { port: number }).port;
-    const expose = async (w: Workload) => {
-      const relay = await TcpRelay.open();
-      relays.push(relay);
-      relay.connect(ports[w]);
-      servicePorts[w] = relay.port;
-    };
-    await expose('recommendations');
-    // Callees first: a caller is told its callees' Service ports.
-    ports.payments = await startService('payments', { protocol: 'grpc', endpoint: `http://127.0.0.1:${grpcRelay.port}` });
-    await expose('payments');
-    ports.cart = await startService('cart', overHttp);
-    await expose('cart');
-    ports.orders = await startService('orders', overHttp);
-    await expose('orders');
-    ports.web = await startService('web', overHttp);
-    await expose('web');
+    // The Services' ports first, so that every service starts knowing its callees' (all at once),
+    // each led to its pod's port once the pod listens.
+    const serviceRelays = {} as Record<Workload, TcpRelay>;
+    for (const w of WORKLOADS) {
+      serviceRelays[w] = await TcpRelay.open();
+      relays.push(serviceRelays[w]);
+      servicePorts[w] = serviceRelays[w].port;
+    }
+    const overGrpc = { protocol: 'grpc' as const, endpoint: `http://127.0.0.1:${grpcRelay.port}` };
+    const listening = await Promise.all(ROLES.map((r) => startService(r, r === 'payments' ? overGrpc : overHttp)));
+    ROLES.forEach((r, i) => (ports[r] = listening[i]!));
+    for (const w of WORKLOADS) serviceRelays[w].connect(ports[w]);
 
     inventory = writeInventory(dir, [
       ...WORKLOADS.flatMap((w) => deployment('shop', w, { ip: POD_IP[w], ports: [[w === 'payments' ? 'grpc' : 'http', ports[w]]], start: '2026-01-01T00:00:00Z' })),
@@ -304,12 +300,12 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
       }),
     );
     children.push(collect);
-    const listening = await collect.waitFor((s) => {
+    const receivers = await collect.waitFor((s) => {
       const m = /^collect: listening otlp-http=http:\/\/127\.0\.0\.1:(\d+) otlp-grpc=127\.0\.0\.1:(\d+)$/m.exec(s);
       return m === null ? undefined : { http: Number(m[1]), grpc: Number(m[2]) };
     });
-    httpRelay.connect(listening.http);
-    grpcRelay.connect(listening.grpc);
+    httpRelay.connect(receivers.http);
+    grpcRelay.connect(receivers.grpc);
 
     for (const v of VISITS) {
       const query = new URLSearchParams({ cart: v.cart, ...(v.order ? { order: v.order } : {}), ...(v.token ? { token: v.token } : {}) });
