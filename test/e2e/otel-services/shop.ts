@@ -10,10 +10,11 @@
 //   payments  gRPC shop.Payments/Charge
 //
 // Every process listens on 127.0.0.1 at a port the system chooses and tells the test which one
-// (IPC message `{ port }`). Callers address their callees by Kubernetes names
-// (`cart.shop.svc.cluster.local`, the callee's real port), resolved to 127.0.0.1 by a `lookup` of
-// their own, so that the client spans say `server.address=cart.shop.svc.cluster.local` as they
-// would in a cluster. The callees' ports come from the environment (ShopEnv).
+// (IPC message `{ port }`). Callers address their callees by Kubernetes names and their Services'
+// ports (`cart.shop.svc.cluster.local:PORT`; the test forwards each Service port to the pod's, as
+// kube-proxy would), resolved to 127.0.0.1 by a `lookup` of their own, so that the client spans say
+// `server.address=cart.shop.svc.cluster.local` as they would in a cluster. The Services' ports come
+// from the environment (ShopEnv).
 
 import http from 'node:http';
 import type { LookupFunction } from 'node:net';
@@ -22,7 +23,7 @@ import { trace } from '@opentelemetry/api';
 
 export type Role = 'web' | 'cart' | 'orders' | 'payments';
 
-/** The callees' ports, as the test gives them (a caller is started after its callees). */
+/** The ports of the callees' Services, as the test gives them. */
 export type ShopEnv = {
   SHOP_CART_PORT?: string;
   SHOP_ORDERS_PORT?: string;
