@@ -14,7 +14,8 @@
 //
 // Their resources carry what the Collector's k8sattributes processor adds (k8s.namespace.name,
 // k8s.pod.name, k8s.deployment.name) and service.name. web, cart and orders export OTLP/HTTP
-// protobuf, payments OTLP/gRPC, so both of collect's receivers take a real SDK's requests. The
+// protobuf, payments OTLP/gRPC (orders and payments gzipped), so both of collect's receivers take
+// a real SDK's requests. The
 // test drives a known set of calls, stops the services (SIGTERM: each SDK exports what it still
 // holds), waits for a checkpoint that holds web's spans still waiting for the server spans
 // recommendations never sends, stops collect, and checks collect's counts and the graph edge by
@@ -231,7 +232,7 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
 
   const key = (e: Expected) => `shop/Deployment/${e.from}->shop/Deployment/${e.to}:${ports[e.to]}/${e.protocol}`;
 
-  function startService(role: Role, exporter: { protocol: 'http/protobuf' | 'grpc'; endpoint: string }): Promise<number> {
+  function startService(role: Role, exporter: { protocol: 'http/protobuf' | 'grpc'; endpoint: string; compression: 'gzip' | 'none' }): Promise<number> {
     const env: TelemetryEnv & ShopEnv & { PATH: string } = {
       PATH: process.env['PATH'] ?? '',
       OTEL_SERVICE_NAME: role,
@@ -242,6 +243,7 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
       OTEL_LOGS_EXPORTER: 'none',
       OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: exporter.protocol,
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: exporter.endpoint,
+      OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: exporter.compression,
       OTEL_BSP_SCHEDULE_DELAY: '200',
       OTEL_LOG_LEVEL: 'error',
     };
@@ -265,6 +267,15 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
     const grpcRelay = await TcpRelay.open();
     relays.push(httpRelay, grpcRelay);
     const overHttp = { protocol: 'http/protobuf' as const, endpoint: `http://127.0.0.1:${httpRelay.port}/v1/traces` };
+    const overGrpc = { protocol: 'grpc' as const, endpoint: `http://127.0.0.1:${grpcRelay.port}` };
+    // Each receiver takes both plain and gzipped requests: web and cart send them plain, orders
+    // (OTLP/HTTP, Content-Encoding: gzip) and payments (OTLP/gRPC, gzip messages) compressed.
+    const exporters: Record<Role, Parameters<typeof startService>[1]> = {
+      web: { ...overHttp, compression: 'none' },
+      cart: { ...overHttp, compression: 'none' },
+      orders: { ...overHttp, compression: 'gzip' },
+      payments: { ...overGrpc, compression: 'gzip' },
+    };
     // recommendations: a plain server in this (uninstrumented) process.
     const recommendations = http.createServer((req, res) => {
       res.writeHead(req.method === 'GET' && /^\/recommendations\/[^/?]+(\?|$)/.test(req.url ?? '') ? 200 : 404, { 'content-type': 'application/json' });
@@ -281,8 +292,7 @@ describe('@e2e instrumented services export real spans to ztmap collect', functi
       relays.push(serviceRelays[w]);
       servicePorts[w] = serviceRelays[w].port;
     }
-    const overGrpc = { protocol: 'grpc' as const, endpoint: `http://127.0.0.1:${grpcRelay.port}` };
-    const listening = await Promise.all(ROLES.map((r) => startService(r, r === 'payments' ? overGrpc : overHttp)));
+    const listening = await Promise.all(ROLES.map((r) => startService(r, exporters[r])));
     ROLES.forEach((r, i) => (ports[r] = listening[i]!));
     for (const w of WORKLOADS) serviceRelays[w].connect(ports[w]);
 
