@@ -8,6 +8,7 @@ import { DEFAULT_MAX_LINE_LENGTH } from '../sources/framing/lines.js';
 import { SOURCES } from '../sources/registry.js';
 import { readPrometheusHttpConfig } from '../sources/transports/prometheus-http-config.js';
 import { windowOf } from './observe/window.js';
+import { readNamedText } from '../sources/transports/files.js';
 import { DEFAULT_INFER_OPTIONS } from '../infer/infer.js';
 import { observe, type ObserveOptions } from './commands/observe.js';
 import { collect as collectSpans, COLLECT_DEFAULTS, listenAddress } from './commands/collect.js';
@@ -169,7 +170,8 @@ Exit codes: 0 ok, 2 bad usage or input, 3 records rejected, 4 endpoints unresolv
     .command('collect')
     .description('Receive spans over OTLP (HTTP and gRPC) as a long-running process, build the service dependency graph as they arrive, and write graph.json, nodes.csv and edges.csv every --interval and when stopped (SIGTERM, SIGINT).')
     .option('-i, --inventory <file[@time]>', 'kubectl get … -o json|yaml dump; repeatable (as observe)', collect, [])
-    .option('-o, --out <dir>', 'output directory: a restart on the same one goes on from its last checkpoint', 'output')
+    .option('-o, --out <dir>', 'output directory, collect\'s own: a restart on the same one goes on from its last checkpoint', 'collected')
+    .option('--flush-on-stop', 'on SIGTERM/SIGINT, count the spans still waiting for their partner alone (the end of collection) instead of keeping them for a restart')
     .option('--otlp-http <host:port>', 'OTLP/HTTP listen address (POST /v1/traces), or off', COLLECT_DEFAULTS.http)
     .option('--otlp-grpc <host:port>', 'OTLP/gRPC listen address, or off', COLLECT_DEFAULTS.grpc)
     .option('--interval <seconds>', 'seconds between checkpoints: a crash loses at most this much', positiveInt, COLLECT_DEFAULTS.intervalSeconds)
@@ -178,13 +180,16 @@ Exit codes: 0 ok, 2 bad usage or input, 3 records rejected, 4 endpoints unresolv
     .option('--max-body-bytes <bytes>', 'largest request body, before and after decompression (413 past it)', positiveInt, COLLECT_DEFAULTS.maxBodyBytes)
     .option('--max-queued-bytes <bytes>', 'bytes of requests waiting to be read, past which senders are told to retry later (429, gRPC UNAVAILABLE)', positiveInt, COLLECT_DEFAULTS.maxQueuedBytes)
     .option('--max-external-endpoints <n>', 'world/unknown endpoints kept per workload and port (as observe)', nonNegativeInt, DEFAULT_MAX_EXTERNAL_ENDPOINTS)
+    .option('--token-file <file>', 'require Authorization: Bearer TOKEN of every request, TOKEN being this file\'s content (trimmed); a file, so that the token is not in the process list')
+    .option('--tls-cert <file>', 'serve both listeners over TLS with this PEM certificate chain (with --tls-key)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('-q, --quiet', 'only the listening line on stderr, no line per checkpoint')
     .addHelpText(
       'after',
       `
 Point an OpenTelemetry Collector's otlphttp or otlp exporter, or an SDK's OTLP exporter, at these
-addresses (docs/sources.md, "Traces"). Listen on 0.0.0.0 only where the network is trusted: OTLP
-has no authentication here.
+addresses (docs/sources.md, "Traces"). Spans claim their own workloads: beyond loopback, set
+--token-file (and --tls-cert/--tls-key), so that only your Collector can send.
 
 Examples:
   ztmap collect -i inv.json -o traces-graph
@@ -193,11 +198,21 @@ Examples:
 
 Exit codes: 0 stopped by SIGTERM/SIGINT after the last checkpoint, 2 bad usage or cannot listen, 1 internal error.`,
     )
-    .action(async (flags: { inventory: string[]; out: string; otlpHttp: string; otlpGrpc: string; interval: number; joinWait: number; maxPending: number; maxBodyBytes: number; maxQueuedBytes: number; maxExternalEndpoints: number; quiet?: boolean }) => {
+    .action(async (flags: { inventory: string[]; out: string; otlpHttp: string; otlpGrpc: string; interval: number; joinWait: number; maxPending: number; maxBodyBytes: number; maxQueuedBytes: number; maxExternalEndpoints: number; tokenFile?: string; tlsCert?: string; tlsKey?: string; flushOnStop?: boolean; quiet?: boolean }) => {
       const http = listenAddress(flags.otlpHttp, '--otlp-http');
       const grpc = listenAddress(flags.otlpGrpc, '--otlp-grpc');
       if (http === undefined && grpc === undefined) throw new ConfigError('collect: --otlp-http and --otlp-grpc are both off; nothing would be received.');
+      if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new ConfigError('collect: --tls-cert and --tls-key go together.');
+      // A lone gzip body holds itself and its output: the queue must take that, or it would be refused forever.
+      if (flags.maxQueuedBytes < 2 * flags.maxBodyBytes) throw new ConfigError(`collect: --max-queued-bytes (${flags.maxQueuedBytes}) must be at least twice --max-body-bytes (${flags.maxBodyBytes}): a gzip body and its output are held together.`);
+      const token = flags.tokenFile === undefined ? undefined : (await readNamedText(flags.tokenFile, '--token-file', 'Pass a file holding the bearer token.')).trim();
+      if (token === '') throw new ConfigError(`collect: --token-file ${flags.tokenFile} is empty.`);
+      const tls =
+        flags.tlsCert === undefined || flags.tlsKey === undefined
+          ? undefined
+          : { cert: Buffer.from(await readNamedText(flags.tlsCert, '--tls-cert', 'Pass a PEM certificate chain.')), key: Buffer.from(await readNamedText(flags.tlsKey, '--tls-key', 'Pass a PEM private key.')) };
       const last = await collectSpans({
+        ...(flags.flushOnStop === true ? { flushOnStop: true } : {}),
         inventory: flags.inventory,
         out: flags.out,
         ...(http === undefined ? {} : { http }),
@@ -208,6 +223,8 @@ Exit codes: 0 stopped by SIGTERM/SIGINT after the last checkpoint, 2 bad usage o
         maxBodyBytes: flags.maxBodyBytes,
         maxQueuedBytes: flags.maxQueuedBytes,
         maxExternalEndpoints: flags.maxExternalEndpoints,
+        ...(token === undefined ? {} : { token }),
+        ...(tls === undefined ? {} : { tls }),
         onListening: (a) => process.stderr.write(`collect: listening${a.http === undefined ? '' : ` otlp-http=${a.http}`}${a.grpc === undefined ? '' : ` otlp-grpc=${a.grpc}`}\n`),
         onCheckpoint: (s) => {
           if (flags.quiet === true) return;
@@ -215,7 +232,7 @@ Exit codes: 0 stopped by SIGTERM/SIGINT after the last checkpoint, 2 bad usage o
           const rejected = sum(s.spans.rejected);
           const refused = sum(s.requests.refused);
           process.stderr.write(
-            `collect: checkpoint ${s.checkpoints}: ${s.graph.edges} edges; ${s.spans.received} spans (${s.spans.pairs} joined pairs, ${s.spans.pending} waiting, ${s.spans.expired + s.spans.evicted} gave up waiting), ${rejected} rejected; requests ${s.requests.accepted} ok, ${s.requests.partial} partial, ${sum(s.requests.badData)} bad, ${refused} refused\n`,
+            `collect: checkpoint ${s.checkpoints}: ${s.graph.edges} edges; ${s.spans.received} spans (${s.spans.pairs} joined pairs, ${s.spans.pending} waiting, ${s.spans.expired + s.spans.evicted + s.spans.flushed} gave up waiting), ${rejected} rejected; requests ${s.requests.accepted} ok, ${s.requests.partial} partial, ${sum(s.requests.badData)} bad, ${refused} refused\n`,
           );
         },
       });

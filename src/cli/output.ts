@@ -52,7 +52,7 @@ export type FileContent = string | Buffer | Iterable<string | Buffer> | AsyncIte
 
 interface Staging {
   /** Write `content` at `rel` (its first segment one of the unit's entries); returns the path it will have in OUT. */
-  write(rel: string, content: FileContent): Promise<string>;
+  write(rel: string, content: FileContent, options?: { private?: boolean }): Promise<string>;
 }
 
 export interface ReplaceOptions<T> {
@@ -119,9 +119,9 @@ const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | c
  * Create `path` (never an existing file, never through a link), write it, fsync, close. A whole
  * text goes through `writeWhole`, with its fsync awaited here; pieces are written as they come.
  */
-async function writeNew(path: string, content: FileContent): Promise<void> {
+async function writeNew(path: string, content: FileContent, mode = 0o666): Promise<void> {
   if (typeof content === 'string' || Buffer.isBuffer(content)) {
-    const fd = writeWhole(path, content);
+    const fd = writeWhole(path, content, mode);
     try {
       await fsyncFd(fd);
     } finally {
@@ -130,7 +130,7 @@ async function writeNew(path: string, content: FileContent): Promise<void> {
     return;
   }
   step();
-  const fh = await open(path, CREATE_NEW, 0o666);
+  const fh = await open(path, CREATE_NEW, mode);
   try {
     let at = 0;
     for await (const bytes of piecesOf(content)) {
@@ -154,10 +154,10 @@ async function writeNew(path: string, content: FileContent): Promise<void> {
  * `PendingSyncs`. A proposal's thousands of small manifests otherwise cost four thread-pool
  * round trips each (open, two writes, close): 1.4 s of 5.5 at 5,000 workloads.
  */
-function writeWhole(path: string, content: string | Buffer): number {
+function writeWhole(path: string, content: string | Buffer, mode = 0o666): number {
   const bytes = typeof content === 'string' ? Buffer.from(content) : content;
   step();
-  const fd = openSync(path, CREATE_NEW, 0o666);
+  const fd = openSync(path, CREATE_NEW, mode);
   try {
     const half = bytes.length >> 1;
     writeAllSync(fd, bytes, 0, half);
@@ -347,7 +347,9 @@ export async function replaceOutputs<T>(o: ReplaceOptions<T>): Promise<T> {
   const syncs = new PendingSyncs();
   const madeDirs = new Set<string>([staging]);
   const api: Staging = {
-    write: async (rel, content) => {
+    write: async (rel, content, options) => {
+      // Private files (what may hold a sender's data as it came) are readable by the owner alone.
+      const mode = options?.private === true ? 0o600 : 0o666;
       const abs = resolve(staging, rel);
       const top = relative(staging, abs).split(sep)[0]!;
       if (!abs.startsWith(staging + sep) || !o.owned.includes(top)) {
@@ -360,8 +362,8 @@ export async function replaceOutputs<T>(o: ReplaceOptions<T>): Promise<T> {
           await mkdir(parent, { recursive: true });
           for (let d = parent; d.startsWith(staging + sep); d = dirname(d)) madeDirs.add(d);
         }
-        if (typeof content === 'string' || Buffer.isBuffer(content)) await syncs.add(writeWhole(abs, content), abs);
-        else await writeNew(abs, content);
+        if (typeof content === 'string' || Buffer.isBuffer(content)) await syncs.add(writeWhole(abs, content, mode), abs);
+        else await writeNew(abs, content, mode);
       } catch (err) {
         throw outputError(err, `${o.unit}: writing ${rel}`, abs, intact);
       }

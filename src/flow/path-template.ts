@@ -465,3 +465,25 @@ export function pathTemplate(raw: string): string {
 export function detached(s: string): string {
   return (' ' + s).slice(1);
 }
+
+// One raw segment for each placeholder, which pathTemplate turns back into that placeholder.
+const EXEMPLARS: Record<string, string> = {
+  '{id}': '0',
+  '{uuid}': '00000000-0000-4000-8000-000000000000',
+  '{hex}': '0123456789abcdef0123',
+  '{date}': '2000-01-01',
+  '{email}': 'user@example.com',
+  '{token}': 'eyJhbGciOiJub25lIn0.e30.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+  '/{more}': '/more/more',
+};
+
+/**
+ * A raw path with the template of `raw` but none of its ids or tokens: what may be kept where
+ * a raw path is needed later (a receiver's checkpoint of spans still waiting), so that the path
+ * templates the same then. undefined when no such path is found (the caller drops the path).
+ */
+export function exemplarPath(raw: string): string | undefined {
+  const template = pathTemplate(raw);
+  const exemplar = template.replace(/\/\{more\}|\{(id|uuid|hex|date|email|token)\}/g, (p) => EXEMPLARS[p]!);
+  return pathTemplate(exemplar) === template && !/\{|\}/.test(exemplar) ? exemplar : undefined;
+}

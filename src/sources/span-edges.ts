@@ -103,6 +103,14 @@ export interface SpanJoinerOptions {
   maxWaitMs: number;
   /** The decoder named in each flow's evidence (`otlp-json`, `jaeger-json`, `zipkin-json`). */
   decoder: string;
+  /**
+   * A receiver's clock (epoch ms): when set, a span waits from its arrival, and span times never
+   * move the clock. Spans reach a receiver late (a Collector's tail sampling waits 30 s, retries
+   * hold them longer) and senders' clocks are skewed: by span time, such a span would expire as
+   * it arrives, and one sender stamped ahead would stop every join. Files have no arrival time:
+   * there, span time is the clock.
+   */
+  now?: () => number;
 }
 
 /** A messaging span's topic: evidence that links producers and consumers, never an edge. */
@@ -195,10 +203,12 @@ export class SpanJoiner {
     this._counts.spans++;
     if (span.traceId === '' || span.spanId === '') return this._sinks.rejects.add('span-missing-id', span.location, `${nameOf(span)}: no trace or span id`);
     if (!Number.isFinite(span.start)) return this._sinks.rejects.add('span-invalid-time', span.location, nameOf(span));
-    const time = timeOf(span);
+    const now = this._opts.now;
+    const time = now === undefined ? timeOf(span) : now();
+    if (now !== undefined) this._watermark = Math.max(this._watermark, time);
     // Only spans that can join move the clock, and one span at most maxWaitMs past it: a single
     // span stamped decades ahead (skew, damage) must not expire everything waiting.
-    if ((span.kind === 'client' || span.kind === 'server') && time > this._watermark) {
+    else if ((span.kind === 'client' || span.kind === 'server') && time > this._watermark) {
       this._watermark = this._watermark === -Infinity ? time : Math.min(time, this._watermark + this._opts.maxWaitMs);
     }
     if (span.kind === 'internal' || span.kind === 'unspecified') this._sinks.skips.add(`span-${span.kind}`, span.location, nameOf(span));

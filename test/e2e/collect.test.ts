@@ -4,7 +4,7 @@
 // what it answers (opentelemetry-proto docs/specification.md), and what a SIGKILL costs.
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request, type ClientRequest } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -14,7 +14,7 @@ import type { EdgeAttributes } from '../../src/graph/attributes.js';
 import { readGraphFile } from '../../src/graph/json.js';
 import { ExportTraceServiceResponse as Response } from '../../src/sources/decoders/otlp-messages.js';
 import { grpcExport, nextCheckpoint, post, startCollect, status, type Collector } from '../support/collect-process.js';
-import { tempDir } from '../support/cli.js';
+import { tempDir, ztmap } from '../support/cli.js';
 import { deployment, service, writeInventory } from '../support/kube.js';
 import { otlpProto, otlpRequest, type SpanSpec } from '../support/traces.js';
 
@@ -124,7 +124,7 @@ describe('ztmap collect: the OTLP receiver @e2e', function () {
 
   it('answers as OTLP requires: partial success, 400, 404, 405, 413, 415, 429 with Retry-After; and keeps serving', async () => {
     const out = join(dir, 'answers');
-    const c = await start(['-i', inv, '-o', out, '--interval', '1', '--max-body-bytes', '20000', '--max-queued-bytes', '4000']);
+    const c = await start(['-i', inv, '-o', out, '--interval', '1', '--max-body-bytes', '20000', '--max-queued-bytes', '40000']);
     const { client, server } = call(0, nowMicros());
     const bad = { ...server, spanId: hex(99, 16), traceId: 'not-hex' };
 
@@ -156,17 +156,33 @@ describe('ztmap collect: the OTLP receiver @e2e', function () {
     assert.equal((await grpcExport(c.grpc, cut.subarray(0, cut.length - 4))).error?.code, grpc.status.INVALID_ARGUMENT);
     assert.equal((await grpcExport(c.grpc, Buffer.alloc(30_000, 0x0a))).error?.code, grpc.status.RESOURCE_EXHAUSTED);
 
-    // 429: while one body of 10,000 bytes is half received, the queue (4,000 bytes) is full.
-    const slow = await new Promise<ClientRequest>((resolve) => {
-      const req = request(`${c.http}/v1/traces`, { method: 'POST', headers: { ...JSON_TYPE, 'Content-Length': 10_000 } });
-      req.on('error', () => undefined);
-      req.write(Buffer.alloc(5000, 0x20), () => setTimeout(() => resolve(req), 200));
-    });
+    // 429: while two bodies of 20,000 bytes are half received, the queue (40,000 bytes, reserved
+    // as each body's length is declared) is full.
+    const slowBody = () =>
+      new Promise<ClientRequest>((resolve) => {
+        const req = request(`${c.http}/v1/traces`, { method: 'POST', headers: { ...JSON_TYPE, 'Content-Length': 20_000 } });
+        req.on('error', () => undefined);
+        req.write(Buffer.alloc(5000, 0x20), () => setTimeout(() => resolve(req), 200));
+      });
+    const slow = [await slowBody(), await slowBody()];
     const busy = await post(c.http, json([client]), JSON_TYPE);
     assert.equal(busy.status, 429);
     assert.equal(busy.headers['retry-after'], '5');
-    slow.destroy();
+    for (const r of slow) r.destroy();
     await new Promise((r) => setTimeout(r, 200));
+    // A chunked body (no Content-Length) over the limit is answered 413 too, not reset.
+    const chunked = await new Promise<number | string>((resolve) => {
+      const req = request(`${c.http}/v1/traces`, { method: 'POST', headers: JSON_TYPE }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+      for (let i = 0; i < 30; i++) req.write(Buffer.alloc(1000, 0x20));
+      req.end();
+    });
+    assert.equal(chunked, 413);
+    // An empty request is a success, in JSON as in protobuf.
+    assert.deepEqual([(await post(c.http, '{}', JSON_TYPE)).status, (await post(c.http, Buffer.alloc(0), PROTOBUF)).status], [200, 200]);
 
     // Still serving.
     assert.equal((await post(c.http, json([client, server]), JSON_TYPE)).status, 200);
@@ -176,7 +192,7 @@ describe('ztmap collect: the OTLP receiver @e2e', function () {
     assert.equal(s.requests.refused['unsupported-media-type'], 2);
     assert.equal(s.requests.refused['not-found'], 1);
     // Two 413s over HTTP; grpc-js refuses the oversize message itself, before ztmap sees it.
-    assert.equal(s.requests.refused['too-large'], 2);
+    assert.equal(s.requests.refused['too-large'], 3);
     assert.deepEqual(Object.keys(s.requests.badData).sort(), ['malformed-otlp-json', 'malformed-otlp-protobuf']);
     assert.equal(s.requests.badData['malformed-otlp-protobuf'], 2);
     assert.deepEqual(s.spans.rejected, { 'invalid-start-time': 1, 'invalid-trace-id': 1 });
@@ -243,11 +259,68 @@ describe('ztmap collect: the OTLP receiver @e2e', function () {
     assert.equal(s.spans.pairs, 3);
     assert.deepEqual(s.senders[0], ['storm', 3000]);
     assert.equal(await stop(c), 0, c.stderr());
+    // A stop keeps what waits for a restart (no --flush-on-stop): nothing more given up.
     const done = status(out)!;
-    assert.equal(done.spans.pending, 0);
-    assert.equal(done.spans.flushed + done.spans.evicted, 3001);
-    assert.equal(done.spans.flushed, done.spans.pending === 0 ? s.spans.pending : NaN);
+    assert.deepEqual([done.spans.pending, done.spans.flushed, done.spans.evicted], [s.spans.pending, 0, s.spans.evicted]);
     assert.equal((await edges(out)).get(CART)?.client.requests, 3);
   });
-});
 
+  it('late spans and a sender whose clock runs ahead still join; a graceful restart keeps the spans waiting', async () => {
+    const out = join(dir, 'late');
+    const args = ['-i', inv, '-o', out, '--interval', '1', '--join-wait', '5'];
+    const first = await start(args);
+    // A Collector's tail sampling holds spans 30 s or more: these ended 40 s ago, and arrive apart.
+    const late = call(30, nowMicros() - 40_000_000);
+    assert.equal((await post(first.http, json([late.client]), JSON_TYPE)).status, 200);
+    // Meanwhile a sender stamped an hour ahead: it moves no clock.
+    const ahead = call(31, nowMicros() + 3_600_000_000);
+    assert.equal((await post(first.http, json([{ ...ahead.server, parentSpanId: undefined }]), JSON_TYPE)).status, 200);
+    assert.equal((await post(first.http, json([late.server]), JSON_TYPE)).status, 200);
+    // A client waiting across a graceful restart.
+    const across = call(32, nowMicros());
+    assert.equal((await post(first.http, json([across.client]), JSON_TYPE)).status, 200);
+    assert.equal(await stop(first), 0, first.stderr());
+    assert.equal(status(out)!.spans.pending, 1);
+    const second = await start(args);
+    assert.equal((await post(second.http, json([across.server]), JSON_TYPE)).status, 200);
+    assert.equal(await stop(second), 0, second.stderr());
+    const e = (await edges(out)).get(CART)!;
+    // Both calls joined: counted once each (client side), with the route template.
+    assert.deepEqual([e.client.requests, e.paths], [2, ['/cart/{id}']]);
+    assert.equal(status(out)!.spans.pairs, 1);
+  });
+
+  it("refuses an OUT that holds another command's graph.json; --flush-on-stop counts what waits alone", async () => {
+    const out = join(dir, 'foreign');
+    const c = await start(['-i', inv, '-o', out, '--interval', '1', '--flush-on-stop']);
+    const lone = call(40, nowMicros());
+    assert.equal((await post(c.http, json([lone.client]), JSON_TYPE)).status, 200);
+    assert.equal(await stop(c), 0, c.stderr());
+    assert.deepEqual([status(out)!.spans.pending, status(out)!.spans.flushed], [0, 1]);
+    assert.ok((await edges(out)).size === 1);
+    // observe's output: collect must not take it for its checkpoint.
+    const observed = join(dir, 'observed');
+    const run = ztmap(['observe', '-i', inv, '-o', observed, '--merge', join(out, 'graph.json')]);
+    assert.equal(run.status, 0, run.stderr);
+    await assert.rejects(startCollect(['-i', inv, '-o', observed]), /collect did not write/);
+  });
+
+  it('with --token-file, a request without the bearer token is refused (401, UNAUTHENTICATED)', async () => {
+    const out = join(dir, 'token');
+    const tokenFile = join(dir, 'token.txt');
+    writeFileSync(tokenFile, 'not-a-real-token-42\n');
+    const c = await start(['-i', inv, '-o', out, '--interval', '1', '--token-file', tokenFile]);
+    const { client, server } = call(50, nowMicros());
+    const body = json([client, server]);
+    const none = await post(c.http, body, JSON_TYPE);
+    assert.deepEqual([none.status, none.headers['www-authenticate']], [401, 'Bearer']);
+    assert.equal((await post(c.http, body, { ...JSON_TYPE, Authorization: 'Bearer not-a-real-token-41' })).status, 401);
+    assert.equal((await post(c.http, body, { ...JSON_TYPE, Authorization: 'Bearer not-a-real-token-42' })).status, 200);
+    assert.equal((await grpcExport(c.grpc, proto([client]))).error?.code, grpc.status.UNAUTHENTICATED);
+    assert.equal((await grpcExport(c.grpc, proto([call(51, nowMicros()).client]), { token: 'not-a-real-token-42' })).error, undefined);
+    assert.equal(await stop(c), 0, c.stderr());
+    const s = status(out)!;
+    assert.equal(s.requests.refused['unauthenticated'], 3);
+    assert.equal(s.spans.accepted, 3);
+  });
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ByteKey } from '../../src/flow/byte-keys.js';
-import { MAX_SEGMENTS, pathTemplate, writePathTemplate } from '../../src/flow/path-template.js';
+import { exemplarPath, MAX_SEGMENTS, pathTemplate, writePathTemplate } from '../../src/flow/path-template.js';
 
 const ALNUM = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const email = fc
@@ -119,6 +119,21 @@ describe('path templates', () => {
         assert.equal(pathTemplate(raw), raw);
       }),
       { seed: 11, numRuns: 3000 },
+    );
+  });
+
+  it('property: an exemplar path templates as the raw path does, and holds none of its ids or tokens', () => {
+    const secret = fc.oneof(fc.uuid(), fc.nat().map((n) => String(100000 + n)), fc.constantFrom('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlc2lnbmF0dXJl', 'alice@example.org', '2026-11-24', 'f00dfacef00dfacef00d'));
+    const seg = fc.oneof(fc.constantFrom('api', 'v1', 'users', 'reset', 'x.css', '%7Bx%7D', 'cart;jsessionid=ABC'), secret, fc.string({ maxLength: 30 }).map((s) => s.replace(/[/?#]/g, '')));
+    fc.assert(
+      fc.property(fc.array(seg, { maxLength: 20 }), fc.array(secret, { minLength: 1, maxLength: 3 }), (segs, secrets) => {
+        const raw = '/' + [...segs, ...secrets].join('/');
+        const e = exemplarPath(raw);
+        if (e === undefined) return;
+        assert.equal(pathTemplate(e), pathTemplate(raw));
+        for (const x of secrets) if (pathTemplate(raw).split('/').every((part) => part !== x)) assert.ok(!e.split('/').includes(x), `${x} in ${e}`);
+      }),
+      { seed: 5, numRuns: 2000 },
     );
   });
 

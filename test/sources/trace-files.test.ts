@@ -447,7 +447,7 @@ function sameSpan(got: Span, want: SpanSpec, attributes: Record<string, Attribut
 }
 
 describe('trace files: queries never kept', () => {
-  const urls = { 'url.full': 'https://api.example.com/v1/pay?token=s3cr3t#frag', 'http.target': '/cart/1?session=abc', 'http.url': 'http://cart/x?key=k', 'url.query': 'token=s3cr3t', 'url.path': '/cart/1' };
+  const urls = { 'url.full': 'https://user:s3cr3t@api.example.com/v1/pay?token=s3cr3t#frag', 'http.target': '/cart/1?session=abc', 'http.url': 'http://cart/x?key=k', 'url.query': 'token=s3cr3t', 'url.path': '/cart/1' };
   const docs = [
     ['otlp-json', decodeOtlpJson(otlpRequest([spec({ attributes: urls })]), at)],
     ['otlp-proto', decodeOtlpProto(otlpProto(otlpRequest([spec({ attributes: urls })])), at)],

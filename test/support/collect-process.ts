@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { CollectStatus } from '../../src/cli/commands/collect.js';
@@ -56,9 +57,10 @@ export interface HttpAnswer {
 }
 
 /** POSTs `body` to `${base}${path}` with the given headers. */
-export function post(base: string, body: Buffer | string, headers: Record<string, string | number>, path = '/v1/traces'): Promise<HttpAnswer> {
+export function post(base: string, body: Buffer | string, headers: Record<string, string | number>, path = '/v1/traces', ca?: Buffer): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, { method: 'POST', headers: { 'Content-Length': Buffer.byteLength(body), ...headers } }, (res) => {
+    const send = base.startsWith('https:') ? httpsRequest : request;
+    const req = send(`${base}${path}`, { method: 'POST', headers: { 'Content-Length': Buffer.byteLength(body), ...headers }, ...(ca === undefined ? {} : { ca }) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -69,14 +71,17 @@ export function post(base: string, body: Buffer | string, headers: Record<string
 }
 
 /** One OTLP/gRPC TraceService/Export call with a raw protobuf body: the response bytes, or the gRPC error. */
-export function grpcExport(address: string, body: Buffer): Promise<{ response?: Buffer; error?: grpc.ServiceError }> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+export function grpcExport(address: string, body: Buffer, o: { token?: string; ca?: Buffer } = {}): Promise<{ response?: Buffer; error?: grpc.ServiceError }> {
+  const client = new grpc.Client(address, o.ca === undefined ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(o.ca));
+  const metadata = new grpc.Metadata();
+  if (o.token !== undefined) metadata.set('authorization', `Bearer ${o.token}`);
   return new Promise((resolve) => {
     client.makeUnaryRequest(
       '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
       (b: Buffer) => b,
       (b: Buffer) => b,
       body,
+      metadata,
       (error, response) => {
         client.close();
         resolve(error ? { error } : { response: response! });

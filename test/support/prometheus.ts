@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compare } from '../../src/flow/compare.js';
 import { ROOT } from './paths.js';
+import { throwawayCertificates } from './certificates.js';
 
 const PROMETHEUS_SCRIPT = join(ROOT, 'scripts', 'prometheus.sh');
 
@@ -226,30 +227,6 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(timer);
-}
-
-interface Certificates {
-  ca: string;
-  serverCert: string;
-  serverKey: string;
-  clientCert: string;
-  clientKey: string;
-}
-
-/** A CA and, signed by it, a server certificate for 127.0.0.1 (only: `localhost` is a name mismatch) and a client certificate; P-256, valid two days. */
-function throwawayCertificates(dir: string): Certificates {
-  const f = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl('req', '-x509', ...key, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=ztmap test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-  const sign = (name: string, cn: string, extensions: string) => {
-    writeFileSync(f(`${name}.ext`), extensions);
-    openssl('req', ...key, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`);
-    openssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-set_serial', String(Date.now()), '-days', '2', '-out', f(`${name}.crt`), '-extfile', f(`${name}.ext`));
-  };
-  sign('server', '127.0.0.1', 'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  sign('client', 'ztmap', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
-  return { ca: f('ca.crt'), serverCert: f('server.crt'), serverKey: f('server.key'), clientCert: f('client.crt'), clientKey: f('client.key') };
 }
 
 export interface BearerProxy {

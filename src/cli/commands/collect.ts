@@ -15,7 +15,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, type ReceivedLocation } from '../../errors.js';
+import { ConfigError, formatLocation, InputError, type ReceivedLocation } from '../../errors.js';
 import { compare } from '../../flow/compare.js';
 import { endpointKeyOf } from '../../flow/endpoint-key.js';
 import type { Flow } from '../../flow/flow.js';
@@ -36,6 +36,7 @@ import { SpanJoiner } from '../../sources/span-edges.js';
 import { OtlpReceiver, type ExportAnswer, type ListenAddress, type OtlpExport } from '../../sources/transports/otlp-receiver.js';
 import { Tally } from '../../tally.js';
 import { excerpt } from '../../text.js';
+import { exemplarPath } from '../../flow/path-template.js';
 import { makeOutDir } from '../out-dir.js';
 import { recoverOutputs, replaceOutputs } from '../output.js';
 
@@ -66,6 +67,12 @@ export interface CollectOptions {
   maxBodyBytes: number;
   maxQueuedBytes: number;
   maxExternalEndpoints?: number;
+  /** On SIGTERM/SIGINT, count every span still waiting alone (the end of collection) instead of keeping it for a restart. */
+  flushOnStop?: boolean;
+  /** Required of every request as `Authorization: Bearer TOKEN`. */
+  token?: string;
+  /** TLS for both listeners (PEM). */
+  tls?: { cert: Buffer; key: Buffer };
   /** Told once the receiver listens, with the addresses bound. */
   onListening?(addresses: { http?: string; grpc?: string }): void;
   /** Told after each checkpoint. */
@@ -111,7 +118,7 @@ export function listenAddress(v: string, flag: string): ListenAddress | undefine
   if (v === '' || v === 'off') return undefined;
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(v);
   const port = m === null ? NaN : Number(m[3]);
-  if (m === null || port > 65535) throw new InputError(`${flag}: expected HOST:PORT (e.g. 127.0.0.1:4318, [::1]:4318, 0.0.0.0:4318) or off, got ${JSON.stringify(v)}.`);
+  if (m === null || port > 65535) throw new ConfigError(`${flag}: expected HOST:PORT (e.g. 127.0.0.1:4318, [::1]:4318, 0.0.0.0:4318) or off, got ${JSON.stringify(v)}.`);
   return { host: m[1] ?? m[2]!, port };
 }
 
@@ -125,6 +132,8 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
   const inventory = buildInventory((await loadCombined(opts.inventory)).objects);
   const previous = await readCheckpoint(opts.out);
 
+  // Spans rejected as they were decoded (never given to the joiner), and by the joiner itself.
+  const decodeRejects = new Tally();
   const rejects = new Tally();
   const skips = new Tally();
   // Bodies that were no request at all (400), apart from the spans rejected in requests that were.
@@ -136,7 +145,8 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
   const requests = { accepted: 0, partial: 0 };
   const senders = new Map<string, number>();
   const joiner = new SpanJoiner(
-    { maxPending: opts.maxPending, maxWaitMs: opts.joinWaitSeconds * 1000, decoder: 'otlp' },
+    // Arrival time is the clock (span-edges.ts, SpanJoinerOptions.now): late or skewed spans still join.
+    { maxPending: opts.maxPending, maxWaitMs: opts.joinWaitSeconds * 1000, decoder: 'otlp', now: Date.now },
     {
       flow(f: Flow) {
         for (const rf of resolver.resolve({ ...f, endpointKey: endpointKeyOf(f) })) builder.add(rf);
@@ -158,6 +168,8 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
         badBodies.add('malformed-otlp-json', e.location, `${(err as Error).message}: ${excerpt(e.body.subarray(0, 200).toString('utf8'))}`);
         return { kind: 'bad-data', message: `the body is not JSON: ${(err as Error).message}` };
       }
+      // `{}` is the JSON of an empty request (proto3 omits empty lists): a success, as in protobuf.
+      if (typeof doc === 'object' && doc !== null && !Array.isArray(doc) && !Object.hasOwn(doc, 'resourceSpans')) doc = { resourceSpans: [] };
       d = decodeOtlpJson(doc, e.location);
     }
     if (d.kind === 'reject') {
@@ -170,14 +182,15 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
       return { kind: 'accepted', rejectedSpans: 0 };
     }
     const batch = d.value;
-    for (const r of batch.rejected) rejects.add(r.reason, e.location, `${r.at}: ${r.detail}`);
+    for (const r of batch.rejected) decodeRejects.add(r.reason, e.location, `${r.at}: ${r.detail}`);
     for (const n of batch.notes) skips.add(`span-repaired-${n.reason}`, e.location, `${n.at}: ${n.detail}`);
     for (const span of batch.spans) {
       const name = String(span.resource['service.name'] ?? '(no service.name)');
       const key = senders.has(name) || senders.size < SENDERS_KEPT ? name : '(other)';
       senders.set(key, (senders.get(key) ?? 0) + 1);
     }
-    joiner.addBatch(batch.spans);
+    // Only what edges are made of is held while a span waits (and kept in the checkpoint).
+    joiner.addBatch(batch.spans.map(heldPart));
     if (batch.rejected.length === 0) {
       requests.accepted++;
       return { kind: 'accepted', rejectedSpans: 0 };
@@ -194,8 +207,13 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
     maxBodyBytes: opts.maxBodyBytes,
     maxQueuedBytes: opts.maxQueuedBytes,
     retryAfterSeconds: COLLECT_DEFAULTS.retryAfterSeconds,
+    ...(opts.token === undefined ? {} : { token: opts.token }),
+    ...(opts.tls === undefined ? {} : { tls: opts.tls }),
     onExport,
-    onRefused: (reason: string, location: ReceivedLocation, detail: string) => refused.add(reason, location, detail),
+    onInternalError: (err: unknown, location: ReceivedLocation) =>
+      process.stderr.write(`ztmap collect: internal error on ${formatLocation(location)} (answered 500, collect goes on): ${(err as Error).stack ?? String(err)}\nPlease report this.\n`),
+    // A body that came whole but is no gzip is bad data, as a body that is no request.
+    onRefused: (reason: string, location: ReceivedLocation, detail: string) => (reason === 'bad-gzip' ? badBodies : refused).add(reason, location, detail),
   });
   let listening: { http?: string; grpc?: string };
   try {
@@ -219,7 +237,7 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
       ...(previous.resumed === undefined ? {} : { resumed: previous.resumed }),
       listening,
       requests: { ...requests, badData: counts(badBodies), refused: counts(refused) },
-      spans: { received: c.spans + rejects.total, accepted: c.spans, rejected: counts(rejects), skipped: counts(skips), flows: c.flows, pairs: c.pairs, pending: c.pending, expired: c.expired, evicted: c.evicted, flushed: c.flushed },
+      spans: { received: c.spans + decodeRejects.total, accepted: c.spans, rejected: counts(mergedTally(decodeRejects, rejects)), skipped: counts(skips), flows: c.flows, pairs: c.pairs, pending: c.pending, expired: c.expired, evicted: c.evicted, flushed: c.flushed },
       senders: [...senders].sort((a, b) => b[1] - a[1] || compare(a[0], b[0])).slice(0, SENDERS_SHOWN),
       unresolved: counts(unresolved),
       graph: { nodes: 0, edges: 0 },
@@ -240,7 +258,7 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
         await staging.write('nodes.csv', nodesCsvChunks(graph));
         await staging.write('edges.csv', edgesCsvChunks(graph));
         await staging.write('collect-status.json', JSON.stringify(s, null, 1) + '\n');
-        await staging.write('collect-pending.json', pendingChunks(pending));
+        await staging.write('collect-pending.json', pendingChunks(pending), { private: true });
         await staging.write('graph.json', graphJsonChunks(graph));
       },
     });
@@ -269,7 +287,9 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
   clearInterval(timer);
   await receiver.stop();
   await writing;
-  joiner.flush();
+  // Spans still waiting stay in the checkpoint, to join after a restart (a rolling restart must
+  // not break joins); a last stop says so and counts them alone.
+  if (opts.flushOnStop === true) joiner.flush();
   return checkpoint();
 }
 
@@ -280,17 +300,56 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
  */
 function* pendingChunks(spans: readonly Span[]): Generator<string> {
   yield '{"version":1,"spans":[';
-  for (const [i, s] of spans.entries()) yield (i === 0 ? '\n' : ',\n') + JSON.stringify({ ...s, resource: kept(s.resource), attributes: kept(s.attributes) });
+  for (const [i, s] of spans.entries()) yield (i === 0 ? '\n' : ',\n') + JSON.stringify(s);
   yield '\n]}\n';
 }
 
-const READ_NAMESPACES = /^(http|url|server|client|network|net|peer|rpc|messaging|service|k8s)\./;
-const NEVER_KEPT = /\.(header|metadata|headers)\./;
+// The conventions the joiner reads (span-edges.ts); Envoy's own tags (node_id, upstream_cluster).
+const READ_NAMESPACES = /^(http|url|server|client|network|net|peer|rpc|messaging|service|k8s)\.|^(node_id|upstream_cluster)$/;
+const NEVER_KEPT = /\.(header|headers|metadata)\./;
+/** Attributes held per span at most: the namespaces above are the sender's to fill. */
+const MAX_HELD_ATTRIBUTES = 64;
+const URL_KEYS = new Set(['url.full', 'http.url']);
+const PATH_KEYS = new Set(['http.target', 'url.path', 'http.path']);
 
-function kept(attrs: Span['attributes']): Record<string, Span['attributes'][string]> {
+/**
+ * The part of a span that waits for its partner, in memory and in the checkpoint: the
+ * attributes of the conventions edges are made of, no headers or metadata, and raw paths as an
+ * exemplar of their template (`/reset/eyJ…` → `/reset/<a dummy token>`), so that no id or token
+ * is held or written while the path still templates the same.
+ */
+function heldPart(span: Span): Span {
+  return { ...span, resource: held(span.resource), attributes: held(span.attributes) };
+}
+
+function held(attrs: Span['attributes']): Record<string, Span['attributes'][string]> {
   const out: Record<string, Span['attributes'][string]> = {};
-  for (const [k, v] of Object.entries(attrs)) if (READ_NAMESPACES.test(k) && !NEVER_KEPT.test(k)) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  let n = 0;
+  for (const [k, v] of Object.entries(attrs)) {
+    if (!READ_NAMESPACES.test(k) || NEVER_KEPT.test(k) || n >= MAX_HELD_ATTRIBUTES) continue;
+    const value = typeof v === 'string' && (URL_KEYS.has(k) || PATH_KEYS.has(k)) ? exemplarUrl(v, URL_KEYS.has(k)) : v;
+    if (value === undefined) continue;
+    Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+    n++;
+  }
   return out;
+}
+
+/** A URL (or a path) with its path replaced by its exemplar; undefined when there is none. */
+function exemplarUrl(v: string, url: boolean): string | undefined {
+  if (!url) return v.startsWith('/') ? exemplarPath(v) : undefined;
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*)(.*)$/.exec(v);
+  if (m === null) return v.startsWith('/') ? exemplarPath(v) : undefined;
+  if (m[2] === '') return m[1];
+  const path = exemplarPath(m[2]!);
+  return path === undefined ? undefined : m[1]! + path;
+}
+
+function mergedTally(a: Tally, b: Tally): Tally {
+  const t = new Tally();
+  t.merge(a);
+  t.merge(b);
+  return t;
 }
 
 interface Checkpoint {
@@ -304,6 +363,20 @@ async function readCheckpoint(out: string): Promise<Checkpoint> {
   const graphFile = join(out, 'graph.json');
   const pendingFile = join(out, 'collect-pending.json');
   let graph: ServiceGraph | undefined;
+  // Only collect's own checkpoint is gone on from: a graph.json another command wrote (observe's)
+  // would be published again as collect's.
+  const marker = join(out, 'collect-status.json');
+  try {
+    await readFile(marker);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new InputError(`collect: cannot read ${marker} (${(err as Error).message}).`);
+    try {
+      await readFile(graphFile);
+    } catch {
+      return { pending: [] };
+    }
+    throw new ConfigError(`collect: ${out} holds a graph.json that collect did not write (no collect-status.json beside it). Choose another --out for collect, or move that graph away; to combine both, use observe --merge.`);
+  }
   try {
     graph = await readGraphFile(graphFile);
   } catch (err) {
@@ -312,14 +385,23 @@ async function readCheckpoint(out: string): Promise<Checkpoint> {
     throw err;
   }
   let pending: Span[] = [];
+  const unreadable = (why: string) =>
+    new InputError(`collect: ${pendingFile} cannot be read (${why}). It holds the spans that were waiting for their partner at the last checkpoint; remove it to go on without them.`);
+  let text: string | undefined;
   try {
-    const doc = JSON.parse(await readFile(pendingFile, 'utf8')) as { version?: unknown; spans?: unknown };
-    if (doc.version !== 1 || !Array.isArray(doc.spans) || !doc.spans.every(isSpanLike)) throw new Error('not a list of spans of version 1');
-    pending = doc.spans as Span[];
+    text = await readFile(pendingFile, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new InputError(`collect: ${pendingFile} cannot be read (${(err as Error).message}). It holds the spans that were waiting for their partner at the last checkpoint; remove it to go on without them.`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unreadable((err as Error).message);
+  }
+  if (text !== undefined) {
+    let doc: { version?: unknown; spans?: unknown };
+    try {
+      doc = JSON.parse(text) as typeof doc;
+    } catch (err) {
+      throw unreadable((err as Error).message);
     }
+    if (doc.version !== 1 || !Array.isArray(doc.spans) || !doc.spans.every(isSpanLike)) throw unreadable('not a list of spans of version 1');
+    pending = doc.spans as Span[];
   }
   return { graph, pending, resumed: { edges: graph.size, pendingSpans: pending.length } };
 }

@@ -207,13 +207,14 @@ export class SpanReader {
 
   /**
    * Sets `key` in `attrs` unless too long or already set (the first value wins; both are noted).
-   * A URL's query and fragment are cut here, before anything keeps the span (the joiner, a
+   * A URL's query, fragment and credentials are cut here, before anything keeps the span (the joiner, a
    * receiver's checkpoint of waiting spans): they carry tokens and session ids, and no rule
    * needs them (design.md §6).
    */
   put(attrs: Record<string, AttributeValue>, key: string, value: AttributeValue, field: string): void {
     if (QUERY_ONLY.has(key)) return;
-    if (typeof value === 'string' && WITH_QUERY.has(key)) value = value.replace(/[?#].*$/s, '');
+    // …and a URL's user:password@ likewise.
+    if (typeof value === 'string' && WITH_QUERY.has(key)) value = value.replace(/[?#].*$/s, '').replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, '$1');
     if (key.length > MAX_KEY_LENGTH) {
       this.note('attribute-dropped', `${field} key of ${key.length} characters ${quoted(key)} is longer than ${MAX_KEY_LENGTH}`);
       return;

@@ -5,6 +5,7 @@
 //        some spans were rejected; in the request's own encoding
 //   400  a body that is no request (undecodable); never retried by the client
 //   413  a body over the limit, before or after decompression (20 MiB by default, as the spec recommends)
+//   401  no or a wrong bearer token, when one is set (`Authorization: Bearer …`; gRPC UNAUTHENTICATED)
 //   415  a content type or encoding that is not OTLP's
 //   429  the queue of bodies waiting to be read is full (Retry-After)
 //   503  the receiver is stopping (Retry-After)
@@ -16,7 +17,9 @@
 // in arrival order and one at a time, to `onExport`, which says how many spans it rejected.
 // Bodies wait in a queue bounded in bytes; the queue is what gives backpressure.
 
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzip } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
@@ -50,19 +53,27 @@ export interface OtlpReceiverOptions {
   maxQueuedBytes: number;
   /** What Retry-After says, in seconds. */
   retryAfterSeconds: number;
+  /** When set, every request must carry `Authorization: Bearer TOKEN` (gRPC: the `authorization` metadata). */
+  token?: string;
+  /** When set, both listeners speak TLS with this certificate chain and key (PEM). */
+  tls?: { cert: Buffer; key: Buffer };
   onExport(e: OtlpExport): ExportAnswer;
+  /** A bug met while reading one request (answered 500; the receiver goes on). */
+  onInternalError?(err: unknown, location: ReceivedLocation): void;
   /** A request refused before its body was read (`reason`: 'too-large', 'unsupported-media-type', 'busy', 'stopping', 'bad-request'…). */
   onRefused?(reason: string, location: ReceivedLocation, detail: string): void;
 }
 
 const TRACES_PATH = '/v1/traces';
+/** Open HTTP connections at most (an SDK or Collector keeps a few). */
+const MAX_CONNECTIONS = 512;
 const GRPC_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 // google.rpc.Status (google/rpc/status.proto): what the spec says error bodies are. Defined by
 // reflection from its three fields, as protobufjs builds any message type.
 const Status = new protobuf.Type('Status').add(new protobuf.Field('code', 1, 'int32')).add(new protobuf.Field('message', 2, 'string'));
 new protobuf.Root().define('google.rpc').add(Status);
 // google.rpc.Code values the HTTP errors correspond to.
-const CODE = { invalidArgument: 3, resourceExhausted: 8, unavailable: 14, unimplemented: 12, internal: 13 } as const;
+const CODE = { invalidArgument: 3, resourceExhausted: 8, unavailable: 14, unimplemented: 12, internal: 13, unauthenticated: 16 } as const;
 
 interface Queued {
   e: OtlpExport;
@@ -90,28 +101,35 @@ export class OtlpReceiver {
     const out: { http?: string; grpc?: string } = {};
     if (this._o.http !== undefined) {
       const { host, port } = this._o.http;
-      const server = createServer((req, res) => this._onHttp(req, res));
-      // A slow sender must not hold a socket forever.
+      const handler = (req: IncomingMessage, res: ServerResponse) => this._onHttp(req, res);
+      const tls = this._o.tls;
+      const server: HttpServer = tls === undefined ? createServer(handler) : createTlsServer({ cert: tls.cert, key: tls.key }, handler);
+      // A slow sender must not hold a socket forever, nor many senders every descriptor.
       server.requestTimeout = 60_000;
       server.headersTimeout = 30_000;
+      server.maxConnections = MAX_CONNECTIONS;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => resolve());
       });
       this._http = server;
       const a = server.address() as AddressInfo;
-      out.http = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+      out.http = `${tls === undefined ? 'http' : 'https'}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
     }
     if (this._o.grpc !== undefined) {
       const { host, port } = this._o.grpc;
-      const server = new grpc.Server({ 'grpc.max_receive_message_length': this._o.maxBodyBytes });
+      // grpc-js holds each message whole before the handler sees it: streams per connection are
+      // few, so that what it holds stays near a few bodies per sender.
+      const server = new grpc.Server({ 'grpc.max_receive_message_length': this._o.maxBodyBytes, 'grpc.max_concurrent_streams': 4 });
       const raw = (b: Buffer) => b;
       server.addService(
         { Export: { path: GRPC_PATH, requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw, originalName: 'Export' } },
         { Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => void this._onGrpc(call, callback) },
       );
       const bound = await new Promise<number>((resolve, reject) => {
-        server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+        const tls = this._o.tls;
+        const credentials = tls === undefined ? grpc.ServerCredentials.createInsecure() : grpc.ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false);
+        server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials, (err, p) => (err ? reject(err) : resolve(p)));
       });
       this._grpc = server;
       out.grpc = `${host.includes(':') ? `[${host}]` : host}:${bound}`;
@@ -150,6 +168,18 @@ export class OtlpReceiver {
   }
 
   /** Whether `extra` more bytes would overfill the queue; an empty queue takes any body under the body limit. */
+  /** Whether `authorization` (a header or metadata value) carries the token, compared in constant time; true when no token is set. */
+  private _authorized(authorization: unknown): boolean {
+    const token = this._o.token;
+    if (token === undefined) return true;
+    if (typeof authorization !== 'string') return false;
+    const m = /^Bearer +(.+)$/i.exec(authorization.trim());
+    if (m === null) return false;
+    const given = Buffer.from(m[1]!);
+    const want = Buffer.from(token);
+    return given.length === want.length && timingSafeEqual(given, want);
+  }
+
   private _busy(extra: number): boolean {
     const held = this._queuedBytes + this._receivingBytes;
     return held > 0 && held + extra > this._o.maxQueuedBytes;
@@ -180,7 +210,7 @@ export class OtlpReceiver {
     } catch (err) {
       // A bug while reading one request must not stop the receiver: the request is answered
       // 500 (which OTLP clients do not retry) and the bug is shown.
-      process.stderr.write(`ztmap collect: internal error on ${next.e.location.receiver} request ${next.e.location.request}: ${(err as Error).stack ?? String(err)}\n`);
+      this._o.onInternalError?.(err, next.e.location);
       answer = { kind: 'failed', message: `internal error: ${(err as Error).message}` };
     }
     next.resolve(answer);
@@ -201,9 +231,19 @@ export class OtlpReceiver {
     const fail = (status: number, code: number, reason: string, message: string, headers: Record<string, string> = {}) => {
       this._refuse(reason, location, message);
       sendStatus(res, status, encoding ?? 'json', code, message, headers);
-      // The rest of the body is not read: the connection goes with the answer.
-      if (!req.complete) res.once('finish', () => req.destroy());
+      // The rest of a refused body is read and dropped (bounded in bytes and time), so that the
+      // sender sees the answer, not a reset it would retry; then the connection closes.
+      if (!req.complete) {
+        let drained = 0;
+        req.on('data', (c: Buffer) => {
+          drained += c.length;
+          if (drained > this._o.maxBodyBytes) req.destroy();
+        });
+        req.resume();
+        setTimeout(() => req.destroy(), 5000).unref();
+      }
     };
+    if (!this._authorized(req.headers['authorization'])) return fail(401, CODE.unauthenticated, 'unauthenticated', 'a bearer token is required: send Authorization: Bearer TOKEN (the token collect was started with)', { 'WWW-Authenticate': 'Bearer' });
     const path = (req.url ?? '').split('?')[0];
     if (path !== TRACES_PATH) return fail(404, CODE.unimplemented, 'not-found', `no such path; OTLP traces are POSTed to ${TRACES_PATH}`);
     if (req.method !== 'POST') return fail(405, CODE.unimplemented, 'method-not-allowed', `${TRACES_PATH} takes POST`, { Allow: 'POST' });
@@ -212,34 +252,50 @@ export class OtlpReceiver {
     if (contentEncoding !== 'identity' && contentEncoding !== 'gzip') return fail(415, CODE.invalidArgument, 'unsupported-media-type', `Content-Encoding ${JSON.stringify(contentEncoding)} is not supported: send gzip or none`);
     const retry = { 'Retry-After': String(this._o.retryAfterSeconds) };
     if (this._draining) return fail(503, CODE.unavailable, 'stopping', 'the receiver is stopping; retry later', retry);
-    const declared = Number(req.headers['content-length'] ?? 0);
+    const declared = Number(req.headers['content-length'] ?? 0) || 0;
     if (declared > this._o.maxBodyBytes) return fail(413, CODE.resourceExhausted, 'too-large', `a body of ${declared} bytes is over the limit of ${this._o.maxBodyBytes} (--max-body-bytes)`);
     if (this._busy(declared)) return fail(429, CODE.unavailable, 'busy', 'too many spans waiting to be read; retry later', retry);
+    // The bytes this request may hold are reserved against the queue's bound before they come:
+    // the declared length at once, a chunked body's as it grows, a gzip body's output before
+    // it is inflated. Released when the body is queued, refused or broken off.
+    let reserved = declared;
+    this._receivingBytes += reserved;
+    const release = () => {
+      this._receivingBytes -= reserved;
+      reserved = 0;
+    };
+    const reserve = (bytes: number): boolean => {
+      if (this._busy(bytes)) return false;
+      this._receivingBytes += bytes;
+      reserved += bytes;
+      return true;
+    };
     const chunks: Buffer[] = [];
     let received = 0;
     let over = false;
+    const stop = (status: number, code: number, reason: string, message: string, headers?: Record<string, string>) => {
+      over = true;
+      release();
+      chunks.length = 0;
+      fail(status, code, reason, message, headers);
+    };
     req.on('data', (chunk: Buffer) => {
       if (over) return;
       received += chunk.length;
-      this._receivingBytes += chunk.length;
-      if (received > this._o.maxBodyBytes) {
-        over = true;
-        this._receivingBytes -= received;
-        chunks.length = 0;
-        fail(413, CODE.resourceExhausted, 'too-large', `the body is over the limit of ${this._o.maxBodyBytes} bytes (--max-body-bytes)`);
-        return;
-      }
+      if (received > this._o.maxBodyBytes) return stop(413, CODE.resourceExhausted, 'too-large', `the body is over the limit of ${this._o.maxBodyBytes} bytes (--max-body-bytes)`);
+      if (received > reserved && !reserve(received - reserved)) return stop(429, CODE.unavailable, 'busy', 'too many spans waiting to be read; retry later', retry);
       chunks.push(chunk);
     });
     req.on('error', () => {
-      if (!over) this._receivingBytes -= received;
+      if (!over) release();
       over = true;
     });
     req.on('end', () => {
       if (over) return;
-      this._receivingBytes -= received;
       const raw = Buffer.concat(chunks);
+      chunks.length = 0;
       const proceed = (body: Buffer) => {
+        release();
         void this._enqueue({ body, encoding, location }).then((a) => {
           if (a.kind === 'bad-data') return sendStatus(res, 400, encoding, CODE.invalidArgument, a.message);
           if (a.kind === 'failed') return sendStatus(res, 500, encoding, CODE.internal, a.message);
@@ -247,10 +303,11 @@ export class OtlpReceiver {
         });
       };
       if (contentEncoding !== 'gzip') return proceed(raw);
+      if (!reserve(this._o.maxBodyBytes)) return stop(429, CODE.unavailable, 'busy', 'too many spans waiting to be read; retry later', retry);
       gunzip(raw, { maxOutputLength: this._o.maxBodyBytes }, (err, body) => {
         if (err === null) return proceed(body);
-        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') fail(413, CODE.resourceExhausted, 'too-large', `the body decompresses to more than ${this._o.maxBodyBytes} bytes (--max-body-bytes)`);
-        else fail(400, CODE.invalidArgument, 'bad-gzip', `the body is not valid gzip: ${err.message}`);
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') stop(413, CODE.resourceExhausted, 'too-large', `the body decompresses to more than ${this._o.maxBodyBytes} bytes (--max-body-bytes)`);
+        else stop(400, CODE.invalidArgument, 'bad-gzip', `the body is not valid gzip: ${err.message}`);
       });
     });
   }
@@ -263,6 +320,7 @@ export class OtlpReceiver {
       this._refuse(reason, location, message);
       callback({ code, details: message });
     };
+    if (!this._authorized(call.metadata.get('authorization')[0])) return fail(grpc.status.UNAUTHENTICATED, 'unauthenticated', 'a bearer token is required: send the metadata authorization: Bearer TOKEN');
     if (this._draining) return fail(grpc.status.UNAVAILABLE, 'stopping', 'the receiver is stopping; retry later');
     const body = call.request;
     if (this._busy(body.length)) return fail(grpc.status.UNAVAILABLE, 'busy', 'too many spans waiting to be read; retry later');
