@@ -4,7 +4,8 @@
 // spec (and the Collector's k8sattributes processor) would give it:
 //   OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES (k8s.namespace.name, k8s.pod.name,
 //   k8s.deployment.name), OTEL_TRACES_EXPORTER=otlp, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL
-//   (http/protobuf or grpc), OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+//   (http/protobuf or grpc), OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+//   OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
 //   OTEL_BSP_SCHEDULE_DELAY, OTEL_LOG_LEVEL (TelemetryEnv).
 // The SDK builds the OTLP exporter itself (exporter-trace-otlp-proto or -grpc, both
 // dependencies of sdk-node) with a BatchSpanProcessor; SIGTERM shuts it down, which exports what
@@ -28,6 +29,8 @@ export type TelemetryEnv = {
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' | 'grpc';
   /** OTLP/HTTP: the whole URL (`…/v1/traces`); OTLP/gRPC: `http://HOST:PORT`. */
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: string;
+  /** `authorization=Bearer%20TOKEN`: HTTP headers, gRPC metadata. */
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: string;
   /** gzip: OTLP/HTTP's Content-Encoding, gRPC's message compression. */
   OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'gzip' | 'none';
   /** The BatchSpanProcessor's delay, ms. */
