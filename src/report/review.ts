@@ -23,7 +23,7 @@ export interface Review {
   /** Requests the mesh refused in the window: the proposal keeps denying them. */
   denied: DeniedToday[];
   /** Which sources the rules rest on, and the HTTP/gRPC rules no source gave methods or paths for (L4 + identity only). */
-  evidence: { rulesBySource: Record<string, number>; l4IdentityOnly: string[] };
+  evidence: { rulesBySource: Record<string, number>; l4IdentityOnly: string[]; traceClaimsOnly: string[] };
   unmanagedNamespaces: RuleSet['unmanagedNamespaces'];
   settings: RuleSet['settings'];
 }
@@ -79,6 +79,8 @@ function evidenceOfRules(rs: RuleSet): Review['evidence'] {
   return {
     rulesBySource: Object.fromEntries([...bySource].sort((a, b) => compare(a[0], b[0]))),
     l4IdentityOnly: rs.rules.filter((r) => r.protocol !== 'tcp' && r.evidence.methods.length === 0 && r.evidence.paths.length === 0).map((r) => r.id),
+    // Spans name their own workloads: whoever could send to the receiver could claim any.
+    traceClaimsOnly: rs.rules.filter((r) => Object.keys(r.evidence.sources).length > 0 && Object.keys(r.evidence.sources).every((n) => n === 'traces')).map((r) => r.id),
   };
 }
 
@@ -184,6 +186,14 @@ export function reviewMarkdown(r: Review): string {
           `HTTP/gRPC rules that allow any method and path, because their sources (Istio metrics, Hubble without L7 visibility) name none: L4 + identity only (principals and ports). Collect access logs to narrow them:`,
           '',
           ...r.evidence.l4IdentityOnly.map((id) => `- ${md(id)}`),
+          '',
+        ]),
+    ...(r.evidence.traceClaimsOnly.length === 0
+      ? []
+      : [
+          `Rules that rest on trace claims alone: the workloads on both sides are what the exporting processes said they are (resource attributes), which the inventory checked but no proxy or CNI confirmed. Check that only your Collector could send to ztmap, or confirm them with access logs, metrics or Hubble:`,
+          '',
+          ...r.evidence.traceClaimsOnly.map((id) => `- ${md(id)}`),
           '',
         ]),
     '## Excluded traffic',

@@ -620,10 +620,14 @@ function l7Of(protocol: L4Protocol, method: string | undefined, spans: readonly 
   return { method, path: '/' };
 }
 
-/** The path before any query or fragment. */
+/**
+ * The path before any query or fragment, with control characters and spaces percent-encoded:
+ * no HTTP request target holds them raw, and a span's attribute is the sender's to fill (a
+ * newline in a path would be one more line in a report).
+ */
 function withoutQuery(p: string): string {
   const q = p.search(/[?#]/);
-  const path = q === -1 ? p : p.slice(0, q);
+  const path = (q === -1 ? p : p.slice(0, q)).replace(/[\u0000-\u0020\u007f]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
   return path === '' ? '/' : path;
 }
 
@@ -653,7 +657,7 @@ interface SplitUrl {
 function urlOf(span: Span): SplitUrl | undefined {
   const u = str(span, 'url.full') ?? str(span, 'http.url');
   if (u === undefined) return undefined;
-  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)(.*)$/.exec(u);
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)([\s\S]*)$/.exec(u);
   if (m === null) return u.startsWith('/') ? { path: withoutQuery(u) } : undefined;
   const scheme = m[1]!.toLowerCase();
   let authority = m[2]!;

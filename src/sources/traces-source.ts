@@ -159,7 +159,8 @@ async function isLengthPrefixed(file: InputFile): Promise<boolean> {
   try {
     for await (const chunk of readBytes(file, undefined, () => undefined)) {
       head = Buffer.concat([head, chunk]);
-      if (head.length >= 5) break;
+      // The prefix, the field tag and the inner length's varint (at most 5 bytes).
+      if (head.length >= 16) break;
     }
   } catch {
     return false; // the JSON reader reports why it cannot be read

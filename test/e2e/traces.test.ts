@@ -214,6 +214,12 @@ describe("Istio's own tracing: Envoy's Zipkin spans through observe @e2e", () =>
     assert.equal(e.client.requests, 3);
     assert.deepEqual(e.paths, ['/reviews/{id}']);
     assert.deepEqual(e.sourceServiceAccounts, ['bookinfo-productpage']);
+    // A proposal from spans alone says so: its workloads are the spans' claims.
+    const proposed = join(dir, 'proposed');
+    const p = ztmap(['propose', '-g', join(out, 'graph.json'), '-i', join(FIXTURES, 'bookinfo', 'inventory.json'), '-o', proposed, '--fail-on', 'never', '--min-requests', '1', '--min-days', '1']);
+    assert.equal(p.status, 0, p.stderr);
+    const review = readFileSync(join(proposed, 'policies', 'review.md'), 'utf8');
+    assert.match(review, /Rules that rest on trace claims alone[^\n]*\n\n- [^\n]*reviews-v1/);
   });
 
   it("a CLIENT span alone goes to the Service its upstream_cluster names", async () => {

@@ -320,6 +320,15 @@ describe('SpanJoiner', () => {
       assert.deepEqual(counts(skips), { 'span-unjoined-server': 1 });
     });
 
+    it('percent-encodes control characters and spaces of a route or path: a newline never reaches a report', () => {
+      const { flows } = run([
+        span({ spanId: 'c1', kind: 'client', resource: k8s('shop', 'frontend'), attributes: { 'http.request.method': 'GET', 'server.address': 'cart' } }),
+        span({ spanId: 'c2', parentSpanId: 'c1', kind: 'server', resource: k8s('shop', 'cart'), attributes: { 'http.request.method': 'GET', 'http.route': '/a\nb/{id}/\t x' } }),
+        span({ spanId: 'c3', kind: 'client', resource: k8s('shop', 'frontend'), attributes: { 'http.request.method': 'GET', 'url.full': 'http://cart.shop:80/x\ry z' } }),
+      ]);
+      assert.deepEqual(flows.map((f) => f.l7?.path ?? '').sort(compare), ['/a%0Ab/0/%09%20x', '/x%0Dy%20z']);
+    });
+
     it('rejects an HTTP method that is no token', () => {
       const { flows, rejects } = run([span({ spanId: 'b1', kind: 'client', resource: k8s('shop', 'frontend'), attributes: { 'http.request.method': 'GET /x', 'server.address': 'cart' } })]);
       assert.equal(flows.length, 0);

@@ -338,7 +338,7 @@ function held(attrs: Span['attributes']): Record<string, Span['attributes'][stri
 /** A URL (or a path) with its path replaced by its exemplar; undefined when there is none. */
 function exemplarUrl(v: string, url: boolean): string | undefined {
   if (!url) return v.startsWith('/') ? exemplarPath(v) : undefined;
-  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*)(.*)$/.exec(v);
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*)([\s\S]*)$/.exec(v);
   if (m === null) return v.startsWith('/') ? exemplarPath(v) : undefined;
   if (m[2] === '') return m[1];
   const path = exemplarPath(m[2]!);

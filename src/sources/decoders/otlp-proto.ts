@@ -23,7 +23,7 @@ export function decodeOtlpProto(body: Uint8Array, location: Location): Decoded<T
     message = Request.toObject(Request.decode(body), AS_JSON);
   } catch (err) {
     // protobufjs throws on truncated input, a wrong wire type for a known field, invalid UTF-8 length…
-    return reject('malformed-otlp-protobuf', `${body.length} bytes are no OTLP ExportTraceServiceRequest: ${(err as Error).message}`);
+    return reject('malformed-otlp-protobuf', `${body.length} bytes are no OTLP ExportTraceServiceRequest (traces; OTLP metrics or logs are not read here): ${(err as Error).message}`);
   }
   // An empty message (no resource_spans) decodes to {}: the JSON reader wants the field.
   const doc = message as { resourceSpans?: unknown };
