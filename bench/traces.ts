@@ -30,11 +30,10 @@ import { GraphBuilder } from '../src/graph/build.js';
 import { buildInventory } from '../src/inventory/inventory.js';
 import { Resolver } from '../src/inventory/resolve.js';
 import { loadCombined } from '../src/inventory/snapshots.js';
-import { generated } from '../src/sources/decoders/otlp-generated.js';
 import { decodeOtlpProto } from '../src/sources/decoders/otlp-proto.js';
 import { SpanJoiner } from '../src/sources/span-edges.js';
 import { Tally } from '../src/tally.js';
-import { buildBodies, loadGrpc, loadHttp, traceInventory, type Bodies, type LoadResult } from './otlp-load.js';
+import { buildBodies, loadGrpc, loadHttp, Request, traceInventory, type Bodies, type LoadResult } from './otlp-load.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = join(here, '..', 'src', 'cli', 'main.js');
@@ -48,7 +47,6 @@ const maxSeconds = env('BENCH_TRACE_SECONDS', 20, 5);
 const concurrency = env('BENCH_TRACE_CONCURRENCY', 4, 4);
 const withGrpc = env('BENCH_TRACE_GRPC', 1, 1) === 1;
 
-const Request = generated.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 // decodeOtlpProto's toObject options (src/sources/decoders/otlp-proto.ts, AS_JSON; not exported).
 const AS_JSON = { longs: String, bytes: String, enums: Number, defaults: false, oneofs: false } as const;
 
