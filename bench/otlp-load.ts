@@ -14,10 +14,10 @@
 
 import { request, Agent } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
-import { generated } from '../src/sources/decoders/otlp-generated.js';
+import { ExportTraceServiceRequest } from '../src/sources/decoders/otlp-messages.js';
 
 /** The message class decodeOtlpProto decodes with (src/sources/decoders/otlp-proto.ts): the one place the bench names it. */
-export const Request = generated.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+export const Request = ExportTraceServiceRequest;
 
 /** The time of the first span (ms since the epoch), before restamp(). */
 export const T0 = Date.UTC(2026, 11, 1);
@@ -176,8 +176,8 @@ function resourceOf(s: Svc, podIndex: number): Attr[] {
 }
 
 /**
- * `count` bodies of `spansPerBody` spans each (an even number), encoded by the OpenTelemetry
- * project's generated code as an SDK or Collector would send them.
+ * `count` bodies of `spansPerBody` spans each (an even number), encoded by protobufjs over
+ * opentelemetry-proto's definitions (src/sources/decoders/otlp-messages.ts), as an SDK or Collector would send them.
  */
 export function buildBodies(count: number, spansPerBody: number, seed = 1): Bodies {
   const mesh = traceMesh();
