@@ -5,8 +5,9 @@
 //      decode    ExportTraceServiceRequest.decode(body) alone (protobufjs over opentelemetry-proto's definitions)
 //      toObject  decode + toObject as decodeOtlpProto calls it (ids base64, int64 as strings)
 //      spans     decodeOtlpProto: the above, then the OTLP/JSON reader → TraceBatch of Span
-//      graph     what `ztmap collect` does with a request: decodeOtlpProto → SpanJoiner.addBatch →
-//                Resolver.resolve → GraphBuilder.add (fresh state each round, flushed at the end)
+//      graph     what `ztmap collect` does with a request: decodeOtlpProto → SpanJoiner.addBatch
+//                (arrival time the clock) → Resolver.resolve → GraphBuilder.add (fresh state each
+//                round, flushed at the end); without collect's heldPart, which is not exported
 // 2. The receiver: `ztmap collect` as a child on loopback (port 0); this process sends the same
 //    bodies, restamped (new trace ids each round, span times at the wall clock), over OTLP/HTTP
 //    protobuf on K keep-alive connections, then over OTLP/gRPC with K calls in flight, each until
@@ -119,7 +120,8 @@ async function decodeBench(): Promise<void> {
       return {};
     },
     graph: () => {
-      // As collect wires it (src/cli/commands/collect.ts), the status bookkeeping included.
+      // As collect wires it (src/cli/commands/collect.ts), the status bookkeeping included, but for
+      // heldPart (the attributes a waiting span keeps, paths as exemplars): collect.ts does not export it.
       const rejects = new Tally();
       const skips = new Tally();
       const unresolved = new Tally();
@@ -127,7 +129,7 @@ async function decodeBench(): Promise<void> {
       const builder = new GraphBuilder({ source: 'traces' });
       const senders = new Map<string, number>();
       const joiner = new SpanJoiner(
-        { maxPending: 100_000, maxWaitMs: 30_000, decoder: 'otlp' },
+        { maxPending: 100_000, maxWaitMs: 30_000, decoder: 'otlp', now: Date.now },
         {
           flow(f) {
             for (const rf of resolver.resolve({ ...f, endpointKey: endpointKeyOf(f) })) builder.add(rf);
