@@ -274,7 +274,7 @@ async function main(): Promise<void> {
       );
       const others = Object.entries(l.other);
       if (l.errors > 0 || others.length > 0) process.stdout.write(`  ${transport}: ${l.errors} failed and sent again; other answers: ${others.map(([k, v]) => `${k} × ${v}`).join(', ') || 'none'}\n`);
-      process.stdout.write(`  ${transport}: ${fmt(l.okSpans)} spans in ${l.seconds.toFixed(1)} s, collect-status.json agrees; ${r.status.spans.pairs} joined pairs, ${r.status.spans.expired + r.status.spans.evicted} gave up waiting, ${r.status.spans.flushed} flushed at stop\n`);
+      process.stdout.write(`  ${transport}: ${fmt(l.okSpans)} spans in ${l.seconds.toFixed(1)} s, collect-status.json agrees; ${r.status.spans.pairs} joined pairs, ${r.status.spans.expired + r.status.spans.evicted} gave up waiting, ${r.status.spans.flushed} flushed at stop, ${r.status.spans.pending} waiting at stop (kept for a restart)\n`);
     }
     process.stdout.write('  (CPU: % of one core over the load; collect decodes on one thread, so ~100% means decode-bound)\n');
   } finally {
