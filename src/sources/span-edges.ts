@@ -407,7 +407,10 @@ export class SpanJoiner {
     const callee = calleeOf(client);
     let destination = sideOf(server);
     const local = num(server, 'network.local.port') ?? num(server, 'net.sock.host.port') ?? validPort(server.local?.port);
-    const logical = num(server, 'server.port') ?? num(server, 'net.host.port') ?? urlOf(server)?.port ?? (callee.kind === 'ref' ? (callee.ref.port ?? callee.ref.servicePort) : undefined);
+    // Else the port the client addressed, even when what it named tells nothing of the callee (a
+    // loopback address through a tunnel or a sidecar): the server's pod names the callee.
+    const addressed = callee.kind === 'ref' ? (callee.ref.port ?? callee.ref.servicePort) : (num(client, 'server.port') ?? num(client, 'net.peer.port') ?? urlOf(client)?.port);
+    const logical = num(server, 'server.port') ?? num(server, 'net.host.port') ?? urlOf(server)?.port ?? addressed;
     if (callee.kind === 'ref' && callee.ref.service !== undefined) {
       destination.service = callee.ref.service;
       if (local === undefined && logical !== undefined) destination.servicePort = logical;

@@ -320,6 +320,15 @@ describe('SpanJoiner', () => {
       assert.deepEqual(counts(skips), { 'span-unjoined-server': 1 });
     });
 
+    it('a client that addressed a loopback port (a tunnel, a sidecar) still gives its server the port it addressed', () => {
+      const { flows } = run([
+        span({ spanId: 'd1', kind: 'client', resource: k8s('shop', 'orders'), attributes: { 'rpc.system': 'grpc', 'rpc.service': 'shop.Payments', 'rpc.method': 'Charge', 'server.address': '127.0.0.1', 'server.port': 7000 } }),
+        span({ spanId: 'd2', parentSpanId: 'd1', kind: 'server', resource: k8s('shop', 'payments'), attributes: { 'rpc.system': 'grpc', 'rpc.service': 'shop.Payments', 'rpc.method': 'Charge' } }),
+      ]);
+      assert.equal(flows.length, 1);
+      assert.deepEqual([flows[0]!.destination.servicePort, flows[0]!.destination.port], [7000, undefined]);
+    });
+
     it('percent-encodes control characters and spaces of a route or path: a newline never reaches a report', () => {
       const { flows } = run([
         span({ spanId: 'c1', kind: 'client', resource: k8s('shop', 'frontend'), attributes: { 'http.request.method': 'GET', 'server.address': 'cart' } }),

@@ -6,8 +6,8 @@
 // the graph so far and the spans still waiting for their partner (collect-pending.json); a
 // restart on the same OUT reads both and goes on from there, so the graph it writes next holds
 // everything up to the last checkpoint. SIGTERM or SIGINT: the receiver stops taking requests
-// (503), answers those it holds, every waiting span goes by the unjoined rules, and a last
-// checkpoint is written.
+// (503), answers those it holds, and a last checkpoint is written, the spans still waiting kept
+// for the restart (with --flush-on-stop, the end of a collection, they go by the unjoined rules).
 //
 // Memory is bounded by the graph's edges, not by spans: spans wait for their partner at most
 // --join-wait (wall clock, span time) and at most --max-pending at once; what leaves unjoined is
@@ -215,6 +215,20 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
     // A body that came whole but is no gzip is bad data, as a body that is no request.
     onRefused: (reason: string, location: ReceivedLocation, detail: string) => (reason === 'bad-gzip' ? badBodies : refused).add(reason, location, detail),
   });
+  // Signals are caught before the listeners open: a stop that comes as soon as collect says it
+  // listens must still write the last checkpoint, not end the process.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      process.removeListener('SIGTERM', stop);
+      process.removeListener('SIGINT', stop);
+      // A second signal while stopping ends the process at once; the last checkpoint stands.
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
   let listening: { http?: string; grpc?: string };
   try {
     listening = await receiver.start();
@@ -272,18 +286,7 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
     writing = writing.then(checkpoint).catch((err: unknown) => process.stderr.write(`ztmap collect: checkpoint failed, the previous one stands: ${(err as Error).message}\n`));
   }, opts.intervalSeconds * 1000);
 
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.removeListener('SIGTERM', stop);
-      process.removeListener('SIGINT', stop);
-      // A second signal while stopping ends the process at once; the last checkpoint stands.
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(143));
-      resolve();
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  await stopped;
   clearInterval(timer);
   await receiver.stop();
   await writing;
