@@ -156,6 +156,21 @@ interface SpanCounts {
   flushed: number;
 }
 
+/**
+ * Every attribute the joiner reads (span attributes and resource attributes alike): what a
+ * receiver must keep of a span that waits for its partner, and nothing more. A test checks that
+ * every key this file names is here.
+ */
+export const SPAN_KEYS_READ: ReadonlySet<string> = new Set([
+  'http.method', 'http.path', 'http.request.method', 'http.request.method_original', 'http.response.status_code', 'http.route', 'http.status_code', 'http.target', 'http.url',
+  'k8s.cronjob.name', 'k8s.daemonset.name', 'k8s.deployment.name', 'k8s.job.name', 'k8s.namespace.name', 'k8s.pod.name', 'k8s.statefulset.name',
+  'messaging.destination', 'messaging.destination.name', 'messaging.operation', 'messaging.operation.type', 'messaging.system',
+  'net.host.port', 'net.peer.ip', 'net.peer.name', 'net.peer.port', 'net.sock.host.addr', 'net.sock.host.port', 'net.sock.peer.addr', 'net.sock.peer.port',
+  'network.local.address', 'network.local.port', 'network.peer.address', 'network.peer.port',
+  'peer.service', 'rpc.grpc.status_code', 'rpc.method', 'rpc.response.status_code', 'rpc.service', 'rpc.system', 'rpc.system.name',
+  'server.address', 'server.port', 'service.name', 'service.namespace', 'url.full', 'url.path', 'node_id', 'upstream_cluster',
+]);
+
 const HTTP_METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
 
 export class SpanJoiner {
@@ -407,10 +422,12 @@ export class SpanJoiner {
     const callee = calleeOf(client);
     let destination = sideOf(server);
     const local = num(server, 'network.local.port') ?? num(server, 'net.sock.host.port') ?? validPort(server.local?.port);
-    // Else the port the client addressed, even when what it named tells nothing of the callee (a
-    // loopback address through a tunnel or a sidecar): the server's pod names the callee.
+    // The port the client addressed comes first: the server's own `server.port` is its Host
+    // header's, which behind a gateway is the public one (80, 443), not the port the gateway
+    // dialled. It counts even when what the client named tells nothing of the callee (a loopback
+    // address through a tunnel or a sidecar): the server's pod names the callee.
     const addressed = callee.kind === 'ref' ? (callee.ref.port ?? callee.ref.servicePort) : (num(client, 'server.port') ?? num(client, 'net.peer.port') ?? urlOf(client)?.port);
-    const logical = num(server, 'server.port') ?? num(server, 'net.host.port') ?? urlOf(server)?.port ?? addressed;
+    const logical = addressed ?? num(server, 'server.port') ?? num(server, 'net.host.port') ?? urlOf(server)?.port;
     if (callee.kind === 'ref' && callee.ref.service !== undefined) {
       destination.service = callee.ref.service;
       if (local === undefined && logical !== undefined) destination.servicePort = logical;
@@ -461,8 +478,12 @@ export class SpanJoiner {
   /** The flow of one span without its partner, reported by its own side. */
   private _emitOne(span: Span, source: EndpointRef, destination: EndpointRef, reporter: Flow['reporter'], method: string | undefined): void {
     const protocol = protocolOf(span, undefined, method);
+    // Envoy sent it nowhere: outboundTrafficPolicy REGISTRY_ONLY refused an unknown host, as an
+    // access log's BlackHoleCluster says (sources/access-log.ts). Never an edge to allow.
+    const refused = reporter === 'client' && str(span, 'upstream_cluster') === 'BlackHoleCluster';
     this._emit(
       {
+        ...(refused ? { denial: { kind: 'registry-only' as const } } : {}),
         source,
         destination,
         protocol,
@@ -704,7 +725,7 @@ function namespaceOf(span: Span): string | undefined {
 
 // Istio's Envoy names itself in every span it writes: `node_id` is the proxy's identity,
 // TYPE~IP~POD.NAMESPACE~NAMESPACE.svc.DOMAIN (`sidecar`, or `router` for a gateway).
-const ISTIO_NODE = /^(sidecar|router)~([0-9a-fA-F.:]+)~([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)~/;
+const ISTIO_NODE = /^(sidecar|router)~([0-9a-fA-F.:]+)~([a-z0-9]([-a-z0-9.]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)~/;
 
 /** The pod (and its address) of the Istio proxy that wrote the span, from its `node_id` tag. */
 function istioProxyOf(span: Span): { pod: { namespace: string; name: string }; ip?: string } | undefined {

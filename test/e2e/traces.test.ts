@@ -236,6 +236,27 @@ describe("Istio's own tracing: Envoy's Zipkin spans through observe @e2e", () =>
     assert.match(review, /Rules that rest on trace claims alone[^\n]*\n\n- [^\n]*reviews-v1/);
   });
 
+  it('through the ingress gateway: the port the gateway dialled (upstream_cluster), not the public Host header port', async () => {
+    const dir = tempDir('ztmap-envoy-gateway-');
+    const file = join(dir, 'zipkin.json');
+    const t = Date.UTC(2026, 10, 24, 10, 5) * 1000;
+    const id = '000000000000c001';
+    const url = 'http://bookinfo.example.com/productpage';
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { traceId: trace, id, kind: 'CLIENT', name: 'productpage.default.svc.cluster.local:9080/productpage', timestamp: t, duration: 9000, localEndpoint: { serviceName: 'istio-ingressgateway.istio-system', ipv4: '10.244.1.4' }, tags: { ...common, node_id: 'router~10.244.1.4~istio-ingressgateway-6cjbwwdx5x-zgkvn.istio-system~istio-system.svc.cluster.local', upstream_cluster: 'outbound|9080||productpage.default.svc.cluster.local', 'http.url': url } },
+        { traceId: trace, id, kind: 'SERVER', shared: true, name: 'productpage.default.svc.cluster.local:9080/productpage', timestamp: t + 500, duration: 8000, localEndpoint: { serviceName: 'productpage.default', ipv4: '10.244.1.10' }, tags: { ...common, node_id: proxy('productpage-v1-2d7djr4hhv-xbj9k', '10.244.1.10'), upstream_cluster: 'inbound|9080||', 'http.url': url } },
+      ]),
+    );
+    const out = join(dir, 'out');
+    const run = ztmap(['observe', '-i', join(FIXTURES, 'bookinfo', 'inventory.json'), '-o', out, '--fail-on', 'unresolved', file]);
+    assert.equal(run.status, 0, run.stderr);
+    const keys: string[] = [];
+    (await readGraphFile(join(out, 'graph.json'))).forEachEdge((k) => keys.push(k));
+    assert.deepEqual(keys, ['istio-system/Deployment/istio-ingressgateway->default/Deployment/productpage-v1:9080/http']);
+  });
+
   it("a CLIENT span alone goes to the Service its upstream_cluster names", async () => {
     const dir = tempDir('ztmap-envoy-client-');
     const file = join(dir, 'zipkin.json');

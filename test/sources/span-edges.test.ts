@@ -7,7 +7,10 @@ import type { Flow } from '../../src/flow/flow.js';
 import type { Span, SpanKind } from '../../src/sources/decoders/span.js';
 import { compare } from '../../src/flow/compare.js';
 import { pathTemplate } from '../../src/flow/path-template.js';
-import { SpanJoiner, type SpanJoinerOptions, type TopicEvidence } from '../../src/sources/span-edges.js';
+import { SPAN_KEYS_READ, SpanJoiner, type SpanJoinerOptions, type TopicEvidence } from '../../src/sources/span-edges.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../support/paths.js';
 import { Tally } from '../../src/tally.js';
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
@@ -318,6 +321,19 @@ describe('SpanJoiner', () => {
       assert.equal(flows[0]!.destination.servicePort, 8080);
       assert.equal(flows[0]!.reporter, 'server');
       assert.deepEqual(counts(skips), { 'span-unjoined-server': 1 });
+    });
+
+    it('SPAN_KEYS_READ holds every attribute key this module names (a receiver keeps only those of a waiting span)', () => {
+      const text = readFileSync(join(ROOT, 'src', 'sources', 'span-edges.ts'), 'utf8');
+      const named = new Set([...text.matchAll(/'([a-z_0-9]+(\.[a-z_0-9]+)+)'/g)].map((m) => m[1]!));
+      for (const k of ['node_id', 'upstream_cluster']) named.add(k);
+      assert.deepEqual([...named].filter((k) => !SPAN_KEYS_READ.has(k)), []);
+    });
+
+    it('an Envoy client span that Envoy sent to BlackHoleCluster is a refusal (REGISTRY_ONLY), never an edge to allow', () => {
+      const { flows } = run([span({ spanId: 'e1', kind: 'client', resource: { 'service.name': 'web.shop' }, attributes: { node_id: 'sidecar~10.0.0.5~web-5d8f-abcde.shop~shop.svc.cluster.local', upstream_cluster: 'BlackHoleCluster', 'http.method': 'GET', 'http.url': 'http://evil.example.com/upload', 'http.status_code': '502' } })]);
+      assert.equal(flows.length, 1);
+      assert.deepEqual([flows[0]!.denial, flows[0]!.source.pod], [{ kind: 'registry-only' }, { namespace: 'shop', name: 'web-5d8f-abcde' }]);
     });
 
     it('a client that addressed a loopback port (a tunnel, a sidecar) still gives its server the port it addressed', () => {

@@ -32,7 +32,7 @@ import { decodeOtlpProto } from '../../sources/decoders/otlp-proto.js';
 import type { Decoded } from '../../sources/decoders/result.js';
 import type { Span } from '../../sources/decoders/span.js';
 import type { TraceBatch } from '../../sources/decoders/trace-fields.js';
-import { SpanJoiner } from '../../sources/span-edges.js';
+import { SPAN_KEYS_READ, SpanJoiner } from '../../sources/span-edges.js';
 import { OtlpReceiver, type ExportAnswer, type ListenAddress, type OtlpExport } from '../../sources/transports/otlp-receiver.js';
 import { Tally } from '../../tally.js';
 import { excerpt } from '../../text.js';
@@ -146,7 +146,8 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
   const senders = new Map<string, number>();
   const joiner = new SpanJoiner(
     // Arrival time is the clock (span-edges.ts, SpanJoinerOptions.now): late or skewed spans still join.
-    { maxPending: opts.maxPending, maxWaitMs: opts.joinWaitSeconds * 1000, decoder: 'otlp', now: Date.now },
+    // Monotonic: a wall clock stepped back (NTP, a restored VM) would expire every new span.
+    { maxPending: opts.maxPending, maxWaitMs: opts.joinWaitSeconds * 1000, decoder: 'otlp', now: () => performance.timeOrigin + performance.now() },
     {
       flow(f: Flow) {
         for (const rf of resolver.resolve({ ...f, endpointKey: endpointKeyOf(f) })) builder.add(rf);
@@ -259,7 +260,7 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
   };
 
   const checkpoint = async (): Promise<CollectStatus> => {
-    joiner.advance(Date.now());
+    joiner.advance(performance.timeOrigin + performance.now());
     const graph = previous.graph === undefined ? builder.toGraph() : mergeGraphs(previous.graph, builder.toGraph(), cap);
     checkpoints++;
     const s = { ...status(), graph: { nodes: graph.order, edges: graph.size } };
@@ -307,33 +308,35 @@ function* pendingChunks(spans: readonly Span[]): Generator<string> {
   yield '\n]}\n';
 }
 
-// The conventions the joiner reads (span-edges.ts); Envoy's own tags (node_id, upstream_cluster).
-const READ_NAMESPACES = /^(http|url|server|client|network|net|peer|rpc|messaging|service|k8s)\.|^(node_id|upstream_cluster)$/;
-const NEVER_KEPT = /\.(header|headers|metadata)\./;
-/** Attributes held per span at most: the namespaces above are the sender's to fill. */
-const MAX_HELD_ATTRIBUTES = 64;
+/** The longest value a waiting span keeps: a host, an address, a route; longer is a sender's noise. */
+const MAX_HELD_VALUE = 1024;
 const URL_KEYS = new Set(['url.full', 'http.url']);
 const PATH_KEYS = new Set(['http.target', 'url.path', 'http.path']);
+// gRPC instrumentations name their spans `pkg.Service/Method`: the one use the joiner has for a name.
+const GRPC_NAME = /^[\w.]+\/\w+$/;
 
 /**
- * The part of a span that waits for its partner, in memory and in the checkpoint: the
- * attributes of the conventions edges are made of, no headers or metadata, and raw paths as an
- * exemplar of their template (`/reset/eyJ…` → `/reset/<a dummy token>`), so that no id or token
- * is held or written while the path still templates the same.
+ * The part of a span that waits for its partner, in memory and in the checkpoint: exactly the
+ * attributes the joiner reads (span-edges.ts, SPAN_KEYS_READ), each value bounded, raw paths
+ * as an exemplar of their template (`/reset/eyJ…` → `/reset/<a dummy token>`), and the name
+ * only when it names a gRPC method: no header, body, id or token is held or written, and a
+ * sender's many attributes cannot push out the ones that name its workload.
  */
 function heldPart(span: Span): Span {
-  return { ...span, resource: held(span.resource), attributes: held(span.attributes) };
+  return { ...span, name: GRPC_NAME.test(span.name) ? span.name : '', resource: held(span.resource), attributes: held(span.attributes) };
 }
 
 function held(attrs: Span['attributes']): Record<string, Span['attributes'][string]> {
   const out: Record<string, Span['attributes'][string]> = {};
-  let n = 0;
   for (const [k, v] of Object.entries(attrs)) {
-    if (!READ_NAMESPACES.test(k) || NEVER_KEPT.test(k) || n >= MAX_HELD_ATTRIBUTES) continue;
-    const value = typeof v === 'string' && (URL_KEYS.has(k) || PATH_KEYS.has(k)) ? exemplarUrl(v, URL_KEYS.has(k)) : v;
+    if (!SPAN_KEYS_READ.has(k)) continue;
+    let value: Span['attributes'][string] | undefined = v;
+    if (typeof v === 'string') {
+      value = URL_KEYS.has(k) || PATH_KEYS.has(k) ? exemplarUrl(v, URL_KEYS.has(k)) : v;
+      if (value !== undefined && value.length > MAX_HELD_VALUE) value = undefined;
+    }
     if (value === undefined) continue;
     Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
-    n++;
   }
   return out;
 }
@@ -344,8 +347,8 @@ function exemplarUrl(v: string, url: boolean): string | undefined {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*)([\s\S]*)$/.exec(v);
   if (m === null) return v.startsWith('/') ? exemplarPath(v) : undefined;
   if (m[2] === '') return m[1];
-  const path = exemplarPath(m[2]!);
-  return path === undefined ? undefined : m[1]! + path;
+  // Without an exemplar the path goes, never the host and port the callee is found by.
+  return m[1]! + (exemplarPath(m[2]!) ?? '');
 }
 
 function mergedTally(a: Tally, b: Tally): Tally {

@@ -71,7 +71,7 @@ function bounded(s: string): { value: string; cut: boolean } {
 
 /** Attributes that hold a URL or a request target, whose query is cut; and those that hold only a query, dropped. */
 const WITH_QUERY = new Set(['url.full', 'url.original', 'http.url', 'http.target', 'http.path', 'url.path']);
-const QUERY_ONLY = new Set(['url.query']);
+const QUERY_ONLY = new Set(['url.query', 'url.fragment']);
 
 const HEX = /^[0-9a-fA-F]+$/;
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
@@ -215,7 +215,7 @@ export class SpanReader {
   put(attrs: Record<string, AttributeValue>, key: string, value: AttributeValue, field: string): void {
     if (QUERY_ONLY.has(key)) return;
     // …and a URL's user:password@ likewise.
-    if (typeof value === 'string' && WITH_QUERY.has(key)) value = value.replace(/[?#].*$/s, '').replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, '$1');
+    if (typeof value === 'string' && WITH_QUERY.has(key)) value = value.replace(/[?#].*$/s, '').replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/]*@/, '$1');
     if (key.length > MAX_KEY_LENGTH) {
       this.note('attribute-dropped', `${field} key of ${key.length} characters ${quoted(key)} is longer than ${MAX_KEY_LENGTH}`);
       return;
