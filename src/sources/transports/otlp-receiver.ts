@@ -21,7 +21,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { gunzip } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import type { ReceivedLocation } from '../../errors.js';
@@ -65,6 +65,8 @@ export interface OtlpReceiverOptions {
 }
 
 const TRACES_PATH = '/v1/traces';
+/** How long a body may pause between bytes before its request is dropped. */
+const BODY_IDLE_MS = 10_000;
 /** Open HTTP connections at most (an SDK or Collector keeps a few). */
 const MAX_CONNECTIONS = 512;
 const GRPC_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
@@ -255,11 +257,10 @@ export class OtlpReceiver {
     const declared = Number(req.headers['content-length'] ?? 0) || 0;
     if (declared > this._o.maxBodyBytes) return fail(413, CODE.resourceExhausted, 'too-large', `a body of ${declared} bytes is over the limit of ${this._o.maxBodyBytes} (--max-body-bytes)`);
     if (this._busy(declared)) return fail(429, CODE.unavailable, 'busy', 'too many spans waiting to be read; retry later', retry);
-    // The bytes this request may hold are reserved against the queue's bound before they come:
-    // the declared length at once, a chunked body's as it grows, a gzip body's output before
-    // it is inflated. Released when the body is queued, refused or broken off.
-    let reserved = declared;
-    this._receivingBytes += reserved;
+    // Bytes are reserved against the queue's bound as they come (a declared length is no byte
+    // held, and a sender that declares much and sends nothing must not stop everyone), and a
+    // gzip body's output as it is inflated. Released when the body is queued, refused or broken off.
+    let reserved = 0;
     const release = () => {
       this._receivingBytes -= reserved;
       reserved = 0;
@@ -279,11 +280,20 @@ export class OtlpReceiver {
       chunks.length = 0;
       fail(status, code, reason, message, headers);
     };
+    // A body that stops coming holds its reservation: after a while without a byte, it goes.
+    req.setTimeout(BODY_IDLE_MS, () => {
+      if (!over) {
+        over = true;
+        release();
+        this._refuse('body-timeout', location, `no byte of the body for ${BODY_IDLE_MS / 1000} s`);
+      }
+      req.destroy();
+    });
     req.on('data', (chunk: Buffer) => {
       if (over) return;
       received += chunk.length;
       if (received > this._o.maxBodyBytes) return stop(413, CODE.resourceExhausted, 'too-large', `the body is over the limit of ${this._o.maxBodyBytes} bytes (--max-body-bytes)`);
-      if (received > reserved && !reserve(received - reserved)) return stop(429, CODE.unavailable, 'busy', 'too many spans waiting to be read; retry later', retry);
+      if (!reserve(chunk.length)) return stop(429, CODE.unavailable, 'busy', 'too many spans waiting to be read; retry later', retry);
       chunks.push(chunk);
     });
     req.on('error', () => {
@@ -303,12 +313,29 @@ export class OtlpReceiver {
         });
       };
       if (contentEncoding !== 'gzip') return proceed(raw);
-      if (!reserve(this._o.maxBodyBytes)) return stop(429, CODE.unavailable, 'busy', 'too many spans waiting to be read; retry later', retry);
-      gunzip(raw, { maxOutputLength: this._o.maxBodyBytes }, (err, body) => {
-        if (err === null) return proceed(body);
-        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') stop(413, CODE.resourceExhausted, 'too-large', `the body decompresses to more than ${this._o.maxBodyBytes} bytes (--max-body-bytes)`);
-        else stop(400, CODE.invalidArgument, 'bad-gzip', `the body is not valid gzip: ${err.message}`);
+      const inflate = createGunzip();
+      const out: Buffer[] = [];
+      let inflated = 0;
+      inflate.on('data', (c: Buffer) => {
+        if (over) return;
+        inflated += c.length;
+        if (inflated > this._o.maxBodyBytes) {
+          inflate.destroy();
+          return stop(413, CODE.resourceExhausted, 'too-large', `the body decompresses to more than ${this._o.maxBodyBytes} bytes (--max-body-bytes)`);
+        }
+        if (!reserve(c.length)) {
+          inflate.destroy();
+          return stop(429, CODE.unavailable, 'busy', 'too many spans waiting to be read; retry later', retry);
+        }
+        out.push(c);
       });
+      inflate.on('error', (err) => {
+        if (!over) stop(400, CODE.invalidArgument, 'bad-gzip', `the body is not valid gzip: ${err.message}`);
+      });
+      inflate.on('end', () => {
+        if (!over) proceed(Buffer.concat(out));
+      });
+      inflate.end(raw);
     });
   }
 
