@@ -201,7 +201,7 @@ log.flush.interval.messages=1000000
 EOF
   id="$(cluster_id)"
   # --standalone: this node alone is the controller quorum (KIP-853 dynamic quorum, 3.9 and later).
-  if ! "$java" -Xmx256m -cp "$LIBS/*" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" --standalone >"$dir/format.log" 2>&1; then
+  if ! "$java" -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$LIBS/*" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" --standalone >"$dir/format.log" 2>&1; then
     cat "$dir/format.log" >&2
     echo "kafka: formatting $dir/data failed (above; also in $dir/format.log)" >&2
     return 1
@@ -223,19 +223,21 @@ EOF
   echo "$pid" >"$dir/pid"
   for ((i = 0; i < START_WAIT * 10; i++)); do
     if ! alive "$pid"; then
-      if grep -q 'Address already in use' "$dir/broker.log"; then return 2; fi
+      rm -f "$dir/pid"
+      if grep -qs 'Address already in use' "$dir/broker.log"; then return 2; fi
       tail -n 40 "$dir/broker.log" >&2
       echo "kafka: the broker exited while starting (log above; whole log in $dir/broker.log)" >&2
       return 1
     fi
     # KafkaRaftServer logs this once the broker has caught up with the metadata and serves.
-    if grep -q 'Kafka Server started' "$dir/broker.log"; then
+    if grep -qs 'Kafka Server started' "$dir/broker.log"; then
       echo "127.0.0.1:$broker" >"$dir/bootstrap"
       return 0
     fi
     sleep 0.1
   done
   stop_pid "$pid"
+  rm -f "$dir/pid"
   tail -n 40 "$dir/broker.log" >&2
   echo "kafka: the broker did not start within ${START_WAIT}s (log above; whole log in $dir/broker.log)" >&2
   return 1
