@@ -3,10 +3,13 @@
 // on, checked on the broker version the tests use (docs/kafka.md, "Test broker"): Kafka 4 removed
 // old protocol versions (KIP-896), so every kafkajs request below must still be served.
 //   - topics are created with the partitions asked;
-//   - the two members of a consumer group split a topic's partitions, each record read once;
+//   - the two members of a consumer group split a topic's partitions, each record read once; a
+//     third member joining takes its share, and its leaving gives it back;
 //   - a transaction commits its records and the consumed offsets together (sendOffsets), an
 //     aborted one commits neither, and a read_committed consumer sees neither aborted records nor
-//     those of a transaction still open.
+//     those of a transaction still open;
+//   - a producer that starts with the transactionalId of one that died inside a transaction fences
+//     it: the dead one's records are never committed (what a collector restarted after SIGKILL does).
 // Here because it needs Java 17 and the broker's jars, which `npm test` does not: without them
 // it says so in one line (bash scripts/kafka.sh --install gets the jars), and fails under CI=true.
 
@@ -139,6 +142,33 @@ suiteNeeding('Kafka broker (KRaft on loopback) with kafkajs (issue 15)', [kafkaN
     assert.deepEqual(all, values.map((v) => v.value).sort(), 'each record once');
   });
 
+  it('rebalances when a third member joins and when it leaves: the partitions always split among the members', async () => {
+    const topic = 'rebalance';
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3 }] });
+    const assigned = new Map<number, number[]>();
+    const join = async (k: number) => {
+      const c = consumer({ groupId: 'rebalance-group' });
+      c.on(c.events.GROUP_JOIN, (e) => {
+        assigned.set(k, [...(e.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b));
+      });
+      await c.connect();
+      await c.subscribe({ topics: [topic] });
+      await c.run({ eachMessage: async () => undefined });
+      return c;
+    };
+    /** The members' partitions, when each of `members` has one and together they are every partition once. */
+    const split = (members: number[]) => members.every((k) => (assigned.get(k)?.length ?? 0) > 0) && members.flatMap((k) => assigned.get(k) ?? []).sort((a, b) => a - b).join() === '0,1,2';
+    const state = () => Object.fromEntries(assigned);
+    await join(0);
+    await join(1);
+    await waitFor('two members splitting three partitions', () => split([0, 1]), state);
+    const third = await join(2);
+    await waitFor('three members with a partition each', () => split([0, 1, 2]), state);
+    await third.disconnect();
+    assigned.delete(2);
+    await waitFor('the two members splitting the three partitions again', () => split([0, 1]), state);
+  });
+
   it('commits a transaction\'s records with the consumed offsets (sendOffsets); read_committed sees no aborted or open record', async () => {
     const [input, output, group] = ['txn-in', 'txn-out', 'txn-group'];
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic: input, numPartitions: 2 }, { topic: output, numPartitions: 2 }] });
@@ -228,5 +258,35 @@ suiteNeeding('Kafka broker (KRaft on loopback) with kafkajs (issue 15)', [kafkaN
     }
     // The aborted records were written, and only the isolation level hides them.
     assert.deepEqual(values(uncommitted), [...expected, 'aborted-1', 'aborted-1', 'aborted-2', 'aborted-2', 'open'].sort());
+  });
+
+  it('fences a producer that died inside a transaction: a new one with its transactionalId aborts it', async () => {
+    const topic = 'fenced';
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+    const config = { transactionalId: 'ztmap-test-fenced', idempotent: true, maxInFlightRequests: 1 };
+    const dead = producer(config);
+    await dead.connect();
+    const zombie = await dead.transaction();
+    await zombie.send({ topic, messages: [{ value: 'zombie' }] });
+    // As after SIGKILL: never committed nor aborted. The restart's InitProducerId bumps the epoch.
+    const restarted = producer(config);
+    await restarted.connect();
+    const t = await restarted.transaction();
+    await t.send({ topic, messages: [{ value: 'restarted' }] });
+    await t.commit();
+    await assert.rejects(zombie.commit(), (e: Error & { type?: string }) => e.type === 'INVALID_PRODUCER_EPOCH' || e.type === 'PRODUCER_FENCED', 'the old producer cannot commit');
+
+    const seen: string[] = [];
+    const r = consumer({ groupId: 'fenced-reader' });
+    await r.connect();
+    await r.subscribe({ topics: [topic], fromBeginning: true });
+    await r.run({
+      eachMessage: async ({ message }) => {
+        seen.push(text(message));
+      },
+    });
+    await waitFor('the restarted producer\'s record', () => seen.includes('restarted'), () => seen);
+    await sleep(500);
+    assert.deepEqual(seen, ['restarted']);
   });
 });
