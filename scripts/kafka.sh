@@ -209,7 +209,9 @@ EOF
   # setsid: the broker outlives this script, in a session of its own, so a terminal's or a test
   # runner's signal to this script's process group does not reach it; --stop DIR (or the tests'
   # own exit handler, test/support/kafka.ts) ends it by its pid.
-  setsid "$java" -Xmx"${KAFKA_HEAP:-512m}" -Xms128m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto \
+  local session=()
+  if command -v setsid >/dev/null 2>&1; then session=(setsid); fi
+  "${session[@]}" "$java" -Xmx"${KAFKA_HEAP:-512m}" -Xms128m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto \
     -Djava.awt.headless=true \
     -Dorg.slf4j.simpleLogger.showDateTime=true \
     -Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS \
