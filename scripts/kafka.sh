@@ -13,7 +13,9 @@
 #
 # KAFKA_VERSION picks the broker (default below; docs/kafka.md, "Test broker", says which were checked with kafkajs).
 # ZTMAP_CACHE is the cache root (default $HOME/.cache/ztmap): the jars go to $ZTMAP_CACHE/kafka-VERSION/libs.
-# JAVA=/path/to/java picks the JVM (otherwise $JAVA_HOME/bin/java, then java on PATH); KAFKA_HEAP is -Xmx (default 512m).
+# JAVA=/path/to/java picks the JVM (otherwise $JAVA_HOME/bin/java, then java on PATH); KAFKA_HEAP is -Xmx (default 512m);
+# KAFKA_JVM_OPTS adds JVM options (split on spaces). The JIT is left whole (no C1-only quick start):
+# a bench through this broker should not be slowed by it.
 set -euo pipefail
 
 # 4.x serves the protocol versions kafkajs 2.2.4 speaks (see docs/kafka.md, "Test broker").
@@ -197,7 +199,6 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
-log.flush.interval.messages=1000000
 EOF
   id="$(cluster_id)"
   # --standalone: this node alone is the controller quorum (KIP-853 dynamic quorum, 3.9 and later).
@@ -209,9 +210,10 @@ EOF
   # setsid: the broker outlives this script, in a session of its own, so a terminal's or a test
   # runner's signal to this script's process group does not reach it; --stop DIR (or the tests'
   # own exit handler, test/support/kafka.ts) ends it by its pid.
-  local session=()
+  local session=() extra=()
+  read -r -a extra <<<"${KAFKA_JVM_OPTS:-}"
   if command -v setsid >/dev/null 2>&1; then session=(setsid); fi
-  "${session[@]}" "$java" -Xmx"${KAFKA_HEAP:-512m}" -Xms128m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Xshare:auto \
+  "${session[@]}" "$java" -Xmx"${KAFKA_HEAP:-512m}" -Xms128m -XX:+UseG1GC -Xshare:auto \
     -Djava.awt.headless=true \
     -Dorg.slf4j.simpleLogger.showDateTime=true \
     -Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS \
@@ -220,6 +222,7 @@ EOF
     -Dorg.slf4j.simpleLogger.log.org.apache.kafka.common.utils.AppInfoParser=warn \
     -Dorg.slf4j.simpleLogger.log.org.apache.kafka.common.config.AbstractConfig=warn \
     -Dlog4j2.level=WARN \
+    "${extra[@]}" \
     -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" >"$dir/broker.log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$dir/pid"
