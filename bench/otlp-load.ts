@@ -15,6 +15,7 @@
 import { request, Agent } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { ExportTraceServiceRequest } from '../src/sources/decoders/otlp-messages.js';
+import { rng } from './rng.js';
 
 /** The message class decodeOtlpProto decodes with (src/sources/decoders/otlp-proto.ts): the one place the bench names it. */
 export const Request = ExportTraceServiceRequest;
@@ -22,16 +23,6 @@ export const Request = ExportTraceServiceRequest;
 /** The time of the first span (ms since the epoch), before restamp(). */
 export const T0 = Date.UTC(2026, 11, 1);
 
-/** A small deterministic generator (xorshift32), as bench/sources.ts. */
-function rng(seed: number): () => number {
-  let x = seed | 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 interface Svc {
   name: string;

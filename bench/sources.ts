@@ -10,6 +10,7 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rng } from './rng.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const data = BENCH_DATA;
@@ -32,16 +33,6 @@ function podsOf(inventoryFile: string): Pod[] {
     .map((o) => ({ ns: o['metadata']['namespace'], name: o['metadata']['name'], workload: o['metadata']['labels']['app'], sa: o['spec']?.['serviceAccountName'] ?? 'default', ip: o['status']['podIP'] }));
 }
 
-/** A small deterministic generator (xorshift32), so the files are the same on every machine. */
-function rng(seed: number): () => number {
-  let x = seed | 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 async function write(file: string, lines: (push: (l: string) => void) => void): Promise<void> {
   const out = createWriteStream(file);

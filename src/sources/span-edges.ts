@@ -144,7 +144,7 @@ interface Pending extends Entry {
 }
 
 /** What became of the spans so far: every span is in exactly one flow, skip or reject. */
-interface SpanCounts {
+export interface SpanCounts {
   spans: number;
   flows: number;
   /** Flows made of a client and a server span (the other flows are made of one span). */

@@ -32,7 +32,7 @@ import { decodeOtlpProto } from '../../sources/decoders/otlp-proto.js';
 import type { Decoded } from '../../sources/decoders/result.js';
 import type { Span } from '../../sources/decoders/span.js';
 import type { TraceBatch } from '../../sources/decoders/trace-fields.js';
-import { SPAN_KEYS_READ, SpanJoiner } from '../../sources/span-edges.js';
+import { SPAN_KEYS_READ, SpanJoiner, type SpanCounts } from '../../sources/span-edges.js';
 import { OtlpReceiver, type ExportAnswer, type ListenAddress, type OtlpExport } from '../../sources/transports/otlp-receiver.js';
 import { Tally } from '../../tally.js';
 import { excerpt } from '../../text.js';
@@ -90,18 +90,12 @@ export interface CollectStatus {
   listening: { http?: string; grpc?: string };
   /** Requests answered 200 (partial: some spans rejected), 400 (badData, by reason) or refused before reading (413, 415, 429, 503…, by reason). */
   requests: { accepted: number; partial: number; badData: Record<string, number>; refused: Record<string, number> };
-  spans: {
+  spans: Omit<SpanCounts, 'spans'> & {
     /** Spans in requests that could be read: accepted (joined or counted alone, or waiting) plus rejected. */
     received: number;
     accepted: number;
     rejected: Record<string, number>;
     skipped: Record<string, number>;
-    flows: number;
-    pairs: number;
-    pending: number;
-    expired: number;
-    evicted: number;
-    flushed: number;
   };
   /** Spans received per `service.name` (the 20 largest senders): a span storm shows here. */
   senders: [string, number][];
