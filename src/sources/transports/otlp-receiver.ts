@@ -122,7 +122,43 @@ export class OtlpReceiver {
       const { host, port } = this._o.grpc;
       // grpc-js holds each message whole before the handler sees it: streams per connection are
       // few, so that what it holds stays near a few bodies per sender.
-      const server = new grpc.Server({ 'grpc.max_receive_message_length': this._o.maxBodyBytes, 'grpc.max_concurrent_streams': 4 });
+      // The token, a stop and a full queue are answered from the call's metadata, before its
+      // message is read: grpc-js would otherwise hold a whole message from anyone who connects.
+      // A call let through reserves a whole body until its message is in (then the handler counts
+      // the message itself), so that calls in flight together stay within the queue's bound.
+      const early: grpc.ServerInterceptor = (_method, call) => {
+        let reserved = 0;
+        const release = () => {
+          this._receivingBytes -= reserved;
+          reserved = 0;
+        };
+        return new grpc.ServerInterceptingCall(call, {
+          start: (next) =>
+            next({
+              onReceiveMetadata: (metadata, pass) => {
+                const refusal = this._grpcRefusal(metadata.get('authorization')[0], this._o.maxBodyBytes);
+                if (refusal === undefined) {
+                  reserved = this._o.maxBodyBytes;
+                  this._receivingBytes += reserved;
+                  return pass(metadata);
+                }
+                this._refuse(refusal.reason, this._location('otlp-grpc', call.getPeer()), refusal.message);
+                call.sendStatus({ code: refusal.code, details: refusal.message });
+              },
+              onReceiveMessage: (message, pass) => {
+                release();
+                pass(message);
+              },
+              onCancel: () => release(),
+            }),
+          // Every call ends with a status, however it ends (an over-long message grpc-js refuses itself).
+          sendStatus: (status, pass) => {
+            release();
+            pass(status);
+          },
+        });
+      };
+      const server = new grpc.Server({ 'grpc.max_receive_message_length': this._o.maxBodyBytes, 'grpc.max_concurrent_streams': 4, interceptors: [early] });
       const raw = (b: Buffer) => b;
       server.addService(
         { Export: { path: GRPC_PATH, requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw, originalName: 'Export' } },
@@ -341,16 +377,23 @@ export class OtlpReceiver {
 
   // ------------------------------------------------------------------ OTLP/gRPC
 
+  /** Why a gRPC call of `bytes` is refused (no token, stopping, the queue full), or undefined. */
+  private _grpcRefusal(authorization: unknown, bytes: number): { code: grpc.status; reason: string; message: string } | undefined {
+    if (!this._authorized(authorization)) return { code: grpc.status.UNAUTHENTICATED, reason: 'unauthenticated', message: 'a bearer token is required: send the metadata authorization: Bearer TOKEN' };
+    if (this._draining) return { code: grpc.status.UNAVAILABLE, reason: 'stopping', message: 'the receiver is stopping; retry later' };
+    if (this._busy(bytes)) return { code: grpc.status.UNAVAILABLE, reason: 'busy', message: 'too many spans waiting to be read; retry later' };
+    return undefined;
+  }
+
   private async _onGrpc(call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): Promise<void> {
     const location = this._location('otlp-grpc', call.getPeer());
     const fail = (code: grpc.status, reason: string, message: string) => {
       this._refuse(reason, location, message);
       callback({ code, details: message });
     };
-    if (!this._authorized(call.metadata.get('authorization')[0])) return fail(grpc.status.UNAUTHENTICATED, 'unauthenticated', 'a bearer token is required: send the metadata authorization: Bearer TOKEN');
-    if (this._draining) return fail(grpc.status.UNAVAILABLE, 'stopping', 'the receiver is stopping; retry later');
     const body = call.request;
-    if (this._busy(body.length)) return fail(grpc.status.UNAVAILABLE, 'busy', 'too many spans waiting to be read; retry later');
+    const refusal = this._grpcRefusal(call.metadata.get('authorization')[0], body.length);
+    if (refusal !== undefined) return fail(refusal.code, refusal.reason, refusal.message);
     const a = await this._enqueue({ body, encoding: 'protobuf', location });
     if (a.kind === 'bad-data') return callback({ code: grpc.status.INVALID_ARGUMENT, details: a.message });
     if (a.kind === 'failed') return callback({ code: grpc.status.INTERNAL, details: a.message });
