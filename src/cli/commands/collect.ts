@@ -10,8 +10,9 @@
 // for the restart (with --flush-on-stop, the end of a collection, they go by the unjoined rules).
 //
 // Memory is bounded by the graph's edges, not by spans: spans wait for their partner at most
-// --join-wait (wall clock, span time) and at most --max-pending at once; what leaves unjoined is
-// counted (expired, evicted). Bodies waiting to be read are bounded in bytes (429 past it).
+// --join-wait (from their arrival, on a monotonic clock) and at most --max-pending at once, each
+// holding only what edges are made of; what leaves unjoined is counted (expired, evicted,
+// flushed). Bodies held are bounded in bytes (429 / UNAVAILABLE past it).
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
