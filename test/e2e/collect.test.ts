@@ -154,9 +154,9 @@ describe('ztmap collect: the OTLP receiver @e2e', function () {
     assert.equal((await post(c.http, gzipSync(Buffer.alloc(1_000_000, 0x20)), { ...JSON_TYPE, 'Content-Encoding': 'gzip' })).status, 413);
     // gRPC: INVALID_ARGUMENT for a bad body, RESOURCE_EXHAUSTED over the limit.
     assert.equal((await grpcExport(c.grpc, cut.subarray(0, cut.length - 4))).error?.code, grpc.status.INVALID_ARGUMENT);
-    // Each call let through holds a body's worth of the queue until its message is in: refused
-    // ones give it back (three of them would otherwise fill the 40,000-byte queue for good).
-    for (let i = 0; i < 3; i++) assert.equal((await grpcExport(c.grpc, Buffer.alloc(30_000, 0x0a))).error?.code, grpc.status.RESOURCE_EXHAUSTED);
+    // Each call let through holds an eighth of the queue (5,000 bytes) until its message is in:
+    // refused ones give it back (nine of them would otherwise fill the 40,000-byte queue for good).
+    for (let i = 0; i < 9; i++) assert.equal((await grpcExport(c.grpc, Buffer.alloc(30_000, 0x0a))).error?.code, grpc.status.RESOURCE_EXHAUSTED);
     assert.equal((await grpcExport(c.grpc, proto([call(70, nowMicros()).client]))).error, undefined);
 
     // Small gzip bodies sent together are all taken: each holds what it inflates to, no more.

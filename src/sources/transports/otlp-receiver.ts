@@ -65,6 +65,8 @@ export interface OtlpReceiverOptions {
 }
 
 const TRACES_PATH = '/v1/traces';
+/** gRPC calls whose messages may be read at once (each reserves this share of --max-queued-bytes). */
+const GRPC_CALLS_IN_FLIGHT = 8;
 /** How long a body may pause between bytes before its request is dropped. */
 const BODY_IDLE_MS = 10_000;
 /** Open HTTP connections at most (an SDK or Collector keeps a few). */
@@ -120,12 +122,12 @@ export class OtlpReceiver {
     }
     if (this._o.grpc !== undefined) {
       const { host, port } = this._o.grpc;
-      // grpc-js holds each message whole before the handler sees it: streams per connection are
-      // few, so that what it holds stays near a few bodies per sender.
-      // The token, a stop and a full queue are answered from the call's metadata, before its
-      // message is read: grpc-js would otherwise hold a whole message from anyone who connects.
-      // A call let through reserves a whole body until its message is in (then the handler counts
-      // the message itself), so that calls in flight together stay within the queue's bound.
+      // grpc-js reads each message whole before the handler sees it. So the token, a stop and a
+      // full queue are answered from the call's metadata, before the message is read; and a call
+      // let through reserves a share of the queue until its message is in (the handler then
+      // counts the message itself): at most GRPC_CALLS_IN_FLIGHT calls are read at once, each up
+      // to --max-body-bytes, without refusing the many small concurrent calls a Collector makes.
+      const share = Math.min(this._o.maxBodyBytes, Math.floor(this._o.maxQueuedBytes / GRPC_CALLS_IN_FLIGHT));
       const early: grpc.ServerInterceptor = (_method, call) => {
         let reserved = 0;
         const release = () => {
@@ -136,9 +138,9 @@ export class OtlpReceiver {
           start: (next) =>
             next({
               onReceiveMetadata: (metadata, pass) => {
-                const refusal = this._grpcRefusal(metadata.get('authorization')[0], this._o.maxBodyBytes);
+                const refusal = this._grpcRefusal(metadata.get('authorization')[0], share);
                 if (refusal === undefined) {
-                  reserved = this._o.maxBodyBytes;
+                  reserved = share;
                   this._receivingBytes += reserved;
                   return pass(metadata);
                 }
@@ -205,7 +207,6 @@ export class OtlpReceiver {
     return { receiver, request: ++this._requests, ...(peer === undefined ? {} : { peer }) };
   }
 
-  /** Whether `extra` more bytes would overfill the queue; an empty queue takes any body under the body limit. */
   /** Whether `authorization` (a header or metadata value) carries the token, compared in constant time; true when no token is set. */
   private _authorized(authorization: unknown): boolean {
     const token = this._o.token;
@@ -218,6 +219,7 @@ export class OtlpReceiver {
     return given.length === want.length && timingSafeEqual(given, want);
   }
 
+  /** Whether `extra` more bytes would overfill the queue; an empty queue takes any body under the body limit. */
   private _busy(extra: number): boolean {
     const held = this._queuedBytes + this._receivingBytes;
     return held > 0 && held + extra > this._o.maxQueuedBytes;
