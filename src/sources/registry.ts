@@ -5,7 +5,7 @@ import { hubbleSource } from './hubble-source.js';
 import { istioMetricsSource } from './istio-metrics-source.js';
 import { tracesSource } from './traces-source.js';
 import type { Source } from './source.js';
-import { readBytes, type InputFile } from './transports/files.js';
+import { readHead, type InputFile } from './transports/files.js';
 
 /** In the order files are offered to them; the last, access logs, takes whatever the others do not recognise. */
 export const SOURCES: readonly Source[] = [istioMetricsSource, hubbleSource, tracesSource, accessLogSource];
@@ -25,19 +25,9 @@ const HEAD_BYTES = 64 * 1024;
  */
 export async function recogniseFile(file: InputFile): Promise<Source> {
   if (file.stream === true || SOURCES.length === 1) return DEFAULT_SOURCE;
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  try {
-    for await (const chunk of readBytes(file, undefined, () => undefined)) {
-      chunks.push(chunk);
-      bytes += chunk.length;
-      if (bytes >= HEAD_BYTES) break;
-    }
-  } catch {
-    // Unreadable: the default source reads it and reports why, as it would have.
-    return DEFAULT_SOURCE;
-  }
-  const bin = Buffer.concat(chunks);
+  const bin = await readHead(file, HEAD_BYTES);
+  // Unreadable: the default source reads it and reports why, as it would have.
+  if (bin === undefined) return DEFAULT_SOURCE;
   const binary = SOURCES.find((s) => s.recognisesHead?.(bin) === true);
   if (binary !== undefined) return binary;
   const head = bin.toString('utf8');

@@ -13,7 +13,7 @@ import { decodeJaegerJson, isJaegerJson } from './decoders/jaeger-json.js';
 import { decodeOtlpJson, isOtlpJson } from './decoders/otlp-json.js';
 import { decodeOtlpProto } from './decoders/otlp-proto.js';
 import { LengthPrefixedSplitter, looksLengthPrefixedOtlp } from './framing/length-prefixed.js';
-import { readBytes, type InputFile } from './transports/files.js';
+import { readBytes, readHead, type InputFile } from './transports/files.js';
 import { Readable } from 'node:stream';
 import type { Decoded } from './decoders/result.js';
 import type { TraceBatch } from './decoders/trace-fields.js';
@@ -195,17 +195,10 @@ async function peek(input: AsyncIterable<Buffer>): Promise<{ head: Buffer; repla
 
 async function isLengthPrefixed(file: InputFile): Promise<boolean> {
   if (file.stream === true) return false;
-  let head = Buffer.alloc(0);
-  try {
-    for await (const chunk of readBytes(file, undefined, () => undefined)) {
-      head = Buffer.concat([head, chunk]);
-      // The prefix, the field tag and the inner length's varint (at most 5 bytes).
-      if (head.length >= 16) break;
-    }
-  } catch {
-    return false; // the JSON reader reports why it cannot be read
-  }
-  return looksLengthPrefixedOtlp(head, MAX_DOCUMENT_BYTES);
+  // The prefix, the field tag and the inner length's varint (at most 5 bytes); an unreadable
+  // file goes to the JSON reader, which reports why.
+  const head = await readHead(file, 16);
+  return head !== undefined && looksLengthPrefixedOtlp(head, MAX_DOCUMENT_BYTES);
 }
 
 /** One file of the Collector's file exporter in `format: proto`: each message decoded where it starts (its byte offset is its location). */

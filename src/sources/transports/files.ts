@@ -226,6 +226,25 @@ export async function* readBytes(file: InputFile, stdin: Readable = process.stdi
 }
 
 /**
+ * The first `bytes` bytes of a file (at least; decompressed when it is gzip), read to recognise
+ * what it holds; undefined when it cannot be read (its reader reports why, as it would have).
+ */
+export async function readHead(file: InputFile, bytes: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let read = 0;
+  try {
+    for await (const chunk of readBytes(file, undefined, () => undefined)) {
+      chunks.push(chunk);
+      read += chunk.length;
+      if (read >= bytes) break;
+    }
+  } catch {
+    return undefined;
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
  * Checks that a path the user named (a graph, rules) is a file that can be read: a missing
  * path, a dangling link, a directory, a device or a pipe is an InputError that names it, says
  * what `what` is and what to pass instead.
