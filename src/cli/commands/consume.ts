@@ -33,7 +33,7 @@ export const CONSUME_DEFAULTS = {
   group: 'ztmap-collectors',
   aggregateTopic: 'ztmap-aggregates',
   deadLetterTopic: 'ztmap-dead-letters',
-  chunkRecords: 5000,
+  chunkRecords: 20_000,
   // The OpenTelemetry Collector's Kafka exporter sends at most 1,000,000 bytes a message by default.
   maxRecordBytes: 1024 * 1024,
 } as const;
