@@ -112,7 +112,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumeStatus> {
   const admin = kafka.admin();
   // A member heartbeats between chunks (each well under a second): a 10 s session lets a dead
   // member's partitions move on within seconds.
-  const consumer = kafka.consumer({ groupId: opts.group, sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 30_000, readUncommitted: false, maxWaitTimeInMs: 500 });
+  const consumer = kafka.consumer({ groupId: opts.group, sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 30_000, readUncommitted: false, maxWaitTimeInMs: 500, ...fetchBytes(opts.chunkRecords, opts.maxRecordBytes) });
   const rejected = new Tally();
   const skipped = new Tally();
   const unresolved = new Tally();
@@ -290,6 +290,16 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumeStatus> {
     await admin.disconnect().catch(() => undefined);
   }
   return snapshot();
+}
+
+/**
+ * Fetch sizes that let a batch hold a whole chunk: kafkajs fetches 1 MiB a partition by default,
+ * about 2,800 access-log records, and a chunk never spans batches, so small fetches would make
+ * every chunk (a partial and a transaction each) that small. Bounded by 64 MiB a partition.
+ */
+function fetchBytes(chunkRecords: number, maxRecordBytes: number): { maxBytesPerPartition: number; maxBytes: number } {
+  const perPartition = Math.min(64 << 20, Math.max(1 << 20, chunkRecords * 512, maxRecordBytes));
+  return { maxBytesPerPartition: perPartition, maxBytes: Math.max(perPartition, 10 << 20) };
 }
 
 /** The partial, as one record's value or, when larger than a record may be, as pieces each holding some of its edges. */
