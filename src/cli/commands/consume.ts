@@ -26,6 +26,7 @@ import type { AccessLogDecoderOptions } from '../../sources/access-log-decoder.j
 import type { FlowSinks } from '../../sources/source.js';
 import { readTopicChunk, SOURCE_OF_FORMAT, TOPIC_FORMATS, type PoisonRecord, type TopicFormat } from '../../sources/topic-records.js';
 import { Tally } from '../../tally.js';
+import { connectTo } from '../kafka/connect.js';
 import { kafkaLog, kafkaLogLevel } from '../kafka/log.js';
 import { encodePartial, type PartialAggregate } from '../kafka/partial.js';
 
@@ -242,7 +243,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumeStatus> {
     }
   };
 
-  await admin.connect();
+  await connectTo(admin, 'consume', opts.kafka);
   try {
     await checkTopics(admin, opts);
     let ready = false;
@@ -252,7 +253,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumeStatus> {
       if (!ready) opts.onReady?.();
       ready = true;
     });
-    await consumer.connect();
+    await connectTo(consumer, 'consume', opts.kafka);
     await consumer.subscribe({ topics: opts.topics.map((t) => t.topic), fromBeginning: true });
     const stopped = new Promise<void>((resolve) => {
       const stop = () => {
