@@ -15,6 +15,8 @@ import { collect as collectSpans, COLLECT_DEFAULTS, listenAddress } from './comm
 import { churnSummary } from './observe/churn-summary.js';
 import { parseTargets, propose } from './commands/propose.js';
 import { verifyCommand } from './commands/verify.js';
+import { diffCommand } from './commands/diff.js';
+import { diffJson, diffMarkdown } from '../review/diff.js';
 import { verificationTable } from '../verify/table.js';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -356,6 +358,48 @@ or DNS or xDS to istiod that every pod and sidecar needs would be denied,
         : flags.failOn !== 'never' && s.problems > 0 ? EXIT.errors
         : flags.failOn === 'unknown' && s.unknown.observations > 0 ? EXIT.unknown
         : EXIT.ok;
+    });
+
+  cmd
+    .command('diff')
+    .description('The semantic difference between two policy sets: per destination, which callers, ports, methods and paths become allowed or denied, decided by replaying the same requests against both (reformatting, reordering or splitting a policy shows no change).')
+    .argument('<old>', 'the policies before: a manifest file or directory, read like kubectl apply -R')
+    .argument('<new>', 'the policies after')
+    .option('-i, --inventory <file>', 'kubectl get … -o json|yaml dump (repeatable): changes are reported per workload; without it, per selector the policies name', collect, [])
+    .addOption(new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'))
+    .option('-o, --out <file>', 'write the diff to this file (replaced atomically) instead of stdout')
+    .option('--exit-code', `exit ${EXIT.changed} when the policy sets differ (as git diff --exit-code), 0 when they do not`)
+    .option('--trust-domain <domain>', 'SPIFFE trust domain of principals', 'cluster.local')
+    .option('--root-namespace <ns>', "Istio's root namespace (policies there apply mesh-wide)", 'istio-system')
+    .option('-q, --quiet', 'no summary line on stderr')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  ztmap diff output/policies-approved output/policies -i fixtures/bookinfo/inventory.json
+  ztmap diff main/policies/ pr/policies/ -i inv.json --format json --out diff.json --exit-code
+
+Exit codes: 0 ok (with --exit-code: no change), ${EXIT.changed} with --exit-code: the policy sets decide some request differently,
+6 a manifest on either side would be refused by the API server or Istio (listed, not applied), 2 bad usage or input, 1 internal error.`,
+    )
+    .action(async (before: string, after: string, flags: { inventory: string[]; format: 'markdown' | 'json'; out?: string; exitCode?: boolean; trustDomain: string; rootNamespace: string; quiet?: boolean }) => {
+      const d = await diffCommand({
+        before,
+        after,
+        inventory: flags.inventory,
+        trustDomain: flags.trustDomain,
+        rootNamespace: flags.rootNamespace,
+        ...(flags.quiet === true ? {} : { onIpConflicts: (c) => process.stderr.write(ipConflictLines(c, terminalFor(process.stderr, process.env, false)).map((l) => l + '\n').join('')) }),
+      });
+      const text = flags.format === 'json' ? diffJson(d) : diffMarkdown(d, { before, after });
+      if (flags.out === undefined) process.stdout.write(text);
+      else await writeFileAtomic(flags.out, text, 'diff --out');
+      if (flags.quiet !== true) {
+        const s = d.summary;
+        process.stderr.write(`diff: ${s.changes} change(s): ${s.newlyAllowed} newly allowed, ${s.newlyDenied} newly denied, ${s.other} other; ${d.before.problems.length + d.after.problems.length} manifest problem(s); ${d.replayed} requests replayed\n`);
+      }
+      const problems = d.before.problems.length + d.after.problems.length;
+      process.exitCode = problems > 0 ? EXIT.errors : flags.exitCode === true && d.summary.changes > 0 ? EXIT.changed : EXIT.ok;
     });
   return cmd;
 }

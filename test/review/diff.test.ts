@@ -1,0 +1,241 @@
+// The semantic diff (src/review/diff.ts): decided by replay, so equivalent policy sets show no
+// change whatever their form, the diff one way is the other way's inverse, and one allow more
+// shows as exactly that request.
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { buildInventory } from '../../src/inventory/inventory.js';
+import type { KubeObject } from '../../src/inventory/load.js';
+import { diffMarkdown, policyDiff, type PolicyChange, type PolicyDiff } from '../../src/review/diff.js';
+import { policySetOf } from '../../src/verify/manifests.js';
+import { deployment, namespace, pod } from '../support/kube.js';
+
+const OPTS = { trustDomain: 'cluster.local', rootNamespace: 'istio-system' };
+const WORKLOADS = [
+  ['shop', 'orders'],
+  ['shop', 'payments'],
+  ['shop', 'catalog'],
+  ['ops', 'backup'],
+] as const;
+const inventory = buildInventory([
+  namespace('shop'),
+  namespace('ops'),
+  ...WORKLOADS.flatMap(([ns, name], i) => deployment(ns, name, { ip: `10.1.0.${i + 1}`, ports: [['http', 8080]] })),
+  pod('shop', 'debug', { ip: '10.1.0.99', sidecar: false, labels: { run: 'debug' } }),
+]);
+const principal = (ns: string, sa: string) => `cluster.local/ns/${ns}/sa/${sa}`;
+
+interface RuleSpec {
+  from: string[];
+  ports: string[];
+  methods: string[];
+  paths: string[];
+}
+/** One AuthorizationPolicy's meaning: its scope, action and rules (each may become its own policy). */
+interface PolicySpec {
+  ns: string;
+  app?: string;
+  action: 'ALLOW' | 'DENY';
+  rules: RuleSpec[];
+}
+interface NetSpec {
+  ns: string;
+  app: string;
+  ingress: { fromApps: string[]; ports: number[] }[];
+}
+
+const sub = <T>(xs: readonly T[]) => fc.subarray([...xs]);
+const ruleArb: fc.Arbitrary<RuleSpec> = fc.record({
+  from: sub(WORKLOADS.map(([ns, name]) => principal(ns, name))),
+  ports: sub(['8080', '9090']),
+  methods: sub(['GET', 'POST']),
+  paths: sub(['/api/orders', '/api/items/*', '*.css']),
+});
+const policyArb: fc.Arbitrary<PolicySpec> = fc.record(
+  {
+    ns: fc.constantFrom('shop', 'ops'),
+    app: fc.constantFrom('orders', 'payments', 'catalog', 'backup'),
+    action: fc.constantFrom('ALLOW' as const, 'DENY' as const),
+    rules: fc.array(ruleArb, { minLength: 1, maxLength: 3 }),
+  },
+  { requiredKeys: ['ns', 'action', 'rules'] },
+);
+const netArb: fc.Arbitrary<NetSpec> = fc.record({
+  ns: fc.constantFrom('shop', 'ops'),
+  app: fc.constantFrom('orders', 'payments', 'catalog', 'backup'),
+  ingress: fc.array(fc.record({ fromApps: sub(['orders', 'payments', 'catalog', 'debug']), ports: sub([8080, 9090]) }), { minLength: 1, maxLength: 3 }),
+});
+const setArb = fc.record({ istio: fc.array(policyArb, { maxLength: 4 }), net: fc.array(netArb, { maxLength: 2 }) });
+
+const list = <T>(xs: T[]) => (xs.length === 0 ? undefined : xs);
+function ruleObject(r: RuleSpec): Record<string, unknown> {
+  const op = { ports: list(r.ports), methods: list(r.methods), paths: list(r.paths) };
+  const to = Object.values(op).some((v) => v !== undefined) ? [{ operation: JSON.parse(JSON.stringify(op)) as object }] : undefined;
+  return JSON.parse(JSON.stringify({ from: r.from.length === 0 ? undefined : [{ source: { principals: r.from } }], to })) as Record<string, unknown>;
+}
+function authorizationPolicy(name: string, p: PolicySpec, rules: RuleSpec[]): KubeObject {
+  return {
+    apiVersion: 'security.istio.io/v1',
+    kind: 'AuthorizationPolicy',
+    metadata: { name, namespace: p.ns },
+    spec: { ...(p.app === undefined ? {} : { selector: { matchLabels: { app: p.app } } }), action: p.action, rules: rules.map(ruleObject) },
+  };
+}
+function networkPolicy(name: string, n: NetSpec, rules: NetSpec['ingress']): KubeObject {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name, namespace: n.ns },
+    spec: {
+      podSelector: { matchLabels: { app: n.app } },
+      policyTypes: ['Ingress'],
+      ingress: rules.map((r) => ({
+        ...(r.fromApps.length === 0 ? {} : { from: r.fromApps.map((a) => (a === 'debug' ? { podSelector: { matchLabels: { run: 'debug' } } } : { podSelector: { matchLabels: { app: a } } })) }),
+        ...(r.ports.length === 0 ? {} : { ports: r.ports.map((port) => ({ protocol: 'TCP', port })) }),
+      })),
+    },
+  };
+}
+
+/** Each policy whole: its rules in one object. */
+function merged(s: { istio: PolicySpec[]; net: NetSpec[] }): KubeObject[] {
+  return [...s.istio.map((p, i) => authorizationPolicy(`p${i}`, p, p.rules)), ...s.net.map((n, i) => networkPolicy(`n${i}`, n, n.ingress))];
+}
+
+/** The same meaning in another form: each rule its own policy, every list and the policies in another order. */
+function splitAndShuffled(s: { istio: PolicySpec[]; net: NetSpec[] }, order: number): KubeObject[] {
+  const out: KubeObject[] = [];
+  s.istio.forEach((p, i) => p.rules.forEach((r, j) => out.push(authorizationPolicy(`p${i}-r${j}`, p, [{ from: [...r.from].reverse(), ports: [...r.ports].reverse(), methods: [...r.methods].reverse(), paths: [...r.paths].reverse() }]))));
+  s.net.forEach((n, i) => n.ingress.forEach((r, j) => out.push(networkPolicy(`n${i}-r${j}`, n, [{ fromApps: [...r.fromApps].reverse(), ports: [...r.ports].reverse() }]))));
+  // A rotation of the objects, chosen by the property's seed.
+  const k = out.length === 0 ? 0 : order % out.length;
+  return [...out.slice(k), ...out.slice(0, k)].reverse();
+}
+
+const changesOf = (d: PolicyDiff) => d.destinations.flatMap((x) => x.changes);
+const shape = (c: PolicyChange) => ({ destination: c.destination, caller: c.caller, port: c.port, protocol: c.protocol, before: c.before, after: c.after, requests: c.requests });
+
+describe('semantic policy diff', () => {
+  it('shows no change between a policy set and the same set split into one policy per rule, reordered, with or without an inventory', () => {
+    fc.assert(
+      fc.property(setArb, fc.nat(), fc.boolean(), (s, order, withInventory) => {
+        const d = policyDiff(policySetOf(merged(s)), policySetOf(splitAndShuffled(s, order)), { ...OPTS, ...(withInventory ? { inventory } : {}) });
+        assert.deepEqual(changesOf(d), []);
+        assert.ok(d.replayed > 0);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('is its own inverse: diff(A, B) is diff(B, A) with before and after swapped', () => {
+    fc.assert(
+      fc.property(setArb, setArb, (x, y) => {
+        const ab = changesOf(policyDiff(policySetOf(merged(x)), policySetOf(merged(y)), { ...OPTS, inventory }));
+        const ba = changesOf(policyDiff(policySetOf(merged(y)), policySetOf(merged(x)), { ...OPTS, inventory }));
+        assert.deepEqual(
+          ba.map((c) => ({ ...shape(c), before: c.after, after: c.before, decidedBy: { before: c.decidedBy.after, after: c.decidedBy.before } })),
+          ab.map((c) => ({ ...shape(c), decidedBy: c.decidedBy })),
+        );
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('shows one allow more as exactly that caller, port, method and path newly allowed', () => {
+    const callers = WORKLOADS.filter(([ns]) => ns === 'shop');
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...callers),
+        fc.constantFrom(...callers),
+        fc.constantFrom(8080, 9090),
+        fc.constantFrom('GET', 'PUT', 'DELETE'),
+        fc.constantFrom('/api/orders', '/api/orders/42', '/healthz'),
+        fc.array(ruleArb, { maxLength: 3 }),
+        ([, caller], [, dest], port, method, path, others) => {
+          fc.pre(caller !== dest);
+          // The destination's ALLOW policy admits others, never this caller.
+          const own = principal('shop', caller);
+          const rules = [{ from: [principal('ops', 'backup')], ports: [], methods: [], paths: [] }, ...others.map((r) => ({ ...r, from: r.from.filter((p) => p !== own).concat(principal('ops', 'backup')) }))];
+          const base: PolicySpec = { ns: 'shop', app: dest, action: 'ALLOW', rules };
+          const extra: RuleSpec = { from: [own], ports: [String(port)], methods: [method], paths: [path] };
+          const d = policyDiff(policySetOf([authorizationPolicy('a', base, rules)]), policySetOf([authorizationPolicy('a', base, [...rules, extra])]), { ...OPTS, inventory });
+          assert.deepEqual(changesOf(d).map(shape), [
+            { destination: `shop/Deployment/${dest}`, caller: `shop/Deployment/${caller}`, port, protocol: 'http', before: 'denied', after: 'allowed', requests: [{ method, path }] },
+          ]);
+          assert.equal(changesOf(d)[0]!.text, `shop/${caller} → shop/${dest}:${port}: ${method} ${path} newly allowed`);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('covers NetworkPolicy ingress and egress: a peer added or a direction isolated', () => {
+    const ingress = (fromApps: string[]): KubeObject => networkPolicy('in', { ns: 'shop', app: 'payments', ingress: [] }, [{ fromApps, ports: [8080] }]);
+    const d = policyDiff(policySetOf([ingress(['orders'])]), policySetOf([ingress(['orders', 'catalog'])]), { ...OPTS, inventory });
+    assert.deepEqual(changesOf(d).map((c) => c.text), [
+      'shop/catalog → shop/payments:8080: TCP connections (no HTTP) newly allowed',
+      'shop/catalog → shop/payments:8080: any HTTP request newly allowed',
+    ]);
+    assert.deepEqual(changesOf(d)[0]!.decidedBy.after, ['ingress allow shop/in#0', 'istio allow: no ALLOW policy applies']);
+    const egress: KubeObject = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'out', namespace: 'ops' },
+      spec: { podSelector: { matchLabels: { app: 'backup' } }, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } }, podSelector: { matchLabels: { app: 'orders' } } }] }] },
+    };
+    const e = policyDiff(policySetOf([]), policySetOf([egress]), { ...OPTS, inventory });
+    const denied = changesOf(e).filter((c) => c.caller === 'ops/Deployment/backup');
+    // backup may now reach orders only: every other destination's requests are newly denied.
+    assert.deepEqual([...new Set(denied.map((c) => c.destination))], ['shop/Deployment/catalog', 'shop/Deployment/payments', 'shop/Pod/debug']);
+    assert.ok(denied.every((c) => c.before === 'allowed' && c.after === 'denied'));
+  });
+
+  it('reports a CUSTOM policy and an unreadable condition as undecided, never as allowed', () => {
+    const custom: KubeObject = {
+      apiVersion: 'security.istio.io/v1',
+      kind: 'AuthorizationPolicy',
+      metadata: { name: 'ext', namespace: 'shop' },
+      spec: { selector: { matchLabels: { app: 'payments' } }, action: 'CUSTOM', provider: { name: 'opa' }, rules: [{ to: [{ operation: { paths: ['/admin/*'] } }] }] },
+    };
+    const d = policyDiff(policySetOf([]), policySetOf([custom]), { ...OPTS, inventory });
+    const changes = changesOf(d);
+    assert.ok(changes.length > 0);
+    for (const c of changes) {
+      assert.equal(c.destination, 'shop/Deployment/payments');
+      assert.deepEqual([c.before, c.after], ['allowed', 'unknown']);
+      assert.match(c.text, /now undecided \(was allowed\)$/);
+    }
+    const http = changes.filter((c) => c.protocol === 'http');
+    assert.ok(http.some((c) => c.requests !== 'any' && c.requests.some((r) => r.path === '/admin/ztmap-other')));
+    assert.ok(http.every((c) => c.requests !== 'any' && c.requests.every((r) => r.path.startsWith('/admin/'))));
+    // On TCP, Istio drops a CUSTOM or DENY rule's HTTP attributes, so it applies to every connection.
+    assert.ok(changes.filter((c) => c.protocol === 'tcp').every((c) => c.requests === 'any'));
+    const header: KubeObject = {
+      apiVersion: 'security.istio.io/v1',
+      kind: 'AuthorizationPolicy',
+      metadata: { name: 'hdr', namespace: 'shop' },
+      spec: { selector: { matchLabels: { app: 'orders' } }, action: 'DENY', rules: [{ when: [{ key: 'request.headers[x-debug]', values: ['1'] }] }] },
+    };
+    const h = changesOf(policyDiff(policySetOf([]), policySetOf([header]), { ...OPTS, inventory }));
+    assert.ok(h.length > 0);
+    // On TCP a DENY rule's HTTP-only condition counts as matched (Istio drops it): denied; HTTP depends on the header.
+    for (const c of h) assert.deepEqual([c.protocol, c.before, c.after], c.protocol === 'tcp' ? ['tcp', 'allowed', 'denied'] : ['http', 'allowed', 'unknown']);
+  });
+
+  it('without an inventory, reports per selector the policies name', () => {
+    const allow = (paths: string[]) =>
+      authorizationPolicy('a', { ns: 'shop', app: 'payments', action: 'ALLOW', rules: [] }, [{ from: [principal('shop', 'orders')], ports: ['8080'], methods: ['POST'], paths }]);
+    const d = policyDiff(policySetOf([allow(['/api/v1/charges'])]), policySetOf([allow(['/api/v1/charges', '/api/v1/refunds'])]), OPTS);
+    assert.deepEqual(changesOf(d).map((c) => c.text), ['shop/[any pod sa=orders] → shop/[app=payments]:8080: POST /api/v1/refunds newly allowed']);
+    assert.match(diffMarkdown(d), /## shop\/Probe\/app=payments\n\n- shop\/\\\[any pod sa=orders\\\] → shop\/\\\[app=payments\\\]:8080: POST \/api\/v1\/refunds newly allowed/);
+  });
+
+  it('lists refused manifests of either side with their file and reason', () => {
+    const bad: KubeObject = { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'Bad_Name', namespace: 'shop' }, spec: { action: 'DENY' } };
+    const d = policyDiff(policySetOf([], 'old.yaml'), policySetOf([bad], 'new.yaml'), { ...OPTS, inventory });
+    assert.deepEqual(d.before.problems, []);
+    assert.ok(d.after.problems.length > 0);
+    assert.ok(d.after.problems.every((p) => p.file === 'new.yaml' && p.object === 'AuthorizationPolicy shop/Bad_Name'));
+    assert.deepEqual(changesOf(d), []);
+    assert.match(diffMarkdown(d), /## Manifests refused/);
+  });
+});
