@@ -16,7 +16,7 @@ import { OUTSIDER } from '../verify/over-permission.js';
 import { refText, replay, replayIndex, type Observation, type ReplayContext, type ReplayEndpoint, type ReplayIndex, type ReplayResult, type Verdict } from '../verify/replay.js';
 import { printable } from '../text.js';
 import { md } from './markdown.js';
-import { OTHER_METHOD, OTHER_SEGMENT, PROBE_KIND, probesOf } from './probes.js';
+import { OTHER_METHOD, OTHER_NAMESPACE, OTHER_SEGMENT, PROBE_KIND, probesOf } from './probes.js';
 
 const DIFF_FORMAT = 'ztmap-policy-diff';
 
@@ -44,10 +44,20 @@ export interface PolicyChange {
   after: Verdict;
   /** `any`: every request of the protocol from this caller on this port; else the operations. */
   requests: 'any' | Operation[];
-  /** The change as a person reads it: "default/productpage-v1 → default/reviews-v1:9080: GET /reviews/{other} newly allowed". */
+  /** The requests as a person reads them: "GET /reviews/, /reviews/{other}", "any HTTP request". */
+  what: string;
+  /** "newly allowed", "newly denied", "now undecided (was allowed)", … */
+  verb: string;
+  /** The whole change as a person reads it: "default/productpage-v1 → default/reviews-v1:9080: GET /reviews/{other} newly allowed". */
   text: string;
   /** The rules and policies that decided, on each side. */
   decidedBy: { before: string[]; after: string[] };
+  /**
+   * Why a change that lets more through deserves a second look: the caller is outside the
+   * cluster, has no authenticated identity, or stands for any namespace; or every request of
+   * the protocol is let through. Empty for changes that deny more.
+   */
+  risks: string[];
 }
 
 interface SideSummary {
@@ -67,7 +77,7 @@ export interface PolicyDiff {
   after: SideSummary;
   /** Requests replayed on each side. */
   replayed: number;
-  summary: { changes: number; newlyAllowed: number; newlyDenied: number; other: number };
+  summary: { changes: number; newlyAllowed: number; newlyDenied: number; other: number; risky: number };
   /** Changes per destination, destinations and their changes in key order. */
   destinations: { destination: string; changes: PolicyChange[] }[];
 }
@@ -101,6 +111,12 @@ export function policyDiff(before: PolicySet, after: PolicySet, o: DiffOptions):
     return { ctx, index: replayIndex(ctx) };
   });
   const [b, a] = sides as [Side, Side];
+  // Callers whose every pod lacks a sidecar present no identity: what admits them admits anyone there.
+  const unidentified = new Set<string>();
+  const meshed = new Set(probes.inventory.pods.filter((p) => p.hasSidecar || p.dataplane === 'ambient').map((p) => p.workload.key));
+  for (const p of probes.inventory.pods) if (!meshed.has(p.workload.key)) unidentified.add(p.workload.key);
+  const change = (from: ReplayEndpoint, to: ReplayEndpoint, port: number, protocol: L4Protocol, results: [ReplayResult, ReplayResult] | [ReplayResult, ReplayResult][], requests: 'any' | Operation[], methodsProbed: number) =>
+    changeOf(from, to, port, protocol, results, requests, methodsProbed, unidentified);
   let replayed = 0;
   const both = (obs: Observation): [ReplayResult, ReplayResult] => {
     replayed++;
@@ -173,7 +189,7 @@ export function policyDiff(before: PolicySet, after: PolicySet, o: DiffOptions):
     before: summaryOf(sets[0]!),
     after: summaryOf(sets[1]!),
     replayed,
-    summary: { changes: all.length, newlyAllowed, newlyDenied, other: all.length - newlyAllowed - newlyDenied },
+    summary: { changes: all.length, newlyAllowed, newlyDenied, other: all.length - newlyAllowed - newlyDenied, risky: all.filter((c) => c.risks.length > 0).length },
     destinations: byDestination,
   };
 }
@@ -188,7 +204,7 @@ function withoutTwins(changes: PolicyChange[], twins: ReadonlyMap<string, string
   });
 }
 
-function change(
+function changeOf(
   from: ReplayEndpoint,
   to: ReplayEndpoint,
   port: number,
@@ -196,6 +212,7 @@ function change(
   results: [ReplayResult, ReplayResult] | [ReplayResult, ReplayResult][],
   requests: 'any' | Operation[],
   methodsProbed: number,
+  unidentified: ReadonlySet<string>,
 ): PolicyChange {
   const pairs = (Array.isArray(results[0]) ? results : [results]) as [ReplayResult, ReplayResult][];
   const before = pairs[0]![0].verdict;
@@ -204,8 +221,22 @@ function change(
     before: [...new Set(pairs.flatMap(([x]) => deciders(x)))].sort(compare),
     after: [...new Set(pairs.flatMap(([, y]) => deciders(y)))].sort(compare),
   };
-  const text = `${endpointText(from)} → ${endpointText(to)}:${port}: ${requestsText(protocol, requests, methodsProbed)} ${changeVerb(before, after)}`;
-  return { destination: to.key, caller: from.key, port, protocol, before, after, requests, text: printable(text), decidedBy };
+  const what = printable(requestsText(protocol, requests, methodsProbed));
+  const verb = changeVerb(before, after);
+  const text = printable(`${endpointText(from)} → ${endpointText(to)}:${port}: ${what} ${verb}`);
+  return { destination: to.key, caller: from.key, port, protocol, before, after, requests, what, verb, text, decidedBy, risks: risksOf(from, protocol, before, after, requests, unidentified) };
+}
+
+const RANK: Record<Verdict, number> = { denied: 0, unknown: 1, partial: 2, allowed: 3 };
+
+function risksOf(from: ReplayEndpoint, protocol: L4Protocol, before: Verdict, after: Verdict, requests: 'any' | Operation[], unidentified: ReadonlySet<string>): string[] {
+  if (RANK[after] <= RANK[before] || after === 'unknown') return [];
+  const out: string[] = [];
+  if (from.kind !== 'workload') out.push('from outside the cluster');
+  else if (unidentified.has(from.key)) out.push('from a caller without an authenticated identity');
+  if (from.namespace === OTHER_NAMESPACE) out.push('from any namespace');
+  if (requests === 'any') out.push(protocol === 'tcp' ? 'every TCP connection' : 'every method and path');
+  return out;
 }
 
 const VERDICT_WORD: Record<Verdict, string> = { allowed: 'allowed', denied: 'denied', partial: 'partly allowed', unknown: 'undecided' };
@@ -276,6 +307,21 @@ function deciders(r: ReplayResult): string[] {
 const sideLine = (s: SideSummary) =>
   `${s.files} files: ${s.authorizationPolicies} AuthorizationPolicies, ${s.peerAuthentications} PeerAuthentications, ${s.networkPolicies} NetworkPolicies${s.problems.length === 0 ? '' : `, ${s.problems.length} refused`}`;
 
+/**
+ * The changes as one Markdown table (destination, caller, port, requests, change, risks), at
+ * most `limit` rows and a last one saying how many were left out: for a PR body.
+ */
+export function diffSummaryTable(d: PolicyDiff, limit = 50): string {
+  const all = d.destinations.flatMap((x) => x.changes);
+  if (all.length === 0) return 'No change.\n';
+  const rows = ['| Destination | Caller | Port | Requests | Change | Risk |', '|---|---|---|---|---|---|'];
+  for (const c of all.slice(0, limit)) {
+    rows.push(`| ${md(c.destination)} | ${md(c.caller)} | ${c.port}/${c.protocol} | ${md(c.what)} | ${md(c.verb)} | ${md(c.risks.join('; '))} |`);
+  }
+  if (all.length > limit) rows.push(`| … and ${all.length - limit} more | | | | | |`);
+  return rows.join('\n') + '\n';
+}
+
 /** The diff for people: a summary, the refused manifests, and each destination's changes. */
 export function diffMarkdown(d: PolicyDiff, names: { before: string; after: string } = { before: 'OLD', after: 'NEW' }): string {
   const s = d.summary;
@@ -287,8 +333,13 @@ export function diffMarkdown(d: PolicyDiff, names: { before: string; after: stri
     '',
     s.changes === 0
       ? `No change: every one of the ${d.replayed} requests replayed is decided the same way by both.`
-      : `**${s.changes} change${s.changes === 1 ? '' : 's'}** (${s.newlyAllowed} newly allowed, ${s.newlyDenied} newly denied, ${s.other} other) over ${d.replayed} requests replayed${d.settings.inventory ? '' : ' (no inventory: each selector stands for its pods)'}.`,
+      : `**${s.changes} change${s.changes === 1 ? '' : 's'}** (${s.newlyAllowed} newly allowed, ${s.newlyDenied} newly denied, ${s.other} other; ${s.risky} with risks) over ${d.replayed} requests replayed${d.settings.inventory ? '' : ' (no inventory: each selector stands for its pods)'}.`,
   ];
+  const risky = d.destinations.flatMap((x) => x.changes).filter((c) => c.risks.length > 0);
+  if (risky.length > 0) {
+    lines.push('', '## Risks', '', 'Changes that let more through from callers that deserve a second look:', '');
+    for (const c of risky) lines.push(`- ${md(c.text)} (${md(c.risks.join('; '))})`);
+  }
   const refused = [...d.before.problems.map((p) => ({ side: names.before, ...p })), ...d.after.problems.map((p) => ({ side: names.after, ...p }))];
   if (refused.length > 0) {
     lines.push('', '## Manifests refused', '', 'Not applied on their side: the API server or Istio would refuse them.', '', '| Side | File | Object | Reason |', '|---|---|---|---|');

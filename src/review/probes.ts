@@ -24,7 +24,7 @@ export const OTHER_SEGMENT = 'ztmap-other';
 /** A method no policy names; read as `{other method}`. */
 export const OTHER_METHOD = 'ZTMAP-OTHER';
 /** A namespace no policy names: where a caller from "anywhere else" lives. */
-const OTHER_NAMESPACE = 'ztmap-other-namespace';
+export const OTHER_NAMESPACE = 'ztmap-other-namespace';
 /** The kind of made-up workloads: pods standing for a selector, a principal or a namespace. */
 export const PROBE_KIND = 'Probe';
 

@@ -39,6 +39,9 @@ describe('diff on the Bookinfo proposal @e2e', () => {
   let removed: Run;
   let removedJson: PolicyDiff;
   let removedWithout: Run;
+  let again: Run;
+  let refused: Run;
+  let badFile = '';
   before(() => {
     const work = tempDir();
     assert.equal(ztmap(['observe', '-q', '-i', INVENTORY, '-o', work, join(BOOKINFO, 'logs')]).status, 4);
@@ -92,6 +95,12 @@ describe('diff on the Bookinfo proposal @e2e', () => {
     assert.equal(ztmap(['diff', policies, lessOne, '-i', INVENTORY, '--format', 'json', '-o', out2, '-q']).status, 0);
     removedJson = JSON.parse(readFileSync(out2, 'utf8')) as PolicyDiff;
     removedWithout = ztmap(['diff', lessOne, policies]);
+    again = ztmap(['diff', policies, lessOne, '-i', INVENTORY, '--exit-code']);
+    // A manifest the API server refuses (an upper-case name), beside the proposal.
+    const withBad = tempDir();
+    badFile = join(withBad, 'bad.yaml');
+    writeFileSync(badFile, stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'Allow_All', namespace: 'default' }, spec: { podSelector: {}, ingress: [{}] } }));
+    refused = ztmap(['diff', policies, withBad, '-i', INVENTORY, '-q']);
     rmSync(join(out, '..'), { recursive: true });
   });
 
@@ -117,11 +126,22 @@ describe('diff on the Bookinfo proposal @e2e', () => {
     assert.match(removed.stderr, /^diff: 1 change\(s\): 0 newly allowed, 1 newly denied, 0 other; 0 manifest problem\(s\)/m);
   });
 
+  it('gives byte-identical output for the same input', () => {
+    assert.equal(again.status, DIFF_CHANGED);
+    assert.equal(again.stdout, removed.stdout);
+  });
+
+  it('lists a manifest the API server would refuse with its file and reason, and exits 6', () => {
+    assert.equal(refused.status, 6, refused.stderr);
+    assert.match(refused.stdout, /^## Manifests refused$/m);
+    assert.ok(refused.stdout.includes(`| ${badFile} | NetworkPolicy default/Allow\\_All |`), refused.stdout);
+  });
+
   it('reads the other way as newly allowed, and without an inventory per selector', () => {
     assert.equal(removedWithout.status, 0, removedWithout.stderr);
     // Pods labelled as a workload the egress policies let reach ratings, running as its service account.
     assert.match(removedWithout.stdout, /^- default\/\\\[app=ratings-report sa=bookinfo-ratings\\\] → default\/\\\[app=ratings\\\]:9080: POST \/ratings\/, \/ratings\/\{other\} newly allowed/m);
-    assert.match(removedWithout.stdout, /^\*\*4 changes\*\* \(4 newly allowed, 0 newly denied, 0 other\)/m);
+    assert.match(removedWithout.stdout, /^\*\*4 changes\*\* \(4 newly allowed, 0 newly denied, 0 other; 0 with risks\)/m);
   });
 
   it('refuses to run without two policy sets, and names a missing one', () => {

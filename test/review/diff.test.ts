@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { KubeObject } from '../../src/inventory/load.js';
-import { diffMarkdown, policyDiff, type PolicyChange, type PolicyDiff } from '../../src/review/diff.js';
+import { diffMarkdown, diffSummaryTable, policyDiff, type PolicyChange, type PolicyDiff } from '../../src/review/diff.js';
 import { policySetOf } from '../../src/verify/manifests.js';
 import { authorizationPolicy, inventory, merged, networkPolicy, OPTS, principal, ruleArb, setArb, WORKLOADS, type NetSpec, type PolicySpec, type RuleSpec } from '../support/policy-specs.js';
 
@@ -134,6 +134,24 @@ describe('semantic policy diff', () => {
     const d = policyDiff(policySetOf([allow(['/api/v1/charges'])]), policySetOf([allow(['/api/v1/charges', '/api/v1/refunds'])]), OPTS);
     assert.deepEqual(changesOf(d).map((c) => c.text), ['shop/[any pod sa=orders] → shop/[app=payments]:8080: POST /api/v1/refunds newly allowed']);
     assert.match(diffMarkdown(d), /## shop\/Probe\/app=payments\n\n- shop\/\\\[any pod sa=orders\\\] → shop\/\\\[app=payments\\\]:8080: POST \/api\/v1\/refunds newly allowed/);
+  });
+
+  it('flags changes that let in callers from outside, without identity or from any namespace, and tables them', () => {
+    const allow = authorizationPolicy('a', { ns: 'shop', app: 'payments', action: 'ALLOW', rules: [] }, [{ from: [principal('shop', 'orders')], ports: [], methods: [], paths: [] }]);
+    const d = policyDiff(policySetOf([allow]), policySetOf([]), { ...OPTS, inventory });
+    const risks = new Map(changesOf(d).filter((c) => c.protocol === 'http').map((c) => [c.caller, c.risks]));
+    assert.deepEqual(risks.get('world:203.0.113.1'), ['from outside the cluster', 'every method and path']);
+    assert.deepEqual(risks.get('shop/Pod/debug'), ['from a caller without an authenticated identity', 'every method and path']);
+    assert.deepEqual(risks.get('ztmap-other-namespace/Probe/any pod'), ['from any namespace', 'every method and path']);
+    assert.deepEqual(risks.get('shop/Deployment/catalog'), ['every method and path']);
+    assert.equal(d.summary.risky, changesOf(d).length);
+    // The other way round nothing is let in: no risk.
+    assert.equal(policyDiff(policySetOf([]), policySetOf([allow]), { ...OPTS, inventory }).summary.risky, 0);
+    const table = diffSummaryTable(d, 3).trimEnd().split('\n');
+    assert.equal(table.length, 2 + 3 + 1);
+    assert.equal(table[0], '| Destination | Caller | Port | Requests | Change | Risk |');
+    assert.match(table[5]!, new RegExp(`^\\| … and ${changesOf(d).length - 3} more `));
+    assert.match(diffMarkdown(d), /^## Risks$/m);
   });
 
   it('lists refused manifests of either side with their file and reason', () => {
