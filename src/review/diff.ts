@@ -12,7 +12,7 @@ import { compare } from '../flow/compare.js';
 import type { L4Protocol } from '../flow/flow.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { networkPolicies, type ManifestProblem, type PolicySet } from '../verify/manifests.js';
-import { OUTSIDER } from '../verify/over-permission.js';
+import { Admission, OUTSIDER } from '../verify/over-permission.js';
 import { refText, replay, replayIndex, type Observation, type ReplayContext, type ReplayEndpoint, type ReplayIndex, type ReplayResult, type Verdict } from '../verify/replay.js';
 import { printable } from '../text.js';
 import { md } from './markdown.js';
@@ -123,14 +123,22 @@ export function policyDiff(before: PolicySet, after: PolicySet, o: DiffOptions):
     return [replay(b.ctx, b.index, obs), replay(a.ctx, a.index, obs)];
   };
 
+  // A caller outside both sides' bounds of what a destination admits is denied by both: only
+  // the callers inside either are replayed (the over-permission search's bounds, verify/over-permission.ts).
+  const serviceAccountsOf = (key: string) => probes.serviceAccounts.get(key) ?? [];
+  const admissions = sides.map((x) => new Admission(x.ctx, x.index, probes.callers, serviceAccountsOf));
   const byDestination: { destination: string; changes: PolicyChange[] }[] = [];
   for (const to of probes.destinations) {
     const changes: PolicyChange[] = [];
-    const ops = to.namespace === undefined ? { methods: [], paths: [] } : probes.operations(to.namespace);
-    for (const from of probes.callers) {
+    // The AuthorizationPolicies that apply to the destination's pods on either side: only what they name can change its verdicts.
+    const applicable = new Set(sides.flatMap((x) => (x.index.podsOf.get(to.key) ?? []).flatMap((p) => [...x.index.istio.applicable(p.namespace, p.labels)])));
+    const ops = probes.requestsFor(to, [...applicable]);
+    const candidates = new Set(admissions.flatMap((x) => [...x.candidates(to.key)]));
+    for (const [at, from] of probes.callers.entries()) {
+      if (!candidates.has(at)) continue;
       if (from.key === to.key) continue;
       const serviceAccounts = probes.serviceAccounts.get(from.key) ?? [];
-      for (const port of probes.ports.get(to.key) ?? []) {
+      for (const port of ops.ports) {
         const probe = (protocol: L4Protocol, op?: Operation): Observation => ({
           edge: `${from.key}->${to.key}:${port}/${protocol}`,
           from,

@@ -40,10 +40,13 @@ export interface Probes {
    * and service account): a change both show is the service account's, reported once, for the twin.
    */
   unlabelledTwin: Map<string, string>;
-  /** Ports tried per destination key, ascending. */
-  ports: Map<string, number[]>;
-  /** HTTP methods and paths tried at destinations of a namespace (those its and the root namespace's policies name, and an other). */
-  operations(namespace: string): { methods: string[]; paths: string[] };
+  /**
+   * The ports, HTTP methods and paths tried at a destination: those named by the
+   * AuthorizationPolicies that apply to it (`applicable`, on either side), by NetworkPolicies
+   * that may select it or its callers, by PeerAuthentications, its container ports, and one
+   * of each that nobody names. Values no applicable policy names cannot change its verdicts.
+   */
+  requestsFor(destination: ReplayEndpoint, applicable: readonly AuthorizationPolicyModel[]): { ports: number[]; methods: string[]; paths: string[] };
 }
 
 interface SelectorFacts {
@@ -59,9 +62,12 @@ interface Named {
   /** Service accounts by namespace, from principals and serviceAccounts. */
   accounts: Map<string, Set<string>>;
   ips: Set<string>;
+  /** Every port any policy names (to find one nobody names). */
   ports: Set<number>;
-  methods: Map<string, Set<string>>;
-  paths: Map<string, Set<string>>;
+  /** NetworkPolicy ingress ports by the policies' namespace (they select pods there only). */
+  ingressPorts: Map<string, Set<number>>;
+  /** Ports that may matter at any destination: NetworkPolicy egress ports, PeerAuthentication port-level modes. */
+  sharedPorts: Set<number>;
 }
 
 const labelsKey = (l: Record<string, string>) => JSON.stringify(Object.entries(l).sort(([a], [b]) => compare(a, b)));
@@ -120,6 +126,33 @@ function pathProbes(pattern: string): string[] {
   return out;
 }
 
+interface IstioValues {
+  ports: Set<number>;
+  methods: Set<string>;
+  paths: Set<string>;
+}
+const valuesMemo = new WeakMap<AuthorizationPolicyModel, IstioValues>();
+
+/** The ports, methods and paths (as probe paths) a policy names. */
+function istioValues(p: AuthorizationPolicyModel): IstioValues {
+  let v = valuesMemo.get(p);
+  if (v !== undefined) return v;
+  v = { ports: new Set(), methods: new Set(), paths: new Set() };
+  for (const r of p.rules) {
+    for (const o of r.to ?? []) {
+      for (const port of [...(o.ports ?? []), ...(o.notPorts ?? [])]) v.ports.add(port);
+      for (const m of [...(o.methods ?? []), ...(o.notMethods ?? [])]) {
+        const x = instanceOf(m);
+        if (x !== undefined) v.methods.add(x);
+      }
+      for (const path of [...(o.paths ?? []), ...(o.notPaths ?? [])]) for (const x of pathProbes(path)) v.paths.add(x);
+    }
+    for (const c of r.when ?? []) if (c.key === 'destination.port') for (const x of [...(c.values ?? []), ...(c.notValues ?? [])]) v.ports.add(Number(x));
+  }
+  valuesMemo.set(p, v);
+  return v;
+}
+
 function nameIstio(named: Named, p: AuthorizationPolicyModel): void {
   named.namespaces.add(p.namespace);
   if (p.selector !== undefined) select(named, { namespace: p.namespace, labels: labelsFor(p.selector) });
@@ -142,17 +175,9 @@ function nameIstio(named: Named, p: AuthorizationPolicyModel): void {
       }
       for (const c of [...(s.ipBlocks ?? []), ...(s.notIpBlocks ?? []), ...(s.remoteIpBlocks ?? []), ...(s.notRemoteIpBlocks ?? [])]) named.ips.add(c.address);
     }
-    for (const o of r.to ?? []) {
-      for (const port of [...(o.ports ?? []), ...(o.notPorts ?? [])]) named.ports.add(port);
-      for (const m of [...(o.methods ?? []), ...(o.notMethods ?? [])]) {
-        const v = instanceOf(m);
-        if (v !== undefined) addTo(named.methods, p.namespace, v);
-      }
-      for (const path of [...(o.paths ?? []), ...(o.notPaths ?? [])]) for (const x of pathProbes(path)) addTo(named.paths, p.namespace, x);
-    }
+    for (const port of istioValues(p).ports) named.ports.add(port);
     for (const c of r.when ?? []) {
       const values = [...(c.values ?? []), ...(c.notValues ?? [])];
-      if (c.key === 'destination.port') for (const v of values) named.ports.add(Number(v));
       if (c.key === 'source.ip' || c.key === 'remote.ip') for (const v of values) named.ips.add(v.split('/')[0]!);
       if (c.key === 'source.namespace') for (const v of values) if (instanceOf(v) !== undefined) named.namespaces.add(instanceOf(v)!);
       if (c.key === 'source.principal') {
@@ -170,12 +195,14 @@ function nameNetworkPolicies(named: Named, model: NetworkPolicyModel): void {
     named.namespaces.add(ns);
     for (const p of policies) {
       select(named, { namespace: ns, labels: labelsFor(p.podSelector) });
-      for (const r of [...(p.ingress ?? []), ...(p.egress ?? [])]) {
+      for (const [direction, r] of [...(p.ingress ?? []).map((x) => ['ingress', x] as const), ...(p.egress ?? []).map((x) => ['egress', x] as const)]) {
         for (const pr of r.ports ?? []) {
-          if (typeof pr.port === 'number') {
-            named.ports.add(pr.port);
-            if (pr.endPort !== undefined) named.ports.add(pr.endPort).add(pr.endPort + 1);
-            if (pr.port > 1) named.ports.add(pr.port - 1);
+          if (typeof pr.port !== 'number') continue;
+          const ports = [pr.port, ...(pr.port > 1 ? [pr.port - 1] : []), ...(pr.endPort === undefined ? [] : [pr.endPort, pr.endPort + 1])];
+          for (const port of ports) {
+            named.ports.add(port);
+            if (direction === 'egress') named.sharedPorts.add(port);
+            else addTo(named.ingressPorts, ns, port);
           }
         }
         for (const peer of r.peers ?? []) {
@@ -231,10 +258,16 @@ const EMPTY_INVENTORY = (): Inventory => ({
 });
 
 export function probesOf(o: ProbeOptions): Probes {
-  const named: Named = { namespaces: new Set(), selected: new Map(), accounts: new Map(), ips: new Set(), ports: new Set(), methods: new Map(), paths: new Map() };
+  const named: Named = { namespaces: new Set(), selected: new Map(), accounts: new Map(), ips: new Set(), ports: new Set(), ingressPorts: new Map(), sharedPorts: new Set() };
   for (const m of o.models) {
     for (const p of m.policies.authorization) nameIstio(named, p);
-    for (const p of m.policies.peerAuthentication) named.namespaces.add(p.namespace);
+    for (const p of m.policies.peerAuthentication) {
+      named.namespaces.add(p.namespace);
+      for (const port of p.portLevel.keys()) {
+        named.ports.add(port);
+        named.sharedPorts.add(port);
+      }
+    }
     nameNetworkPolicies(named, m.networkPolicies);
   }
   const base = o.inventory ?? EMPTY_INVENTORY();
@@ -271,7 +304,7 @@ export function probesOf(o: ProbeOptions): Probes {
       sets.set(labelsKey({}), {});
       const accounts = [...new Set(['default', ...(named.accounts.get(ns) ?? [])])].sort(compare);
       for (const [, labels] of [...sets].sort(([a], [b]) => compare(a, b))) {
-        const dest = probePod(ns, labelText(labels), labels, 'default', true, [...named.ports].map((port) => ({ port, protocol: 'TCP' })));
+        const dest = probePod(ns, labelText(labels), labels, 'default', true);
         // Which service account a destination runs as does not change what reaches it.
         if ((named.selected.get(ns)?.has(labelsKey(labels)) ?? false) || Object.keys(labels).length === 0) {
           made.push(dest);
@@ -311,15 +344,24 @@ export function probesOf(o: ProbeOptions): Probes {
     namespaces: [...new Set([...base.namespaces, ...namespaces])].sort(compare),
   };
   const otherPort = [65000, 65001, 65002].find((p) => !named.ports.has(p))!;
-  const ports = new Map<string, number[]>();
-  for (const d of destinations) {
-    const own = inventory.pods.filter((p) => p.workload.key === d.key).flatMap((p) => p.ports.filter((c) => c.protocol === 'TCP').map((c) => c.port));
-    ports.set(d.key, [...new Set([...named.ports, ...own, otherPort])].filter((p) => p >= 1 && p <= 65535).sort((a, b) => a - b));
-  }
-  const operations = (namespace: string) => {
-    const methods = new Set(['GET', OTHER_METHOD, ...(named.methods.get(namespace) ?? []), ...(named.methods.get(o.rootNamespace) ?? [])]);
-    const paths = new Set([`/${OTHER_SEGMENT}`, ...(named.paths.get(namespace) ?? []), ...(named.paths.get(o.rootNamespace) ?? [])]);
-    return { methods: [...methods].sort(compare), paths: [...paths].sort(compare) };
+  const podsOf = new Map<string, Pod[]>();
+  for (const p of inventory.pods) podsOf.set(p.workload.key, [...(podsOf.get(p.workload.key) ?? []), p]);
+  const requestsFor = (d: ReplayEndpoint, applicable: readonly AuthorizationPolicyModel[]) => {
+    const own = (podsOf.get(d.key) ?? []).flatMap((p) => p.ports.filter((c) => c.protocol === 'TCP').map((c) => c.port));
+    const ports = new Set([...named.sharedPorts, ...(named.ingressPorts.get(d.namespace ?? '') ?? []), ...own, otherPort]);
+    const methods = new Set(['GET', OTHER_METHOD]);
+    const paths = new Set([`/${OTHER_SEGMENT}`]);
+    for (const p of applicable) {
+      const v = istioValues(p);
+      for (const x of v.ports) ports.add(x);
+      for (const x of v.methods) methods.add(x);
+      for (const x of v.paths) paths.add(x);
+    }
+    return {
+      ports: [...ports].filter((p) => p >= 1 && p <= 65535).sort((a, b) => a - b),
+      methods: [...methods].sort(compare),
+      paths: [...paths].sort(compare),
+    };
   };
-  return { inventory, callers, serviceAccounts, unlabelledTwin, destinations, ports, operations };
+  return { inventory, callers, serviceAccounts, unlabelledTwin, destinations, requestsFor };
 }

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import type { KubeObject } from '../../src/inventory/load.js';
 import { diffMarkdown, diffSummaryTable, policyDiff, type PolicyChange, type PolicyDiff } from '../../src/review/diff.js';
 import { policySetOf } from '../../src/verify/manifests.js';
+import { changedPairs } from '../support/diff-all-pairs.js';
 import { authorizationPolicy, inventory, merged, networkPolicy, OPTS, principal, ruleArb, setArb, WORKLOADS, type NetSpec, type PolicySpec, type RuleSpec } from '../support/policy-specs.js';
 
 /** The same meaning in another form: each rule its own policy, every list and the policies in another order. */
@@ -44,6 +45,27 @@ describe('semantic policy diff', () => {
         );
       }),
       { numRuns: 30 },
+    );
+  });
+
+  it('finds every pair an exhaustive search over all callers, ports, methods and paths finds, and no other', function () {
+    // The exhaustive search replays thousands of requests per run.
+    this.timeout(120_000);
+    fc.assert(
+      fc.property(setArb, setArb, fc.boolean(), (x, y, withInventory) => {
+        const o = { ...OPTS, ...(withInventory ? { inventory } : {}) };
+        const d = policyDiff(policySetOf(merged(x)), policySetOf(merged(y)), o);
+        const found = new Set(changesOf(d).map((c) => `${c.destination} ${c.caller} ${c.port} ${c.protocol}`));
+        const all = changedPairs(policySetOf(merged(x)), policySetOf(merged(y)), o);
+        // Without an inventory, a labelled caller's change that its unlabelled twin shows is listed once, for the twin.
+        const twin = (k: string) => k.replace(/ ([^ /]+)\/Probe\/[^ ]+ sa=/, ' $1/Probe/any pod sa=');
+        // A port no policy that applies to the destination names is tried once, as a port nobody names.
+        const otherPort = (k: string) => k.replace(/ \d+ (http|tcp)$/, ' 65000 $1');
+        const explained = (k: string) => found.has(k) || found.has(twin(k)) || found.has(otherPort(k)) || found.has(otherPort(twin(k)));
+        assert.deepEqual([...found].filter((k) => !all.includes(k)), []);
+        assert.deepEqual(all.filter((k) => !explained(k)), []);
+      }),
+      { numRuns: 10 },
     );
   });
 
