@@ -385,7 +385,9 @@ Exit codes: 0 ok (with --exit-code: no change), ${EXIT.changed} with --exit-code
 6 a manifest on either side would be refused by the API server or Istio (listed, not applied), 2 bad usage or input, 1 internal error.`,
     )
     .action(async (before: string, after: string, flags: { inventory: string[]; format: 'markdown' | 'json'; out?: string; exitCode?: boolean; trustDomain: string; rootNamespace: string; quiet?: boolean }) => {
+      const term = terminalFor(process.stderr, process.env, flags.quiet === true);
       const d = await diffCommand({
+        onProgress: (done, total) => term.progress(`diff: replaying requests to destination ${done + 1}/${total}`),
         before,
         after,
         inventory: flags.inventory,
@@ -393,6 +395,7 @@ Exit codes: 0 ok (with --exit-code: no change), ${EXIT.changed} with --exit-code
         rootNamespace: flags.rootNamespace,
         ...(flags.quiet === true ? {} : { onIpConflicts: (c) => process.stderr.write(ipConflictLines(c, terminalFor(process.stderr, process.env, false)).map((l) => l + '\n').join('')) }),
       });
+      term.clear();
       const text = flags.format === 'json' ? diffJson(d) : diffMarkdown(d, { before, after });
       if (flags.out === undefined) process.stdout.write(text);
       else await writeFileAtomic(flags.out, text, 'diff --out');
@@ -437,17 +440,26 @@ ${EXIT.unknown} with --fail-on unknown: a verdict depends on what the telemetry 
 6 a baseline manifest would be refused (not applied), 2 bad usage or input, 1 internal error.`,
     )
     .action(async (inputs: string[], flags: { baseline: string[]; graph?: string; inventory: string[]; since?: string; format: 'markdown' | 'json'; out?: string; source?: string; logFormat: 'auto' | 'envoy-text' | 'envoy-json'; pod?: string; container: string; trustDomain: string; rootNamespace: string; failOn: 'drift' | 'unknown' | 'never'; quiet?: boolean }) => {
+      const term = terminalFor(process.stderr, process.env, flags.quiet === true);
       const d = await driftCommand({
         baseline: flags.baseline,
         ...(flags.graph === undefined ? {} : { graph: flags.graph }),
         inputs,
-        observe: { format: flags.logFormat, container: flags.container, maxLineLength: DEFAULT_MAX_LINE_LENGTH, ...(flags.pod === undefined ? {} : { pod: flags.pod }), ...(flags.source === undefined ? {} : { source: flags.source }) },
+        observe: {
+          onProgress: (p) => term.progress(`reading ${printable(p.file)} (${p.filesDone + 1}/${p.filesTotal}) ${(p.bytes / 1048576).toFixed(0)} MiB, ${p.lines} lines`),
+          format: flags.logFormat,
+          container: flags.container,
+          maxLineLength: DEFAULT_MAX_LINE_LENGTH,
+          ...(flags.pod === undefined ? {} : { pod: flags.pod }),
+          ...(flags.source === undefined ? {} : { source: flags.source }),
+        },
         inventory: flags.inventory,
         trustDomain: flags.trustDomain,
         rootNamespace: flags.rootNamespace,
         ...(flags.since === undefined ? {} : { since: flags.since }),
         ...(flags.quiet === true ? {} : { onIpConflicts: (c) => process.stderr.write(ipConflictLines(c, terminalFor(process.stderr, process.env, false)).map((l) => l + '\n').join('')) }),
       });
+      term.clear();
       const text = flags.format === 'json' ? driftJson(d) : driftMarkdown(d);
       if (flags.out === undefined) process.stdout.write(text);
       else await writeFileAtomic(flags.out, text, 'drift --out');

@@ -25,6 +25,8 @@ export interface DiffOptions {
   inventory?: Inventory;
   trustDomain: string;
   rootNamespace: string;
+  /** Told after each destination (the CLI draws it on a TTY). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** One request as a change lists it: an HTTP method and path (as probed). */
@@ -128,7 +130,8 @@ export function policyDiff(before: PolicySet, after: PolicySet, o: DiffOptions):
   const serviceAccountsOf = (key: string) => probes.serviceAccounts.get(key) ?? [];
   const admissions = sides.map((x) => new Admission(x.ctx, x.index, probes.callers, serviceAccountsOf));
   const byDestination: { destination: string; changes: PolicyChange[] }[] = [];
-  for (const to of probes.destinations) {
+  for (const [done, to] of probes.destinations.entries()) {
+    o.onProgress?.(done, probes.destinations.length);
     const changes: PolicyChange[] = [];
     // The AuthorizationPolicies that apply to the destination's pods on either side: only what they name can change its verdicts.
     const applicable = new Set(sides.flatMap((x) => (x.index.podsOf.get(to.key) ?? []).flatMap((p) => [...x.index.istio.applicable(p.namespace, p.labels)])));

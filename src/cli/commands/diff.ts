@@ -13,6 +13,7 @@ export interface DiffCommandOptions {
   trustDomain: string;
   rootNamespace: string;
   onIpConflicts?: (conflicts: IpConflict[]) => void;
+  onProgress?: (done: number, total: number) => void;
 }
 
 export async function diffCommand(o: DiffCommandOptions): Promise<PolicyDiff> {
@@ -23,5 +24,5 @@ export async function diffCommand(o: DiffCommandOptions): Promise<PolicyDiff> {
     if (inventory.ipConflicts.length > 0) o.onIpConflicts?.(inventory.ipConflicts);
   }
   const [before, after] = [await loadPolicies([o.before]), await loadPolicies([o.after])];
-  return policyDiff(before, after, { ...(inventory === undefined ? {} : { inventory }), trustDomain: o.trustDomain, rootNamespace: o.rootNamespace });
+  return policyDiff(before, after, { ...(inventory === undefined ? {} : { inventory }), trustDomain: o.trustDomain, rootNamespace: o.rootNamespace, ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }) });
 }
