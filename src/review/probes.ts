@@ -109,7 +109,7 @@ function accountOf(principal: string): { namespace: string; sa: string } | undef
 }
 
 /** Paths that tell a path pattern's matches from its neighbours': inside it, beside it, below it. */
-function pathProbes(pattern: string): string[] {
+export function pathProbes(pattern: string): string[] {
   const o = OTHER_SEGMENT;
   if (pattern === '*') return [];
   if (pattern.includes('{*}') || pattern.includes('{**}')) {

@@ -42,7 +42,12 @@ describe('diff on the Bookinfo proposal @e2e', () => {
   let again: Run;
   let refused: Run;
   let badFile = '';
-  before(() => {
+  let oneSet: Run;
+  let missing: Run;
+  let help: Run;
+  before(function () {
+    // observe, propose and several runs of the command, on a machine that may be busy.
+    this.timeout(240_000);
     const work = tempDir();
     assert.equal(ztmap(['observe', '-q', '-i', INVENTORY, '-o', work, join(BOOKINFO, 'logs')]).status, 4);
     const p = ztmap(['propose', '-q', '-g', join(work, 'graph.json'), '-i', INVENTORY, '-o', work]);
@@ -101,6 +106,9 @@ describe('diff on the Bookinfo proposal @e2e', () => {
     badFile = join(withBad, 'bad.yaml');
     writeFileSync(badFile, stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'Allow_All', namespace: 'default' }, spec: { podSelector: {}, ingress: [{}] } }));
     refused = ztmap(['diff', policies, withBad, '-i', INVENTORY, '-q']);
+    oneSet = ztmap(['diff', policies]);
+    missing = ztmap(['diff', policies, join(policies, 'nope')]);
+    help = ztmap(['diff', '--help']);
     rmSync(join(out, '..'), { recursive: true });
   });
 
@@ -147,12 +155,9 @@ describe('diff on the Bookinfo proposal @e2e', () => {
   });
 
   it('refuses to run without two policy sets, and names a missing one', () => {
-    const r = ztmap(['diff', policies]);
-    assert.equal(r.status, 2);
-    const missing = ztmap(['diff', policies, join(policies, 'nope')]);
+    assert.equal(oneSet.status, 2);
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /nope/);
-    const help = ztmap(['diff', '--help']);
     assert.equal(help.status, 0);
     assert.match(help.stdout, /Exit codes:/);
   });

@@ -23,7 +23,8 @@ const changesOf = (d: PolicyDiff) => d.destinations.flatMap((x) => x.changes);
 const shape = (c: PolicyChange) => ({ destination: c.destination, caller: c.caller, port: c.port, protocol: c.protocol, before: c.before, after: c.after, requests: c.requests });
 
 describe('semantic policy diff', () => {
-  it('shows no change between a policy set and the same set split into one policy per rule, reordered, with or without an inventory', () => {
+  it('shows no change between a policy set and the same set split into one policy per rule, reordered, with or without an inventory', function () {
+    this.timeout(60_000);
     fc.assert(
       fc.property(setArb, fc.nat(), fc.boolean(), (s, order, withInventory) => {
         const d = policyDiff(policySetOf(merged(s)), policySetOf(splitAndShuffled(s, order)), { ...OPTS, ...(withInventory ? { inventory } : {}) });
@@ -34,7 +35,8 @@ describe('semantic policy diff', () => {
     );
   });
 
-  it('is its own inverse: diff(A, B) is diff(B, A) with before and after swapped', () => {
+  it('is its own inverse: diff(A, B) is diff(B, A) with before and after swapped', function () {
+    this.timeout(60_000);
     fc.assert(
       fc.property(setArb, setArb, (x, y) => {
         const ab = changesOf(policyDiff(policySetOf(merged(x)), policySetOf(merged(y)), { ...OPTS, inventory }));
