@@ -50,10 +50,21 @@ function networkPolicy(name: string, namespace: string, spec: Record<string, unk
   return { apiVersion: API_VERSION, kind: 'NetworkPolicy', metadata: { name, namespace, annotations: { 'ztmap.io/generated-by': 'ztmap propose', ...extra } }, spec };
 }
 
-/** Selectors, memoized per workload: within its own namespace, which is a pod selector's scope. */
+/** Selectors and peer elements, memoized per workload: within its own namespace, which is a pod selector's scope. */
 class Selectors {
   private readonly _cache = new Map<string, Record<string, string> | string>();
+  private readonly _peers = new Map<string, NpPeer | string>();
   constructor(private readonly _workloads: WorkloadFacts[]) {}
+
+  /** The workload's peer element (one object, shared by every policy naming it), or why it cannot be selected. */
+  peer(w: WorkloadFacts): NpPeer | string {
+    let p = this._peers.get(w.key);
+    if (p === undefined) {
+      const sel = this.of(w);
+      this._peers.set(w.key, (p = typeof sel === 'string' ? sel : workloadPeer(w, sel)));
+    }
+    return p;
+  }
 
   of(w: WorkloadFacts): Record<string, string> | string {
     let s = this._cache.get(w.key);
@@ -81,12 +92,21 @@ function ipBlocks(p: Peer): NpPeer[] {
   return [...p.ips].sort(compare).map((ip) => ({ ipBlock: { cidr: ip.includes(':') ? `${ip}/128` : `${ip}/32` } }));
 }
 
+const peerKeys = new WeakMap<NpPeer, string>();
+
+/** A peer element's JSON, the key peers are grouped and ordered by: made once per (shared) element. */
+function peerKey(peer: NpPeer): string {
+  let k = peerKeys.get(peer);
+  if (k === undefined) peerKeys.set(peer, (k = JSON.stringify(peer)));
+  return k;
+}
+
 /** Rules with identical port lists share one NetworkPolicy rule (peers ORed). */
 function groupByPorts(entries: { peers: NpPeer[]; port: number; rule: AccessRule }[]): { peers: NpPeer[]; ports: NpPort[]; rules: AccessRule[] }[] {
   const byPeer = new Map<string, { peer: NpPeer; ports: Set<number>; rules: AccessRule[] }>();
   for (const e of entries) {
     for (const peer of e.peers) {
-      const k = JSON.stringify(peer);
+      const k = peerKey(peer);
       const g = byPeer.get(k) ?? { peer, ports: new Set<number>(), rules: [] };
       g.ports.add(e.port);
       if (!g.rules.includes(e.rule)) g.rules.push(e.rule);
@@ -123,12 +143,12 @@ function dnsPorts(pods: PodFacts[]): NpPort[] {
 function peersTo(ws: WorkloadFacts[], selectors: Selectors, findings: Finding[], what: string, subject: string): NpPeer[] | undefined {
   const peers: NpPeer[] = [];
   for (const w of ws) {
-    const sel = selectors.of(w);
-    if (typeof sel === 'string') {
-      findings.push({ severity: 'error', target: 'networkpolicy', subject, message: `no egress to ${what} for ${subject}: ${sel}` });
+    const peer = selectors.peer(w);
+    if (typeof peer === 'string') {
+      findings.push({ severity: 'error', target: 'networkpolicy', subject, message: `no egress to ${what} for ${subject}: ${peer}` });
       return undefined;
     }
-    peers.push(workloadPeer(w, sel));
+    peers.push(peer);
   }
   return peers.length > 0 ? peers : undefined;
 }
@@ -241,9 +261,7 @@ interface Entry {
 /** The peer element for the workload at one end of a rule, or why it cannot be selected. */
 function workloadPeerOf(p: Peer, byKey: Map<string, WorkloadFacts>, selectors: Selectors): NpPeer | string {
   const w = byKey.get(p.key);
-  if (w === undefined) return `${p.key} is not in the inventory`;
-  const sel = selectors.of(w);
-  return typeof sel === 'string' ? sel : workloadPeer(w, sel);
+  return w === undefined ? `${p.key} is not in the inventory` : selectors.peer(w);
 }
 
 /** Observed traffic of `w` that this emitter cannot allow. */
