@@ -2,9 +2,10 @@
 //   - per managed namespace a default deny of ingress and egress, with egress to the
 //     cluster's DNS (UDP and TCP 53, selectors from the DNS pods in the inventory) and,
 //     where sidecars run, to istiod (15012), since a default-deny egress breaks both;
-//   - per destination an ingress allow, per source an egress allow: a connection needs
-//     both. Peers are namespaceSelector (kubernetes.io/metadata.name) AND podSelector in
-//     one element; ports are target ports;
+//   - per workload one allow: ingress from the sources observed reaching it, egress to the
+//     destinations it reached (a connection needs both ends' allows). Peers are
+//     namespaceSelector (kubernetes.io/metadata.name) AND podSelector in one element;
+//     ports are target ports;
 //   - external destinations as /32 ipBlocks of the addresses observed, flagged for review;
 //     unresolved sources cannot be selected and are reported;
 //   - ambient mode (istio.io, "Ambient and Kubernetes NetworkPolicy"): between two meshed
@@ -231,13 +232,11 @@ export function networkPolicies(rs: RuleSet, o: NetworkPolicyOptions): EmitResul
         continue;
       }
       const name = workloadNamePart(w, rs.cluster.workloads);
-      const ingress = sidePolicy('Ingress', w, sel, name, ingressEntries(w, inbound, byKey, selectors, findings), rs);
-      if (ingress !== undefined) out.push(ingress);
+      const ingress = ingressEntries(w, inbound, byKey, selectors, findings);
       // Without DNS there is no egress default deny (above), so no egress allows either.
-      if (dnsPeers !== undefined) {
-        const egress = sidePolicy('Egress', w, sel, name, egressEntries(w, outbound, byKey, selectors, findings), rs);
-        if (egress !== undefined) out.push(egress);
-      }
+      const egress = dnsPeers === undefined ? [] : egressEntries(w, outbound, byKey, selectors, findings);
+      const allow = workloadPolicy(w, sel, name, ingress, egress, rs);
+      if (allow !== undefined) out.push(allow);
       if (o.firstApply) {
         out.push({
           manifest: networkPolicy(objectName('temporary-allow-all', workloadNamePart(w, rs.cluster.workloads)), ns, { podSelector: { matchLabels: sel }, policyTypes: ['Ingress', 'Egress'], ingress: [{}], egress: [{}] }, { 'ztmap.io/temporary': 'true' }),
@@ -335,22 +334,29 @@ function egressEntries(w: WorkloadFacts, rules: AccessRule[], byKey: Map<string,
   return entries;
 }
 
-/** The Ingress or Egress policy of one workload, its rules' evidence as comments naming the other end. */
-function sidePolicy(direction: 'Ingress' | 'Egress', w: WorkloadFacts, sel: Record<string, string>, name: string, entries: Entry[], rs: RuleSet): Emitted | undefined {
-  if (entries.length === 0) return undefined;
-  const groups = groupByPorts(entries);
-  const ingress = direction === 'Ingress';
-  const field = ingress ? 'ingress' : 'egress';
+/**
+ * The allows of one workload: its sources (ingress) and its destinations (egress) in one
+ * NetworkPolicy, as Kubernetes' own examples write a workload's policy; a direction with
+ * nothing observed is left out of policyTypes (the namespace's default deny isolates it).
+ * The evidence of each rule is a comment naming the other end.
+ */
+function workloadPolicy(w: WorkloadFacts, sel: Record<string, string>, name: string, ingressEntries: Entry[], egressEntries: Entry[], rs: RuleSet): Emitted | undefined {
+  if (ingressEntries.length + egressEntries.length === 0) return undefined;
+  const ingress = ingressEntries.length === 0 ? [] : groupByPorts(ingressEntries);
+  const egress = egressEntries.length === 0 ? [] : groupByPorts(egressEntries);
+  const spec: Record<string, unknown> = { podSelector: { matchLabels: sel }, policyTypes: [...(ingress.length > 0 ? ['Ingress'] : []), ...(egress.length > 0 ? ['Egress'] : [])] };
+  if (ingress.length > 0) spec['ingress'] = ingress.map((g) => ({ from: g.peers, ports: g.ports }));
+  if (egress.length > 0) spec['egress'] = egress.map((g) => ({ to: g.peers, ports: g.ports }));
   return {
-    manifest: networkPolicy(objectName(field, name), w.namespace, {
-      podSelector: { matchLabels: sel },
-      policyTypes: [direction],
-      [field]: groups.map((g) => (ingress ? { from: g.peers, ports: g.ports } : { to: g.peers, ports: g.ports })),
-    }),
+    manifest: networkPolicy(objectName('workload', name), w.namespace, spec),
     header: [
-      ingress ? `Ingress to ${w.key}: the sources observed reaching it, ${windowLine(rs)}.` : `Egress from ${w.key}: the destinations it was observed reaching, ${windowLine(rs)}.`,
-      ...(groups.some((g) => g.ports.some((p) => p.port === HBONE_PORT)) ? [`Port ${HBONE_PORT} is Istio's HBONE tunnel: ambient mode carries the observed connections to it.`] : []),
+      ...(ingress.length > 0 ? [`Ingress to ${w.key}: the sources observed reaching it, ${windowLine(rs)}.`] : []),
+      ...(egress.length > 0 ? [`Egress from ${w.key}: the destinations it was observed reaching, ${windowLine(rs)}.`] : []),
+      ...([...ingress, ...egress].some((g) => g.ports.some((p) => p.port === HBONE_PORT)) ? [`Port ${HBONE_PORT} is Istio's HBONE tunnel: ambient mode carries the observed connections to it.`] : []),
     ],
-    comments: groups.map((g, i) => ({ path: ['spec', field, i], text: g.rules.map((r) => evidenceLine(r, ingress ? 'from' : 'to')).join('\n') })),
+    comments: [
+      ...ingress.map((g, i) => ({ path: ['spec', 'ingress', i], text: g.rules.map((r) => evidenceLine(r, 'from')).join('\n') })),
+      ...egress.map((g, i) => ({ path: ['spec', 'egress', i], text: g.rules.map((r) => evidenceLine(r, 'to')).join('\n') })),
+    ],
   };
 }
