@@ -19,7 +19,7 @@ import { rulesBy, type AccessRule, type Peer, type PodFacts, type RuleSet, type 
 import type { Finding } from '../rules/finding.js';
 import { evidenceLine, windowLine, workloadNamePart, type EmitResult, type Emitted } from './emitted.js';
 import { checkLabels, checkNamespace, invalidNamespace, InvalidNameError, objectName, type Manifest } from './manifest.js';
-import { podsIn, selectorFor } from './selector.js';
+import { podsIn, selectorFor, workloadsIn } from './selector.js';
 
 export interface NetworkPolicyOptions {
   /** Add a temporary allow-all per workload, to switch enforcement on safely. */
@@ -168,7 +168,7 @@ export function networkPolicies(rs: RuleSet, o: NetworkPolicyOptions): EmitResul
       findings.push(invalid);
       continue;
     }
-    const nsWorkloads = rs.cluster.workloads.filter((w) => w.namespace === ns);
+    const nsWorkloads = workloadsIn(rs.cluster.workloads, ns);
     const out: Emitted[] = [];
 
     // DNS first: without it a default-deny egress would break every lookup.

@@ -69,3 +69,20 @@ export function podsIn(workloads: readonly WorkloadFacts[], namespace?: string):
   }
   return byNamespace.get(namespace) ?? [];
 }
+
+const byNamespace = new WeakMap<readonly WorkloadFacts[], ReadonlyMap<string, readonly WorkloadFacts[]>>();
+
+/** The workloads of one namespace, in list order: indexed once per list, not filtered from the whole mesh per namespace. */
+export function workloadsIn(workloads: readonly WorkloadFacts[], namespace: string): readonly WorkloadFacts[] {
+  let index = byNamespace.get(workloads);
+  if (index === undefined) {
+    const m = new Map<string, WorkloadFacts[]>();
+    for (const w of workloads) {
+      const list = m.get(w.namespace);
+      if (list === undefined) m.set(w.namespace, [w]);
+      else list.push(w);
+    }
+    byNamespace.set(workloads, (index = m));
+  }
+  return index.get(namespace) ?? [];
+}
