@@ -56,8 +56,22 @@ function sourcesText(e: AccessRule['evidence']): string {
   return `${e.decoders.join('+')}${counted}`;
 }
 
-/** One line of evidence: the other end (the source, or for egress the destination), how much, when, how sure. */
+const linesFrom = new WeakMap<AccessRule, string>();
+const linesTo = new WeakMap<AccessRule, string>();
+
+/**
+ * One line of evidence: the other end (the source, or for egress the destination), how much,
+ * when, how sure. Made once per rule and side: the AuthorizationPolicy and the NetworkPolicy
+ * of a destination write the same line.
+ */
 export function evidenceLine(r: AccessRule, side: 'from' | 'to' = 'from'): string {
+  const memo = side === 'from' ? linesFrom : linesTo;
+  let line = memo.get(r);
+  if (line === undefined) memo.set(r, (line = evidenceLineOf(r, side)));
+  return line;
+}
+
+function evidenceLineOf(r: AccessRule, side: 'from' | 'to'): string {
   const e = r.evidence;
   const mtls = e.mutual + e.plaintext === 0 ? 'mTLS not observed' : `${e.mutual} mTLS / ${e.plaintext} plaintext`;
   const peer = side === 'from' ? `${r.from.key} -> :${r.port}/${r.protocol}` : `-> ${r.to.key}:${r.port}/${r.protocol}`;
