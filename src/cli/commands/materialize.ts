@@ -196,8 +196,22 @@ export async function materialize(opts: MaterializeOptions): Promise<Materialize
     return false;
   };
 
+  // The maps folded in place (a fold of folds is the fold of the union, graph/fold.ts): at each
+  // checkpoint, and whenever they have doubled since the last fold, so that a flood of external
+  // endpoints over many partials does not grow them between checkpoints.
+  let foldAt = 100_000;
+  const fold = () => {
+    const folded = foldedGraph(nodes, edges, cap);
+    nodes.clear();
+    edges.clear();
+    mergeGraph(folded);
+    foldAt = Math.max(100_000, 2 * edges.size);
+    return folded;
+  };
+
   const merge = (p: ReturnType<typeof decodePartial>) => {
     mergeGraph(p.graph);
+    if (edges.size > foldAt) fold();
     status.partials++;
     status.input.records += p.records;
     status.input.flows += p.flows;
@@ -257,12 +271,7 @@ export async function materialize(opts: MaterializeOptions): Promise<Materialize
     builder = new GraphBuilder({ source: 'traces', maxExternalEndpoints: cap });
     // Fused as observe fuses its final graph (graph/fuse.ts): Hubble's connections into the
     // requests of their pair, metrics' unnamed ends into the names other sources gave them.
-    // Folded in memory too (a fold of folds is the fold of the union, graph/fold.ts): a flood of
-    // external endpoints across many partials does not grow the maps.
-    const folded = foldedGraph(nodes, edges, cap);
-    nodes.clear();
-    edges.clear();
-    mergeGraph(folded);
+    const folded = fold();
     const graph = withAnonymousExplained(withConnectionsAbsorbed(folded)).graph;
     const c = joiner.counts;
     const s: MaterializeStatus = {
