@@ -566,7 +566,8 @@ Examples:
   ztmap drift --baseline output/policies -g output/graph.json -i fixtures/bookinfo/inventory.json
   ztmap drift -b approved/ -i inv.json --since 2026-11-17T00:00:00Z --format json -o drift.json /var/log/pods/
 
-Exit codes: 0 the baseline allows all traffic in the window, ${EXIT.denied} drift: traffic the baseline does not allow,
+Exit codes: 0 the baseline allows all traffic in the window, ${EXIT.denied} drift: traffic the baseline does not allow
+(also what the mesh refused today) or refusals the baseline allows (the cluster differs from it),
 ${EXIT.unknown} with --fail-on unknown: a verdict depends on what the telemetry does not show,
 6 a baseline manifest would be refused (not applied), 2 bad usage or input, 1 internal error.`,
     )
@@ -597,10 +598,10 @@ ${EXIT.unknown} with --fail-on unknown: a verdict depends on what the telemetry 
       const s = d.summary;
       if (flags.quiet !== true) {
         const unused = d.rules.filter((r) => r.status === 'unused').length;
-        process.stderr.write(`drift: ${s.drift} observation(s) not allowed by the baseline (${s.requests} requests: ${s.newEdges} new edge(s), ${s.newOperations} new operation(s), ${s.plaintext} plaintext source(s)), ${s.undecided} undecided; ${unused} of ${d.rules.length} allow rules unused\n`);
+        process.stderr.write(`drift: ${s.drift} observation(s) not allowed by the baseline (${s.requests} requests: ${s.newEdges} new edge(s), ${s.newOperations} new operation(s), ${s.plaintext} plaintext source(s), ${s.refusedToday} refused today), ${s.clusterDiffers} refused today but allowed by the baseline, ${s.undecided} undecided; ${unused} of ${d.rules.length} allow rules unused\n`);
       }
       process.exitCode =
-        flags.failOn !== 'never' && s.drift > 0 ? EXIT.denied
+        flags.failOn !== 'never' && (s.drift > 0 || s.clusterDiffers > 0) ? EXIT.denied
         : flags.failOn !== 'never' && d.baseline.problems.length > 0 ? EXIT.errors
         : flags.failOn === 'unknown' && s.undecided > 0 ? EXIT.unknown
         : EXIT.ok;
