@@ -532,10 +532,10 @@ Exit codes: 0 ok (with --exit-code: no change), ${EXIT.changed} with --exit-code
       else await writeFileAtomic(flags.out, text, 'diff --out');
       if (flags.quiet !== true) {
         const s = d.summary;
-        process.stderr.write(`diff: ${s.changes} change(s): ${s.newlyAllowed} newly allowed, ${s.newlyDenied} newly denied, ${s.other} other; ${d.before.problems.length + d.after.problems.length} manifest problem(s); ${d.replayed} requests replayed\n`);
+        process.stderr.write(`diff: ${s.changes} change(s): ${s.newlyAllowed} newly allowed, ${s.newlyDenied} newly denied, ${s.other} other; ${s.notCompared} policies not compared; ${d.before.problems.length + d.after.problems.length} manifest problem(s); ${d.replayed} requests replayed\n`);
       }
       const problems = d.before.problems.length + d.after.problems.length;
-      process.exitCode = problems > 0 ? EXIT.errors : flags.exitCode === true && d.summary.changes > 0 ? EXIT.changed : EXIT.ok;
+      process.exitCode = problems > 0 ? EXIT.errors : flags.exitCode === true && d.summary.changes + d.summary.notCompared > 0 ? EXIT.changed : EXIT.ok;
     });
   cmd
     .command('drift')

@@ -2,7 +2,8 @@
 // matches from its neighbours, judged by the verifier's own path match.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { OTHER_SEGMENT, pathProbes } from '../../src/review/probes.js';
+import { cidrEdges, OTHER_SEGMENT, pathProbes } from '../../src/review/probes.js';
+import { parseCidr } from '../../src/verify/cidr.js';
 import { pathMatch } from '../../src/verify/istio-match.js';
 
 // A small alphabet, so that patterns and paths overlap often.
@@ -39,6 +40,27 @@ describe('path probes', () => {
         assert.ok(tried(a, b).some((y) => matches(a, y) !== matches(b, y)), `${a} vs ${b} differ on ${x}, on no probe of ${tried(a, b).join(' ')}`);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('CIDR edge probes', () => {
+  it('hold the first and last address of the block and the addresses just outside it', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), fc.integer({ min: 0, max: 32 }), (ip, prefix) => {
+        const c = parseCidr(`${ip}/${prefix}`)!;
+        const edges = cidrEdges(c);
+        const inside = edges.filter((x) => c.contains(x));
+        const outside = edges.filter((x) => !c.contains(x));
+        // The block's ends are inside, and the address written is probed.
+        assert.ok(inside.length >= 1 && inside.length <= 3, JSON.stringify(edges));
+        assert.ok(edges.includes(ip));
+        // Just outside on each side, unless the block ends the address space there.
+        assert.ok(prefix === 0 ? outside.length === 0 : outside.length >= 1 && outside.length <= 2, JSON.stringify(edges));
+        // The block one bit wider (it and its sibling) differs from it at one of these.
+        const wider = prefix > 0 ? parseCidr(`${ip}/${prefix - 1}`)! : undefined;
+        if (wider !== undefined) assert.ok(edges.some((x) => wider.contains(x) !== c.contains(x)));
+      }),
     );
   });
 });
