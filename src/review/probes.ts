@@ -134,9 +134,18 @@ export function pathProbes(pattern: string): string[] {
   if (pattern === '*') return [];
   if (pattern.includes('{*}') || pattern.includes('{**}')) {
     const filled = pattern.replaceAll('{**}', `${o}/${o}`).replaceAll('{*}', o);
-    return [filled, ...pathProbes(filled)];
+    // Zero, one and two segments where a template stands: `{*}` takes one, `{**}` any number,
+    // and `*/admin` any: only these tell the three apart.
+    const variants = [pattern.replaceAll('{**}', o).replaceAll('{*}', `${o}/${o}`), pattern.replaceAll('/{**}', '').replaceAll('/{*}', '')].filter((x) => !x.includes('{'));
+    return [filled, ...variants, ...pathProbes(filled)];
   }
-  if (pattern.startsWith('*')) return [`/${o}${pattern.slice(1)}`];
+  if (pattern.startsWith('*')) {
+    // Two fillings that end differently: a longer suffix (`*r.json` against `*.json`) cannot
+    // match both; and the suffix alone when it is a path (`*/admin` matches `/admin`).
+    const suffix = pattern.slice(1);
+    // And two paths that end differently without it, one of which it does not match.
+    return [`/${o}${suffix}`, `/${o}0${suffix}`, `/${o}0`, ...(suffix.startsWith('/') ? [suffix] : [])];
+  }
   const literal = pattern.endsWith('*') ? pattern.slice(0, -1) : pattern;
   if (!literal.startsWith('/')) return [literal];
   const parent = literal.slice(0, literal.lastIndexOf('/') + 1);
@@ -179,6 +188,9 @@ function nameIstio(named: Named, p: AuthorizationPolicyModel): void {
   for (const r of p.rules) {
     for (const s of r.from ?? []) {
       for (const x of [...(s.principals ?? []), ...(s.notPrincipals ?? [])]) {
+        // A suffix principal (`*/sa/admin`) names an account in any namespace: made up in one no policy names.
+        const suffixed = /^\*.*\/sa\/([^/*]+)$/.exec(x);
+        if (suffixed !== null && accountOf(instanceOf(x) ?? '') === undefined) addTo(named.accounts, OTHER_NAMESPACE, suffixed[1]!);
         const a = accountOf(instanceOf(x) ?? '');
         if (a === undefined) continue;
         named.namespaces.add(a.namespace);
@@ -307,6 +319,8 @@ export function probesOf(o: ProbeOptions): Probes {
   for (const ns of base.namespaces) named.namespaces.add(ns);
   named.namespaces.add(OTHER_NAMESPACE);
   const namespaces = [...named.namespaces].sort(compare);
+  // A root-namespace policy's selector selects pods in every namespace: made up in each.
+  for (const labels of named.selected.get(o.rootNamespace)?.values() ?? []) for (const ns of namespaces) select(named, { namespace: ns, labels });
   const made: Pod[] = [];
   const destinations: ReplayEndpoint[] = [];
   const callers: ReplayEndpoint[] = [];

@@ -3,7 +3,9 @@
 // --exit-code: UDP removed from the DNS allow, egress to addresses outside the cluster, a CIDR
 // keeping its address but not its prefix, a workload calling itself, JWT/header/host
 // conditions both sides leave undecided, a partial verdict whose allowed identity swaps, and a
-// changed waypoint (targetRef) policy, which replay does not evaluate.
+// changed waypoint (targetRef) policy, which replay does not evaluate; wildcards the probes
+// could not tell apart (`*.json` / `*r.json`, `*/admin` / `/{*}/admin`, a suffix principal),
+// and, without an inventory, a root-namespace selector in another namespace.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,7 +34,7 @@ describe('diff: the review cases (issue 16) @e2e', () => {
   before(function () {
     this.timeout(300_000);
     const diff = (name: string, extra: string[] = []) => runs.set(name, ztmap(['diff', '-q', '--format', 'json', '--exit-code', join(CASES, name, 'a.yaml'), join(CASES, name, 'b.yaml'), ...extra]));
-    for (const name of ['cidr', 'egressip', 'egressip2', 'egressrm', 'self', 'jwt', 'header', 'hosts', 'tref']) diff(name);
+    for (const name of ['cidr', 'egressip', 'egressip2', 'egressrm', 'self', 'jwt', 'header', 'hosts', 'tref', 'sfx', 'tmpl', 'sasuffix', 'rootns']) diff(name);
     diff('partial', ['-i', join(CASES, 'inv2.json')]);
     const dir = tempDir();
     writeFileSync(join(dir, 'a.yaml'), dns('{protocol: TCP, port: 53}, {protocol: UDP, port: 53}'));
@@ -87,5 +89,19 @@ describe('diff: the review cases (issue 16) @e2e', () => {
     const d = JSON.parse(runs.get('tref')!.stdout) as PolicyDiff;
     assert.equal(d.summary.notCompared, 1);
     assert.deepEqual(d.notCompared.map((x) => [x.policy, x.change]), [['AuthorizationPolicy default/reviews-waypoint', 'changed']]);
+  });
+
+  it('tells apart wildcards: suffixes sharing an end, a template against a suffix, a suffix principal', () => {
+    const sfx = changes('sfx');
+    assert.ok(sfx.some((x) => x.verb === 'newly denied' && x.requests !== 'any' && x.requests.some((r) => r.path.endsWith('.json') && !r.path.endsWith('r.json'))), JSON.stringify(sfx.map((x) => x.text)));
+    // DENY */admin → DENY /{*}/admin: /admin and /a/b/admin are no longer denied.
+    assert.ok(changes('tmpl').some((x) => x.verb === 'newly allowed'));
+    // cluster.local/ns/ops/sa/admin → */sa/admin: an admin account in any other namespace is let in.
+    assert.ok(changes('sasuffix').some((x) => x.verb === 'newly allowed' && /\/Probe\/sa=admin$|sa=admin$/.test(x.caller) && !x.caller.startsWith('ops/')), JSON.stringify(changes('sasuffix').map((x) => x.caller)));
+  });
+
+  it('without an inventory, makes a root-namespace selector up in every namespace', () => {
+    const c = changes('rootns');
+    assert.ok(c.some((x) => x.destination === 'shop/Probe/app=payments' && x.caller.startsWith('frontend/') && x.verb === 'newly allowed'), JSON.stringify(c.map((x) => x.text)));
   });
 });
