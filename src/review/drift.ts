@@ -258,7 +258,7 @@ export function driftMarkdown(d: DriftReport): string {
   const table = (items: DriftItem[]) => {
     lines.push('| Kind | Caller | Destination | Port | Operations | mTLS | Requests | First seen | Last seen | Denied by |', '|---|---|---|---|---|---|---|---|---|---|');
     for (const x of items) {
-      lines.push(`| ${x.kind}${x.refusedToday === undefined ? '' : ' (refused today)'} | ${md(x.caller)} | ${md(x.destination)} | ${x.port}/${x.protocol} | ${md(x.operations.join(', ') || 'all')} | ${x.mtls} | ${x.requests} | ${x.firstSeen ?? ''} | ${x.lastSeen ?? ''} | ${md(x.deniedBy.join('; '))} |`);
+      lines.push(`| ${x.kind}${x.refusedToday === undefined ? '' : ' (refused today)'} | ${md(x.caller)} | ${md(x.destination)} | ${x.port}/${x.protocol} | ${md(x.operations.join(', ') || (x.verdict === 'unknown' ? '' : 'all'))} | ${x.mtls} | ${x.requests} | ${x.firstSeen ?? ''} | ${x.lastSeen ?? ''} | ${md(x.deniedBy.join('; '))} |`);
     }
   };
   if (d.drift.length > 0) {
@@ -270,7 +270,7 @@ export function driftMarkdown(d: DriftReport): string {
     table(d.clusterDiffers);
   }
   if (d.undecided.length > 0) {
-    lines.push('', '## Undecided', '', 'The verdict depends on what the telemetry does not show (a header, a JWT, an external authorizer).', '');
+    lines.push('', '## Undecided', '', 'The verdict depends on what the telemetry or the inventory does not show (a header, a JWT, an external authorizer; a workload without pods, an address, a waypoint): see Denied by.', '');
     table(d.undecided);
   }
   const unused = d.rules.filter((r) => r.status === 'unused');
