@@ -512,8 +512,9 @@ Examples:
   ztmap diff output/policies-approved output/policies -i fixtures/bookinfo/inventory.json
   ztmap diff main/policies/ pr/policies/ -i inv.json --format json --out diff.json --exit-code
 
-Exit codes: 0 ok (with --exit-code: no change), ${EXIT.changed} with --exit-code: the policy sets decide some request differently,
-6 a manifest on either side would be refused by the API server or Istio (listed, not applied), 2 bad usage or input, 1 internal error.`,
+Exit codes: 0 ok (with --exit-code: no change), ${EXIT.changed} with --exit-code: the policy sets decide some request differently
+or a gateway/waypoint (targetRef) policy differs, which is listed as not compared,
+6 a manifest on either side would be refused by the API server or Istio (listed, not applied; 6 wins over ${EXIT.changed}), 2 bad usage or input, 1 internal error.`,
     )
     .action(async (before: string, after: string, flags: { inventory: string[]; format: 'markdown' | 'json'; out?: string; exitCode?: boolean; trustDomain: string; rootNamespace: string; quiet?: boolean }) => {
       const term = terminalFor(process.stderr, process.env, flags.quiet === true);
