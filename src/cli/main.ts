@@ -512,8 +512,9 @@ Examples:
   ztmap diff output/policies-approved output/policies -i fixtures/bookinfo/inventory.json
   ztmap diff main/policies/ pr/policies/ -i inv.json --format json --out diff.json --exit-code
 
-Exit codes: 0 ok (with --exit-code: no change), ${EXIT.changed} with --exit-code: the policy sets decide some request differently,
-6 a manifest on either side would be refused by the API server or Istio (listed, not applied), 2 bad usage or input, 1 internal error.`,
+Exit codes: 0 ok (with --exit-code: no change), ${EXIT.changed} with --exit-code: the policy sets decide some request differently
+or a gateway/waypoint (targetRef) policy differs, which is listed as not compared,
+6 a manifest on either side would be refused by the API server or Istio (listed, not applied; 6 wins over ${EXIT.changed}), 2 bad usage or input, 1 internal error.`,
     )
     .action(async (before: string, after: string, flags: { inventory: string[]; format: 'markdown' | 'json'; out?: string; exitCode?: boolean; trustDomain: string; rootNamespace: string; quiet?: boolean }) => {
       const term = terminalFor(process.stderr, process.env, flags.quiet === true);
@@ -532,10 +533,10 @@ Exit codes: 0 ok (with --exit-code: no change), ${EXIT.changed} with --exit-code
       else await writeFileAtomic(flags.out, text, 'diff --out');
       if (flags.quiet !== true) {
         const s = d.summary;
-        process.stderr.write(`diff: ${s.changes} change(s): ${s.newlyAllowed} newly allowed, ${s.newlyDenied} newly denied, ${s.other} other; ${d.before.problems.length + d.after.problems.length} manifest problem(s); ${d.replayed} requests replayed\n`);
+        process.stderr.write(`diff: ${s.changes} change(s): ${s.newlyAllowed} newly allowed, ${s.newlyDenied} newly denied, ${s.other} other; ${s.notCompared} policies not compared; ${d.before.problems.length + d.after.problems.length} manifest problem(s); ${d.replayed} requests replayed\n`);
       }
       const problems = d.before.problems.length + d.after.problems.length;
-      process.exitCode = problems > 0 ? EXIT.errors : flags.exitCode === true && d.summary.changes > 0 ? EXIT.changed : EXIT.ok;
+      process.exitCode = problems > 0 ? EXIT.errors : flags.exitCode === true && d.summary.changes + d.summary.notCompared > 0 ? EXIT.changed : EXIT.ok;
     });
   cmd
     .command('drift')
@@ -566,7 +567,8 @@ Examples:
   ztmap drift --baseline output/policies -g output/graph.json -i fixtures/bookinfo/inventory.json
   ztmap drift -b approved/ -i inv.json --since 2026-11-17T00:00:00Z --format json -o drift.json /var/log/pods/
 
-Exit codes: 0 the baseline allows all traffic in the window, ${EXIT.denied} drift: traffic the baseline does not allow,
+Exit codes: 0 the baseline allows all traffic in the window, ${EXIT.denied} drift: traffic the baseline does not allow
+(also what the mesh refused today) or refusals the baseline allows (the cluster differs from it),
 ${EXIT.unknown} with --fail-on unknown: a verdict depends on what the telemetry does not show,
 6 a baseline manifest would be refused (not applied), 2 bad usage or input, 1 internal error.`,
     )
@@ -597,10 +599,10 @@ ${EXIT.unknown} with --fail-on unknown: a verdict depends on what the telemetry 
       const s = d.summary;
       if (flags.quiet !== true) {
         const unused = d.rules.filter((r) => r.status === 'unused').length;
-        process.stderr.write(`drift: ${s.drift} observation(s) not allowed by the baseline (${s.requests} requests: ${s.newEdges} new edge(s), ${s.newOperations} new operation(s), ${s.plaintext} plaintext source(s)), ${s.undecided} undecided; ${unused} of ${d.rules.length} allow rules unused\n`);
+        process.stderr.write(`drift: ${s.drift} observation(s) not allowed by the baseline (${s.requests} requests: ${s.newEdges} new edge(s), ${s.newOperations} new operation(s), ${s.plaintext} plaintext source(s), ${s.refusedToday} refused today), ${s.clusterDiffers} refused today but allowed by the baseline, ${s.undecided} undecided; ${unused} of ${d.rules.length} allow rules unused\n`);
       }
       process.exitCode =
-        flags.failOn !== 'never' && s.drift > 0 ? EXIT.denied
+        flags.failOn !== 'never' && (s.drift > 0 || s.clusterDiffers > 0) ? EXIT.denied
         : flags.failOn !== 'never' && d.baseline.problems.length > 0 ? EXIT.errors
         : flags.failOn === 'unknown' && s.undecided > 0 ? EXIT.unknown
         : EXIT.ok;

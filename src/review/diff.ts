@@ -20,6 +20,8 @@ import { OTHER_METHOD, OTHER_NAMESPACE, OTHER_SEGMENT, PROBE_KIND, probesOf } fr
 
 const DIFF_FORMAT = 'ztmap-policy-diff';
 
+type ChangeProtocol = L4Protocol | 'udp' | 'sctp';
+
 export interface DiffOptions {
   /** The cluster's workloads: changes are then reported per workload; without it, per selector. */
   inventory?: Inventory;
@@ -40,8 +42,8 @@ export interface PolicyChange {
   destination: string;
   caller: string;
   port: number;
-  /** `http`: requests with a method and path; `tcp`: connections without HTTP. */
-  protocol: L4Protocol;
+  /** `http`: requests with a method and path; `tcp`: connections without HTTP; `udp`, `sctp`: datagrams (NetworkPolicy only). */
+  protocol: ChangeProtocol;
   before: Verdict;
   after: Verdict;
   /** `any`: every request of the protocol from this caller on this port; else the operations. */
@@ -79,9 +81,14 @@ export interface PolicyDiff {
   after: SideSummary;
   /** Requests replayed on each side. */
   replayed: number;
-  summary: { changes: number; newlyAllowed: number; newlyDenied: number; other: number; risky: number };
+  summary: { changes: number; newlyAllowed: number; newlyDenied: number; other: number; risky: number; notCompared: number };
   /** Changes per destination, destinations and their changes in key order. */
   destinations: { destination: string; changes: PolicyChange[] }[];
+  /**
+   * Policies that differ between the sides but that replay does not evaluate (targetRef:
+   * gateway and waypoint policies): not compared, listed for review, counted by --exit-code.
+   */
+  notCompared: { policy: string; change: 'added' | 'removed' | 'changed'; why: string }[];
 }
 
 interface Side {
@@ -113,11 +120,12 @@ export function policyDiff(before: PolicySet, after: PolicySet, o: DiffOptions):
     return { ctx, index: replayIndex(ctx) };
   });
   const [b, a] = sides as [Side, Side];
+  const texts: [PolicyTexts, PolicyTexts] = [policyTexts(sets[0]!), policyTexts(sets[1]!)];
   // Callers whose every pod lacks a sidecar present no identity: what admits them admits anyone there.
   const unidentified = new Set<string>();
   const meshed = new Set(probes.inventory.pods.filter((p) => p.hasSidecar || p.dataplane === 'ambient').map((p) => p.workload.key));
   for (const p of probes.inventory.pods) if (!meshed.has(p.workload.key)) unidentified.add(p.workload.key);
-  const change = (from: ReplayEndpoint, to: ReplayEndpoint, port: number, protocol: L4Protocol, results: [ReplayResult, ReplayResult] | [ReplayResult, ReplayResult][], requests: 'any' | Operation[], methodsProbed: number) =>
+  const change = (from: ReplayEndpoint, to: ReplayEndpoint, port: number, protocol: ChangeProtocol, results: [ReplayResult, ReplayResult] | [ReplayResult, ReplayResult][], requests: 'any' | Operation[], methodsProbed: number) =>
     changeOf(from, to, port, protocol, results, requests, methodsProbed, unidentified);
   let replayed = 0;
   const both = (obs: Observation): [ReplayResult, ReplayResult] => {
@@ -138,9 +146,29 @@ export function policyDiff(before: PolicySet, after: PolicySet, o: DiffOptions):
     const ops = probes.requestsFor(to, [...applicable]);
     const candidates = new Set(admissions.flatMap((x) => [...x.candidates(to.key)]));
     for (const [at, from] of probes.callers.entries()) {
-      if (!candidates.has(at)) continue;
-      if (from.key === to.key) continue;
       const serviceAccounts = probes.serviceAccounts.get(from.key) ?? [];
+      // UDP and SCTP: NetworkPolicy alone decides them (Istio's proxies carry TCP), so every caller,
+      // whatever Istio's bounds say.
+      for (const d of ops.datagrams) {
+        const obs: Observation = {
+          edge: `${from.key}->${to.key}:${d.port}/${d.protocol}`,
+          from,
+          to,
+          port: d.port,
+          protocol: 'tcp',
+          transport: d.protocol,
+          mtls: 'unknown',
+          serviceAccounts,
+          requests: 1,
+          methods: [],
+          paths: [],
+          pathsIncomplete: false,
+        };
+        const r = both(obs).map((x): ReplayResult => ({ ...x, verdict: x.networkPolicy.verdict, istio: { verdict: 'allowed', outcomes: [] } })) as [ReplayResult, ReplayResult];
+        if (differ(r, texts)) changes.push(change(from, to, d.port, d.protocol === 'UDP' ? 'udp' : 'sctp', r, 'any', ops.methods.length));
+      }
+      // Self calls too: a workload's policy may admit or drop its own pods.
+      if (!candidates.has(at)) continue;
       for (const port of ops.ports) {
         const probe = (protocol: L4Protocol, op?: Operation): Observation => ({
           edge: `${from.key}->${to.key}:${port}/${protocol}`,
@@ -157,7 +185,7 @@ export function policyDiff(before: PolicySet, after: PolicySet, o: DiffOptions):
           pathsIncomplete: false,
         });
         const tcp = both(probe('tcp'));
-        if (tcp[0].verdict !== tcp[1].verdict) changes.push(change(from, to, port, 'tcp', tcp, 'any', ops.methods.length));
+        if (differ(tcp, texts)) changes.push(change(from, to, port, 'tcp', tcp, 'any', ops.methods.length));
         const http = both(probe('http'));
         const [vb, va] = [http[0].verdict, http[1].verdict];
         if (vb === va && definite(vb)) continue;
@@ -173,7 +201,7 @@ export function policyDiff(before: PolicySet, after: PolicySet, o: DiffOptions):
             total++;
             const op = { method, path };
             const r = both(probe('http', op));
-            if (r[0].verdict === r[1].verdict) continue;
+            if (!differ(r, texts)) continue;
             const k = `${r[0].verdict} ${r[1].verdict}`;
             const g = groups.get(k) ?? { results: [], ops: [] };
             g.results.push(r);
@@ -190,6 +218,7 @@ export function policyDiff(before: PolicySet, after: PolicySet, o: DiffOptions):
     const reported = withoutTwins(changes, probes.unlabelledTwin);
     if (reported.length > 0) byDestination.push({ destination: to.key, changes: reported });
   }
+  const notCompared = notComparedOf(sets[0]!, sets[1]!);
   const all = byDestination.flatMap((d) => d.changes);
   const newlyAllowed = all.filter((c) => c.before === 'denied' && c.after === 'allowed').length;
   const newlyDenied = all.filter((c) => c.before === 'allowed' && c.after === 'denied').length;
@@ -200,9 +229,46 @@ export function policyDiff(before: PolicySet, after: PolicySet, o: DiffOptions):
     before: summaryOf(sets[0]!),
     after: summaryOf(sets[1]!),
     replayed,
-    summary: { changes: all.length, newlyAllowed, newlyDenied, other: all.length - newlyAllowed - newlyDenied, risky: all.filter((c) => c.risks.length > 0).length },
+    summary: { changes: all.length, newlyAllowed, newlyDenied, other: all.length - newlyAllowed - newlyDenied, risky: all.filter((c) => c.risks.length > 0).length, notCompared: notCompared.length },
     destinations: byDestination,
+    notCompared,
   };
+}
+
+/**
+ * Whether two replays of a request differ: their verdicts, or, when neither is definite, who
+ * gets which answer (each identity, pod and operation: `partial` both sides may swap who is
+ * allowed) and which policies leave it undecided (a JWT, header or host condition that changed).
+ */
+function differ([x, y]: [ReplayResult, ReplayResult], texts: [PolicyTexts, PolicyTexts]): boolean {
+  if (x.verdict !== y.verdict) return true;
+  if (definite(x.verdict)) return false;
+  return outcomeText(x, texts[0]) !== outcomeText(y, texts[1]);
+}
+
+/** Each AuthorizationPolicy as parsed (`NS/NAME` → its model as JSON): what an undecided verdict depends on. */
+type PolicyTexts = ReadonlyMap<string, string>;
+const policyTexts = (s: PolicySet): PolicyTexts => new Map(s.authorization.map((p) => [`${p.namespace}/${p.name}`, JSON.stringify({ ...p, name: '', namespace: p.namespace })]));
+
+function outcomeText(r: ReplayResult, texts: PolicyTexts): string {
+  // An undecided outcome is told by what its policies say (a JWT, header or host condition), not their names.
+  const said = (ps: { namespace: string; name: string }[]) => ps.map((p) => texts.get(`${p.namespace}/${p.name}`) ?? refText(p)).sort(compare);
+  const istio = r.istio.outcomes.map((o) => JSON.stringify([o.principal ?? null, o.method ?? null, o.path ?? null, o.decision, o.decision === 'unknown' ? said(o.policies) : []]));
+  const np = r.networkPolicy.outcomes.map((o) => JSON.stringify([o.fromPod ?? null, o.toPod ?? null, o.decision]));
+  return JSON.stringify([[...new Set(istio)].sort(compare), [...new Set(np)].sort(compare)]);
+}
+
+/** Gateway and waypoint (targetRef) policies that differ: replay does not evaluate them, so they are listed, not silently equal. */
+function notComparedOf(before: PolicySet, after: PolicySet): PolicyDiff['notCompared'] {
+  const byName = (s: PolicySet) => new Map(s.authorization.filter((p) => p.targetRef).map((p) => [`AuthorizationPolicy ${p.namespace}/${p.name}`, JSON.stringify(p)]));
+  const [b, a] = [byName(before), byName(after)];
+  const why = 'targetRef (gateway or waypoint) policy: replay evaluates sidecars and ztunnel only';
+  const out: PolicyDiff['notCompared'] = [];
+  for (const name of [...new Set([...b.keys(), ...a.keys()])].sort(compare)) {
+    const change = !a.has(name) ? 'removed' : !b.has(name) ? 'added' : a.get(name) !== b.get(name) ? 'changed' : undefined;
+    if (change !== undefined) out.push({ policy: printable(name), change, why });
+  }
+  return out;
 }
 
 /** A made-up caller's change that its unlabelled twin shows too: the service account's, listed once. */
@@ -219,7 +285,7 @@ function changeOf(
   from: ReplayEndpoint,
   to: ReplayEndpoint,
   port: number,
-  protocol: L4Protocol,
+  protocol: ChangeProtocol,
   results: [ReplayResult, ReplayResult] | [ReplayResult, ReplayResult][],
   requests: 'any' | Operation[],
   methodsProbed: number,
@@ -240,13 +306,13 @@ function changeOf(
 
 const RANK: Record<Verdict, number> = { denied: 0, unknown: 1, partial: 2, allowed: 3 };
 
-function risksOf(from: ReplayEndpoint, protocol: L4Protocol, before: Verdict, after: Verdict, requests: 'any' | Operation[], unidentified: ReadonlySet<string>): string[] {
+function risksOf(from: ReplayEndpoint, protocol: ChangeProtocol, before: Verdict, after: Verdict, requests: 'any' | Operation[], unidentified: ReadonlySet<string>): string[] {
   if (RANK[after] <= RANK[before] || after === 'unknown') return [];
   const out: string[] = [];
   if (from.kind !== 'workload') out.push('from outside the cluster');
   else if (unidentified.has(from.key)) out.push('from a caller without an authenticated identity');
   if (from.namespace === OTHER_NAMESPACE) out.push('from any namespace');
-  if (requests === 'any') out.push(protocol === 'tcp' ? 'every TCP connection' : 'every method and path');
+  if (requests === 'any') out.push(protocol === 'http' || protocol === 'grpc' ? 'every method and path' : `every ${protocol.toUpperCase()} connection`);
   return out;
 }
 
@@ -254,6 +320,7 @@ const VERDICT_WORD: Record<Verdict, string> = { allowed: 'allowed', denied: 'den
 
 /** "newly allowed", "newly denied", or "now undecided (was allowed)". */
 function changeVerb(before: Verdict, after: Verdict): string {
+  if (before === after) return before === 'unknown' ? 'still undecided, now by other rules: review' : 'still partly allowed, for other callers or operations: review';
   if (before === 'denied' && after === 'allowed') return 'newly allowed';
   if (before === 'allowed' && after === 'denied') return 'newly denied';
   return `now ${VERDICT_WORD[after]} (was ${VERDICT_WORD[before]})`;
@@ -273,8 +340,8 @@ const opText = (s: string) => s.replaceAll(OTHER_SEGMENT, '{other}');
 const methodText = (m: string) => (m === OTHER_METHOD ? '{other method}' : m);
 
 /** Operations collapsed: paths that share their methods go together; a path with every method probed is "any method". */
-function requestsText(protocol: L4Protocol, requests: 'any' | Operation[], methodsProbed: number): string {
-  if (requests === 'any') return protocol === 'tcp' ? 'TCP connections (no HTTP)' : 'any HTTP request';
+function requestsText(protocol: ChangeProtocol, requests: 'any' | Operation[], methodsProbed: number): string {
+  if (requests === 'any') return protocol === 'tcp' ? 'TCP connections (no HTTP)' : protocol === 'udp' || protocol === 'sctp' ? `${protocol.toUpperCase()} traffic` : 'any HTTP request';
   const methodsOf = new Map<string, string[]>();
   for (const r of requests) methodsOf.set(r.path, [...(methodsOf.get(r.path) ?? []), r.method]);
   const byMethods = new Map<string, string[]>();
@@ -343,15 +410,21 @@ export function diffMarkdown(d: PolicyDiff, names: { before: string; after: stri
     `- ${md(names.after)}: ${sideLine(d.after)}`,
     '',
     s.changes === 0
-      ? `No change: every one of the ${d.replayed} requests replayed is decided the same way by both.`
+      ? `No change: every one of the ${d.replayed} requests replayed is decided the same way by both${s.notCompared === 0 ? '' : `; ${s.notCompared} policies differ that were not compared (below)`}.`
       : `**${s.changes} change${s.changes === 1 ? '' : 's'}** (${s.newlyAllowed} newly allowed, ${s.newlyDenied} newly denied, ${s.other} other; ${s.risky} with risks) over ${d.replayed} requests replayed${d.settings.inventory ? '' : ' (no inventory: each selector stands for its pods)'}.`,
   ];
+  if (d.notCompared.length > 0) {
+    lines.push('', `## Not compared (${d.notCompared.length})`, '', 'These policies differ between the sides but replay does not evaluate them: review them by hand.', '', '| Policy | Change | Why |', '|---|---|---|');
+    for (const x of d.notCompared) lines.push(`| ${md(x.policy)} | ${x.change} | ${md(x.why)} |`);
+  }
   const risky = d.destinations.flatMap((x) => x.changes).filter((c) => c.risks.length > 0);
   if (risky.length > 0) {
     lines.push('', '## Risks', '', 'Changes that let more through from callers that deserve a second look:', '');
     for (const c of risky) lines.push(`- ${md(c.text)} (${md(c.risks.join('; '))})`);
   }
-  const refused = [...d.before.problems.map((p) => ({ side: names.before, ...p })), ...d.after.problems.map((p) => ({ side: names.after, ...p }))];
+  // The same path on both sides (a file changed in place) still says which side.
+  const sideName = (name: string, which: string) => (names.before === names.after ? `${which} ${name}` : name);
+  const refused = [...d.before.problems.map((p) => ({ side: sideName(names.before, 'OLD'), ...p })), ...d.after.problems.map((p) => ({ side: sideName(names.after, 'NEW'), ...p }))];
   if (refused.length > 0) {
     lines.push('', '## Manifests refused', '', 'Not applied on their side: the API server or Istio would refuse them.', '', '| Side | File | Object | Reason |', '|---|---|---|---|');
     for (const p of refused) lines.push(`| ${md(p.side)} | ${md(p.file)} | ${md(p.object ?? '')} | ${md(p.message)} |`);

@@ -12,11 +12,11 @@ import { compare } from '../flow/compare.js';
 import type { ServiceGraph } from '../graph/graph.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { networkPolicies, type ManifestProblem, type PolicySet } from '../verify/manifests.js';
-import { observationsOf } from '../verify/observations.js';
+import { observationsOf, refusalsOf } from '../verify/observations.js';
 import { refText, replay, replayIndex, type Observation, type ReplayContext, type ReplayIndex, type ReplayResult, type Verdict } from '../verify/replay.js';
 import { printable } from '../text.js';
 import { md } from './markdown.js';
-import { allowRules, platformRules, rulesUsedBy, type RuleUsage } from './usage.js';
+import { allowRules, platformRules, rulesUsedBy, type AllowRule, type RuleUsage } from './usage.js';
 
 const DRIFT_FORMAT = 'ztmap-drift';
 
@@ -27,7 +27,7 @@ export interface DriftOptions {
   since?: number;
 }
 
-type DriftKind = 'new-edge' | 'new-operation' | 'plaintext';
+type DriftKind = 'new-edge' | 'new-operation' | 'plaintext' | 'cluster-differs';
 
 interface DriftItem {
   kind: DriftKind;
@@ -47,6 +47,8 @@ interface DriftItem {
   operations: string[];
   /** What denied it, as the verifier names it. */
   deniedBy: string[];
+  /** The mesh refused these requests when they were seen (docs/observe.md, "Traffic the mesh denies today"): the refusal as logged. */
+  refusedToday?: { kind: string; policy: string };
   text: string;
 }
 
@@ -57,9 +59,11 @@ export interface DriftReport {
   baseline: { files: number; authorizationPolicies: number; peerAuthentications: number; networkPolicies: number; problems: ManifestProblem[] };
   /** The traffic replayed: in the window, and when it was first and last seen. */
   window: { observations: number; requests: number; firstSeen: string | null; lastSeen: string | null };
-  summary: { drift: number; requests: number; newEdges: number; newOperations: number; plaintext: number; undecided: number };
-  /** Traffic the baseline denies (or partly denies), in edge order. */
+  summary: { drift: number; requests: number; newEdges: number; newOperations: number; plaintext: number; refusedToday: number; undecided: number; clusterDiffers: number };
+  /** Traffic the baseline denies (or partly denies), in edge order: what the mesh let through, then what it refused today. */
   drift: DriftItem[];
+  /** Requests the mesh refused today that the baseline allows: the cluster enforces something other than the baseline. */
+  clusterDiffers: DriftItem[];
   /** Traffic whose verdict depends on what the telemetry does not show: not drift, not allowed. */
   undecided: DriftItem[];
   /** Every allow rule of the baseline and whether the window's traffic used it. */
@@ -83,6 +87,12 @@ export function drift(graph: ServiceGraph, inventory: Inventory, baseline: Polic
   const undecided: DriftItem[] = [];
   const usage = new Map<string, { requests: number; last: number | null; inWindow: boolean }>();
   const maybe = new Set<string>();
+  const rulesOfSet = allowRules(set, ctx.networkPolicies);
+  const allowsAt = (key: string) => {
+    const out = new Set<string>();
+    for (const pod of index.podsOf.get(key) ?? []) for (const p of index.istio.applicable(pod.namespace, pod.labels)) if (p.action === 'ALLOW') out.add(`istio ${p.namespace}/${p.name}`);
+    return [...out];
+  };
   let requests = 0;
   let first: number | null = null;
   let last: number | null = null;
@@ -91,7 +101,7 @@ export function drift(graph: ServiceGraph, inventory: Inventory, baseline: Polic
     const r = replay(ctx, index, obs);
     const e = seen(obs);
     const now = inWindow(obs);
-    const used = rulesUsedBy(r);
+    const used = rulesUsedBy(r, allowsAt(obs.to.key), rulesOfSet);
     for (const id of used.used) {
       const u = usage.get(id) ?? { requests: 0, last: null, inWindow: false };
       if (now) {
@@ -102,7 +112,7 @@ export function drift(graph: ServiceGraph, inventory: Inventory, baseline: Polic
       usage.set(id, u);
     }
     if (!now) continue;
-    for (const p of used.maybePolicies) maybe.add(p);
+    for (const p of used.maybe) maybe.add(p);
     observations++;
     requests += obs.requests;
     if (e.firstSeen !== null && (first === null || e.firstSeen < first)) first = e.firstSeen;
@@ -110,13 +120,30 @@ export function drift(graph: ServiceGraph, inventory: Inventory, baseline: Polic
     if (isDenial(r.verdict)) driftItems.push(item(graph, r, kindOf(ctx, index, graph, r)));
     else if (r.verdict === 'unknown') undecided.push(item(graph, r, kindOf(ctx, index, graph, r)));
   }
+  // What the mesh refused today is traffic too: the baseline denying it is drift (someone
+  // needs it, or is probing); the baseline allowing it means the cluster is not the baseline.
+  const clusterDiffers: DriftItem[] = [];
+  for (const refusal of refusalsOf(graph)) {
+    const obs = refusal.observation;
+    if (!inWindow(obs)) continue;
+    const r = replay(ctx, index, obs);
+    const refused = { kind: refusal.kind, policy: refusal.policy };
+    if (isDenial(r.verdict)) driftItems.push(item(graph, r, kindOf(ctx, index, graph, r), refused));
+    else if (r.verdict === 'unknown') undecided.push(item(graph, r, kindOf(ctx, index, graph, r), refused));
+    else clusterDiffers.push(item(graph, r, 'cluster-differs', refused));
+  }
 
   const platform = platformRules(inventory, ctx.networkPolicies);
-  const rules: RuleUsage[] = allowRules(set, ctx.networkPolicies).map((x) => {
+  const rules: RuleUsage[] = rulesOfSet.map((x: AllowRule) => {
     const u = usage.get(x.id);
-    const policyRef = x.kind === 'istio' ? x.id.replace(/#\d+$/, '') : undefined;
-    const status: RuleUsage['status'] = u?.inWindow === true ? 'used' : platform.has(x.id) ? 'platform' : policyRef !== undefined && maybe.has(policyRef) ? 'maybe' : 'unused';
-    return { ...x, status, requests: u?.requests ?? 0, lastUsed: iso(u?.last) };
+    const status: RuleUsage['status'] =
+      u?.inWindow === true ? 'used'
+      : platform.has(x.id) ? 'platform'
+      : maybe.has(x.id) || maybe.has(x.id.replace(/#\d+$/, '')) ? 'maybe'
+      : !x.observable ? 'not-observable'
+      : 'unused';
+    const { namespace: _ns, ports: _ports, observable: _observable, ...rule } = x;
+    return { ...rule, status, requests: u?.requests ?? 0, lastUsed: iso(u?.last) };
   });
   const count = (k: DriftKind) => driftItems.filter((d) => d.kind === k).length;
   return {
@@ -137,9 +164,12 @@ export function drift(graph: ServiceGraph, inventory: Inventory, baseline: Polic
       newEdges: count('new-edge'),
       newOperations: count('new-operation'),
       plaintext: count('plaintext'),
+      refusedToday: driftItems.filter((d) => d.refusedToday !== undefined).length,
       undecided: undecided.length,
+      clusterDiffers: clusterDiffers.length,
     },
     drift: driftItems,
+    clusterDiffers,
     undecided,
     rules,
   };
@@ -166,7 +196,7 @@ function kindOf(ctx: ReplayContext, index: ReplayIndex, graph: ServiceGraph, r: 
   return 'new-edge';
 }
 
-function item(graph: ServiceGraph, r: ReplayResult, kind: DriftKind): DriftItem {
+function item(graph: ServiceGraph, r: ReplayResult, kind: DriftKind, refusedToday?: { kind: string; policy: string }): DriftItem {
   const o = r.observation;
   const e = graph.getEdgeAttributes(o.edge);
   const denied = r.istio.outcomes.filter((x) => x.decision === 'deny' || x.decision === 'unknown');
@@ -180,10 +210,10 @@ function item(graph: ServiceGraph, r: ReplayResult, kind: DriftKind): DriftItem 
     const side = x.reason === 'egress-denied' ? x.egress : x.reason === 'ingress-denied' ? x.ingress : undefined;
     deniedBy.add(side === undefined ? `networkpolicy ${x.reason}` : `${x.reason === 'egress-denied' ? 'egress' : 'ingress'} isolated by ${side.isolatedBy.map(refText).join(', ')}`);
   }
-  const what = kind === 'new-edge' ? 'new edge' : kind === 'new-operation' ? 'new operation' : 'plaintext source';
+  const what = kind === 'new-edge' ? 'new edge' : kind === 'new-operation' ? 'new operation' : kind === 'plaintext' ? 'plaintext source' : 'the cluster differs';
   const ops = operations.length === 0 ? '' : ` ${operations.join(', ')}`;
   const seenText = `${o.requests} request${o.requests === 1 ? '' : 's'}${e.firstSeen === null ? '' : `, first seen ${iso(e.firstSeen)}`}`;
-  const verdict = r.verdict === 'unknown' ? 'undecided' : r.verdict === 'partial' ? 'partly denied' : 'denied';
+  const verdict = r.verdict === 'unknown' ? 'undecided' : r.verdict === 'partial' ? 'partly denied' : r.verdict === 'allowed' ? 'allowed' : 'denied';
   return {
     kind,
     caller: o.from.key,
@@ -197,7 +227,10 @@ function item(graph: ServiceGraph, r: ReplayResult, kind: DriftKind): DriftItem 
     lastSeen: iso(e.lastSeen),
     operations: operations.map(printable),
     deniedBy: [...deniedBy].sort(compare).map(printable),
-    text: printable(`${what}: ${o.from.key} → ${o.to.key}:${o.port}/${o.protocol}${ops} (${o.mtls === 'mutual' ? 'mTLS' : o.mtls}) ${verdict} by the baseline: ${seenText}`),
+    ...(refusedToday === undefined ? {} : { refusedToday: { kind: printable(refusedToday.kind), policy: printable(refusedToday.policy) } }),
+    text: printable(
+      `${refusedToday === undefined ? '' : 'refused today, '}${what}: ${o.from.key} → ${o.to.key}:${o.port}/${o.protocol}${ops} (${o.mtls === 'mutual' ? 'mTLS' : o.mtls}) ${verdict} by the baseline: ${seenText}`,
+    ),
   };
 }
 
@@ -213,8 +246,11 @@ export function driftMarkdown(d: DriftReport): string {
     '',
     s.drift === 0
       ? 'No drift: the baseline allows every observation in the window.'
-      : `**Drift: ${s.drift} observation${s.drift === 1 ? '' : 's'}, ${s.requests} requests** the baseline does not allow: ${s.newEdges} new edge(s), ${s.newOperations} new operation(s), ${s.plaintext} plaintext source(s).`,
+      : `**Drift: ${s.drift} observation${s.drift === 1 ? '' : 's'}, ${s.requests} requests** the baseline does not allow: ${s.newEdges} new edge(s), ${s.newOperations} new operation(s), ${s.plaintext} plaintext source(s); ${s.refusedToday} of them refused by the mesh today.`,
   ];
+  if (s.clusterDiffers > 0) {
+    lines.push('', `**The cluster differs from the baseline: ${s.clusterDiffers} observation(s) the mesh refused today are allowed by the baseline.**`);
+  }
   if (d.baseline.problems.length > 0) {
     lines.push('', '## Manifests refused', '', '| File | Object | Reason |', '|---|---|---|');
     for (const p of d.baseline.problems) lines.push(`| ${md(p.file)} | ${md(p.object ?? '')} | ${md(p.message)} |`);
@@ -222,15 +258,19 @@ export function driftMarkdown(d: DriftReport): string {
   const table = (items: DriftItem[]) => {
     lines.push('| Kind | Caller | Destination | Port | Operations | mTLS | Requests | First seen | Last seen | Denied by |', '|---|---|---|---|---|---|---|---|---|---|');
     for (const x of items) {
-      lines.push(`| ${x.kind} | ${md(x.caller)} | ${md(x.destination)} | ${x.port}/${x.protocol} | ${md(x.operations.join(', ') || 'all')} | ${x.mtls} | ${x.requests} | ${x.firstSeen ?? ''} | ${x.lastSeen ?? ''} | ${md(x.deniedBy.join('; '))} |`);
+      lines.push(`| ${x.kind}${x.refusedToday === undefined ? '' : ' (refused today)'} | ${md(x.caller)} | ${md(x.destination)} | ${x.port}/${x.protocol} | ${md(x.operations.join(', ') || (x.verdict === 'unknown' ? '' : 'all'))} | ${x.mtls} | ${x.requests} | ${x.firstSeen ?? ''} | ${x.lastSeen ?? ''} | ${md(x.deniedBy.join('; '))} |`);
     }
   };
   if (d.drift.length > 0) {
     lines.push('', '## Drift', '');
     table(d.drift);
   }
+  if (d.clusterDiffers.length > 0) {
+    lines.push('', '## Refused today, allowed by the baseline', '', 'The mesh refused these requests; the baseline would let them through: the policies applied are not the baseline.', '');
+    table(d.clusterDiffers);
+  }
   if (d.undecided.length > 0) {
-    lines.push('', '## Undecided', '', 'The verdict depends on what the telemetry does not show (a header, a JWT, an external authorizer).', '');
+    lines.push('', '## Undecided', '', 'The verdict depends on what the telemetry or the inventory does not show (a header, a JWT, an external authorizer; a workload without pods, an address, a waypoint): see Denied by.', '');
     table(d.undecided);
   }
   const unused = d.rules.filter((r) => r.status === 'unused');
@@ -239,7 +279,7 @@ export function driftMarkdown(d: DriftReport): string {
     '',
     '## Unused allows',
     '',
-    `${d.rules.length} allow rules: ${counts('used')} used in the window, ${counts('platform')} for DNS or istiod (never in logs), ${counts('maybe')} possibly used (undecided verdicts), ${unused.length} unused: candidates for removal.`,
+    `${d.rules.length} allow rules: ${counts('used')} used in the window, ${counts('platform')} for DNS or istiod (never in logs), ${counts('maybe')} possibly used (undecided verdicts), ${counts('not-observable')} not observable (UDP or SCTP only, which no telemetry shows), ${unused.length} unused: candidates for removal.`,
   );
   if (unused.length > 0) {
     lines.push('', '| Rule | File | Allows | Last used |', '|---|---|---|---|');

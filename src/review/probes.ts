@@ -14,7 +14,8 @@ import type { Identity } from '../flow/identity.js';
 import type { Inventory, Pod } from '../inventory/inventory.js';
 import type { AuthorizationPolicyModel } from '../verify/istio.js';
 import type { LabelSelector } from '../verify/label-selector.js';
-import type { NetworkPolicyModel } from '../verify/network-policy.js';
+import { parseCidr, type Cidr } from '../verify/cidr.js';
+import type { NetworkPolicyModel, NpProtocol } from '../verify/network-policy.js';
 import type { PolicySet } from '../verify/manifests.js';
 import { OUTSIDER } from '../verify/over-permission.js';
 import type { ReplayEndpoint } from '../verify/replay.js';
@@ -46,7 +47,7 @@ export interface Probes {
    * that may select it or its callers, by PeerAuthentications, its container ports, and one
    * of each that nobody names. Values no applicable policy names cannot change its verdicts.
    */
-  requestsFor(destination: ReplayEndpoint, applicable: readonly AuthorizationPolicyModel[]): { ports: number[]; methods: string[]; paths: string[] };
+  requestsFor(destination: ReplayEndpoint, applicable: readonly AuthorizationPolicyModel[]): { ports: number[]; methods: string[]; paths: string[]; datagrams: { protocol: NpProtocol; port: number }[] };
 }
 
 interface SelectorFacts {
@@ -68,6 +69,10 @@ interface Named {
   ingressPorts: Map<string, Set<number>>;
   /** Ports that may matter at any destination: NetworkPolicy egress ports, PeerAuthentication port-level modes. */
   sharedPorts: Set<number>;
+  /** Addresses NetworkPolicy egress ipBlocks name, with each block's edges: destinations outside the cluster. */
+  egressIps: Set<string>;
+  /** UDP and SCTP ports NetworkPolicies name (and their neighbours): `UDP/53`. */
+  datagrams: Set<string>;
 }
 
 const labelsKey = (l: Record<string, string>) => JSON.stringify(Object.entries(l).sort(([a], [b]) => compare(a, b)));
@@ -76,6 +81,21 @@ function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
   const s = m.get(k);
   if (s === undefined) m.set(k, new Set([v]));
   else s.add(v);
+}
+
+/**
+ * Addresses that tell a block from its neighbours: its first and last address and the ones
+ * just outside (a block keeping its address but changing its prefix changes only those).
+ * IPv6 blocks give their address only.
+ */
+export function cidrEdges(c: Cidr): string[] {
+  if (c.family !== 'ipv4') return [c.address];
+  const n = c.address.split('.').reduce((x, o) => x * 256n + BigInt(o), 0n);
+  const size = 1n << BigInt(32 - c.prefix);
+  const first = (n / size) * size;
+  const last = first + size - 1n;
+  const text = (x: bigint) => [24n, 16n, 8n, 0n].map((b) => String((x >> b) & 255n)).join('.');
+  return [first - 1n, first, c.address === text(first) ? first : n, last, last + 1n].filter((x) => x >= 0n && x <= 0xffffffffn).map(text);
 }
 
 /** Labels a selector's pods carry: matchLabels, and a value for each In and Exists (NotIn and DoesNotExist are met by leaving the key out). */
@@ -114,9 +134,18 @@ export function pathProbes(pattern: string): string[] {
   if (pattern === '*') return [];
   if (pattern.includes('{*}') || pattern.includes('{**}')) {
     const filled = pattern.replaceAll('{**}', `${o}/${o}`).replaceAll('{*}', o);
-    return [filled, ...pathProbes(filled)];
+    // Zero, one and two segments where a template stands: `{*}` takes one, `{**}` any number,
+    // and `*/admin` any: only these tell the three apart.
+    const variants = [pattern.replaceAll('{**}', o).replaceAll('{*}', `${o}/${o}`), pattern.replaceAll('/{**}', '').replaceAll('/{*}', '')].filter((x) => !x.includes('{'));
+    return [filled, ...variants, ...pathProbes(filled)];
   }
-  if (pattern.startsWith('*')) return [`/${o}${pattern.slice(1)}`];
+  if (pattern.startsWith('*')) {
+    // Two fillings that end differently: a longer suffix (`*r.json` against `*.json`) cannot
+    // match both; and the suffix alone when it is a path (`*/admin` matches `/admin`).
+    const suffix = pattern.slice(1);
+    // And two paths that end differently without it, one of which it does not match.
+    return [`/${o}${suffix}`, `/${o}0${suffix}`, `/${o}0`, ...(suffix.startsWith('/') ? [suffix] : [])];
+  }
   const literal = pattern.endsWith('*') ? pattern.slice(0, -1) : pattern;
   if (!literal.startsWith('/')) return [literal];
   const parent = literal.slice(0, literal.lastIndexOf('/') + 1);
@@ -159,6 +188,9 @@ function nameIstio(named: Named, p: AuthorizationPolicyModel): void {
   for (const r of p.rules) {
     for (const s of r.from ?? []) {
       for (const x of [...(s.principals ?? []), ...(s.notPrincipals ?? [])]) {
+        // A suffix principal (`*/sa/admin`) names an account in any namespace: made up in one no policy names.
+        const suffixed = /^\*.*\/sa\/([^/*]+)$/.exec(x);
+        if (suffixed !== null && accountOf(instanceOf(x) ?? '') === undefined) addTo(named.accounts, OTHER_NAMESPACE, suffixed[1]!);
         const a = accountOf(instanceOf(x) ?? '');
         if (a === undefined) continue;
         named.namespaces.add(a.namespace);
@@ -173,12 +205,17 @@ function nameIstio(named: Named, p: AuthorizationPolicyModel): void {
         named.namespaces.add(ns!);
         addTo(named.accounts, ns!, sa!);
       }
-      for (const c of [...(s.ipBlocks ?? []), ...(s.notIpBlocks ?? []), ...(s.remoteIpBlocks ?? []), ...(s.notRemoteIpBlocks ?? [])]) named.ips.add(c.address);
+      for (const c of [...(s.ipBlocks ?? []), ...(s.notIpBlocks ?? []), ...(s.remoteIpBlocks ?? []), ...(s.notRemoteIpBlocks ?? [])]) for (const ip of cidrEdges(c)) named.ips.add(ip);
     }
     for (const port of istioValues(p).ports) named.ports.add(port);
     for (const c of r.when ?? []) {
       const values = [...(c.values ?? []), ...(c.notValues ?? [])];
-      if (c.key === 'source.ip' || c.key === 'remote.ip') for (const v of values) named.ips.add(v.split('/')[0]!);
+      if (c.key === 'source.ip' || c.key === 'remote.ip') {
+        for (const v of values) {
+          const cidr = parseCidr(v, true);
+          for (const ip of cidr === undefined ? [v.split('/')[0]!] : cidrEdges(cidr)) named.ips.add(ip);
+        }
+      }
       if (c.key === 'source.namespace') for (const v of values) if (instanceOf(v) !== undefined) named.namespaces.add(instanceOf(v)!);
       if (c.key === 'source.principal') {
         for (const v of values) {
@@ -198,7 +235,11 @@ function nameNetworkPolicies(named: Named, model: NetworkPolicyModel): void {
       for (const [direction, r] of [...(p.ingress ?? []).map((x) => ['ingress', x] as const), ...(p.egress ?? []).map((x) => ['egress', x] as const)]) {
         for (const pr of r.ports ?? []) {
           if (typeof pr.port !== 'number') continue;
-          const ports = [pr.port, ...(pr.port > 1 ? [pr.port - 1] : []), ...(pr.endPort === undefined ? [] : [pr.endPort, pr.endPort + 1])];
+          const ports = [pr.port, ...(pr.port > 1 ? [pr.port - 1] : []), ...(pr.endPort === undefined ? [pr.port + 1] : [pr.endPort, pr.endPort + 1])];
+          if (pr.protocol !== 'TCP') {
+            for (const port of ports) named.datagrams.add(`${pr.protocol}/${port}`);
+            continue;
+          }
           for (const port of ports) {
             named.ports.add(port);
             if (direction === 'egress') named.sharedPorts.add(port);
@@ -207,8 +248,12 @@ function nameNetworkPolicies(named: Named, model: NetworkPolicyModel): void {
         }
         for (const peer of r.peers ?? []) {
           if (peer.ipBlock !== undefined) {
-            named.ips.add(peer.ipBlock.cidr.address);
-            for (const x of peer.ipBlock.except) named.ips.add(x.address);
+            for (const c of [peer.ipBlock.cidr, ...peer.ipBlock.except]) {
+              for (const ip of cidrEdges(c)) {
+                named.ips.add(ip);
+                if (direction === 'egress') named.egressIps.add(ip);
+              }
+            }
             continue;
           }
           const labels = peer.podSelector === undefined ? {} : labelsFor(peer.podSelector);
@@ -258,7 +303,7 @@ const EMPTY_INVENTORY = (): Inventory => ({
 });
 
 export function probesOf(o: ProbeOptions): Probes {
-  const named: Named = { namespaces: new Set(), selected: new Map(), accounts: new Map(), ips: new Set(), ports: new Set(), ingressPorts: new Map(), sharedPorts: new Set() };
+  const named: Named = { namespaces: new Set(), selected: new Map(), accounts: new Map(), ips: new Set(), ports: new Set(), ingressPorts: new Map(), sharedPorts: new Set(), egressIps: new Set(), datagrams: new Set() };
   for (const m of o.models) {
     for (const p of m.policies.authorization) nameIstio(named, p);
     for (const p of m.policies.peerAuthentication) {
@@ -274,6 +319,8 @@ export function probesOf(o: ProbeOptions): Probes {
   for (const ns of base.namespaces) named.namespaces.add(ns);
   named.namespaces.add(OTHER_NAMESPACE);
   const namespaces = [...named.namespaces].sort(compare);
+  // A root-namespace policy's selector selects pods in every namespace: made up in each.
+  for (const labels of named.selected.get(o.rootNamespace)?.values() ?? []) for (const ns of namespaces) select(named, { namespace: ns, labels });
   const made: Pod[] = [];
   const destinations: ReplayEndpoint[] = [];
   const callers: ReplayEndpoint[] = [];
@@ -333,8 +380,12 @@ export function probesOf(o: ProbeOptions): Probes {
       serviceAccounts.set(e.key, [p.serviceAccount]);
     } else if (!serviceAccounts.has(e.key)) serviceAccounts.set(e.key, [p.serviceAccount]);
   }
-  for (const ip of [...named.ips].sort(compare)) callers.push({ key: `world:${ip}`, kind: 'world', name: ip, ips: [ip] });
+  const world = (ip: string): ReplayEndpoint => ({ key: `world:${ip}`, kind: 'world', name: ip, ips: [ip] });
+  for (const ip of [...named.ips].sort(compare)) callers.push(world(ip));
   if (!named.ips.has(OUTSIDER.ips[0]!)) callers.push(OUTSIDER);
+  // Egress to addresses outside the cluster: each address egress blocks name, and one no block names.
+  for (const ip of [...named.egressIps].sort(compare)) destinations.push(world(ip));
+  if (!named.egressIps.has(OUTSIDER.ips[0]!)) destinations.push(OUTSIDER);
   callers.sort((a, b) => compare(a.key, b.key));
   destinations.sort((a, b) => compare(a.key, b.key));
 
@@ -343,7 +394,9 @@ export function probesOf(o: ProbeOptions): Probes {
     pods: [...base.pods, ...made],
     namespaces: [...new Set([...base.namespaces, ...namespaces])].sort(compare),
   };
-  const otherPort = [65000, 65001, 65002].find((p) => !named.ports.has(p))!;
+  // A port no policy names: the first free one from 65000 (some always is: a policy names finitely many).
+  let otherPort = 65000;
+  while (named.ports.has(otherPort) || named.datagrams.has(`UDP/${otherPort}`) || named.datagrams.has(`SCTP/${otherPort}`)) otherPort = otherPort === 65535 ? 1024 : otherPort + 1;
   const podsOf = new Map<string, Pod[]>();
   for (const p of inventory.pods) podsOf.set(p.workload.key, [...(podsOf.get(p.workload.key) ?? []), p]);
   const requestsFor = (d: ReplayEndpoint, applicable: readonly AuthorizationPolicyModel[]) => {
@@ -357,10 +410,16 @@ export function probesOf(o: ProbeOptions): Probes {
       for (const x of v.methods) methods.add(x);
       for (const x of v.paths) paths.add(x);
     }
+    // UDP on a port nobody names too: a rule for every port of every protocol differs from one for TCP there.
+    const datagrams = [...named.datagrams, `UDP/${otherPort}`, `SCTP/${otherPort}`].map((x) => {
+      const [protocol, port] = x.split('/');
+      return { protocol: protocol as NpProtocol, port: Number(port) };
+    });
     return {
       ports: [...ports].filter((p) => p >= 1 && p <= 65535).sort((a, b) => a - b),
       methods: [...methods].sort(compare),
       paths: [...paths].sort(compare),
+      datagrams: [...new Map(datagrams.filter((d) => d.port >= 1 && d.port <= 65535).map((d) => [`${d.protocol}/${d.port}`, d])).values()].sort((x, y) => compare(x.protocol, y.protocol) || x.port - y.port),
     };
   };
   return { inventory, callers, serviceAccounts, unlabelledTwin, destinations, requestsFor };

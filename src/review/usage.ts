@@ -35,28 +35,53 @@ export interface RuleUsage {
   /**
    * used: admitted observed traffic in the window; platform: admits DNS or xDS to istiod, which
    * every pod needs and logs never show; maybe: a verdict that depends on what the telemetry
-   * does not show named its policy; unused: none of these.
+   * does not show may have been decided by it (an undecided Istio verdict at its workload, an
+   * unknown NetworkPolicy outcome its namespace and port could admit); not-observable: it
+   * admits only UDP or SCTP, which no telemetry source shows; unused: none of these.
    */
-  status: 'used' | 'platform' | 'maybe' | 'unused';
+  status: 'used' | 'platform' | 'maybe' | 'not-observable' | 'unused';
   /** Observed requests it admitted in the window. */
   requests: number;
   /** The latest time traffic it admitted was seen (ISO 8601), in the window or before it; null when never in the data. */
   lastUsed: string | null;
 }
 
-/** What one replayed observation says about rules: those that admitted it, those that may have. */
-export function rulesUsedBy(r: ReplayResult): { used: string[]; maybePolicies: string[] } {
+/**
+ * What one replayed observation says about rules: those that admitted it, and the rule ids or
+ * policy ids (`istio NS/NAME`) that may have. An undecided Istio verdict names only what left
+ * it undecided (a CUSTOM policy, a DENY reading a header): every ALLOW policy at the
+ * destination (`destinationAllows`) may admit the request once that is settled. An unknown
+ * NetworkPolicy outcome (no pods, no address, a waypoint) may have been admitted by any rule of
+ * the caller's namespace (egress) or the destination's (ingress) whose ports take it.
+ */
+export function rulesUsedBy(r: ReplayResult, destinationAllows: readonly string[], rules: readonly AllowRule[]): { used: string[]; maybe: string[] } {
   const used = new Set<string>();
   const maybe = new Set<string>();
   for (const x of [...r.istio.outcomes, ...(r.istioDryRun?.outcomes ?? [])]) {
     if (x.decision === 'allow' && x.reason === 'allowed-by') for (const p of x.policies) used.add(`istio ${refText(p)}`);
-    if (x.decision === 'unknown') for (const p of x.policies) maybe.add(`istio ${p.namespace}/${p.name}`);
+    if (x.decision === 'unknown') {
+      for (const p of x.policies) maybe.add(`istio ${p.namespace}/${p.name}`);
+      for (const p of destinationAllows) maybe.add(p);
+    }
   }
+  const o = r.observation;
   for (const x of r.networkPolicy.outcomes) {
     if (x.egress?.isolated === true) for (const p of x.egress.allowedBy) used.add(`egress ${refText(p)}`);
     if (x.ingress?.isolated === true) for (const p of x.ingress.allowedBy) used.add(`ingress ${refText(p)}`);
+    if (x.decision !== 'unknown') continue;
+    for (const rule of rules) {
+      if (rule.kind === 'istio') continue;
+      const namespace = rule.kind === 'egress' ? o.from.namespace : o.to.namespace;
+      // Behind a waypoint the connection goes to HBONE's port, not the observed one.
+      if (rule.namespace === namespace && (x.reason === 'waypoint' || portsTake(rule.ports, o.port))) maybe.add(rule.id);
+    }
   }
-  return { used: [...used], maybePolicies: [...maybe] };
+  return { used: [...used], maybe: [...maybe] };
+}
+
+/** Whether a NetworkPolicy rule's ports may take this TCP port (a named port may be any number). */
+function portsTake(ports: NpRule['ports'], port: number): boolean {
+  return ports === undefined || ports.some((p) => p.protocol === 'TCP' && (p.port === undefined || typeof p.port === 'string' || (p.port <= port && port <= (p.endPort ?? p.port))));
 }
 
 const selectorText = (s: LabelSelector) => {
@@ -86,6 +111,15 @@ function istioRuleText(r: AuthorizationPolicyModel['rules'][number]): string {
 type NpPolicyOf<M> = M extends { byNamespace: ReadonlyMap<string, readonly (infer P)[]> } ? P : never;
 type NpRule = NonNullable<NpPolicyOf<NetworkPolicyModel>['ingress']>[number];
 
+/** An allow rule as drift accounts for it: its namespace, and for NetworkPolicy its ports. */
+export type AllowRule = Omit<RuleUsage, 'status' | 'requests' | 'lastUsed'> & {
+  namespace: string;
+  /** NetworkPolicy: the rule's ports (undefined: every port). */
+  ports?: NpRule['ports'];
+  /** Whether telemetry can show traffic it admits: not when it admits only UDP or SCTP, which no source records. */
+  observable: boolean;
+};
+
 function npRuleText(direction: 'ingress' | 'egress', policyNamespace: string, r: NpRule): string {
   const peers =
     r.peers === undefined
@@ -102,14 +136,14 @@ function npRuleText(direction: 'ingress' | 'egress', policyNamespace: string, r:
 }
 
 /** Every ALLOW rule of the set: AuthorizationPolicy rules (enforced or dry-run), NetworkPolicy ingress and egress rules. */
-export function allowRules(set: PolicySet, model: NetworkPolicyModel): Omit<RuleUsage, 'status' | 'requests' | 'lastUsed'>[] {
-  const out: Omit<RuleUsage, 'status' | 'requests' | 'lastUsed'>[] = [];
+export function allowRules(set: PolicySet, model: NetworkPolicyModel): AllowRule[] {
+  const out: AllowRule[] = [];
   const file = (kind: string, ns: string, name: string) => set.fileOf.get(`${kind} ${ns}/${name}`);
   for (const p of set.authorization) {
     if (p.action !== 'ALLOW' || p.targetRef) continue;
     const f = file('AuthorizationPolicy', p.namespace, p.name);
     p.rules.forEach((r, i) => {
-      out.push({ id: `istio ${p.namespace}/${p.name}#${i}`, kind: 'istio', policy: `AuthorizationPolicy ${p.namespace}/${p.name}`, ...(f === undefined ? {} : { file: f }), rule: i, text: istioRuleText(r) });
+      out.push({ id: `istio ${p.namespace}/${p.name}#${i}`, kind: 'istio', policy: `AuthorizationPolicy ${p.namespace}/${p.name}`, ...(f === undefined ? {} : { file: f }), rule: i, text: istioRuleText(r), namespace: p.namespace, observable: true });
     });
   }
   for (const [ns, policies] of [...model.byNamespace].sort(([a], [b]) => compare(a, b))) {
@@ -117,7 +151,18 @@ export function allowRules(set: PolicySet, model: NetworkPolicyModel): Omit<Rule
       const f = file('NetworkPolicy', ns, p.name);
       for (const direction of ['ingress', 'egress'] as const) {
         (p[direction] ?? []).forEach((r, i) => {
-          out.push({ id: `${direction} ${ns}/${p.name}#${i}`, kind: direction, policy: `NetworkPolicy ${ns}/${p.name}`, ...(f === undefined ? {} : { file: f }), rule: i, text: npRuleText(direction, ns, r) });
+          const observable = r.ports === undefined || r.ports.some((x) => x.protocol === 'TCP');
+          out.push({
+            id: `${direction} ${ns}/${p.name}#${i}`,
+            kind: direction,
+            policy: `NetworkPolicy ${ns}/${p.name}`,
+            ...(f === undefined ? {} : { file: f }),
+            rule: i,
+            text: npRuleText(direction, ns, r),
+            namespace: ns,
+            ...(r.ports === undefined ? {} : { ports: r.ports }),
+            observable,
+          });
         });
       }
     }

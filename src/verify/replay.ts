@@ -16,7 +16,7 @@ import { podDataplane, type Dataplane, type Inventory, type Pod } from '../inven
 import { evaluateIstio, istioPolicyIndex, type Decision, type IstioPolicyIndex, type IstioPolicyRef, type IstioRequest, type IstioVerdict } from './istio.js';
 import type { PathValue } from './istio-match.js';
 import type { PolicySet } from './manifests.js';
-import { evaluateConnection, type NetworkPolicyModel, type NpEndpoint, type NpPolicyRef, type PodEndpoint } from './network-policy.js';
+import { evaluateConnection, type NetworkPolicyModel, type NpEndpoint, type NpPolicyRef, type NpProtocol, type PodEndpoint } from './network-policy.js';
 import { mtlsPolicyFor } from './peer-authentication.js';
 import { compare } from '../flow/compare.js';
 
@@ -45,6 +45,8 @@ export interface Observation {
   paths: PathValue[];
   /** The graph kept only some of the paths: the others are unknown. */
   pathsIncomplete: boolean;
+  /** The transport NetworkPolicy sees (absent: TCP, which is all telemetry shows); Istio never applies to UDP or SCTP. */
+  transport?: NpProtocol;
 }
 
 export type Verdict = 'allowed' | 'denied' | 'partial' | 'unknown';
@@ -245,11 +247,13 @@ export function replay(ctx: ReplayContext, index: ReplayIndex, o: Observation): 
       // Ambient: the kubelet's probes arrive from istio-cni's link-local address, which a CNI
       // may drop like any other under a default deny; meshed pairs talk HBONE on 15008.
       const ambientProbe = ownNode && t.dataplane === 'ambient';
-      const hbone = f.dataplane !== undefined && t.dataplane !== undefined && f.dataplane !== 'none' && t.dataplane !== 'none' && (f.dataplane === 'ambient' || t.dataplane === 'ambient');
+      const transport = o.transport ?? 'TCP';
+      // ztunnel carries TCP only: UDP and SCTP between ambient pods go as they are.
+      const hbone = transport === 'TCP' && f.dataplane !== undefined && t.dataplane !== undefined && f.dataplane !== 'none' && t.dataplane !== 'none' && (f.dataplane === 'ambient' || t.dataplane === 'ambient');
       if (ambientProbe) addNote(notes, `the kubelet's probes to ambient pods come from ${AMBIENT_PROBE_SOURCE}: replayed from that address`);
       if (hbone) addNote(notes, `ambient mode: the connection between meshed pods travels in HBONE, replayed for NetworkPolicy on port ${HBONE_PORT}`);
       const conn = ambientProbe ? { from: { ip: AMBIENT_PROBE_SOURCE }, to: t.ep } : { from: f.ep, to: t.ep };
-      const v = evaluateConnection(ctx.networkPolicies, { ...conn, port: hbone ? HBONE_PORT : o.port, protocol: 'TCP' });
+      const v = evaluateConnection(ctx.networkPolicies, { ...conn, port: hbone ? HBONE_PORT : o.port, protocol: transport });
       // Traffic from a pod's own node (kubelet probes) is always allowed by the CNI.
       const nodeLocal = ownNode && !ambientProbe;
       const sides = { egress: slim(v.egress), ingress: slim(v.ingress) };

@@ -131,7 +131,7 @@ describe('diff on the Bookinfo proposal @e2e', () => {
     );
     assert.deepEqual(changes[0]!.decidedBy.before, ['egress allow default/ztmap-workload-ratings-report#0', 'ingress allow default/ztmap-workload-ratings-v1#0', 'istio allow default/ztmap-allow-ratings-v1#1']);
     assert.match(removed.stdout, /^## default\/Deployment\/ratings-v1$/m);
-    assert.match(removed.stderr, /^diff: 1 change\(s\): 0 newly allowed, 1 newly denied, 0 other; 0 manifest problem\(s\)/m);
+    assert.match(removed.stderr, /^diff: 1 change\(s\): 0 newly allowed, 1 newly denied, 0 other; 0 policies not compared; 0 manifest problem\(s\)/m);
     // Piped: no progress line, no escape sequence.
     assert.ok(!removed.stderr.includes('\x1b') && !removed.stderr.includes('\r'), JSON.stringify(removed.stderr));
   });

@@ -73,6 +73,7 @@ describe('drift against the Bookinfo proposal @e2e', () => {
       ['drift', '-b', policies, '-g', graph],
       ['drift', '-b', policies, '-i', INVENTORY],
       ['drift', '-b', policies, '-i', INVENTORY, '-g', graph, '--since', 'yesterday'],
+      ['drift', '-b', policies, '-i', INVENTORY, '-g', graph, '--since', '2026-11-25T00:00:00'],
     ].map((args) => ztmap(args));
     help = ztmap(['drift', '--help']);
   });
@@ -86,9 +87,9 @@ describe('drift against the Bookinfo proposal @e2e', () => {
         ['new-operation', 'default/Deployment/productpage-v1', 'default/Deployment/reviews-v2', 9080, 1, '2026-11-25T09:06:00.000Z', '2026-11-25T09:06:00.000Z', ['DELETE /reviews/{id}']],
       ],
     );
-    assert.deepEqual(report.summary, { drift: 2, requests: 4, newEdges: 1, newOperations: 1, plaintext: 0, undecided: 0 });
+    assert.deepEqual(report.summary, { drift: 2, requests: 4, newEdges: 1, newOperations: 1, plaintext: 0, refusedToday: 0, undecided: 0, clusterDiffers: 0 });
     assert.deepEqual(report.window, { observations: 3, requests: 5, firstSeen: '2026-11-25T09:00:01.000Z', lastSeen: '2026-11-25T09:10:00.000Z' });
-    assert.match(run.stderr, /^drift: 2 observation\(s\) not allowed by the baseline \(4 requests: 1 new edge\(s\), 1 new operation\(s\), 0 plaintext source\(s\)\)/m);
+    assert.match(run.stderr, /^drift: 2 observation\(s\) not allowed by the baseline \(4 requests: 1 new edge\(s\), 1 new operation\(s\), 0 plaintext source\(s\), 0 refused today\)/m);
     assert.match(markdown.stdout, /^\| new-edge \| default\/Deployment\/productpage-v1 \| default\/Deployment\/ratings-v1 \| 9080\/http \| all \| unknown \| 3 \| 2026-11-25T09:00:01\.000Z \| 2026-11-25T09:10:00\.000Z \| egress isolated by /m);
   });
 
@@ -135,7 +136,7 @@ describe('drift against the Bookinfo proposal @e2e', () => {
   });
 
   it('refuses to run without a baseline, an inventory, or traffic', () => {
-    assert.deepEqual(refusals.map((r) => r.status), [2, 2, 2, 2]);
+    assert.deepEqual(refusals.map((r) => r.status), [2, 2, 2, 2, 2]);
     assert.equal(help.status, 0);
     assert.match(help.stdout, /Exit codes:/);
   });

@@ -62,7 +62,7 @@ describe('semantic policy diff', () => {
         // Without an inventory, a labelled caller's change that its unlabelled twin shows is listed once, for the twin.
         const twin = (k: string) => k.replace(/ ([^ /]+)\/Probe\/[^ ]+ sa=/, ' $1/Probe/any pod sa=');
         // A port no policy that applies to the destination names is tried once, as a port nobody names.
-        const otherPort = (k: string) => k.replace(/ \d+ (http|tcp)$/, ' 65000 $1');
+        const otherPort = (k: string) => k.replace(/ \d+ (http|tcp|udp|sctp)$/, ' 65000 $1');
         const explained = (k: string) => found.has(k) || found.has(twin(k)) || found.has(otherPort(k)) || found.has(otherPort(twin(k)));
         assert.deepEqual([...found].filter((k) => !all.includes(k)), []);
         assert.deepEqual(all.filter((k) => !explained(k)), []);
@@ -116,7 +116,8 @@ describe('semantic policy diff', () => {
     const e = policyDiff(policySetOf([]), policySetOf([egress]), { ...OPTS, inventory });
     const denied = changesOf(e).filter((c) => c.caller === 'ops/Deployment/backup');
     // backup may now reach orders only: every other destination's requests are newly denied.
-    assert.deepEqual([...new Set(denied.map((c) => c.destination))], ['shop/Deployment/catalog', 'shop/Deployment/payments', 'shop/Pod/debug']);
+    // Itself and addresses outside the cluster too.
+    assert.deepEqual([...new Set(denied.map((c) => c.destination))], ['ops/Deployment/backup', 'shop/Deployment/catalog', 'shop/Deployment/payments', 'shop/Pod/debug', 'world:203.0.113.1']);
     assert.ok(denied.every((c) => c.before === 'allowed' && c.after === 'denied'));
   });
 

@@ -2,11 +2,13 @@
 // matches from its neighbours, judged by the verifier's own path match.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { OTHER_SEGMENT, pathProbes } from '../../src/review/probes.js';
+import { cidrEdges, OTHER_SEGMENT, pathProbes } from '../../src/review/probes.js';
+import { parseCidr } from '../../src/verify/cidr.js';
 import { pathMatch } from '../../src/verify/istio-match.js';
 
 // A small alphabet, so that patterns and paths overlap often.
-const segment = fc.constantFrom('a', 'b', 'ab', 'c.css');
+// Segments ending like the probes' filler (`ztmap-other`, ending in r) and one another.
+const segment = fc.constantFrom('a', 'b', 'ab', 'c.css', 'r.css', 'er.css', 'her');
 const literal = fc.array(segment, { minLength: 1, maxLength: 3 }).map((xs) => `/${xs.join('/')}`);
 /** Istio path patterns: exact, prefix (`/a/*`, `/a*`), suffix (`*.css`), and Istio's templates. */
 const pattern = fc.oneof(
@@ -14,8 +16,12 @@ const pattern = fc.oneof(
   literal.map((p) => `${p}/*`),
   literal.map((p) => `${p}*`),
   segment.map((s) => `*${s}`),
+  literal.map((p) => `*${p}`),
   literal.map((p) => `${p}/{*}`),
   literal.map((p) => `${p}/{**}`),
+  fc.tuple(literal, literal).map(([p, q]) => `${p}/{*}${q}`),
+  fc.tuple(literal, literal).map(([p, q]) => `${p}/{**}${q}`),
+  literal.map((q) => `/{*}${q}`),
 );
 const path = fc.oneof(literal, literal.map((p) => `${p}/`));
 const matches = (p: string, x: string) => pathMatch(p, { text: x, template: false }) === true;
@@ -38,7 +44,28 @@ describe('path probes', () => {
         fc.pre(matches(a, x) !== matches(b, x));
         assert.ok(tried(a, b).some((y) => matches(a, y) !== matches(b, y)), `${a} vs ${b} differ on ${x}, on no probe of ${tried(a, b).join(' ')}`);
       }),
-      { numRuns: 500 },
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('CIDR edge probes', () => {
+  it('hold the first and last address of the block and the addresses just outside it', () => {
+    fc.assert(
+      fc.property(fc.ipV4(), fc.integer({ min: 0, max: 32 }), (ip, prefix) => {
+        const c = parseCidr(`${ip}/${prefix}`)!;
+        const edges = cidrEdges(c);
+        const inside = edges.filter((x) => c.contains(x));
+        const outside = edges.filter((x) => !c.contains(x));
+        // The block's ends are inside, and the address written is probed.
+        assert.ok(inside.length >= 1 && inside.length <= 3, JSON.stringify(edges));
+        assert.ok(edges.includes(ip));
+        // Just outside on each side, unless the block ends the address space there.
+        assert.ok(prefix === 0 ? outside.length === 0 : outside.length >= 1 && outside.length <= 2, JSON.stringify(edges));
+        // The block one bit wider (it and its sibling) differs from it at one of these.
+        const wider = prefix > 0 ? parseCidr(`${ip}/${prefix - 1}`)! : undefined;
+        if (wider !== undefined) assert.ok(edges.some((x) => wider.contains(x) !== c.contains(x)));
+      }),
     );
   });
 });

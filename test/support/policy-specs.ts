@@ -59,7 +59,8 @@ const policyArb: fc.Arbitrary<PolicySpec> = fc.record(
 const netArb: fc.Arbitrary<NetSpec> = fc.record({
   ns: fc.constantFrom('shop', 'ops'),
   app: fc.constantFrom('orders', 'payments', 'catalog', 'backup'),
-  ingress: fc.array(fc.record({ fromApps: sub(['orders', 'payments', 'catalog', 'debug']), ports: sub([8080, 9090]) }), { minLength: 1, maxLength: 3 }),
+  // `10.1.0.0/30` is an ipBlock over the first three workloads' addresses; port 5353 is UDP (networkPolicy below).
+  ingress: fc.array(fc.record({ fromApps: sub(['orders', 'payments', 'catalog', 'debug', '10.1.0.0/30']), ports: sub([8080, 9090, 5353]) }), { minLength: 1, maxLength: 3 }),
 });
 export const setArb = fc.record({ istio: fc.array(policyArb, { maxLength: 4 }), net: fc.array(netArb, { maxLength: 2 }) });
 
@@ -77,6 +78,9 @@ export function authorizationPolicy(name: string, p: PolicySpec, rules: RuleSpec
     spec: { ...(p.app === undefined ? {} : { selector: { matchLabels: { app: p.app } } }), action: p.action, rules: rules.map(ruleObject) },
   };
 }
+/** The one UDP port of generated NetworkPolicies: UDP is decided by NetworkPolicy alone. */
+const UDP_PORT = 5353;
+const peerOf = (a: string) => (a.includes('/') ? { ipBlock: { cidr: a } } : a === 'debug' ? { podSelector: { matchLabels: { run: 'debug' } } } : { podSelector: { matchLabels: { app: a } } });
 export function networkPolicy(name: string, n: NetSpec, rules: NetSpec['ingress']): KubeObject {
   return {
     apiVersion: 'networking.k8s.io/v1',
@@ -86,8 +90,8 @@ export function networkPolicy(name: string, n: NetSpec, rules: NetSpec['ingress'
       podSelector: { matchLabels: { app: n.app } },
       policyTypes: ['Ingress'],
       ingress: rules.map((r) => ({
-        ...(r.fromApps.length === 0 ? {} : { from: r.fromApps.map((a) => (a === 'debug' ? { podSelector: { matchLabels: { run: 'debug' } } } : { podSelector: { matchLabels: { app: a } } })) }),
-        ...(r.ports.length === 0 ? {} : { ports: r.ports.map((port) => ({ protocol: 'TCP', port })) }),
+        ...(r.fromApps.length === 0 ? {} : { from: r.fromApps.map(peerOf) }),
+        ...(r.ports.length === 0 ? {} : { ports: r.ports.map((port) => ({ protocol: port === UDP_PORT ? 'UDP' : 'TCP', port })) }),
       })),
     },
   };

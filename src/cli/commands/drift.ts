@@ -32,7 +32,10 @@ export async function driftCommand(o: DriftCommandOptions): Promise<DriftReport>
   let since: number | undefined;
   if (o.since !== undefined) {
     since = Date.parse(o.since);
-    if (!/^\d{4}-\d\d-\d\dT/.test(o.since) || Number.isNaN(since)) throw new ConfigError(`drift: --since ${JSON.stringify(o.since)} is not an RFC 3339 time. For example --since 2026-11-24T00:00:00Z.`);
+    // RFC 3339 requires the offset: without one, Date.parse would read it in this machine's zone.
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/i.test(o.since) || Number.isNaN(since)) {
+      throw new ConfigError(`drift: --since ${JSON.stringify(o.since)} is not an RFC 3339 time with Z or an offset. For example --since 2026-11-24T00:00:00Z.`);
+    }
   }
   const inventory = await loadInventory(o.inventory);
   if (inventory.ipConflicts.length > 0) o.onIpConflicts?.(inventory.ipConflicts);
