@@ -134,7 +134,7 @@ describe('drift: the review cases (issue 16) @e2e', () => {
 
   it('never lists as unused a NetworkPolicy rule whose outcome was unknown (the CronJob has no pods in the inventory)', () => {
     const d = json(noJobPods);
-    assert.equal(d.rules.find((x) => x.id === 'egress default/ztmap-egress-ratings-report#0')?.status, 'maybe');
+    assert.equal(d.rules.find((x) => x.id === 'egress default/ztmap-workload-ratings-report#0')?.status, 'maybe');
     assert.deepEqual(d.rules.filter((x) => x.status === 'unused').map((x) => x.id), []);
   });
 
