@@ -1,0 +1,222 @@
+// The pull request's title, commit message and body, from the proposal's review.json and
+// rules.json and the plan: a table of the changes, the evidence window and sources, the risks
+// a reviewer must weigh, and a rollout plan per namespace. Pure: the same inputs give the same
+// bytes. Every name comes from telemetry or manifests, so every one is escaped for Markdown
+// (`markdownInline`), and `@` is written as an entity so a name cannot mention a user or team.
+
+import { InputError } from '../errors.js';
+import { compare } from '../flow/compare.js';
+import { markdownInline, printable } from '../text.js';
+import { describeLayout } from './layout.js';
+import type { ManifestChange, Plan } from './pr.js';
+
+/** The parts of review.json (report/review.ts) the body reads. */
+export interface ReviewFacts {
+  window: { first: string | null; last: string | null; hours: number | null };
+  targets: string[];
+  counts: { rules: number; excluded: number; manifests: number; errors: number; blockers: number; warnings: number };
+  findings: { severity: string; target: string; subject: string; message: string }[];
+  coverage: {
+    windowWarnings: string[];
+    noInbound: { workload: string }[];
+    noOutbound: { workload: string }[];
+    idleJobs: string[];
+    broaderThanObserved: { rule: string; allows: string[] }[];
+  };
+  mtls: { namespace: string; ready: boolean; plaintext: { workload: string; from: string; port: number; requests: number }[] }[];
+  denied: { from: string; to: string; port: number; protocol: string; operation: string; kind: string; requests: number }[];
+  evidence: { rulesBySource: Record<string, number>; l4IdentityOnly: string[] };
+}
+
+/** The parts of rules.json the body reads. */
+export interface RuleFacts {
+  id: string;
+  to: { key: string };
+  confidence: string;
+  notes: string[];
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** review.json as the body needs it; anything else is an InputError naming the file. */
+export function reviewFacts(doc: unknown, file: string): ReviewFacts {
+  const ok =
+    isObject(doc) &&
+    doc['format'] === 'ztmap-review' &&
+    isObject(doc['window']) &&
+    isObject(doc['counts']) &&
+    isObject(doc['coverage']) &&
+    isObject(doc['evidence']) &&
+    Array.isArray(doc['findings']) &&
+    Array.isArray(doc['mtls']) &&
+    Array.isArray(doc['denied']) &&
+    Array.isArray(doc['targets']);
+  if (!ok) throw new InputError(`pr: ${file} is not a review.json written by \`ztmap propose\`. Pass --proposal the policies directory it wrote.`);
+  return doc as unknown as ReviewFacts;
+}
+
+export function ruleFacts(doc: unknown, file: string): RuleFacts[] {
+  if (!isObject(doc) || doc['format'] !== 'ztmap-rules' || !Array.isArray(doc['rules'])) {
+    throw new InputError(`pr: ${file} is not a rules.json written by \`ztmap propose\`. Pass --proposal the policies directory it wrote.`);
+  }
+  return doc['rules'] as RuleFacts[];
+}
+
+/** Markdown-safe, and no `@mention` of a user or team. */
+const md = (s: string) => markdownInline(s).replace(/@/g, '&#64;');
+const code = (s: string) => `\`${s.replace(/`/g, '')}\``;
+/** The namespace of a graph key (`NS/Kind/name`); '' for world:, node:, unknown: keys. */
+const namespaceOf = (key: string) => (key.includes(':') && !key.includes('/') ? '' : key.split('/')[0] ?? '');
+/** The destination of a rule id `FROM -> TO:PORT/PROTO`. */
+const ruleTarget = (id: string) => id.split(' -> ')[1]?.replace(/:[^:/]*\/[^/]*$/, '') ?? '';
+
+export interface PrText {
+  title: string;
+  /** The commit message: a subject line, a blank line and the changes. */
+  message: string;
+  body: string;
+}
+
+export interface PrContext {
+  review: ReviewFacts;
+  rules: RuleFacts[];
+  plan: Plan;
+  heldBack: string[];
+  /** The policies directory in the repository, e.g. `policies`. */
+  policiesPath: string;
+  base: string;
+}
+
+interface Risks {
+  blockers: string[];
+  plaintext: string[];
+  broad: string[];
+  lowConfidence: string[];
+  unseen: string[];
+  deniedToday: string[];
+}
+
+type NamedRisk = { namespace: string; text: string };
+
+function risksOf(c: PrContext): Record<keyof Risks, NamedRisk[]> {
+  const r = c.review;
+  return {
+    blockers: r.findings.filter((f) => f.severity === 'blocker' || f.severity === 'error').map((f) => ({ namespace: namespaceOf(f.subject), text: `**${md(f.target)}** ${md(f.subject)}: ${md(f.message)}` })),
+    plaintext: r.mtls.flatMap((m) => m.plaintext.map((p) => ({ namespace: m.namespace, text: `${md(p.workload)}:${p.port} received ${p.requests} plaintext request(s) from ${md(p.from)}` }))),
+    broad: r.coverage.broaderThanObserved.map((b) => ({ namespace: namespaceOf(ruleTarget(b.rule)), text: `${md(b.rule)}: ${b.allows.map(md).join('; ')}` })),
+    lowConfidence: c.rules
+      .filter((x) => x.confidence === 'low')
+      .map((x) => ({ namespace: namespaceOf(x.to.key), text: `${md(x.id)}${x.notes.length === 0 ? '' : `: ${x.notes.map(md).join('; ')}`}` })),
+    unseen: [
+      ...r.coverage.noInbound.map((w) => ({ namespace: namespaceOf(w.workload), text: `${md(w.workload)}: no inbound traffic seen, its deny-all is untested` })),
+      ...r.coverage.noOutbound.map((w) => ({ namespace: namespaceOf(w.workload), text: `${md(w.workload)}: never seen calling out, its default-deny egress is untested` })),
+      ...r.coverage.idleJobs.map((j) => ({ namespace: namespaceOf(j), text: `${md(j)}: did not run in the window; its traffic will be denied when it runs` })),
+    ],
+    deniedToday: r.denied.map((d) => ({
+      namespace: namespaceOf(d.to),
+      text: `${md(d.from)} → ${md(d.to)}:${d.port}/${d.protocol} ${d.operation === '' ? '(connection)' : md(d.operation)}: ${d.requests} refused (${md(d.kind)}); stays denied`,
+    })),
+  };
+}
+
+const section = (title: string, items: string[], empty = 'none') => [`#### ${title} (${items.length})`, '', ...(items.length === 0 ? [`- ${empty}`] : items.map((i) => `- ${i}`)), ''];
+
+function changeCounts(changes: readonly ManifestChange[]): string {
+  const n = (k: ManifestChange['change']) => changes.filter((c) => c.change === k).length;
+  return `${n('added')} added, ${n('changed')} changed, ${n('removed')} removed`;
+}
+
+/** Namespaces the PR touches, fewest risks first (then by name): the order to roll out in. */
+function rolloutOrder(c: PrContext, risks: Record<keyof Risks, NamedRisk[]>): { namespace: string; risks: number }[] {
+  const namespaces = [...new Set(c.plan.changes.map((x) => x.ref.namespace))];
+  const all = Object.values(risks).flat();
+  return namespaces
+    .map((namespace) => ({ namespace, risks: all.filter((r) => r.namespace === namespace).length }))
+    .sort((a, b) => a.risks - b.risks || compare(a.namespace, b.namespace));
+}
+
+export function prText(c: PrContext): PrText {
+  const r = c.review;
+  const w = r.window;
+  const window = `${w.first ?? '?'} .. ${w.last ?? '?'}`;
+  const counts = changeCounts(c.plan.changes);
+  const title = `ztmap: least-privilege policies from traffic observed ${(w.first ?? '?').slice(0, 10)} .. ${(w.last ?? '?').slice(0, 10)} (${counts})`;
+  const risks = risksOf(c);
+  const order = rolloutOrder(c, risks);
+  const kinds = new Set(c.plan.changes.filter((x) => x.change !== 'removed').map((x) => x.ref.kind));
+  const dir = c.policiesPath === '' || c.policiesPath === '.' ? '' : `${c.policiesPath}/`;
+  const sources = Object.entries(r.evidence.rulesBySource).sort((a, b) => compare(a[0], b[0]));
+
+  const body = [
+    '## Least-privilege policies proposed by ztmap',
+    '',
+    `Traffic observed ${md(window)} (${w.hours ?? '?'} h) allows ${r.counts.rules} access rules; everything else is denied. ` +
+      `This pull request changes the policies under ${code(dir === '' ? '.' : dir)} on ${code(c.base)}: ${counts} manifests (${c.plan.unchanged} already as proposed). ` +
+      `Errors: ${r.counts.errors}, blockers: ${r.counts.blockers}, warnings: ${r.counts.warnings}.`,
+    '',
+    '### Changes',
+    '',
+    `Layout: ${describeLayout(c.plan.layout)}.`,
+    '',
+    ...(c.plan.changes.length === 0
+      ? ['- none']
+      : [
+          '| change | kind | namespace | name | file |',
+          '|---|---|---|---|---|',
+          ...c.plan.changes.map((x) => `| ${x.change} | ${x.ref.kind} | ${md(x.ref.namespace)} | ${md(x.ref.name)} | ${md(dir + x.path)} |`),
+        ]),
+    '',
+    '### Evidence',
+    '',
+    `- Window: ${md(window)} (${w.hours ?? '?'} h)${r.coverage.windowWarnings.length === 0 ? '' : `: ${r.coverage.windowWarnings.map(md).join('; ')}`}`,
+    `- Sources, by the rules they support: ${sources.length === 0 ? 'none' : sources.map(([n, k]) => `${md(n)} ${k}`).join(', ')}`,
+    `- ${r.counts.rules} access rules, ${r.counts.excluded} observed flows excluded (probes, scrapes, below thresholds: see review.md)`,
+    ...(r.evidence.l4IdentityOnly.length === 0 ? [] : [`- ${r.evidence.l4IdentityOnly.length} HTTP/gRPC rule(s) allow any method and path: their sources name none (L4 + identity only)`]),
+    '',
+    '### Risks',
+    '',
+    ...section('Blockers and errors: observed traffic these policies would deny, or manifests not emitted', risks.blockers.map((x) => x.text)),
+    ...section('Plaintext sources: no authenticated identity, not ready for STRICT mTLS', risks.plaintext.map((x) => x.text)),
+    ...section('Broad generalizations: allowed beyond what was observed', risks.broad.map((x) => x.text)),
+    ...section('Low-confidence rules: little evidence (seen once, or on one day)', risks.lowConfidence.map((x) => x.text)),
+    ...section('Workloads with no traffic seen', risks.unseen.map((x) => x.text)),
+    ...section('Traffic denied today: the mesh refused it, and the policies keep denying it', risks.deniedToday.map((x) => x.text)),
+    ...section('Held back: not in this pull request', c.heldBack.map((f) => `${md(f)}: ztmap marked it not ready (see review.md)`)),
+    '### Rollout plan',
+    '',
+    ...(order.length === 0
+      ? ['- nothing to roll out']
+      : [
+          `Namespaces in order, fewest risks first: ${order.map((o) => `${md(o.namespace)} (${o.risks})`).join(', ')}. For each in turn:`,
+          '',
+          ...(kinds.has('AuthorizationPolicy')
+            ? [
+                '1. **Dry run (Istio).** Apply its AuthorizationPolicies with the annotation `istio.io/dry-run: "true"`: the proxies evaluate them and log and count what they would deny (`istio_dry_run_*` metrics, `shadow denied` in access logs) without enforcing.',
+                '2. **Watch** for a representative period (a week covers weekly jobs). Re-run ztmap: new traffic comes back as an updated pull request; `ztmap verify` replays the window.',
+                '3. **Enforce (Istio).** Remove the dry-run annotation for that namespace only.',
+              ]
+            : []),
+          ...(kinds.has('NetworkPolicy')
+            ? [
+                `${kinds.has('AuthorizationPolicy') ? '4' : '1'}. **NetworkPolicy.** It has no dry run: apply the namespace's NetworkPolicies only after its Istio policies have run clean in enforcement, so a denial is caught by Istio's logs first.`,
+              ]
+            : []),
+          ...(kinds.has('PeerAuthentication') ? ['- **STRICT mTLS** (PeerAuthentication) last, and only in a namespace with no plaintext source above.'] : []),
+          '',
+          'Merging this pull request changes nothing in the cluster by itself unless a GitOps controller applies this directory: then apply it one namespace at a time as above.',
+        ]),
+    '',
+    '<sub>Generated by `ztmap pr` from the proposal\'s review.json and rules.json. Names come from telemetry and are escaped.</sub>',
+    '',
+  ].join('\n');
+
+  const message = [
+    title,
+    '',
+    `From traffic observed ${window}; layout ${c.plan.layout.template}.`,
+    '',
+    ...c.plan.changes.map((x) => printable(`${x.change} ${x.ref.kind} ${x.ref.namespace}/${x.ref.name} (${dir}${x.path})`)),
+    '',
+  ].join('\n');
+  return { title, message, body };
+}
