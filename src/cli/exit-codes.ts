@@ -18,5 +18,5 @@ export const EXIT = {
   /** verify --fail-on unknown: a verdict depends on what the telemetry does not show. */
   unknown: 8,
   /** pr: GitHub's API or the git remote refused or failed (token, permissions, rate limit, network); the local branch and commit are made. */
-  remote: 9,
+  remote: 10,
 } as const;
