@@ -50,7 +50,12 @@ export class GitHubRepository {
       baseUrl: o.apiUrl.replace(/\/+$/, ''),
       userAgent: o.userAgent,
       log: SILENT,
-      request: { headers: { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' } },
+    });
+    // GitHub's documented media type and the API version these calls were written against
+    // (Octokit's default accept is the older application/vnd.github.v3+json).
+    this.client.hook.before('request', (options) => {
+      options.headers['accept'] = 'application/vnd.github+json';
+      options.headers['x-github-api-version'] = '2022-11-28';
     });
   }
 

@@ -91,7 +91,10 @@ export class GitHubApiDouble {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // fetch keeps connections alive: close them, or close() would wait for them.
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
   }
 
   /** Requests that wrote something (POST, PATCH). */
