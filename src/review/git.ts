@@ -47,9 +47,9 @@ export class GitRepo {
     return (await this.git(['check-ref-format', `refs/heads/${name}`], { allow: [1, 128] })).code === 0 && !name.startsWith('-');
   }
 
-  /** Paths with uncommitted changes or untracked files (`git status --porcelain`). */
+  /** Tracked paths with uncommitted changes. Untracked files (telemetry downloaded into the work tree) are neither committed nor lost. */
   async dirty(): Promise<string[]> {
-    const r = await this.git(['status', '--porcelain=v1', '-z', '--untracked-files=normal']);
+    const r = await this.git(['status', '--porcelain=v1', '-z', '--untracked-files=no']);
     return r.stdout.split('\0').filter((l) => l !== '').map((l) => l.slice(3));
   }
 
