@@ -1,8 +1,8 @@
 // Every error ztmap raises on purpose is a ZtmapError subclass; the CLI maps the class to
 // an exit code in one place (cli/main.ts). Tests assert the class or `name`, never the text.
 
-/** Where a record came from: a file and a line, or a query answered by a server. */
-export type Location = FileLocation | QueryLocation | ReceivedLocation;
+/** Where a record came from: a file and a line, a query answered by a server, a request received, or a Kafka record. */
+export type Location = FileLocation | QueryLocation | ReceivedLocation | TopicLocation;
 
 export interface FileLocation {
   /** File path as given on the command line, or `-` for stdin. */
@@ -28,7 +28,15 @@ export interface ReceivedLocation {
   peer?: string;
 }
 
+/** A record of a Kafka topic (`ztmap consume`): its topic, partition and offset (a string: offsets are 64-bit). */
+export interface TopicLocation {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
 export function formatLocation(loc: Location): string {
+  if ('topic' in loc) return `topic ${loc.topic} partition ${loc.partition} offset ${loc.offset}`;
   if ('receiver' in loc) return `${loc.receiver} request ${loc.request}${loc.peer === undefined ? '' : ` from ${loc.peer}`}`;
   if ('url' in loc) return `${loc.url} ${JSON.stringify(loc.query)}${loc.item === undefined ? '' : ` ${loc.item}`}`;
   if (loc.line !== undefined) return `${loc.file}:${loc.line}`;

@@ -13,6 +13,9 @@ import { DEFAULT_INFER_OPTIONS } from '../infer/infer.js';
 import { observe, type ObserveOptions } from './commands/observe.js';
 import { collect as collectSpans, COLLECT_DEFAULTS, listenAddress } from './commands/collect.js';
 import { churnSummary } from './observe/churn-summary.js';
+import { consume, CONSUME_DEFAULTS, topicSpec } from './commands/consume.js';
+import { materialize, MATERIALIZE_DEFAULTS } from './commands/materialize.js';
+import { kafkaSettings, type KafkaFlags } from '../sources/transports/kafka-settings.js';
 import { parseTargets, propose } from './commands/propose.js';
 import { verifyCommand } from './commands/verify.js';
 import { parseAuthor, pr, type PrResult } from './commands/pr.js';
@@ -238,6 +241,134 @@ Exit codes: 0 stopped by SIGTERM/SIGINT after the last checkpoint, 2 bad usage o
         },
       });
       if (flags.quiet !== true) process.stderr.write(`collect: stopped; wrote ${printable(join(flags.out, 'graph.json'))} (${last.graph.edges} edges) and collect-status.json\n`);
+      process.exitCode = EXIT.ok;
+    });
+
+  const kafkaOptions = (c: Command): Command =>
+    c
+      .option('--brokers <host:port,…>', 'Kafka bootstrap brokers (or KAFKA_BROKERS, or brokers in --kafka-config)')
+      .option('--kafka-config <file>', 'YAML or JSON: brokers, clientId, tls {ca, cert, key, rejectUnauthorized}, sasl {mechanism, username, password | passwordFile}; flags and KAFKA_* variables win over it')
+      .option('--client-id <id>', 'Kafka client id (or KAFKA_CLIENT_ID)')
+      .option('--tls', 'connect over TLS, verifying the brokers against the system CAs or --tls-ca (or KAFKA_TLS=1)')
+      .option('--tls-ca <file>', 'PEM CA bundle for the brokers (or KAFKA_TLS_CA); implies --tls')
+      .option('--tls-cert <file>', 'PEM client certificate for mutual TLS (with --tls-key; or KAFKA_TLS_CERT)')
+      .option('--tls-key <file>', 'PEM key of --tls-cert (or KAFKA_TLS_KEY)')
+      .option('--tls-insecure', 'do not verify the brokers\' certificates (a test cluster only)')
+      .option('--sasl-mechanism <mechanism>', 'plain, scram-sha-256 or scram-sha-512 (or KAFKA_SASL_MECHANISM)')
+      .option('--sasl-username <name>', 'SASL user (or KAFKA_SASL_USERNAME)')
+      .option('--sasl-password-file <file>', 'file holding the SASL password (or KAFKA_SASL_PASSWORD / KAFKA_SASL_PASSWORD_FILE; never a flag: the process list would show it)');
+  const kafkaFlags = (f: Omit<KafkaFlags, 'config'> & { kafkaConfig?: string }): KafkaFlags => ({
+    ...(f.brokers === undefined ? {} : { brokers: f.brokers }),
+    ...(f.kafkaConfig === undefined ? {} : { config: f.kafkaConfig }),
+    ...(f.clientId === undefined ? {} : { clientId: f.clientId }),
+    ...(f.tls === undefined ? {} : { tls: f.tls }),
+    ...(f.tlsCa === undefined ? {} : { tlsCa: f.tlsCa }),
+    ...(f.tlsCert === undefined ? {} : { tlsCert: f.tlsCert }),
+    ...(f.tlsKey === undefined ? {} : { tlsKey: f.tlsKey }),
+    ...(f.tlsInsecure === undefined ? {} : { tlsInsecure: f.tlsInsecure }),
+    ...(f.saslMechanism === undefined ? {} : { saslMechanism: f.saslMechanism }),
+    ...(f.saslUsername === undefined ? {} : { saslUsername: f.saslUsername }),
+    ...(f.saslPasswordFile === undefined ? {} : { saslPasswordFile: f.saslPasswordFile }),
+  });
+  const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+
+  kafkaOptions(
+    cmd
+      .command('consume')
+      .description('Read telemetry from Kafka topics as one member of a consumer group (run several to scale out), and publish partial graph aggregates to the aggregate topic, exactly once, for `ztmap materialize`.')
+      .option('-t, --topic <name=format>', `a telemetry topic and its format (${['otlp_proto', 'otlp_json', 'access-log', 'hubble'].join(', ')}); repeatable; a bare otlp_spans is otlp_proto`, collect, [])
+      .option('-i, --inventory <file[@time]>', 'kubectl get … -o json|yaml dump; repeatable (as observe)', collect, [])
+      .option('-g, --group <id>', 'consumer group of the collectors', CONSUME_DEFAULTS.group)
+      .option('--aggregate-topic <name>', 'where partial aggregates are published', CONSUME_DEFAULTS.aggregateTopic)
+      .option('--dead-letter-topic <name>', 'where records that cannot be read go, with their origin and the reason in headers', CONSUME_DEFAULTS.deadLetterTopic)
+      .option('--chunk-records <n>', 'records of a partition read, published and committed together (one transaction)', positiveInt, CONSUME_DEFAULTS.chunkRecords)
+      .option('--max-record-bytes <bytes>', 'larger records are not read: dead letters', positiveInt, CONSUME_DEFAULTS.maxRecordBytes)
+      .option('--max-external-endpoints <n>', 'world/unknown endpoints kept per workload and port (as observe)', nonNegativeInt, DEFAULT_MAX_EXTERNAL_ENDPOINTS)
+      .addOption(new Option('-f, --format <format>', 'access-log encoding on access-log topics').choices(['auto', 'envoy-text', 'envoy-json']).default('auto'))
+      .option('--container <name>', 'the container whose logs are access logs (collector records naming another are skipped)', 'istio-proxy')
+      .option('--until-idle <seconds>', 'stop after this many seconds with nothing to read (a batch run); by default run until SIGTERM/SIGINT', positiveInt)
+      .option('-q, --quiet', 'no line per chunk, only the summary'),
+  )
+    .addHelpText(
+      'after',
+      `
+Topics must exist: the telemetry topics, --aggregate-topic and --dead-letter-topic (docs/kafka.md).
+Run as many as the telemetry topics have partitions; a member joining or leaving rebalances the
+group, and nothing is lost or counted twice (docs/kafka.md, "Delivery").
+
+Examples:
+  ztmap consume --brokers kafka:9092 -i inv.json --topic otlp_spans --topic envoy-logs=access-log
+  KAFKA_SASL_PASSWORD=… ztmap consume --brokers kafka:9093 --tls --sasl-mechanism scram-sha-512 --sasl-username ztmap -i inv.json --topic hubble=hubble
+
+Exit codes: 0 stopped (SIGTERM/SIGINT, or --until-idle) after its last commit, 2 bad usage, unreachable cluster or missing topics, 1 internal error.`,
+    )
+    .action(async (flags: Omit<KafkaFlags, 'config'> & { kafkaConfig?: string; topic: string[]; inventory: string[]; group: string; aggregateTopic: string; deadLetterTopic: string; chunkRecords: number; maxRecordBytes: number; maxExternalEndpoints: number; format: 'auto' | 'envoy-text' | 'envoy-json'; container: string; untilIdle?: number; quiet?: boolean }) => {
+      if (flags.topic.length === 0) throw new ConfigError('consume: no --topic. Name each telemetry topic with its format, e.g. --topic otlp_spans=otlp_proto --topic envoy-logs=access-log.');
+      const topics = flags.topic.map(topicSpec);
+      const status = await consume({
+        kafka: kafkaSettings(kafkaFlags(flags), process.env, 'ztmap-consume'),
+        group: flags.group,
+        topics,
+        aggregateTopic: flags.aggregateTopic,
+        deadLetterTopic: flags.deadLetterTopic,
+        inventory: flags.inventory,
+        chunkRecords: flags.chunkRecords,
+        maxRecordBytes: flags.maxRecordBytes,
+        maxExternalEndpoints: flags.maxExternalEndpoints,
+        accessLog: { format: flags.format, container: flags.container },
+        ...(flags.untilIdle === undefined ? {} : { untilIdleSeconds: flags.untilIdle }),
+        log: (line) => process.stderr.write(line),
+        onReady: () => process.stderr.write(`consume: joined group ${printable(flags.group)}\n`),
+        ...(flags.quiet === true ? {} : { onChunk: (s) => process.stderr.write(`consume: ${s.chunks} chunks committed, ${s.records} records, ${s.flows} flows, ${s.deadLetters} dead letters\n`) }),
+      });
+      process.stderr.write(
+        `consume: stopped; ${status.records} records in ${status.chunks} chunks committed (${status.flows} flows), ${status.deadLetters} dead letters, ${sum(status.rejected)} rejected, ${sum(status.skipped)} skipped, ${status.alreadyCommitted} already committed by another member, ${status.aborted} transactions aborted\n`,
+      );
+      process.exitCode = EXIT.ok;
+    });
+
+  kafkaOptions(
+    cmd
+      .command('materialize')
+      .description('Merge the partial aggregates of `ztmap consume` from the aggregate topic into graph.json, nodes.csv and edges.csv, checkpointed every --interval and when stopped; a restart on the same --out goes on from its checkpoint.')
+      .option('-i, --inventory <file[@time]>', 'kubectl get … -o json|yaml dump; repeatable (for spans joined here)', collect, [])
+      .option('-o, --out <dir>', "output directory, materialize's own", 'materialized')
+      .option('-g, --group <id>', 'consumer group of the materializer (one member: it reads every partition)', MATERIALIZE_DEFAULTS.group)
+      .option('--aggregate-topic <name>', 'the topic consume publishes to', CONSUME_DEFAULTS.aggregateTopic)
+      .option('--interval <seconds>', 'seconds between checkpoints', positiveInt, MATERIALIZE_DEFAULTS.intervalSeconds)
+      .option('--join-wait <seconds>', 'how long, in span time, a span waits for its partner', positiveInt, MATERIALIZE_DEFAULTS.joinWaitSeconds)
+      .option('--max-pending <spans>', 'most spans waiting for their partner at once', positiveInt, MATERIALIZE_DEFAULTS.maxPending)
+      .option('--max-external-endpoints <n>', 'world/unknown endpoints kept per workload and port (as observe)', nonNegativeInt, DEFAULT_MAX_EXTERNAL_ENDPOINTS)
+      .option('--until-idle <seconds>', 'stop after this many seconds with nothing to read; by default run until SIGTERM/SIGINT', positiveInt)
+      .option('--flush-on-stop', 'on stop, count the spans still waiting for their partner alone instead of keeping them for a restart')
+      .option('-q, --quiet', 'no line per checkpoint'),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  ztmap materialize --brokers kafka:9092 -i inv.json -o graph-out
+  ztmap propose --graph graph-out/graph.json -i inv.json
+
+Exit codes: 0 stopped after its last checkpoint, 2 bad usage, unreachable cluster, or an --out holding another graph, 1 internal error.`,
+    )
+    .action(async (flags: Omit<KafkaFlags, 'config'> & { kafkaConfig?: string; inventory: string[]; out: string; group: string; aggregateTopic: string; interval: number; joinWait: number; maxPending: number; maxExternalEndpoints: number; untilIdle?: number; flushOnStop?: boolean; quiet?: boolean }) => {
+      const last = await materialize({
+        kafka: kafkaSettings(kafkaFlags(flags), process.env, 'ztmap-materialize'),
+        group: flags.group,
+        aggregateTopic: flags.aggregateTopic,
+        inventory: flags.inventory,
+        out: flags.out,
+        intervalSeconds: flags.interval,
+        joinWaitSeconds: flags.joinWait,
+        maxPending: flags.maxPending,
+        maxExternalEndpoints: flags.maxExternalEndpoints,
+        ...(flags.untilIdle === undefined ? {} : { untilIdleSeconds: flags.untilIdle }),
+        ...(flags.flushOnStop === true ? { flushOnStop: true } : {}),
+        log: (line) => process.stderr.write(line),
+        ...(flags.quiet === true ? {} : { onCheckpoint: (s) => process.stderr.write(`materialize: checkpoint ${s.checkpoints}: ${s.partials} partials, ${s.input.records} records, ${s.graph.edges} edges\n`) }),
+      });
+      process.stderr.write(`materialize: stopped; wrote ${printable(join(flags.out, 'graph.json'))} (${last.graph.edges} edges from ${last.partials} partials, ${last.input.records} records, ${last.input.deadLetters} dead letters)\n`);
       process.exitCode = EXIT.ok;
     });
 

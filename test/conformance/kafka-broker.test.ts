@@ -15,20 +15,8 @@
 
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
-import { kafkaMissing, startKafka, type KafkaBroker } from '../support/kafka.js';
-import { suiteNeeding, type Need } from './needs.js';
-
-/** Java and the broker's jars (or Maven to fetch them), as scripts/kafka.sh --check finds them. */
-function kafkaNeed(notRun: string): Need | undefined {
-  const detail = kafkaMissing();
-  if (detail === undefined) return undefined;
-  return {
-    what: 'Java 17 and the Kafka broker jars (scripts/kafka.sh)',
-    notRun,
-    how: 'install Java 17 and Maven (Debian: apt-get install openjdk-17-jre-headless maven), run bash scripts/kafka.sh --install, and run npm run test:conformance again',
-    detail,
-  };
-}
+import { startKafka, type KafkaBroker } from '../support/kafka.js';
+import { kafkaNeed, suiteNeeding } from './needs.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ORACLE_SCRIPT } from '../support/cyclonus.js';
+import { kafkaMissing } from '../support/kafka.js';
 import { ROOT } from '../support/paths.js';
 
 export interface Need {
@@ -98,4 +99,16 @@ export function opensslNeed(notRun: string): Need | undefined {
   const r = spawnSync('openssl', ['version'], { encoding: 'utf8' });
   if (r.status === 0) return undefined;
   return { what: 'openssl', notRun, how: 'install it (apt-get install openssl) and run npm run test:conformance again', detail: (r.stderr || r.error?.message || `exit ${r.status}`).trim() };
+}
+
+/** Java and the Kafka broker's jars (or Maven to fetch them), as scripts/kafka.sh --check finds them. */
+export function kafkaNeed(notRun: string): Need | undefined {
+  const detail = kafkaMissing();
+  if (detail === undefined) return undefined;
+  return {
+    what: 'Java 17 and the Kafka broker jars (scripts/kafka.sh)',
+    notRun,
+    how: 'install Java 17 and Maven (Debian: apt-get install openjdk-17-jre-headless maven), run bash scripts/kafka.sh --install, and run npm run test:conformance again',
+    detail,
+  };
 }

@@ -33,12 +33,13 @@ import { decodeOtlpProto } from '../../sources/decoders/otlp-proto.js';
 import type { Decoded } from '../../sources/decoders/result.js';
 import type { Span } from '../../sources/decoders/span.js';
 import type { TraceBatch } from '../../sources/decoders/trace-fields.js';
-import { SPAN_KEYS_READ, SpanJoiner, type SpanCounts } from '../../sources/span-edges.js';
+import { heldPart } from '../../sources/held-span.js';
+import { SpanJoiner, type SpanCounts } from '../../sources/span-edges.js';
 import { OtlpReceiver, type ExportAnswer, type ListenAddress, type OtlpExport } from '../../sources/transports/otlp-receiver.js';
 import { Tally } from '../../tally.js';
 import { excerpt } from '../../text.js';
-import { exemplarPath } from '../../flow/path-template.js';
 import { makeOutDir } from '../out-dir.js';
+import { pendingSpansChunks, readPendingSpans } from '../pending-spans.js';
 import { recoverOutputs, replaceOutputs } from '../output.js';
 
 /** What collect writes in OUT, graph.json last (as observe: a reader finding it finds the rest). */
@@ -268,7 +269,7 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
         await staging.write('nodes.csv', nodesCsvChunks(graph));
         await staging.write('edges.csv', edgesCsvChunks(graph));
         await staging.write('collect-status.json', JSON.stringify(s, null, 1) + '\n');
-        await staging.write('collect-pending.json', pendingChunks(pending), { private: true });
+        await staging.write('collect-pending.json', pendingSpansChunks(pending), { private: true });
         await staging.write('graph.json', graphJsonChunks(graph));
       },
     });
@@ -290,60 +291,6 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
   // not break joins); a last stop says so and counts them alone.
   if (opts.flushOnStop === true) joiner.flush();
   return checkpoint();
-}
-
-/**
- * The waiting spans as JSON, one span a line inside the list (a large list is never one string).
- * Only the attributes of the conventions the joiner reads are kept on disk (span-edges.ts):
- * headers, metadata, statements and the like may hold credentials, and no edge needs them.
- */
-function* pendingChunks(spans: readonly Span[]): Generator<string> {
-  yield '{"version":1,"spans":[';
-  for (const [i, s] of spans.entries()) yield (i === 0 ? '\n' : ',\n') + JSON.stringify(s);
-  yield '\n]}\n';
-}
-
-/** The longest value a waiting span keeps: a host, an address, a route; longer is a sender's noise. */
-const MAX_HELD_VALUE = 1024;
-const URL_KEYS = new Set(['url.full', 'http.url']);
-const PATH_KEYS = new Set(['http.target', 'url.path', 'http.path']);
-// gRPC instrumentations name their spans `pkg.Service/Method`: the one use the joiner has for a name.
-const GRPC_NAME = /^[\w.]+\/\w+$/;
-
-/**
- * The part of a span that waits for its partner, in memory and in the checkpoint: exactly the
- * attributes the joiner reads (span-edges.ts, SPAN_KEYS_READ), each value bounded, raw paths
- * as an exemplar of their template (`/reset/eyJ…` → `/reset/<a dummy token>`), and the name
- * only when it names a gRPC method: no header, body, id or token is held or written, and a
- * sender's many attributes cannot push out the ones that name its workload.
- */
-function heldPart(span: Span): Span {
-  return { ...span, name: GRPC_NAME.test(span.name) ? span.name : '', resource: held(span.resource), attributes: held(span.attributes) };
-}
-
-function held(attrs: Span['attributes']): Record<string, Span['attributes'][string]> {
-  const out: Record<string, Span['attributes'][string]> = {};
-  for (const [k, v] of Object.entries(attrs)) {
-    if (!SPAN_KEYS_READ.has(k)) continue;
-    let value: Span['attributes'][string] | undefined = v;
-    if (typeof v === 'string') {
-      value = URL_KEYS.has(k) || PATH_KEYS.has(k) ? exemplarUrl(v, URL_KEYS.has(k)) : v;
-      if (value !== undefined && value.length > MAX_HELD_VALUE) value = undefined;
-    }
-    if (value === undefined) continue;
-    Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
-  }
-  return out;
-}
-
-/** A URL (or a path) with its path replaced by its exemplar; undefined when there is none. */
-function exemplarUrl(v: string, url: boolean): string | undefined {
-  if (!url) return v.startsWith('/') ? exemplarPath(v) : undefined;
-  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*)([\s\S]*)$/.exec(v);
-  if (m === null) return v.startsWith('/') ? exemplarPath(v) : undefined;
-  if (m[2] === '') return m[1];
-  // Without an exemplar the path goes, never the host and port the callee is found by.
-  return m[1]! + (exemplarPath(m[2]!) ?? '');
 }
 
 function mergedTally(a: Tally, b: Tally): Tally {
@@ -385,30 +332,6 @@ async function readCheckpoint(out: string): Promise<Checkpoint> {
     if ((err as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') return { pending: [] };
     throw err;
   }
-  let pending: Span[] = [];
-  const unreadable = (why: string) =>
-    new InputError(`collect: ${pendingFile} cannot be read (${why}). It holds the spans that were waiting for their partner at the last checkpoint; remove it to go on without them.`);
-  let text: string | undefined;
-  try {
-    text = await readFile(pendingFile, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unreadable((err as Error).message);
-  }
-  if (text !== undefined) {
-    let doc: { version?: unknown; spans?: unknown };
-    try {
-      doc = JSON.parse(text) as typeof doc;
-    } catch (err) {
-      throw unreadable((err as Error).message);
-    }
-    if (doc.version !== 1 || !Array.isArray(doc.spans) || !doc.spans.every(isSpanLike)) throw unreadable('not a list of spans of version 1');
-    pending = doc.spans as Span[];
-  }
+  const pending = await readPendingSpans(pendingFile, 'collect');
   return { graph, pending, resumed: { edges: graph.size, pendingSpans: pending.length } };
-}
-
-function isSpanLike(v: unknown): boolean {
-  if (typeof v !== 'object' || v === null) return false;
-  const s = v as Record<string, unknown>;
-  return typeof s['traceId'] === 'string' && typeof s['spanId'] === 'string' && typeof s['kind'] === 'string' && typeof s['start'] === 'number' && typeof s['resource'] === 'object' && typeof s['attributes'] === 'object';
 }

@@ -1,0 +1,360 @@
+// `ztmap materialize`: merges the partial aggregates Kafka collectors publish (`ztmap consume`)
+// into the graph every other command reads — graph.json, nodes.csv, edges.csv in OUT, as observe
+// writes them — checkpointed every interval and when stopped.
+//
+// Exactly once: the aggregate topic is read read_committed (an aborted collector transaction is
+// never seen), and each checkpoint holds, all or nothing (cli/output.ts), the graph so far, the
+// spans still waiting for their partner and the next offset of every partition it covers
+// (materialize-status.json). A restart on the same OUT reads the checkpoint and sets the group's
+// offsets to it before consuming, and passes over any record below it: what the graph holds is
+// never read twice, and what it does not hold is read again. No offsets are committed to the
+// group while it runs: the checkpoint is the one record of how far it is, and says so.
+//
+// Spans that reached no partner in their collector's chunk join here, whichever partition and
+// collector they came from, by span time (as files: partials arrive in no time order), waiting at
+// most --join-wait of span time and at most --max-pending at once.
+//
+// One materializer per aggregate topic: it must see every partition.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Kafka, type Admin, type EachBatchPayload, type KafkaConfig } from 'kafkajs';
+import { ConfigError, InputError } from '../../errors.js';
+import { compare } from '../../flow/compare.js';
+import { endpointKeyOf } from '../../flow/endpoint-key.js';
+import type { Flow } from '../../flow/flow.js';
+import { mergeEdgeAttributes, mergeNodeAttributes, type EdgeAttributes, type NodeAttributes } from '../../graph/attributes.js';
+import { GraphBuilder } from '../../graph/build.js';
+import { edgesCsvChunks, nodesCsvChunks } from '../../graph/csv.js';
+import { DEFAULT_MAX_EXTERNAL_ENDPOINTS, foldedGraph } from '../../graph/fold.js';
+import { withAnonymousExplained, withConnectionsAbsorbed } from '../../graph/fuse.js';
+import type { ServiceGraph } from '../../graph/graph.js';
+import { graphJsonChunks, readGraphFile } from '../../graph/json.js';
+import { buildInventory } from '../../inventory/inventory.js';
+import { Resolver } from '../../inventory/resolve.js';
+import { loadCombined } from '../../inventory/snapshots.js';
+import { SpanJoiner, type SpanCounts } from '../../sources/span-edges.js';
+import { Tally } from '../../tally.js';
+import { kafkaLog, kafkaLogLevel } from '../kafka/log.js';
+import { decodePartial } from '../kafka/partial.js';
+import { makeOutDir } from '../out-dir.js';
+import { recoverOutputs, replaceOutputs } from '../output.js';
+import { pendingSpansChunks, readPendingSpans } from '../pending-spans.js';
+
+const MATERIALIZE_FILES = ['nodes.csv', 'edges.csv', 'materialize-status.json', 'materialize-pending.json', 'graph.json'] as const;
+
+export const MATERIALIZE_DEFAULTS = { group: 'ztmap-materializer', intervalSeconds: 60, joinWaitSeconds: 30, maxPending: 100_000 } as const;
+
+export interface MaterializeOptions {
+  kafka: KafkaConfig;
+  group: string;
+  aggregateTopic: string;
+  inventory: string[];
+  out: string;
+  intervalSeconds: number;
+  joinWaitSeconds: number;
+  maxPending: number;
+  maxExternalEndpoints?: number;
+  /** Stop after this many seconds with nothing to read (a batch run; the default runs until a signal). */
+  untilIdleSeconds?: number;
+  /** On stop, count every span still waiting alone (the end of a collection) instead of keeping it for a restart. */
+  flushOnStop?: boolean;
+  onCheckpoint?(status: MaterializeStatus): void;
+  log(line: string): void;
+}
+
+/** materialize-status.json: where the graph stands in the aggregate topic, and what went into it. */
+export interface MaterializeStatus {
+  version: 1;
+  written: string;
+  checkpoints: number;
+  aggregateTopic: string;
+  /** The next offset to read in each partition of the aggregate topic: everything below it is in the graph. */
+  offsets: Record<string, string>;
+  /** Aggregate records merged, and those that could not be read (counted by reason, never merged). */
+  partials: number;
+  badPartials: Record<string, number>;
+  /** What the collectors read, summed over the partials. */
+  input: { records: number; flows: number; deadLetters: number; rejected: Record<string, number>; skipped: Record<string, number>; unresolved: Record<string, number> };
+  /** Spans joined here (those that reached no partner in their collector's chunk). */
+  spans: Omit<SpanCounts, 'spans'> & { received: number };
+  graph: { nodes: number; edges: number };
+}
+
+const sumInto = (into: Record<string, number>, from: Record<string, number>) => {
+  for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
+};
+const sorted = (r: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(r).sort((a, b) => compare(a[0], b[0])));
+
+export async function materialize(opts: MaterializeOptions): Promise<MaterializeStatus> {
+  await makeOutDir(opts.out, 'materialize');
+  await recoverOutputs(opts.out, 'materialize', MATERIALIZE_FILES);
+  const cap = opts.maxExternalEndpoints ?? DEFAULT_MAX_EXTERNAL_ENDPOINTS;
+  const inventory = buildInventory((await loadCombined(opts.inventory)).objects);
+  const previous = await readCheckpoint(opts.out, opts.aggregateTopic);
+
+  // The graph so far, as maps merged into: one merge a partial, never a whole graph rebuilt.
+  const nodes = new Map<string, NodeAttributes>();
+  const edges = new Map<string, EdgeAttributes>();
+  const mergeGraph = (g: ServiceGraph) => {
+    g.forEachNode((k, a) => {
+      const prev = nodes.get(k);
+      nodes.set(k, prev === undefined ? a : mergeNodeAttributes(prev, a));
+    });
+    g.forEachEdge((k, a) => {
+      const prev = edges.get(k);
+      edges.set(k, prev === undefined ? a : mergeEdgeAttributes(prev, a));
+    });
+  };
+  if (previous.graph !== undefined) mergeGraph(previous.graph);
+  const status: MaterializeStatus = previous.status ?? {
+    version: 1,
+    written: '',
+    checkpoints: 0,
+    aggregateTopic: opts.aggregateTopic,
+    offsets: {},
+    partials: 0,
+    badPartials: {},
+    input: { records: 0, flows: 0, deadLetters: 0, rejected: {}, skipped: {}, unresolved: {} },
+    spans: { received: 0, flows: 0, pairs: 0, pending: 0, expired: 0, evicted: 0, flushed: 0 },
+    graph: { nodes: 0, edges: 0 },
+  };
+  const spansBefore = { ...status.spans };
+  const offsets = new Map(Object.entries(status.offsets).map(([p, o]) => [Number(p), BigInt(o)]));
+
+  const spanRejects = new Tally();
+  const spanSkips = new Tally();
+  const unresolved = new Tally();
+  const resolver = new Resolver(inventory, unresolved);
+  let builder = new GraphBuilder({ source: 'traces', maxExternalEndpoints: cap });
+  const joiner = new SpanJoiner(
+    // No receiver's clock: partials come in no time order, so span time is the clock (as in files).
+    { maxPending: opts.maxPending, maxWaitMs: opts.joinWaitSeconds * 1000, decoder: 'otlp' },
+    {
+      flow(f: Flow) {
+        for (const rf of resolver.resolve({ ...f, endpointKey: endpointKeyOf(f) })) builder.add(rf);
+      },
+      rejects: spanRejects,
+      skips: spanSkips,
+    },
+  );
+  joiner.addBatch(previous.pending);
+  const joinedBefore = joiner.counts;
+
+  const kafka = new Kafka({ ...opts.kafka, logLevel: kafkaLogLevel(process.env), logCreator: kafkaLog('materialize', opts.log) });
+  const admin = kafka.admin();
+  const consumer = kafka.consumer({ groupId: opts.group, sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 10_000, readUncommitted: false, maxWaitTimeInMs: 500 });
+  // Idle is counted from joining the group, and never while a batch is being merged.
+  let lastActivity = Number.POSITIVE_INFINITY;
+  let merging = false;
+  // Tests only: a pause after each record, so that a test can kill the materializer between checkpoints.
+  const pauseMs = Number(process.env['ZTMAP_TEST_MATERIALIZE_PAUSE_MS'] ?? 0);
+
+  const eachBatch = async ({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> => {
+    merging = true;
+    try {
+      await mergeBatch(batch, resolveOffset);
+    } finally {
+      merging = false;
+      lastActivity = Date.now();
+    }
+    await heartbeat();
+  };
+
+  const mergeBatch = async (batch: EachBatchPayload['batch'], resolveOffset: EachBatchPayload['resolveOffset']): Promise<void> => {
+    const floor = offsets.get(batch.partition) ?? 0n;
+    for (const m of batch.messages) {
+      const offset = BigInt(m.offset);
+      // Below the checkpoint: already in the graph (the group's offsets lagged the checkpoint).
+      if (offset >= floor) {
+        const where = `topic ${batch.topic} partition ${batch.partition} offset ${m.offset}`;
+        try {
+          const p = decodePartial(m.value ?? Buffer.alloc(0), where);
+          mergeGraph(p.graph);
+          status.partials++;
+          status.input.records += p.records;
+          status.input.flows += p.flows;
+          status.input.deadLetters += p.deadLetters;
+          for (const [key, data] of [['rejected', p.rejected], ['skipped', p.skipped], ['unresolved', p.unresolved]] as const) sumInto(status.input[key], Object.fromEntries(data.map(([r, n]) => [r, n])));
+          status.spans.received += p.waitingSpans.length;
+          joiner.addBatch(p.waitingSpans);
+        } catch (err) {
+          if (!(err instanceof InputError)) throw err;
+          const reason = 'unreadable-partial';
+          status.badPartials[reason] = (status.badPartials[reason] ?? 0) + 1;
+          opts.log(`ztmap materialize: ${err.message} (passed over, counted in materialize-status.json)\n`);
+        }
+        offsets.set(batch.partition, offset + 1n);
+      }
+      resolveOffset(m.offset);
+      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  };
+
+  const checkpoint = async (): Promise<MaterializeStatus> => {
+    mergeGraph(builder.toGraph());
+    builder = new GraphBuilder({ source: 'traces', maxExternalEndpoints: cap });
+    // Fused as observe fuses its final graph (graph/fuse.ts): Hubble's connections into the
+    // requests of their pair, metrics' unnamed ends into the names other sources gave them.
+    // Folded in memory too (a fold of folds is the fold of the union, graph/fold.ts): a flood of
+    // external endpoints across many partials does not grow the maps.
+    const folded = foldedGraph(nodes, edges, cap);
+    nodes.clear();
+    edges.clear();
+    mergeGraph(folded);
+    const graph = withAnonymousExplained(withConnectionsAbsorbed(folded)).graph;
+    const c = joiner.counts;
+    const s: MaterializeStatus = {
+      ...status,
+      written: new Date().toISOString(),
+      checkpoints: status.checkpoints + 1,
+      offsets: Object.fromEntries([...offsets].sort((a, b) => a[0] - b[0]).map(([p, o]) => [String(p), o.toString()])),
+      badPartials: sorted(status.badPartials),
+      // This run's span rejects and unresolved names on top of the collectors' (and of earlier runs', which the status carries).
+      input: { ...status.input, rejected: sorted(mergedCounts(status.input.rejected, spanRejects)), skipped: sorted(mergedCounts(status.input.skipped, spanSkips)), unresolved: sorted(mergedCounts(status.input.unresolved, unresolved)) },
+      spans: {
+        received: status.spans.received,
+        flows: spansBefore.flows + c.flows - joinedBefore.flows,
+        pairs: spansBefore.pairs + c.pairs - joinedBefore.pairs,
+        pending: c.pending,
+        expired: spansBefore.expired + c.expired - joinedBefore.expired,
+        evicted: spansBefore.evicted + c.evicted - joinedBefore.evicted,
+        flushed: spansBefore.flushed + c.flushed - joinedBefore.flushed,
+      },
+      graph: { nodes: graph.order, edges: graph.size },
+    };
+    const pending = joiner.pendingSpans();
+    await replaceOutputs({
+      out: opts.out,
+      unit: 'materialize',
+      owned: MATERIALIZE_FILES,
+      write: async (staging) => {
+        await staging.write('nodes.csv', nodesCsvChunks(graph));
+        await staging.write('edges.csv', edgesCsvChunks(graph));
+        await staging.write('materialize-status.json', JSON.stringify(s, null, 1) + '\n');
+        await staging.write('materialize-pending.json', pendingSpansChunks(pending), { private: true });
+        await staging.write('graph.json', graphJsonChunks(graph));
+      },
+    });
+    status.checkpoints = s.checkpoints;
+    opts.onCheckpoint?.(s);
+    return s;
+  };
+
+  await admin.connect();
+  try {
+    await startAt(admin, opts, offsets);
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      lastActivity = Date.now();
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [opts.aggregateTopic], fromBeginning: true });
+    const stopped = new Promise<void>((resolve) => {
+      const stop = () => {
+        process.removeListener('SIGTERM', stop);
+        process.removeListener('SIGINT', stop);
+        process.once('SIGINT', () => process.exit(130));
+        process.once('SIGTERM', () => process.exit(143));
+        resolve();
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      if (opts.untilIdleSeconds !== undefined) {
+        const idle = opts.untilIdleSeconds * 1000;
+        const timer = setInterval(() => {
+          if (merging || !(Date.now() - lastActivity >= idle)) return;
+          clearInterval(timer);
+          stop();
+        }, 200);
+      }
+    });
+    let writing: Promise<unknown> = Promise.resolve();
+    // A checkpoint takes the graph, the waiting spans and the offsets in one synchronous step,
+    // which no record's merge can interleave with: what it writes agrees with itself.
+    const timer = setInterval(() => {
+
+      writing = writing.then(checkpoint).catch((err: unknown) => opts.log(`ztmap materialize: checkpoint failed, the previous one stands: ${(err as Error).message}\n`));
+    }, opts.intervalSeconds * 1000);
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+    await stopped;
+    clearInterval(timer);
+    await writing;
+    await consumer.stop();
+    if (opts.flushOnStop === true) joiner.flush();
+    const last = await checkpoint();
+    await consumer.disconnect();
+    return last;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+function countsOf(t: Tally): Record<string, number> {
+  return Object.fromEntries(t.entries().map(([r, e]) => [r, e.count]));
+}
+
+function mergedCounts(a: Record<string, number>, t: Tally): Record<string, number> {
+  const out = { ...a };
+  sumInto(out, countsOf(t));
+  return out;
+}
+
+/**
+ * The group's offsets set to the checkpoint's (or to the start of partitions it has none for),
+ * before the consumer joins. A materializer killed a moment ago may still be a member until its
+ * session times out: then the group is not empty and setting fails, so it is tried again.
+ */
+async function startAt(admin: Admin, opts: MaterializeOptions, offsets: Map<number, bigint>): Promise<void> {
+  let topicOffsets: { partition: number; low: string }[];
+  try {
+    topicOffsets = await admin.fetchTopicOffsets(opts.aggregateTopic);
+  } catch (err) {
+    throw new ConfigError(`materialize: cannot read the aggregate topic ${JSON.stringify(opts.aggregateTopic)} on ${opts.kafka.brokers.toString()} (${(err as Error).message}). Check --brokers and --aggregate-topic; create the topic if it does not exist (docs/kafka.md, "Topics").`, { cause: err });
+  }
+  const partitions = topicOffsets.map((p) => ({ partition: p.partition, offset: (offsets.get(p.partition) ?? BigInt(p.low)).toString() }));
+  const until = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await admin.setOffsets({ groupId: opts.group, topic: opts.aggregateTopic, partitions });
+      return;
+    } catch (err) {
+      if (Date.now() > until) throw new InputError(`materialize: cannot set group ${JSON.stringify(opts.group)}'s offsets (${(err as Error).message}). Is another materializer running with this group? Only one may.`, { cause: err });
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+interface Checkpoint {
+  graph?: ServiceGraph;
+  status?: MaterializeStatus;
+  pending: Awaited<ReturnType<typeof readPendingSpans>>;
+}
+
+async function readCheckpoint(out: string, topic: string): Promise<Checkpoint> {
+  const statusFile = join(out, 'materialize-status.json');
+  let text: string;
+  try {
+    text = await readFile(statusFile, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new InputError(`materialize: cannot read ${statusFile} (${(err as Error).message}).`);
+    try {
+      await readFile(join(out, 'graph.json'));
+    } catch {
+      return { pending: [] };
+    }
+    throw new ConfigError(`materialize: ${out} holds a graph.json that materialize did not write (no materialize-status.json beside it). Choose another --out, or move that graph away.`);
+  }
+  let status: MaterializeStatus;
+  try {
+    status = JSON.parse(text) as MaterializeStatus;
+  } catch (err) {
+    throw new InputError(`materialize: ${statusFile} is not JSON (${(err as Error).message}); it holds the offsets the graph covers, so materialize cannot go on from it. Remove OUT's files to start over from the topic's start.`);
+  }
+  if (status.version !== 1 || typeof status.offsets !== 'object' || status.offsets === null || !Object.values(status.offsets).every((o) => typeof o === 'string' && /^[0-9]{1,19}$/.test(o))) {
+    throw new InputError(`materialize: ${statusFile} is not a materialize status of version 1. Remove OUT's files to start over from the topic's start.`);
+  }
+  if (status.aggregateTopic !== topic) throw new ConfigError(`materialize: ${out} holds the graph of aggregate topic ${JSON.stringify(status.aggregateTopic)}, not ${JSON.stringify(topic)}. Choose another --out.`);
+  const graph = await readGraphFile(join(out, 'graph.json'));
+  const pending = await readPendingSpans(join(out, 'materialize-pending.json'), 'materialize');
+  return { graph, status, pending };
+}
