@@ -503,6 +503,7 @@ or DNS or xDS to istiod that every pod and sidecar needs would be denied,
     .option('--token-env <name>', 'the environment variable holding the GitHub token', 'GITHUB_TOKEN')
     .option('--token-file <file>', 'read the GitHub token from this file instead')
     .option('--api-url <url>', "GitHub's REST API: https://HOST/api/v3 for GitHub Enterprise Server", 'https://api.github.com')
+    .option('--drift <drift.json>', 'a drift report against the base\'s policies (ztmap drift --format json): its unused allows go into the body')
     .option('--dry-run', 'plan and print the body; no branch, no commit, no push, no API call')
     .option('-q, --quiet', 'no summary on stderr')
     .addHelpText(
@@ -534,6 +535,7 @@ access, rate limited: the message says until when), 1 internal error. See docs/r
         ...(flags.author === undefined ? {} : { author: parseAuthor(flags.author) }),
         ...(github === undefined || flags.dryRun === true ? {} : { github }),
         dryRun: flags.dryRun === true,
+        ...(flags.drift === undefined ? {} : { drift: flags.drift }),
         env: process.env,
         userAgent: 'ztmap/0.1.0',
       });
@@ -558,6 +560,7 @@ interface PrFlags {
   tokenFile?: string;
   apiUrl: string;
   dryRun?: boolean;
+  drift?: string;
   quiet?: boolean;
 }
 

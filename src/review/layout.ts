@@ -54,7 +54,7 @@ export const joinDocuments = (docs: readonly YamlDocument[]) => docs.map((d) => 
 function documentOf(separator: string, text: string): YamlDocument {
   let value: unknown;
   try {
-    value = YAML.parse(text, { version: '1.2' });
+    value = YAML.parse(text, { version: '1.2', logLevel: 'error' });
   } catch {
     // A document that does not parse is kept as it is; it holds no object ztmap could replace.
     return { separator, text };
@@ -117,44 +117,54 @@ export function fillTemplate(template: string, r: ObjectRef): string {
 }
 
 /**
- * The template a file's path follows for the placeholders its objects share: a directory or a
- * file stem equal to one placeholder's value, or two or three values joined by `-`, `_` or `.`.
- * A value shared by every object of a multi-document file (its namespace) can name the file.
+ * The templates a file's path follows for the placeholders its objects share: each directory or
+ * the file stem equal to one placeholder's value, or two or three values joined by `-`, `_` or
+ * `.`. A value shared by every object of a multi-document file (its namespace) can name the file.
+ * Several when values coincide (a NetworkPolicy's kind and target are both `networkpolicy`):
+ * the repository's other files decide between them (detectLayout).
  */
-export function templateOf(path: string, refs: readonly ObjectRef[]): string | undefined {
-  if (refs.length === 0) return undefined;
+export function templatesOf(path: string, refs: readonly ObjectRef[]): string[] {
+  if (refs.length === 0) return [];
   const ext = /\.(ya?ml)$/.exec(path)?.[0];
-  if (ext === undefined) return undefined;
+  if (ext === undefined) return [];
   const shared = placeholders(refs[0]!).filter(([token, value]) => refs.every((r) => placeholders(r).some(([t, v]) => t === token && v === value)));
   const segments = path.slice(0, -ext.length).split('/');
-  const token = (segment: string) => shared.find(([, v]) => v === segment)?.[0];
-  const dirs = segments.slice(0, -1).map((s) => (token(s) === undefined ? s : `{${token(s)!}}`));
-  const stem = segments[segments.length - 1]!;
-  const stemTemplate = stemOf(stem, shared);
+  const options = (segment: string) => {
+    const tokens = shared.filter(([, v]) => v === segment).map(([t]) => `{${t}}`);
+    return tokens.length === 0 ? [segment] : tokens;
+  };
+  let paths = [''];
+  for (const segment of segments.slice(0, -1)) paths = paths.flatMap((p) => options(segment).map((o) => `${p}${o}/`));
+  const stems = stemsOf(segments[segments.length - 1]!, shared);
   // One document per file must be named by something only it has: its name.
-  if (refs.length === 1 && !`${dirs.join('/')}/${stemTemplate}`.includes('{name}')) return undefined;
-  return [...dirs, stemTemplate].join('/') + ext;
+  return paths.flatMap((p) => stems.map((stem) => p + stem + ext)).filter((t) => refs.length > 1 || t.includes('{name}'));
 }
 
-function stemOf(stem: string, shared: [string, string][]): string {
-  const one = shared.find(([, v]) => v === stem);
-  if (one !== undefined) return `{${one[0]}}`;
+/** The first of templatesOf: the template of one file on its own. */
+export function templateOf(path: string, refs: readonly ObjectRef[]): string | undefined {
+  return templatesOf(path, refs)[0];
+}
+
+function stemsOf(stem: string, shared: [string, string][]): string[] {
+  const out = shared.filter(([, v]) => v === stem).map(([t]) => `{${t}}`);
   for (const sep of ['-', '_', '.']) {
     for (const [a, va] of shared) {
       for (const [b, vb] of shared) {
-        if (a !== b && stem === va + sep + vb) return `{${a}}${sep}{${b}}`;
+        if (a === b) continue;
+        if (stem === va + sep + vb) out.push(`{${a}}${sep}{${b}}`);
         for (const [c, vc] of shared) {
-          if (a !== b && b !== c && a !== c && stem === va + sep + vb + sep + vc) return `{${a}}${sep}{${b}}${sep}{${c}}`;
+          if (b !== c && a !== c && stem === va + sep + vb + sep + vc) out.push(`{${a}}${sep}{${b}}${sep}{${c}}`);
         }
       }
     }
   }
-  return stem;
+  return out.length === 0 ? [stem] : out;
 }
 
 /**
  * The repository's layout: the template most of its policy files follow (ties: the one with
- * `{name}`, then the first in code-unit order, so the choice does not depend on file order).
+ * `{name}`, then ztmap's own placeholders before literal names, then code-unit order, so the
+ * choice does not depend on file order).
  */
 export function detectLayout(files: readonly RepoFile[]): Layout {
   const counts = new Map<string, number>();
@@ -163,8 +173,7 @@ export function detectLayout(files: readonly RepoFile[]): Layout {
     const refs = splitDocuments(f.text).flatMap((d) => (d.ref === undefined ? [] : [d.ref]));
     if (refs.length === 0) continue;
     withPolicies++;
-    const t = templateOf(f.path, refs);
-    if (t !== undefined) counts.set(t, (counts.get(t) ?? 0) + 1);
+    for (const t of new Set(templatesOf(f.path, refs))) counts.set(t, (counts.get(t) ?? 0) + 1);
   }
   const ranked = [...counts].sort((a, b) => b[1] - a[1] || Number(b[0].includes('{name}')) - Number(a[0].includes('{name}')) || compare(a[0], b[0]));
   const best = ranked[0];

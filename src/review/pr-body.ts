@@ -36,6 +36,15 @@ export interface RuleFacts {
   notes: string[];
 }
 
+/** An allow rule a drift report (`ztmap drift --format json`) found no traffic used. */
+export interface UnusedAllow {
+  id: string;
+  /** `AuthorizationPolicy NS/NAME` or `NetworkPolicy NS/NAME`. */
+  policy: string;
+  text: string;
+  lastUsed: string | null;
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** review.json as the body needs it; anything else is an InputError naming the file. */
@@ -62,6 +71,16 @@ export function ruleFacts(doc: unknown, file: string): RuleFacts[] {
   return doc['rules'] as RuleFacts[];
 }
 
+/** The unused allows of a drift report's JSON; anything else is an InputError naming the file. */
+export function unusedAllows(doc: unknown, file: string): UnusedAllow[] {
+  if (!isObject(doc) || doc['format'] !== 'ztmap-drift' || !Array.isArray(doc['rules'])) {
+    throw new InputError(`pr: ${file} is not a drift report written by \`ztmap drift --format json\`. Pass --drift the JSON of a drift run against the approved policies.`);
+  }
+  return (doc['rules'] as unknown[])
+    .filter((r): r is Record<string, unknown> => isObject(r) && r['status'] === 'unused' && typeof r['id'] === 'string' && typeof r['policy'] === 'string')
+    .map((r) => ({ id: r['id'] as string, policy: r['policy'] as string, text: typeof r['text'] === 'string' ? r['text'] : '', lastUsed: typeof r['lastUsed'] === 'string' ? r['lastUsed'] : null }));
+}
+
 /** Markdown-safe, and no `@mention` of a user or team. */
 const md = (s: string) => markdownInline(s).replace(/@/g, '&#64;');
 const code = (s: string) => `\`${s.replace(/`/g, '')}\``;
@@ -82,6 +101,8 @@ export interface PrContext {
   rules: RuleFacts[];
   plan: Plan;
   heldBack: string[];
+  /** Unused allows of a drift report against the base's policies, when one was given. */
+  unused?: UnusedAllow[];
   /** The policies directory in the repository, e.g. `policies`. */
   policiesPath: string;
   base: string;
@@ -135,6 +156,28 @@ function rolloutOrder(c: PrContext, risks: Record<keyof Risks, NamedRisk[]>): { 
     .sort((a, b) => a.risks - b.risks || compare(a.namespace, b.namespace));
 }
 
+/** The drift report's unused allows, and what this pull request does to each one's policy. */
+function unusedSection(c: PrContext): string[] {
+  const byPolicy = new Map(c.plan.changes.map((x) => [`${x.ref.kind} ${x.ref.namespace}/${x.ref.name}`, x.change]));
+  const unused = [...c.unused!].sort((a, b) => compare(a.id, b.id));
+  return [
+    `### Unused allows (${unused.length}): rules no traffic used in the drift report's window`,
+    '',
+    ...(unused.length === 0
+      ? ['- none']
+      : [
+          '| rule | allows | last used | in this pull request |',
+          '|---|---|---|---|',
+          ...unused.map((u) => {
+            const change = byPolicy.get(u.policy);
+            const here = change === 'removed' ? 'policy removed' : change === 'changed' ? 'policy changed (see the diff)' : 'unchanged: still allowed';
+            return `| ${md(u.id)} | ${md(u.text)} | ${u.lastUsed === null ? 'not in the data' : md(u.lastUsed)} | ${here} |`;
+          }),
+        ]),
+    '',
+  ];
+}
+
 export function prText(c: PrContext): PrText {
   const r = c.review;
   const w = r.window;
@@ -182,6 +225,7 @@ export function prText(c: PrContext): PrText {
     ...section('Workloads with no traffic seen', risks.unseen.map((x) => x.text)),
     ...section('Traffic denied today: the mesh refused it, and the policies keep denying it', risks.deniedToday.map((x) => x.text)),
     ...section('Held back: not in this pull request', c.heldBack.map((f) => `${md(f)}: ztmap marked it not ready (see review.md)`)),
+    ...(c.unused === undefined ? [] : unusedSection(c)),
     '### Rollout plan',
     '',
     ...(order.length === 0

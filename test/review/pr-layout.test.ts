@@ -66,6 +66,9 @@ describe('review/layout: documents and templates', () => {
     assert.equal(detectLayout([{ path: 'shop/allow-web.yaml', text: ap('shop', 'allow-web') }, { path: 'pay/allow-api.yaml', text: ap('pay', 'allow-api') }]).template, '{namespace}/{name}.yaml');
     assert.equal(detectLayout([{ path: 'shop.yaml', text: `${ap('shop', 'a')}---\n${ap('shop', 'b')}` }, { path: 'pay.yaml', text: `${ap('pay', 'c')}---\n${ap('pay', 'd')}` }]).template, '{namespace}.yaml');
     assert.equal(detectLayout([{ path: 'authorizationpolicy-a.yml', text: ap('shop', 'a') }, { path: 'authorizationpolicy-b.yml', text: ap('pay', 'b') }, { path: 'notes.yml', text: 'x: 1\n' }]).template, '{kind}-{name}.yml');
+    // ztmap's own layout: a NetworkPolicy's kind and target are both `networkpolicy`; the AuthorizationPolicies tell them apart.
+    const own = [manifest('NetworkPolicy', 'shop', 'a'), manifest('NetworkPolicy', 'shop', 'b'), manifest('AuthorizationPolicy', 'shop', 'c')].map((m) => ({ path: fillTemplate('{target}/{namespace}/{kind}-{name}.yaml', m.ref), text: m.text }));
+    assert.equal(detectLayout(own).template, '{target}/{namespace}/{kind}-{name}.yaml');
     // No policies yet: ztmap's own layout.
     assert.deepEqual(detectLayout([{ path: 'README.yaml', text: 'a: 1\n' }]), { template: '{target}/{namespace}/{kind}-{name}.yaml', matched: 0, files: 0 });
   });

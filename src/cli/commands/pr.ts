@@ -4,11 +4,12 @@
 // says nothing new against the base branch makes no commit and no API call.
 
 import { posix } from 'node:path';
-import { ConfigError, InputError } from '../../errors.js';
+import { readFile } from 'node:fs/promises';
+import { ConfigError, describeFsError, InputError } from '../../errors.js';
 import { GitRepo } from '../../review/git.js';
 import { GitHubRepository, type PullRequestRef } from '../../review/github.js';
 import { KIND_OF_TARGET } from '../../review/layout.js';
-import { prText, reviewFacts, ruleFacts, type PrText } from '../../review/pr-body.js';
+import { prText, reviewFacts, ruleFacts, unusedAllows, type PrText } from '../../review/pr-body.js';
 import { planProposal, readProposal, type Plan } from '../../review/pr.js';
 import { printable } from '../../text.js';
 
@@ -24,6 +25,8 @@ export interface PrOptions {
   author?: { name: string; email: string };
   github?: { repository: string; token: string; apiUrl: string };
   dryRun: boolean;
+  /** A drift report's JSON (`ztmap drift --format json`): its unused allows go into the body. */
+  drift?: string;
   /** The environment git runs in (its config, HOME). */
   env: NodeJS.ProcessEnv;
   userAgent: string;
@@ -59,6 +62,14 @@ function policiesDir(p: string): string {
   return n;
 }
 
+async function readJsonFile(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as unknown;
+  } catch (err) {
+    throw new InputError(`pr: cannot read the drift report ${printable(path)} (${describeFsError(err)}). Pass --drift the JSON \`ztmap drift --format json -o FILE\` wrote.`);
+  }
+}
+
 export async function pr(o: PrOptions): Promise<PrResult> {
   const git = await GitRepo.open(o.repo, o.env);
   const dirty = await git.dirty();
@@ -83,7 +94,8 @@ export async function pr(o: PrOptions): Promise<PrResult> {
   const existing = await Promise.all(inDir.map(async (e) => ({ path: dir === '' ? e.path : e.path.slice(dir.length + 1), text: await git.blob(e.sha) })));
   const kinds = review.targets.flatMap((t) => (t in KIND_OF_TARGET ? [KIND_OF_TARGET[t as keyof typeof KIND_OF_TARGET]] : []));
   const plan = planProposal({ existing, proposal: proposal.manifests, kinds });
-  const text = prText({ review, rules, plan, heldBack: proposal.heldBack, policiesPath: dir, base });
+  const unused = o.drift === undefined ? undefined : unusedAllows(await readJsonFile(o.drift), o.drift);
+  const text = prText({ review, rules, plan, heldBack: proposal.heldBack, policiesPath: dir, base, ...(unused === undefined ? {} : { unused }) });
   const result: PrResult = { outcome: 'no-change', plan, text, base, branch: o.branch };
   if (plan.writes.length === 0) return result;
   if (o.dryRun) return { ...result, outcome: 'dry-run' };
