@@ -29,7 +29,7 @@ export interface GitHubOptions {
 const SILENT = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 /** `OWNER/NAME`, checked: GitHub's owner and repository name characters. */
-export function parseRepository(s: string): { owner: string; repo: string } | undefined {
+function parseRepository(s: string): { owner: string; repo: string } | undefined {
   const m = /^([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)\/([A-Za-z0-9._-]+)$/.exec(s);
   return m === null || m[2] === '.' || m[2] === '..' ? undefined : { owner: m[1]!, repo: m[2]! };
 }
@@ -137,7 +137,7 @@ const header = (h: HttpFailure['headers'], name: string) => {
   return v === undefined ? undefined : String(v);
 };
 
-export function githubError(at: string, err: unknown, repository: string): RemoteError {
+function githubError(at: string, err: unknown, repository: string): RemoteError {
   const f = httpFailure(err);
   if (f === undefined || f.status === 0 || f.status >= 500) {
     const cause = f === undefined ? (err instanceof Error ? err.message : String(err)) : `HTTP ${f.status} ${f.message}`;

@@ -91,7 +91,7 @@ export interface Layout {
 }
 
 /** ztmap's own layout (`propose`'s), for a repository with no policies yet. */
-export const DEFAULT_TEMPLATE = '{target}/{namespace}/{kind}-{name}.yaml';
+const DEFAULT_TEMPLATE = '{target}/{namespace}/{kind}-{name}.yaml';
 
 const KIND_FORMS: Record<string, (kind: string) => string> = {
   kind: (k) => k.toLowerCase(),
@@ -123,7 +123,7 @@ export function fillTemplate(template: string, r: ObjectRef): string {
  * Several when values coincide (a NetworkPolicy's kind and target are both `networkpolicy`):
  * the repository's other files decide between them (detectLayout).
  */
-export function templatesOf(path: string, refs: readonly ObjectRef[]): string[] {
+function templatesOf(path: string, refs: readonly ObjectRef[]): string[] {
   if (refs.length === 0) return [];
   const ext = /\.(ya?ml)$/.exec(path)?.[0];
   if (ext === undefined) return [];

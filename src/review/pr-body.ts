@@ -140,7 +140,21 @@ function risksOf(c: PrContext): Record<keyof Risks, NamedRisk[]> {
   };
 }
 
-const section = (title: string, items: string[], empty = 'none') => [`#### ${title} (${items.length})`, '', ...(items.length === 0 ? [`- ${empty}`] : items.map((i) => `- ${i}`)), ''];
+/**
+ * GitHub refuses a body over 65,536 characters (422): long lists are cut, saying how many more
+ * there are and where they are all listed.
+ */
+const MAX_ITEMS = 40;
+const MAX_CHANGES = 150;
+
+const cut = (items: string[], max: number, where: string) => (items.length <= max ? items : [...items.slice(0, max), `… and ${items.length - max} more (${where})`]);
+
+const section = (title: string, items: string[], empty = 'none') => [
+  `#### ${title} (${items.length})`,
+  '',
+  ...(items.length === 0 ? [`- ${empty}`] : cut(items, MAX_ITEMS, "all in the proposal's review.md").map((i) => `- ${i}`)),
+  '',
+];
 
 function changeCounts(changes: readonly ManifestChange[]): string {
   const n = (k: ManifestChange['change']) => changes.filter((c) => c.change === k).length;
@@ -168,11 +182,12 @@ function unusedSection(c: PrContext): string[] {
       : [
           '| rule | allows | last used | in this pull request |',
           '|---|---|---|---|',
-          ...unused.map((u) => {
+          ...unused.slice(0, MAX_CHANGES).map((u) => {
             const change = byPolicy.get(u.policy);
             const here = change === 'removed' ? 'policy removed' : change === 'changed' ? 'policy changed (see the diff)' : 'unchanged: still allowed';
             return `| ${md(u.id)} | ${md(u.text)} | ${u.lastUsed === null ? 'not in the data' : md(u.lastUsed)} | ${here} |`;
           }),
+          ...(unused.length > MAX_CHANGES ? [`| … | ${unused.length - MAX_CHANGES} more: all in the drift report | | |`] : []),
         ]),
     '',
   ];
@@ -206,7 +221,8 @@ export function prText(c: PrContext): PrText {
       : [
           '| change | kind | namespace | name | file |',
           '|---|---|---|---|---|',
-          ...c.plan.changes.map((x) => `| ${x.change} | ${x.ref.kind} | ${md(x.ref.namespace)} | ${md(x.ref.name)} | ${md(dir + x.path)} |`),
+          ...c.plan.changes.slice(0, MAX_CHANGES).map((x) => `| ${x.change} | ${x.ref.kind} | ${md(x.ref.namespace)} | ${md(x.ref.name)} | ${md(dir + x.path)} |`),
+          ...(c.plan.changes.length > MAX_CHANGES ? [`| … | ${c.plan.changes.length - MAX_CHANGES} more: every change is in the commit message | | | |`] : []),
         ]),
     '',
     '### Evidence',

@@ -35,7 +35,7 @@ export interface Proposal {
   rules: unknown;
 }
 
-export type ChangeKind = 'added' | 'changed' | 'removed';
+type ChangeKind = 'added' | 'changed' | 'removed';
 
 export interface ManifestChange {
   change: ChangeKind;
@@ -45,7 +45,7 @@ export interface ManifestChange {
 }
 
 /** A file's new content, or null to delete it; paths relative to the policies directory. */
-export interface FileWrite {
+interface FileWrite {
   path: string;
   text: string | null;
 }
@@ -110,7 +110,7 @@ const annotations = (o: Record<string, unknown>): Record<string, unknown> => {
   return a !== null && typeof a === 'object' ? (a as Record<string, unknown>) : {};
 };
 
-export const generatedByZtmap = (o: Record<string, unknown>) => typeof annotations(o)[GENERATED_BY] === 'string';
+const generatedByZtmap = (o: Record<string, unknown>) => typeof annotations(o)[GENERATED_BY] === 'string';
 
 /** JSON with sorted keys: two objects that say the same have the same canonical form. */
 function canonical(v: unknown): string {
@@ -134,7 +134,7 @@ function meaning(o: Record<string, unknown>): string {
   return canonical(copy);
 }
 
-export const sameMeaning = (a: Record<string, unknown>, b: Record<string, unknown>) => meaning(a) === meaning(b);
+const sameMeaning = (a: Record<string, unknown>, b: Record<string, unknown>) => meaning(a) === meaning(b);
 
 /** The proposed text with the repository's dry-run annotation (or its absence) carried over. */
 function withRolloutState(p: ProposedManifest, existing: Record<string, unknown>): string {

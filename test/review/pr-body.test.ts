@@ -60,6 +60,20 @@ describe('review/pr-body: the pull request text', () => {
     assert.ok(t.body.indexOf('**Enforce (Istio).**') < t.body.indexOf('**NetworkPolicy.** It has no dry run'));
   });
 
+  it('stays under GitHub\'s 65,536 characters however large the proposal', () => {
+    const big = review({ workload: 'shop/Deployment/b', from: 'legacy/Deployment/c', path: '/api/' });
+    const many = <T>(n: number, f: (i: number) => T) => Array.from({ length: n }, (_x, i) => f(i));
+    big.findings = many(2000, (i) => ({ severity: 'blocker', target: 'istio', subject: `shop/Deployment/w${i}`, message: 'x'.repeat(200) }));
+    big.coverage.noInbound = many(2000, (i) => ({ workload: `shop/Deployment/idle-${i}` }));
+    const names = many(3000, (i) => `ztmap-allow-workload-with-a-long-name-${i}`);
+    const unused = many(3000, (i) => ({ id: `istio shop/p${i}#0`, policy: `AuthorizationPolicy shop/p${i}`, text: 'y'.repeat(100), lastUsed: null }));
+    const t = prText({ review: big, rules, plan: plan(names), heldBack: [], policiesPath: 'policies', base: 'main', unused });
+    assert.ok(t.body.length < 65_536, String(t.body.length));
+    assert.match(t.body, /… and 1960 more \(all in the proposal's review\.md\)/);
+    assert.match(t.body, /2850 more: every change is in the commit message/);
+    assert.equal(t.message.split('\n').filter((l) => l.startsWith('added ') || l.startsWith('removed ')).length, 3000);
+  });
+
   it('refuses a review.json that ztmap did not write', () => {
     assert.throws(() => reviewFacts({ format: 'something-else' }, 'x/review.json'), InputError);
   });

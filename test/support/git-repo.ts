@@ -31,7 +31,7 @@ export function repoWith(files: Record<string, string>): { repo: string; remote:
   return { repo, remote };
 }
 
-export function writeFiles(dir: string, files: Record<string, string>): void {
+function writeFiles(dir: string, files: Record<string, string>): void {
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), text);
