@@ -86,6 +86,14 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
       assert.match(git(repo, 'log', '-1', '--format=%an <%ae>%n%s', BRANCH), /^Policy Owner <owner@example.com>\nztmap: least-privilege policies from traffic observed 2026-11-24 \.\. 2026-11-24 \(25 added, 0 changed, 0 removed\)/);
     });
 
+    it('the same inputs give the same tree in another clone', () => {
+      const twin = repoWith({ 'policies/default/team-allow-ingress.yaml': TEAM_POLICY, 'policies/kustomization.yaml': 'resources: []\n', 'apps/web.yaml': 'kind: Deployment\n' });
+      const r = pr(['--repo', twin.repo, '--proposal', day1]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, first.stdout);
+      assert.equal(git(twin.repo, 'rev-parse', `${BRANCH}^{tree}`), git(remote, 'rev-parse', `${BRANCH}^{tree}`));
+    });
+
     it('a second run over the same traffic makes no commit', () => {
       assert.equal(second.status, 0, second.stderr);
       assert.match(second.stderr, /already holds this proposal/);
@@ -188,6 +196,7 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
     let remote: string;
     const runs: Record<string, AsyncRun> = {};
     const writesAfter: Record<string, number> = {};
+    const gheRequests: string[] = [];
     const args = (p: string) => ['pr', '--repo', repo, '--proposal', p, '--push', 'origin', '--github-repo', 'acme/gitops', '--api-url', api.url];
     const env = { ...GIT_ENV, GITHUB_TOKEN: TOKEN };
     before(async () => {
@@ -210,6 +219,15 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
       writesAfter['merged requests'] = api.requests.length - before;
       api.faults.push({ kind: 'bad-credentials' });
       await step('401', day1);
+      runs['404'] = await ztmapAsync([...args(day1).slice(0, -4), '--github-repo', 'acme/missing', '--api-url', api.url], { env });
+      const ghe = await GitHubApiDouble.start({ token: TOKEN, repositories: ['acme/gitops'], prefix: '/api/v3' });
+      try {
+        const other = repoWith({});
+        runs['ghe'] = await ztmapAsync(['pr', '--repo', other.repo, '--proposal', day1, '--push', 'origin', '--github-repo', 'acme/gitops', '--api-url', ghe.url], { env });
+        gheRequests.push(...ghe.requests.map((x) => `${x.method} ${x.path}`), ...ghe.violations);
+      } finally {
+        await ghe.close();
+      }
       api.faults.push({ kind: 'primary-rate-limit', status: 403 });
       await step('rate limited', day1);
     });
@@ -247,6 +265,16 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
       assert.match(r.stderr, /nothing to propose/);
       assert.equal(writesAfter['merged requests'], 0);
       assert.equal(git(remote, 'rev-parse', 'main').trim(), git(repo, 'rev-parse', 'main').trim());
+    });
+
+    it('a repository GitHub does not show: exit 10, saying the token may not see it', () => {
+      assert.equal(runs['404']!.status, 10, runs['404']!.stderr);
+      assert.match(runs['404']!.stderr, /repository acme\/missing not found, or the token cannot see it/);
+    });
+
+    it('GitHub Enterprise Server: the same calls under --api-url …/api/v3', () => {
+      assert.equal(runs['ghe']!.status, 0, runs['ghe']!.stderr);
+      assert.deepEqual(gheRequests, ['GET /api/v3/repos/acme/gitops', 'GET /api/v3/repos/acme/gitops/pulls', 'POST /api/v3/repos/acme/gitops/pulls']);
     });
 
     it('GitHub refusing the token or rate limiting: exit 10, saying what to do, never the token', () => {
