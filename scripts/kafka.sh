@@ -14,6 +14,9 @@
 # KAFKA_VERSION picks the broker (default below; docs/kafka.md, "Test broker", says which were checked with kafkajs).
 # ZTMAP_CACHE is the cache root (default $HOME/.cache/ztmap): the jars go to $ZTMAP_CACHE/kafka-VERSION/libs.
 # JAVA=/path/to/java picks the JVM (otherwise $JAVA_HOME/bin/java, then java on PATH); KAFKA_HEAP is -Xmx (default 512m);
+# KAFKA_SECURE_CERT, KAFKA_SECURE_KEY (PEM: the server's certificate chain and its unencrypted PKCS#8 key, for
+# 127.0.0.1) and KAFKA_SECURE_PASSWORD add a SASL_SSL listener (TLS, SASL PLAIN user `ztmap` with that password):
+# --start then also writes DIR/bootstrap-secure.
 # KAFKA_JVM_OPTS adds JVM options (split on spaces). The JIT is left whole (no C1-only quick start):
 # a bench through this broker should not be slowed by it.
 set -euo pipefail
@@ -136,13 +139,15 @@ free_ports() {
       const net = require("node:net");
       const a = net.createServer().listen(0, "127.0.0.1", () => {
         const b = net.createServer().listen(0, "127.0.0.1", () => {
-          console.log(a.address().port); console.log(b.address().port); a.close(); b.close();
+          const c = net.createServer().listen(0, "127.0.0.1", () => {
+            console.log(a.address().port); console.log(b.address().port); console.log(c.address().port); a.close(); b.close(); c.close();
+          });
         });
       });'
   elif command -v python3 >/dev/null 2>&1; then
     python3 -c '
 import socket
-s = [socket.socket() for _ in range(2)]
+s = [socket.socket() for _ in range(3)]
 for x in s: x.bind(("127.0.0.1", 0))
 for x in s: print(x.getsockname()[1])'
   else
@@ -150,7 +155,8 @@ for x in s: print(x.getsockname()[1])'
   fi
 }
 
-# A cluster id as Kafka writes them: 16 random bytes in URL-safe base64 without padding.
+# A cluster id as Kafka writes them: 16 random bytes in URL-safe base64 without padding. It may start
+# with `-`: passed as --cluster-id=ID, never as a separate argument, which the parser would take for an option.
 cluster_id() { head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
 
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
@@ -170,22 +176,33 @@ stop_pid() {
 
 # start_once DIR JAVA: one attempt; 0 when it serves, 2 when a port was taken (try again), 1 otherwise.
 start_once() {
-  local dir="$1" java="$2" ports broker controller id pid i
+  local dir="$1" java="$2" ports broker controller secure id pid i
   mapfile -t ports < <(free_ports)
   broker="${ports[0]}"
   controller="${ports[1]}"
-  rm -rf "$dir/data" "$dir/pid" "$dir/bootstrap"
+  secure="${ports[2]}"
+  rm -rf "$dir/data" "$dir/pid" "$dir/bootstrap" "$dir/bootstrap-secure"
   mkdir -p "$dir/data"
+  local listeners="PLAINTEXT://127.0.0.1:$broker,CONTROLLER://127.0.0.1:$controller"
+  local advertised="PLAINTEXT://127.0.0.1:$broker"
+  local protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+  if [ -n "${KAFKA_SECURE_CERT:-}" ]; then
+    listeners="$listeners,SASL_SSL://127.0.0.1:$secure"
+    advertised="$advertised,SASL_SSL://127.0.0.1:$secure"
+    protocols="$protocols,SASL_SSL:SASL_SSL"
+    # The PEM key store is one file: the key, then the chain.
+    cat "$KAFKA_SECURE_KEY" "$KAFKA_SECURE_CERT" >"$dir/server-keystore.pem"
+  fi
   cat >"$dir/server.properties" <<EOF
 # Written by ztmap scripts/kafka.sh: one KRaft node, broker and controller, on loopback, for tests.
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$controller
-listeners=PLAINTEXT://127.0.0.1:$broker,CONTROLLER://127.0.0.1:$controller
-advertised.listeners=PLAINTEXT://127.0.0.1:$broker
+listeners=$listeners
+advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$protocols
 log.dirs=$dir/data
 num.partitions=1
 default.replication.factor=1
@@ -200,9 +217,17 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 EOF
+  if [ -n "${KAFKA_SECURE_CERT:-}" ]; then
+    cat >>"$dir/server.properties" <<EOF
+ssl.keystore.type=PEM
+ssl.keystore.location=$dir/server-keystore.pem
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_ztmap="${KAFKA_SECURE_PASSWORD:-}";
+EOF
+  fi
   id="$(cluster_id)"
   # --standalone: this node alone is the controller quorum (KIP-853 dynamic quorum, 3.9 and later).
-  if ! "$java" -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$LIBS/*" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" --standalone >"$dir/format.log" 2>&1; then
+  if ! "$java" -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$LIBS/*" kafka.tools.StorageTool format --cluster-id="$id" -c "$dir/server.properties" --standalone >"$dir/format.log" 2>&1; then
     cat "$dir/format.log" >&2
     echo "kafka: formatting $dir/data failed (above; also in $dir/format.log)" >&2
     return 1
@@ -237,6 +262,7 @@ EOF
     # KafkaRaftServer logs this once the broker has caught up with the metadata and serves.
     if grep -qs 'Kafka Server started' "$dir/broker.log"; then
       echo "127.0.0.1:$broker" >"$dir/bootstrap"
+      if [ -n "${KAFKA_SECURE_CERT:-}" ]; then echo "127.0.0.1:$secure" >"$dir/bootstrap-secure"; fi
       return 0
     fi
     sleep 0.1

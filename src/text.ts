@@ -23,15 +23,6 @@ export function printable(s: string): string {
   return s.replace(UNPRINTABLE, hex4);
 }
 
-/**
- * Markdown-safe inline text (a table cell, a list item): `printable`, and every character that
- * could open a link, an emphasis, a code span, an HTML tag, a heading or a table cell escaped, so
- * a name from telemetry cannot break out of its cell or format the text around it.
- */
-export function markdownInline(s: string): string {
-  return printable(s).replace(/([\\`*_[\]<>|#])/g, '\\$1');
-}
-
 /** `printable` line by line: the line breaks of a multi-line message (a stack trace) are kept. */
 export function printableLines(s: string): string {
   return s.split('\n').map(printable).join('\n');

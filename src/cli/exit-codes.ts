@@ -13,10 +13,12 @@ export const EXIT = {
   blockers: 5,
   /** propose: some manifests could not be emitted (invalid names, no exact selector); verify: some manifests would be rejected. */
   errors: 6,
-  /** verify: observed traffic would be denied (and the proposal does not expect it). */
+  /** verify: observed traffic would be denied (and the proposal does not expect it); drift: traffic seen that the baseline does not allow. */
   denied: 7,
   /** verify --fail-on unknown: a verdict depends on what the telemetry does not show. */
   unknown: 8,
+  /** diff --exit-code: the two policy sets decide some request differently. */
+  changed: 9,
   /** pr: GitHub's API or the git remote refused or failed (token, permissions, rate limit, network); the local branch and commit are made. */
   remote: 10,
 } as const;

@@ -19,6 +19,10 @@ import { kafkaSettings, type KafkaFlags } from '../sources/transports/kafka-sett
 import { parseTargets, propose } from './commands/propose.js';
 import { verifyCommand } from './commands/verify.js';
 import { parseAuthor, pr, type PrResult } from './commands/pr.js';
+import { diffCommand } from './commands/diff.js';
+import { diffJson, diffMarkdown } from '../review/diff.js';
+import { driftCommand } from './commands/drift.js';
+import { driftJson, driftMarkdown } from '../review/drift.js';
 import { verificationTable } from '../verify/table.js';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -489,6 +493,119 @@ or DNS or xDS to istiod that every pod and sidecar needs would be denied,
         : flags.failOn === 'unknown' && s.unknown.observations > 0 ? EXIT.unknown
         : EXIT.ok;
     });
+
+  cmd
+    .command('diff')
+    .description('The semantic difference between two policy sets: per destination, which callers, ports, methods and paths become allowed or denied, decided by replaying the same requests against both (reformatting, reordering or splitting a policy shows no change).')
+    .argument('<old>', 'the policies before: a manifest file or directory, read like kubectl apply -R')
+    .argument('<new>', 'the policies after')
+    .option('-i, --inventory <file>', 'kubectl get … -o json|yaml dump (repeatable): changes are reported per workload; without it, per selector the policies name', collect, [])
+    .addOption(new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'))
+    .option('-o, --out <file>', 'write the diff to this file (replaced atomically) instead of stdout')
+    .option('--exit-code', `exit ${EXIT.changed} when the policy sets differ (as git diff --exit-code), 0 when they do not`)
+    .option('--trust-domain <domain>', 'SPIFFE trust domain of principals', 'cluster.local')
+    .option('--root-namespace <ns>', "Istio's root namespace (policies there apply mesh-wide)", 'istio-system')
+    .option('-q, --quiet', 'no summary line on stderr')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  ztmap diff output/policies-approved output/policies -i fixtures/bookinfo/inventory.json
+  ztmap diff main/policies/ pr/policies/ -i inv.json --format json --out diff.json --exit-code
+
+Exit codes: 0 ok (with --exit-code: no change), ${EXIT.changed} with --exit-code: the policy sets decide some request differently,
+6 a manifest on either side would be refused by the API server or Istio (listed, not applied), 2 bad usage or input, 1 internal error.`,
+    )
+    .action(async (before: string, after: string, flags: { inventory: string[]; format: 'markdown' | 'json'; out?: string; exitCode?: boolean; trustDomain: string; rootNamespace: string; quiet?: boolean }) => {
+      const term = terminalFor(process.stderr, process.env, flags.quiet === true);
+      const d = await diffCommand({
+        onProgress: (done, total) => term.progress(`diff: replaying requests to destination ${done + 1}/${total}`),
+        before,
+        after,
+        inventory: flags.inventory,
+        trustDomain: flags.trustDomain,
+        rootNamespace: flags.rootNamespace,
+        ...(flags.quiet === true ? {} : { onIpConflicts: (c) => process.stderr.write(ipConflictLines(c, terminalFor(process.stderr, process.env, false)).map((l) => l + '\n').join('')) }),
+      });
+      term.clear();
+      const text = flags.format === 'json' ? diffJson(d) : diffMarkdown(d, { before, after });
+      if (flags.out === undefined) process.stdout.write(text);
+      else await writeFileAtomic(flags.out, text, 'diff --out');
+      if (flags.quiet !== true) {
+        const s = d.summary;
+        process.stderr.write(`diff: ${s.changes} change(s): ${s.newlyAllowed} newly allowed, ${s.newlyDenied} newly denied, ${s.other} other; ${d.before.problems.length + d.after.problems.length} manifest problem(s); ${d.replayed} requests replayed\n`);
+      }
+      const problems = d.before.problems.length + d.after.problems.length;
+      process.exitCode = problems > 0 ? EXIT.errors : flags.exitCode === true && d.summary.changes > 0 ? EXIT.changed : EXIT.ok;
+    });
+  cmd
+    .command('drift')
+    .description('Replay the traffic seen now against approved policies: what they do not allow (new edges, new operations, plaintext sources, with counts and first-seen times), and which of their allow rules no traffic used (candidates for removal).')
+    .argument('[inputs...]', 'telemetry to replay, read as observe reads it (instead of --graph)')
+    .option('-b, --baseline <path>', 'the approved policies: a manifest file or directory, read like kubectl apply -R (repeatable)', collect, [])
+    .option('-g, --graph <graph.json>', 'replay a graph written by `ztmap observe` (or collect)')
+    .option('-i, --inventory <file>', 'kubectl get … -o json|yaml dump (repeatable): the pods, labels and namespaces policies select', collect, [])
+    .option('--since <time>', 'RFC 3339: traffic last seen before it is outside the window (not drift; it only dates when a rule was last used)')
+    .addOption(new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'))
+    .option('-o, --out <file>', 'write the report to this file (replaced atomically) instead of stdout')
+    .addOption(new Option('-s, --source <source>', 'what every input holds (default: recognised per file, as observe)').choices(SOURCES.map((s) => s.name)))
+    .addOption(new Option('--log-format <format>', 'access-log encoding (with inputs)').choices(['auto', 'envoy-text', 'envoy-json']).default('auto'))
+    .option('--pod <namespace/pod>', 'the pod whose proxy wrote every input (with inputs)')
+    .option('--container <name>', 'the container whose logs are access logs (with inputs)', 'istio-proxy')
+    .option('--trust-domain <domain>', 'SPIFFE trust domain of principals', 'cluster.local')
+    .option('--root-namespace <ns>', "Istio's root namespace (policies there apply mesh-wide)", 'istio-system')
+    .addOption(
+      new Option('--fail-on <level>', `what makes the exit code non-zero: drift (${EXIT.denied}), also undecided verdicts (${EXIT.unknown}), or nothing`)
+        .choices(['drift', 'unknown', 'never'])
+        .default('drift'),
+    )
+    .option('-q, --quiet', 'no summary line on stderr')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  ztmap drift --baseline output/policies -g output/graph.json -i fixtures/bookinfo/inventory.json
+  ztmap drift -b approved/ -i inv.json --since 2026-11-17T00:00:00Z --format json -o drift.json /var/log/pods/
+
+Exit codes: 0 the baseline allows all traffic in the window, ${EXIT.denied} drift: traffic the baseline does not allow,
+${EXIT.unknown} with --fail-on unknown: a verdict depends on what the telemetry does not show,
+6 a baseline manifest would be refused (not applied), 2 bad usage or input, 1 internal error.`,
+    )
+    .action(async (inputs: string[], flags: { baseline: string[]; graph?: string; inventory: string[]; since?: string; format: 'markdown' | 'json'; out?: string; source?: string; logFormat: 'auto' | 'envoy-text' | 'envoy-json'; pod?: string; container: string; trustDomain: string; rootNamespace: string; failOn: 'drift' | 'unknown' | 'never'; quiet?: boolean }) => {
+      const term = terminalFor(process.stderr, process.env, flags.quiet === true);
+      const d = await driftCommand({
+        baseline: flags.baseline,
+        ...(flags.graph === undefined ? {} : { graph: flags.graph }),
+        inputs,
+        observe: {
+          onProgress: (p) => term.progress(`reading ${printable(p.file)} (${p.filesDone + 1}/${p.filesTotal}) ${(p.bytes / 1048576).toFixed(0)} MiB, ${p.lines} lines`),
+          format: flags.logFormat,
+          container: flags.container,
+          maxLineLength: DEFAULT_MAX_LINE_LENGTH,
+          ...(flags.pod === undefined ? {} : { pod: flags.pod }),
+          ...(flags.source === undefined ? {} : { source: flags.source }),
+        },
+        inventory: flags.inventory,
+        trustDomain: flags.trustDomain,
+        rootNamespace: flags.rootNamespace,
+        ...(flags.since === undefined ? {} : { since: flags.since }),
+        ...(flags.quiet === true ? {} : { onIpConflicts: (c) => process.stderr.write(ipConflictLines(c, terminalFor(process.stderr, process.env, false)).map((l) => l + '\n').join('')) }),
+      });
+      term.clear();
+      const text = flags.format === 'json' ? driftJson(d) : driftMarkdown(d);
+      if (flags.out === undefined) process.stdout.write(text);
+      else await writeFileAtomic(flags.out, text, 'drift --out');
+      const s = d.summary;
+      if (flags.quiet !== true) {
+        const unused = d.rules.filter((r) => r.status === 'unused').length;
+        process.stderr.write(`drift: ${s.drift} observation(s) not allowed by the baseline (${s.requests} requests: ${s.newEdges} new edge(s), ${s.newOperations} new operation(s), ${s.plaintext} plaintext source(s)), ${s.undecided} undecided; ${unused} of ${d.rules.length} allow rules unused\n`);
+      }
+      process.exitCode =
+        flags.failOn !== 'never' && s.drift > 0 ? EXIT.denied
+        : flags.failOn !== 'never' && d.baseline.problems.length > 0 ? EXIT.errors
+        : flags.failOn === 'unknown' && s.undecided > 0 ? EXIT.unknown
+        : EXIT.ok;
+    });
   cmd
     .command('pr')
     .description("Put a proposal into a git repository of policies, in the repository's own layout, as a branch with one commit and a pull request body; with --github-repo and a token, open or update the pull request on GitHub.")
@@ -589,6 +706,7 @@ function prSummary(r: PrResult): string {
   else if (r.outcome !== 'dry-run') lines.push(`pr: the body is on stdout; push ${printable(r.branch)} and open the pull request, or pass --push and --github-repo`);
   return lines.map((l) => l + '\n').join('');
 }
+
 
 /**
  * Tests only: kill this process with SIGKILL before the Nth step that changes an output (0:

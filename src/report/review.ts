@@ -4,7 +4,7 @@
 
 import { compare } from '../flow/compare.js';
 import type { RuleSet } from '../rules/access-rule.js';
-import { markdownInline, printableDeep } from '../text.js';
+import { printable, printableDeep } from '../text.js';
 import { sortFindings, type Finding } from '../rules/finding.js';
 import { ambientPlaintextInbound, plaintextInbound, type PlaintextInbound } from '../rules/mtls-readiness.js';
 import { coverageOf, iso, type Coverage } from './coverage.js';
@@ -114,7 +114,10 @@ export function reviewOf(rs: RuleSet, targets: string[], findings: Finding[], ma
   });
 }
 
-const md = markdownInline;
+/** Markdown-safe inline text: no control characters, no table or code breakouts. */
+function md(s: string): string {
+  return printable(s).replace(/([\\`*_[\]<>|#])/g, '\\$1');
+}
 
 const dataplaneTag = (w: { sidecar: boolean; ambient?: boolean }) => (w.sidecar ? '' : w.ambient === true ? ' (ambient)' : ' (no sidecar)');
 

@@ -6,7 +6,8 @@
 
 import { InputError } from '../errors.js';
 import { compare } from '../flow/compare.js';
-import { markdownInline, printable } from '../text.js';
+import { printable } from '../text.js';
+import { md as markdownInline } from './markdown.js';
 import { describeLayout } from './layout.js';
 import type { ManifestChange, Plan } from './pr.js';
 

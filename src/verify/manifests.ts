@@ -30,6 +30,8 @@ export interface PolicySet {
   ignored: string[];
   files: number;
   problems: ManifestProblem[];
+  /** The file each applied policy was read from, by `Kind ns/name` (what review's reports name). */
+  fileOf: Map<string, string>;
 }
 
 const MANIFEST = /\.(ya?ml|json)$/;
@@ -57,7 +59,7 @@ const objectName = (o: KubeObject) => {
 };
 
 export async function loadPolicies(paths: readonly string[]): Promise<PolicySet> {
-  const set: PolicySet = { authorization: [], peerAuthentication: [], networkPolicies: [], ignored: [], files: 0, problems: [] };
+  const set: PolicySet = { authorization: [], peerAuthentication: [], networkPolicies: [], ignored: [], files: 0, problems: [], fileOf: new Map() };
   const seen = new Map<string, string>();
   for (const path of paths) {
     for (const file of await filesUnder(path)) {
@@ -101,6 +103,7 @@ export async function loadPolicies(paths: readonly string[]): Promise<PolicySet>
         set.peerAuthentication.push(...next.peerAuthentication);
         set.networkPolicies.push(...next.networkPolicies);
         set.ignored.push(...next.ignored);
+        for (const [k, f] of next.fileOf) set.fileOf.set(k, f);
       }
     }
   }
@@ -109,7 +112,7 @@ export async function loadPolicies(paths: readonly string[]): Promise<PolicySet>
 
 /** A policy set from objects already in memory (`file` names them in problems). */
 export function policySetOf(objects: readonly KubeObject[], file = '(memory)'): PolicySet {
-  const set: PolicySet = { authorization: [], peerAuthentication: [], networkPolicies: [], ignored: [], files: 0, problems: [] };
+  const set: PolicySet = { authorization: [], peerAuthentication: [], networkPolicies: [], ignored: [], files: 0, problems: [], fileOf: new Map() };
   for (const o of objects) addObject(set, o, file);
   return set;
 }
@@ -165,7 +168,9 @@ function addObject(set: PolicySet, o: KubeObject, file: string): boolean {
     set.networkPolicies.push(o);
   } else {
     set.ignored.push(`${objectName(o)} (${file})`);
+    return true;
   }
+  set.fileOf.set(objectName(o), file);
   return true;
 }
 

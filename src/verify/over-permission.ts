@@ -200,7 +200,7 @@ type Positions = readonly number[];
  * rule can match its principal, null or known; NetworkPolicy: no ingress peer matches any
  * of its pods or addresses), so the pair is denied and need not be replayed.
  */
-class Admission {
+export class Admission {
   /** Sources by the principal they present when replay gives them one. */
   private readonly byPrincipal = new Map<string, number[]>();
   private readonly byAccount = new Map<string, number[]>();

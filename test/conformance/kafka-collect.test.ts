@@ -16,12 +16,13 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners, type Admin, type IHeaders, type Producer } from 'kafkajs';
 import { compare } from '../../src/flow/compare.js';
+import { throwawayCertificates, type Certificates } from '../support/certificates.js';
 import { tempDir } from '../support/cli.js';
 import { deployment, service, writeInventory } from '../support/kube.js';
 import { startKafka, type KafkaBroker } from '../support/kafka.js';
 import { BIN, ROOT } from '../support/paths.js';
 import { otlpProto, otlpRequest, type SpanSpec } from '../support/traces.js';
-import { kafkaNeed, suiteNeeding } from './needs.js';
+import { kafkaNeed, opensslNeed, suiteNeeding } from './needs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,9 +49,10 @@ async function finished(p: Proc, what: string): Promise<string> {
 /** Records a collector says it committed (its last line). */
 const committed = (stderr: string) => Number(/consume: stopped; (\d+) records/.exec(stderr)?.[1] ?? NaN);
 
-suiteNeeding('ztmap consume and materialize on a real Kafka broker (issue 15)', [kafkaNeed('the Kafka collector suite')], function () {
+suiteNeeding('ztmap consume and materialize on a real Kafka broker (issue 15)', [kafkaNeed('the Kafka collector suite'), opensslNeed('the Kafka collector suite')], function () {
   this.timeout(240_000);
   let broker: KafkaBroker | undefined;
+  let certs: Certificates;
   let kafka: Kafka;
   let admin: Admin;
   let producer: Producer;
@@ -92,7 +94,9 @@ suiteNeeding('ztmap consume and materialize on a real Kafka broker (issue 15)', 
 
   before(async function () {
     this.timeout(300_000);
-    broker = await startKafka();
+    // With a SASL_SSL listener beside the plain one: TLS from a throwaway CA, SASL PLAIN.
+    certs = throwawayCertificates(tempDir('ztmap-kafka-tls-'));
+    broker = await startKafka({ cert: certs.serverCert, key: certs.serverKey, password: 's3cret' });
     kafka = new Kafka({ clientId: 'ztmap-test', brokers: broker.brokers, logLevel: logLevel.NOTHING });
     admin = kafka.admin();
     await admin.connect();
@@ -189,6 +193,22 @@ suiteNeeding('ztmap consume and materialize on a real Kafka broker (issue 15)', 
     assert.ok(committed(sb) > 0, `the second collector took partitions: ${sb}`);
     assert.equal(committed(sa) + committed(sb), lines.length);
     assert.equal(graphOf(await materialized('agg4')), observed);
+  });
+
+  it('reads over TLS with SASL, and says what to fix when the CA or the password is wrong', async () => {
+    await createTopics([['secure', 1], ['agg6', 1]]);
+    await producer.send({ topic: 'secure', messages: lines.slice(0, 500).map((value) => ({ value })) });
+    const secure = (group: string, password: string, tls: string[]) =>
+      start(['consume', '--brokers', broker!.secureBrokers!.join(','), ...tls, '--sasl-mechanism', 'plain', '--sasl-username', 'ztmap', '-i', inventory, '--topic', 'secure=access-log', '-g', group, '--aggregate-topic', 'agg6', '--dead-letter-topic', 'dead', '--until-idle', '2', '-q'], { KAFKA_SASL_PASSWORD: password });
+    const ok = await finished(secure('g6', 's3cret', ['--tls-ca', certs.ca]), 'consume over SASL_SSL');
+    assert.equal(committed(ok), 500);
+    const badPassword = secure('g6-bad', 'wrong', ['--tls-ca', certs.ca]);
+    assert.equal(await badPassword.exited, 2);
+    assert.match(badPassword.stderr(), /ztmap: consume: cannot connect to Kafka at .*The brokers refused the SASL credentials/);
+    const noCa = secure('g6-noca', 's3cret', ['--tls']);
+    assert.equal(await noCa.exited, 2);
+    assert.match(noCa.stderr(), /TLS failed: give the brokers' CA with --tls-ca/);
+    assert.doesNotMatch(badPassword.stderr() + noCa.stderr(), /s3cret|internal error/);
   });
 
   it('sends poison records to the dead-letter topic with their origin, and joins a trace split over partitions', async () => {

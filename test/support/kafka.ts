@@ -17,6 +17,8 @@ const run = promisify(execFile);
 export interface KafkaBroker {
   /** host:port of the broker's PLAINTEXT listener on 127.0.0.1, as kafkajs takes them. */
   brokers: string[];
+  /** host:port of its SASL_SSL listener (TLS, SASL PLAIN user `ztmap`), when started with `secure`. */
+  secureBrokers?: string[];
   /** The broker's directory: server.properties, broker.log, data/. */
   dir: string;
   stop(): Promise<void>;
@@ -56,10 +58,11 @@ export function kafkaMissing(): string | undefined {
  * Maven repository) and resolves once it serves. KAFKA_VERSION in the environment picks another
  * broker version (scripts/kafka.sh).
  */
-export async function startKafka(): Promise<KafkaBroker> {
+export async function startKafka(secure?: { cert: string; key: string; password: string }): Promise<KafkaBroker> {
   const dir = mkdtempSync(join(tmpdir(), 'ztmap-kafka-'));
+  const env = secure === undefined ? process.env : { ...process.env, KAFKA_SECURE_CERT: secure.cert, KAFKA_SECURE_KEY: secure.key, KAFKA_SECURE_PASSWORD: secure.password };
   try {
-    await run('bash', [KAFKA_SCRIPT, '--start', dir], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+    await run('bash', [KAFKA_SCRIPT, '--start', dir], { cwd: ROOT, encoding: 'utf8', timeout: 300_000, env });
   } catch (e) {
     const err = e as Error & { stderr?: string };
     // The script stops what it started when it fails; the pid file may still name a JVM if it was killed itself.
@@ -73,6 +76,7 @@ export async function startKafka(): Promise<KafkaBroker> {
   let stopped = false;
   return {
     brokers: [bootstrap],
+    ...(secure === undefined ? {} : { secureBrokers: [readFileSync(join(dir, 'bootstrap-secure'), 'utf8').trim()] }),
     dir,
     async stop() {
       if (stopped) return;

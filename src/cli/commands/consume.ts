@@ -26,6 +26,7 @@ import type { AccessLogDecoderOptions } from '../../sources/access-log-decoder.j
 import type { FlowSinks } from '../../sources/source.js';
 import { readTopicChunk, SOURCE_OF_FORMAT, TOPIC_FORMATS, type PoisonRecord, type TopicFormat } from '../../sources/topic-records.js';
 import { Tally } from '../../tally.js';
+import { connectTo } from '../kafka/connect.js';
 import { kafkaLog, kafkaLogLevel } from '../kafka/log.js';
 import { encodePartial, type PartialAggregate } from '../kafka/partial.js';
 
@@ -33,7 +34,7 @@ export const CONSUME_DEFAULTS = {
   group: 'ztmap-collectors',
   aggregateTopic: 'ztmap-aggregates',
   deadLetterTopic: 'ztmap-dead-letters',
-  chunkRecords: 5000,
+  chunkRecords: 20_000,
   // The OpenTelemetry Collector's Kafka exporter sends at most 1,000,000 bytes a message by default.
   maxRecordBytes: 1024 * 1024,
 } as const;
@@ -112,7 +113,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumeStatus> {
   const admin = kafka.admin();
   // A member heartbeats between chunks (each well under a second): a 10 s session lets a dead
   // member's partitions move on within seconds.
-  const consumer = kafka.consumer({ groupId: opts.group, sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 30_000, readUncommitted: false, maxWaitTimeInMs: 500 });
+  const consumer = kafka.consumer({ groupId: opts.group, sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 30_000, readUncommitted: false, maxWaitTimeInMs: 500, ...fetchBytes(opts.chunkRecords, opts.maxRecordBytes) });
   const rejected = new Tally();
   const skipped = new Tally();
   const unresolved = new Tally();
@@ -242,7 +243,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumeStatus> {
     }
   };
 
-  await admin.connect();
+  await connectTo(admin, 'consume', opts.kafka);
   try {
     await checkTopics(admin, opts);
     let ready = false;
@@ -252,7 +253,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumeStatus> {
       if (!ready) opts.onReady?.();
       ready = true;
     });
-    await consumer.connect();
+    await connectTo(consumer, 'consume', opts.kafka);
     await consumer.subscribe({ topics: opts.topics.map((t) => t.topic), fromBeginning: true });
     const stopped = new Promise<void>((resolve) => {
       const stop = () => {
@@ -290,6 +291,16 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumeStatus> {
     await admin.disconnect().catch(() => undefined);
   }
   return snapshot();
+}
+
+/**
+ * Fetch sizes that let a batch hold a whole chunk: kafkajs fetches 1 MiB a partition by default,
+ * about 2,800 access-log records, and a chunk never spans batches, so small fetches would make
+ * every chunk (a partial and a transaction each) that small. Bounded by 64 MiB a partition.
+ */
+function fetchBytes(chunkRecords: number, maxRecordBytes: number): { maxBytesPerPartition: number; maxBytes: number } {
+  const perPartition = Math.min(64 << 20, Math.max(1 << 20, chunkRecords * 512, maxRecordBytes));
+  return { maxBytesPerPartition: perPartition, maxBytes: Math.max(perPartition, 10 << 20) };
 }
 
 /** The partial, as one record's value or, when larger than a record may be, as pieces each holding some of its edges. */

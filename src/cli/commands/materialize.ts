@@ -35,6 +35,7 @@ import { Resolver } from '../../inventory/resolve.js';
 import { loadCombined } from '../../inventory/snapshots.js';
 import { SpanJoiner, type SpanCounts } from '../../sources/span-edges.js';
 import { Tally } from '../../tally.js';
+import { connectTo } from '../kafka/connect.js';
 import { kafkaLog, kafkaLogLevel } from '../kafka/log.js';
 import { decodePartial } from '../kafka/partial.js';
 import { makeOutDir } from '../out-dir.js';
@@ -241,13 +242,13 @@ export async function materialize(opts: MaterializeOptions): Promise<Materialize
     return s;
   };
 
-  await admin.connect();
+  await connectTo(admin, 'materialize', opts.kafka);
   try {
     await startAt(admin, opts, offsets);
     consumer.on(consumer.events.GROUP_JOIN, () => {
       lastActivity = Date.now();
     });
-    await consumer.connect();
+    await connectTo(consumer, 'materialize', opts.kafka);
     await consumer.subscribe({ topics: [opts.aggregateTopic], fromBeginning: true });
     const stopped = new Promise<void>((resolve) => {
       const stop = () => {
