@@ -620,6 +620,9 @@ ${EXIT.unknown} with --fail-on unknown: a verdict depends on what the telemetry 
     .option('--token-env <name>', 'the environment variable holding the GitHub token', 'GITHUB_TOKEN')
     .option('--token-file <file>', 'read the GitHub token from this file instead')
     .option('--api-url <url>', "GitHub's REST API: https://HOST/api/v3 for GitHub Enterprise Server", 'https://api.github.com')
+    .option('-i, --inventory <file>', 'kubectl get … -o json|yaml dump (repeatable): the semantic diff in the body per workload (without: per selector)', collect, [])
+    .option('--trust-domain <domain>', 'SPIFFE trust domain of principals (semantic diff)', 'cluster.local')
+    .option('--root-namespace <ns>', "Istio's root namespace (semantic diff)", 'istio-system')
     .option('--drift <drift.json>', 'a drift report against the base\'s policies (ztmap drift --format json): its unused allows go into the body')
     .option('--dry-run', 'plan and print the body; no branch, no commit, no push, no API call')
     .option('-q, --quiet', 'no summary on stderr')
@@ -653,6 +656,9 @@ access, rate limited: the message says until when), 1 internal error. See docs/r
         ...(github === undefined || flags.dryRun === true ? {} : { github }),
         dryRun: flags.dryRun === true,
         ...(flags.drift === undefined ? {} : { drift: flags.drift }),
+        inventory: flags.inventory,
+        trustDomain: flags.trustDomain,
+        rootNamespace: flags.rootNamespace,
         env: process.env,
         userAgent: 'ztmap/0.1.0',
       });
@@ -678,6 +684,9 @@ interface PrFlags {
   apiUrl: string;
   dryRun?: boolean;
   drift?: string;
+  inventory: string[];
+  trustDomain: string;
+  rootNamespace: string;
   quiet?: boolean;
 }
 
@@ -694,10 +703,15 @@ function prSummary(r: PrResult): string {
   const n = (k: string) => r.plan.changes.filter((c) => c.change === k).length;
   const lines = [`pr: layout ${r.plan.layout.template} (${r.plan.layout.matched} of ${r.plan.layout.files} policy files follow it)`];
   if (r.outcome === 'no-change') {
-    lines.push(`pr: nothing to propose: ${printable(r.base)} already holds these policies (${r.plan.unchanged} manifests as proposed); no commit, no pull request.`);
+    lines.push(
+      r.plan.changes.length === 0
+        ? `pr: nothing to propose: ${printable(r.base)} already holds these policies (${r.plan.unchanged} manifests as proposed); no commit, no pull request.`
+        : `pr: nothing to propose: ${r.plan.changes.length} manifests differ in text, but ${printable(r.base)}'s policies decide every one of ${r.diff?.replayed ?? 0} requests replayed as the proposal does; no commit, no pull request.`,
+    );
     return lines.map((l) => l + '\n').join('');
   }
   lines.push(`pr: ${n('added')} manifests added, ${n('changed')} changed, ${n('removed')} removed; ${r.plan.unchanged} already as proposed`);
+  if (r.diff !== undefined) lines.push(`pr: for traffic: ${r.diff.summary.newlyAllowed} newly allowed, ${r.diff.summary.newlyDenied} newly denied, ${r.diff.summary.other} other (${r.diff.replayed} requests replayed)`);
   if (r.outcome === 'dry-run') lines.push('pr: --dry-run: no branch, no commit, no push, no API call');
   if (r.outcome === 'unchanged-branch') lines.push(`pr: ${printable(r.branch)} already holds this proposal (${r.commit!.slice(0, 12)}); no new commit`);
   if (r.outcome === 'committed') lines.push(`pr: committed ${r.commit!.slice(0, 12)} on ${printable(r.branch)} (base ${printable(r.base)})`);

@@ -2,12 +2,13 @@
 // rules.json and the plan: a table of the changes, the evidence window and sources, the risks
 // a reviewer must weigh, and a rollout plan per namespace. Pure: the same inputs give the same
 // bytes. Every name comes from telemetry or manifests, so every one is escaped for Markdown
-// (`markdownInline`), and `@` is written as an entity so a name cannot mention a user or team.
+// (review/markdown.ts), and `@` is written as an entity so a name cannot mention a user or team.
 
 import { InputError } from '../errors.js';
 import { compare } from '../flow/compare.js';
 import { printable } from '../text.js';
 import { md as markdownInline } from './markdown.js';
+import { diffSummaryTable, type PolicyDiff } from './diff.js';
 import { describeLayout } from './layout.js';
 import type { ManifestChange, Plan } from './pr.js';
 
@@ -102,6 +103,8 @@ export interface PrContext {
   rules: RuleFacts[];
   plan: Plan;
   heldBack: string[];
+  /** The semantic diff of the base's policies and the pull request's (review/diff.ts). */
+  diff?: PolicyDiff;
   /** Unused allows of a drift report against the base's policies, when one was given. */
   unused?: UnusedAllow[];
   /** The policies directory in the repository, e.g. `policies`. */
@@ -171,6 +174,31 @@ function rolloutOrder(c: PrContext, risks: Record<keyof Risks, NamedRisk[]>): { 
     .sort((a, b) => a.risks - b.risks || compare(a.namespace, b.namespace));
 }
 
+/** The diff's changes, those with risks first, then the newly allowed, then the rest, each in the diff's order. */
+function reviewOrder(d: PolicyDiff): PolicyDiff['destinations'][number]['changes'] {
+  const all = d.destinations.flatMap((x) => x.changes);
+  const rank = (c: (typeof all)[number]) => (c.risks.length > 0 ? 0 : c.after === 'allowed' ? 1 : 2);
+  return all.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i).map((x) => x.c);
+}
+
+/** What the pull request changes for traffic: the semantic diff's summary and its table of changes. */
+function trafficSection(d: PolicyDiff, base: string): string[] {
+  const s = d.summary;
+  const refused = d.after.problems.map((p) => `${md(p.file)}${p.object === undefined ? '' : ` ${md(p.object)}`}: ${md(p.message)}`);
+  return [
+    '### What changes for traffic',
+    '',
+    `Replaying ${d.replayed} requests against the policies on ${code(base)} and on this branch (\`ztmap diff\`): ${s.changes} change(s), ${s.newlyAllowed} newly allowed, ${s.newlyDenied} newly denied, ${s.other} other; ${s.risky} with risks.`,
+    '',
+    // What lets more through first (with risks, then newly allowed): a first proposal denies
+    // thousands of probed requests, which is its point. diffSummaryTable escapes for Markdown;
+    // `@` is not a Markdown character, so it is done here.
+    diffSummaryTable({ ...d, destinations: [{ destination: '', changes: reviewOrder(d) }] }, 50).trimEnd().replace(/@/g, '&#64;'),
+    '',
+    ...(refused.length === 0 ? [] : ['Manifests the API server or Istio would refuse (not applied):', '', ...cut(refused, MAX_ITEMS, 'run ztmap verify').map((r) => `- ${r}`), '']),
+  ];
+}
+
 /** The drift report's unused allows, and what this pull request does to each one's policy. */
 function unusedSection(c: PrContext): string[] {
   const byPolicy = new Map(c.plan.changes.map((x) => [`${x.ref.kind} ${x.ref.namespace}/${x.ref.name}`, x.change]));
@@ -226,6 +254,7 @@ export function prText(c: PrContext): PrText {
           ...(c.plan.changes.length > MAX_CHANGES ? [`| … | ${c.plan.changes.length - MAX_CHANGES} more: every change is in the commit message | | | |`] : []),
         ]),
     '',
+    ...(c.diff === undefined ? [] : trafficSection(c.diff, c.base)),
     '### Evidence',
     '',
     `- Window: ${md(window)} (${w.hours ?? '?'} h)${r.coverage.windowWarnings.length === 0 ? '' : `: ${r.coverage.windowWarnings.map(md).join('; ')}`}`,

@@ -15,6 +15,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { InputError } from '../errors.js';
+import { parseObjects } from '../inventory/load.js';
+import { policySetOf, type ManifestProblem, type PolicySet } from '../verify/manifests.js';
 import { compare } from '../flow/compare.js';
 import { detectLayout, fillTemplate, joinDocuments, refKey, refOf, splitDocuments, type Layout, type ObjectRef, type RepoFile, type YamlDocument } from './layout.js';
 
@@ -217,4 +219,38 @@ export function planProposal(o: { existing: readonly RepoFile[]; proposal: reado
   const order: Record<ChangeKind, number> = { removed: 0, changed: 1, added: 2 };
   changes.sort((a, b) => compare(a.path, b.path) || order[a.change] - order[b.change] || compare(refKey(a.ref), refKey(b.ref)));
   return { layout, changes, writes, unchanged };
+}
+
+/** Policy files as one PolicySet, read as verify reads them; a document that is no object is a problem of its file. */
+function policySetOfFiles(files: readonly RepoFile[]): PolicySet {
+  const all: PolicySet = { authorization: [], peerAuthentication: [], networkPolicies: [], ignored: [], files: 0, problems: [], fileOf: new Map() };
+  for (const f of [...files].sort((a, b) => compare(a.path, b.path))) {
+    const problems: ManifestProblem[] = [];
+    let set: PolicySet;
+    try {
+      set = policySetOf(parseObjects(f.text, f.path, 'policies', (message) => problems.push({ file: f.path, message })), f.path);
+    } catch (err) {
+      all.files++;
+      all.problems.push({ file: f.path, message: (err as Error).message });
+      continue;
+    }
+    all.authorization.push(...set.authorization);
+    all.peerAuthentication.push(...set.peerAuthentication);
+    all.networkPolicies.push(...set.networkPolicies);
+    all.ignored.push(...set.ignored);
+    all.problems.push(...problems, ...set.problems);
+    for (const [k, file] of set.fileOf) all.fileOf.set(k, file);
+    all.files++;
+  }
+  return all;
+}
+
+/** The repository's policies before and after the plan's writes: what the semantic diff compares. */
+export function policySetsOfPlan(existing: readonly RepoFile[], plan: Plan): { before: PolicySet; after: PolicySet } {
+  const after = new Map(existing.map((f) => [f.path, f.text]));
+  for (const w of plan.writes) {
+    if (w.text === null) after.delete(w.path);
+    else after.set(w.path, w.text);
+  }
+  return { before: policySetOfFiles(existing), after: policySetOfFiles([...after].map(([path, text]) => ({ path, text }))) };
 }

@@ -50,15 +50,18 @@ describe('docs/review.md walk-through, run as written @e2e', () => {
   });
 
   it('5. the second pull request changes only what the new call needs', () => {
-    assert.deepEqual(changeRows(file('pr-2.md')), ['added NetworkPolicy default ztmap-egress-reviews-v1', 'changed NetworkPolicy default ztmap-ingress-ratings-v1']);
+    const body = file('pr-2.md');
+    assert.deepEqual(changeRows(body), ['added NetworkPolicy default ztmap-egress-reviews-v1', 'changed NetworkPolicy default ztmap-ingress-ratings-v1']);
+    assert.match(body, /: 1 change\(s\), 1 newly allowed, 0 newly denied, 0 other; 0 with risks\.\n\n[^\n]*\n[^\n]*\n\| default\/Deployment\/ratings-v1 \| default\/Deployment\/reviews-v1 \| 9080\/http \| GET \/ratings\/, \/ratings\/\{other\} \| newly allowed \|/);
   });
 
   it('6. the removal pull request takes out the unused allow and says so', () => {
     const body = file('pr-3.md');
     assert.deepEqual(changeRows(body), ['changed AuthorizationPolicy default ztmap-allow-ratings-v1', 'removed NetworkPolicy default ztmap-egress-details-v1', 'changed NetworkPolicy default ztmap-ingress-ratings-v1']);
+    assert.match(body, /: 1 change\(s\), 0 newly allowed, 1 newly denied[^\n]*\n\n[^\n]*\n[^\n]*\n\| default\/Deployment\/ratings-v1 \| default\/Deployment\/details-v1 \| 9080\/http \| [^|]* \| newly denied \|/);
     const unused = body.slice(body.indexOf('### Unused allows'), body.indexOf('### Rollout plan'));
-    assert.match(unused, /ztmap-allow-ratings-v1[^\n]*\| policy changed/);
-    assert.match(unused, /ztmap-egress-details-v1[^\n]*\| policy removed/);
+    assert.match(unused, /^### Unused allows \(1\)/);
+    assert.match(unused, /\| egress default\/ztmap-egress-details-v1\\#0 \| to pods app=ratings [^\n]*\| policy removed \|/);
     const removed = git(join(W, 'remote.git'), 'show', '--format=%s', '--stat', 'ztmap/policies');
     assert.match(removed, /\(0 added, 2 changed, 1 removed\)/);
   });

@@ -10,7 +10,9 @@ import { GitRepo } from '../../review/git.js';
 import { GitHubRepository, type PullRequestRef } from '../../review/github.js';
 import { KIND_OF_TARGET } from '../../review/layout.js';
 import { prText, reviewFacts, ruleFacts, unusedAllows, type PrText } from '../../review/pr-body.js';
-import { planProposal, readProposal, type Plan } from '../../review/pr.js';
+import { loadInventory } from '../../inventory/inventory.js';
+import { policyDiff, type PolicyDiff } from '../../review/diff.js';
+import { planProposal, policySetsOfPlan, readProposal, type Plan } from '../../review/pr.js';
 import { printable } from '../../text.js';
 
 export interface PrOptions {
@@ -25,6 +27,10 @@ export interface PrOptions {
   author?: { name: string; email: string };
   github?: { repository: string; token: string; apiUrl: string };
   dryRun: boolean;
+  /** Inventory dumps: the semantic diff per workload (without: per selector). */
+  inventory: string[];
+  trustDomain: string;
+  rootNamespace: string;
   /** A drift report's JSON (`ztmap drift --format json`): its unused allows go into the body. */
   drift?: string;
   /** The environment git runs in (its config, HOME). */
@@ -34,12 +40,14 @@ export interface PrOptions {
 
 export interface PrResult {
   /**
-   * no-change: the base already says what the proposal says (no commit, no API call);
+   * no-change: the base already decides every request as the proposal does (no commit, no API call);
    * dry-run: planned only; unchanged-branch: the branch already holds this proposal;
    * committed: a new commit on the branch.
    */
   outcome: 'no-change' | 'dry-run' | 'unchanged-branch' | 'committed';
   plan: Plan;
+  /** The semantic diff of the base's policies and the branch's; absent when nothing was written. */
+  diff?: PolicyDiff;
   text: PrText;
   base: string;
   branch: string;
@@ -95,9 +103,17 @@ export async function pr(o: PrOptions): Promise<PrResult> {
   const kinds = review.targets.flatMap((t) => (t in KIND_OF_TARGET ? [KIND_OF_TARGET[t as keyof typeof KIND_OF_TARGET]] : []));
   const plan = planProposal({ existing, proposal: proposal.manifests, kinds });
   const unused = o.drift === undefined ? undefined : unusedAllows(await readJsonFile(o.drift), o.drift);
-  const text = prText({ review, rules, plan, heldBack: proposal.heldBack, policiesPath: dir, base, ...(unused === undefined ? {} : { unused }) });
-  const result: PrResult = { outcome: 'no-change', plan, text, base, branch: o.branch };
-  if (plan.writes.length === 0) return result;
+  // What the branch changes, decided by replay: a change of text alone (a comment, a file
+  // moved, a policy split) is no change, and makes no commit and no pull request.
+  let diff: PolicyDiff | undefined;
+  if (plan.writes.length > 0) {
+    const sets = policySetsOfPlan(existing, plan);
+    const inventory = o.inventory.length === 0 ? undefined : await loadInventory(o.inventory);
+    diff = policyDiff(sets.before, sets.after, { ...(inventory === undefined ? {} : { inventory }), trustDomain: o.trustDomain, rootNamespace: o.rootNamespace });
+  }
+  const text = prText({ review, rules, plan, heldBack: proposal.heldBack, policiesPath: dir, base, ...(unused === undefined ? {} : { unused }), ...(diff === undefined ? {} : { diff }) });
+  const result: PrResult = { outcome: 'no-change', plan, text, base, branch: o.branch, ...(diff === undefined ? {} : { diff }) };
+  if (diff === undefined || diff.summary.changes === 0) return result;
   if (o.dryRun) return { ...result, outcome: 'dry-run' };
 
   const localHead = await git.commitOf(`refs/heads/${o.branch}`);
