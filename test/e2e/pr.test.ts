@@ -4,7 +4,7 @@
 // over the same traffic makes no commit and no API write, and GitHub's refusals exit 10 with
 // what to do.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ztmap, tempDir } from '../support/cli.js';
 import { git, GIT_ENV, repoWith, show, treeFiles } from '../support/git-repo.js';
@@ -148,6 +148,27 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
       const denyAll = show(repo, 'policy-bot', 'k8s/security/networkpolicy-ztmap-default-deny.yml')!;
       assert.deepEqual([...denyAll.matchAll(/^  namespace: (\S+)$/gm)].map((m) => m[1]), ['default', 'legacy']);
       assert.equal(git(repo, 'log', '-1', '--format=%an <%ae>', 'policy-bot').trim(), 'Policy Bot <bot@example.com>');
+    });
+  });
+
+  describe('a repository whose own policies already decide every request as proposed', () => {
+    let r: ReturnType<typeof pr>;
+    let repo: string;
+    before(() => {
+      // The team's copies of day 1's proposal, under their own names: the same policies in other words.
+      const files: Record<string, string> = {};
+      for (const f of readdirSync(day1, { recursive: true, encoding: 'utf8' }).filter((x) => x.endsWith('.yaml'))) {
+        files[`policies/team/${f.replace(/\//g, '-')}`] = readFileSync(join(day1, f), 'utf8').replace(/name: ztmap-/g, 'name: team-').replace(/^ {4}ztmap\.io\/generated-by: .*\n/m, '');
+      }
+      ({ repo } = repoWith(files));
+      r = pr(['--repo', repo, '--proposal', day1, '-i', INVENTORY]);
+    });
+
+    it('has nothing to propose: the manifests differ in text, not in what they decide', () => {
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /nothing to propose: 25 manifests differ in text, but main's policies decide every one of \d+ requests replayed as the proposal does/);
+      assert.equal(r.stdout, '');
+      assert.equal(git(repo, 'branch', '--list', BRANCH), '');
     });
   });
 
