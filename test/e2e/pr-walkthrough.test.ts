@@ -2,7 +2,7 @@
 // `npx ztmap` being the built binary): first proposal, approval, new traffic, drift report,
 // second pull request, removal pull request. What each step says it does is checked here.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, GIT_ENV } from '../support/git-repo.js';
@@ -19,12 +19,16 @@ describe('docs/review.md walk-through, run as written @e2e', () => {
   let stdout: string;
   let stderr: string;
   let W: string;
+  let again: SpawnSyncReturns<string>;
   const file = (name: string) => readFileSync(join(W, name), 'utf8');
-  before(() => {
+  before(function () {
+    // Spawns ztmap and git several times: minutes on a busy machine.
+    this.timeout(360_000);
     const script = ['set -euo pipefail', ...blocks, 'echo "W=$W"'].join('\n').replaceAll('npx ztmap', 'node "$ZTMAP_BIN"');
     const r = spawnSync('bash', ['-c', script], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', ...GIT_ENV, ZTMAP_BIN: BIN }, encoding: 'utf8', timeout: 300_000 });
     ({ status, stdout, stderr } = r);
     W = /^W=(.*)$/m.exec(stdout)?.[1] ?? '';
+    again = spawnSync('node', [BIN, 'pr', '--repo', join(W, 'gitops'), '--proposal', join(W, 'day2', 'policies'), '--push', 'origin', '--author', 'Policy Bot <bot@example.com>'], { env: { PATH: process.env['PATH'] ?? '', ...GIT_ENV }, encoding: 'utf8', timeout: 120_000 });
   });
 
   it('runs every step', () => {
@@ -68,7 +72,6 @@ describe('docs/review.md walk-through, run as written @e2e', () => {
 
   it('approvals reached the remote, and a run without new traffic adds nothing', () => {
     assert.equal(git(join(W, 'remote.git'), 'rev-list', '--count', 'main').trim(), '3');
-    const again = spawnSync('node', [BIN, 'pr', '--repo', join(W, 'gitops'), '--proposal', join(W, 'day2', 'policies'), '--push', 'origin', '--author', 'Policy Bot <bot@example.com>'], { env: { PATH: process.env['PATH'] ?? '', ...GIT_ENV }, encoding: 'utf8' });
     assert.equal(again.status, 0, again.stderr);
     assert.match(again.stderr, /already holds this proposal/);
   });

@@ -45,7 +45,9 @@ spec:
 describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e', () => {
   let day1: string;
   let both: string;
-  before(() => {
+  before(function () {
+    // Spawns ztmap and git several times: minutes on a busy machine.
+    this.timeout(240_000);
     day1 = proposal(join(FIXTURES, 'bookinfo', 'logs'));
     both = proposal(join(FIXTURES, 'bookinfo', 'logs'), join(FIXTURES, 'bookinfo-day2', 'logs'));
   });
@@ -56,11 +58,22 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
     let first: ReturnType<typeof pr>;
     let second: ReturnType<typeof pr>;
     let headAfterFirst: string;
-    before(() => {
+    let twin: { repo: string; remote: string };
+    let inTwin: ReturnType<typeof pr>;
+    let afterMerge: ReturnType<typeof pr>;
+    let mainBefore: string;
+    before(function () {
+    // Spawns ztmap and git several times: minutes on a busy machine.
+    this.timeout(240_000);
       ({ repo, remote } = repoWith({ 'policies/default/team-allow-ingress.yaml': TEAM_POLICY, 'policies/kustomization.yaml': 'resources: []\n', 'apps/web.yaml': 'kind: Deployment\n' }));
       first = pr(['--repo', repo, '--proposal', day1, '--push', 'origin']);
       headAfterFirst = remoteHead(remote);
       second = pr(['--repo', repo, '--proposal', day1, '--push', 'origin']);
+      twin = repoWith({ 'policies/default/team-allow-ingress.yaml': TEAM_POLICY, 'policies/kustomization.yaml': 'resources: []\n', 'apps/web.yaml': 'kind: Deployment\n' });
+      inTwin = pr(['--repo', twin.repo, '--proposal', day1]);
+      mainBefore = git(repo, 'rev-parse', 'main').trim();
+      git(repo, 'merge', '--quiet', '--ff-only', BRANCH);
+      afterMerge = pr(['--repo', repo, '--proposal', day1, '--push', 'origin']);
     });
 
     it('writes each manifest as {namespace}/{name}.yaml, pushes the branch, and prints the body', () => {
@@ -82,13 +95,12 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
       for (const f of ['README.md', 'policies/default/team-allow-ingress.yaml', 'policies/kustomization.yaml', 'apps/web.yaml']) assert.equal(show(remote, BRANCH, f), show(repo, 'main', f), f);
       assert.equal(git(repo, 'status', '--porcelain'), '');
       assert.equal(git(repo, 'rev-parse', '--abbrev-ref', 'HEAD').trim(), 'main');
-      assert.equal(git(repo, 'rev-parse', `${BRANCH}^`).trim(), git(repo, 'rev-parse', 'main').trim());
+      assert.equal(git(repo, 'rev-parse', `${BRANCH}^`).trim(), mainBefore);
       assert.match(git(repo, 'log', '-1', '--format=%an <%ae>%n%s', BRANCH), /^Policy Owner <owner@example.com>\nztmap: least-privilege policies from traffic observed 2026-11-24 \.\. 2026-11-24 \(25 added, 0 changed, 0 removed\)/);
     });
 
     it('the same inputs give the same tree in another clone', () => {
-      const twin = repoWith({ 'policies/default/team-allow-ingress.yaml': TEAM_POLICY, 'policies/kustomization.yaml': 'resources: []\n', 'apps/web.yaml': 'kind: Deployment\n' });
-      const r = pr(['--repo', twin.repo, '--proposal', day1]);
+      const r = inTwin;
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout, first.stdout);
       assert.equal(git(twin.repo, 'rev-parse', `${BRANCH}^{tree}`), git(remote, 'rev-parse', `${BRANCH}^{tree}`));
@@ -103,8 +115,7 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
     });
 
     it('after the branch is merged, the same proposal has nothing to propose', () => {
-      git(repo, 'merge', '--quiet', '--ff-only', BRANCH);
-      const r = pr(['--repo', repo, '--proposal', day1, '--push', 'origin']);
+      const r = afterMerge;
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stderr, /nothing to propose/);
       assert.equal(r.stdout, '');
@@ -115,7 +126,9 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
     let repo: string;
     let r: ReturnType<typeof pr>;
     const other = 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n    name: team-np\n    namespace: legacy\nspec:\n    podSelector: {}\n';
-    before(() => {
+    before(function () {
+    // Spawns ztmap and git several times: minutes on a busy machine.
+    this.timeout(240_000);
       ({ repo } = repoWith({ 'policies/default.yaml': `${TEAM_POLICY}---\n${TEAM_POLICY.replace('team-allow-ingress', 'team-allow-other')}`, 'policies/legacy.yaml': other }));
       r = pr(['--repo', repo, '--proposal', day1]);
     });
@@ -135,7 +148,9 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
   describe('a flat directory of .yml files, elsewhere in the repository', () => {
     let repo: string;
     let r: ReturnType<typeof pr>;
-    before(() => {
+    before(function () {
+    // Spawns ztmap and git several times: minutes on a busy machine.
+    this.timeout(240_000);
       ({ repo } = repoWith({ 'k8s/security/authorizationpolicy-team-allow-ingress.yml': TEAM_POLICY }));
       r = pr(['--repo', repo, '--proposal', day1, '--policies-path', 'k8s/security/', '--branch', 'policy-bot', '--author', 'Policy Bot <bot@example.com>']);
     });
@@ -154,7 +169,9 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
   describe('a repository whose own policies already decide every request as proposed', () => {
     let r: ReturnType<typeof pr>;
     let repo: string;
-    before(() => {
+    before(function () {
+    // Spawns ztmap and git several times: minutes on a busy machine.
+    this.timeout(240_000);
       // The team's copies of day 1's proposal, under their own names: the same policies in other words.
       const files: Record<string, string> = {};
       for (const f of readdirSync(day1, { recursive: true, encoding: 'utf8' }).filter((x) => x.endsWith('.yaml'))) {
@@ -179,7 +196,9 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
     let notRepo: ReturnType<typeof pr>;
     let help: ReturnType<typeof pr>;
     let dryRun: ReturnType<typeof pr>;
-    before(() => {
+    before(function () {
+    // Spawns ztmap and git several times: minutes on a busy machine.
+    this.timeout(240_000);
       ({ repo } = repoWith({}));
       dryRun = pr(['--repo', repo, '--proposal', day1, '--dry-run']);
       writeFileSync(join(repo, 'README.md'), 'edited\n');
@@ -220,7 +239,8 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
     const gheRequests: string[] = [];
     const args = (p: string) => ['pr', '--repo', repo, '--proposal', p, '--push', 'origin', '--github-repo', 'acme/gitops', '--api-url', api.url];
     const env = { ...GIT_ENV, GITHUB_TOKEN: TOKEN };
-    before(async () => {
+    before(async function () {
+    this.timeout(240_000);
       api = await GitHubApiDouble.start({ token: TOKEN, repositories: ['acme/gitops'] });
       ({ repo, remote } = repoWith({ 'policies/default/team-allow-ingress.yaml': TEAM_POLICY }));
       const step = async (name: string, p: string, o: { env?: Record<string, string> } = {}) => {

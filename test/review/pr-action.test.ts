@@ -30,7 +30,9 @@ const workflowText = /### In GitHub Actions[\s\S]*?```yaml\n([\s\S]*?)```/.exec(
 
 describe('action.yml and the documented workflow', () => {
   const help: Record<string, string> = {};
-  before(() => {
+  before(function () {
+    // Spawns ztmap and git several times: minutes on a busy machine.
+    this.timeout(60_000);
     for (const c of ['observe', 'propose', 'pr']) {
       const r = ztmap([c, '--help']);
       assert.equal(r.status, 0, r.stderr);
