@@ -340,8 +340,7 @@ Exit codes: 0 stopped (SIGTERM/SIGINT, or --until-idle) after its last commit, 2
       .option('-g, --group <id>', 'consumer group of the materializer (one member: it reads every partition)', MATERIALIZE_DEFAULTS.group)
       .option('--aggregate-topic <name>', 'the topic consume publishes to', CONSUME_DEFAULTS.aggregateTopic)
       .option('--interval <seconds>', 'seconds between checkpoints', positiveInt, MATERIALIZE_DEFAULTS.intervalSeconds)
-      .option('--join-wait <seconds>', 'how long, in span time, a span waits for its partner', positiveInt, MATERIALIZE_DEFAULTS.joinWaitSeconds)
-      .option('--max-pending <spans>', 'most spans waiting for their partner at once', positiveInt, MATERIALIZE_DEFAULTS.maxPending)
+      .option('--max-pending <spans>', 'most spans waiting for their partner at once; past it the oldest counts alone (they wait with no clock: docs/kafka.md)', positiveInt, MATERIALIZE_DEFAULTS.maxPending)
       .option('--max-external-endpoints <n>', 'world/unknown endpoints kept per workload and port (as observe)', nonNegativeInt, DEFAULT_MAX_EXTERNAL_ENDPOINTS)
       .option('--until-idle <seconds>', 'stop after this many seconds with nothing to read; by default run until SIGTERM/SIGINT', positiveInt)
       .option('--flush-on-stop', 'on stop, count the spans still waiting for their partner alone instead of keeping them for a restart')
@@ -356,7 +355,7 @@ Examples:
 
 Exit codes: 0 stopped after its last checkpoint, 2 bad usage, unreachable cluster, or an --out holding another graph, 1 internal error.`,
     )
-    .action(async (flags: Omit<KafkaFlags, 'config'> & { kafkaConfig?: string; inventory: string[]; out: string; group: string; aggregateTopic: string; interval: number; joinWait: number; maxPending: number; maxExternalEndpoints: number; untilIdle?: number; flushOnStop?: boolean; quiet?: boolean }) => {
+    .action(async (flags: Omit<KafkaFlags, 'config'> & { kafkaConfig?: string; inventory: string[]; out: string; group: string; aggregateTopic: string; interval: number; maxPending: number; maxExternalEndpoints: number; untilIdle?: number; flushOnStop?: boolean; quiet?: boolean }) => {
       const last = await materialize({
         kafka: kafkaSettings(kafkaFlags(flags), process.env, 'ztmap-materialize'),
         group: flags.group,
@@ -364,12 +363,13 @@ Exit codes: 0 stopped after its last checkpoint, 2 bad usage, unreachable cluste
         inventory: flags.inventory,
         out: flags.out,
         intervalSeconds: flags.interval,
-        joinWaitSeconds: flags.joinWait,
         maxPending: flags.maxPending,
         maxExternalEndpoints: flags.maxExternalEndpoints,
         ...(flags.untilIdle === undefined ? {} : { untilIdleSeconds: flags.untilIdle }),
         ...(flags.flushOnStop === true ? { flushOnStop: true } : {}),
         log: (line) => process.stderr.write(line),
+        // Tests only (as ZTMAP_TEST_KILL_AFTER_WRITES): a pause after each aggregate record.
+        ...(process.env['ZTMAP_TEST_MATERIALIZE_PAUSE_MS'] === undefined ? {} : { pauseAfterRecordMs: Number(process.env['ZTMAP_TEST_MATERIALIZE_PAUSE_MS']) }),
         ...(flags.quiet === true ? {} : { onCheckpoint: (s) => process.stderr.write(`materialize: checkpoint ${s.checkpoints}: ${s.partials} partials, ${s.input.records} records, ${s.graph.edges} edges\n`) }),
       });
       process.stderr.write(`materialize: stopped; wrote ${printable(join(flags.out, 'graph.json'))} (${last.graph.edges} edges from ${last.partials} partials, ${last.input.records} records, ${last.input.deadLetters} dead letters)\n`);

@@ -34,8 +34,25 @@ export async function readPendingSpans(file: string, command: string): Promise<S
   return doc.spans as Span[];
 }
 
+const KINDS = new Set(['unspecified', 'internal', 'server', 'client', 'producer', 'consumer']);
+const STATUSES = new Set(['unset', 'ok', 'error']);
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isId = (v: unknown) => typeof v === 'string' && v.length <= 64;
+const isAttributes = (v: unknown) => isObj(v) && Object.values(v).every((x) => typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x)));
+const isEndpoint = (v: unknown) => v === undefined || (isObj(v) && (v['serviceName'] === undefined || typeof v['serviceName'] === 'string') && (v['ip'] === undefined || typeof v['ip'] === 'string') && (v['port'] === undefined || Number.isInteger(v['port'])));
+
+/**
+ * A span as ztmap wrote it into a checkpoint or a partial aggregate, checked field by field: both
+ * are input (a damaged file, a record someone else wrote to the aggregate topic), and the joiner
+ * must not meet a span it cannot read.
+ */
 export function isSpanLike(v: unknown): boolean {
-  if (typeof v !== 'object' || v === null) return false;
-  const s = v as Record<string, unknown>;
-  return typeof s['traceId'] === 'string' && typeof s['spanId'] === 'string' && typeof s['kind'] === 'string' && typeof s['start'] === 'number' && typeof s['resource'] === 'object' && typeof s['attributes'] === 'object';
+  if (!isObj(v)) return false;
+  return (
+    isId(v['traceId']) && isId(v['spanId']) && (v['parentSpanId'] === undefined || isId(v['parentSpanId'])) &&
+    typeof v['name'] === 'string' && KINDS.has(v['kind'] as string) && typeof v['start'] === 'number' && Number.isFinite(v['start']) &&
+    (v['end'] === undefined || (typeof v['end'] === 'number' && Number.isFinite(v['end']))) &&
+    isAttributes(v['resource']) && isAttributes(v['attributes']) && STATUSES.has(v['status'] as string) &&
+    (v['shared'] === undefined || typeof v['shared'] === 'boolean') && isEndpoint(v['local']) && isEndpoint(v['remote']) && isObj(v['location'])
+  );
 }

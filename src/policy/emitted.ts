@@ -22,8 +22,32 @@ export interface EmitResult {
   findings: Finding[];
 }
 
-// Times come from graph.json, checked to fall in 2000–2099, so the ISO form has a four-digit year.
-const iso = (ms: number | null) => (ms === null ? '?' : `${new Date(ms).toISOString().slice(0, 19)}Z`);
+const iso = (ms: number | null) => (ms === null ? '?' : isoSecond(ms));
+
+const two = (n: number) => (n < 10 ? '0' + n : String(n));
+
+/**
+ * `new Date(ms).toISOString()` to the second (`2026-11-24T09:30:00Z`), by arithmetic: a
+ * proposal writes two per rule and evidence line, and the Date builtin made that 0.2 s of
+ * `propose` at 5,000 workloads. Days to a civil date as in H. Hinnant's `civil_from_days`
+ * (proleptic Gregorian, as Date). Times come from graph.json, checked to fall in 2000–2099,
+ * so the year has four digits.
+ */
+export function isoSecond(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  const days = Math.floor(seconds / 86_400);
+  const inDay = seconds - days * 86_400;
+  const z = days + 719_468; // days since 0000-03-01
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const mp = Math.floor((5 * dayOfYear + 2) / 153); // March = 0
+  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  return `${year}-${two(month)}-${two(day)}T${two(Math.floor(inDay / 3600))}:${two(Math.floor(inDay / 60) % 60)}:${two(inDay % 60)}Z`;
+}
 
 /** Which sources saw the traffic and what each counted: `access-log 120 = istio-metrics 118` (fusion keeps the largest). */
 function sourcesText(e: AccessRule['evidence']): string {
@@ -32,8 +56,22 @@ function sourcesText(e: AccessRule['evidence']): string {
   return `${e.decoders.join('+')}${counted}`;
 }
 
-/** One line of evidence: the other end (the source, or for egress the destination), how much, when, how sure. */
+const linesFrom = new WeakMap<AccessRule, string>();
+const linesTo = new WeakMap<AccessRule, string>();
+
+/**
+ * One line of evidence: the other end (the source, or for egress the destination), how much,
+ * when, how sure. Made once per rule and side: the AuthorizationPolicy and the NetworkPolicy
+ * of a destination write the same line.
+ */
 export function evidenceLine(r: AccessRule, side: 'from' | 'to' = 'from'): string {
+  const memo = side === 'from' ? linesFrom : linesTo;
+  let line = memo.get(r);
+  if (line === undefined) memo.set(r, (line = evidenceLineOf(r, side)));
+  return line;
+}
+
+function evidenceLineOf(r: AccessRule, side: 'from' | 'to'): string {
   const e = r.evidence;
   const mtls = e.mutual + e.plaintext === 0 ? 'mTLS not observed' : `${e.mutual} mTLS / ${e.plaintext} plaintext`;
   const peer = side === 'from' ? `${r.from.key} -> :${r.port}/${r.protocol}` : `-> ${r.to.key}:${r.port}/${r.protocol}`;

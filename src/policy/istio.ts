@@ -21,7 +21,7 @@ import { istioPath, rulesBy } from '../rules/access-rule.js';
 import type { Finding } from '../rules/finding.js';
 import { breadthLines, evidenceLine, windowLine, workloadNamePart, type EmitResult, type Emitted } from './emitted.js';
 import { checkLabels, checkNamespace, checkSubdomain, invalidNamespace, InvalidNameError, objectName, type Manifest } from './manifest.js';
-import { podsIn, selectorFor } from './selector.js';
+import { podsIn, selectorFor, workloadsIn } from './selector.js';
 
 export interface IstioOptions {
   /** SPIFFE trust domain of principals (`cluster.local` by default). */
@@ -307,7 +307,7 @@ export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
     const nsManifests: Emitted[] = [];
     const behindWaypoint: string[] = [];
     probeBlockers(rs, ns, findings);
-    for (const w of rs.cluster.workloads.filter((x) => x.namespace === ns)) {
+    for (const w of workloadsIn(rs.cluster.workloads, ns)) {
       const rules = inbound.get(w.key) ?? [];
       if (w.dataplane === 'none') {
         if (rules.length > 0) {
@@ -349,7 +349,7 @@ export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
     // Every managed namespace with sidecars (or ambient pods) gets the deny-all, also one that
     // only sends: its workloads were never observed receiving, so least privilege is to
     // receive nothing. ztunnel enforces `spec: {}` too (an ALLOW policy with no rule).
-    const meshed = rs.cluster.workloads.filter((w) => w.namespace === ns && w.dataplane !== 'none');
+    const meshed = workloadsIn(rs.cluster.workloads, ns).filter((w) => w.dataplane !== 'none');
     if (meshed.length === 0) continue;
     const ambient = meshed.some((w) => w.dataplane === 'ambient');
     if (ambient && o.dryRun) {

@@ -2,9 +2,10 @@
 //   - per managed namespace a default deny of ingress and egress, with egress to the
 //     cluster's DNS (UDP and TCP 53, selectors from the DNS pods in the inventory) and,
 //     where sidecars run, to istiod (15012), since a default-deny egress breaks both;
-//   - per destination an ingress allow, per source an egress allow: a connection needs
-//     both. Peers are namespaceSelector (kubernetes.io/metadata.name) AND podSelector in
-//     one element; ports are target ports;
+//   - per workload one allow: ingress from the sources observed reaching it, egress to the
+//     destinations it reached (a connection needs both ends' allows). Peers are
+//     namespaceSelector (kubernetes.io/metadata.name) AND podSelector in one element;
+//     ports are target ports;
 //   - external destinations as /32 ipBlocks of the addresses observed, flagged for review;
 //     unresolved sources cannot be selected and are reported;
 //   - ambient mode (istio.io, "Ambient and Kubernetes NetworkPolicy"): between two meshed
@@ -18,7 +19,7 @@ import { rulesBy, type AccessRule, type Peer, type PodFacts, type RuleSet, type 
 import type { Finding } from '../rules/finding.js';
 import { evidenceLine, windowLine, workloadNamePart, type EmitResult, type Emitted } from './emitted.js';
 import { checkLabels, checkNamespace, invalidNamespace, InvalidNameError, objectName, type Manifest } from './manifest.js';
-import { podsIn, selectorFor } from './selector.js';
+import { podsIn, selectorFor, workloadsIn } from './selector.js';
 
 export interface NetworkPolicyOptions {
   /** Add a temporary allow-all per workload, to switch enforcement on safely. */
@@ -50,10 +51,21 @@ function networkPolicy(name: string, namespace: string, spec: Record<string, unk
   return { apiVersion: API_VERSION, kind: 'NetworkPolicy', metadata: { name, namespace, annotations: { 'ztmap.io/generated-by': 'ztmap propose', ...extra } }, spec };
 }
 
-/** Selectors, memoized per workload: within its own namespace, which is a pod selector's scope. */
+/** Selectors and peer elements, memoized per workload: within its own namespace, which is a pod selector's scope. */
 class Selectors {
   private readonly _cache = new Map<string, Record<string, string> | string>();
+  private readonly _peers = new Map<string, NpPeer | string>();
   constructor(private readonly _workloads: WorkloadFacts[]) {}
+
+  /** The workload's peer element (one object, shared by every policy naming it), or why it cannot be selected. */
+  peer(w: WorkloadFacts): NpPeer | string {
+    let p = this._peers.get(w.key);
+    if (p === undefined) {
+      const sel = this.of(w);
+      this._peers.set(w.key, (p = typeof sel === 'string' ? sel : workloadPeer(w, sel)));
+    }
+    return p;
+  }
 
   of(w: WorkloadFacts): Record<string, string> | string {
     let s = this._cache.get(w.key);
@@ -81,12 +93,21 @@ function ipBlocks(p: Peer): NpPeer[] {
   return [...p.ips].sort(compare).map((ip) => ({ ipBlock: { cidr: ip.includes(':') ? `${ip}/128` : `${ip}/32` } }));
 }
 
+const peerKeys = new WeakMap<NpPeer, string>();
+
+/** A peer element's JSON, the key peers are grouped and ordered by: made once per (shared) element. */
+function peerKey(peer: NpPeer): string {
+  let k = peerKeys.get(peer);
+  if (k === undefined) peerKeys.set(peer, (k = JSON.stringify(peer)));
+  return k;
+}
+
 /** Rules with identical port lists share one NetworkPolicy rule (peers ORed). */
 function groupByPorts(entries: { peers: NpPeer[]; port: number; rule: AccessRule }[]): { peers: NpPeer[]; ports: NpPort[]; rules: AccessRule[] }[] {
   const byPeer = new Map<string, { peer: NpPeer; ports: Set<number>; rules: AccessRule[] }>();
   for (const e of entries) {
     for (const peer of e.peers) {
-      const k = JSON.stringify(peer);
+      const k = peerKey(peer);
       const g = byPeer.get(k) ?? { peer, ports: new Set<number>(), rules: [] };
       g.ports.add(e.port);
       if (!g.rules.includes(e.rule)) g.rules.push(e.rule);
@@ -123,12 +144,12 @@ function dnsPorts(pods: PodFacts[]): NpPort[] {
 function peersTo(ws: WorkloadFacts[], selectors: Selectors, findings: Finding[], what: string, subject: string): NpPeer[] | undefined {
   const peers: NpPeer[] = [];
   for (const w of ws) {
-    const sel = selectors.of(w);
-    if (typeof sel === 'string') {
-      findings.push({ severity: 'error', target: 'networkpolicy', subject, message: `no egress to ${what} for ${subject}: ${sel}` });
+    const peer = selectors.peer(w);
+    if (typeof peer === 'string') {
+      findings.push({ severity: 'error', target: 'networkpolicy', subject, message: `no egress to ${what} for ${subject}: ${peer}` });
       return undefined;
     }
-    peers.push(workloadPeer(w, sel));
+    peers.push(peer);
   }
   return peers.length > 0 ? peers : undefined;
 }
@@ -147,7 +168,7 @@ export function networkPolicies(rs: RuleSet, o: NetworkPolicyOptions): EmitResul
       findings.push(invalid);
       continue;
     }
-    const nsWorkloads = rs.cluster.workloads.filter((w) => w.namespace === ns);
+    const nsWorkloads = workloadsIn(rs.cluster.workloads, ns);
     const out: Emitted[] = [];
 
     // DNS first: without it a default-deny egress would break every lookup.
@@ -211,13 +232,11 @@ export function networkPolicies(rs: RuleSet, o: NetworkPolicyOptions): EmitResul
         continue;
       }
       const name = workloadNamePart(w, rs.cluster.workloads);
-      const ingress = sidePolicy('Ingress', w, sel, name, ingressEntries(w, inbound, byKey, selectors, findings), rs);
-      if (ingress !== undefined) out.push(ingress);
+      const ingress = ingressEntries(w, inbound, byKey, selectors, findings);
       // Without DNS there is no egress default deny (above), so no egress allows either.
-      if (dnsPeers !== undefined) {
-        const egress = sidePolicy('Egress', w, sel, name, egressEntries(w, outbound, byKey, selectors, findings), rs);
-        if (egress !== undefined) out.push(egress);
-      }
+      const egress = dnsPeers === undefined ? [] : egressEntries(w, outbound, byKey, selectors, findings);
+      const allow = workloadPolicy(w, sel, name, ingress, egress, rs);
+      if (allow !== undefined) out.push(allow);
       if (o.firstApply) {
         out.push({
           manifest: networkPolicy(objectName('temporary-allow-all', workloadNamePart(w, rs.cluster.workloads)), ns, { podSelector: { matchLabels: sel }, policyTypes: ['Ingress', 'Egress'], ingress: [{}], egress: [{}] }, { 'ztmap.io/temporary': 'true' }),
@@ -241,9 +260,7 @@ interface Entry {
 /** The peer element for the workload at one end of a rule, or why it cannot be selected. */
 function workloadPeerOf(p: Peer, byKey: Map<string, WorkloadFacts>, selectors: Selectors): NpPeer | string {
   const w = byKey.get(p.key);
-  if (w === undefined) return `${p.key} is not in the inventory`;
-  const sel = selectors.of(w);
-  return typeof sel === 'string' ? sel : workloadPeer(w, sel);
+  return w === undefined ? `${p.key} is not in the inventory` : selectors.peer(w);
 }
 
 /** Observed traffic of `w` that this emitter cannot allow. */
@@ -317,22 +334,29 @@ function egressEntries(w: WorkloadFacts, rules: AccessRule[], byKey: Map<string,
   return entries;
 }
 
-/** The Ingress or Egress policy of one workload, its rules' evidence as comments naming the other end. */
-function sidePolicy(direction: 'Ingress' | 'Egress', w: WorkloadFacts, sel: Record<string, string>, name: string, entries: Entry[], rs: RuleSet): Emitted | undefined {
-  if (entries.length === 0) return undefined;
-  const groups = groupByPorts(entries);
-  const ingress = direction === 'Ingress';
-  const field = ingress ? 'ingress' : 'egress';
+/**
+ * The allows of one workload: its sources (ingress) and its destinations (egress) in one
+ * NetworkPolicy, as Kubernetes' own examples write a workload's policy; a direction with
+ * nothing observed is left out of policyTypes (the namespace's default deny isolates it).
+ * The evidence of each rule is a comment naming the other end.
+ */
+function workloadPolicy(w: WorkloadFacts, sel: Record<string, string>, name: string, ingressEntries: Entry[], egressEntries: Entry[], rs: RuleSet): Emitted | undefined {
+  if (ingressEntries.length + egressEntries.length === 0) return undefined;
+  const ingress = ingressEntries.length === 0 ? [] : groupByPorts(ingressEntries);
+  const egress = egressEntries.length === 0 ? [] : groupByPorts(egressEntries);
+  const spec: Record<string, unknown> = { podSelector: { matchLabels: sel }, policyTypes: [...(ingress.length > 0 ? ['Ingress'] : []), ...(egress.length > 0 ? ['Egress'] : [])] };
+  if (ingress.length > 0) spec['ingress'] = ingress.map((g) => ({ from: g.peers, ports: g.ports }));
+  if (egress.length > 0) spec['egress'] = egress.map((g) => ({ to: g.peers, ports: g.ports }));
   return {
-    manifest: networkPolicy(objectName(field, name), w.namespace, {
-      podSelector: { matchLabels: sel },
-      policyTypes: [direction],
-      [field]: groups.map((g) => (ingress ? { from: g.peers, ports: g.ports } : { to: g.peers, ports: g.ports })),
-    }),
+    manifest: networkPolicy(objectName('workload', name), w.namespace, spec),
     header: [
-      ingress ? `Ingress to ${w.key}: the sources observed reaching it, ${windowLine(rs)}.` : `Egress from ${w.key}: the destinations it was observed reaching, ${windowLine(rs)}.`,
-      ...(groups.some((g) => g.ports.some((p) => p.port === HBONE_PORT)) ? [`Port ${HBONE_PORT} is Istio's HBONE tunnel: ambient mode carries the observed connections to it.`] : []),
+      ...(ingress.length > 0 ? [`Ingress to ${w.key}: the sources observed reaching it, ${windowLine(rs)}.`] : []),
+      ...(egress.length > 0 ? [`Egress from ${w.key}: the destinations it was observed reaching, ${windowLine(rs)}.`] : []),
+      ...([...ingress, ...egress].some((g) => g.ports.some((p) => p.port === HBONE_PORT)) ? [`Port ${HBONE_PORT} is Istio's HBONE tunnel: ambient mode carries the observed connections to it.`] : []),
     ],
-    comments: groups.map((g, i) => ({ path: ['spec', field, i], text: g.rules.map((r) => evidenceLine(r, ingress ? 'from' : 'to')).join('\n') })),
+    comments: [
+      ...ingress.map((g, i) => ({ path: ['spec', 'ingress', i], text: g.rules.map((r) => evidenceLine(r, 'from')).join('\n') })),
+      ...egress.map((g, i) => ({ path: ['spec', 'egress', i], text: g.rules.map((r) => evidenceLine(r, 'to')).join('\n') })),
+    ],
   };
 }

@@ -45,7 +45,44 @@ export function selectorFor(w: WorkloadFacts, scope: readonly { workload: string
   return { ok: true, matchLabels: Object.fromEntries(Object.entries(sel).sort(([a], [b]) => compare(a, b))) };
 }
 
-/** The pods a namespaced selector can reach: every pod of the namespace, with its workload. */
-export function podsIn(workloads: readonly WorkloadFacts[], namespace?: string): { workload: string; pod: PodFacts }[] {
-  return workloads.filter((w) => namespace === undefined || w.namespace === namespace).flatMap((w) => w.pods.map((pod) => ({ workload: w.key, pod })));
+type Scope = readonly { workload: string; pod: PodFacts }[];
+const scopes = new WeakMap<readonly WorkloadFacts[], ReadonlyMap<string | undefined, Scope>>();
+
+/**
+ * The pods a namespaced selector can reach: every pod of the namespace, with its workload.
+ * Memoized per workload list and namespace: each workload's selector is checked against its
+ * namespace's pods, and filtering every workload of the mesh for each was 0.2 s at 5,000.
+ */
+export function podsIn(workloads: readonly WorkloadFacts[], namespace?: string): Scope {
+  let byNamespace = scopes.get(workloads);
+  if (byNamespace === undefined) {
+    const index = new Map<string | undefined, { workload: string; pod: PodFacts }[]>([[undefined, []]]);
+    for (const w of workloads) {
+      let scope = index.get(w.namespace);
+      if (scope === undefined) index.set(w.namespace, (scope = []));
+      for (const pod of w.pods) {
+        scope.push({ workload: w.key, pod });
+        index.get(undefined)!.push({ workload: w.key, pod });
+      }
+    }
+    scopes.set(workloads, (byNamespace = index));
+  }
+  return byNamespace.get(namespace) ?? [];
+}
+
+const byNamespace = new WeakMap<readonly WorkloadFacts[], ReadonlyMap<string, readonly WorkloadFacts[]>>();
+
+/** The workloads of one namespace, in list order: indexed once per list, not filtered from the whole mesh per namespace. */
+export function workloadsIn(workloads: readonly WorkloadFacts[], namespace: string): readonly WorkloadFacts[] {
+  let index = byNamespace.get(workloads);
+  if (index === undefined) {
+    const m = new Map<string, WorkloadFacts[]>();
+    for (const w of workloads) {
+      const list = m.get(w.namespace);
+      if (list === undefined) m.set(w.namespace, [w]);
+      else list.push(w);
+    }
+    byNamespace.set(workloads, (index = m));
+  }
+  return index.get(namespace) ?? [];
 }

@@ -82,21 +82,76 @@ function libraryToken(v: Scalar, role: Role): string | null {
   const s = SAMPLES[role];
   const out = new YAML.Document(s.make(v), DOCUMENT_OPTIONS).toString(TO_STRING_OPTIONS);
   if (!out.startsWith(s.before) || !out.endsWith(s.after)) return null;
-  const token = out.slice(s.before.length, out.length - s.after.length);
-  return token === '' || token.includes('\n') ? null : token;
+  return tokenOrNull(out.slice(s.before.length, out.length - s.after.length));
 }
+
+const tokenOrNull = (token: string) => (token === '' || token.includes('\n') ? null : token);
+
+/**
+ * Many scalars in one role, in one small document (one line each, siblings under `a:`), as
+ * SAMPLES puts one: a Document costs about as much to set up as to write ten scalars, so the
+ * first pass over a large proposal fetches a manifest's new tokens together. With lineWidth 0
+ * nothing folds, and a line's token depends on its own scalar alone. A document not of exactly
+ * that shape (a scalar over several lines, a key written `? k`) is fetched one by one instead.
+ */
+const BATCHES: Record<Role, { make: (vs: Scalar[]) => unknown; before: string; line: (i: number) => [string, string] }> = {
+  key: { make: (vs) => ({ a: Object.fromEntries(vs.map((v) => [String(v), 0])) }), before: 'a:\n', line: () => ['  ', ': 0'] },
+  value: { make: (vs) => ({ a: Object.fromEntries(vs.map((v, i) => [`b${i}`, v])) }), before: 'a:\n', line: (i) => [`  b${i}: `, ''] },
+  item: { make: (vs) => ({ a: { b: vs } }), before: 'a:\n  b:\n', line: () => ['    - ', ''] },
+};
+
+function libraryTokens(vs: Scalar[], role: Role): (string | null)[] {
+  const b = BATCHES[role];
+  // An object lists integer-like keys first, whatever their order of insertion: the keys' lines
+  // come in the order the library reads them, Object.keys of the object made.
+  const order = role === 'key' ? Object.keys((b.make(vs) as { a: object }).a) : vs;
+  const out = new YAML.Document(b.make(order as Scalar[]), DOCUMENT_OPTIONS).toString(TO_STRING_OPTIONS);
+  const lines = out.startsWith(b.before) && out.endsWith('\n') ? out.slice(b.before.length, -1).split('\n') : [];
+  const tokens = new Map<Scalar, string | null>();
+  for (let i = 0; i < order.length && lines.length === order.length; i++) {
+    const [before, after] = b.line(i);
+    const l = lines[i]!;
+    if (!l.startsWith(before) || !l.endsWith(after) || l.length < before.length + after.length) break;
+    tokens.set(order[i]!, tokenOrNull(l.slice(before.length, l.length - after.length)));
+  }
+  return tokens.size === vs.length ? vs.map((v) => tokens.get(role === 'key' ? String(v) : v)!) : vs.map((v) => libraryToken(v, role));
+}
+
+function remember(role: Role, v: Scalar, t: string | null): void {
+  const m = memo[role];
+  if (m.size >= MEMO_LIMIT) m.clear();
+  m.set(v, t);
+}
+
+/**
+ * Scalars whose token is not memoized yet, by role, while a manifest is written: a first
+ * attempt only gathers them (with empty tokens) and the manifest is written again once they
+ * are fetched together. Outside such an attempt (null) a miss is fetched on its own.
+ */
+let misses: Record<Role, Set<Scalar>> | null = null;
 
 function token(v: Scalar, role: Role): string {
   // The memo's keys compare by SameValueZero, which makes -0 and 0 one key; the library writes them apart.
   let t = Object.is(v, -0) ? libraryToken(v, role) : memo[role].get(v);
   if (t === undefined) {
-    const m = memo[role];
-    if (m.size >= MEMO_LIMIT) m.clear();
-    t = libraryToken(v, role);
-    m.set(v, t);
+    if (misses !== null) {
+      misses[role].add(v);
+      return '';
+    }
+    remember(role, v, (t = libraryToken(v, role)));
   }
   if (t === null) throw new Unsupported();
   return t;
+}
+
+/** Fetch the gathered misses, one library call per role. */
+function fetchMisses(found: Record<Role, Set<Scalar>>): void {
+  for (const role of ['key', 'value', 'item'] as const) {
+    const vs = [...found[role]];
+    if (vs.length === 0) continue;
+    const tokens = vs.length === 1 ? [libraryToken(vs[0]!, role)] : libraryTokens(vs, role);
+    vs.forEach((v, i) => remember(role, v, tokens[i]!));
+  }
 }
 
 /**
@@ -104,12 +159,14 @@ function token(v: Scalar, role: Role): string {
  * before each line, a line of one space written as `#` alone, every line at `indent`. printable
  * has escaped every line break, so each of `lines` is one line.
  */
-const commentBlock = (lines: string[], indent: string) =>
-  commentLines(lines)
-    .replace(/^(?!$)(?: $)?/gm, '#')
-    .split('\n')
-    .map((l) => (l === '' ? '\n' : indent + l + '\n'))
-    .join('');
+function commentBlock(lines: string[], indent: string): string {
+  let out = '';
+  for (const l of lines) {
+    const p = printable(l);
+    out += p === '' ? indent + '#\n' : indent + '# ' + p + '\n';
+  }
+  return out;
+}
 
 type Kind = 'scalar' | 'map' | 'seq';
 
@@ -118,14 +175,21 @@ function kindOf(v: unknown): Kind {
   if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return 'scalar';
   if (Array.isArray(v)) return 'seq';
   if (typeof v === 'object') {
-    const proto: unknown = Object.getPrototypeOf(v);
-    if ((proto === Object.prototype || proto === null) && !('toJSON' in v)) return 'map';
+    if (isPlainMap(v)) return 'map';
   }
   throw new Unsupported();
 }
 
-/** The entries the library keeps: it drops keys whose value is undefined. */
-const entriesOf = (o: object) => Object.entries(o).filter(([, v]) => v !== undefined);
+function isPlainMap(v: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(v);
+  return (proto === Object.prototype || proto === null) && !('toJSON' in v);
+}
+
+/** Whether the library writes `o` as a block map: it has a key the library keeps (it drops keys whose value is undefined). */
+function hasEntries(o: Record<string, unknown>): boolean {
+  for (const k of Object.keys(o)) if (o[k] !== undefined) return true;
+  return false;
+}
 
 /** Comments by the sequence they are in and the item's index. */
 type Comments = Map<unknown[], Map<number, string>>;
@@ -162,20 +226,22 @@ class Writer {
   private readonly seen = new Set<unknown[]>();
   constructor(private readonly comments: Comments) {}
 
-  /** A block map; its first line starts after `first` (a `- ` already written), the others at `indent`. */
-  map(entries: [string, unknown][], indent: string, first: string): void {
+  /** A block map with entries (hasEntries); its first line starts after `first` (a `- ` already written), the others at `indent`. */
+  map(o: Record<string, unknown>, indent: string, first: string): void {
     let lead = first;
-    for (const [k, v] of entries) {
+    // Keys by Object.keys, not Object.entries: no pair array per entry for the collector.
+    for (const k of Object.keys(o)) {
+      const v = o[k];
+      if (v === undefined) continue;
       this.out += lead + token(k, 'key') + ':';
       lead = indent;
       const kind = kindOf(v);
       if (kind === 'scalar') this.out += ' ' + token(v as Scalar, 'value') + '\n';
       else if (kind === 'map') {
-        const e = entriesOf(v as object);
-        if (e.length === 0) this.out += ' {}\n';
+        if (!hasEntries(v as Record<string, unknown>)) this.out += ' {}\n';
         else {
           this.out += '\n';
-          this.map(e, indent + '  ', indent + '  ');
+          this.map(v as Record<string, unknown>, indent + '  ', indent + '  ');
         }
       } else if ((v as unknown[]).length === 0) this.out += ' []\n';
       else {
@@ -202,9 +268,8 @@ class Writer {
       const kind = kindOf(v);
       if (kind === 'scalar') this.out += token(v as Scalar, 'item') + '\n';
       else if (kind === 'map') {
-        const e = entriesOf(v as object);
-        if (e.length === 0) this.out += '{}\n';
-        else this.map(e, indent + '  ', '');
+        if (!hasEntries(v as Record<string, unknown>)) this.out += '{}\n';
+        else this.map(v as Record<string, unknown>, indent + '  ', '');
       } else if ((v as unknown[]).length === 0) this.out += '[]\n';
       else this.seq(v as unknown[], indent + '  ', '', false);
     }
@@ -214,13 +279,27 @@ class Writer {
 export function manifestYaml(m: Manifest, header: string[] = [], comments: NodeComment[] = []): string {
   const root = ordered(m);
   try {
-    const w = new Writer(placeComments(root, comments));
-    // As the library writes a document's comment: its lines, then an empty line, then the body.
-    if (header.length > 0) w.out = commentBlock(header, '') + '\n';
-    w.map(entriesOf(root), '', '');
-    return w.out;
+    const found: Record<Role, Set<Scalar>> = { key: new Set(), value: new Set(), item: new Set() };
+    misses = found;
+    let out: string;
+    try {
+      out = write(root, header, comments);
+    } finally {
+      misses = null;
+    }
+    if (found.key.size + found.value.size + found.item.size === 0) return out;
+    fetchMisses(found);
+    return write(root, header, comments);
   } catch (e) {
     if (e instanceof Unsupported) return manifestYamlByDocument(m, header, comments);
     throw e;
   }
+}
+
+function write(root: Manifest, header: string[], comments: NodeComment[]): string {
+  const w = new Writer(placeComments(root, comments));
+  // As the library writes a document's comment: its lines, then an empty line, then the body.
+  if (header.length > 0) w.out = commentBlock(header, '') + '\n';
+  w.map(root as unknown as Record<string, unknown>, '', '');
+  return w.out;
 }

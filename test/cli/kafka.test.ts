@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { topicSpec } from '../../src/cli/commands/consume.js';
+import { partialRecords, topicSpec, transactionalIdOf } from '../../src/cli/commands/consume.js';
 import { decodePartial, encodePartial } from '../../src/cli/kafka/partial.js';
 import { ConfigError, InputError } from '../../src/errors.js';
+import { compare } from '../../src/flow/compare.js';
 import { GraphBuilder, mergeGraphs } from '../../src/graph/build.js';
 import { graphToJson } from '../../src/graph/json.js';
 import { kafkaSettings } from '../../src/sources/transports/kafka-settings.js';
@@ -59,6 +60,17 @@ describe('Kafka settings, topics and partial aggregates', () => {
     assert.throws(() => kafkaSettings({ brokers: 'a:1', saslMechanism: 'plain', saslUsername: 'u' }, {}, 'x'), /password/);
     assert.throws(() => kafkaSettings({ brokers: 'a:1', tlsCert: 'c.pem' }, {}, 'x'), /needs its key/);
     assert.throws(() => kafkaSettings({ config: join(dir, 'missing.yaml') }, {}, 'x'), InputError);
+    // A value of the wrong type in the file is the file's fault, said so, never a TypeError.
+    const wrongTypes: [string, string][] = [['brokers: 9092\n', 'brokers'], ['brokers: [a:1]\nsasl: {mechanism: 5}\n', 'sasl.mechanism'], ['brokers: [a:1]\ntls: {ca: [x]}\n', 'tls.ca'], ['brokers: [a:1]\nsasl: [plain]\n', 'sasl'], ['brokers: [a:1]\nssl: true\n', 'ssl']];
+    for (const [text, field] of wrongTypes) {
+      writeFileSync(file, text);
+      assert.throws(() => kafkaSettings({ config: file }, {}, 'x'), (e: Error) => e instanceof ConfigError && e.message.includes(field), text);
+    }
+  });
+
+  it('gives each (group, topic, partition) its own transactional id, whatever dots the names hold', () => {
+    assert.notEqual(transactionalIdOf('a.b', 'c', 0), transactionalIdOf('a', 'b.c', 0));
+    assert.notEqual(transactionalIdOf('g', 't', 1), transactionalIdOf('g', 't', 10));
   });
 
   it('reads --topic NAME=FORMAT, and the Collector exporter\'s default topic bare', () => {
@@ -82,6 +94,26 @@ describe('Kafka settings, topics and partial aggregates', () => {
     for (const bad of ['', 'not json\n{}', '{"format":"ztmap-partial","version":2}\n', JSON.stringify({ format: 'ztmap-partial', version: 1, ...meta, records: -1 }) + '\n' + graphToJson(g), JSON.stringify({ format: 'ztmap-partial', version: 1, ...meta }) + '\n{"format":"ztmap-graph"']) {
       assert.throws(() => decodePartial(Buffer.from(bad), 'topic a partition 0 offset 5'), (e: Error) => e instanceof InputError && e.message.includes('topic a partition 0 offset 5'));
     }
+  });
+
+  it('cuts a partial too large for one record into pieces that each fit and merge back to it (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1500, max: 20_000 }), (edges, spans, limit) => {
+        const b = new GraphBuilder({ source: 'access-log' });
+        for (let i = 0; i < edges; i++) b.add(resolvedFlow({ from: `w${i % 7}`, to: `v${i}`, port: 8000 + i, path: `/p/${i}` }));
+        const span = (i: number) => ({ traceId: `t${i}`, spanId: `s${i}`, name: '', kind: 'client' as const, start: i, resource: { 'service.name': `svc-${i}`.repeat(20) }, attributes: {}, status: 'unset' as const, location: { file: 'f' } });
+        const p = { ...meta, waitingSpans: Array.from({ length: spans }, (_, i) => span(i)), graph: b.toGraph() };
+        const records = partialRecords(p, limit);
+        const decoded = records.map((r, i) => decodePartial(r, `piece ${i}`));
+        for (const r of records) assert.ok(r.length <= limit || decoded.length === edges + spans, `a piece of ${r.length} bytes over ${limit}`);
+        assert.deepEqual(decoded.map((d) => d.piece), records.map((_, i) => i));
+        assert.ok(decoded.every((d) => d.pieces === records.length));
+        assert.equal(graphToJson(decoded.map((d) => d.graph).reduce((x, y) => mergeGraphs(x, y))), graphToJson(p.graph));
+        assert.deepEqual(decoded.flatMap((d) => d.waitingSpans.map((s) => s.spanId)).sort(compare), p.waitingSpans.map((s) => s.spanId).sort(compare));
+        assert.equal(decoded.reduce((n, d) => n + d.records, 0), meta.records, 'the counts travel once');
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it('merges the partials of any split of the flows into the graph of all of them (property)', () => {

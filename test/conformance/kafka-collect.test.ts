@@ -211,6 +211,45 @@ suiteNeeding('ztmap consume and materialize on a real Kafka broker (issue 15)', 
     assert.doesNotMatch(badPassword.stderr() + noCa.stderr(), /s3cret|internal error/);
   });
 
+  it('publishes a partial larger than a record in pieces, and merges no partial twice: not a second group\'s, not one that is no partial', async () => {
+    await createTopics([['big', 1], ['agg7', 1]]);
+    const t0 = Date.UTC(2026, 10, 24, 10) * 1000;
+    // 40 requests of 200 client spans each, to hosts that are not traced: none joins in the
+    // chunk, so the chunk's partial carries all 8,000 spans (several MB) to the materializer.
+    const request = (r: number) =>
+      otlpProto(otlpRequest(Array.from({ length: 200 }, (_, i): SpanSpec => ({
+        traceId: (r * 1000 + i + 1).toString(16).padStart(32, '0'), spanId: (r * 1000 + i + 1).toString(16).padStart(16, '0'), name: 'GET', kind: 'client', startMicros: t0 + (r * 200 + i) * 1000, durationMicros: 10, service: 'web',
+        resource: { 'k8s.namespace.name': 'shop', 'k8s.deployment.name': 'web' },
+        attributes: { 'http.request.method': 'GET', 'url.full': `https://api${i % 5}.example.com/v1/items/${r}-${i}`, 'server.address': `api${i % 5}.example.com`, 'server.port': 443 },
+      }))));
+    for (let r = 0; r < 40; r += 10) await producer.send({ topic: 'big', messages: Array.from({ length: 10 }, (_, k) => ({ value: request(r + k) })) });
+    const consumeBig = (group: string) => start(['consume', ...kafkaArgs(), '-i', inventory, '--topic', 'big=otlp_proto', '-g', group, '--aggregate-topic', 'agg7', '--dead-letter-topic', 'dead', '--until-idle', '3', '-q']);
+    assert.equal(committed(await finished(consumeBig('g7'), 'consume big')), 40);
+    // A second group over the same topic into the same aggregate topic: its partials are duplicates.
+    assert.equal(committed(await finished(consumeBig('g7-again'), 'consume big again')), 40);
+    // And a record that looks like a partial but holds a span that is none.
+    const bad = JSON.stringify({ format: 'ztmap-partial', version: 1, input: { topic: 'big', partition: 0, first: '1000', last: '1000' }, piece: 0, pieces: 1, records: 1, flows: 0, deadLetters: 0, rejected: [], skipped: [], unresolved: [], waitingSpans: [{ traceId: 'a', spanId: 'b', name: '', kind: 'client', start: 1, resource: null, attributes: null, status: 'unset', location: {} }] });
+    await producer.send({ topic: 'agg7', messages: [{ value: bad + '\n' + graphOf(join(dir, 'observed')) }] });
+    const [end] = await admin.fetchTopicOffsets('agg7');
+    assert.ok(Number(end!.high) > 4, `the partial went in pieces (${end!.high} records in the aggregate topic)`);
+    const out = join(dir, 'out-big');
+    const run = () => finished(start(materializeArgs('m-big', 'agg7', out, ['--flush-on-stop'])), 'materialize big');
+    await run();
+    type Status = { partials: number; badPartials: Record<string, number>; input: { records: number }; spans: { received: number; flushed: number } };
+    const status = () => JSON.parse(readFileSync(join(out, 'materialize-status.json'), 'utf8')) as Status;
+    const first = status();
+    assert.equal(first.input.records, 40, 'each record counted once, though two groups read it');
+    assert.equal(first.spans.received, 8000);
+    assert.equal(first.badPartials['unreadable-partial'], 1);
+    assert.ok((first.badPartials['duplicate-partial'] ?? 0) >= 1, JSON.stringify(first.badPartials));
+    const graph = graphOf(out);
+    assert.equal((JSON.parse(graph) as { edges: unknown[] }).edges.length, 5, 'web → the five external hosts');
+    // Started again on the same OUT: nothing is merged twice.
+    await run();
+    assert.equal(status().input.records, 40);
+    assert.equal(graphOf(out), graph);
+  });
+
   it('sends poison records to the dead-letter topic with their origin, and joins a trace split over partitions', async () => {
     await createTopics([['spans', 2], ['agg5', 1], ['dead5', 1]]);
     const invDir = join(dir, 'spans');

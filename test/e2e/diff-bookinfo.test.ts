@@ -129,7 +129,7 @@ describe('diff on the Bookinfo proposal @e2e', () => {
       changes.map((c) => c.text),
       ['default/ratings-report → default/ratings-v1:9080: POST /ratings/, /ratings/{other} newly denied'],
     );
-    assert.deepEqual(changes[0]!.decidedBy.before, ['egress allow default/ztmap-egress-ratings-report#0', 'ingress allow default/ztmap-ingress-ratings-v1#0', 'istio allow default/ztmap-allow-ratings-v1#1']);
+    assert.deepEqual(changes[0]!.decidedBy.before, ['egress allow default/ztmap-workload-ratings-report#0', 'ingress allow default/ztmap-workload-ratings-v1#0', 'istio allow default/ztmap-allow-ratings-v1#1']);
     assert.match(removed.stdout, /^## default\/Deployment\/ratings-v1$/m);
     assert.match(removed.stderr, /^diff: 1 change\(s\): 0 newly allowed, 1 newly denied, 0 other; 0 manifest problem\(s\)/m);
     // Piped: no progress line, no escape sequence.

@@ -95,7 +95,7 @@ describe('drift against the Bookinfo proposal @e2e', () => {
   it('lists the allow rules the new telemetry did not use, never those DNS and istiod need', () => {
     const status = (id: string) => report.rules.find((r) => r.id === id)?.status;
     assert.equal(status('istio default/ztmap-allow-details-v1#0'), 'used');
-    assert.equal(status('egress default/ztmap-egress-productpage-v1#0'), 'used');
+    assert.equal(status('egress default/ztmap-workload-productpage-v1#0'), 'used');
     assert.equal(status('istio default/ztmap-allow-ratings-v1#1'), 'unused');
     assert.equal(status('egress default/ztmap-allow-dns#0'), 'platform');
     assert.equal(status('egress default/ztmap-allow-istiod#0'), 'platform');

@@ -101,12 +101,12 @@ describe('propose on the Bookinfo fixtures @e2e', () => {
     assert.match(dns, /k8s-app: kube-dns/);
     assert.match(YAML.stringify(find('NetworkPolicy', 'default', 'ztmap-allow-istiod')), /port: 15012/);
     // External HTTPS from ratings as an ipBlock of the address observed.
-    assert.match(YAML.stringify(find('NetworkPolicy', 'default', 'ztmap-egress-ratings-v1')), /cidr: 203\.0\.113\.10\/32/);
+    assert.match(YAML.stringify(find('NetworkPolicy', 'default', 'ztmap-workload-ratings-v1')?.spec['egress']), /cidr: 203\.0\.113\.10\/32/);
     // STRICT is proposed but marked not ready (plaintext was observed), under a name kubectl apply -R skips.
     assert.equal(find('PeerAuthentication', 'default', 'ztmap-strict')?.metadata.annotations?.['ztmap.io/mtls-ready'], 'false');
     assert.ok(existsSync(join(first.dir, 'mtls', 'default', 'peerauthentication-ztmap-strict.yaml.not-ready')));
     // Egress evidence names the destination each rule backs.
-    assert.match(readFileSync(join(first.dir, 'networkpolicy', 'default', 'networkpolicy-ztmap-egress-productpage-v1.yaml'), 'utf8'), /# -> default\/Deployment\/details-v1:9080\/http/);
+    assert.match(readFileSync(join(first.dir, 'networkpolicy', 'default', 'networkpolicy-ztmap-workload-productpage-v1.yaml'), 'utf8'), /# -> default\/Deployment\/details-v1:9080\/http/);
     // No policies for system namespaces.
     assert.ok(!ms.some((m) => m.metadata.namespace === 'istio-system' || m.metadata.namespace === 'kube-system'));
   });

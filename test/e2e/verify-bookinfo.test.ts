@@ -92,7 +92,7 @@ describe('verify on the Bookinfo fixtures @e2e', () => {
     assert.equal(r.v.summary.unexpectedDenials.observations, 4);
     assert.match(r.stdout, /DENIED +29 +plaintext +legacy\/Deployment\/legacy-client->default\/Deployment\/productpage-v1:9080\/http/);
     assert.match(r.stdout, /istio: deny \[GET \/api\/v1\/products\/\{id\}\] no ALLOW rule matches; policies default\/ztmap-allow-productpage-v1, default\/ztmap-deny-all from a source without identity/);
-    assert.match(r.stdout, /networkpolicy: deny .* no ingress rule matches at the server; isolated by default\/ztmap-default-deny, default\/ztmap-ingress-details-v1/);
+    assert.match(r.stdout, /networkpolicy: deny .* no ingress rule matches at the server; isolated by default\/ztmap-default-deny, default\/ztmap-workload-details-v1/);
   });
 
   it('the same input gives a byte-identical verification and table', () => {

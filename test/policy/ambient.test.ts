@@ -155,7 +155,7 @@ describe('ambient mode: what propose emits', () => {
   it('NetworkPolicy admits HBONE (15008) between meshed pods where one is ambient, and the probes from 169.254.7.127', () => {
     const { np } = propose();
     for (const m of np.manifests) validateManifest(m.manifest);
-    const ingress = named(np.manifests, 'shop', 'ztmap-ingress-api')!;
+    const ingress = named(np.manifests, 'shop', 'ztmap-workload-api')!;
     const rules = ingress.spec['ingress'] as { from: { podSelector: { matchLabels: Record<string, string> } }[]; ports: { port: number }[] }[];
     const portsFrom = (app: string) => rules.filter((r) => r.from.some((p) => p.podSelector.matchLabels['app'] === app)).flatMap((r) => r.ports.map((p) => p.port));
     assert.deepEqual(portsFrom('frontend'), [8080, 15008]);
@@ -163,14 +163,14 @@ describe('ambient mode: what propose emits', () => {
     // A client outside the mesh sends plaintext to the application's port.
     assert.deepEqual(portsFrom('legacy-client'), [8080]);
     // The ambient client's egress to the sidecar server is HBONE too.
-    const egress = named(np.manifests, 'shop', 'ztmap-egress-web')!;
+    const egress = named(np.manifests, 'shop', 'ztmap-workload-web')!;
     assert.ok(JSON.stringify(egress.spec['egress']).includes('15008'));
     const probes = named(np.manifests, 'shop', 'ztmap-allow-ambient-probes')!;
     assert.deepEqual(probes.spec, { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ ipBlock: { cidr: '169.254.7.127/32' } }] }] });
     // Sidecar-only and unmeshed namespaces get neither.
     assert.equal(named(np.manifests, 'front', 'ztmap-allow-ambient-probes'), undefined);
-    const frontIn = named(np.manifests, 'front', 'ztmap-ingress-frontend')!;
-    assert.ok(JSON.stringify(frontIn.spec).includes('15008'), 'the sidecar server admits HBONE from the ambient client');
+    const frontIn = named(np.manifests, 'front', 'ztmap-workload-frontend')!;
+    assert.ok(JSON.stringify(frontIn.spec['ingress']).includes('15008'), 'the sidecar server admits HBONE from the ambient client');
     assert.ok(np.findings.some((f) => f.subject === 'shop' && f.severity === 'warning' && /HBONE/.test(f.message)));
   });
 });

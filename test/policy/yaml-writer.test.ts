@@ -97,6 +97,23 @@ describe('manifestYaml (the fast writer)', () => {
     );
   });
 
+  it('writes the same bytes when a manifest brings many scalars not seen before (fetched from the library together)', () => {
+    // Fresh text each run, so the tokens are not memoized yet: keys (integer-like ones are
+    // listed first by an object), values and items, many of each in one manifest.
+    const fresh = fc.oneof(arbText, fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 }), fc.integer().map(String), fc.nat().map(String));
+    const many = fc.record({
+      keys: fc.dictionary(fresh, fc.oneof(fresh, fc.integer(), fc.boolean(), fc.constant(null)), { maxKeys: 40 }),
+      items: fc.array(fc.oneof(fresh, fc.integer(), fc.double(), fc.constant(null)), { maxLength: 40 }),
+    });
+    fc.assert(
+      fc.property(many, ({ keys, items }) => {
+        const m: Manifest = { apiVersion: 'v1', kind: 'K', metadata: { name: 'n', namespace: 'ns', labels: keys as Record<string, string> }, spec: { values: keys, items: [items, { k: items }] } };
+        assert.equal(manifestYaml(m, [], [{ path: ['spec', 'items', 0], text: 'c' }]), manifestYamlByDocument(m, [], [{ path: ['spec', 'items', 0], text: 'c' }]));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('writes text that parses back to the manifest', () => {
     fc.assert(
       fc.property(arbCase, ({ m, header, comments }) => {

@@ -28,7 +28,7 @@ describe('the ambient example of docs/ambient.md @e2e', () => {
     const allow = readFileSync(join(policies, 'istio', 'shop', 'authorizationpolicy-ztmap-allow-api.yaml'), 'utf8');
     assert.match(allow, /ztmap.io\/dataplane: ambient/);
     assert.doesNotMatch(allow.replace(/^\s*#.*$/gm, ''), /methods|paths/);
-    assert.match(readFileSync(join(policies, 'networkpolicy', 'shop', 'networkpolicy-ztmap-ingress-api.yaml'), 'utf8'), /port: 15008/);
+    assert.match(readFileSync(join(policies, 'networkpolicy', 'shop', 'networkpolicy-ztmap-workload-api.yaml'), 'utf8'), /port: 15008/);
     assert.match(readFileSync(join(policies, 'networkpolicy', 'shop', 'networkpolicy-ztmap-allow-ambient-probes.yaml'), 'utf8'), /cidr: 169\.254\.7\.127\/32/);
     const review = JSON.parse(readFileSync(join(policies, 'review.json'), 'utf8')) as { findings: { severity: string; target: string; subject: string; message: string }[] };
     const left = review.findings.find((f) => f.target === 'istio' && f.subject === 'shop/Deployment/api' && f.severity === 'warning');

@@ -28,6 +28,7 @@ import { readTopicChunk, SOURCE_OF_FORMAT, TOPIC_FORMATS, type PoisonRecord, typ
 import { Tally } from '../../tally.js';
 import { connectTo } from '../kafka/connect.js';
 import { kafkaLog, kafkaLogLevel } from '../kafka/log.js';
+import { untilStopped } from '../kafka/until-stopped.js';
 import { encodePartial, type PartialAggregate } from '../kafka/partial.js';
 
 export const CONSUME_DEFAULTS = {
@@ -135,7 +136,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumeStatus> {
     // previous one's markers are written (milliseconds); kafkajs' default first wait (300 ms) would
     // cap a partition at a few transactions a second. The number of retries stays kafkajs' own
     // (lowering it can break idempotence).
-    const producer = kafka.producer({ transactionalId: `${opts.group}.${topic}.${partition}`, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000, createPartitioner: Partitioners.DefaultPartitioner, retry: { initialRetryTime: 10, maxRetryTime: 1000 } });
+    const producer = kafka.producer({ transactionalId: transactionalIdOf(opts.group, topic, partition), idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000, createPartitioner: Partitioners.DefaultPartitioner, retry: { initialRetryTime: 10, maxRetryTime: 1000 } });
     await producer.connect();
     // InitProducerId: fences whoever held this id and settles its open transaction.
     await (await producer.transaction()).abort();
@@ -181,8 +182,10 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumeStatus> {
     const byOffset = new Map(messages.map((m) => [m.offset, m]));
     const txn = await state.producer.transaction();
     try {
-      await txn.send({ topic: opts.aggregateTopic, compression: CompressionTypes.GZIP, messages: pieces(partial).map((value) => ({ key: `${topic}/${partition}`, value })) });
-      if (read.poison.length > 0) await txn.send({ topic: opts.deadLetterTopic, messages: read.poison.map((p) => deadLetter(topic, partition, p, byOffset.get(p.offset)!)) });
+      // One send a record: kafkajs puts one send's records in one batch per partition, and the
+      // broker's limit (max.message.bytes, 1 MiB by default) is on the batch.
+      for (const value of partialRecords(partial)) await txn.send({ topic: opts.aggregateTopic, compression: CompressionTypes.GZIP, messages: [{ key: `${topic}/${partition}`, value }] });
+      for (const p of read.poison) await txn.send({ topic: opts.deadLetterTopic, messages: [deadLetter(topic, partition, p, byOffset.get(p.offset)!)] });
       await txn.sendOffsets({ consumerGroupId: opts.group, topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }] });
       await txn.commit();
     } catch (err) {
@@ -247,44 +250,37 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumeStatus> {
   try {
     await checkTopics(admin, opts);
     let ready = false;
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
       generation++;
       lastActivity = Date.now();
+      // The producers of partitions this member no longer has are let go (the new owner fences them anyway).
+      const assigned = new Set(Object.entries(e.payload.memberAssignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}\u0000${p}`)));
+      for (const [key, state] of partitions) {
+        if (assigned.has(key)) continue;
+        partitions.delete(key);
+        void state.producer.disconnect().catch(() => undefined);
+      }
       if (!ready) opts.onReady?.();
       ready = true;
     });
     await connectTo(consumer, 'consume', opts.kafka);
     await consumer.subscribe({ topics: opts.topics.map((t) => t.topic), fromBeginning: true });
-    const stopped = new Promise<void>((resolve) => {
-      const stop = () => {
-        process.removeListener('SIGTERM', stop);
-        process.removeListener('SIGINT', stop);
-        process.once('SIGINT', () => process.exit(130));
-        process.once('SIGTERM', () => process.exit(143));
-        resolve();
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-      if (opts.untilIdleSeconds !== undefined) {
-        const idle = opts.untilIdleSeconds * 1000;
-        const timer = setInterval(() => {
-          if (reading > 0 || !(Date.now() - lastActivity >= idle)) return;
-          clearInterval(timer);
-          stop();
-        }, 200);
-      }
-    });
+    const stopping = untilStopped({ ...(opts.untilIdleSeconds === undefined ? {} : { untilIdleSeconds: opts.untilIdleSeconds }), idleSince: () => (reading > 0 || lastActivity === Number.POSITIVE_INFINITY ? undefined : lastActivity) });
     // A crash kafkajs will not restart from (a non-retriable error) ends consume with it, not idle forever.
     let crashed: Error | undefined;
     consumer.on(consumer.events.CRASH, (e) => {
       if (e.payload.restart) return;
       crashed = e.payload.error;
-      process.emit('SIGTERM');
+      stopping.stop();
     });
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
-    await stopped;
-    // Waits for the chunk in hand: its transaction commits or aborts before the process ends.
-    await consumer.disconnect();
+    try {
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+      await stopping.stopped;
+    } finally {
+      stopping.dispose();
+      // Waits for the chunk in hand: its transaction commits or aborts before the process ends.
+      await consumer.disconnect();
+    }
     if (crashed !== undefined) throw new InputError(`consume: the Kafka consumer stopped (${crashed.message}). What was committed stands; start consume again to go on.`, { retriable: true, cause: crashed });
   } finally {
     await Promise.all([...partitions.values()].map((p) => p.producer.disconnect().catch(() => undefined)));
@@ -303,44 +299,50 @@ function fetchBytes(chunkRecords: number, maxRecordBytes: number): { maxBytesPer
   return { maxBytesPerPartition: perPartition, maxBytes: Math.max(perPartition, 10 << 20) };
 }
 
-/** The partial, as one record's value or, when larger than a record may be, as pieces each holding some of its edges. */
-function pieces(p: PartialAggregate): Buffer[] {
+/**
+ * One transactional id per input partition (see the header). `/` is in no topic name, and the
+ * group, which may hold anything, comes last: two (group, topic, partition) never share an id.
+ */
+export const transactionalIdOf = (group: string, topic: string, partition: number) => `ztmap/${topic}/${partition}/${group}`;
+
+/**
+ * The partial as record values, each at most `maxBytes`: one when it fits, else pieces each with
+ * a share of the edges and waiting spans and the nodes its edges name (merging a node twice
+ * changes nothing), the counts in the first alone; more pieces until every one fits.
+ */
+export function partialRecords(p: PartialAggregate, maxBytes = MAX_PARTIAL_BYTES): Buffer[] {
   const whole = encodePartial(p);
-  if (whole.length <= MAX_PARTIAL_BYTES) return [whole];
-  const n = Math.ceil(whole.length / (MAX_PARTIAL_BYTES / 2));
+  if (whole.length <= maxBytes) return [whole];
   const edgeKeys = p.graph.edges().sort(compare);
-  const out: Buffer[] = [];
-  for (let i = 0; i < n; i++) {
-    // Each piece has its share of the edges and spans and the nodes its edges name (merging a
-    // node twice changes nothing); the counts travel once, in the first piece.
-    const g: ServiceGraph = createGraph();
-    const keys = edgeKeys.filter((_, j) => j % n === i);
-    for (const k of keys) {
-      const s = p.graph.source(k);
-      const t = p.graph.target(k);
-      if (!g.hasNode(s)) g.addNode(s, p.graph.getNodeAttributes(s));
-      if (!g.hasNode(t)) g.addNode(t, p.graph.getNodeAttributes(t));
-    }
-    if (i === 0) p.graph.forEachNode((k, a) => { if (p.graph.degree(k) === 0) g.addNode(k, a); });
-    for (const k of keys) g.addEdgeWithKey(k, p.graph.source(k), p.graph.target(k), p.graph.getEdgeAttributes(k));
-    const first = i === 0;
-    out.push(
-      encodePartial({
-        ...p,
-        piece: i,
-        pieces: n,
-        records: first ? p.records : 0,
-        flows: first ? p.flows : 0,
-        deadLetters: first ? p.deadLetters : 0,
-        rejected: first ? p.rejected : [],
-        skipped: first ? p.skipped : [],
-        unresolved: first ? p.unresolved : [],
-        waitingSpans: p.waitingSpans.filter((_, j) => j % n === i),
-        graph: g,
-      }),
-    );
+  const most = Math.max(1, edgeKeys.length + p.waitingSpans.length);
+  for (let n = Math.min(most, Math.ceil((2 * whole.length) / maxBytes)); ; n = Math.min(most, n * 2)) {
+    const out = Array.from({ length: n }, (_, i) => encodePartial(pieceOf(p, edgeKeys, i, n)));
+    if (n === most || out.every((b) => b.length <= maxBytes)) return out;
   }
-  return out;
+}
+
+function pieceOf(p: PartialAggregate, edgeKeys: readonly string[], i: number, n: number): PartialAggregate {
+  const g: ServiceGraph = createGraph();
+  const keys = edgeKeys.filter((_, j) => j % n === i);
+  for (const k of keys) {
+    for (const end of [p.graph.source(k), p.graph.target(k)]) if (!g.hasNode(end)) g.addNode(end, p.graph.getNodeAttributes(end));
+  }
+  const first = i === 0;
+  if (first) p.graph.forEachNode((k, a) => void (p.graph.degree(k) === 0 && !g.hasNode(k) && g.addNode(k, a)));
+  for (const k of keys) g.addEdgeWithKey(k, p.graph.source(k), p.graph.target(k), p.graph.getEdgeAttributes(k));
+  return {
+    ...p,
+    piece: i,
+    pieces: n,
+    records: first ? p.records : 0,
+    flows: first ? p.flows : 0,
+    deadLetters: first ? p.deadLetters : 0,
+    rejected: first ? p.rejected : [],
+    skipped: first ? p.skipped : [],
+    unresolved: first ? p.unresolved : [],
+    waitingSpans: p.waitingSpans.filter((_, j) => j % n === i),
+    graph: g,
+  };
 }
 
 /** A poison record for the dead-letter topic: its bytes (cut to a bound), its key, and where it came from and why in headers. */

@@ -84,6 +84,7 @@ export function decodePartial(value: Buffer, where: string): PartialAggregate {
   for (const k of ['piece', 'pieces', 'records', 'flows', 'deadLetters']) if (!isCount(m[k])) fail(`${k} is not a count`);
   for (const k of ['rejected', 'skipped', 'unresolved']) if (!isTallyData(m[k])) fail(`${k} is not a list of counts by reason`);
   if (!Array.isArray(m['waitingSpans']) || !m['waitingSpans'].every(isSpanLike)) fail('waitingSpans is not a list of spans');
+  if ((m['piece'] as number) >= (m['pieces'] as number)) fail('piece is not below pieces');
   const graph = graphFromJson(text.slice(nl + 1), `aggregate record ${where}`);
   return { ...(m as unknown as PartialMeta), graph };
 }

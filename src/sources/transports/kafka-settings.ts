@@ -75,8 +75,35 @@ function loadFile(file: string): { doc: KafkaFile; dir: string } {
     throw new ConfigError(`--kafka-config ${file}: not YAML or JSON (${(err as Error).message}).`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError(`--kafka-config ${file}: expected a mapping with brokers, tls, sasl.`);
+  checkShape(doc as Record<string, unknown>, file);
   const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/') + 1) : '';
   return { doc: doc as KafkaFile, dir };
+}
+
+/** Every field of the file of the type KafkaFile says, or a ConfigError naming it. */
+function checkShape(doc: Record<string, unknown>, file: string): void {
+  const bad = (field: string, want: string): never => {
+    throw new ConfigError(`--kafka-config ${file}: ${field} must be ${want}.`);
+  };
+  const str = (v: unknown) => v === undefined || typeof v === 'string';
+  const known = new Set(['brokers', 'clientId', 'tls', 'sasl']);
+  for (const k of Object.keys(doc)) if (!known.has(k)) bad(k, `one of ${[...known].join(', ')} (unknown key)`);
+  const b = doc['brokers'];
+  if (!(b === undefined || typeof b === 'string' || (Array.isArray(b) && b.every((x) => typeof x === 'string')))) bad('brokers', 'a list of HOST:PORT strings');
+  if (!str(doc['clientId'])) bad('clientId', 'a string');
+  const tls = doc['tls'];
+  if (tls !== undefined && typeof tls !== 'boolean') {
+    if (typeof tls !== 'object' || tls === null || Array.isArray(tls)) bad('tls', 'true, false or a mapping of ca, cert, key, rejectUnauthorized');
+    const t = tls as Record<string, unknown>;
+    for (const k of ['ca', 'cert', 'key']) if (!str(t[k])) bad(`tls.${k}`, 'a file path');
+    if (!(t['rejectUnauthorized'] === undefined || typeof t['rejectUnauthorized'] === 'boolean')) bad('tls.rejectUnauthorized', 'true or false');
+  }
+  const sasl = doc['sasl'];
+  if (sasl !== undefined) {
+    if (typeof sasl !== 'object' || sasl === null || Array.isArray(sasl)) bad('sasl', 'a mapping of mechanism, username, password or passwordFile');
+    const t = sasl as Record<string, unknown>;
+    for (const k of ['mechanism', 'username', 'password', 'passwordFile']) if (!str(t[k])) bad(`sasl.${k}`, 'a string');
+  }
 }
 
 const relative = (dir: string, p: string) => (p.startsWith('/') ? p : dir + p);
