@@ -39,7 +39,7 @@ describe('docs/review.md walk-through, run as written @e2e', () => {
 
   it('1. the first proposal adds every manifest in ztmap’s layout, with its risks and a rollout plan', () => {
     const body = file('pr-1.md');
-    assert.equal(changeRows(body).length, 25);
+    assert.equal(changeRows(body).length, 20);
     assert.match(body, /ztmap's own \(no policies in the repository yet\)/);
     assert.match(body, /#### Low-confidence rules[^\n]*\(1\)\n\n- default\/Deployment\/details-v1 -\\> default\/Deployment\/ratings-v1/);
     assert.match(body, /Namespaces in order, fewest risks first: legacy \(\d+\), default \(\d+\)/);
@@ -55,19 +55,19 @@ describe('docs/review.md walk-through, run as written @e2e', () => {
 
   it('5. the second pull request changes only what the new call needs', () => {
     const body = file('pr-2.md');
-    assert.deepEqual(changeRows(body), ['added NetworkPolicy default ztmap-egress-reviews-v1', 'changed NetworkPolicy default ztmap-ingress-ratings-v1']);
+    assert.deepEqual(changeRows(body), ['changed NetworkPolicy default ztmap-workload-ratings-v1', 'changed NetworkPolicy default ztmap-workload-reviews-v1']);
     assert.match(body, /: 1 change\(s\), 1 newly allowed, 0 newly denied, 0 other; 0 with risks\.\n\n[^\n]*\n[^\n]*\n\| default\/Deployment\/ratings-v1 \| default\/Deployment\/reviews-v1 \| 9080\/http \| GET \/ratings\/, \/ratings\/\{other\} \| newly allowed \|/);
   });
 
   it('6. the removal pull request takes out the unused allow and says so', () => {
     const body = file('pr-3.md');
-    assert.deepEqual(changeRows(body), ['changed AuthorizationPolicy default ztmap-allow-ratings-v1', 'removed NetworkPolicy default ztmap-egress-details-v1', 'changed NetworkPolicy default ztmap-ingress-ratings-v1']);
+    assert.deepEqual(changeRows(body), ['changed AuthorizationPolicy default ztmap-allow-ratings-v1', 'changed NetworkPolicy default ztmap-workload-details-v1', 'changed NetworkPolicy default ztmap-workload-ratings-v1']);
     assert.match(body, /: 1 change\(s\), 0 newly allowed, 1 newly denied[^\n]*\n\n[^\n]*\n[^\n]*\n\| default\/Deployment\/ratings-v1 \| default\/Deployment\/details-v1 \| 9080\/http \| [^|]* \| newly denied \|/);
     const unused = body.slice(body.indexOf('### Unused allows'), body.indexOf('### Rollout plan'));
     assert.match(unused, /^### Unused allows \(1\)/);
-    assert.match(unused, /\| egress default\/ztmap-egress-details-v1\\#0 \| to pods app=ratings [^\n]*\| policy removed \|/);
+    assert.match(unused, /\| egress default\/ztmap-workload-details-v1\\#0 \| to pods app=ratings [^\n]*\| policy changed \(see the diff\) \|/);
     const removed = git(join(W, 'remote.git'), 'show', '--format=%s', '--stat', 'ztmap/policies');
-    assert.match(removed, /\(0 added, 2 changed, 1 removed\)/);
+    assert.match(removed, /\(0 added, 3 changed, 0 removed\)/);
   });
 
   it('approvals reached the remote, and a run without new traffic adds nothing', () => {

@@ -83,7 +83,7 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
       assert.match(first.stdout, /^## Least-privilege policies proposed by ztmap/);
       const files = treeFiles(remote, BRANCH);
       assert.ok(files.includes('policies/default/ztmap-allow-details-v1.yaml'), files.join(' '));
-      assert.ok(files.includes('policies/legacy/ztmap-egress-legacy-client.yaml'));
+      assert.ok(files.includes('policies/legacy/ztmap-workload-legacy-client.yaml'));
       // STRICT mTLS with blockers is held back, and named in the body.
       assert.ok(!files.some((f) => f.includes('peerauthentication') || f.includes('ztmap-strict')));
       assert.match(first.stdout, /Held back: not in this pull request \(1\)/);
@@ -96,7 +96,7 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
       assert.equal(git(repo, 'status', '--porcelain'), '');
       assert.equal(git(repo, 'rev-parse', '--abbrev-ref', 'HEAD').trim(), 'main');
       assert.equal(git(repo, 'rev-parse', `${BRANCH}^`).trim(), mainBefore);
-      assert.match(git(repo, 'log', '-1', '--format=%an <%ae>%n%s', BRANCH), /^Policy Owner <owner@example.com>\nztmap: least-privilege policies from traffic observed 2026-11-24 \.\. 2026-11-24 \(25 added, 0 changed, 0 removed\)/);
+      assert.match(git(repo, 'log', '-1', '--format=%an <%ae>%n%s', BRANCH), /^Policy Owner <owner@example.com>\nztmap: least-privilege policies from traffic observed 2026-11-24 \.\. 2026-11-24 \(20 added, 0 changed, 0 removed\)/);
     });
 
     it('the same inputs give the same tree in another clone', () => {
@@ -139,7 +139,8 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
       const defaultFile = show(repo, BRANCH, 'policies/default.yaml')!;
       const teams = show(repo, 'main', 'policies/default.yaml')!;
       assert.ok(defaultFile.startsWith(teams + '---\n'), defaultFile.slice(0, 400));
-      assert.equal(defaultFile.split(/^---$/m).length, 2 + 22);
+      // The team's two documents, and the proposal's 17 for default (7 AuthorizationPolicies, 10 NetworkPolicies).
+      assert.equal(defaultFile.split(/^---$/m).length, 2 + 17);
       assert.ok(show(repo, BRANCH, 'policies/legacy.yaml')!.startsWith(other + '---\n'));
       assert.deepEqual(treeFiles(repo, BRANCH).filter((f) => f.startsWith('policies/')), ['policies/default.yaml', 'policies/legacy.yaml']);
     });
@@ -183,7 +184,7 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
 
     it('has nothing to propose: the manifests differ in text, not in what they decide', () => {
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stderr, /nothing to propose: 25 manifests differ in text, but main's policies decide every one of \d+ requests replayed as the proposal does/);
+      assert.match(r.stderr, /nothing to propose: 20 manifests differ in text, but main's policies decide every one of \d+ requests replayed as the proposal does/);
       assert.equal(r.stdout, '');
       assert.equal(git(repo, 'branch', '--list', BRANCH), '');
     });
