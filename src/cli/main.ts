@@ -645,7 +645,9 @@ access, rate limited: the message says until when), 1 internal error. See docs/r
       if (github !== undefined && flags.push === undefined && flags.dryRun !== true) {
         throw new ConfigError('pr: --github-repo needs --push REMOTE: a pull request names a branch that is on GitHub.');
       }
+      const term = terminalFor(process.stderr, process.env, flags.quiet === true);
       const result = await pr({
+        onProgress: (done, total) => term.progress(`pr: replaying requests to destination ${done + 1}/${total}`),
         repo: flags.repo,
         proposal: flags.proposal,
         policiesPath: flags.policiesPath,
@@ -662,6 +664,7 @@ access, rate limited: the message says until when), 1 internal error. See docs/r
         env: process.env,
         userAgent: 'ztmap/0.1.0',
       });
+      term.clear();
       if (flags.quiet !== true) process.stderr.write(prSummary(result));
       if (result.pullRequest !== undefined) process.stdout.write(`${result.pullRequest.url}\n`);
       else if (result.outcome !== 'no-change') process.stdout.write(result.text.body);

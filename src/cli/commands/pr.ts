@@ -31,6 +31,8 @@ export interface PrOptions {
   inventory: string[];
   trustDomain: string;
   rootNamespace: string;
+  /** Told how far the semantic diff's replay is (destinations done, of total): a TTY progress line. */
+  onProgress?: (done: number, total: number) => void;
   /** A drift report's JSON (`ztmap drift --format json`): its unused allows go into the body. */
   drift?: string;
   /** The environment git runs in (its config, HOME). */
@@ -109,7 +111,12 @@ export async function pr(o: PrOptions): Promise<PrResult> {
   if (plan.writes.length > 0) {
     const sets = policySetsOfPlan(existing, plan);
     const inventory = o.inventory.length === 0 ? undefined : await loadInventory(o.inventory);
-    diff = policyDiff(sets.before, sets.after, { ...(inventory === undefined ? {} : { inventory }), trustDomain: o.trustDomain, rootNamespace: o.rootNamespace });
+    diff = policyDiff(sets.before, sets.after, {
+      ...(inventory === undefined ? {} : { inventory }),
+      trustDomain: o.trustDomain,
+      rootNamespace: o.rootNamespace,
+      ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
+    });
   }
   const text = prText({ review, rules, plan, heldBack: proposal.heldBack, policiesPath: dir, base, ...(unused === undefined ? {} : { unused }), ...(diff === undefined ? {} : { diff }) });
   const result: PrResult = { outcome: 'no-change', plan, text, base, branch: o.branch, ...(diff === undefined ? {} : { diff }) };
