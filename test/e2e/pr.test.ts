@@ -4,12 +4,13 @@
 // over the same traffic makes no commit and no API write, and GitHub's refusals exit 10 with
 // what to do.
 import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ztmap, tempDir } from '../support/cli.js';
 import { git, GIT_ENV, repoWith, show, treeFiles } from '../support/git-repo.js';
 import { GitHubApiDouble, ztmapAsync, type AsyncRun } from '../support/github-api.js';
-import { FIXTURES } from '../support/paths.js';
+import { BIN, FIXTURES } from '../support/paths.js';
 
 const INVENTORY = join(FIXTURES, 'bookinfo', 'inventory.json');
 const TOKEN = 'ghp_e2eSecretToken0123456789abcdefghijk';
@@ -197,11 +198,15 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
     let notRepo: ReturnType<typeof pr>;
     let help: ReturnType<typeof pr>;
     let dryRun: ReturnType<typeof pr>;
+    let tty: SpawnSyncReturns<string>;
     before(function () {
     // Spawns ztmap and git several times: minutes on a busy machine.
     this.timeout(240_000);
       ({ repo } = repoWith({}));
       dryRun = pr(['--repo', repo, '--proposal', day1, '--dry-run']);
+      // `script` gives the command a pseudo-terminal, as an interactive shell would.
+      const cmd = `${process.execPath} ${BIN} pr --repo ${repo} --proposal ${day1} -i ${INVENTORY} --dry-run > /dev/null`;
+      tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', TERM: 'xterm', NO_COLOR: '1', ...GIT_ENV } });
       writeFileSync(join(repo, 'README.md'), 'edited\n');
       dirty = pr(['--repo', repo, '--proposal', day1]);
       noToken = pr(['--repo', repo, '--proposal', day1, '--github-repo', 'acme/gitops', '--push', 'origin']);
@@ -209,8 +214,12 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
       help = pr(['--help']);
     });
 
-    it('--dry-run prints the body and makes no branch', () => {
+    it('--dry-run prints the body and makes no branch; progress only on a TTY, no colour with NO_COLOR', () => {
       assert.equal(dryRun.status, 0, dryRun.stderr);
+      assert.doesNotMatch(dryRun.stderr, /\x1b|\r/, 'no escape codes when piped');
+      assert.equal(tty.status, 0, tty.stdout);
+      assert.match(tty.stdout, /\r\x1b\[Kpr: replaying requests to destination \d+\/\d+/);
+      assert.doesNotMatch(tty.stdout, /\x1b\[\d+m/);
       assert.match(dryRun.stdout, /### Rollout plan/);
       assert.equal(git(repo, 'branch', '--list', BRANCH), '');
     });
