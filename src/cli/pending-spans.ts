@@ -5,9 +5,32 @@
 
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';
+import { edgesCsvChunks, nodesCsvChunks } from '../graph/csv.js';
+import type { ServiceGraph } from '../graph/graph.js';
+import { graphJsonChunks } from '../graph/json.js';
 import type { Span } from '../sources/decoders/span.js';
+import { replaceOutputs } from './output.js';
 
-export function* pendingSpansChunks(spans: readonly Span[]): Generator<string> {
+/**
+ * A long-running command's checkpoint (collect, materialize), all or nothing: the graph as observe
+ * writes it, the command's status, and the spans still waiting (owner-only), graph.json last.
+ */
+export async function writeCheckpoint(c: { out: string; unit: string; owned: readonly string[]; graph: ServiceGraph; statusFile: string; status: unknown; pendingFile: string; pending: readonly Span[] }): Promise<void> {
+  await replaceOutputs({
+    out: c.out,
+    unit: c.unit,
+    owned: c.owned,
+    write: async (staging) => {
+      await staging.write('nodes.csv', nodesCsvChunks(c.graph));
+      await staging.write('edges.csv', edgesCsvChunks(c.graph));
+      await staging.write(c.statusFile, JSON.stringify(c.status, null, 1) + '\n');
+      await staging.write(c.pendingFile, pendingSpansChunks(c.pending), { private: true });
+      await staging.write('graph.json', graphJsonChunks(c.graph));
+    },
+  });
+}
+
+function* pendingSpansChunks(spans: readonly Span[]): Generator<string> {
   yield '{"version":1,"spans":[';
   for (const [i, s] of spans.entries()) yield (i === 0 ? '\n' : ',\n') + JSON.stringify(s);
   yield '\n]}\n';

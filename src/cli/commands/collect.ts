@@ -20,11 +20,10 @@ import { ConfigError, formatLocation, InputError, type ReceivedLocation } from '
 import { compare } from '../../flow/compare.js';
 import { endpointKeyOf } from '../../flow/endpoint-key.js';
 import type { Flow } from '../../flow/flow.js';
-import { edgesCsvChunks, nodesCsvChunks } from '../../graph/csv.js';
 import { GraphBuilder, mergeGraphs } from '../../graph/build.js';
 import { DEFAULT_MAX_EXTERNAL_ENDPOINTS } from '../../graph/fold.js';
 import type { ServiceGraph } from '../../graph/graph.js';
-import { graphJsonChunks, readGraphFile } from '../../graph/json.js';
+import { readGraphFile } from '../../graph/json.js';
 import { buildInventory } from '../../inventory/inventory.js';
 import { Resolver } from '../../inventory/resolve.js';
 import { loadCombined } from '../../inventory/snapshots.js';
@@ -39,8 +38,8 @@ import { OtlpReceiver, type ExportAnswer, type ListenAddress, type OtlpExport } 
 import { Tally } from '../../tally.js';
 import { excerpt } from '../../text.js';
 import { makeOutDir } from '../out-dir.js';
-import { pendingSpansChunks, readPendingSpans } from '../pending-spans.js';
-import { recoverOutputs, replaceOutputs } from '../output.js';
+import { readPendingSpans, writeCheckpoint } from '../pending-spans.js';
+import { recoverOutputs } from '../output.js';
 
 /** What collect writes in OUT, graph.json last (as observe: a reader finding it finds the rest). */
 const COLLECT_FILES = ['nodes.csv', 'edges.csv', 'collect-status.json', 'collect-pending.json', 'graph.json'] as const;
@@ -261,18 +260,7 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
     checkpoints++;
     const s = { ...status(), graph: { nodes: graph.order, edges: graph.size } };
     const pending = joiner.pendingSpans();
-    await replaceOutputs({
-      out: opts.out,
-      unit: 'collect',
-      owned: COLLECT_FILES,
-      write: async (staging) => {
-        await staging.write('nodes.csv', nodesCsvChunks(graph));
-        await staging.write('edges.csv', edgesCsvChunks(graph));
-        await staging.write('collect-status.json', JSON.stringify(s, null, 1) + '\n');
-        await staging.write('collect-pending.json', pendingSpansChunks(pending), { private: true });
-        await staging.write('graph.json', graphJsonChunks(graph));
-      },
-    });
+    await writeCheckpoint({ out: opts.out, unit: 'collect', owned: COLLECT_FILES, graph, statusFile: 'collect-status.json', status: s, pendingFile: 'collect-pending.json', pending });
     opts.onCheckpoint?.(s);
     return s;
   };

@@ -32,11 +32,10 @@ import { endpointKeyOf } from '../../flow/endpoint-key.js';
 import type { Flow } from '../../flow/flow.js';
 import { mergeEdgeAttributes, mergeNodeAttributes, type EdgeAttributes, type NodeAttributes } from '../../graph/attributes.js';
 import { GraphBuilder } from '../../graph/build.js';
-import { edgesCsvChunks, nodesCsvChunks } from '../../graph/csv.js';
 import { DEFAULT_MAX_EXTERNAL_ENDPOINTS, foldedGraph } from '../../graph/fold.js';
 import { withAnonymousExplained, withConnectionsAbsorbed } from '../../graph/fuse.js';
 import type { ServiceGraph } from '../../graph/graph.js';
-import { graphJsonChunks, readGraphFile } from '../../graph/json.js';
+import { readGraphFile } from '../../graph/json.js';
 import { buildInventory } from '../../inventory/inventory.js';
 import { Resolver } from '../../inventory/resolve.js';
 import { loadCombined } from '../../inventory/snapshots.js';
@@ -47,8 +46,8 @@ import { kafkaLog, kafkaLogLevel } from '../kafka/log.js';
 import { decodePartial } from '../kafka/partial.js';
 import { untilStopped } from '../kafka/until-stopped.js';
 import { makeOutDir } from '../out-dir.js';
-import { recoverOutputs, replaceOutputs } from '../output.js';
-import { pendingSpansChunks, readPendingSpans } from '../pending-spans.js';
+import { recoverOutputs } from '../output.js';
+import { readPendingSpans, writeCheckpoint } from '../pending-spans.js';
 
 const MATERIALIZE_FILES = ['nodes.csv', 'edges.csv', 'materialize-status.json', 'materialize-pending.json', 'graph.json'] as const;
 
@@ -295,18 +294,7 @@ export async function materialize(opts: MaterializeOptions): Promise<Materialize
       graph: { nodes: graph.order, edges: graph.size },
     };
     const pending = joiner.pendingSpans();
-    await replaceOutputs({
-      out: opts.out,
-      unit: 'materialize',
-      owned: MATERIALIZE_FILES,
-      write: async (staging) => {
-        await staging.write('nodes.csv', nodesCsvChunks(graph));
-        await staging.write('edges.csv', edgesCsvChunks(graph));
-        await staging.write('materialize-status.json', JSON.stringify(s, null, 1) + '\n');
-        await staging.write('materialize-pending.json', pendingSpansChunks(pending), { private: true });
-        await staging.write('graph.json', graphJsonChunks(graph));
-      },
-    });
+    await writeCheckpoint({ out: opts.out, unit: 'materialize', owned: MATERIALIZE_FILES, graph, statusFile: 'materialize-status.json', status: s, pendingFile: 'materialize-pending.json', pending });
     status.checkpoints = s.checkpoints;
     opts.onCheckpoint?.(s);
     return s;
