@@ -59,6 +59,22 @@ export class InputError extends ZtmapError {}
 /** Flags or configuration that cannot work together. */
 export class ConfigError extends ZtmapError {}
 
+/**
+ * A remote service refused or failed: the GitHub API (`status` is its HTTP status) or a git
+ * remote. What was done locally stays done; `retryAt` says when to try again, when it said.
+ */
+export class RemoteError extends ZtmapError {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    options: { retriable?: boolean; cause?: unknown; retryAt?: Date } = {},
+  ) {
+    super(message, options);
+    this.retryAt = options.retryAt;
+  }
+  readonly retryAt: Date | undefined;
+}
+
 /** A bug in ztmap: report it. */
 export class InternalError extends ZtmapError {}
 

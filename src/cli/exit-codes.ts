@@ -19,4 +19,6 @@ export const EXIT = {
   unknown: 8,
   /** diff --exit-code: the two policy sets decide some request differently. */
   changed: 9,
+  /** pr: GitHub's API or the git remote refused or failed (token, permissions, rate limit, network); the local branch and commit are made. */
+  remote: 10,
 } as const;

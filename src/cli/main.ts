@@ -3,7 +3,7 @@
 // summary, and maps outcomes and error classes to exit codes in one place.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, InputError, OutputError, ZtmapError } from '../errors.js';
+import { ConfigError, InputError, OutputError, RemoteError, ZtmapError } from '../errors.js';
 import { DEFAULT_MAX_LINE_LENGTH } from '../sources/framing/lines.js';
 import { SOURCES } from '../sources/registry.js';
 import { readPrometheusHttpConfig } from '../sources/transports/prometheus-http-config.js';
@@ -18,6 +18,7 @@ import { materialize, MATERIALIZE_DEFAULTS } from './commands/materialize.js';
 import { kafkaSettings, type KafkaFlags } from '../sources/transports/kafka-settings.js';
 import { parseTargets, propose } from './commands/propose.js';
 import { verifyCommand } from './commands/verify.js';
+import { parseAuthor, pr, type PrResult } from './commands/pr.js';
 import { diffCommand } from './commands/diff.js';
 import { diffJson, diffMarkdown } from '../review/diff.js';
 import { driftCommand } from './commands/drift.js';
@@ -607,8 +608,124 @@ ${EXIT.unknown} with --fail-on unknown: a verdict depends on what the telemetry 
         : flags.failOn === 'unknown' && s.undecided > 0 ? EXIT.unknown
         : EXIT.ok;
     });
+  cmd
+    .command('pr')
+    .description("Put a proposal into a git repository of policies, in the repository's own layout, as a branch with one commit and a pull request body; with --github-repo and a token, open or update the pull request on GitHub.")
+    .requiredOption('--repo <dir>', 'a clone of the repository that holds the policies (its work tree must be clean)')
+    .option('--proposal <dir>', 'the policies directory `ztmap propose` wrote', 'output/policies')
+    .option('--policies-path <path>', 'where the policies are in the repository, relative to its root', 'policies')
+    .option('--base <branch>', 'the branch the pull request merges into (default: the branch checked out)')
+    .option('--branch <name>', "the proposal's branch, ztmap's own: each run rebuilds it on --base", 'ztmap/policies')
+    .option('--push <remote>', 'push the branch to this git remote (needed for --github-repo)')
+    .option('--author <identity>', 'commit as "Name <email>" (default: git config user.name and user.email)')
+    .option('--github-repo <owner/name>', 'open or update the pull request in this GitHub repository (with --push and a token)')
+    .option('--token-env <name>', 'the environment variable holding the GitHub token', 'GITHUB_TOKEN')
+    .option('--token-file <file>', 'read the GitHub token from this file instead')
+    .option('--api-url <url>', "GitHub's REST API: https://HOST/api/v3 for GitHub Enterprise Server", 'https://api.github.com')
+    .option('-i, --inventory <file>', 'kubectl get … -o json|yaml dump (repeatable): the semantic diff in the body per workload (without: per selector)', collect, [])
+    .option('--trust-domain <domain>', 'SPIFFE trust domain of principals (semantic diff)', 'cluster.local')
+    .option('--root-namespace <ns>', "Istio's root namespace (semantic diff)", 'istio-system')
+    .option('--drift <drift.json>', 'a drift report against the base\'s policies (ztmap drift --format json): its unused allows go into the body')
+    .option('--dry-run', 'plan and print the body; no branch, no commit, no push, no API call')
+    .option('-q, --quiet', 'no summary on stderr')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  ztmap pr --repo ../gitops --proposal output/policies --policies-path clusters/prod/policies
+  ztmap pr --repo . --push origin --github-repo acme/gitops        # token in GITHUB_TOKEN
+  ztmap pr --repo . --push origin --github-repo acme/gitops --api-url https://ghe.acme.example/api/v3
+
+Without --github-repo, the body is printed on stdout and the branch is left for you to push.
+A proposal that says nothing new against --base makes no commit and no API call (exit 0).
+Exit codes: 0 ok (also when there is nothing new), 2 bad usage or input (not a git work tree, uncommitted
+changes, a proposal that cannot be read), 10 GitHub or the git remote refused or failed (bad token, no
+access, rate limited: the message says until when), 1 internal error. See docs/review.md.`,
+    )
+    .action(async (flags: PrFlags) => {
+      const github = flags.githubRepo === undefined ? undefined : { repository: flags.githubRepo, token: await githubToken(flags), apiUrl: flags.apiUrl };
+      if (github !== undefined && flags.push === undefined && flags.dryRun !== true) {
+        throw new ConfigError('pr: --github-repo needs --push REMOTE: a pull request names a branch that is on GitHub.');
+      }
+      const term = terminalFor(process.stderr, process.env, flags.quiet === true);
+      const result = await pr({
+        onProgress: (done, total) => term.progress(`pr: replaying requests to destination ${done + 1}/${total}`),
+        repo: flags.repo,
+        proposal: flags.proposal,
+        policiesPath: flags.policiesPath,
+        ...(flags.base === undefined ? {} : { base: flags.base }),
+        branch: flags.branch,
+        ...(flags.push === undefined ? {} : { push: flags.push }),
+        ...(flags.author === undefined ? {} : { author: parseAuthor(flags.author) }),
+        ...(github === undefined || flags.dryRun === true ? {} : { github }),
+        dryRun: flags.dryRun === true,
+        ...(flags.drift === undefined ? {} : { drift: flags.drift }),
+        inventory: flags.inventory,
+        trustDomain: flags.trustDomain,
+        rootNamespace: flags.rootNamespace,
+        env: process.env,
+        userAgent: 'ztmap/0.1.0',
+      });
+      term.clear();
+      if (flags.quiet !== true) process.stderr.write(prSummary(result));
+      if (result.pullRequest !== undefined) process.stdout.write(`${result.pullRequest.url}\n`);
+      else if (result.outcome !== 'no-change') process.stdout.write(result.text.body);
+      process.exitCode = EXIT.ok;
+    });
   return cmd;
 }
+
+interface PrFlags {
+  repo: string;
+  proposal: string;
+  policiesPath: string;
+  base?: string;
+  branch: string;
+  push?: string;
+  author?: string;
+  githubRepo?: string;
+  tokenEnv: string;
+  tokenFile?: string;
+  apiUrl: string;
+  dryRun?: boolean;
+  drift?: string;
+  inventory: string[];
+  trustDomain: string;
+  rootNamespace: string;
+  quiet?: boolean;
+}
+
+/** The token, from --token-file or the environment; never from argv, never printed. */
+async function githubToken(flags: PrFlags): Promise<string> {
+  const token = flags.tokenFile !== undefined ? (await readNamedText(flags.tokenFile, '--token-file', 'Pass a file holding the GitHub token.')).trim() : (process.env[flags.tokenEnv] ?? '').trim();
+  if (token === '') {
+    throw new ConfigError(`pr: --github-repo needs a token: ${flags.tokenFile !== undefined ? `--token-file ${printable(flags.tokenFile)} is empty` : `the environment variable ${printable(flags.tokenEnv)} is empty or unset`}. In GitHub Actions, pass GITHUB_TOKEN: \${{ secrets.GITHUB_TOKEN }}.`);
+  }
+  return token;
+}
+
+function prSummary(r: PrResult): string {
+  const n = (k: string) => r.plan.changes.filter((c) => c.change === k).length;
+  const lines = [`pr: layout ${r.plan.layout.template} (${r.plan.layout.matched} of ${r.plan.layout.files} policy files follow it)`];
+  if (r.outcome === 'no-change') {
+    lines.push(
+      r.plan.changes.length === 0
+        ? `pr: nothing to propose: ${printable(r.base)} already holds these policies (${r.plan.unchanged} manifests as proposed); no commit, no pull request.`
+        : `pr: nothing to propose: ${r.plan.changes.length} manifests differ in text, but ${printable(r.base)}'s policies decide every one of ${r.diff?.replayed ?? 0} requests replayed as the proposal does; no commit, no pull request.`,
+    );
+    return lines.map((l) => l + '\n').join('');
+  }
+  lines.push(`pr: ${n('added')} manifests added, ${n('changed')} changed, ${n('removed')} removed; ${r.plan.unchanged} already as proposed`);
+  if (r.diff !== undefined) lines.push(`pr: for traffic: ${r.diff.summary.newlyAllowed} newly allowed, ${r.diff.summary.newlyDenied} newly denied, ${r.diff.summary.other} other (${r.diff.replayed} requests replayed)`);
+  if (r.outcome === 'dry-run') lines.push('pr: --dry-run: no branch, no commit, no push, no API call');
+  if (r.outcome === 'unchanged-branch') lines.push(`pr: ${printable(r.branch)} already holds this proposal (${r.commit!.slice(0, 12)}); no new commit`);
+  if (r.outcome === 'committed') lines.push(`pr: committed ${r.commit!.slice(0, 12)} on ${printable(r.branch)} (base ${printable(r.base)})`);
+  if (r.pushed !== undefined) lines.push(`pr: pushed ${printable(r.branch)} to ${printable(r.pushed)}`);
+  if (r.pullRequest !== undefined) lines.push(`pr: pull request #${r.pullRequest.number} ${r.pullRequest.action}: ${printable(r.pullRequest.url)}`);
+  else if (r.outcome !== 'dry-run') lines.push(`pr: the body is on stdout; push ${printable(r.branch)} and open the pull request, or pass --push and --github-repo`);
+  return lines.map((l) => l + '\n').join('');
+}
+
 
 /**
  * Tests only: kill this process with SIGKILL before the Nth step that changes an output (0:
@@ -634,7 +751,10 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? EXIT.ok : EXIT.usage;
       return;
     }
-    if (err instanceof ConfigError || err instanceof InputError || err instanceof OutputError) {
+    if (err instanceof RemoteError) {
+      process.stderr.write(`ztmap: ${printableLines(err.message)}\n`);
+      process.exitCode = EXIT.remote;
+    } else if (err instanceof ConfigError || err instanceof InputError || err instanceof OutputError) {
       process.stderr.write(`ztmap: ${printableLines(err.message)}\n`);
       process.exitCode = EXIT.usage;
     } else if (err instanceof ZtmapError) {

@@ -1,0 +1,148 @@
+// `ztmap pr`: a proposal (`ztmap propose`'s policies/) as a branch of a git repository that
+// holds policies, in that repository's own layout, with a commit and a pull request body; with
+// a GitHub repository and a token, the pull request itself, opened or updated. A proposal that
+// says nothing new against the base branch makes no commit and no API call.
+
+import { posix } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { ConfigError, describeFsError, InputError } from '../../errors.js';
+import { GitRepo } from '../../review/git.js';
+import { GitHubRepository, type PullRequestRef } from '../../review/github.js';
+import { KIND_OF_TARGET } from '../../review/layout.js';
+import { prText, reviewFacts, ruleFacts, unusedAllows, type PrText } from '../../review/pr-body.js';
+import { loadInventory } from '../../inventory/inventory.js';
+import { policyDiff, type PolicyDiff } from '../../review/diff.js';
+import { planProposal, policySetsOfPlan, readProposal, type Plan } from '../../review/pr.js';
+import { printable } from '../../text.js';
+
+export interface PrOptions {
+  repo: string;
+  proposal: string;
+  /** The policies directory inside the repository, relative to its root. */
+  policiesPath: string;
+  /** The branch the pull request merges into; default: the branch checked out. */
+  base?: string;
+  branch: string;
+  push?: string;
+  author?: { name: string; email: string };
+  github?: { repository: string; token: string; apiUrl: string };
+  dryRun: boolean;
+  /** Inventory dumps: the semantic diff per workload (without: per selector). */
+  inventory: string[];
+  trustDomain: string;
+  rootNamespace: string;
+  /** Told how far the semantic diff's replay is (destinations done, of total): a TTY progress line. */
+  onProgress?: (done: number, total: number) => void;
+  /** A drift report's JSON (`ztmap drift --format json`): its unused allows go into the body. */
+  drift?: string;
+  /** The environment git runs in (its config, HOME). */
+  env: NodeJS.ProcessEnv;
+  userAgent: string;
+}
+
+export interface PrResult {
+  /**
+   * no-change: the base already decides every request as the proposal does (no commit, no API call);
+   * dry-run: planned only; unchanged-branch: the branch already holds this proposal;
+   * committed: a new commit on the branch.
+   */
+  outcome: 'no-change' | 'dry-run' | 'unchanged-branch' | 'committed';
+  plan: Plan;
+  /** The semantic diff of the base's policies and the branch's; absent when nothing was written. */
+  diff?: PolicyDiff;
+  text: PrText;
+  base: string;
+  branch: string;
+  commit?: string;
+  pushed?: string;
+  pullRequest?: PullRequestRef;
+}
+
+/** `Name <email>`, as git writes an identity. */
+export function parseAuthor(s: string): { name: string; email: string } {
+  const m = /^([^<>\n]+?)\s*<([^<>\s]+)>$/.exec(s.trim());
+  if (m === null) throw new ConfigError(`pr: --author ${JSON.stringify(printable(s))} is not "Name <email>".`);
+  return { name: m[1]!, email: m[2]! };
+}
+
+/** The policies path as a clean relative path inside the repository ('' for its root). */
+function policiesDir(p: string): string {
+  const n = posix.normalize(p.replace(/\\/g, '/')).replace(/^\.\/?/, '').replace(/\/+$/, '');
+  if (n.startsWith('/') || n === '..' || n.startsWith('../')) throw new ConfigError(`pr: --policies-path ${printable(p)} must be a path inside the repository, relative to its root (for example k8s/policies).`);
+  return n;
+}
+
+async function readJsonFile(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as unknown;
+  } catch (err) {
+    throw new InputError(`pr: cannot read the drift report ${printable(path)} (${describeFsError(err)}). Pass --drift the JSON \`ztmap drift --format json -o FILE\` wrote.`);
+  }
+}
+
+export async function pr(o: PrOptions): Promise<PrResult> {
+  const git = await GitRepo.open(o.repo, o.env);
+  const dirty = await git.dirty();
+  if (dirty.length > 0) {
+    const shown = dirty.slice(0, 5).map(printable).join(', ');
+    throw new ConfigError(`pr: the work tree ${git.root} has uncommitted changes (${shown}${dirty.length > 5 ? `, and ${dirty.length - 5} more` : ''}). Commit or stash them first: ztmap commits from the base branch, and would leave them out.`);
+  }
+  const current = await git.currentBranch();
+  const base = o.base ?? current;
+  if (base === undefined) throw new ConfigError(`pr: HEAD is detached in ${git.root}; pass --base BRANCH, the branch the pull request merges into.`);
+  const baseCommit = await git.commitOf(base);
+  if (baseCommit === undefined) throw new InputError(`pr: --base ${printable(base)} names no commit in ${git.root}. Pass a branch that exists (git branch -a).`);
+  if (!(await git.validBranchName(o.branch))) throw new ConfigError(`pr: --branch ${printable(o.branch)} is not a valid branch name.`);
+  if (o.branch === base) throw new ConfigError(`pr: --branch ${printable(o.branch)} is the base branch; the proposal goes on a branch of its own.`);
+  if (o.branch === current && !o.dryRun) throw new ConfigError(`pr: ${printable(o.branch)} is checked out in ${git.root}; ztmap moves that branch, so check out ${printable(base)} first.`);
+  const dir = policiesDir(o.policiesPath);
+
+  const proposal = await readProposal(o.proposal);
+  const review = reviewFacts(proposal.review, posix.join(o.proposal, 'review.json'));
+  const rules = ruleFacts(proposal.rules, posix.join(o.proposal, 'rules.json'));
+  const inDir = (await git.files(baseCommit, dir)).filter((e) => /\.ya?ml$/.test(e.path));
+  const existing = await Promise.all(inDir.map(async (e) => ({ path: dir === '' ? e.path : e.path.slice(dir.length + 1), text: await git.blob(e.sha) })));
+  const kinds = review.targets.flatMap((t) => (t in KIND_OF_TARGET ? [KIND_OF_TARGET[t as keyof typeof KIND_OF_TARGET]] : []));
+  const plan = planProposal({ existing, proposal: proposal.manifests, kinds });
+  const unused = o.drift === undefined ? undefined : unusedAllows(await readJsonFile(o.drift), o.drift);
+  // What the branch changes, decided by replay: a change of text alone (a comment, a file
+  // moved, a policy split) is no change, and makes no commit and no pull request.
+  let diff: PolicyDiff | undefined;
+  if (plan.writes.length > 0) {
+    const sets = policySetsOfPlan(existing, plan);
+    const inventory = o.inventory.length === 0 ? undefined : await loadInventory(o.inventory);
+    diff = policyDiff(sets.before, sets.after, {
+      ...(inventory === undefined ? {} : { inventory }),
+      trustDomain: o.trustDomain,
+      rootNamespace: o.rootNamespace,
+      ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
+    });
+  }
+  const text = prText({ review, rules, plan, heldBack: proposal.heldBack, policiesPath: dir, base, ...(unused === undefined ? {} : { unused }), ...(diff === undefined ? {} : { diff }) });
+  const result: PrResult = { outcome: 'no-change', plan, text, base, branch: o.branch, ...(diff === undefined ? {} : { diff }) };
+  if (diff === undefined || diff.summary.changes === 0) return result;
+  if (o.dryRun) return { ...result, outcome: 'dry-run' };
+
+  const localHead = await git.commitOf(`refs/heads/${o.branch}`);
+  const remoteHead = o.push === undefined ? undefined : await git.fetchBranch(o.push, o.branch);
+  const previous = o.push === undefined ? localHead : remoteHead;
+  const commit = await git.commit({
+    parent: baseCommit,
+    writes: plan.writes.map((w) => ({ path: dir === '' ? w.path : `${dir}/${w.path}`, text: w.text })),
+    message: text.message,
+    ...(o.author === undefined ? {} : { author: o.author }),
+  });
+  if (commit === undefined) return result;
+  let done: PrResult;
+  if (previous !== undefined && (await git.treeOf(previous)) === (await git.treeOf(commit))) {
+    // The branch already holds this proposal: a second run over the same traffic adds nothing.
+    done = { ...result, outcome: 'unchanged-branch', commit: previous };
+  } else {
+    await git.setBranch(o.branch, commit, localHead);
+    if (o.push !== undefined) await git.push(o.push, o.branch, remoteHead);
+    done = { ...result, outcome: 'committed', commit, ...(o.push === undefined ? {} : { pushed: o.push }) };
+  }
+  if (o.github === undefined) return done;
+  const github = new GitHubRepository({ ...o.github, userAgent: o.userAgent });
+  return { ...done, pullRequest: await github.openOrUpdate({ head: o.branch, base, title: text.title, body: text.body }) };
+}

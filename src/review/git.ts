@@ -1,0 +1,166 @@
+// The real `git`, run without a shell (arguments are never parsed by one). The proposal is
+// committed with plumbing: a private index is read from the base commit, the changed files
+// are written into it, and a commit is made from its tree; the work tree and the user's index
+// are never touched, and a file the plan does not change keeps its blob, bytes and mode.
+
+import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { ConfigError, InputError, RemoteError } from '../errors.js';
+import { printableLines } from '../text.js';
+
+export interface TreeEntry {
+  mode: string;
+  sha: string;
+  /** Relative to the repository's root, `/`-separated. */
+  path: string;
+}
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A git work tree, and the environment git runs in (its config, HOME, identity). */
+export class GitRepo {
+  private constructor(
+    readonly root: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  static async open(dir: string, env: NodeJS.ProcessEnv): Promise<GitRepo> {
+    const r = await run(dir, ['rev-parse', '--show-toplevel'], env).catch((err: unknown) => {
+      throw new InputError(`pr: cannot run git in ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Install git, and pass --repo a git work tree.`);
+    });
+    if (r.code !== 0) throw new InputError(`pr: --repo ${dir} is not a git work tree (${oneLine(r.stderr)}). Pass the clone that holds your policies.`);
+    return new GitRepo(r.stdout.trim(), env);
+  }
+
+  private async git(args: string[], o: { input?: string; env?: NodeJS.ProcessEnv; allow?: number[] } = {}): Promise<Result> {
+    const r = await run(this.root, args, { ...this.env, ...o.env }, o.input);
+    if (r.code !== 0 && !(o.allow ?? []).includes(r.code)) throw new InputError(`pr: git ${args[0]} failed in ${this.root}: ${oneLine(r.stderr)}`);
+    return r;
+  }
+
+  /** Whether `name` is a valid branch name (`git check-ref-format --branch`). */
+  async validBranchName(name: string): Promise<boolean> {
+    return (await this.git(['check-ref-format', `refs/heads/${name}`], { allow: [1, 128] })).code === 0 && !name.startsWith('-');
+  }
+
+  /** Tracked paths with uncommitted changes. Untracked files (telemetry downloaded into the work tree) are neither committed nor lost. */
+  async dirty(): Promise<string[]> {
+    const r = await this.git(['status', '--porcelain=v1', '-z', '--untracked-files=no']);
+    return r.stdout.split('\0').filter((l) => l !== '').map((l) => l.slice(3));
+  }
+
+  /** The branch HEAD is on, or undefined when detached. */
+  async currentBranch(): Promise<string | undefined> {
+    const r = await this.git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { allow: [1] });
+    return r.code === 0 ? r.stdout.trim() : undefined;
+  }
+
+  /** The commit `ref` names, or undefined when it names none. */
+  async commitOf(ref: string): Promise<string | undefined> {
+    const r = await this.git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { allow: [1, 128] });
+    return r.code === 0 ? r.stdout.trim() : undefined;
+  }
+
+  async treeOf(commit: string): Promise<string> {
+    return (await this.git(['rev-parse', '--verify', '--end-of-options', `${commit}^{tree}`])).stdout.trim();
+  }
+
+  /** Every file under `dir` (relative to the root; '' for all) in `commit`'s tree. */
+  async files(commit: string, dir: string): Promise<TreeEntry[]> {
+    const r = await this.git(['ls-tree', '-r', '-z', '--full-tree', commit, '--', ...(dir === '' ? [] : [dir])]);
+    return r.stdout
+      .split('\0')
+      .filter((l) => l !== '')
+      .map((l) => {
+        const [meta, path] = [l.slice(0, l.indexOf('\t')), l.slice(l.indexOf('\t') + 1)];
+        const [mode, type, sha] = meta.split(' ');
+        return { mode: mode!, type: type!, sha: sha!, path };
+      })
+      .filter((e) => e.type === 'blob')
+      .map(({ mode, sha, path }) => ({ mode, sha, path }));
+  }
+
+  async blob(sha: string): Promise<string> {
+    return (await this.git(['cat-file', 'blob', sha])).stdout;
+  }
+
+  /**
+   * A commit on `parent` with `writes` applied (text, or null to delete), or undefined when the
+   * tree would not change. `author` is `Name <email>`; without it git's configured identity is used.
+   */
+  async commit(o: { parent: string; writes: { path: string; text: string | null }[]; message: string; author?: { name: string; email: string } }): Promise<string | undefined> {
+    const index = (await this.git(['rev-parse', '--git-path', `ztmap-index-${process.pid}`])).stdout.trim();
+    const env = { GIT_INDEX_FILE: index.startsWith('/') ? index : `${this.root}/${index}` };
+    try {
+      await this.git(['read-tree', o.parent], { env });
+      const modes = new Map((await this.files(o.parent, '')).map((e) => [e.path, e.mode]));
+      const lines: string[] = [];
+      for (const w of o.writes) {
+        if (w.text === null) lines.push(`0 ${'0'.repeat(40)}\t${w.path}`);
+        else {
+          const sha = (await this.git(['hash-object', '-w', '--stdin'], { input: w.text })).stdout.trim();
+          lines.push(`${modes.get(w.path) ?? '100644'} ${sha}\t${w.path}`);
+        }
+      }
+      await this.git(['update-index', '--index-info'], { env, input: lines.map((l) => l + '\n').join('') });
+      const tree = (await this.git(['write-tree'], { env })).stdout.trim();
+      if (tree === (await this.treeOf(o.parent))) return undefined;
+      const identity = o.author === undefined ? {} : { GIT_AUTHOR_NAME: o.author.name, GIT_AUTHOR_EMAIL: o.author.email, GIT_COMMITTER_NAME: o.author.name, GIT_COMMITTER_EMAIL: o.author.email };
+      const r = await this.git(['commit-tree', tree, '-p', o.parent, '-F', '-'], { env: identity, input: o.message, allow: [128] });
+      if (r.code !== 0) {
+        throw new ConfigError(`pr: git cannot make the commit (${oneLine(r.stderr)}). Set user.name and user.email (git config) in ${this.root}, or pass --author "Name <email>".`);
+      }
+      return r.stdout.trim();
+    } finally {
+      await rm(env.GIT_INDEX_FILE, { force: true });
+    }
+  }
+
+  /** Point `refs/heads/BRANCH` at `commit`; `expected` is its current commit (undefined: it must not exist). */
+  async setBranch(branch: string, commit: string, expected: string | undefined): Promise<void> {
+    await this.git(['update-ref', '-m', 'ztmap pr', `refs/heads/${branch}`, commit, expected ?? '']);
+  }
+
+  /** The commit of `branch` on `remote`, or undefined when the remote has no such branch. */
+  async fetchBranch(remote: string, branch: string): Promise<string | undefined> {
+    const r = await this.git(['fetch', '--quiet', '--no-tags', '--end-of-options', remote, `refs/heads/${branch}`], { allow: [1, 128] });
+    if (r.code === 0) return (await this.git(['rev-parse', '--verify', 'FETCH_HEAD^{commit}'])).stdout.trim();
+    if (/couldn't find remote ref/i.test(r.stderr)) return undefined;
+    throw new RemoteError(`pr: cannot fetch ${branch} from the git remote ${remote} (${oneLine(r.stderr)}). Check the remote's name or URL and your access to it.`, undefined, { retriable: true });
+  }
+
+  /** Push `branch` to `remote`, only if the remote's branch is still `expected` (undefined: absent). */
+  async push(remote: string, branch: string, expected: string | undefined): Promise<void> {
+    const ref = `refs/heads/${branch}`;
+    const r = await this.git(['push', '--quiet', '--porcelain', `--force-with-lease=${ref}:${expected ?? ''}`, '--end-of-options', remote, `${ref}:${ref}`], { allow: [1, 128] });
+    if (r.code !== 0) {
+      throw new RemoteError(
+        `pr: git push of ${branch} to ${remote} failed (${oneLine(r.stderr || r.stdout)}). The commit is on the local branch ${branch}; check your access to ${remote}, or whether someone pushed to ${branch} meanwhile, and run again.`,
+        undefined,
+        { retriable: true },
+      );
+    }
+  }
+}
+
+const oneLine = (s: string) => printableLines(s.trim()).split('\n').filter((l) => l !== '').join('; ') || 'no message';
+
+function run(cwd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+    child.stdin.on('error', () => {
+      // git may exit before reading all its input; its exit code says what happened.
+    });
+    child.stdin.end(input ?? '');
+  });
+}

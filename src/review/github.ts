@@ -1,0 +1,166 @@
+// Opening or updating the pull request through GitHub's REST API with @octokit/rest (github.com
+// or GitHub Enterprise Server at its `/api/v3` base URL). GitHub's answers that a user can act
+// on become RemoteErrors that say what to do: 401 (the token), 403 and 429 rate limits (until
+// when), 403 without one (the token's permissions), 404 (the repository, or the token cannot
+// see it). A 422 "A pull request already exists" is not an error: the open one is updated.
+// Nothing here retries: a rate-limited scheduled job runs again at its next schedule, and the
+// message says when GitHub will take requests again.
+
+import { Octokit } from '@octokit/rest';
+import { RemoteError } from '../errors.js';
+import { printable } from '../text.js';
+
+export interface PullRequestRef {
+  number: number;
+  url: string;
+  /** What was done: opened, updated (title or body), or left as it was. */
+  action: 'opened' | 'updated' | 'unchanged';
+}
+
+export interface GitHubOptions {
+  /** `OWNER/NAME`. */
+  repository: string;
+  token: string;
+  /** https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server. */
+  apiUrl: string;
+  userAgent: string;
+}
+
+const SILENT = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+/** `OWNER/NAME`, checked: GitHub's owner and repository name characters. */
+function parseRepository(s: string): { owner: string; repo: string } | undefined {
+  const m = /^([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)\/([A-Za-z0-9._-]+)$/.exec(s);
+  return m === null || m[2] === '.' || m[2] === '..' ? undefined : { owner: m[1]!, repo: m[2]! };
+}
+
+/** One repository on GitHub, through one authenticated client. */
+export class GitHubRepository {
+  private readonly client: Octokit;
+  private readonly owner: string;
+  private readonly repo: string;
+
+  constructor(private readonly o: GitHubOptions) {
+    const r = parseRepository(o.repository);
+    if (r === undefined) throw new RemoteError(`pr: --github-repo ${printable(o.repository)} is not OWNER/NAME.`, undefined);
+    this.owner = r.owner;
+    this.repo = r.repo;
+    this.client = new Octokit({
+      auth: o.token,
+      baseUrl: o.apiUrl.replace(/\/+$/, ''),
+      userAgent: o.userAgent,
+      log: SILENT,
+    });
+    // GitHub's documented media type and the API version these calls were written against
+    // (Octokit's default accept is the older application/vnd.github.v3+json).
+    this.client.hook.before('request', (options) => {
+      options.headers['accept'] = 'application/vnd.github+json';
+      options.headers['x-github-api-version'] = '2022-11-28';
+    });
+  }
+
+  /**
+   * The open pull request from `head` into `base` with this title and body: opened, updated, or
+   * left as it was when it already says this.
+   */
+  async openOrUpdate(p: { head: string; base: string; title: string; body: string }): Promise<PullRequestRef> {
+    await this.call('reading the repository', () => this.client.rest.repos.get({ owner: this.owner, repo: this.repo }));
+    const open = await this.findOpen(p.head, p.base);
+    if (open !== undefined) return this.update(open, p);
+    try {
+      const created = await this.client.rest.pulls.create({ owner: this.owner, repo: this.repo, head: p.head, base: p.base, title: p.title, body: p.body });
+      return { number: created.data.number, url: created.data.html_url, action: 'opened' };
+    } catch (err) {
+      // Opened by someone (or a run) between the search and the create: update that one.
+      if (alreadyExists(err)) {
+        const again = await this.findOpen(p.head, p.base);
+        if (again !== undefined) return this.update(again, p);
+      }
+      throw this.remoteError('opening the pull request', err);
+    }
+  }
+
+  private async findOpen(head: string, base: string): Promise<{ number: number; url: string; title: string; body: string } | undefined> {
+    const r = await this.call('listing open pull requests', () =>
+      this.client.rest.pulls.list({ owner: this.owner, repo: this.repo, head: `${this.owner}:${head}`, base, state: 'open', per_page: 100 }),
+    );
+    const pr = r.data.find((x) => x.head.ref === head);
+    return pr === undefined ? undefined : { number: pr.number, url: pr.html_url, title: pr.title, body: pr.body ?? '' };
+  }
+
+  private async update(open: { number: number; url: string; title: string; body: string }, p: { title: string; body: string }): Promise<PullRequestRef> {
+    if (open.title === p.title && open.body === p.body) return { number: open.number, url: open.url, action: 'unchanged' };
+    const r = await this.call(`updating pull request #${open.number}`, () =>
+      this.client.rest.pulls.update({ owner: this.owner, repo: this.repo, pull_number: open.number, title: p.title, body: p.body }),
+    );
+    return { number: r.data.number, url: r.data.html_url, action: 'updated' };
+  }
+
+  private async call<T>(what: string, f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (err) {
+      throw this.remoteError(what, err);
+    }
+  }
+
+  private remoteError(what: string, err: unknown): RemoteError {
+    const at = `pr: GitHub ${this.o.repository} (${this.o.apiUrl}), ${what}`;
+    return githubError(at, err, this.o.repository);
+  }
+}
+
+interface HttpFailure {
+  status: number;
+  headers: Record<string, string | number | undefined>;
+  message: string;
+}
+
+/** Octokit's RequestError, read by shape (status, response headers and data). */
+function httpFailure(err: unknown): HttpFailure | undefined {
+  if (err === null || typeof err !== 'object' || typeof (err as { status?: unknown }).status !== 'number') return undefined;
+  const e = err as { status: number; message?: string; response?: { headers?: Record<string, string | number | undefined>; data?: unknown } };
+  const data = e.response?.data;
+  const message = data !== null && typeof data === 'object' && typeof (data as { message?: unknown }).message === 'string' ? (data as { message: string }).message : (e.message ?? '');
+  return { status: e.status, headers: e.response?.headers ?? {}, message };
+}
+
+function alreadyExists(err: unknown): boolean {
+  const f = httpFailure(err);
+  if (f === undefined || f.status !== 422) return false;
+  const errors = (err as { response?: { data?: { errors?: unknown } } }).response?.data?.errors;
+  return Array.isArray(errors) && errors.some((e: unknown) => typeof (e as { message?: unknown })?.message === 'string' && /pull request already exists/i.test((e as { message: string }).message));
+}
+
+const header = (h: HttpFailure['headers'], name: string) => {
+  const v = h[name];
+  return v === undefined ? undefined : String(v);
+};
+
+function githubError(at: string, err: unknown, repository: string): RemoteError {
+  const f = httpFailure(err);
+  if (f === undefined || f.status === 0 || f.status >= 500) {
+    const cause = f === undefined ? (err instanceof Error ? err.message : String(err)) : `HTTP ${f.status} ${f.message}`;
+    return new RemoteError(`${at}: the API did not answer (${printable(cause)}). Check --api-url and the network, and run again.`, f?.status, { retriable: true, cause: err });
+  }
+  const said = printable(f.message);
+  const remaining = header(f.headers, 'x-ratelimit-remaining');
+  const reset = header(f.headers, 'x-ratelimit-reset');
+  const retryAfter = header(f.headers, 'retry-after');
+  if (f.status === 429 || (f.status === 403 && (remaining === '0' || retryAfter !== undefined || /rate limit/i.test(f.message)))) {
+    // retry-after (seconds) first, then the primary limit's reset (epoch seconds); otherwise GitHub advises a minute.
+    const retryAt =
+      retryAfter !== undefined && Number.isFinite(Number(retryAfter)) ? new Date(Date.now() + Number(retryAfter) * 1000)
+      : remaining === '0' && reset !== undefined && Number.isFinite(Number(reset)) ? new Date(Number(reset) * 1000)
+      : new Date(Date.now() + 60_000);
+    const kind = remaining === '0' ? `the rate limit of ${header(f.headers, 'x-ratelimit-limit') ?? '?'} requests per hour${header(f.headers, 'x-ratelimit-resource') === undefined ? '' : ` (${printable(header(f.headers, 'x-ratelimit-resource')!)})`} is used up` : 'a secondary rate limit was hit';
+    return new RemoteError(`${at}: rate limited (HTTP ${f.status}): ${kind} ("${said}"). Try again after ${retryAt.toISOString()}.`, f.status, { retriable: true, retryAt, cause: err });
+  }
+  const advice: Record<number, string> = {
+    401: 'the token was refused (bad credentials): it is wrong, expired or revoked. Pass a valid token in the environment variable --token-env names (or --token-file)',
+    403: 'the token may not do this: give it contents: write and pull-requests: write on the repository (a workflow\'s permissions:), or use a token of an account with write access',
+    404: `repository ${printable(repository)} not found, or the token cannot see it (GitHub answers 404 for private repositories a token has no access to). Check --github-repo, --api-url and the token's access`,
+    422: 'GitHub refused the request as invalid: check that --base names a branch of the repository and that the branch was pushed (--push)',
+  };
+  return new RemoteError(`${at}: ${advice[f.status] ?? 'refused'} (HTTP ${f.status}: "${said}").`, f.status, { cause: err });
+}

@@ -1,0 +1,53 @@
+// Real git repositories in temporary folders for `ztmap pr`'s tests: a work tree with a local
+// identity and `main` as its first branch, and a bare repository as its remote. Git runs with
+// neither the machine's nor the user's configuration, so a signing or hook setting there
+// cannot change what the tests see.
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { tempDir } from './cli.js';
+
+/** The environment every git (and ztmap pr) of the tests runs in. */
+export const GIT_ENV: Record<string, string> = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', HOME: '/nonexistent', LC_ALL: 'C' };
+
+export function git(repo: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd: repo, env: { PATH: process.env['PATH'] ?? '', ...GIT_ENV }, encoding: 'utf8' });
+}
+
+/** A work tree with `files` committed on main, and a bare remote `origin` holding main. */
+export function repoWith(files: Record<string, string>): { repo: string; remote: string } {
+  const repo = tempDir('ztmap-pr-repo-');
+  const remote = tempDir('ztmap-pr-remote-');
+  git(remote, '-c', 'init.defaultBranch=main', 'init', '--quiet', '--bare');
+  git(repo, '-c', 'init.defaultBranch=main', 'init', '--quiet');
+  git(repo, 'config', 'user.name', 'Policy Owner');
+  git(repo, 'config', 'user.email', 'owner@example.com');
+  writeFiles(repo, { 'README.md': '# policies\n', ...files });
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '--quiet', '-m', 'policies as the team keeps them');
+  git(repo, 'remote', 'add', 'origin', remote);
+  git(repo, 'push', '--quiet', 'origin', 'main');
+  return { repo, remote };
+}
+
+function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+}
+
+/** `path`'s bytes in `ref`, or undefined when the ref has no such file. */
+export function show(repo: string, ref: string, path: string): string | undefined {
+  try {
+    return execFileSync('git', ['show', `${ref}:${path}`], { cwd: repo, env: { PATH: process.env['PATH'] ?? '', ...GIT_ENV }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every file path in `ref`'s tree. */
+export function treeFiles(repo: string, ref: string): string[] {
+  return git(repo, 'ls-tree', '-r', '--name-only', ref).split('\n').filter((l) => l !== '');
+}
