@@ -178,6 +178,13 @@ function githubError(at: string, err: unknown, repository: string): RemoteError 
     const kind = remaining === '0' ? `the rate limit of ${header(f.headers, 'x-ratelimit-limit') ?? '?'} requests per hour${header(f.headers, 'x-ratelimit-resource') === undefined ? '' : ` (${printable(header(f.headers, 'x-ratelimit-resource')!)})`} is used up` : 'a secondary rate limit was hit';
     return new RemoteError(`${at}: rate limited (HTTP ${f.status}): ${kind} ("${said}"). Try again after ${retryAt.toISOString()}.`, f.status, { retriable: true, retryAt, cause: err });
   }
+  if (f.status === 403 && /not permitted to create or approve pull requests/i.test(f.message)) {
+    return new RemoteError(
+      `${at}: GitHub Actions may not open pull requests in ${printable(repository)} (HTTP 403: "${said}"). Turn on "Allow GitHub Actions to create and approve pull requests" (Settings → Actions → General → Workflow permissions, or the organisation's), or use a GitHub App's token.`,
+      f.status,
+      { cause: err },
+    );
+  }
   const advice: Record<number, string> = {
     401: 'the token was refused (bad credentials): it is wrong, expired or revoked. Pass a valid token in the environment variable --token-env names (or --token-file)',
     403: 'the token may not do this: give it contents: write and pull-requests: write on the repository (a workflow\'s permissions:), or use a token of an account with write access',

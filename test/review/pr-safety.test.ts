@@ -206,6 +206,17 @@ describe('review/github: what GitHub says, and a person’s decision', () => {
     assert.match(err.message, /body is too long \(maximum is 65536 characters\)/);
   });
 
+  it('says which setting to turn on when GitHub Actions may not open pull requests', async () => {
+    api.faults.push({ kind: 'actions-may-not-open' });
+    const err = await gh.openOrUpdate(PR).then(
+      () => assert.fail('expected a 403'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof RemoteError);
+    assert.equal(err.status, 403);
+    assert.match(err.message, /Allow GitHub Actions to create and approve pull requests/);
+  });
+
   it('leaves a pull request a person closed unmerged closed, until the branch moves', async () => {
     sha = 'a'.repeat(40);
     assert.equal((await gh.openOrUpdate({ ...PR, sha })).action, 'opened');

@@ -54,6 +54,8 @@ export type Fault =
   | { kind: 'primary-rate-limit'; status: 403 | 429 }
   | { kind: 'secondary-rate-limit'; status: 403 | 429; retryAfter: number }
   | { kind: 'forbidden' }
+  /** The repository's setting "Allow GitHub Actions to create and approve pull requests" is off. */
+  | { kind: 'actions-may-not-open' }
   /** The list of open pull requests answers empty once: a pull request opened meanwhile (the 422 path). */
   | { kind: 'hide-open-pulls' };
 
@@ -140,7 +142,8 @@ export class GitHubApiDouble {
 
     // Faults, in order: each answers the next request once (hide-open-pulls: the next list).
     const fault = this.faults[0];
-    if (fault !== undefined && fault.kind !== 'hide-open-pulls') {
+    // GitHub checks the Actions setting when a pull request is created, not before.
+    if (fault !== undefined && fault.kind !== 'hide-open-pulls' && !(fault.kind === 'actions-may-not-open' && request.method !== 'POST')) {
       this.faults.shift();
       return this.fail(res, fault);
     }
@@ -240,6 +243,7 @@ export class GitHubApiDouble {
 
   private fail(res: ServerResponse, f: Fault): void {
     if (f.kind === 'bad-credentials') return this.send(res, 401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
+    if (f.kind === 'actions-may-not-open') return this.send(res, 403, { message: 'GitHub Actions is not permitted to create or approve pull requests.', documentation_url: `${DOCS}/pulls/pulls#create-a-pull-request`, status: '403' });
     if (f.kind === 'forbidden') return this.send(res, 403, { message: 'Resource not accessible by integration', documentation_url: `${DOCS}/pulls/pulls#create-a-pull-request`, status: '403' });
     if (f.kind === 'primary-rate-limit') {
       this.used = LIMIT;
