@@ -639,8 +639,10 @@ Examples:
 Without --github-repo, the body is printed on stdout and the branch is left for you to push.
 A proposal that says nothing new against --base makes no commit and no API call (exit 0).
 Exit codes: 0 ok (also when there is nothing new), 2 bad usage or input (not a git work tree, uncommitted
-changes, a proposal that cannot be read), 10 GitHub or the git remote refused or failed (bad token, no
-access, rate limited: the message says until when), 1 internal error. See docs/review.md.`,
+changes, a proposal that cannot be read or names that are not Kubernetes names, a path through a symbolic
+link), 10 GitHub or the git remote refused or failed (bad token, no access, rate limited: the message says
+until when), or the branch holds commits ztmap did not make or is checked out elsewhere (nothing is moved),
+1 internal error. See docs/review.md.`,
     )
     .action(async (flags: PrFlags) => {
       const github = flags.githubRepo === undefined ? undefined : { repository: flags.githubRepo, token: await githubToken(flags), apiUrl: flags.apiUrl };

@@ -6,9 +6,10 @@
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { ConfigError, InputError, RemoteError } from '../errors.js';
-import { printableLines } from '../text.js';
+import { printable, printableLines } from '../text.js';
 
 export interface TreeEntry {
+  /** 100644 or 100755 a file, 120000 a symbolic link, 160000 a submodule (gitlink). */
   mode: string;
   sha: string;
   /** Relative to the repository's root, `/`-separated. */
@@ -18,6 +19,8 @@ export interface TreeEntry {
 interface Result {
   code: number;
   stdout: string;
+  /** stdout's bytes, for blobs. */
+  bytes: Buffer;
   stderr: string;
 }
 
@@ -80,12 +83,22 @@ export class GitRepo {
         const [mode, type, sha] = meta.split(' ');
         return { mode: mode!, type: type!, sha: sha!, path };
       })
-      .filter((e) => e.type === 'blob')
+      .filter((e) => e.type === 'blob' || e.type === 'commit')
       .map(({ mode, sha, path }) => ({ mode, sha, path }));
   }
 
-  async blob(sha: string): Promise<string> {
-    return (await this.git(['cat-file', 'blob', sha])).stdout;
+  /** The entry at `path` itself in `commit`'s tree (a tree, file, link or gitlink), or undefined. */
+  async entry(commit: string, path: string): Promise<{ mode: string; type: string } | undefined> {
+    const r = await this.git(['--literal-pathspecs', 'ls-tree', '-z', '--full-tree', commit, '--', path]);
+    const line = r.stdout.split('\0').find((l) => l.slice(l.indexOf('\t') + 1) === path);
+    if (line === undefined) return undefined;
+    const [mode, type] = line.slice(0, line.indexOf('\t')).split(' ');
+    return { mode: mode!, type: type! };
+  }
+
+  /** A blob's bytes, as they are. */
+  async blob(sha: string): Promise<Buffer> {
+    return (await this.git(['cat-file', 'blob', sha])).bytes;
   }
 
   /**
@@ -93,6 +106,7 @@ export class GitRepo {
    * tree would not change. `author` is `Name <email>`; without it git's configured identity is used.
    */
   async commit(o: { parent: string; writes: { path: string; text: string | null }[]; message: string; author?: { name: string; email: string } }): Promise<string | undefined> {
+    await this.checkWritable(o.parent, o.writes.map((w) => w.path));
     const index = (await this.git(['rev-parse', '--git-path', `ztmap-index-${process.pid}`])).stdout.trim();
     const env = { GIT_INDEX_FILE: index.startsWith('/') ? index : `${this.root}/${index}` };
     try {
@@ -110,7 +124,10 @@ export class GitRepo {
       const tree = (await this.git(['write-tree'], { env })).stdout.trim();
       if (tree === (await this.treeOf(o.parent))) return undefined;
       const identity = o.author === undefined ? {} : { GIT_AUTHOR_NAME: o.author.name, GIT_AUTHOR_EMAIL: o.author.email, GIT_COMMITTER_NAME: o.author.name, GIT_COMMITTER_EMAIL: o.author.email };
-      const r = await this.git(['commit-tree', tree, '-p', o.parent, '-F', '-'], { env: identity, input: o.message, allow: [128] });
+      // The trailer names the tree the commit was made with: a commit someone amended or added
+      // on top no longer matches it, and the next run refuses to replace it (ztmapCommit).
+      const message = `${o.message.trimEnd()}\n\n${TREE_TRAILER}: ${tree}\n`;
+      const r = await this.git(['commit-tree', tree, '-p', o.parent, '-F', '-'], { env: identity, input: message, allow: [128] });
       if (r.code !== 0) {
         throw new ConfigError(`pr: git cannot make the commit (${oneLine(r.stderr)}). Set user.name and user.email (git config) in ${this.root}, or pass --author "Name <email>".`);
       }
@@ -120,6 +137,61 @@ export class GitRepo {
     }
   }
 
+  /**
+   * Refuses writes git would turn into something else: a path an index line cannot carry (a
+   * line break, a leading quote), or that leaves the tree or enters `.git`; and a path through
+   * or onto a symbolic link or a submodule of `commit`, which ztmap never writes through.
+   */
+  async checkWritable(commit: string, paths: readonly string[]): Promise<void> {
+    for (const p of paths) {
+      if (!safeTreePath(p)) throw new InputError(`pr: refusing to write ${JSON.stringify(printable(p))}: not a plain path inside the repository (control characters, a leading quote, an empty, \`.\`, \`..\` or \`.git\` segment). Check the proposal's names and --policies-path.`);
+    }
+    const r = await this.git(['ls-tree', '-r', '-t', '-z', '--full-tree', commit]);
+    const entries = new Map<string, string>();
+    for (const l of r.stdout.split('\0')) {
+      if (l !== '') entries.set(l.slice(l.indexOf('\t') + 1), l.slice(0, l.indexOf(' ')));
+    }
+    for (const p of paths) {
+      const segments = p.split('/');
+      for (let i = 1; i <= segments.length; i++) {
+        const at = segments.slice(0, i).join('/');
+        const mode = entries.get(at);
+        const opaque = mode === '120000' || mode === '160000' || (i < segments.length && mode !== undefined && mode !== '040000');
+        if (opaque) {
+          const what = mode === '120000' ? 'a symbolic link' : mode === '160000' ? 'a submodule' : 'a file';
+          throw new InputError(`pr: refusing to write ${printable(p)}: ${printable(at)} is ${what} in the base commit, and ztmap never writes through or over one. Point --policies-path at the real directory, or replace the link with the files it points to.`);
+        }
+      }
+    }
+  }
+
+  /**
+   * Whether `commit` is one ztmap made on a base: one parent, an ancestor of `base`, and the
+   * tree its trailer names. Anything else on ztmap's branch is someone's work.
+   */
+  async ztmapCommit(commit: string, base: string): Promise<boolean> {
+    const raw = (await this.git(['cat-file', 'commit', commit])).stdout;
+    const split = raw.indexOf('\n\n');
+    const headers = raw.slice(0, split).split('\n');
+    const parents = headers.filter((h) => h.startsWith('parent ')).map((h) => h.slice(7));
+    const tree = headers.find((h) => h.startsWith('tree '))?.slice(5);
+    const trailer = new RegExp(`^${TREE_TRAILER}: ([0-9a-f]+)$`, 'm').exec(raw.slice(split + 2))?.[1];
+    if (parents.length !== 1 || tree === undefined || trailer !== tree) return false;
+    return (await this.git(['merge-base', '--is-ancestor', parents[0]!, base], { allow: [1] })).code === 0;
+  }
+
+  /** The work trees (this one included) that have `branch` checked out. */
+  async worktreesOn(branch: string): Promise<string[]> {
+    const r = await this.git(['worktree', 'list', '--porcelain', '-z']);
+    const out: string[] = [];
+    let path = '';
+    for (const field of r.stdout.split('\0')) {
+      if (field.startsWith('worktree ')) path = field.slice(9);
+      else if (field === `branch refs/heads/${branch}`) out.push(path);
+    }
+    return out;
+  }
+
   /** Point `refs/heads/BRANCH` at `commit`; `expected` is its current commit (undefined: it must not exist). */
   async setBranch(branch: string, commit: string, expected: string | undefined): Promise<void> {
     await this.git(['update-ref', '-m', 'ztmap pr', `refs/heads/${branch}`, commit, expected ?? '']);
@@ -127,10 +199,13 @@ export class GitRepo {
 
   /** The commit of `branch` on `remote`, or undefined when the remote has no such branch. */
   async fetchBranch(remote: string, branch: string): Promise<string | undefined> {
-    const r = await this.git(['fetch', '--quiet', '--no-tags', '--end-of-options', remote, `refs/heads/${branch}`], { allow: [1, 128] });
+    const shown = withoutCredentials(remote);
+    // ls-remote --exit-code says "no such branch" by its exit code (2), in any language.
+    const listed = await this.git(['ls-remote', '--exit-code', '--heads', '--end-of-options', remote, `refs/heads/${branch}`], { allow: [1, 2, 128] });
+    if (listed.code === 2) return undefined;
+    const r = listed.code !== 0 ? listed : await this.git(['fetch', '--quiet', '--no-tags', '--end-of-options', remote, `refs/heads/${branch}`], { allow: [1, 128] });
     if (r.code === 0) return (await this.git(['rev-parse', '--verify', 'FETCH_HEAD^{commit}'])).stdout.trim();
-    if (/couldn't find remote ref/i.test(r.stderr)) return undefined;
-    throw new RemoteError(`pr: cannot fetch ${branch} from the git remote ${remote} (${oneLine(r.stderr)}). Check the remote's name or URL and your access to it.`, undefined, { retriable: true });
+    throw new RemoteError(`pr: cannot fetch ${branch} from the git remote ${shown} (${withoutCredentials(oneLine(r.stderr))}). Check the remote's name or URL and your access to it.`, undefined, { retriable: true });
   }
 
   /** Push `branch` to `remote`, only if the remote's branch is still `expected` (undefined: absent). */
@@ -139,7 +214,7 @@ export class GitRepo {
     const r = await this.git(['push', '--quiet', '--porcelain', `--force-with-lease=${ref}:${expected ?? ''}`, '--end-of-options', remote, `${ref}:${ref}`], { allow: [1, 128] });
     if (r.code !== 0) {
       throw new RemoteError(
-        `pr: git push of ${branch} to ${remote} failed (${oneLine(r.stderr || r.stdout)}). The commit is on the local branch ${branch}; check your access to ${remote}, or whether someone pushed to ${branch} meanwhile, and run again.`,
+        `pr: git push of ${branch} to ${withoutCredentials(remote)} failed (${withoutCredentials(oneLine(r.stderr || r.stdout))}). The commit is on the local branch ${branch}; check your access to ${withoutCredentials(remote)}, or whether someone pushed to ${branch} meanwhile, and run again.`,
         undefined,
         { retriable: true },
       );
@@ -147,17 +222,34 @@ export class GitRepo {
   }
 }
 
+const TREE_TRAILER = 'Ztmap-Tree';
+
+/** A path git's index and tree take as it is, inside the work tree and outside `.git`. */
+export function safeTreePath(p: string): boolean {
+  if (p === '' || p.startsWith('"') || /[\u0000-\u001f\u007f]/.test(p)) return false;
+  return p.split('/').every((s) => s !== '' && s !== '.' && s !== '..' && s.toLowerCase() !== '.git');
+}
+
+/** URLs with their user and password replaced by `***`: a token in a remote's URL is never printed. */
+export function withoutCredentials(s: string): string {
+  return s.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1***@');
+}
+
 const oneLine = (s: string) => printableLines(s.trim()).split('\n').filter((l) => l !== '').join('; ') || 'no message';
 
 function run(cwd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // git's messages in English whatever the user's locale: fetch's "no such ref" is matched below.
+    const child = spawn('git', args, { cwd, env: { ...env, LC_ALL: 'C', LANGUAGE: '' }, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+    child.on('close', (code) => {
+      const bytes = Buffer.concat(out);
+      resolve({ code: code ?? 1, stdout: bytes.toString('utf8'), bytes, stderr: Buffer.concat(err).toString('utf8') });
+    });
     child.stdin.on('error', () => {
       // git may exit before reading all its input; its exit code says what happened.
     });

@@ -13,8 +13,11 @@ import { printable } from '../text.js';
 export interface PullRequestRef {
   number: number;
   url: string;
-  /** What was done: opened, updated (title or body), or left as it was. */
-  action: 'opened' | 'updated' | 'unchanged';
+  /**
+   * What was done: opened, updated (title or body), left as it was, or left closed (a person
+   * closed it unmerged, and the branch still holds what they closed).
+   */
+  action: 'opened' | 'updated' | 'unchanged' | 'left closed';
 }
 
 export interface GitHubOptions {
@@ -32,6 +35,13 @@ const SILENT = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {
 function parseRepository(s: string): { owner: string; repo: string } | undefined {
   const m = /^([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)\/([A-Za-z0-9._-]+)$/.exec(s);
   return m === null || m[2] === '.' || m[2] === '..' ? undefined : { owner: m[1]!, repo: m[2]! };
+}
+
+interface OpenPull {
+  number: number;
+  url: string;
+  title: string;
+  body: string;
 }
 
 /** One repository on GitHub, through one authenticated client. */
@@ -63,32 +73,40 @@ export class GitHubRepository {
    * The open pull request from `head` into `base` with this title and body: opened, updated, or
    * left as it was when it already says this.
    */
-  async openOrUpdate(p: { head: string; base: string; title: string; body: string }): Promise<PullRequestRef> {
+  async openOrUpdate(p: { head: string; base: string; title: string; body: string; sha?: string }): Promise<PullRequestRef> {
     await this.call('reading the repository', () => this.client.rest.repos.get({ owner: this.owner, repo: this.repo }));
-    const open = await this.findOpen(p.head, p.base);
+    const { open, closed } = await this.find(p.head, p.base);
     if (open !== undefined) return this.update(open, p);
+    // Closed unmerged by a person, on this very commit: their decision stands until traffic changes.
+    if (closed !== undefined && p.sha !== undefined && closed.sha === p.sha) return { number: closed.number, url: closed.url, action: 'left closed' };
     try {
       const created = await this.client.rest.pulls.create({ owner: this.owner, repo: this.repo, head: p.head, base: p.base, title: p.title, body: p.body });
       return { number: created.data.number, url: created.data.html_url, action: 'opened' };
     } catch (err) {
       // Opened by someone (or a run) between the search and the create: update that one.
       if (alreadyExists(err)) {
-        const again = await this.findOpen(p.head, p.base);
+        const again = (await this.find(p.head, p.base)).open;
         if (again !== undefined) return this.update(again, p);
       }
       throw this.remoteError('opening the pull request', err);
     }
   }
 
-  private async findOpen(head: string, base: string): Promise<{ number: number; url: string; title: string; body: string } | undefined> {
-    const r = await this.call('listing open pull requests', () =>
-      this.client.rest.pulls.list({ owner: this.owner, repo: this.repo, head: `${this.owner}:${head}`, base, state: 'open', per_page: 100 }),
+  /** The open pull request from `head`, and the newest one closed without merging. */
+  private async find(head: string, base: string): Promise<{ open?: OpenPull; closed?: { number: number; url: string; sha: string } }> {
+    const r = await this.call('listing pull requests', () =>
+      this.client.rest.pulls.list({ owner: this.owner, repo: this.repo, head: `${this.owner}:${head}`, base, state: 'all', sort: 'created', direction: 'desc', per_page: 100 }),
     );
-    const pr = r.data.find((x) => x.head.ref === head);
-    return pr === undefined ? undefined : { number: pr.number, url: pr.html_url, title: pr.title, body: pr.body ?? '' };
+    const mine = r.data.filter((x) => x.head.ref === head).sort((a, b) => b.number - a.number);
+    const open = mine.find((x) => x.state === 'open');
+    const newest = mine[0];
+    return {
+      ...(open === undefined ? {} : { open: { number: open.number, url: open.html_url, title: open.title, body: open.body ?? '' } }),
+      ...(newest === undefined || newest.state !== 'closed' || newest.merged_at !== null ? {} : { closed: { number: newest.number, url: newest.html_url, sha: newest.head.sha } }),
+    };
   }
 
-  private async update(open: { number: number; url: string; title: string; body: string }, p: { title: string; body: string }): Promise<PullRequestRef> {
+  private async update(open: OpenPull, p: { title: string; body: string }): Promise<PullRequestRef> {
     if (open.title === p.title && open.body === p.body) return { number: open.number, url: open.url, action: 'unchanged' };
     const r = await this.call(`updating pull request #${open.number}`, () =>
       this.client.rest.pulls.update({ owner: this.owner, repo: this.repo, pull_number: open.number, title: p.title, body: p.body }),
@@ -114,6 +132,7 @@ interface HttpFailure {
   status: number;
   headers: Record<string, string | number | undefined>;
   message: string;
+  details: string[];
 }
 
 /** Octokit's RequestError, read by shape (status, response headers and data). */
@@ -122,7 +141,10 @@ function httpFailure(err: unknown): HttpFailure | undefined {
   const e = err as { status: number; message?: string; response?: { headers?: Record<string, string | number | undefined>; data?: unknown } };
   const data = e.response?.data;
   const message = data !== null && typeof data === 'object' && typeof (data as { message?: unknown }).message === 'string' ? (data as { message: string }).message : (e.message ?? '');
-  return { status: e.status, headers: e.response?.headers ?? {}, message };
+  // A 422's reasons are in errors[].message ("body is too long (maximum is 65536 characters)").
+  const errors = data !== null && typeof data === 'object' ? (data as { errors?: unknown }).errors : undefined;
+  const details = Array.isArray(errors) ? errors.flatMap((x: unknown) => (typeof (x as { message?: unknown })?.message === 'string' ? [(x as { message: string }).message] : [])) : [];
+  return { status: e.status, headers: e.response?.headers ?? {}, message, details };
 }
 
 function alreadyExists(err: unknown): boolean {
@@ -143,7 +165,7 @@ function githubError(at: string, err: unknown, repository: string): RemoteError 
     const cause = f === undefined ? (err instanceof Error ? err.message : String(err)) : `HTTP ${f.status} ${f.message}`;
     return new RemoteError(`${at}: the API did not answer (${printable(cause)}). Check --api-url and the network, and run again.`, f?.status, { retriable: true, cause: err });
   }
-  const said = printable(f.message);
+  const said = printable([f.message, ...f.details].join(': '));
   const remaining = header(f.headers, 'x-ratelimit-remaining');
   const reset = header(f.headers, 'x-ratelimit-reset');
   const retryAfter = header(f.headers, 'retry-after');
@@ -156,11 +178,18 @@ function githubError(at: string, err: unknown, repository: string): RemoteError 
     const kind = remaining === '0' ? `the rate limit of ${header(f.headers, 'x-ratelimit-limit') ?? '?'} requests per hour${header(f.headers, 'x-ratelimit-resource') === undefined ? '' : ` (${printable(header(f.headers, 'x-ratelimit-resource')!)})`} is used up` : 'a secondary rate limit was hit';
     return new RemoteError(`${at}: rate limited (HTTP ${f.status}): ${kind} ("${said}"). Try again after ${retryAt.toISOString()}.`, f.status, { retriable: true, retryAt, cause: err });
   }
+  if (f.status === 403 && /not permitted to create or approve pull requests/i.test(f.message)) {
+    return new RemoteError(
+      `${at}: GitHub Actions may not open pull requests in ${printable(repository)} (HTTP 403: "${said}"). Turn on "Allow GitHub Actions to create and approve pull requests" (Settings → Actions → General → Workflow permissions, or the organisation's), or use a GitHub App's token.`,
+      f.status,
+      { cause: err },
+    );
+  }
   const advice: Record<number, string> = {
     401: 'the token was refused (bad credentials): it is wrong, expired or revoked. Pass a valid token in the environment variable --token-env names (or --token-file)',
     403: 'the token may not do this: give it contents: write and pull-requests: write on the repository (a workflow\'s permissions:), or use a token of an account with write access',
     404: `repository ${printable(repository)} not found, or the token cannot see it (GitHub answers 404 for private repositories a token has no access to). Check --github-repo, --api-url and the token's access`,
-    422: 'GitHub refused the request as invalid: check that --base names a branch of the repository and that the branch was pushed (--push)',
+    422: 'GitHub refused the request as invalid (its reasons follow): a body too long is a bug to report; otherwise check that --base names a branch of the repository and that the branch was pushed (--push)',
   };
   return new RemoteError(`${at}: ${advice[f.status] ?? 'refused'} (HTTP ${f.status}: "${said}").`, f.status, { cause: err });
 }

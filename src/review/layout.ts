@@ -66,7 +66,7 @@ function documentOf(separator: string, text: string): YamlDocument {
 }
 
 /** The object's kind, namespace and name, when it is a policy of a kind ztmap proposes. */
-export function refOf(o: Record<string, unknown>): ObjectRef | undefined {
+function refOf(o: Record<string, unknown>): ObjectRef | undefined {
   const kind = o['kind'];
   const metadata = o['metadata'] as Record<string, unknown> | undefined;
   if (typeof kind !== 'string' || TARGET_OF_KIND[kind] === undefined || metadata === null || typeof metadata !== 'object') return undefined;
@@ -80,6 +80,8 @@ export function refOf(o: Record<string, unknown>): ObjectRef | undefined {
 export interface RepoFile {
   path: string;
   text: string;
+  /** Not UTF-8: its text is read byte for byte (latin1) to find its objects, and it is never written. */
+  undecodable?: boolean;
 }
 
 export interface Layout {
@@ -91,7 +93,7 @@ export interface Layout {
 }
 
 /** ztmap's own layout (`propose`'s), for a repository with no policies yet. */
-const DEFAULT_TEMPLATE = '{target}/{namespace}/{kind}-{name}.yaml';
+export const DEFAULT_TEMPLATE = '{target}/{namespace}/{kind}-{name}.yaml';
 
 const KIND_FORMS: Record<string, (kind: string) => string> = {
   kind: (k) => k.toLowerCase(),
@@ -137,7 +139,10 @@ function templatesOf(path: string, refs: readonly ObjectRef[]): string[] {
   for (const segment of segments.slice(0, -1)) paths = paths.flatMap((p) => options(segment).map((o) => `${p}${o}/`));
   const stems = stemsOf(segments[segments.length - 1]!, shared);
   // One document per file must be named by something only it has: its name.
-  return paths.flatMap((p) => stems.map((stem) => p + stem + ext)).filter((t) => refs.length > 1 || t.includes('{name}'));
+  // A template without the name or the namespace is one literal file: a team's own, never a layout.
+  return paths
+    .flatMap((p) => stems.map((stem) => p + stem + ext))
+    .filter((t) => (refs.length > 1 || t.includes('{name}')) && (t.includes('{name}') || t.includes('{namespace}')));
 }
 
 /** The first of templatesOf: the template of one file on its own. */

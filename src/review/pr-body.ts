@@ -2,7 +2,10 @@
 // rules.json and the plan: a table of the changes, the evidence window and sources, the risks
 // a reviewer must weigh, and a rollout plan per namespace. Pure: the same inputs give the same
 // bytes. Every name comes from telemetry or manifests, so every one is escaped for Markdown
-// (review/markdown.ts), and `@` is written as an entity so a name cannot mention a user or team.
+// (review/markdown.ts) and made inert for GitHub: a zero-width space after `@` and `#` (so no
+// name mentions a user or team or references an issue: GitHub links those after rendering,
+// escapes and entities do not stop it), `&` escaped, no autolinked URL. The body stays under
+// GitHub's 65,536 characters: lists are cut, shorter and shorter, until it fits.
 
 import { InputError } from '../errors.js';
 import { compare } from '../flow/compare.js';
@@ -83,8 +86,18 @@ export function unusedAllows(doc: unknown, file: string): UnusedAllow[] {
     .map((r) => ({ id: r['id'] as string, policy: r['policy'] as string, text: typeof r['text'] === 'string' ? r['text'] : '', lastUsed: typeof r['lastUsed'] === 'string' ? r['lastUsed'] : null }));
 }
 
-/** Markdown-safe, and no `@mention` of a user or team. */
-const md = (s: string) => markdownInline(s).replace(/@/g, '&#64;');
+/**
+ * Escaped Markdown made inert for GitHub: U+200B after `@` and `#` (as Dependabot and Renovate
+ * do) so there is no mention and no issue reference, `&` escaped so no entity becomes one, and
+ * `://` and `www.` broken so a URL from telemetry is not a link.
+ */
+const inert = (s: string) =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/([@#])/g, '$1\u200B')
+    .replace(/:\/\//g, ':\u200B//')
+    .replace(/www\./gi, (m) => `${m.slice(0, 3)}\u200B.`);
+const md = (s: string) => inert(markdownInline(s));
 const code = (s: string) => `\`${s.replace(/`/g, '')}\``;
 /** The namespace of a graph key (`NS/Kind/name`); '' for world:, node:, unknown: keys. */
 const namespaceOf = (key: string) => (key.includes(':') && !key.includes('/') ? '' : key.split('/')[0] ?? '');
@@ -148,15 +161,31 @@ function risksOf(c: PrContext): Record<keyof Risks, NamedRisk[]> {
  * GitHub refuses a body over 65,536 characters (422): long lists are cut, saying how many more
  * there are and where they are all listed.
  */
-const MAX_ITEMS = 40;
-const MAX_CHANGES = 150;
+interface Limits {
+  /** Items per list of risks. */
+  items: number;
+  /** Rows of the changes and unused-allows tables. */
+  changes: number;
+  /** Rows of the traffic diff's table. */
+  diffRows: number;
+}
+
+/** Tried in turn until the body fits BODY_BUDGET; then it is cut with a pointer to the rest. */
+const LIMITS: Limits[] = [
+  { items: 40, changes: 150, diffRows: 50 },
+  { items: 10, changes: 40, diffRows: 20 },
+  { items: 3, changes: 10, diffRows: 5 },
+  { items: 0, changes: 0, diffRows: 0 },
+];
+/** Under GitHub's 65,536 characters (counted here in UTF-16 code units, never fewer than GitHub's). */
+const BODY_BUDGET = 60_000;
 
 const cut = (items: string[], max: number, where: string) => (items.length <= max ? items : [...items.slice(0, max), `… and ${items.length - max} more (${where})`]);
 
-const section = (title: string, items: string[], empty = 'none') => [
+const section = (lim: Limits, title: string, items: string[], empty = 'none') => [
   `#### ${title} (${items.length})`,
   '',
-  ...(items.length === 0 ? [`- ${empty}`] : cut(items, MAX_ITEMS, "all in the proposal's review.md").map((i) => `- ${i}`)),
+  ...(items.length === 0 ? [`- ${empty}`] : cut(items, lim.items, "all in the proposal's review.md").map((i) => `- ${i}`)),
   '',
 ];
 
@@ -182,7 +211,7 @@ function reviewOrder(d: PolicyDiff): PolicyDiff['destinations'][number]['changes
 }
 
 /** What the pull request changes for traffic: the semantic diff's summary and its table of changes. */
-function trafficSection(d: PolicyDiff, base: string): string[] {
+function trafficSection(d: PolicyDiff, base: string, lim: Limits): string[] {
   const s = d.summary;
   const refused = d.after.problems.map((p) => `${md(p.file)}${p.object === undefined ? '' : ` ${md(p.object)}`}: ${md(p.message)}`);
   return [
@@ -192,15 +221,15 @@ function trafficSection(d: PolicyDiff, base: string): string[] {
     '',
     // What lets more through first (with risks, then newly allowed): a first proposal denies
     // thousands of probed requests, which is its point. diffSummaryTable escapes for Markdown;
-    // `@` is not a Markdown character, so it is done here.
-    diffSummaryTable({ ...d, destinations: [{ destination: '', changes: reviewOrder(d) }] }, 50).trimEnd().replace(/@/g, '&#64;'),
+    // mentions, references and links are GitHub's, so made inert here.
+    inert(diffSummaryTable({ ...d, destinations: [{ destination: '', changes: reviewOrder(d) }] }, lim.diffRows).trimEnd()),
     '',
-    ...(refused.length === 0 ? [] : ['Manifests the API server or Istio would refuse (not applied):', '', ...cut(refused, MAX_ITEMS, 'run ztmap verify').map((r) => `- ${r}`), '']),
+    ...(refused.length === 0 ? [] : ['Manifests the API server or Istio would refuse (not applied):', '', ...cut(refused, lim.items, 'run ztmap verify').map((r) => `- ${r}`), '']),
   ];
 }
 
 /** The drift report's unused allows, and what this pull request does to each one's policy. */
-function unusedSection(c: PrContext): string[] {
+function unusedSection(c: PrContext, lim: Limits): string[] {
   const byPolicy = new Map(c.plan.changes.map((x) => [`${x.ref.kind} ${x.ref.namespace}/${x.ref.name}`, x.change]));
   const unused = [...c.unused!].sort((a, b) => compare(a.id, b.id));
   return [
@@ -211,12 +240,12 @@ function unusedSection(c: PrContext): string[] {
       : [
           '| rule | allows | last used | in this pull request |',
           '|---|---|---|---|',
-          ...unused.slice(0, MAX_CHANGES).map((u) => {
+          ...unused.slice(0, lim.changes).map((u) => {
             const change = byPolicy.get(u.policy);
             const here = change === 'removed' ? 'policy removed' : change === 'changed' ? 'policy changed (see the diff)' : 'unchanged: still allowed';
             return `| ${md(u.id)} | ${md(u.text)} | ${u.lastUsed === null ? 'not in the data' : md(u.lastUsed)} | ${here} |`;
           }),
-          ...(unused.length > MAX_CHANGES ? [`| … | ${unused.length - MAX_CHANGES} more: all in the drift report | | |`] : []),
+          ...(unused.length > lim.changes ? [`| … | ${unused.length - lim.changes} more: all in the drift report | | |`] : []),
         ]),
     '',
   ];
@@ -234,7 +263,7 @@ export function prText(c: PrContext): PrText {
   const dir = c.policiesPath === '' || c.policiesPath === '.' ? '' : `${c.policiesPath}/`;
   const sources = Object.entries(r.evidence.rulesBySource).sort((a, b) => compare(a[0], b[0]));
 
-  const body = [
+  const bodyWith = (lim: Limits) => [
     '## Least-privilege policies proposed by ztmap',
     '',
     `Traffic observed ${md(window)} (${w.hours ?? '?'} h) allows ${r.counts.rules} access rules; everything else is denied. ` +
@@ -250,11 +279,11 @@ export function prText(c: PrContext): PrText {
       : [
           '| change | kind | namespace | name | file |',
           '|---|---|---|---|---|',
-          ...c.plan.changes.slice(0, MAX_CHANGES).map((x) => `| ${x.change} | ${x.ref.kind} | ${md(x.ref.namespace)} | ${md(x.ref.name)} | ${md(dir + x.path)} |`),
-          ...(c.plan.changes.length > MAX_CHANGES ? [`| … | ${c.plan.changes.length - MAX_CHANGES} more: every change is in the commit message | | | |`] : []),
+          ...c.plan.changes.slice(0, lim.changes).map((x) => `| ${x.change} | ${x.ref.kind} | ${md(x.ref.namespace)} | ${md(x.ref.name)} | ${md(dir + x.path)} |`),
+          ...(c.plan.changes.length > lim.changes ? [`| … | ${c.plan.changes.length - lim.changes} more: every change is in the commit message | | | |`] : []),
         ]),
     '',
-    ...(c.diff === undefined ? [] : trafficSection(c.diff, c.base)),
+    ...(c.diff === undefined ? [] : trafficSection(c.diff, c.base, lim)),
     '### Evidence',
     '',
     `- Window: ${md(window)} (${w.hours ?? '?'} h)${r.coverage.windowWarnings.length === 0 ? '' : `: ${r.coverage.windowWarnings.map(md).join('; ')}`}`,
@@ -264,14 +293,19 @@ export function prText(c: PrContext): PrText {
     '',
     '### Risks',
     '',
-    ...section('Blockers and errors: observed traffic these policies would deny, or manifests not emitted', risks.blockers.map((x) => x.text)),
-    ...section('Plaintext sources: no authenticated identity, not ready for STRICT mTLS', risks.plaintext.map((x) => x.text)),
-    ...section('Broad generalizations: allowed beyond what was observed', risks.broad.map((x) => x.text)),
-    ...section('Low-confidence rules: little evidence (seen once, or on one day)', risks.lowConfidence.map((x) => x.text)),
-    ...section('Workloads with no traffic seen', risks.unseen.map((x) => x.text)),
-    ...section('Traffic denied today: the mesh refused it, and the policies keep denying it', risks.deniedToday.map((x) => x.text)),
-    ...section('Held back: not in this pull request', c.heldBack.map((f) => `${md(f)}: ztmap marked it not ready (see review.md)`)),
-    ...(c.unused === undefined ? [] : unusedSection(c)),
+    ...section(lim, 'Blockers and errors: observed traffic these policies would deny, or manifests not emitted', risks.blockers.map((x) => x.text)),
+    ...section(lim, 'Plaintext sources: no authenticated identity, not ready for STRICT mTLS', risks.plaintext.map((x) => x.text)),
+    ...section(lim, 'Broad generalizations: allowed beyond what was observed', risks.broad.map((x) => x.text)),
+    ...section(lim, 'Low-confidence rules: little evidence (seen once, or on one day)', risks.lowConfidence.map((x) => x.text)),
+    ...section(lim, 'Workloads with no traffic seen', risks.unseen.map((x) => x.text)),
+    ...section(lim, 'Traffic denied today: the mesh refused it, and the policies keep denying it', risks.deniedToday.map((x) => x.text)),
+    ...section(lim, 'Held back: not in this pull request', c.heldBack.map((f) => `${md(f)}: ztmap marked it not ready (see review.md)`)),
+    ...section(
+      lim,
+      'Name conflicts: hand-written policies with a proposed name, left as they are (the proposal for them is not in this pull request)',
+      c.plan.conflicts.map((x) => `${x.ref.kind} ${md(x.ref.namespace)}/${md(x.ref.name)} in ${md(dir + x.path)}`),
+    ),
+    ...(c.unused === undefined ? [] : unusedSection(c, lim)),
     '### Rollout plan',
     '',
     ...(order.length === 0
@@ -299,6 +333,17 @@ export function prText(c: PrContext): PrText {
     '<sub>Generated by `ztmap pr` from the proposal\'s review.json and rules.json. Names come from telemetry and are escaped.</sub>',
     '',
   ].join('\n');
+  let body = bodyWith(LIMITS[0]!);
+  for (const lim of LIMITS.slice(1)) {
+    if (body.length <= BODY_BUDGET) break;
+    body = bodyWith(lim);
+  }
+  if (body.length > BODY_BUDGET) {
+    // Long names alone: the start of the body, and where the rest is.
+    const note = "\n\n… cut to GitHub's size limit: the whole proposal is in its review.md, and every change in the commit message.\n";
+    const kept = body.slice(0, BODY_BUDGET - note.length);
+    body = kept.slice(0, Math.max(0, kept.lastIndexOf('\n'))) + note;
+  }
 
   const message = [
     title,

@@ -7,18 +7,27 @@
 //   second run over the same traffic changes nothing.
 // - The repository's rollout state wins for objects already there: an AuthorizationPolicy the
 //   team put in dry-run (`istio.io/dry-run`) keeps that annotation as the team left it.
-// - A manifest ztmap generated earlier (`ztmap.io/generated-by`) of a kind the proposal covers,
-//   and no longer proposed, is removed; hand-written policies are never touched.
-// - Manifests `propose` held back (`*.yaml.not-ready`: STRICT mTLS with blockers) stay out.
+// - Only documents ztmap generated (`ztmap.io/generated-by`) are changed or removed: a
+//   hand-written policy with a proposed manifest's name stays as it is, and the clash is a risk.
+// - A manifest ztmap generated earlier, of a kind the proposal covers, in a namespace the
+//   proposal manages, and no longer proposed, is removed. A file is deleted only when nothing
+//   but whitespace is left in it.
+// - Manifests `propose` held back (`*.yaml.not-ready`: STRICT mTLS with blockers) stay out, and
+//   what the repository holds under their names stays in.
+// - New documents go into files that hold ztmap's documents or into new files (beside a team's
+//   own file: `default.ztmap.yaml`), with the file's own line breaks; a file that is not UTF-8
+//   is never written.
 
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { InputError } from '../errors.js';
+import { safeTreePath } from './git.js';
 import { parseObjects } from '../inventory/load.js';
 import { policySetOf, type ManifestProblem, type PolicySet } from '../verify/manifests.js';
 import { compare } from '../flow/compare.js';
-import { detectLayout, fillTemplate, joinDocuments, refKey, refOf, splitDocuments, type Layout, type ObjectRef, type RepoFile, type YamlDocument } from './layout.js';
+import { printable } from '../text.js';
+import { DEFAULT_TEMPLATE, detectLayout, fillTemplate, joinDocuments, refKey, splitDocuments, type Layout, type ObjectRef, type RepoFile, type YamlDocument } from './layout.js';
 
 export interface ProposedManifest {
   ref: ObjectRef;
@@ -32,6 +41,8 @@ export interface Proposal {
   manifests: ProposedManifest[];
   /** Files `propose` held back from applying (`*.yaml.not-ready`), relative to the proposal directory. */
   heldBack: string[];
+  /** The objects of those files: proposed, though not in this pull request. */
+  heldBackRefs: ObjectRef[];
   /** review.json and rules.json, as read (validated by pr-body.ts). */
   review: unknown;
   rules: unknown;
@@ -52,9 +63,16 @@ interface FileWrite {
   text: string | null;
 }
 
+/** A proposed manifest whose kind, namespace and name a hand-written document already has: left as it is. */
+interface NameConflict {
+  ref: ObjectRef;
+  path: string;
+}
+
 export interface Plan {
   layout: Layout;
   changes: ManifestChange[];
+  conflicts: NameConflict[];
   writes: FileWrite[];
   /** Proposed manifests the repository already holds as they are. */
   unchanged: number;
@@ -96,15 +114,35 @@ export async function readProposal(dir: string): Promise<Proposal> {
   const rules = await readJson(dir, 'rules.json');
   const manifests: ProposedManifest[] = [];
   const heldBack: string[] = [];
+  const heldBackRefs: ObjectRef[] = [];
   for (const file of files) {
-    if (file.endsWith('.not-ready')) heldBack.push(file);
-    if (!/\.ya?ml$/.test(file)) continue;
+    const notReady = file.endsWith('.not-ready');
+    if (notReady) heldBack.push(file);
+    if (!/\.ya?ml(?:\.not-ready)?$/.test(file)) continue;
     const text = await readFile(join(dir, file), 'utf8');
     const docs = splitDocuments(text).filter((d) => d.ref !== undefined);
-    if (docs.length !== 1) throw new InputError(`pr: ${join(dir, file)} holds ${docs.length} policies; \`ztmap propose\` writes one per file. Pass --proposal the policies directory it wrote.`);
-    manifests.push({ ref: docs[0]!.ref!, object: docs[0]!.object!, text, file });
+    if (docs.length !== 1) throw new InputError(`pr: ${printable(join(dir, file))} holds ${docs.length} policies; \`ztmap propose\` writes one per file. Pass --proposal the policies directory it wrote.`);
+    const ref = docs[0]!.ref!;
+    // Names become file names and index lines: only what Kubernetes itself accepts.
+    if (!DNS_SUBDOMAIN.test(ref.name) || ref.name.length > 253 || !DNS_LABEL.test(ref.namespace) || ref.namespace.length > 63) {
+      throw new InputError(`pr: ${printable(join(dir, file))}: ${ref.kind} ${JSON.stringify(printable(`${ref.namespace}/${ref.name}`))} is not a Kubernetes name (a DNS-1123 namespace and name). Pass --proposal the policies directory \`ztmap propose\` wrote.`);
+    }
+    if (notReady) heldBackRefs.push(ref);
+    else manifests.push({ ref, object: docs[0]!.object!, text, file });
   }
-  return { manifests, heldBack, review, rules };
+  return { manifests, heldBack, heldBackRefs, review, rules };
+}
+
+const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A file of the repository from its blob: its text when UTF-8, else its bytes one per character, marked undecodable. */
+export function repoFile(path: string, bytes: Buffer): RepoFile {
+  try {
+    return { path, text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes) };
+  } catch {
+    return { path, text: bytes.toString('latin1'), undecodable: true };
+  }
 }
 
 const annotations = (o: Record<string, unknown>): Record<string, unknown> => {
@@ -112,7 +150,7 @@ const annotations = (o: Record<string, unknown>): Record<string, unknown> => {
   return a !== null && typeof a === 'object' ? (a as Record<string, unknown>) : {};
 };
 
-const generatedByZtmap = (o: Record<string, unknown>) => typeof annotations(o)[GENERATED_BY] === 'string';
+const generatedByZtmap = (o: Record<string, unknown> | undefined) => o !== undefined && typeof annotations(o)[GENERATED_BY] === 'string';
 
 /** JSON with sorted keys: two objects that say the same have the same canonical form. */
 function canonical(v: unknown): string {
@@ -154,14 +192,20 @@ interface Located {
   index: number;
 }
 
+/** The line break a file uses (its first one), `\n` for a file without any. */
+const lineBreakOf = (text: string) => (/\r\n|\n/.exec(text)?.[0] ?? '\n');
+const withLineBreak = (text: string, eol: string) => (eol === '\n' ? text : text.replace(/\r?\n/g, eol));
+
 /**
- * The plan: each proposed manifest changed in place, or added at its layout path; each
- * earlier ztmap manifest of the proposal's kinds no longer proposed removed.
+ * The plan: each proposed manifest changed in place (when ztmap generated what is there), or
+ * added at its layout path; each earlier ztmap manifest of the proposal's kinds and namespaces
+ * no longer proposed removed.
  */
-export function planProposal(o: { existing: readonly RepoFile[]; proposal: readonly ProposedManifest[]; kinds: readonly string[] }): Plan {
+export function planProposal(o: { existing: readonly RepoFile[]; proposal: readonly ProposedManifest[]; heldBack?: readonly ObjectRef[]; kinds: readonly string[] }): Plan {
   const layout = detectLayout(o.existing);
   const files = new Map<string, YamlDocument[]>();
   const where = new Map<string, Located>();
+  const existing = new Map(o.existing.map((f) => [f.path, f]));
   for (const f of [...o.existing].sort((a, b) => compare(a.path, b.path))) {
     const docs = splitDocuments(f.text);
     files.set(f.path, docs);
@@ -173,9 +217,14 @@ export function planProposal(o: { existing: readonly RepoFile[]; proposal: reado
   const touched = new Set<string>();
   const removed = new Set<string>();
   const changes: ManifestChange[] = [];
+  const conflicts: NameConflict[] = [];
   let unchanged = 0;
   const proposed = [...o.proposal].sort((a, b) => compare(refKey(a.ref), refKey(b.ref)));
-  const proposedKeys = new Set(proposed.map((p) => refKey(p.ref)));
+  const heldBack = o.heldBack ?? [];
+  const keep = new Set([...proposed, ...heldBack.map((ref) => ({ ref }))].map((p) => refKey(p.ref)));
+  const managed = new Set([...proposed.map((p) => p.ref.namespace), ...heldBack.map((r) => r.namespace)]);
+  const hasZtmapDocument = (path: string) => (files.get(path) ?? []).some((d) => generatedByZtmap(d.object));
+  const writable = (path: string) => existing.get(path)?.undecodable !== true;
   for (const p of proposed) {
     const at = where.get(refKey(p.ref));
     if (at !== undefined) {
@@ -184,23 +233,37 @@ export function planProposal(o: { existing: readonly RepoFile[]; proposal: reado
         unchanged++;
         continue;
       }
-      doc.text = withRolloutState(p, doc.object!);
+      if (!generatedByZtmap(doc.object) || !writable(at.path)) {
+        conflicts.push({ ref: p.ref, path: at.path });
+        continue;
+      }
+      doc.text = withLineBreak(withRolloutState(p, doc.object!), lineBreakOf(existing.get(at.path)!.text));
       touched.add(at.path);
       changes.push({ change: 'changed', ref: p.ref, path: at.path });
       continue;
     }
-    const path = fillTemplate(layout.template, p.ref);
+    // A new document never goes into a file of the team's own (nor one ztmap cannot write):
+    // it goes beside it, `default.yaml` → `default.ztmap.yaml`, or else to ztmap's own layout.
+    const laidOut = fillTemplate(layout.template, p.ref);
+    const ours = (f: string) => !files.has(f) || (hasZtmapDocument(f) && writable(f));
+    const path = [laidOut, laidOut.replace(/(\.ya?ml)$/, '.ztmap$1'), fillTemplate(DEFAULT_TEMPLATE, p.ref)].find(ours);
+    if (path === undefined) {
+      conflicts.push({ ref: p.ref, path: laidOut });
+      continue;
+    }
+    if (!safeTreePath(path)) throw new InputError(`pr: ${p.ref.kind} ${JSON.stringify(printable(`${p.ref.namespace}/${p.ref.name}`))} would be written to ${JSON.stringify(printable(path))}, outside the policies directory.`);
     const docs = files.get(path) ?? [];
+    const eol = lineBreakOf(existing.get(path)?.text ?? '');
     const last = docs[docs.length - 1];
-    if (last !== undefined && last.text !== '' && !last.text.endsWith('\n')) last.text += '\n';
-    docs.push({ separator: docs.length === 0 ? '' : '---\n', text: p.text, object: p.object, ref: p.ref });
+    if (last !== undefined && last.text !== '' && !last.text.endsWith('\n')) last.text += eol;
+    docs.push({ separator: docs.length === 0 ? '' : `---${eol}`, text: withLineBreak(p.text, eol), object: p.object, ref: p.ref });
     files.set(path, docs);
     touched.add(path);
     changes.push({ change: 'added', ref: p.ref, path });
   }
   for (const [key, at] of [...where].sort((a, b) => compare(a[0], b[0]))) {
     const doc = files.get(at.path)![at.index]!;
-    if (proposedKeys.has(key) || !o.kinds.includes(doc.ref!.kind) || !generatedByZtmap(doc.object!)) continue;
+    if (keep.has(key) || !o.kinds.includes(doc.ref!.kind) || !managed.has(doc.ref!.namespace) || !generatedByZtmap(doc.object) || !writable(at.path)) continue;
     removed.add(`${at.path}\n${at.index}`);
     touched.add(at.path);
     changes.push({ change: 'removed', ref: doc.ref!, path: at.path });
@@ -208,9 +271,9 @@ export function planProposal(o: { existing: readonly RepoFile[]; proposal: reado
   const writes: FileWrite[] = [];
   for (const path of [...touched].sort(compare)) {
     const docs = files.get(path)!.filter((_d, i) => !removed.has(`${path}\n${i}`));
-    const left = docs.filter((d) => d.text.trim() !== '' && d.object !== undefined);
-    if (left.length === 0) {
-      if (o.existing.some((f) => f.path === path)) writes.push({ path, text: null });
+    // Deleted only when nothing is left: a comment, a template or any other text is someone's.
+    if (docs.every((d) => d.text.trim() === '')) {
+      if (existing.has(path)) writes.push({ path, text: null });
       continue;
     }
     // A file that now starts with a separator keeps it: valid YAML, and the fewest bytes changed.
@@ -218,7 +281,8 @@ export function planProposal(o: { existing: readonly RepoFile[]; proposal: reado
   }
   const order: Record<ChangeKind, number> = { removed: 0, changed: 1, added: 2 };
   changes.sort((a, b) => compare(a.path, b.path) || order[a.change] - order[b.change] || compare(refKey(a.ref), refKey(b.ref)));
-  return { layout, changes, writes, unchanged };
+  conflicts.sort((a, b) => compare(refKey(a.ref), refKey(b.ref)));
+  return { layout, changes, conflicts, writes, unchanged };
 }
 
 /** Policy files as one PolicySet, read as verify reads them; a document that is no object is a problem of its file. */

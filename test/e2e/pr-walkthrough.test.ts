@@ -65,7 +65,7 @@ describe('docs/review.md walk-through, run as written @e2e', () => {
     assert.match(body, /: 1 change\(s\), 0 newly allowed, 1 newly denied[^\n]*\n\n[^\n]*\n[^\n]*\n\| default\/Deployment\/ratings-v1 \| default\/Deployment\/details-v1 \| 9080\/http \| [^|]* \| newly denied \|/);
     const unused = body.slice(body.indexOf('### Unused allows'), body.indexOf('### Rollout plan'));
     assert.match(unused, /^### Unused allows \(1\)/);
-    assert.match(unused, /\| egress default\/ztmap-workload-details-v1\\#0 \| to pods app=ratings [^\n]*\| policy changed \(see the diff\) \|/);
+    assert.match(unused, /\| egress default\/ztmap-workload-details-v1\\#\u200B0 \| to pods app=ratings [^\n]*\| policy changed \(see the diff\) \|/);
     const removed = git(join(W, 'remote.git'), 'show', '--format=%s', '--stat', 'ztmap/policies');
     assert.match(removed, /\(0 added, 3 changed, 0 removed\)/);
   });

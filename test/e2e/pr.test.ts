@@ -134,16 +134,14 @@ describe('ztmap pr: a proposal as a branch in the repository’s own layout @e2e
       r = pr(['--repo', repo, '--proposal', day1]);
     });
 
-    it("appends the proposal's documents to the namespace's file, after the team's, byte for byte", () => {
+    it("puts the proposal's documents in one file per namespace beside the team's, whose files keep their bytes", () => {
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stderr, /layout \{namespace\}\.yaml/);
-      const defaultFile = show(repo, BRANCH, 'policies/default.yaml')!;
-      const teams = show(repo, 'main', 'policies/default.yaml')!;
-      assert.ok(defaultFile.startsWith(teams + '---\n'), defaultFile.slice(0, 400));
-      // The team's two documents, and the proposal's 17 for default (7 AuthorizationPolicies, 10 NetworkPolicies).
-      assert.equal(defaultFile.split(/^---$/m).length, 2 + 17);
-      assert.ok(show(repo, BRANCH, 'policies/legacy.yaml')!.startsWith(other + '---\n'));
-      assert.deepEqual(treeFiles(repo, BRANCH).filter((f) => f.startsWith('policies/')), ['policies/default.yaml', 'policies/legacy.yaml']);
+      assert.equal(show(repo, BRANCH, 'policies/default.yaml'), show(repo, 'main', 'policies/default.yaml'));
+      assert.equal(show(repo, BRANCH, 'policies/legacy.yaml'), other);
+      // The proposal's 17 documents for default (7 AuthorizationPolicies, 10 NetworkPolicies).
+      assert.equal(show(repo, BRANCH, 'policies/default.ztmap.yaml')!.split(/^---$/m).length, 17);
+      assert.deepEqual(treeFiles(repo, BRANCH).filter((f) => f.startsWith('policies/')), ['policies/default.yaml', 'policies/default.ztmap.yaml', 'policies/legacy.yaml', 'policies/legacy.ztmap.yaml']);
     });
   });
 

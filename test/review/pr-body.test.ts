@@ -23,6 +23,7 @@ function review(o: { workload: string; from: string; path: string }): ReviewFact
 const plan = (names: string[]): Plan => ({
   layout: { template: '{namespace}/{name}.yaml', matched: 2, files: 2 },
   changes: names.map((n, i) => ({ change: i === 0 ? 'removed' : 'added', ref: { kind: i === 2 ? 'NetworkPolicy' : 'AuthorizationPolicy', namespace: i === 2 ? 'quiet' : 'shop', name: n }, path: `${i === 2 ? 'quiet' : 'shop'}/${n}.yaml` })),
+  conflicts: [],
   writes: [],
   unchanged: 4,
 });
@@ -40,7 +41,7 @@ describe('review/pr-body: the pull request text', () => {
           assert.equal(line.replace(/\\\|/g, '').split('|').length - 1, 6, line);
         }
         assert.ok(!/(?<!\\)<img|(?<!\\)\[x\]|\u202E/.test(t.body));
-        assert.ok(!t.body.includes('@'), 'no raw @: GitHub would mention the team');
+        assert.ok(!/@(?!\u200B)/.test(t.body), 'no bare @: GitHub would mention the team');
         assert.ok(!t.body.includes('line\nbreak'));
         assert.ok(!t.message.includes('\u202E'));
         // Same input, same bytes.
@@ -68,9 +69,9 @@ describe('review/pr-body: the pull request text', () => {
     const names = many(3000, (i) => `ztmap-allow-workload-with-a-long-name-${i}`);
     const unused = many(3000, (i) => ({ id: `istio shop/p${i}#0`, policy: `AuthorizationPolicy shop/p${i}`, text: 'y'.repeat(100), lastUsed: null }));
     const t = prText({ review: big, rules, plan: plan(names), heldBack: [], policiesPath: 'policies', base: 'main', unused });
-    assert.ok(t.body.length < 65_536, String(t.body.length));
-    assert.match(t.body, /… and 1960 more \(all in the proposal's review\.md\)/);
-    assert.match(t.body, /2850 more: every change is in the commit message/);
+    assert.ok(t.body.length <= 60_000, String(t.body.length));
+    assert.match(t.body, /… and \d+ more \(all in the proposal's review\.md\)/);
+    assert.match(t.body, /\d+ more: every change is in the commit message/);
     assert.equal(t.message.split('\n').filter((l) => l.startsWith('added ') || l.startsWith('removed ')).length, 3000);
   });
 

@@ -34,7 +34,7 @@ describe('review/github: the pull request through the REST API', () => {
   it('opens one, updates it when the body changes, and leaves it when nothing changed', async () => {
     assert.deepEqual(await gh.openOrUpdate(PR), { number: 1, url: 'https://github.example/acme/gitops/pull/1', action: 'opened' });
     assert.deepEqual(api.requests.map((r) => `${r.method} ${r.path}`), ['GET /repos/acme/gitops', 'GET /repos/acme/gitops/pulls', 'POST /repos/acme/gitops/pulls']);
-    assert.deepEqual(api.requests[1]!.query, { head: 'acme:ztmap/policies', base: 'main', state: 'open', per_page: '100' });
+    assert.deepEqual(api.requests[1]!.query, { head: 'acme:ztmap/policies', base: 'main', state: 'all', sort: 'created', direction: 'desc', per_page: '100' });
     assert.deepEqual(api.requests[2]!.body, { head: 'ztmap/policies', base: 'main', title: PR.title, body: PR.body });
     assert.match(String(api.requests[0]!.headers.authorization), /^token ghp_/);
 

@@ -107,7 +107,7 @@ describe('review/pr: planning a proposal into a repository', () => {
   });
 
   it('never removes a hand-written policy, nor a kind the proposal does not cover', () => {
-    const plan = planProposal({ existing: repo, proposal: [], kinds: ['AuthorizationPolicy'] });
+    const plan = planProposal({ existing: repo, proposal: [untouchedNp], kinds: ['AuthorizationPolicy'] });
     assert.deepEqual(plan.changes.map((c) => `${c.change} ${c.ref.name}`), ['removed ztmap-allow-api']);
   });
 

@@ -41,7 +41,12 @@ export interface PullRequest {
   body: string;
   head: string;
   base: string;
+  /** The head branch's commit when the pull request was last opened or updated. */
+  sha: string;
 }
+
+/** GitHub's limit on a pull request's body, in characters. */
+const BODY_LIMIT = 65_536;
 
 /** What the next matching request is answered with instead. */
 export type Fault =
@@ -49,6 +54,8 @@ export type Fault =
   | { kind: 'primary-rate-limit'; status: 403 | 429 }
   | { kind: 'secondary-rate-limit'; status: 403 | 429; retryAfter: number }
   | { kind: 'forbidden' }
+  /** The repository's setting "Allow GitHub Actions to create and approve pull requests" is off. */
+  | { kind: 'actions-may-not-open' }
   /** The list of open pull requests answers empty once: a pull request opened meanwhile (the 422 path). */
   | { kind: 'hide-open-pulls' };
 
@@ -72,14 +79,16 @@ export class GitHubApiDouble {
     private readonly server: Server,
     readonly token: string,
     readonly prefix: string,
+    /** The commit a branch is on (the git remote's), as GitHub knows it from the push. */
+    private readonly headShaOf: (branch: string) => string | undefined,
   ) {}
 
-  static async start(o: { token: string; repositories: string[]; prefix?: string }): Promise<GitHubApiDouble> {
+  static async start(o: { token: string; repositories: string[]; prefix?: string; headShaOf?: (branch: string) => string | undefined }): Promise<GitHubApiDouble> {
     let double: GitHubApiDouble | undefined;
     const server = createServer((req, res) => {
       void double!.handle(req, res);
     });
-    double = new GitHubApiDouble(server, o.token, o.prefix ?? '');
+    double = new GitHubApiDouble(server, o.token, o.prefix ?? '', o.headShaOf ?? (() => undefined));
     for (const r of o.repositories) double.repositories.add(r);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return double;
@@ -133,7 +142,8 @@ export class GitHubApiDouble {
 
     // Faults, in order: each answers the next request once (hide-open-pulls: the next list).
     const fault = this.faults[0];
-    if (fault !== undefined && fault.kind !== 'hide-open-pulls') {
+    // GitHub checks the Actions setting when a pull request is created, not before.
+    if (fault !== undefined && fault.kind !== 'hide-open-pulls' && !(fault.kind === 'actions-may-not-open' && request.method !== 'POST')) {
       this.faults.shift();
       return this.fail(res, fault);
     }
@@ -192,7 +202,8 @@ export class GitHubApiDouble {
         status: '422',
       });
     }
-    const p: PullRequest = { number: this.pulls.length + 1, state: 'open', title: b['title'] as string, body: (b['body'] as string | undefined) ?? '', head, base: b['base'] as string };
+    if (tooLong(b['body'])) return this.send(res, 422, BODY_TOO_LONG);
+    const p: PullRequest = { number: this.pulls.length + 1, state: 'open', title: b['title'] as string, body: (b['body'] as string | undefined) ?? '', head, base: b['base'] as string, sha: this.headShaOf(head) ?? '0'.repeat(40) };
     this.pulls.push(p);
     this.send(res, 201, this.pullJson(repository, p));
   }
@@ -205,7 +216,9 @@ export class GitHubApiDouble {
     if (unknown.length > 0) return refuse(`unknown fields ${unknown.join(', ')}`);
     const p = this.pulls.find((x) => x.number === Number(number));
     if (p === undefined) return this.send(res, 404, { message: 'Not Found', documentation_url: `${DOCS}/pulls/pulls#update-a-pull-request`, status: '404' });
+    if (tooLong(b['body'])) return this.send(res, 422, BODY_TOO_LONG);
     if (typeof b['title'] === 'string') p.title = b['title'];
+    if (p.state === 'open') p.sha = this.headShaOf(p.head) ?? p.sha;
     if (typeof b['body'] === 'string') p.body = b['body'];
     if (b['state'] === 'open' || b['state'] === 'closed') p.state = b['state'];
     this.send(res, 200, this.pullJson(repository, p));
@@ -222,13 +235,15 @@ export class GitHubApiDouble {
       title: p.title,
       body: p.body,
       user: { login: 'ztmap-bot' },
-      head: { label: `${owner}:${p.head}`, ref: p.head, sha: '0'.repeat(40) },
+      head: { label: `${owner}:${p.head}`, ref: p.head, sha: p.sha },
+      merged_at: null,
       base: { label: `${owner}:${p.base}`, ref: p.base, sha: '0'.repeat(40) },
     };
   }
 
   private fail(res: ServerResponse, f: Fault): void {
     if (f.kind === 'bad-credentials') return this.send(res, 401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
+    if (f.kind === 'actions-may-not-open') return this.send(res, 403, { message: 'GitHub Actions is not permitted to create or approve pull requests.', documentation_url: `${DOCS}/pulls/pulls#create-a-pull-request`, status: '403' });
     if (f.kind === 'forbidden') return this.send(res, 403, { message: 'Resource not accessible by integration', documentation_url: `${DOCS}/pulls/pulls#create-a-pull-request`, status: '403' });
     if (f.kind === 'primary-rate-limit') {
       this.used = LIMIT;
@@ -258,6 +273,17 @@ export class GitHubApiDouble {
     res.end(JSON.stringify(body));
   }
 }
+
+/** Characters as GitHub counts them (code points). */
+const tooLong = (body: unknown) => typeof body === 'string' && [...body].length > BODY_LIMIT;
+
+/** GitHub's answer to a body over the limit, as it is. */
+const BODY_TOO_LONG = {
+  message: 'Validation Failed',
+  errors: [{ resource: 'Issue', code: 'custom', field: 'body', message: `body is too long (maximum is ${BODY_LIMIT} characters)` }],
+  documentation_url: `${DOCS}/pulls/pulls#create-a-pull-request`,
+  status: '422',
+};
 
 export interface AsyncRun {
   status: number | null;

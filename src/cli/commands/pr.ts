@@ -5,14 +5,14 @@
 
 import { posix } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { ConfigError, describeFsError, InputError } from '../../errors.js';
-import { GitRepo } from '../../review/git.js';
+import { ConfigError, describeFsError, InputError, RemoteError } from '../../errors.js';
+import { GitRepo, withoutCredentials } from '../../review/git.js';
 import { GitHubRepository, type PullRequestRef } from '../../review/github.js';
 import { KIND_OF_TARGET } from '../../review/layout.js';
 import { prText, reviewFacts, ruleFacts, unusedAllows, type PrText } from '../../review/pr-body.js';
 import { loadInventory } from '../../inventory/inventory.js';
 import { policyDiff, type PolicyDiff } from '../../review/diff.js';
-import { planProposal, policySetsOfPlan, readProposal, type Plan } from '../../review/pr.js';
+import { planProposal, policySetsOfPlan, readProposal, repoFile, type Plan } from '../../review/pr.js';
 import { printable } from '../../text.js';
 
 export interface PrOptions {
@@ -96,14 +96,26 @@ export async function pr(o: PrOptions): Promise<PrResult> {
   if (o.branch === base) throw new ConfigError(`pr: --branch ${printable(o.branch)} is the base branch; the proposal goes on a branch of its own.`);
   if (o.branch === current && !o.dryRun) throw new ConfigError(`pr: ${printable(o.branch)} is checked out in ${git.root}; ztmap moves that branch, so check out ${printable(base)} first.`);
   const dir = policiesDir(o.policiesPath);
+  if (o.push !== undefined && /^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(o.push) && !/^ssh:\/\/[^/:@]*@/i.test(o.push)) {
+    throw new ConfigError(`pr: --push ${withoutCredentials(o.push)} carries credentials in its URL, which git and ztmap would print. Name a remote (git remote add), or give git the token through a credential helper.`);
+  }
+  for (let i = 1, parts = dir === '' ? [] : dir.split('/'); i <= parts.length; i++) {
+    const at = parts.slice(0, i).join('/');
+    const e = await git.entry(baseCommit, at);
+    if (e !== undefined && e.type !== 'tree') {
+      throw new InputError(`pr: --policies-path ${printable(dir)}: ${printable(at)} is ${e.mode === '120000' ? 'a symbolic link' : e.mode === '160000' ? 'a submodule' : 'a file'} in ${printable(base)}; ztmap never writes through one. Pass the real directory.`);
+    }
+  }
 
   const proposal = await readProposal(o.proposal);
   const review = reviewFacts(proposal.review, posix.join(o.proposal, 'review.json'));
   const rules = ruleFacts(proposal.rules, posix.join(o.proposal, 'rules.json'));
-  const inDir = (await git.files(baseCommit, dir)).filter((e) => /\.ya?ml$/.test(e.path));
-  const existing = await Promise.all(inDir.map(async (e) => ({ path: dir === '' ? e.path : e.path.slice(dir.length + 1), text: await git.blob(e.sha) })));
+  // Symbolic links and submodules are opaque: never read, never written (checkWritable).
+  const inDir = (await git.files(baseCommit, dir)).filter((e) => /\.ya?ml$/.test(e.path) && (e.mode === '100644' || e.mode === '100755'));
+  const existing = await Promise.all(inDir.map(async (e) => repoFile(dir === '' ? e.path : e.path.slice(dir.length + 1), await git.blob(e.sha))));
   const kinds = review.targets.flatMap((t) => (t in KIND_OF_TARGET ? [KIND_OF_TARGET[t as keyof typeof KIND_OF_TARGET]] : []));
-  const plan = planProposal({ existing, proposal: proposal.manifests, kinds });
+  const plan = planProposal({ existing, proposal: proposal.manifests, heldBack: proposal.heldBackRefs, kinds });
+  await git.checkWritable(baseCommit, plan.writes.map((w) => (dir === '' ? w.path : `${dir}/${w.path}`)));
   const unused = o.drift === undefined ? undefined : unusedAllows(await readJsonFile(o.drift), o.drift);
   // What the branch changes, decided by replay: a change of text alone (a comment, a file
   // moved, a policy split) is no change, and makes no commit and no pull request.
@@ -123,8 +135,21 @@ export async function pr(o: PrOptions): Promise<PrResult> {
   if (diff === undefined || diff.summary.changes === 0) return result;
   if (o.dryRun) return { ...result, outcome: 'dry-run' };
 
+  const elsewhere = await git.worktreesOn(o.branch);
+  if (elsewhere.length > 0) {
+    throw new RemoteError(`pr: ${printable(o.branch)} is checked out in ${elsewhere.map(printable).join(', ')}; ztmap would move it under that work tree. Check out another branch there, or pass another --branch.`, undefined);
+  }
   const localHead = await git.commitOf(`refs/heads/${o.branch}`);
   const remoteHead = o.push === undefined ? undefined : await git.fetchBranch(o.push, o.branch);
+  // ztmap rebuilds its branch from the base on each run: only over commits it made itself.
+  for (const [head, where] of [[localHead, 'locally'], [remoteHead, `on ${withoutCredentials(o.push ?? '')}`]] as const) {
+    if (head !== undefined && !(await git.ztmapCommit(head, baseCommit))) {
+      throw new RemoteError(
+        `pr: the branch ${printable(o.branch)} ${printable(where)} holds commits ztmap did not make (${head.slice(0, 12)}: someone's commit, an amended one, or one on another base); rebuilding it would discard them. Merge or move that work, delete the branch, or pass another --branch.`,
+        undefined,
+      );
+    }
+  }
   const previous = o.push === undefined ? localHead : remoteHead;
   const commit = await git.commit({
     parent: baseCommit,
@@ -144,5 +169,5 @@ export async function pr(o: PrOptions): Promise<PrResult> {
   }
   if (o.github === undefined) return done;
   const github = new GitHubRepository({ ...o.github, userAgent: o.userAgent });
-  return { ...done, pullRequest: await github.openOrUpdate({ head: o.branch, base, title: text.title, body: text.body }) };
+  return { ...done, pullRequest: await github.openOrUpdate({ head: o.branch, base, title: text.title, body: text.body, ...(done.commit === undefined ? {} : { sha: done.commit }) }) };
 }
