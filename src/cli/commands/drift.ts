@@ -2,14 +2,11 @@
 // `observe` reads it) replayed against approved policies: what they do not allow, and which
 // of their allow rules nothing used (review/drift.ts, review/usage.ts).
 
-import { ConfigError, InputError } from '../../errors.js';
-import type { ServiceGraph } from '../../graph/graph.js';
-import { readGraphFile } from '../../graph/json.js';
+import { ConfigError } from '../../errors.js';
 import { loadInventory, type IpConflict } from '../../inventory/inventory.js';
 import { drift, type DriftReport } from '../../review/drift.js';
-import { checkNamedFile } from '../../sources/transports/files.js';
 import { loadPolicies } from '../../verify/manifests.js';
-import { observeGraph, type ObserveOptions } from './observe.js';
+import { graphToReplay, type ObserveOptions } from './observe.js';
 
 export interface DriftCommandOptions {
   baseline: string[];
@@ -39,16 +36,7 @@ export async function driftCommand(o: DriftCommandOptions): Promise<DriftReport>
   }
   const inventory = await loadInventory(o.inventory);
   if (inventory.ipConflicts.length > 0) o.onIpConflicts?.(inventory.ipConflicts);
-  let graph: ServiceGraph;
-  if (o.graph !== undefined) {
-    await checkNamedFile(o.graph, 'graph', 'Pass a graph.json written by `ztmap observe` (for example output/graph.json).');
-    graph = await readGraphFile(o.graph);
-  } else {
-    const observed = await observeGraph({ ...o.observe, inputs: o.inputs, inventory: o.inventory, merge: [] });
-    // No traffic would read as no drift: say so instead.
-    if (observed.empty) throw new InputError(`drift: no usable record in the telemetry inputs (${observed.read.files} files, ${observed.read.lines} lines: ${observed.skips.total} skipped, ${observed.rejects.total} rejected). Check what they hold, or pass --source, --log-format, --container or --pod.`);
-    graph = observed.graph;
-  }
+  const graph = await graphToReplay(o, 'drift');
   const baseline = await loadPolicies(o.baseline);
   return drift(graph, inventory, baseline, { trustDomain: o.trustDomain, rootNamespace: o.rootNamespace, ...(since === undefined ? {} : { since }) });
 }

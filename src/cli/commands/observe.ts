@@ -1,7 +1,7 @@
 // `ztmap observe`: access logs + inventory → service dependency graph (graph.json, nodes.csv, edges.csv).
 
 import { join } from 'node:path';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, InputError } from '../../errors.js';
 import { compare } from '../../flow/compare.js';
 import type { PrometheusRead } from '../../sources/istio-metrics-window.js';
 import type { PodRef } from '../../flow/flow.js';
@@ -183,4 +183,20 @@ export async function observe(opts: ObserveOptions): Promise<ObserveResult> {
     },
   });
   return { ...built, files };
+}
+
+/**
+ * The graph a command that replays traffic reads (verify, drift): a saved graph.json, or its
+ * telemetry inputs observed here. No usable record is an error: replaying nothing would pass.
+ */
+export async function graphToReplay(o: { graph?: string; inputs: string[]; inventory: string[]; observe: Omit<ObserveOptions, 'inputs' | 'inventory' | 'out' | 'merge'> }, command: string): Promise<ServiceGraph> {
+  if (o.graph !== undefined) {
+    await checkNamedFile(o.graph, 'graph', 'Pass a graph.json written by `ztmap observe` (for example output/graph.json).');
+    return readGraphFile(o.graph);
+  }
+  const observed = await observeGraph({ ...o.observe, inputs: o.inputs, inventory: o.inventory, merge: [] });
+  if (observed.empty) {
+    throw new InputError(`${command}: no usable record in the telemetry inputs (${observed.read.files} files, ${observed.read.lines} lines: ${observed.skips.total} skipped, ${observed.rejects.total} rejected). Check that they are istio-proxy access logs or another source's records, or pass --source, --container, --format or --pod.`);
+  }
+  return observed.graph;
 }

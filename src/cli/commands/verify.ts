@@ -4,14 +4,12 @@
 // what was observed.
 
 import { ConfigError, InputError } from '../../errors.js';
-import type { ServiceGraph } from '../../graph/graph.js';
-import { readGraphFile } from '../../graph/json.js';
 import { loadInventory, type IpConflict } from '../../inventory/inventory.js';
 import type { AccessRule, Exclusion } from '../../rules/access-rule.js';
 import { loadPolicies } from '../../verify/manifests.js';
-import { checkNamedFile, readNamedText } from '../../sources/transports/files.js';
+import { readNamedText } from '../../sources/transports/files.js';
 import { verify, type Verification } from '../../verify/verification.js';
-import { observeGraph, type ObserveOptions } from './observe.js';
+import { graphToReplay, type ObserveOptions } from './observe.js';
 
 export interface VerifyCommandOptions {
   policies: string[];
@@ -50,16 +48,7 @@ export async function verifyCommand(o: VerifyCommandOptions): Promise<Verificati
   }
   const inventory = await loadInventory(o.inventory);
   if (inventory.ipConflicts.length > 0) o.onIpConflicts?.(inventory.ipConflicts);
-  let graph: ServiceGraph;
-  if (o.graph !== undefined) {
-    await checkNamedFile(o.graph, 'graph', 'Pass a graph.json written by `ztmap observe` (for example output/graph.json).');
-    graph = await readGraphFile(o.graph);
-  } else {
-    const observed = await observeGraph({ ...o.observe, inputs: o.inputs, inventory: o.inventory, merge: [] });
-    // Replaying nothing would pass the gate: say so instead.
-    if (observed.empty) throw new InputError(`verify: no usable record in the access-log inputs (${observed.read.files} files, ${observed.read.lines} lines: ${observed.skips.total} skipped, ${observed.rejects.total} rejected). Check that they are istio-proxy access logs, or pass --container, --format or --pod.`);
-    graph = observed.graph;
-  }
+  const graph = await graphToReplay(o, 'verify');
   const policies = await loadPolicies(o.policies);
   return verify(graph, inventory, policies, {
     trustDomain: o.trustDomain,
