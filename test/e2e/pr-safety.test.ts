@@ -5,20 +5,11 @@ import assert from 'node:assert/strict';
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ztmap, tempDir } from '../support/cli.js';
-import { git, GIT_ENV, repoWith, treeFiles } from '../support/git-repo.js';
+import { git, GIT_ENV, proposal, repoWith, treeFiles } from '../support/git-repo.js';
 import { FIXTURES } from '../support/paths.js';
 
-const INVENTORY = join(FIXTURES, 'bookinfo', 'inventory.json');
 const BRANCH = 'ztmap/policies';
 
-function proposal(...logs: string[]): string {
-  const out = tempDir('ztmap-pr-proposal-');
-  const o = ztmap(['observe', '-q', '-i', INVENTORY, '-o', out, ...logs]);
-  assert.ok(o.status === 0 || o.status === 4, o.stderr);
-  const p = ztmap(['propose', '-q', '-g', join(out, 'graph.json'), '-i', INVENTORY, '-o', out]);
-  assert.ok(p.status === 0 || p.status === 5, p.stderr);
-  return join(out, 'policies');
-}
 
 const pr = (args: string[], env: Record<string, string> = GIT_ENV) => ztmap(['pr', ...args], { env });
 type Run = ReturnType<typeof pr>;

@@ -8,23 +8,14 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ztmap, tempDir } from '../support/cli.js';
-import { git, GIT_ENV, repoWith, show, treeFiles } from '../support/git-repo.js';
+import { BOOKINFO_INVENTORY, git, GIT_ENV, proposal, repoWith, show, treeFiles } from '../support/git-repo.js';
 import { GitHubApiDouble, ztmapAsync, type AsyncRun } from '../support/github-api.js';
 import { BIN, FIXTURES } from '../support/paths.js';
 
-const INVENTORY = join(FIXTURES, 'bookinfo', 'inventory.json');
+const INVENTORY = BOOKINFO_INVENTORY;
 const TOKEN = 'ghp_e2eSecretToken0123456789abcdefghijk';
 const BRANCH = 'ztmap/policies';
 
-/** observe + propose on `logs`; the policies directory. */
-function proposal(...logs: string[]): string {
-  const out = tempDir('ztmap-pr-proposal-');
-  const o = ztmap(['observe', '-q', '-i', INVENTORY, '-o', out, ...logs]);
-  assert.ok(o.status === 0 || o.status === 4, o.stderr);
-  const p = ztmap(['propose', '-q', '-g', join(out, 'graph.json'), '-i', INVENTORY, '-o', out]);
-  assert.ok(p.status === 0 || p.status === 5, p.stderr);
-  return join(out, 'policies');
-}
 
 const pr = (args: string[]) => ztmap(['pr', ...args], { env: GIT_ENV });
 const remoteHead = (remote: string) => git(remote, 'rev-parse', `refs/heads/${BRANCH}`).trim();

@@ -3,10 +3,25 @@
 // neither the machine's nor the user's configuration, so a signing or hook setting there
 // cannot change what the tests see.
 
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { tempDir } from './cli.js';
+import { tempDir, ztmap } from './cli.js';
+import { FIXTURES } from './paths.js';
+
+/** The Bookinfo fixtures' inventory, which the pr tests' proposals are made with. */
+export const BOOKINFO_INVENTORY = join(FIXTURES, 'bookinfo', 'inventory.json');
+
+/** observe + propose on `logs` with the Bookinfo inventory: the policies directory. */
+export function proposal(...logs: string[]): string {
+  const out = tempDir('ztmap-pr-proposal-');
+  const o = ztmap(['observe', '-q', '-i', BOOKINFO_INVENTORY, '-o', out, ...logs]);
+  assert.ok(o.status === 0 || o.status === 4, o.stderr);
+  const p = ztmap(['propose', '-q', '-g', join(out, 'graph.json'), '-i', BOOKINFO_INVENTORY, '-o', out]);
+  assert.ok(p.status === 0 || p.status === 5, p.stderr);
+  return join(out, 'policies');
+}
 
 /** The environment every git (and ztmap pr) of the tests runs in. */
 export const GIT_ENV: Record<string, string> = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', HOME: '/nonexistent', LC_ALL: 'C' };
