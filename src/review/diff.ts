@@ -357,6 +357,7 @@ function deciders(r: ReplayResult): string[] {
     if (x.decision === 'not-enforced') out.push('istio not enforced (no sidecar)');
     else if (x.reason === 'allowed-by' || x.reason === 'denied-by') out.push(`istio ${x.decision} ${refs(x.policies)}`);
     else if (x.reason === 'no-allow-match') out.push(`istio deny: no ALLOW rule matches (${refs(x.policies)})`);
+    else if (x.reason === 'denied-every-request') out.push(`istio deny: every method and path denied (${refs(x.policies)})`);
     else if (x.reason === 'no-policy') out.push('istio allow: no ALLOW policy applies');
     else if (x.reason === 'plaintext-refused') out.push(`istio deny: plaintext refused (${refs(x.policies)})`);
     else out.push(`istio ${x.decision} (${x.reason}${x.policies.length === 0 ? '' : `: ${refs(x.policies)}`})`);

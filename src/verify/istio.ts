@@ -81,9 +81,11 @@ export interface IstioVerdict {
    * no-policy: no ALLOW policy applies; allowed-by / denied-by: the rule that decided;
    * no-allow-match: ALLOW policies apply and none matches (they are listed);
    * custom: an external authorizer decides; unknown-attribute: the verdict depends on
-   * something the telemetry does not carry.
+   * something the telemetry does not carry; denied-every-request: the method or path is not
+   * known and every value they could take is denied, some by a DENY rule (listed), the others
+   * for want of a matching ALLOW rule (listed).
    */
-  reason: 'no-policy' | 'allowed-by' | 'denied-by' | 'no-allow-match' | 'custom' | 'unknown-attribute';
+  reason: 'no-policy' | 'allowed-by' | 'denied-by' | 'no-allow-match' | 'custom' | 'unknown-attribute' | 'denied-every-request';
   policies: IstioPolicyRef[];
   /** At ztunnel: ALLOW rules omitted and CUSTOM policies not applied, among those applying to the workload. */
   ztunnelOmitted?: ZtunnelOmission[];
@@ -512,7 +514,8 @@ export function evaluateIstio(policies: readonly AuthorizationPolicyModel[] | Is
       }
     }
   }
-  const verdict = decideIstio(applicable, req, opts.trustDomain, ztunnel, ref);
+  const first = decideIstio(applicable, req, opts.trustDomain, ztunnel, ref);
+  const verdict = first.decision === 'unknown' && first.reason === 'unknown-attribute' ? (decideEveryRequest(applicable, req, opts.trustDomain, ref) ?? first) : first;
   return omitted.length > 0 ? { ...verdict, ztunnelOmitted: omitted } : verdict;
 }
 
@@ -546,6 +549,83 @@ function decideIstio(
   if (allows.length === 0) return { decision: 'allow', reason: 'no-policy', policies: [] };
   if (hit !== undefined) return { decision: 'allow', reason: 'allowed-by', policies: [ref(hit.p, hit.m.rule)] };
   return { decision: 'unknown', reason: 'unknown-attribute', policies: maybe.map((a) => ref(a.p)) };
+}
+
+/** At most this many method and path combinations are tried for one request. */
+const MAX_CASES = 1024;
+
+/**
+ * An HTTP request whose method or path the telemetry lacks (a probe of "any request", a
+ * record without them) decided for every value they could take. The patterns of the
+ * applicable policies cut the values of a field into finitely many classes: a value is
+ * either one of the exact patterns, or it is matched by exactly the prefixes of the longest
+ * prefix pattern it starts with and the suffixes of the longest suffix pattern it ends with.
+ * `prefix + F + suffix`, with F a character no pattern holds, stands for each class; every
+ * combination is decided, and a verdict they all share is the request's (a DENY on POST
+ * beside an ALLOW of only POST denies every request, which rule by rule is unknown).
+ * Undefined when they differ, or when a field's patterns are Istio path templates (`{*}`).
+ */
+function decideEveryRequest(
+  applicable: readonly AuthorizationPolicyModel[],
+  req: IstioRequest,
+  trustDomain: string,
+  ref: (p: AuthorizationPolicyModel, rule?: number) => IstioPolicyRef,
+): IstioVerdict | undefined {
+  const http = req.http;
+  if (http === undefined || (http.method !== undefined && http.path !== undefined)) return undefined;
+  const methodPatterns: string[] = [];
+  const pathPatterns: string[] = [];
+  for (const p of applicable) {
+    for (const r of p.rules) {
+      for (const o of r.to ?? []) {
+        methodPatterns.push(...(o.methods ?? []), ...(o.notMethods ?? []));
+        pathPatterns.push(...(o.paths ?? []), ...(o.notPaths ?? []));
+      }
+    }
+  }
+  const methods = http.method === undefined ? representatives(methodPatterns) : [http.method];
+  if (http.path === undefined && pathPatterns.some((p) => p.includes('{*}') || p.includes('{**}'))) return undefined;
+  const paths: (PathValue | undefined)[] = http.path === undefined ? representatives(pathPatterns).map((text) => ({ text, template: false })) : [http.path];
+  if (methods.length * paths.length > MAX_CASES) return undefined;
+  const verdicts: IstioVerdict[] = [];
+  for (const method of methods) {
+    for (const path of paths) {
+      const v = decideIstio(applicable, { ...req, http: { ...http, ...(method === undefined ? {} : { method }), ...(path === undefined ? {} : { path }) } }, trustDomain, false, ref);
+      if (v.decision === 'unknown' || (verdicts.length > 0 && v.decision !== verdicts[0]!.decision)) return undefined;
+      verdicts.push(v);
+    }
+  }
+  const reasons = new Set(verdicts.map((v) => v.reason));
+  const policies = uniqueRefs(verdicts.flatMap((v) => v.policies));
+  if (reasons.size === 1) return { decision: verdicts[0]!.decision, reason: verdicts[0]!.reason, policies };
+  return verdicts[0]!.decision === 'deny' ? { decision: 'deny', reason: 'denied-every-request', policies } : undefined;
+}
+
+/** One value of each class the Istio string patterns cut the values into (see decideEveryRequest). */
+function representatives(patterns: readonly string[]): string[] {
+  const exact = new Set<string>();
+  const prefixes = new Set<string>(['']);
+  const suffixes = new Set<string>(['']);
+  for (const p of patterns) {
+    if (p === '*') continue;
+    if (p.startsWith('*')) suffixes.add(p.slice(1));
+    else if (p.endsWith('*')) prefixes.add(p.slice(0, -1));
+    else exact.add(p);
+  }
+  const all = patterns.join('');
+  let filler = 0;
+  while (all.includes(String.fromCharCode(filler))) filler++;
+  const out = [...exact];
+  for (const pre of prefixes) for (const suf of suffixes) out.push(pre + String.fromCharCode(filler) + suf);
+  return out;
+}
+
+function uniqueRefs(refs: readonly IstioPolicyRef[]): IstioPolicyRef[] {
+  const seen = new Set<string>();
+  return refs.filter((r) => {
+    const k = `${r.namespace}/${r.name}#${r.rule ?? ''}`;
+    return !seen.has(k) && seen.add(k) !== undefined;
+  });
 }
 
 /** How a rule is matched: the TCP behaviour of its action, and the mesh's trust domain. */

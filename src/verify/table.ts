@@ -16,6 +16,7 @@ const ISTIO_REASONS: Record<IstioOutcome['reason'], string> = {
   'no-allow-match': 'no ALLOW rule matches; policies',
   custom: 'external authorizer decides (CUSTOM)',
   'unknown-attribute': 'depends on attributes not in the telemetry; policies',
+  'denied-every-request': 'denied whatever the method and path (a DENY rule, or no ALLOW rule matches); policies',
   'no-sidecar': 'not enforced (no sidecar at the server)',
   'plaintext-refused': 'plaintext refused by STRICT PeerAuthentication',
   'mtls-unknown': 'mTLS not known',
