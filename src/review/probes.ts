@@ -98,14 +98,64 @@ export function cidrEdges(c: Cidr): string[] {
   return [first - 1n, first, c.address === text(first) ? first : n, last, last + 1n].filter((x) => x >= 0n && x <= 0xffffffffn).map(text);
 }
 
-/** Labels a selector's pods carry: matchLabels, and a value for each In and Exists (NotIn and DoesNotExist are met by leaving the key out). */
-function labelsFor(s: LabelSelector): Record<string, string> {
-  const out = { ...s.matchLabels };
+/**
+ * Label sets that tell a selector's pods from its neighbours: the pod it selects (matchLabels,
+ * a value of each In, a value for each Exists; NotIn and DoesNotExist met by leaving
+ * the key out), and beside it pods that break one requirement or meet it another way: each
+ * In and NotIn value, a value none of them names, the key of a DoesNotExist present, an
+ * Exists key absent.
+ * Two selectors that some pod tells apart are then told apart by one of their sets (a
+ * property test checks it), so a selector changed from `NotIn [a]` to `{}` shows pods `a`.
+ */
+export function labelSetsFor(s: LabelSelector): Record<string, string>[] {
+  const base = selectedLabels(s);
+  const out = [base];
+  const without = (key: string) => Object.fromEntries(Object.entries(base).filter(([k]) => k !== key));
   for (const r of s.matchExpressions) {
-    if (r.operator === 'In') out[r.key] = r.values[0]!;
-    else if (r.operator === 'Exists') out[r.key] = OTHER_SEGMENT;
+    if (r.operator === 'In' || r.operator === 'NotIn') for (const v of r.values) out.push({ ...base, [r.key]: v });
+    if (r.operator !== 'Exists') out.push({ ...base, [r.key]: freshValue(r.values) });
+    if (r.operator === 'Exists') out.push(without(r.key));
+  }
+  return [...new Map(out.map((l) => [labelsKey(l), l])).values()];
+}
+
+/** Labels of a pod the selector selects, when one can: each key's requirements met together. */
+function selectedLabels(s: LabelSelector): Record<string, string> {
+  const keys = new Map<string, { allowed?: string[]; forbidden: string[]; exists: boolean; absent: boolean }>();
+  const of = (k: string) => keys.get(k) ?? keys.set(k, { forbidden: [], exists: false, absent: false }).get(k)!;
+  const allow = (k: string, values: string[]) => {
+    const c = of(k);
+    c.allowed = c.allowed === undefined ? values : c.allowed.filter((v) => values.includes(v));
+    c.exists = true;
+  };
+  for (const [k, v] of Object.entries(s.matchLabels)) allow(k, [v]);
+  for (const r of s.matchExpressions) {
+    if (r.operator === 'In') allow(r.key, r.values);
+    else if (r.operator === 'NotIn') of(r.key).forbidden.push(...r.values);
+    else if (r.operator === 'Exists') of(r.key).exists = true;
+    else of(r.key).absent = true;
+  }
+  const out: Record<string, string> = {};
+  for (const [k, c] of keys) {
+    // A DoesNotExist beside a requirement of a value selects nothing: any pod will do.
+    if (!c.exists || c.absent) continue;
+    out[k] = c.allowed === undefined ? freshValue(c.forbidden) : (c.allowed.find((v) => !c.forbidden.includes(v)) ?? c.allowed[0] ?? freshValue(c.forbidden));
   }
   return out;
+}
+
+/** A label value no policy names: the probes' filler, numbered past the values to avoid. */
+function freshValue(avoid: readonly string[]): string {
+  let v = OTHER_SEGMENT;
+  for (let i = 2; avoid.includes(v); i++) v = `${OTHER_SEGMENT}-${i}`;
+  return v;
+}
+
+/** Namespaces a namespaceSelector names by `kubernetes.io/metadata.name` (matchLabels, In or NotIn). */
+function namespacesNamed(s: LabelSelector): string[] {
+  const key = 'kubernetes.io/metadata.name';
+  const named = s.matchExpressions.filter((r) => r.key === key).flatMap((r) => r.values);
+  return s.matchLabels[key] === undefined ? named : [s.matchLabels[key], ...named];
 }
 
 function select(named: Named, f: SelectorFacts): void {
@@ -184,7 +234,7 @@ function istioValues(p: AuthorizationPolicyModel): IstioValues {
 
 function nameIstio(named: Named, p: AuthorizationPolicyModel): void {
   named.namespaces.add(p.namespace);
-  if (p.selector !== undefined) select(named, { namespace: p.namespace, labels: labelsFor(p.selector) });
+  if (p.selector !== undefined) for (const labels of labelSetsFor(p.selector)) select(named, { namespace: p.namespace, labels });
   for (const r of p.rules) {
     for (const s of r.from ?? []) {
       for (const x of [...(s.principals ?? []), ...(s.notPrincipals ?? [])]) {
@@ -231,7 +281,7 @@ function nameNetworkPolicies(named: Named, model: NetworkPolicyModel): void {
   for (const [ns, policies] of model.byNamespace) {
     named.namespaces.add(ns);
     for (const p of policies) {
-      select(named, { namespace: ns, labels: labelsFor(p.podSelector) });
+      for (const labels of labelSetsFor(p.podSelector)) select(named, { namespace: ns, labels });
       for (const [direction, r] of [...(p.ingress ?? []).map((x) => ['ingress', x] as const), ...(p.egress ?? []).map((x) => ['egress', x] as const)]) {
         for (const pr of r.ports ?? []) {
           if (typeof pr.port !== 'number') continue;
@@ -256,13 +306,14 @@ function nameNetworkPolicies(named: Named, model: NetworkPolicyModel): void {
             }
             continue;
           }
-          const labels = peer.podSelector === undefined ? {} : labelsFor(peer.podSelector);
+          const nsNames = peer.namespaceSelector === undefined ? [] : namespacesNamed(peer.namespaceSelector);
+          for (const x of nsNames) named.namespaces.add(x);
           const nsName = peer.namespaceSelector?.matchLabels['kubernetes.io/metadata.name'];
-          if (peer.namespaceSelector === undefined) select(named, { namespace: ns, labels });
-          else if (nsName !== undefined) {
-            named.namespaces.add(nsName);
-            select(named, { namespace: nsName, labels });
-          } else select(named, { namespace: '*', labels });
+          for (const labels of peer.podSelector === undefined ? [{}] : labelSetsFor(peer.podSelector)) {
+            if (peer.namespaceSelector === undefined) select(named, { namespace: ns, labels });
+            else if (nsName !== undefined) select(named, { namespace: nsName, labels });
+            else select(named, { namespace: '*', labels });
+          }
         }
       }
     }

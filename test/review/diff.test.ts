@@ -99,6 +99,23 @@ describe('semantic policy diff', () => {
     );
   });
 
+  it('without an inventory, tries the pods a NotIn, DoesNotExist or second In value tells apart, and the namespaces a namespace NotIn names', () => {
+    const np = (from: Record<string, unknown>): KubeObject => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'p', namespace: 'shop' },
+      spec: { podSelector: { matchLabels: { app: 'payments' } }, policyTypes: ['Ingress'], ingress: [{ from: [from] }] },
+    });
+    const expr = (key: string, operator: string, values?: string[]) => ({ matchExpressions: [{ key, operator, ...(values === undefined ? {} : { values }) }] });
+    const callers = (a: KubeObject, b: KubeObject) => [...new Set(changesOf(policyDiff(policySetOf([a]), policySetOf([b]), OPTS)).map((c) => `${c.caller} ${c.after}`))];
+    assert.deepEqual(callers(np({ podSelector: expr('app', 'NotIn', ['attacker']) }), np({ podSelector: {} })), ['shop/Probe/app=attacker sa=default allowed']);
+    assert.deepEqual(callers(np({ podSelector: expr('app', 'NotIn', ['attacker']) }), np({ podSelector: expr('app', 'NotIn', ['attacker', 'other']) })), ['shop/Probe/app=other sa=default denied']);
+    assert.deepEqual(callers(np({ podSelector: expr('untrusted', 'DoesNotExist') }), np({ podSelector: {} })), ['shop/Probe/untrusted=ztmap-other sa=default allowed']);
+    assert.deepEqual(callers(np({ podSelector: expr('tier', 'In', ['web', 'api']) }), np({ podSelector: expr('tier', 'In', ['web']) })), ['shop/Probe/tier=api sa=default denied']);
+    const ns = (values: string[]) => np({ namespaceSelector: expr('kubernetes.io/metadata.name', 'NotIn', values) });
+    assert.deepEqual(callers(ns(['dev']), np({ namespaceSelector: {} })), ['dev/Probe/any pod sa=default allowed', 'dev/Probe/unmeshed pod allowed']);
+  });
+
   it('covers NetworkPolicy ingress and egress: a peer added or a direction isolated', () => {
     const ingress = (fromApps: string[]): KubeObject => networkPolicy('in', { ns: 'shop', app: 'payments', ingress: [] }, [{ fromApps, ports: [8080] }]);
     const d = policyDiff(policySetOf([ingress(['orders'])]), policySetOf([ingress(['orders', 'catalog'])]), { ...OPTS, inventory });

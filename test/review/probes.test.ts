@@ -2,9 +2,10 @@
 // matches from its neighbours, judged by the verifier's own path match.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { cidrEdges, OTHER_SEGMENT, pathProbes } from '../../src/review/probes.js';
+import { cidrEdges, labelSetsFor, OTHER_SEGMENT, pathProbes } from '../../src/review/probes.js';
 import { parseCidr } from '../../src/verify/cidr.js';
 import { pathMatch } from '../../src/verify/istio-match.js';
+import { matchesSelector, type LabelSelector } from '../../src/verify/label-selector.js';
 
 // A small alphabet, so that patterns and paths overlap often.
 // Segments ending like the probes' filler (`ztmap-other`, ending in r) and one another.
@@ -66,6 +67,33 @@ describe('CIDR edge probes', () => {
         const wider = prefix > 0 ? parseCidr(`${ip}/${prefix - 1}`)! : undefined;
         if (wider !== undefined) assert.ok(edges.some((x) => wider.contains(x) !== c.contains(x)));
       }),
+    );
+  });
+});
+
+describe('selector probes', () => {
+  // Two keys and two values, so that selectors overlap often; `ztmap-other` is the probes' filler.
+  const key = fc.constantFrom('app', 'tier');
+  const values = fc.subarray(['a', 'b', OTHER_SEGMENT], { minLength: 1 });
+  const requirement = fc.oneof(
+    fc.record({ key, operator: fc.constantFrom('In' as const, 'NotIn' as const), values }),
+    fc.record({ key, operator: fc.constantFrom('Exists' as const, 'DoesNotExist' as const), values: fc.constant<string[]>([]) }),
+  );
+  const selector: fc.Arbitrary<LabelSelector> = fc.record({ matchLabels: fc.dictionary(key, fc.constantFrom('a', 'b'), { maxKeys: 2 }), matchExpressions: fc.array(requirement, { maxLength: 3 }) });
+  const pod = fc.dictionary(key, fc.constantFrom('a', 'b', 'c', OTHER_SEGMENT), { maxKeys: 2 });
+
+  it('tell two selectors apart wherever some pod tells them apart', () => {
+    fc.assert(
+      fc.property(selector, selector, pod, (a, b, labels) => {
+        fc.pre(matchesSelector(a, labels) !== matchesSelector(b, labels));
+        // What the diff makes up in a namespace: each selector's sets, and a pod without labels.
+        const tried = [...labelSetsFor(a), ...labelSetsFor(b), {}];
+        assert.ok(
+          tried.some((l) => matchesSelector(a, l) !== matchesSelector(b, l)),
+          `${JSON.stringify(a)} vs ${JSON.stringify(b)} differ on ${JSON.stringify(labels)}, on none of ${JSON.stringify(tried)}`,
+        );
+      }),
+      { numRuns: 3000 },
     );
   });
 });
