@@ -70,6 +70,11 @@ export class Tally {
     }
   }
 
+  /** Count per reason, sorted by reason: what summaries and status files show. */
+  counts(): Record<string, number> {
+    return Object.fromEntries([...this._entries].sort((a, b) => compare(a[0], b[0])).map(([reason, e]) => [reason, e.count]));
+  }
+
   toData(): TallyData {
     return [...this._entries].map(([reason, e]) => [reason, e.count, e.examples]);
   }

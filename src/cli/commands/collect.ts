@@ -117,7 +117,6 @@ export function listenAddress(v: string, flag: string): ListenAddress | undefine
   return { host: m[1] ?? m[2]!, port };
 }
 
-const counts = (t: Tally): Record<string, number> => Object.fromEntries(t.entries().map(([reason, e]) => [reason, e.count]).sort((a, b) => compare(String(a[0]), String(b[0]))));
 
 /** Runs until SIGTERM or SIGINT; resolves with the last status once the last checkpoint is written. */
 export async function collect(opts: CollectOptions): Promise<CollectStatus> {
@@ -246,10 +245,10 @@ export async function collect(opts: CollectOptions): Promise<CollectStatus> {
       checkpoints,
       ...(previous.resumed === undefined ? {} : { resumed: previous.resumed }),
       listening,
-      requests: { ...requests, badData: counts(badBodies), refused: counts(refused) },
-      spans: { received: c.spans + decodeRejects.total, accepted: c.spans, rejected: counts(mergedTally(decodeRejects, rejects)), skipped: counts(skips), flows: c.flows, pairs: c.pairs, pending: c.pending, expired: c.expired, evicted: c.evicted, flushed: c.flushed },
+      requests: { ...requests, badData: badBodies.counts(), refused: refused.counts() },
+      spans: { received: c.spans + decodeRejects.total, accepted: c.spans, rejected: mergedTally(decodeRejects, rejects).counts(), skipped: skips.counts(), flows: c.flows, pairs: c.pairs, pending: c.pending, expired: c.expired, evicted: c.evicted, flushed: c.flushed },
       senders: [...senders].sort((a, b) => b[1] - a[1] || compare(a[0], b[0])).slice(0, SENDERS_SHOWN),
-      unresolved: counts(unresolved),
+      unresolved: unresolved.counts(),
       graph: { nodes: 0, edges: 0 },
     };
   };

@@ -103,7 +103,6 @@ interface PartitionState {
   floor: bigint;
 }
 
-const counts = (t: Tally): Record<string, number> => Object.fromEntries(t.entries().map(([r, e]) => [r, e.count]));
 
 /** Runs until SIGTERM/SIGINT (or --until-idle); resolves with what it did. */
 export async function consume(opts: ConsumeOptions): Promise<ConsumeStatus> {
@@ -119,7 +118,7 @@ export async function consume(opts: ConsumeOptions): Promise<ConsumeStatus> {
   const skipped = new Tally();
   const unresolved = new Tally();
   const status: Omit<ConsumeStatus, 'rejected' | 'skipped' | 'unresolved'> = { records: 0, chunks: 0, flows: 0, deadLetters: 0, alreadyCommitted: 0, aborted: 0 };
-  const snapshot = (): ConsumeStatus => ({ ...status, rejected: counts(rejected), skipped: counts(skipped), unresolved: counts(unresolved) });
+  const snapshot = (): ConsumeStatus => ({ ...status, rejected: rejected.counts(), skipped: skipped.counts(), unresolved: unresolved.counts() });
 
   let generation = 0;
   const partitions = new Map<string, PartitionState>();

@@ -344,13 +344,9 @@ export async function materialize(opts: MaterializeOptions): Promise<Materialize
   }
 }
 
-function countsOf(t: Tally): Record<string, number> {
-  return Object.fromEntries(t.entries().map(([r, e]) => [r, e.count]));
-}
-
 function mergedCounts(a: Record<string, number>, t: Tally): Record<string, number> {
   const out = { ...a };
-  sumInto(out, countsOf(t));
+  sumInto(out, t.counts());
   return out;
 }
 
