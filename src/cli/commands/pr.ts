@@ -143,7 +143,7 @@ export async function pr(o: PrOptions): Promise<PrResult> {
   const remoteHead = o.push === undefined ? undefined : await git.fetchBranch(o.push, o.branch);
   // ztmap rebuilds its branch from the base on each run: only over commits it made itself.
   for (const [head, where] of [[localHead, 'locally'], [remoteHead, `on ${withoutCredentials(o.push ?? '')}`]] as const) {
-    if (head !== undefined && !(await git.ztmapCommit(head, baseCommit))) {
+    if (head !== undefined && !(await git.ztmapCommit(head, baseCommit, o.push))) {
       throw new RemoteError(
         `pr: the branch ${printable(o.branch)} ${printable(where)} holds commits ztmap did not make (${head.slice(0, 12)}: someone's commit, an amended one, or one on another base); rebuilding it would discard them. Merge or move that work, delete the branch, or pass another --branch.`,
         undefined,
