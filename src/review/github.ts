@@ -7,8 +7,9 @@
 // message says when GitHub will take requests again.
 
 import { Octokit } from '@octokit/rest';
-import { RemoteError } from '../errors.js';
+import { ConfigError, RemoteError } from '../errors.js';
 import { printable } from '../text.js';
+import { withoutCredentials } from './git.js';
 
 export interface PullRequestRef {
   number: number;
@@ -51,6 +52,7 @@ export class GitHubRepository {
   private readonly repo: string;
 
   constructor(private readonly o: GitHubOptions) {
+    checkApiUrl(o.apiUrl);
     const r = parseRepository(o.repository);
     if (r === undefined) throw new RemoteError(`pr: --github-repo ${printable(o.repository)} is not OWNER/NAME.`, undefined);
     this.owner = r.owner;
@@ -123,8 +125,25 @@ export class GitHubRepository {
   }
 
   private remoteError(what: string, err: unknown): RemoteError {
-    const at = `pr: GitHub ${this.o.repository} (${this.o.apiUrl}), ${what}`;
+    const at = `pr: GitHub ${this.o.repository} (${withoutCredentials(this.o.apiUrl)}), ${what}`;
     return githubError(at, err, this.o.repository);
+  }
+}
+
+/**
+ * Refuses an API URL with a user or password in it: Octokit and fetch repeat the URL in their
+ * errors, and ztmap would print it. The token goes in --token-env or --token-file.
+ */
+export function checkApiUrl(url: string): void {
+  let credentials: boolean;
+  try {
+    const u = new URL(url);
+    credentials = u.username !== '' || u.password !== '';
+  } catch {
+    credentials = withoutCredentials(url) !== url;
+  }
+  if (credentials) {
+    throw new ConfigError(`pr: --api-url ${withoutCredentials(url)} carries credentials in its URL, which ztmap would print in its messages. Pass the URL without them, and the token in the environment variable --token-env names (or --token-file).`);
   }
 }
 
@@ -163,9 +182,9 @@ function githubError(at: string, err: unknown, repository: string): RemoteError 
   const f = httpFailure(err);
   if (f === undefined || f.status === 0 || f.status >= 500) {
     const cause = f === undefined ? (err instanceof Error ? err.message : String(err)) : `HTTP ${f.status} ${f.message}`;
-    return new RemoteError(`${at}: the API did not answer (${printable(cause)}). Check --api-url and the network, and run again.`, f?.status, { retriable: true, cause: err });
+    return new RemoteError(`${at}: the API did not answer (${printable(withoutCredentials(cause))}). Check --api-url and the network, and run again.`, f?.status, { retriable: true, cause: err });
   }
-  const said = printable([f.message, ...f.details].join(': '));
+  const said = printable(withoutCredentials([f.message, ...f.details].join(': ')));
   const remaining = header(f.headers, 'x-ratelimit-remaining');
   const reset = header(f.headers, 'x-ratelimit-reset');
   const retryAfter = header(f.headers, 'retry-after');

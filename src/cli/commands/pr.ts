@@ -7,7 +7,7 @@ import { posix } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { ConfigError, describeFsError, InputError, RemoteError } from '../../errors.js';
 import { GitRepo, withoutCredentials } from '../../review/git.js';
-import { GitHubRepository, type PullRequestRef } from '../../review/github.js';
+import { checkApiUrl, GitHubRepository, type PullRequestRef } from '../../review/github.js';
 import { KIND_OF_TARGET } from '../../review/layout.js';
 import { prText, reviewFacts, ruleFacts, unusedAllows, type PrText } from '../../review/pr-body.js';
 import { loadInventory } from '../../inventory/inventory.js';
@@ -81,6 +81,8 @@ async function readJsonFile(path: string): Promise<unknown> {
 }
 
 export async function pr(o: PrOptions): Promise<PrResult> {
+  // Before any git or API call: a URL's credentials would be printed by either.
+  if (o.github !== undefined) checkApiUrl(o.github.apiUrl);
   const git = await GitRepo.open(o.repo, o.env);
   const dirty = await git.dirty();
   if (dirty.length > 0) {
