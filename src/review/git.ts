@@ -177,16 +177,20 @@ export class GitRepo {
     const tree = headers.find((h) => h.startsWith('tree '))?.slice(5);
     const trailer = new RegExp(`^${TREE_TRAILER}: ([0-9a-f]+)$`, 'm').exec(raw.slice(split + 2))?.[1];
     if (parents.length !== 1 || tree === undefined || trailer !== tree) return false;
-    if (await this.isAncestor(parents[0]!, base)) return true;
-    // A shallow clone (actions/checkout's default fetch-depth: 1) lacks the base's history: the
-    // commit ztmap built on, an older base, is not there to find. Fetch it before deciding.
-    if (!(await this.isShallow())) return false;
-    await this.unshallow(base, remote);
-    return this.isAncestor(parents[0]!, base);
+    return this.inHistory(parents[0]!, base, remote);
   }
 
-  private async isAncestor(ancestor: string, commit: string): Promise<boolean> {
-    return (await this.git(['merge-base', '--is-ancestor', ancestor, commit], { allow: [1] })).code === 0;
+  /**
+   * Whether `commit` is in `base`'s history. A shallow clone (actions/checkout's default
+   * fetch-depth: 1) lacks that history beyond `base` itself, where an older base (the one
+   * ztmap built on) is: it is fetched from `remote` before deciding.
+   */
+  async inHistory(commit: string, base: string, remote?: string): Promise<boolean> {
+    const isAncestor = async () => (await this.git(['merge-base', '--is-ancestor', commit, base], { allow: [1] })).code === 0;
+    if (await isAncestor()) return true;
+    if (!(await this.isShallow())) return false;
+    await this.unshallow(base, remote);
+    return isAncestor();
   }
 
   async isShallow(): Promise<boolean> {
@@ -224,6 +228,24 @@ export class GitRepo {
   /** Point `refs/heads/BRANCH` at `commit`; `expected` is its current commit (undefined: it must not exist). */
   async setBranch(branch: string, commit: string, expected: string | undefined): Promise<void> {
     await this.git(['update-ref', '-m', 'ztmap pr', `refs/heads/${branch}`, commit, expected ?? '']);
+  }
+
+  /** Delete `refs/heads/BRANCH`, only if it is still `expected`. */
+  async deleteBranch(branch: string, expected: string): Promise<void> {
+    await this.git(['update-ref', '-m', 'ztmap pr', '-d', `refs/heads/${branch}`, expected]);
+  }
+
+  /** Delete `branch` on `remote`, only if it is still `expected` there. */
+  async deleteRemoteBranch(remote: string, branch: string, expected: string): Promise<void> {
+    const ref = `refs/heads/${branch}`;
+    const r = await this.git(['push', '--quiet', '--porcelain', `--force-with-lease=${ref}:${expected}`, '--end-of-options', remote, `:${ref}`], { allow: [1, 128] });
+    if (r.code !== 0) {
+      throw new RemoteError(
+        `pr: deleting ${branch} on ${withoutCredentials(remote)} failed (${withoutCredentials(oneLine(r.stderr || r.stdout))}). Check your access to ${withoutCredentials(remote)}, or whether someone pushed to ${branch} meanwhile, and run again.`,
+        undefined,
+        { retriable: true },
+      );
+    }
   }
 
   /** The commit of `branch` on `remote`, or undefined when the remote has no such branch. */

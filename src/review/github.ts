@@ -3,6 +3,8 @@
 // on become RemoteErrors that say what to do: 401 (the token), 403 and 429 rate limits (until
 // when), 403 without one (the token's permissions), 404 (the repository, or the token cannot
 // see it). A 422 "A pull request already exists" is not an error: the open one is updated.
+// A pull request a person closed stays closed while the proposal (the commit's tree) is the
+// one they closed; one the base has caught up with is closed by ztmap, with a comment.
 // Nothing here retries: a rate-limited scheduled job runs again at its next schedule, and the
 // message says when GitHub will take requests again.
 
@@ -18,8 +20,15 @@ export interface PullRequestRef {
    * What was done: opened, updated (title or body), left as it was, or left closed (a person
    * closed it unmerged, and the branch still holds what they closed).
    */
-  action: 'opened' | 'updated' | 'unchanged' | 'left closed';
+  action: 'opened' | 'updated' | 'unchanged' | 'left closed' | 'closed';
 }
+
+/**
+ * The first line of the body of a pull request ztmap closed itself (superseded): an HTML comment,
+ * invisible on GitHub. Such a pull request is not a person's decision, and does not keep a later
+ * proposal from being opened.
+ */
+const SUPERSEDED = '<!-- ztmap: closed as superseded -->';
 
 export interface GitHubOptions {
   /** `OWNER/NAME`. */
@@ -75,12 +84,12 @@ export class GitHubRepository {
    * The open pull request from `head` into `base` with this title and body: opened, updated, or
    * left as it was when it already says this.
    */
-  async openOrUpdate(p: { head: string; base: string; title: string; body: string; sha?: string }): Promise<PullRequestRef> {
+  async openOrUpdate(p: { head: string; base: string; title: string; body: string; sha?: string; tree?: string }): Promise<PullRequestRef> {
     await this.call('reading the repository', () => this.client.rest.repos.get({ owner: this.owner, repo: this.repo }));
     const { open, closed } = await this.find(p.head, p.base);
     if (open !== undefined) return this.update(open, p);
-    // Closed unmerged by a person, on this very commit: their decision stands until traffic changes.
-    if (closed !== undefined && p.sha !== undefined && closed.sha === p.sha) return { number: closed.number, url: closed.url, action: 'left closed' };
+    // Closed unmerged by a person, on this proposal: their decision stands until traffic changes.
+    if (closed !== undefined && (await this.sameProposal(closed.sha, p))) return { number: closed.number, url: closed.url, action: 'left closed' };
     try {
       const created = await this.client.rest.pulls.create({ owner: this.owner, repo: this.repo, head: p.head, base: p.base, title: p.title, body: p.body });
       return { number: created.data.number, url: created.data.html_url, action: 'opened' };
@@ -94,7 +103,41 @@ export class GitHubRepository {
     }
   }
 
-  /** The open pull request from `head`, and the newest one closed without merging. */
+  /**
+   * Whether the commit a pull request was closed on holds the proposal of `p`: the same commit,
+   * or the same tree. After the branch is deleted (GitHub's button beside "closed") each run
+   * makes a new commit, with the same tree when the traffic has not changed; GitHub keeps the
+   * closed pull request's commit (refs/pull/N/head), so its tree can be read.
+   */
+  private async sameProposal(closedSha: string, p: { sha?: string; tree?: string }): Promise<boolean> {
+    if (p.sha !== undefined && closedSha === p.sha) return true;
+    if (p.tree === undefined) return false;
+    try {
+      const c = await this.client.rest.git.getCommit({ owner: this.owner, repo: this.repo, commit_sha: closedSha });
+      return c.data.tree.sha === p.tree;
+    } catch (err) {
+      // 404: GitHub no longer has the commit; then nothing says the proposal is the one closed.
+      if (httpFailure(err)?.status === 404) return false;
+      throw this.remoteError(`reading commit ${closedSha.slice(0, 12)} of a closed pull request`, err);
+    }
+  }
+
+  /**
+   * Closes the open pull request from `head` into `base`, with `comment` saying why, when the
+   * base already holds what ztmap proposes now: merging the older proposal it carries would
+   * undo that (deny traffic seen again, say). Undefined when none is open.
+   */
+  async closeSuperseded(p: { head: string; base: string; comment: string }): Promise<PullRequestRef | undefined> {
+    const { open } = await this.find(p.head, p.base);
+    if (open === undefined) return undefined;
+    await this.call(`commenting on pull request #${open.number}`, () => this.client.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: open.number, body: p.comment }));
+    const r = await this.call(`closing pull request #${open.number}`, () =>
+      this.client.rest.pulls.update({ owner: this.owner, repo: this.repo, pull_number: open.number, state: 'closed', body: `${SUPERSEDED}\n${open.body}` }),
+    );
+    return { number: r.data.number, url: r.data.html_url, action: 'closed' };
+  }
+
+  /** The open pull request from `head`, and the newest one a person closed without merging. */
   private async find(head: string, base: string): Promise<{ open?: OpenPull; closed?: { number: number; url: string; sha: string } }> {
     const r = await this.call('listing pull requests', () =>
       this.client.rest.pulls.list({ owner: this.owner, repo: this.repo, head: `${this.owner}:${head}`, base, state: 'all', sort: 'created', direction: 'desc', per_page: 100 }),
@@ -104,7 +147,7 @@ export class GitHubRepository {
     const newest = mine[0];
     return {
       ...(open === undefined ? {} : { open: { number: open.number, url: open.html_url, title: open.title, body: open.body ?? '' } }),
-      ...(newest === undefined || newest.state !== 'closed' || newest.merged_at !== null ? {} : { closed: { number: newest.number, url: newest.html_url, sha: newest.head.sha } }),
+      ...(newest === undefined || newest.state !== 'closed' || newest.merged_at !== null || (newest.body ?? '').startsWith(SUPERSEDED) ? {} : { closed: { number: newest.number, url: newest.html_url, sha: newest.head.sha } }),
     };
   }
 

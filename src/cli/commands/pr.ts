@@ -1,7 +1,7 @@
 // `ztmap pr`: a proposal (`ztmap propose`'s policies/) as a branch of a git repository that
 // holds policies, in that repository's own layout, with a commit and a pull request body; with
 // a GitHub repository and a token, the pull request itself, opened or updated. A proposal that
-// says nothing new against the base branch makes no commit and no API call.
+// says nothing new against the base branch makes no commit, and retires ztmap's stale branch if any.
 
 import { posix } from 'node:path';
 import { readFile } from 'node:fs/promises';
@@ -55,6 +55,24 @@ export interface PrResult {
   branch: string;
   commit?: string;
   pushed?: string;
+  pullRequest?: PullRequestRef;
+  /** no-change: ztmap's branch from an earlier run, which the base has made stale. */
+  stale?: StaleBranch;
+}
+
+/**
+ * ztmap's branch when the base already holds the current proposal: what it carries is an
+ * older proposal (one that denies traffic seen again since, say), and merging it would undo
+ * what the base holds now.
+ */
+export interface StaleBranch {
+  branch: string;
+  /** Only commits ztmap made: then it was closed and deleted; otherwise someone's work, left as it is. */
+  ztmaps: boolean;
+  local?: { commit: string; deleted: boolean };
+  /** On the --push remote; deleted only with --github-repo (after its pull request is closed). */
+  remote?: { name: string; commit: string; deleted: boolean };
+  /** Its open pull request, closed with a comment saying why. */
   pullRequest?: PullRequestRef;
 }
 
@@ -134,7 +152,11 @@ export async function pr(o: PrOptions): Promise<PrResult> {
   }
   const text = prText({ review, rules, plan, heldBack: proposal.heldBack, policiesPath: dir, base, ...(unused === undefined ? {} : { unused }), ...(diff === undefined ? {} : { diff }) });
   const result: PrResult = { outcome: 'no-change', plan, text, base, branch: o.branch, ...(diff === undefined ? {} : { diff }) };
-  if (diff === undefined || diff.summary.changes === 0) return result;
+  if (diff === undefined || diff.summary.changes === 0) {
+    if (o.dryRun) return result;
+    const stale = await retireStale(git, o, base, baseCommit);
+    return stale === undefined ? result : { ...result, stale };
+  }
   if (o.dryRun) return { ...result, outcome: 'dry-run' };
 
   const elsewhere = await git.worktreesOn(o.branch);
@@ -171,5 +193,65 @@ export async function pr(o: PrOptions): Promise<PrResult> {
   }
   if (o.github === undefined) return done;
   const github = new GitHubRepository({ ...o.github, userAgent: o.userAgent });
-  return { ...done, pullRequest: await github.openOrUpdate({ head: o.branch, base, title: text.title, body: text.body, ...(done.commit === undefined ? {} : { sha: done.commit }) }) };
+  const head = done.commit === undefined ? {} : { sha: done.commit, tree: await git.treeOf(done.commit) };
+  return { ...done, pullRequest: await github.openOrUpdate({ head: o.branch, base, title: text.title, body: text.body, ...head }) };
+}
+
+/**
+ * When there is nothing to propose, ztmap's branch from an earlier run (and its pull request)
+ * proposes what the base no longer needs. Made by ztmap only: its open pull request is closed
+ * with a comment and the remote branch deleted (with --github-repo), and the local branch
+ * deleted; someone's commits on it are left, and said so. Undefined when there is no branch.
+ */
+async function retireStale(git: GitRepo, o: PrOptions, base: string, baseCommit: string): Promise<StaleBranch | undefined> {
+  // A branch merged into the base (or squashed into it, the same tree) proposes nothing the base lacks: not stale.
+  const stale = async (head: string | undefined) => (head !== undefined && !(await git.inHistory(head, baseCommit, o.push)) && (await git.treeOf(head)) !== (await git.treeOf(baseCommit)) ? head : undefined);
+  const localHead = await stale(await git.commitOf(`refs/heads/${o.branch}`));
+  const remoteHead = await stale(o.push === undefined ? undefined : await git.fetchBranch(o.push, o.branch));
+  if (localHead === undefined && remoteHead === undefined) return undefined;
+  let ztmaps = true;
+  for (const head of [localHead, remoteHead]) if (head !== undefined && !(await git.ztmapCommit(head, baseCommit, o.push))) ztmaps = false;
+  const found: StaleBranch = {
+    branch: o.branch,
+    ztmaps,
+    ...(localHead === undefined ? {} : { local: { commit: localHead, deleted: false } }),
+    ...(remoteHead === undefined ? {} : { remote: { name: o.push!, commit: remoteHead, deleted: false } }),
+  };
+  if (!ztmaps) return found;
+  if (remoteHead !== undefined && o.github !== undefined) {
+    const github = new GitHubRepository({ ...o.github, userAgent: o.userAgent });
+    const closed = await github.closeSuperseded({ head: o.branch, base, comment: supersededComment(base) });
+    if (closed !== undefined) found.pullRequest = closed;
+    await git.deleteRemoteBranch(o.push!, o.branch, remoteHead);
+    found.remote!.deleted = true;
+  }
+  // The local branch is ztmap's scratch, rebuilt from the base on each run; never one checked out.
+  if (localHead !== undefined && (await git.worktreesOn(o.branch)).length === 0) {
+    await git.deleteBranch(o.branch, localHead);
+    found.local!.deleted = true;
+  }
+  return found;
+}
+
+const supersededComment = (base: string) =>
+  `Closed by ztmap: \`${base}\` already decides every request as ztmap's current proposal does, so this pull request's change is superseded — it carries an earlier proposal, and merging it now would undo what \`${base}\` holds (for example, deny traffic that was seen again since). ztmap deleted its branch; when traffic changes, the next run opens a new pull request.`;
+
+/** What the summary says of a stale branch: what was done, and what is left to do. */
+export function staleSummary(s: StaleBranch, base: string): string[] {
+  const at = (c: string) => c.slice(0, 12);
+  if (!s.ztmaps) {
+    return [`pr: ${printable(s.branch)} still proposes an earlier change, which ${printable(base)} no longer needs, but holds commits ztmap did not make; left as it is. Review it: merge or move that work, then close its pull request and delete the branch.`];
+  }
+  const lines: string[] = [];
+  if (s.pullRequest !== undefined) lines.push(`pr: pull request #${s.pullRequest.number} closed as superseded (with a comment saying why): ${printable(s.pullRequest.url)}`);
+  if (s.remote?.deleted === true) lines.push(`pr: deleted ${printable(s.branch)} (${at(s.remote.commit)}) on ${printable(withoutCredentials(s.remote.name))}: it proposed an earlier change that ${printable(base)} no longer needs`);
+  if (s.local?.deleted === true) lines.push(`pr: deleted the local branch ${printable(s.branch)} (${at(s.local.commit)}): it proposed an earlier change that ${printable(base)} no longer needs`);
+  if (s.local?.deleted === false) lines.push(`pr: the local branch ${printable(s.branch)} (${at(s.local.commit)}) is checked out, so it is left; it proposes an earlier change that ${printable(base)} no longer needs.`);
+  if (s.remote?.deleted === false) {
+    lines.push(
+      `pr: ${printable(s.branch)} (${at(s.remote.commit)}) on ${printable(withoutCredentials(s.remote.name))} still proposes an earlier change that ${printable(base)} no longer needs; merging its pull request would undo that. Without --github-repo and a token ztmap leaves it: close its pull request, and delete the branch (git push ${printable(withoutCredentials(s.remote.name))} --delete ${printable(s.branch)}), or run again with --github-repo.`,
+    );
+  }
+  if (s.remote === undefined && s.local?.deleted === true) lines.push(`pr: if you pushed ${printable(s.branch)}, delete it on the remote and close its pull request, or run again with --push and --github-repo.`);
+  return lines;
 }
