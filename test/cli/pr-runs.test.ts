@@ -5,6 +5,7 @@
 //   says the stale branch is there and what to do;
 // - a pull request a person closed, whose branch they then deleted, stays closed over the
 //   same traffic (its tree is compared, not its commit), run after run;
+// - a shallow clone (actions/checkout's fetch-depth: 1) after main moved still knows ztmap's branch;
 // - an --api-url with credentials is refused before anything runs, and never printed.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -146,6 +147,25 @@ describe('ztmap pr, run after run @e2e', () => {
       assert.equal(api.pulls.length, 1);
       assert.ok(api.requests.some((r) => r.method === 'GET' && /\/git\/commits\/[0-9a-f]{40}$/.test(r.path)), 'the closed pull request’s commit was not read');
     });
+  });
+
+  it('in shallow clones (fetch-depth: 1), rebuilds its own branch after main moved', async function () {
+    this.timeout(240_000);
+    const { repo, remote } = repoWith({});
+    const shallow = () => {
+      const clone = join(tempDir('ztmap-pr-clone-'), 'gitops');
+      git(tempDir(), 'clone', '--quiet', '--depth', '1', `file://${remote}`, clone);
+      return clone;
+    };
+    const run = (clone: string, p: string) => ztmapAsync(['pr', '--repo', clone, '--proposal', p, '--push', 'origin', '--author', BOT], { env: GIT_ENV });
+    const first = await run(shallow(), both);
+    assert.equal(first.status, 0, first.stderr);
+    git(repo, 'commit', '--quiet', '--allow-empty', '-m', 'unrelated');
+    git(repo, 'push', '--quiet', 'origin', 'main');
+    const second = await run(shallow(), day2);
+    assert.equal(second.status, 0, second.stderr);
+    assert.match(second.stderr, /committed [0-9a-f]{12} on ztmap\/policies/);
+    assert.equal(git(remote, 'rev-parse', `refs/heads/${BRANCH}~1`).trim(), git(remote, 'rev-parse', 'main').trim());
   });
 
   it('refuses an --api-url with credentials (exit 2) and never prints them', async () => {
