@@ -54,6 +54,12 @@ interface OpenPull {
   body: string;
 }
 
+/** The pull requests from a branch into a base: the open one, and the newest a person closed unmerged. */
+export interface PullsFrom {
+  open?: OpenPull;
+  closed?: { number: number; url: string; sha: string };
+}
+
 /** One repository on GitHub, through one authenticated client. */
 export class GitHubRepository {
   private readonly client: Octokit;
@@ -84,12 +90,11 @@ export class GitHubRepository {
    * The open pull request from `head` into `base` with this title and body: opened, updated, or
    * left as it was when it already says this.
    */
-  async openOrUpdate(p: { head: string; base: string; title: string; body: string; sha?: string; tree?: string }): Promise<PullRequestRef> {
-    await this.call('reading the repository', () => this.client.rest.repos.get({ owner: this.owner, repo: this.repo }));
-    const { open, closed } = await this.find(p.head, p.base);
-    if (open !== undefined) return this.update(open, p);
-    // Closed unmerged by a person, on this proposal: their decision stands until traffic changes.
-    if (closed !== undefined && (await this.sameProposal(closed.sha, p))) return { number: closed.number, url: closed.url, action: 'left closed' };
+  async openOrUpdate(p: { head: string; base: string; title: string; body: string; sha?: string; tree?: string }, found?: PullsFrom): Promise<PullRequestRef> {
+    const pulls = found ?? (await this.pullsFrom(p.head, p.base));
+    if (pulls.open !== undefined) return this.update(pulls.open, p);
+    const closed = await this.closedOn(pulls, p);
+    if (closed !== undefined) return closed;
     try {
       const created = await this.client.rest.pulls.create({ owner: this.owner, repo: this.repo, head: p.head, base: p.base, title: p.title, body: p.body });
       return { number: created.data.number, url: created.data.html_url, action: 'opened' };
@@ -101,6 +106,21 @@ export class GitHubRepository {
       }
       throw this.remoteError('opening the pull request', err);
     }
+  }
+
+  /** The repository (its 404 says the repository is missing), then its pull requests from `head` into `base`. */
+  async pullsFrom(head: string, base: string): Promise<PullsFrom> {
+    await this.call('reading the repository', () => this.client.rest.repos.get({ owner: this.owner, repo: this.repo }));
+    return this.find(head, base);
+  }
+
+  /**
+   * The pull request a person closed unmerged on this proposal (`sha`, or its `tree`), none
+   * being open: their decision stands until the traffic changes the proposal.
+   */
+  async closedOn(pulls: PullsFrom, p: { sha?: string; tree?: string }): Promise<PullRequestRef | undefined> {
+    if (pulls.open !== undefined || pulls.closed === undefined) return undefined;
+    return (await this.sameProposal(pulls.closed.sha, p)) ? { number: pulls.closed.number, url: pulls.closed.url, action: 'left closed' } : undefined;
   }
 
   /**
@@ -138,7 +158,7 @@ export class GitHubRepository {
   }
 
   /** The open pull request from `head`, and the newest one a person closed without merging. */
-  private async find(head: string, base: string): Promise<{ open?: OpenPull; closed?: { number: number; url: string; sha: string } }> {
+  private async find(head: string, base: string): Promise<PullsFrom> {
     const r = await this.call('listing pull requests', () =>
       this.client.rest.pulls.list({ owner: this.owner, repo: this.repo, head: `${this.owner}:${head}`, base, state: 'all', sort: 'created', direction: 'desc', per_page: 100 }),
     );

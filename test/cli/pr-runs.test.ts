@@ -117,6 +117,7 @@ describe('ztmap pr, run after run @e2e', () => {
   describe('a pull request a person closed, then deleted its branch', () => {
     let api: GitHubApiDouble;
     const runs: AsyncRun[] = [];
+    const branchAfter: boolean[] = [];
     before(async function () {
       this.timeout(240_000);
       const { remote } = await repoHolding(both);
@@ -127,6 +128,7 @@ describe('ztmap pr, run after run @e2e', () => {
         git(tempDir(), 'clone', '--quiet', remote, clone);
         const date = `2026-12-0${day}T06:17:00Z`;
         runs.push(await ztmapAsync(['pr', '--repo', clone, '--proposal', day2, '--push', 'origin', '--author', BOT, '--github-repo', 'acme/gitops', '--api-url', api.url], { env: { ...GIT_ENV, GITHUB_TOKEN: TOKEN, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } }));
+        branchAfter.push(remoteHas(remote, BRANCH));
       };
       await run(1);
       api.pulls[0]!.state = 'closed';
@@ -145,6 +147,9 @@ describe('ztmap pr, run after run @e2e', () => {
       assert.match(runs[0]!.stderr, /pull request #1 opened/);
       for (const r of runs.slice(1)) assert.match(r.stderr, /pull request #1 left closed/);
       assert.equal(api.pulls.length, 1);
+      // What the person deleted is not pushed again.
+      assert.deepEqual(branchAfter, [true, true, false, false]);
+      assert.match(runs[2]!.stderr, /a person closed the pull request on this proposal and deleted ztmap\/policies; no commit, no push/);
       assert.ok(api.requests.some((r) => r.method === 'GET' && /\/git\/commits\/[0-9a-f]{40}$/.test(r.path)), 'the closed pull request’s commit was not read');
     });
   });

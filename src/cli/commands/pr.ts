@@ -44,9 +44,10 @@ export interface PrResult {
   /**
    * no-change: the base already decides every request as the proposal does (no commit, no API call);
    * dry-run: planned only; unchanged-branch: the branch already holds this proposal;
-   * committed: a new commit on the branch.
+   * committed: a new commit on the branch; left-closed: a person closed the pull request on
+   * this proposal and deleted the branch (nothing committed, pushed or opened).
    */
-  outcome: 'no-change' | 'dry-run' | 'unchanged-branch' | 'committed';
+  outcome: 'no-change' | 'dry-run' | 'unchanged-branch' | 'committed' | 'left-closed';
   plan: Plan;
   /** The semantic diff of the base's policies and the branch's; absent when nothing was written. */
   diff?: PolicyDiff;
@@ -182,8 +183,19 @@ export async function pr(o: PrOptions): Promise<PrResult> {
     ...(o.author === undefined ? {} : { author: o.author }),
   });
   if (commit === undefined) return result;
+  const tree = await git.treeOf(commit);
+  const github = o.github === undefined ? undefined : new GitHubRepository({ ...o.github, userAgent: o.userAgent });
+  // No branch on the remote: maybe a person closed the pull request on this proposal and deleted
+  // its branch, and pushing it again would only bring back what they deleted. Asked before the
+  // push; if GitHub fails here, the branch is pushed anyway and openOrUpdate reports the failure
+  // (the documented order: the branch is pushed, then GitHub is asked).
+  const before = github === undefined || o.push === undefined || remoteHead !== undefined ? undefined : await github.pullsFrom(o.branch, base).catch(() => undefined);
+  if (github !== undefined && before !== undefined) {
+    const closed = await github.closedOn(before, { sha: commit, tree }).catch(() => undefined);
+    if (closed !== undefined) return { ...result, outcome: 'left-closed', pullRequest: closed };
+  }
   let done: PrResult;
-  if (previous !== undefined && (await git.treeOf(previous)) === (await git.treeOf(commit))) {
+  if (previous !== undefined && (await git.treeOf(previous)) === tree) {
     // The branch already holds this proposal: a second run over the same traffic adds nothing.
     done = { ...result, outcome: 'unchanged-branch', commit: previous };
   } else {
@@ -191,10 +203,9 @@ export async function pr(o: PrOptions): Promise<PrResult> {
     if (o.push !== undefined) await git.push(o.push, o.branch, remoteHead);
     done = { ...result, outcome: 'committed', commit, ...(o.push === undefined ? {} : { pushed: o.push }) };
   }
-  if (o.github === undefined) return done;
-  const github = new GitHubRepository({ ...o.github, userAgent: o.userAgent });
+  if (github === undefined) return done;
   const head = done.commit === undefined ? {} : { sha: done.commit, tree: await git.treeOf(done.commit) };
-  return { ...done, pullRequest: await github.openOrUpdate({ head: o.branch, base, title: text.title, body: text.body, ...head }) };
+  return { ...done, pullRequest: await github.openOrUpdate({ head: o.branch, base, title: text.title, body: text.body, ...head }, before) };
 }
 
 /**
