@@ -18,7 +18,7 @@ import { materialize, MATERIALIZE_DEFAULTS } from './commands/materialize.js';
 import { kafkaSettings, type KafkaFlags } from '../sources/transports/kafka-settings.js';
 import { parseTargets, propose } from './commands/propose.js';
 import { verifyCommand } from './commands/verify.js';
-import { parseAuthor, pr, type PrResult } from './commands/pr.js';
+import { parseAuthor, pr, staleSummary, type PrResult } from './commands/pr.js';
 import { diffCommand } from './commands/diff.js';
 import { diffJson, diffMarkdown } from '../review/diff.js';
 import { driftCommand } from './commands/drift.js';
@@ -637,7 +637,9 @@ Examples:
   ztmap pr --repo . --push origin --github-repo acme/gitops --api-url https://ghe.acme.example/api/v3
 
 Without --github-repo, the body is printed on stdout and the branch is left for you to push.
-A proposal that says nothing new against --base makes no commit and no API call (exit 0).
+A proposal that says nothing new against --base makes no commit (exit 0); ztmap's branch left from an
+earlier run is then stale: with --github-repo its pull request is closed with a comment and the branch
+deleted, without it the output says what to do (docs/review.md, "Running twice").
 Exit codes: 0 ok (also when there is nothing new), 2 bad usage or input (not a git work tree, uncommitted
 changes, a proposal that cannot be read or names that are not Kubernetes names, a path through a symbolic
 link), 10 GitHub or the git remote refused or failed (bad token, no access, rate limited: the message says
@@ -715,6 +717,7 @@ function prSummary(r: PrResult): string {
         ? `pr: nothing to propose: ${printable(r.base)} already holds these policies (${r.plan.unchanged} manifests as proposed); no commit, no pull request.`
         : `pr: nothing to propose: ${r.plan.changes.length} manifests differ in text, but ${printable(r.base)}'s policies decide every one of ${r.diff?.replayed ?? 0} requests replayed as the proposal does; no commit, no pull request.`,
     );
+    if (r.stale !== undefined) lines.push(...staleSummary(r.stale, r.base));
     return lines.map((l) => l + '\n').join('');
   }
   lines.push(`pr: ${n('added')} manifests added, ${n('changed')} changed, ${n('removed')} removed; ${r.plan.unchanged} already as proposed`);
@@ -722,6 +725,7 @@ function prSummary(r: PrResult): string {
   if (r.outcome === 'dry-run') lines.push('pr: --dry-run: no branch, no commit, no push, no API call');
   if (r.outcome === 'unchanged-branch') lines.push(`pr: ${printable(r.branch)} already holds this proposal (${r.commit!.slice(0, 12)}); no new commit`);
   if (r.outcome === 'committed') lines.push(`pr: committed ${r.commit!.slice(0, 12)} on ${printable(r.branch)} (base ${printable(r.base)})`);
+  if (r.outcome === 'left-closed') lines.push(`pr: a person closed the pull request on this proposal and deleted ${printable(r.branch)}; no commit, no push`);
   if (r.pushed !== undefined) lines.push(`pr: pushed ${printable(r.branch)} to ${printable(r.pushed)}`);
   if (r.pullRequest !== undefined) lines.push(`pr: pull request #${r.pullRequest.number} ${r.pullRequest.action}: ${printable(r.pullRequest.url)}`);
   else if (r.outcome !== 'dry-run') lines.push(`pr: the body is on stdout; push ${printable(r.branch)} and open the pull request, or pass --push and --github-repo`);

@@ -169,7 +169,7 @@ export class GitRepo {
    * Whether `commit` is one ztmap made on a base: one parent, an ancestor of `base`, and the
    * tree its trailer names. Anything else on ztmap's branch is someone's work.
    */
-  async ztmapCommit(commit: string, base: string): Promise<boolean> {
+  async ztmapCommit(commit: string, base: string, remote?: string): Promise<boolean> {
     const raw = (await this.git(['cat-file', 'commit', commit])).stdout;
     const split = raw.indexOf('\n\n');
     const headers = raw.slice(0, split).split('\n');
@@ -177,7 +177,40 @@ export class GitRepo {
     const tree = headers.find((h) => h.startsWith('tree '))?.slice(5);
     const trailer = new RegExp(`^${TREE_TRAILER}: ([0-9a-f]+)$`, 'm').exec(raw.slice(split + 2))?.[1];
     if (parents.length !== 1 || tree === undefined || trailer !== tree) return false;
-    return (await this.git(['merge-base', '--is-ancestor', parents[0]!, base], { allow: [1] })).code === 0;
+    return this.inHistory(parents[0]!, base, remote);
+  }
+
+  /**
+   * Whether `commit` is in `base`'s history. A shallow clone (actions/checkout's default
+   * fetch-depth: 1) lacks that history beyond `base` itself, where an older base (the one
+   * ztmap built on) is: it is fetched from `remote` before deciding.
+   */
+  async inHistory(commit: string, base: string, remote?: string): Promise<boolean> {
+    const isAncestor = async () => (await this.git(['merge-base', '--is-ancestor', commit, base], { allow: [1] })).code === 0;
+    if (await isAncestor()) return true;
+    if (!(await this.isShallow())) return false;
+    await this.unshallow(base, remote);
+    return isAncestor();
+  }
+
+  async isShallow(): Promise<boolean> {
+    return (await this.git(['rev-parse', '--is-shallow-repository'])).stdout.trim() === 'true';
+  }
+
+  /**
+   * The whole history of `base` from `remote` (by its commit; servers that refuse a commit by
+   * name give their branches' instead), so that a shallow clone can tell what its base holds.
+   */
+  private async unshallow(base: string, remote: string | undefined): Promise<void> {
+    const advice = `Check out the repository with its history (actions/checkout with fetch-depth: 0, or git fetch --unshallow) and run again.`;
+    if (remote === undefined) {
+      throw new ConfigError(`pr: ${this.root} is a shallow clone: ztmap cannot tell whether its branch was made on ${base.slice(0, 12)}'s history, which the clone does not hold, and without --push REMOTE there is nowhere to fetch it from. ${advice}`);
+    }
+    for (const refs of [[base], []]) {
+      const r = await this.git(['fetch', '--quiet', '--no-tags', '--unshallow', '--end-of-options', remote, ...refs], { allow: [1, 128] });
+      if (r.code === 0 || !(await this.isShallow())) return;
+    }
+    throw new RemoteError(`pr: ${this.root} is a shallow clone, and fetching the rest of its history from ${withoutCredentials(remote)} failed; ztmap cannot tell whether its branch was made on ${base.slice(0, 12)}'s history. ${advice}`, undefined, { retriable: true });
   }
 
   /** The work trees (this one included) that have `branch` checked out. */
@@ -195,6 +228,24 @@ export class GitRepo {
   /** Point `refs/heads/BRANCH` at `commit`; `expected` is its current commit (undefined: it must not exist). */
   async setBranch(branch: string, commit: string, expected: string | undefined): Promise<void> {
     await this.git(['update-ref', '-m', 'ztmap pr', `refs/heads/${branch}`, commit, expected ?? '']);
+  }
+
+  /** Delete `refs/heads/BRANCH`, only if it is still `expected`. */
+  async deleteBranch(branch: string, expected: string): Promise<void> {
+    await this.git(['update-ref', '-m', 'ztmap pr', '-d', `refs/heads/${branch}`, expected]);
+  }
+
+  /** Delete `branch` on `remote`, only if it is still `expected` there. */
+  async deleteRemoteBranch(remote: string, branch: string, expected: string): Promise<void> {
+    const ref = `refs/heads/${branch}`;
+    const r = await this.git(['push', '--quiet', '--porcelain', `--force-with-lease=${ref}:${expected}`, '--end-of-options', remote, `:${ref}`], { allow: [1, 128] });
+    if (r.code !== 0) {
+      throw new RemoteError(
+        `pr: deleting ${branch} on ${withoutCredentials(remote)} failed (${withoutCredentials(oneLine(r.stderr || r.stdout))}). Check your access to ${withoutCredentials(remote)}, or whether someone pushed to ${branch} meanwhile, and run again.`,
+        undefined,
+        { retriable: true },
+      );
+    }
   }
 
   /** The commit of `branch` on `remote`, or undefined when the remote has no such branch. */

@@ -3,12 +3,15 @@
 // on become RemoteErrors that say what to do: 401 (the token), 403 and 429 rate limits (until
 // when), 403 without one (the token's permissions), 404 (the repository, or the token cannot
 // see it). A 422 "A pull request already exists" is not an error: the open one is updated.
+// A pull request a person closed stays closed while the proposal (the commit's tree) is the
+// one they closed; one the base has caught up with is closed by ztmap, with a comment.
 // Nothing here retries: a rate-limited scheduled job runs again at its next schedule, and the
 // message says when GitHub will take requests again.
 
 import { Octokit } from '@octokit/rest';
-import { RemoteError } from '../errors.js';
+import { ConfigError, RemoteError } from '../errors.js';
 import { printable } from '../text.js';
+import { withoutCredentials } from './git.js';
 
 export interface PullRequestRef {
   number: number;
@@ -17,8 +20,15 @@ export interface PullRequestRef {
    * What was done: opened, updated (title or body), left as it was, or left closed (a person
    * closed it unmerged, and the branch still holds what they closed).
    */
-  action: 'opened' | 'updated' | 'unchanged' | 'left closed';
+  action: 'opened' | 'updated' | 'unchanged' | 'left closed' | 'closed';
 }
+
+/**
+ * The first line of the body of a pull request ztmap closed itself (superseded): an HTML comment,
+ * invisible on GitHub. Such a pull request is not a person's decision, and does not keep a later
+ * proposal from being opened.
+ */
+const SUPERSEDED = '<!-- ztmap: closed as superseded -->';
 
 export interface GitHubOptions {
   /** `OWNER/NAME`. */
@@ -44,6 +54,12 @@ interface OpenPull {
   body: string;
 }
 
+/** The pull requests from a branch into a base: the open one, and the newest a person closed unmerged. */
+export interface PullsFrom {
+  open?: OpenPull;
+  closed?: { number: number; url: string; sha: string };
+}
+
 /** One repository on GitHub, through one authenticated client. */
 export class GitHubRepository {
   private readonly client: Octokit;
@@ -51,6 +67,7 @@ export class GitHubRepository {
   private readonly repo: string;
 
   constructor(private readonly o: GitHubOptions) {
+    checkApiUrl(o.apiUrl);
     const r = parseRepository(o.repository);
     if (r === undefined) throw new RemoteError(`pr: --github-repo ${printable(o.repository)} is not OWNER/NAME.`, undefined);
     this.owner = r.owner;
@@ -73,12 +90,11 @@ export class GitHubRepository {
    * The open pull request from `head` into `base` with this title and body: opened, updated, or
    * left as it was when it already says this.
    */
-  async openOrUpdate(p: { head: string; base: string; title: string; body: string; sha?: string }): Promise<PullRequestRef> {
-    await this.call('reading the repository', () => this.client.rest.repos.get({ owner: this.owner, repo: this.repo }));
-    const { open, closed } = await this.find(p.head, p.base);
-    if (open !== undefined) return this.update(open, p);
-    // Closed unmerged by a person, on this very commit: their decision stands until traffic changes.
-    if (closed !== undefined && p.sha !== undefined && closed.sha === p.sha) return { number: closed.number, url: closed.url, action: 'left closed' };
+  async openOrUpdate(p: { head: string; base: string; title: string; body: string; sha?: string; tree?: string }, found?: PullsFrom): Promise<PullRequestRef> {
+    const pulls = found ?? (await this.pullsFrom(p.head, p.base));
+    if (pulls.open !== undefined) return this.update(pulls.open, p);
+    const closed = await this.closedOn(pulls, p);
+    if (closed !== undefined) return closed;
     try {
       const created = await this.client.rest.pulls.create({ owner: this.owner, repo: this.repo, head: p.head, base: p.base, title: p.title, body: p.body });
       return { number: created.data.number, url: created.data.html_url, action: 'opened' };
@@ -92,8 +108,57 @@ export class GitHubRepository {
     }
   }
 
-  /** The open pull request from `head`, and the newest one closed without merging. */
-  private async find(head: string, base: string): Promise<{ open?: OpenPull; closed?: { number: number; url: string; sha: string } }> {
+  /** The repository (its 404 says the repository is missing), then its pull requests from `head` into `base`. */
+  async pullsFrom(head: string, base: string): Promise<PullsFrom> {
+    await this.call('reading the repository', () => this.client.rest.repos.get({ owner: this.owner, repo: this.repo }));
+    return this.find(head, base);
+  }
+
+  /**
+   * The pull request a person closed unmerged on this proposal (`sha`, or its `tree`), none
+   * being open: their decision stands until the traffic changes the proposal.
+   */
+  async closedOn(pulls: PullsFrom, p: { sha?: string; tree?: string }): Promise<PullRequestRef | undefined> {
+    if (pulls.open !== undefined || pulls.closed === undefined) return undefined;
+    return (await this.sameProposal(pulls.closed.sha, p)) ? { number: pulls.closed.number, url: pulls.closed.url, action: 'left closed' } : undefined;
+  }
+
+  /**
+   * Whether the commit a pull request was closed on holds the proposal of `p`: the same commit,
+   * or the same tree. After the branch is deleted (GitHub's button beside "closed") each run
+   * makes a new commit, with the same tree when the traffic has not changed; GitHub keeps the
+   * closed pull request's commit (refs/pull/N/head), so its tree can be read.
+   */
+  private async sameProposal(closedSha: string, p: { sha?: string; tree?: string }): Promise<boolean> {
+    if (p.sha !== undefined && closedSha === p.sha) return true;
+    if (p.tree === undefined) return false;
+    try {
+      const c = await this.client.rest.git.getCommit({ owner: this.owner, repo: this.repo, commit_sha: closedSha });
+      return c.data.tree.sha === p.tree;
+    } catch (err) {
+      // 404: GitHub no longer has the commit; then nothing says the proposal is the one closed.
+      if (httpFailure(err)?.status === 404) return false;
+      throw this.remoteError(`reading commit ${closedSha.slice(0, 12)} of a closed pull request`, err);
+    }
+  }
+
+  /**
+   * Closes the open pull request from `head` into `base`, with `comment` saying why, when the
+   * base already holds what ztmap proposes now: merging the older proposal it carries would
+   * undo that (deny traffic seen again, say). Undefined when none is open.
+   */
+  async closeSuperseded(p: { head: string; base: string; comment: string }): Promise<PullRequestRef | undefined> {
+    const { open } = await this.find(p.head, p.base);
+    if (open === undefined) return undefined;
+    await this.call(`commenting on pull request #${open.number}`, () => this.client.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: open.number, body: p.comment }));
+    const r = await this.call(`closing pull request #${open.number}`, () =>
+      this.client.rest.pulls.update({ owner: this.owner, repo: this.repo, pull_number: open.number, state: 'closed', body: `${SUPERSEDED}\n${open.body}` }),
+    );
+    return { number: r.data.number, url: r.data.html_url, action: 'closed' };
+  }
+
+  /** The open pull request from `head`, and the newest one a person closed without merging. */
+  private async find(head: string, base: string): Promise<PullsFrom> {
     const r = await this.call('listing pull requests', () =>
       this.client.rest.pulls.list({ owner: this.owner, repo: this.repo, head: `${this.owner}:${head}`, base, state: 'all', sort: 'created', direction: 'desc', per_page: 100 }),
     );
@@ -102,7 +167,7 @@ export class GitHubRepository {
     const newest = mine[0];
     return {
       ...(open === undefined ? {} : { open: { number: open.number, url: open.html_url, title: open.title, body: open.body ?? '' } }),
-      ...(newest === undefined || newest.state !== 'closed' || newest.merged_at !== null ? {} : { closed: { number: newest.number, url: newest.html_url, sha: newest.head.sha } }),
+      ...(newest === undefined || newest.state !== 'closed' || newest.merged_at !== null || (newest.body ?? '').startsWith(SUPERSEDED) ? {} : { closed: { number: newest.number, url: newest.html_url, sha: newest.head.sha } }),
     };
   }
 
@@ -123,8 +188,25 @@ export class GitHubRepository {
   }
 
   private remoteError(what: string, err: unknown): RemoteError {
-    const at = `pr: GitHub ${this.o.repository} (${this.o.apiUrl}), ${what}`;
+    const at = `pr: GitHub ${this.o.repository} (${withoutCredentials(this.o.apiUrl)}), ${what}`;
     return githubError(at, err, this.o.repository);
+  }
+}
+
+/**
+ * Refuses an API URL with a user or password in it: Octokit and fetch repeat the URL in their
+ * errors, and ztmap would print it. The token goes in --token-env or --token-file.
+ */
+export function checkApiUrl(url: string): void {
+  let credentials: boolean;
+  try {
+    const u = new URL(url);
+    credentials = u.username !== '' || u.password !== '';
+  } catch {
+    credentials = withoutCredentials(url) !== url;
+  }
+  if (credentials) {
+    throw new ConfigError(`pr: --api-url ${withoutCredentials(url)} carries credentials in its URL, which ztmap would print in its messages. Pass the URL without them, and the token in the environment variable --token-env names (or --token-file).`);
   }
 }
 
@@ -163,9 +245,9 @@ function githubError(at: string, err: unknown, repository: string): RemoteError 
   const f = httpFailure(err);
   if (f === undefined || f.status === 0 || f.status >= 500) {
     const cause = f === undefined ? (err instanceof Error ? err.message : String(err)) : `HTTP ${f.status} ${f.message}`;
-    return new RemoteError(`${at}: the API did not answer (${printable(cause)}). Check --api-url and the network, and run again.`, f?.status, { retriable: true, cause: err });
+    return new RemoteError(`${at}: the API did not answer (${printable(withoutCredentials(cause))}). Check --api-url and the network, and run again.`, f?.status, { retriable: true, cause: err });
   }
-  const said = printable([f.message, ...f.details].join(': '));
+  const said = printable(withoutCredentials([f.message, ...f.details].join(': ')));
   const remaining = header(f.headers, 'x-ratelimit-remaining');
   const reset = header(f.headers, 'x-ratelimit-reset');
   const retryAfter = header(f.headers, 'retry-after');

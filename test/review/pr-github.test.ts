@@ -2,8 +2,10 @@
 // each request against the documented shape: open, update, leave as it is, the 422 of a pull
 // request opened meanwhile, and GitHub's refusals as RemoteErrors that say what to do.
 import assert from 'node:assert/strict';
-import { RemoteError } from '../../src/errors.js';
+import { execFileSync } from 'node:child_process';
+import { ConfigError, RemoteError } from '../../src/errors.js';
 import { GitHubRepository } from '../../src/review/github.js';
+import { git, GIT_ENV, repoWith } from '../support/git-repo.js';
 import { GitHubApiDouble } from '../support/github-api.js';
 
 const TOKEN = 'ghp_test0123456789abcdefghijklmnopqrstuv';
@@ -115,6 +117,26 @@ describe('review/github: the pull request through the REST API', () => {
     }
   });
 
+  it('closes a superseded pull request with a comment, and that closing does not hold back the next one', async () => {
+    assert.equal(await gh.closeSuperseded({ head: PR.head, base: PR.base, comment: 'why' }), undefined);
+    await gh.openOrUpdate(PR);
+    const before = api.writes.length;
+    assert.deepEqual(await gh.closeSuperseded({ head: PR.head, base: PR.base, comment: 'main already holds it' }), { number: 1, url: 'https://github.example/acme/gitops/pull/1', action: 'closed' });
+    assert.deepEqual(api.writes.slice(before).map((w) => `${w.method} ${w.path}`), ['POST /repos/acme/gitops/issues/1/comments', 'PATCH /repos/acme/gitops/pulls/1']);
+    assert.deepEqual(api.comments, [{ issue: 1, body: 'main already holds it' }]);
+    assert.equal(api.pulls[0]!.state, 'closed');
+    // Not a person's decision: the same proposal later is opened again.
+    assert.equal((await gh.openOrUpdate(PR)).action, 'opened');
+    assert.equal(api.pulls.length, 2);
+  });
+
+  it('refuses an API URL with credentials, and never says them', () => {
+    assert.throws(
+      () => new GitHubRepository({ repository: 'acme/gitops', token: TOKEN, apiUrl: 'http://user:s3cretpw@127.0.0.1:18081', userAgent: 'ztmap-test' }),
+      (e: unknown) => e instanceof ConfigError && !e.message.includes('s3cretpw') && e.message.includes('http://***@127.0.0.1:18081'),
+    );
+  });
+
   it('an API that does not answer is a retriable RemoteError', async () => {
     const closed = await GitHubApiDouble.start({ token: TOKEN, repositories: [] });
     const url = closed.url;
@@ -122,5 +144,45 @@ describe('review/github: the pull request through the REST API', () => {
     const e = await failure(new GitHubRepository({ repository: 'acme/gitops', token: TOKEN, apiUrl: url, userAgent: 'ztmap-test' }).openOrUpdate(PR));
     assert.equal(e.retriable, true);
     assert.match(e.message, /did not answer/);
+  });
+});
+
+describe('review/github: a pull request a person closed, then deleted its branch', () => {
+  let api: GitHubApiDouble;
+  let gh: GitHubRepository;
+  let repo: string;
+  let remote: string;
+  const gitWith = (input: string, ...args: string[]) => execFileSync('git', args, { cwd: repo, input, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', ...GIT_ENV } }).trim();
+  /** A commit on main whose tree holds p.yaml with `text`, pushed as ztmap's branch: its sha and tree. */
+  const push = (message: string, text: string): { sha: string; tree: string } => {
+    const blob = gitWith(text, 'hash-object', '-w', '--stdin');
+    const tree = gitWith(`100644 blob ${blob}\tp.yaml\n`, 'mktree');
+    const sha = git(repo, 'commit-tree', tree, '-p', 'main', '-m', message).trim();
+    git(repo, 'push', '--quiet', '--force', 'origin', `${sha}:refs/heads/${PR.head}`);
+    return { sha, tree };
+  };
+  before(async () => {
+    ({ repo, remote } = repoWith({}));
+    api = await GitHubApiDouble.start({ token: TOKEN, repositories: ['acme/gitops'], remote });
+    gh = new GitHubRepository({ repository: 'acme/gitops', token: TOKEN, apiUrl: api.url, userAgent: 'ztmap-test' });
+  });
+  after(async () => {
+    assert.deepEqual(api.violations, []);
+    await api.close();
+  });
+
+  it('stays closed for a new commit with the same tree, and a different tree opens a new one', async () => {
+    const first = push('ztmap: day 1', 'a: 1\n');
+    assert.equal((await gh.openOrUpdate({ ...PR, ...first })).action, 'opened');
+    api.pulls[0]!.state = 'closed';
+    git(remote, 'update-ref', '-d', `refs/heads/${PR.head}`);
+    const again = push('ztmap: day 2, same traffic', 'a: 1\n');
+    assert.notEqual(again.sha, first.sha);
+    assert.equal(again.tree, first.tree);
+    assert.equal((await gh.openOrUpdate({ ...PR, ...again })).action, 'left closed');
+    assert.ok(api.requests.some((r) => r.path === `/repos/acme/gitops/git/commits/${first.sha}`));
+    const other = push('ztmap: day 3, new traffic', 'a: 2\n');
+    assert.equal((await gh.openOrUpdate({ ...PR, ...other })).action, 'opened');
+    assert.equal(api.pulls.length, 2);
   });
 });

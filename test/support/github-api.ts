@@ -1,4 +1,4 @@
-// A double of GitHub's REST API on loopback, for `ztmap pr`: it serves the four endpoints ztmap
+// A double of GitHub's REST API on loopback, for `ztmap pr`: it serves the endpoints ztmap
 // calls, checks every request against the documented shape, and answers as GitHub does.
 //
 // Documented shapes (docs.github.com/rest, API version 2022-11-28):
@@ -9,6 +9,10 @@
 //          base required (title unless `issue`); body, draft, maintainer_can_modify, head_repo, issue
 // - PATCH  /repos/{owner}/{repo}/pulls/{pull_number}      "Update a pull request": title, body,
 //          state (open|closed), base, maintainer_can_modify
+// - GET    /repos/{owner}/{repo}/git/commits/{commit_sha} "Get a commit object": sha, tree {sha,
+//          url}, parents, message, author, committer; 404 for a commit the repository lacks
+// - POST   /repos/{owner}/{repo}/issues/{issue_number}/comments "Create an issue comment": body
+//          required (a pull request is an issue: its number is the issue's); 201 with the comment
 // - Headers: `Authorization: token T` or `Bearer T`, `Accept: application/vnd.github+json`, a
 //   `User-Agent` (GitHub refuses requests without one), JSON bodies with a JSON content type.
 // - Errors: JSON `{message, documentation_url, status}`; 401 "Bad credentials"; 404 "Not Found";
@@ -21,7 +25,7 @@
 // A request that does not match is answered 400 and recorded in `violations`: tests assert
 // there are none. GitHub Enterprise Server serves the same API under `/api/v3` (`prefix`).
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BIN } from './paths.js';
@@ -64,8 +68,15 @@ const LIMIT = 5000;
 const PULL_FIELDS = { create: new Set(['title', 'head', 'base', 'body', 'draft', 'maintainer_can_modify', 'head_repo', 'issue']), update: new Set(['title', 'body', 'state', 'base', 'maintainer_can_modify']) };
 const LIST_QUERY = new Set(['state', 'head', 'base', 'sort', 'direction', 'per_page', 'page']);
 
+/** A comment made through "Create an issue comment". */
+export interface IssueComment {
+  issue: number;
+  body: string;
+}
+
 export class GitHubApiDouble {
   readonly requests: ApiRequest[] = [];
+  readonly comments: IssueComment[] = [];
   readonly violations: string[] = [];
   readonly faults: Fault[] = [];
   readonly pulls: PullRequest[] = [];
@@ -81,14 +92,19 @@ export class GitHubApiDouble {
     readonly prefix: string,
     /** The commit a branch is on (the git remote's), as GitHub knows it from the push. */
     private readonly headShaOf: (branch: string) => string | undefined,
+    /** The bare repository GitHub's git side is: commits are read from it, refs/pull/N/head written to it. */
+    private readonly remote: string | undefined,
   ) {}
 
-  static async start(o: { token: string; repositories: string[]; prefix?: string; headShaOf?: (branch: string) => string | undefined }): Promise<GitHubApiDouble> {
+  /** `remote`: a bare repository the tests push to, which stands for the repository's git side. */
+  static async start(o: { token: string; repositories: string[]; prefix?: string; headShaOf?: (branch: string) => string | undefined; remote?: string }): Promise<GitHubApiDouble> {
     let double: GitHubApiDouble | undefined;
     const server = createServer((req, res) => {
       void double!.handle(req, res);
     });
-    double = new GitHubApiDouble(server, o.token, o.prefix ?? '', o.headShaOf ?? (() => undefined));
+    const remote = o.remote;
+    const fromRemote = (branch: string) => (remote === undefined ? undefined : gitIn(remote, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`]));
+    double = new GitHubApiDouble(server, o.token, o.prefix ?? '', o.headShaOf ?? fromRemote, remote);
     for (const r of o.repositories) double.repositories.add(r);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return double;
@@ -150,6 +166,16 @@ export class GitHubApiDouble {
     if (auth[1] !== this.token) return this.send(res, 401, { message: 'Bad credentials', documentation_url: DOCS, status: '401' });
     this.used++;
 
+    const commit = /^\/repos\/([^/]+)\/([^/]+)\/git\/commits\/([^/]+)$/.exec(path);
+    if (commit !== null) {
+      if (request.method !== 'GET') return refuse(`${request.method} on a commit`);
+      return this.commit(res, `${decodeURIComponent(commit[1]!)}/${decodeURIComponent(commit[2]!)}`, commit[3]!);
+    }
+    const comment = /^\/repos\/([^/]+)\/([^/]+)\/issues\/([^/]+)\/comments$/.exec(path);
+    if (comment !== null) {
+      if (request.method !== 'POST') return refuse(`${request.method} on an issue's comments`);
+      return this.comment(res, request, `${decodeURIComponent(comment[1]!)}/${decodeURIComponent(comment[2]!)}`, comment[3]!, refuse);
+    }
     const m = /^\/repos\/([^/]+)\/([^/]+)(\/pulls(?:\/([^/]+))?)?$/.exec(path);
     if (m === null) return refuse(`no such endpoint ${path}`);
     const repository = `${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`;
@@ -165,6 +191,65 @@ export class GitHubApiDouble {
     if (number === undefined && request.method === 'POST') return this.create(res, request, repository, refuse);
     if (number !== undefined && request.method === 'PATCH') return this.update(res, request, repository, number, refuse);
     return refuse(`${request.method} ${path}`);
+  }
+
+  /** "Get a commit object", read from the bare repository; 404 for one it does not hold. */
+  private commit(res: ServerResponse, repository: string, sha: string): void {
+    const raw = this.remote === undefined || !/^[0-9a-f]{40}$/.test(sha) ? undefined : gitIn(this.remote, ['cat-file', 'commit', sha]);
+    if (!this.repositories.has(repository) || raw === undefined) return this.send(res, 404, { message: 'Not Found', documentation_url: `${DOCS}/git/commits#get-a-commit-object`, status: '404' });
+    const split = raw.indexOf('\n\n');
+    const headers = raw.slice(0, split).split('\n');
+    const person = (h: string | undefined) => {
+      const m = /^\w+ (.*) <(.*)> (\d+) [+-]\d{4}$/.exec(h ?? '');
+      return { name: m?.[1] ?? '', email: m?.[2] ?? '', date: new Date(Number(m?.[3] ?? 0) * 1000).toISOString() };
+    };
+    const api = `${this.url}/repos/${repository}/git`;
+    const tree = headers.find((h) => h.startsWith('tree '))!.slice(5);
+    this.send(res, 200, {
+      sha,
+      node_id: `C_${sha}`,
+      url: `${api}/commits/${sha}`,
+      html_url: `https://github.example/${repository}/commit/${sha}`,
+      author: person(headers.find((h) => h.startsWith('author '))),
+      committer: person(headers.find((h) => h.startsWith('committer '))),
+      tree: { sha: tree, url: `${api}/trees/${tree}` },
+      message: raw.slice(split + 2),
+      parents: headers.filter((h) => h.startsWith('parent ')).map((h) => ({ sha: h.slice(7), url: `${api}/commits/${h.slice(7)}`, html_url: `https://github.example/${repository}/commit/${h.slice(7)}` })),
+      verification: { verified: false, reason: 'unsigned', signature: null, payload: null, verified_at: null },
+    });
+  }
+
+  /** "Create an issue comment" on a pull request (its issue). */
+  private comment(res: ServerResponse, r: ApiRequest, repository: string, number: string, refuse: (why: string) => void): void {
+    if (!/^[1-9]\d*$/.test(number)) return refuse(`issue_number ${number}`);
+    const b = r.body as Record<string, unknown> | undefined;
+    if (b === undefined || typeof b !== 'object') return refuse('no JSON body');
+    const unknown = Object.keys(b).filter((k) => k !== 'body');
+    if (unknown.length > 0) return refuse(`unknown fields ${unknown.join(', ')}`);
+    if (typeof b['body'] !== 'string' || b['body'] === '') return refuse('body missing or not a string');
+    if (!this.repositories.has(repository) || !this.pulls.some((p) => p.number === Number(number))) {
+      return this.send(res, 404, { message: 'Not Found', documentation_url: `${DOCS}/issues/comments#create-an-issue-comment`, status: '404' });
+    }
+    if (tooLong(b['body'])) return this.send(res, 422, { ...BODY_TOO_LONG, documentation_url: `${DOCS}/issues/comments#create-an-issue-comment` });
+    this.comments.push({ issue: Number(number), body: b['body'] });
+    const id = this.comments.length;
+    this.send(res, 201, {
+      id,
+      node_id: `IC_${id}`,
+      url: `${this.url}/repos/${repository}/issues/comments/${id}`,
+      html_url: `https://github.example/${repository}/pull/${number}#issuecomment-${id}`,
+      issue_url: `${this.url}/repos/${repository}/issues/${number}`,
+      body: b['body'],
+      user: { login: 'ztmap-bot' },
+      created_at: new Date().toISOString(),
+      updated_at: new Date().toISOString(),
+      author_association: 'NONE',
+    });
+  }
+
+  /** GitHub keeps each pull request's head commit as refs/pull/N/head, even after its branch is deleted. */
+  private keepHead(p: PullRequest): void {
+    if (this.remote !== undefined && /^[0-9a-f]{40}$/.test(p.sha) && !/^0+$/.test(p.sha)) gitIn(this.remote, ['update-ref', `refs/pull/${p.number}/head`, p.sha]);
   }
 
   private list(res: ServerResponse, r: ApiRequest, repository: string, refuse: (why: string) => void): void {
@@ -205,6 +290,7 @@ export class GitHubApiDouble {
     if (tooLong(b['body'])) return this.send(res, 422, BODY_TOO_LONG);
     const p: PullRequest = { number: this.pulls.length + 1, state: 'open', title: b['title'] as string, body: (b['body'] as string | undefined) ?? '', head, base: b['base'] as string, sha: this.headShaOf(head) ?? '0'.repeat(40) };
     this.pulls.push(p);
+    this.keepHead(p);
     this.send(res, 201, this.pullJson(repository, p));
   }
 
@@ -221,6 +307,7 @@ export class GitHubApiDouble {
     if (p.state === 'open') p.sha = this.headShaOf(p.head) ?? p.sha;
     if (typeof b['body'] === 'string') p.body = b['body'];
     if (b['state'] === 'open' || b['state'] === 'closed') p.state = b['state'];
+    this.keepHead(p);
     this.send(res, 200, this.pullJson(repository, p));
   }
 
@@ -271,6 +358,15 @@ export class GitHubApiDouble {
       ...headers,
     });
     res.end(JSON.stringify(body));
+  }
+}
+
+/** git's output in `dir`, or undefined when it fails (no such commit or branch). */
+function gitIn(dir: string, args: string[]): string | undefined {
+  try {
+    return execFileSync('git', args, { cwd: dir, env: { PATH: process.env['PATH'] ?? '', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', HOME: '/nonexistent', LC_ALL: 'C' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).replace(/\n$/, '');
+  } catch {
+    return undefined;
   }
 }
 

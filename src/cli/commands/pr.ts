@@ -1,13 +1,13 @@
 // `ztmap pr`: a proposal (`ztmap propose`'s policies/) as a branch of a git repository that
 // holds policies, in that repository's own layout, with a commit and a pull request body; with
 // a GitHub repository and a token, the pull request itself, opened or updated. A proposal that
-// says nothing new against the base branch makes no commit and no API call.
+// says nothing new against the base branch makes no commit, and retires ztmap's stale branch if any.
 
 import { posix } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { ConfigError, describeFsError, InputError, RemoteError } from '../../errors.js';
 import { GitRepo, withoutCredentials } from '../../review/git.js';
-import { GitHubRepository, type PullRequestRef } from '../../review/github.js';
+import { checkApiUrl, GitHubRepository, type PullRequestRef } from '../../review/github.js';
 import { KIND_OF_TARGET } from '../../review/layout.js';
 import { prText, reviewFacts, ruleFacts, unusedAllows, type PrText } from '../../review/pr-body.js';
 import { loadInventory } from '../../inventory/inventory.js';
@@ -44,9 +44,10 @@ export interface PrResult {
   /**
    * no-change: the base already decides every request as the proposal does (no commit, no API call);
    * dry-run: planned only; unchanged-branch: the branch already holds this proposal;
-   * committed: a new commit on the branch.
+   * committed: a new commit on the branch; left-closed: a person closed the pull request on
+   * this proposal and deleted the branch (nothing committed, pushed or opened).
    */
-  outcome: 'no-change' | 'dry-run' | 'unchanged-branch' | 'committed';
+  outcome: 'no-change' | 'dry-run' | 'unchanged-branch' | 'committed' | 'left-closed';
   plan: Plan;
   /** The semantic diff of the base's policies and the branch's; absent when nothing was written. */
   diff?: PolicyDiff;
@@ -55,6 +56,24 @@ export interface PrResult {
   branch: string;
   commit?: string;
   pushed?: string;
+  pullRequest?: PullRequestRef;
+  /** no-change: ztmap's branch from an earlier run, which the base has made stale. */
+  stale?: StaleBranch;
+}
+
+/**
+ * ztmap's branch when the base already holds the current proposal: what it carries is an
+ * older proposal (one that denies traffic seen again since, say), and merging it would undo
+ * what the base holds now.
+ */
+export interface StaleBranch {
+  branch: string;
+  /** Only commits ztmap made: then it was closed and deleted; otherwise someone's work, left as it is. */
+  ztmaps: boolean;
+  local?: { commit: string; deleted: boolean };
+  /** On the --push remote; deleted only with --github-repo (after its pull request is closed). */
+  remote?: { name: string; commit: string; deleted: boolean };
+  /** Its open pull request, closed with a comment saying why. */
   pullRequest?: PullRequestRef;
 }
 
@@ -81,6 +100,8 @@ async function readJsonFile(path: string): Promise<unknown> {
 }
 
 export async function pr(o: PrOptions): Promise<PrResult> {
+  // Before any git or API call: a URL's credentials would be printed by either.
+  if (o.github !== undefined) checkApiUrl(o.github.apiUrl);
   const git = await GitRepo.open(o.repo, o.env);
   const dirty = await git.dirty();
   if (dirty.length > 0) {
@@ -132,7 +153,11 @@ export async function pr(o: PrOptions): Promise<PrResult> {
   }
   const text = prText({ review, rules, plan, heldBack: proposal.heldBack, policiesPath: dir, base, ...(unused === undefined ? {} : { unused }), ...(diff === undefined ? {} : { diff }) });
   const result: PrResult = { outcome: 'no-change', plan, text, base, branch: o.branch, ...(diff === undefined ? {} : { diff }) };
-  if (diff === undefined || diff.summary.changes === 0) return result;
+  if (diff === undefined || diff.summary.changes === 0) {
+    if (o.dryRun) return result;
+    const stale = await retireStale(git, o, base, baseCommit);
+    return stale === undefined ? result : { ...result, stale };
+  }
   if (o.dryRun) return { ...result, outcome: 'dry-run' };
 
   const elsewhere = await git.worktreesOn(o.branch);
@@ -143,7 +168,7 @@ export async function pr(o: PrOptions): Promise<PrResult> {
   const remoteHead = o.push === undefined ? undefined : await git.fetchBranch(o.push, o.branch);
   // ztmap rebuilds its branch from the base on each run: only over commits it made itself.
   for (const [head, where] of [[localHead, 'locally'], [remoteHead, `on ${withoutCredentials(o.push ?? '')}`]] as const) {
-    if (head !== undefined && !(await git.ztmapCommit(head, baseCommit))) {
+    if (head !== undefined && !(await git.ztmapCommit(head, baseCommit, o.push))) {
       throw new RemoteError(
         `pr: the branch ${printable(o.branch)} ${printable(where)} holds commits ztmap did not make (${head.slice(0, 12)}: someone's commit, an amended one, or one on another base); rebuilding it would discard them. Merge or move that work, delete the branch, or pass another --branch.`,
         undefined,
@@ -158,8 +183,19 @@ export async function pr(o: PrOptions): Promise<PrResult> {
     ...(o.author === undefined ? {} : { author: o.author }),
   });
   if (commit === undefined) return result;
+  const tree = await git.treeOf(commit);
+  const github = o.github === undefined ? undefined : new GitHubRepository({ ...o.github, userAgent: o.userAgent });
+  // No branch on the remote: maybe a person closed the pull request on this proposal and deleted
+  // its branch, and pushing it again would only bring back what they deleted. Asked before the
+  // push; if GitHub fails here, the branch is pushed anyway and openOrUpdate reports the failure
+  // (the documented order: the branch is pushed, then GitHub is asked).
+  const before = github === undefined || o.push === undefined || remoteHead !== undefined ? undefined : await github.pullsFrom(o.branch, base).catch(() => undefined);
+  if (github !== undefined && before !== undefined) {
+    const closed = await github.closedOn(before, { sha: commit, tree }).catch(() => undefined);
+    if (closed !== undefined) return { ...result, outcome: 'left-closed', pullRequest: closed };
+  }
   let done: PrResult;
-  if (previous !== undefined && (await git.treeOf(previous)) === (await git.treeOf(commit))) {
+  if (previous !== undefined && (await git.treeOf(previous)) === tree) {
     // The branch already holds this proposal: a second run over the same traffic adds nothing.
     done = { ...result, outcome: 'unchanged-branch', commit: previous };
   } else {
@@ -167,7 +203,66 @@ export async function pr(o: PrOptions): Promise<PrResult> {
     if (o.push !== undefined) await git.push(o.push, o.branch, remoteHead);
     done = { ...result, outcome: 'committed', commit, ...(o.push === undefined ? {} : { pushed: o.push }) };
   }
-  if (o.github === undefined) return done;
-  const github = new GitHubRepository({ ...o.github, userAgent: o.userAgent });
-  return { ...done, pullRequest: await github.openOrUpdate({ head: o.branch, base, title: text.title, body: text.body, ...(done.commit === undefined ? {} : { sha: done.commit }) }) };
+  if (github === undefined) return done;
+  const head = done.commit === undefined ? {} : { sha: done.commit, tree: await git.treeOf(done.commit) };
+  return { ...done, pullRequest: await github.openOrUpdate({ head: o.branch, base, title: text.title, body: text.body, ...head }, before) };
+}
+
+/**
+ * When there is nothing to propose, ztmap's branch from an earlier run (and its pull request)
+ * proposes what the base no longer needs. Made by ztmap only: its open pull request is closed
+ * with a comment and the remote branch deleted (with --github-repo), and the local branch
+ * deleted; someone's commits on it are left, and said so. Undefined when there is no branch.
+ */
+async function retireStale(git: GitRepo, o: PrOptions, base: string, baseCommit: string): Promise<StaleBranch | undefined> {
+  // A branch merged into the base (or squashed into it, the same tree) proposes nothing the base lacks: not stale.
+  const stale = async (head: string | undefined) => (head !== undefined && !(await git.inHistory(head, baseCommit, o.push)) && (await git.treeOf(head)) !== (await git.treeOf(baseCommit)) ? head : undefined);
+  const localHead = await stale(await git.commitOf(`refs/heads/${o.branch}`));
+  const remoteHead = await stale(o.push === undefined ? undefined : await git.fetchBranch(o.push, o.branch));
+  if (localHead === undefined && remoteHead === undefined) return undefined;
+  let ztmaps = true;
+  for (const head of [localHead, remoteHead]) if (head !== undefined && !(await git.ztmapCommit(head, baseCommit, o.push))) ztmaps = false;
+  const found: StaleBranch = {
+    branch: o.branch,
+    ztmaps,
+    ...(localHead === undefined ? {} : { local: { commit: localHead, deleted: false } }),
+    ...(remoteHead === undefined ? {} : { remote: { name: o.push!, commit: remoteHead, deleted: false } }),
+  };
+  if (!ztmaps) return found;
+  if (remoteHead !== undefined && o.github !== undefined) {
+    const github = new GitHubRepository({ ...o.github, userAgent: o.userAgent });
+    const closed = await github.closeSuperseded({ head: o.branch, base, comment: supersededComment(base) });
+    if (closed !== undefined) found.pullRequest = closed;
+    await git.deleteRemoteBranch(o.push!, o.branch, remoteHead);
+    found.remote!.deleted = true;
+  }
+  // The local branch is ztmap's scratch, rebuilt from the base on each run; never one checked out.
+  if (localHead !== undefined && (await git.worktreesOn(o.branch)).length === 0) {
+    await git.deleteBranch(o.branch, localHead);
+    found.local!.deleted = true;
+  }
+  return found;
+}
+
+const supersededComment = (base: string) =>
+  `Closed by ztmap: \`${base}\` already decides every request as ztmap's current proposal does, so this pull request's change is superseded — it carries an earlier proposal, and merging it now would undo what \`${base}\` holds (for example, deny traffic that was seen again since). ztmap deleted its branch; when traffic changes, the next run opens a new pull request.`;
+
+/** What the summary says of a stale branch: what was done, and what is left to do. */
+export function staleSummary(s: StaleBranch, base: string): string[] {
+  const at = (c: string) => c.slice(0, 12);
+  if (!s.ztmaps) {
+    return [`pr: ${printable(s.branch)} still proposes an earlier change, which ${printable(base)} no longer needs, but holds commits ztmap did not make; left as it is. Review it: merge or move that work, then close its pull request and delete the branch.`];
+  }
+  const lines: string[] = [];
+  if (s.pullRequest !== undefined) lines.push(`pr: pull request #${s.pullRequest.number} closed as superseded (with a comment saying why): ${printable(s.pullRequest.url)}`);
+  if (s.remote?.deleted === true) lines.push(`pr: deleted ${printable(s.branch)} (${at(s.remote.commit)}) on ${printable(withoutCredentials(s.remote.name))}: it proposed an earlier change that ${printable(base)} no longer needs`);
+  if (s.local?.deleted === true) lines.push(`pr: deleted the local branch ${printable(s.branch)} (${at(s.local.commit)}): it proposed an earlier change that ${printable(base)} no longer needs`);
+  if (s.local?.deleted === false) lines.push(`pr: the local branch ${printable(s.branch)} (${at(s.local.commit)}) is checked out, so it is left; it proposes an earlier change that ${printable(base)} no longer needs.`);
+  if (s.remote?.deleted === false) {
+    lines.push(
+      `pr: ${printable(s.branch)} (${at(s.remote.commit)}) on ${printable(withoutCredentials(s.remote.name))} still proposes an earlier change that ${printable(base)} no longer needs; merging its pull request would undo that. Without --github-repo and a token ztmap leaves it: close its pull request, and delete the branch (git push ${printable(withoutCredentials(s.remote.name))} --delete ${printable(s.branch)}), or run again with --github-repo.`,
+    );
+  }
+  if (s.remote === undefined && s.local?.deleted === true) lines.push(`pr: if you pushed ${printable(s.branch)}, delete it on the remote and close its pull request, or run again with --push and --github-repo.`);
+  return lines;
 }
