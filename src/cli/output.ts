@@ -202,8 +202,10 @@ class PendingSyncs {
   constructor(private readonly _limit = 64) {}
 
   async add(fd: number, path: string): Promise<void> {
+    // The close is synchronous: a regular file's close after its fsync has nothing left to
+    // wait for, and a second thread-pool round trip per file cost more than the call.
     const done = fsyncFd(fd)
-      .finally(() => closeFd(fd))
+      .finally(() => closeSync(fd))
       .catch((err: unknown) => {
         // Thrown later, while another file is handled: it keeps its own file's path.
         this._failure ??= { err: new SyncFailure(path, err) };
