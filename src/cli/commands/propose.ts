@@ -8,7 +8,7 @@ import { readGraphFile } from '../../graph/json.js';
 import { inferRules, type InferOptions } from '../../infer/infer.js';
 import { loadInventory, type IpConflict } from '../../inventory/inventory.js';
 import { emit, manifestPath, TARGETS, type PolicyOptions, type Target } from '../../policy/index.js';
-import { manifestYaml } from '../../policy/yaml.js';
+import { manifestYaml, prefetchTokens } from '../../policy/yaml.js';
 import { reviewMarkdown, reviewOf, type Review } from '../../report/review.js';
 import type { Finding } from '../../rules/finding.js';
 import { checkNamedFile } from '../../sources/transports/files.js';
@@ -64,6 +64,7 @@ export async function propose(o: ProposeOptions): Promise<ProposeResult> {
       for (const target of o.targets) {
         const result = emit(target, rules, o);
         findings.push(...result.findings);
+        prefetchTokens(result.manifests.map((e) => e.manifest));
         for (const e of result.manifests) {
           const path = manifestPath(target, e);
           // Two objects with one name would overwrite each other, in the directory and in the cluster.
