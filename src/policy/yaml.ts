@@ -174,13 +174,9 @@ function fetchMisses(found: Record<Role, Set<Scalar>>): void {
 
 /** Each scalar of `v` in the role the Writer gives it (a map's key, a map's value, a sequence's item), when not memoized yet. */
 function gatherMisses(v: unknown, found: Record<Role, Set<Scalar>>): void {
-  const miss = (x: Scalar, role: Role) => {
-    // -0 is never memoized (token), and as a Map key it would stand for 0.
-    if (!Object.is(x, -0) && !memo[role].has(x)) found[role].add(x);
-  };
   if (Array.isArray(v)) {
     for (const x of v) {
-      if (isScalar(x)) miss(x, 'item');
+      if (isScalar(x)) gatherMiss(x, 'item', found);
       else gatherMisses(x, found);
     }
   } else if (v !== null && typeof v === 'object') {
@@ -188,11 +184,16 @@ function gatherMisses(v: unknown, found: Record<Role, Set<Scalar>>): void {
     for (const k of Object.keys(o)) {
       const x = o[k];
       if (x === undefined) continue;
-      miss(k, 'key');
-      if (isScalar(x)) miss(x, 'value');
+      gatherMiss(k, 'key', found);
+      if (isScalar(x)) gatherMiss(x, 'value', found);
       else gatherMisses(x, found);
     }
   }
+}
+
+function gatherMiss(x: Scalar, role: Role, found: Record<Role, Set<Scalar>>): void {
+  // -0 is never memoized (token), and as a Map key it would stand for 0.
+  if (!memo[role].has(x) && !Object.is(x, -0)) found[role].add(x);
 }
 
 const isScalar = (v: unknown): v is Scalar => v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
