@@ -18,9 +18,13 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u
 
 const hex4 = (c: string) => '\\u' + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
 
+/** Any character outside printable ASCII: every character UNPRINTABLE matches is one. */
+const NOT_ASCII = /[^\x20-\x7e]/;
+
 /** `s` with every control, bidirectional, invisible or lone-surrogate character escaped visibly as `\uXXXX`. */
 export function printable(s: string): string {
-  return s.replace(UNPRINTABLE, hex4);
+  // Names are nearly always plain ASCII: a scan without the Unicode-aware pattern, and `s` itself back.
+  return NOT_ASCII.test(s) ? s.replace(UNPRINTABLE, hex4) : s;
 }
 
 /** `printable` line by line: the line breaks of a multi-line message (a stack trace) are kept. */
@@ -28,16 +32,48 @@ export function printableLines(s: string): string {
   return s.split('\n').map(printable).join('\n');
 }
 
-/** `value` with every string in it (keys too) through `printable`: for JSON meant for people. */
+/**
+ * `value` with every string in it (keys too) through `printable`: for JSON meant for people.
+ * A part with nothing to escape is returned as it is, not copied (a 5,000-workload review was
+ * copied whole, for nearly no change): neither the result nor `value` is to be changed after.
+ */
 export function printableDeep<T>(value: T): T {
   if (typeof value === 'string') return printable(value) as T;
-  if (Array.isArray(value)) return value.map((v: unknown) => printableDeep(v)) as T;
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[printable(k)] = printableDeep(v);
-    return out as T;
-  }
+  if (Array.isArray(value)) return printableArray(value) as T;
+  if (value !== null && typeof value === 'object') return printableObject(value as Record<string, unknown>) as T;
   return value;
+}
+
+/** `items` through printableDeep: the same array when no item changed, else a copy from the first change on. */
+function printableArray(items: readonly unknown[]): readonly unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < items.length; i++) {
+    const v = printableDeep(items[i]);
+    if (out === undefined && v !== items[i]) out = items.slice(0, i);
+    out?.push(v);
+  }
+  return out ?? items;
+}
+
+/** `o` through printableDeep: the same object when no key or value changed, else a copy in the same key order. */
+function printableObject(o: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  const keys = Object.keys(o);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const pk = printable(k);
+    const v = printableDeep(o[k]);
+    if (out === undefined && (pk !== k || v !== o[k])) out = copyOfKeys(o, keys, i);
+    if (out !== undefined) out[pk] = v;
+  }
+  return out ?? o;
+}
+
+/** A new object with the first `n` of `keys` of `o` (unchanged ones), in order. */
+function copyOfKeys(o: Record<string, unknown>, keys: readonly string[], n: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) out[keys[i]!] = o[keys[i]!];
+  return out;
 }
 
 const MASK = '***';

@@ -5,25 +5,15 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, InputError, OutputError, RemoteError, ZtmapError } from '../errors.js';
 import { DEFAULT_MAX_LINE_LENGTH } from '../sources/framing/lines.js';
-import { SOURCES } from '../sources/registry.js';
-import { readPrometheusHttpConfig } from '../sources/transports/prometheus-http-config.js';
+import { SOURCE_NAMES } from '../sources/source-names.js';
 import { windowOf } from './observe/window.js';
 import { readNamedText } from '../sources/transports/files.js';
 import { DEFAULT_INFER_OPTIONS } from '../infer/infer.js';
-import { observe, type ObserveOptions } from './commands/observe.js';
-import { collect as collectSpans, COLLECT_DEFAULTS, listenAddress } from './commands/collect.js';
+import type { ObserveOptions } from './commands/observe.js';
+import { COLLECT_DEFAULTS, CONSUME_DEFAULTS, MATERIALIZE_DEFAULTS } from './commands/defaults.js';
 import { churnSummary } from './observe/churn-summary.js';
-import { consume, CONSUME_DEFAULTS, topicSpec } from './commands/consume.js';
-import { materialize, MATERIALIZE_DEFAULTS } from './commands/materialize.js';
-import { kafkaSettings, type KafkaFlags } from '../sources/transports/kafka-settings.js';
-import { parseTargets, propose } from './commands/propose.js';
-import { verifyCommand } from './commands/verify.js';
-import { parseAuthor, pr, staleSummary, type PrResult } from './commands/pr.js';
-import { diffCommand } from './commands/diff.js';
-import { diffJson, diffMarkdown } from '../review/diff.js';
-import { driftCommand } from './commands/drift.js';
-import { driftJson, driftMarkdown } from '../review/drift.js';
-import { verificationTable } from '../verify/table.js';
+import type { KafkaFlags } from '../sources/transports/kafka-settings.js';
+import type { PrResult } from './commands/pr.js';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { EXIT } from './exit-codes.js';
@@ -96,6 +86,9 @@ const defaultJobs = () => Math.min(8, availableParallelism());
 
 const TARGETS_HELP = 'istio (AuthorizationPolicy), mtls (STRICT PeerAuthentication), networkpolicy';
 
+// A command's module (and what it pulls in: transports, decoders, Kafka, gRPC) is loaded when
+// that command runs, not at every start: loading them all cost 0.2–0.3 s of CPU a run.
+
 export function program(): Command {
   const cmd = new Command('ztmap')
     .description('Observe Kubernetes service-mesh traffic and propose least-privilege zero-trust policies.')
@@ -109,7 +102,7 @@ export function program(): Command {
     .argument('[inputs...]', 'telemetry files, directories (walked recursively), quoted globs, .gz files, or - for stdin')
     .option('-i, --inventory <file[@time]>', 'kubectl get … -o json|yaml dump; repeatable: snapshots taken at TIME (RFC 3339), by default the newest time inside each', collect, [])
     .option('-o, --out <dir>', 'output directory', 'output')
-    .addOption(new Option('-s, --source <source>', 'what every input holds (default: recognised per file from its first lines; a pipe is read as access logs)').choices(SOURCES.map((s) => s.name)))
+    .addOption(new Option('-s, --source <source>', 'what every input holds (default: recognised per file from its first lines; a pipe is read as access logs)').choices(SOURCE_NAMES))
     .addOption(new Option('-f, --format <format>', 'access-log encoding').choices(['auto', 'envoy-text', 'envoy-json']).default('auto'))
     .option('--pod <namespace/pod>', 'the pod whose proxy wrote every input (for stdin or a kubectl logs file not named NS_POD.log)')
     .option('--container <name>', 'the container whose logs are access logs', 'istio-proxy')
@@ -142,6 +135,7 @@ Examples:
 Exit codes: 0 ok, 2 bad usage or input, 3 records rejected, 4 endpoints unresolved, 1 internal error.`,
     )
     .action(async (inputs: string[], flags: Omit<ObserveOptions, 'inputs' | 'prometheus'> & PrometheusFlags & { quiet?: boolean; failOn: 'rejected' | 'unresolved' | 'never' }) => {
+      const [{ observe }, { readPrometheusHttpConfig }] = await Promise.all([import('./commands/observe.js'), import('../sources/transports/prometheus-http-config.js')]);
       if (flags.prometheus === undefined && (flags.last ?? flags.from ?? flags.to ?? flags.prometheusHttpConfig) !== undefined) {
         throw new ConfigError('--last, --from, --to and --prometheus-http-config go with --prometheus URL.');
       }
@@ -207,6 +201,7 @@ Examples:
 Exit codes: 0 stopped by SIGTERM/SIGINT after the last checkpoint, 2 bad usage or cannot listen, 1 internal error.`,
     )
     .action(async (flags: { inventory: string[]; out: string; otlpHttp: string; otlpGrpc: string; interval: number; joinWait: number; maxPending: number; maxBodyBytes: number; maxQueuedBytes: number; maxExternalEndpoints: number; tokenFile?: string; tlsCert?: string; tlsKey?: string; flushOnStop?: boolean; quiet?: boolean }) => {
+      const { collect: collectSpans, listenAddress } = await import('./commands/collect.js');
       const http = listenAddress(flags.otlpHttp, '--otlp-http');
       const grpc = listenAddress(flags.otlpGrpc, '--otlp-grpc');
       if (http === undefined && grpc === undefined) throw new ConfigError('collect: --otlp-http and --otlp-grpc are both off; nothing would be received.');
@@ -307,6 +302,7 @@ Examples:
 Exit codes: 0 stopped (SIGTERM/SIGINT, or --until-idle) after its last commit, 2 bad usage, unreachable cluster or missing topics, 1 internal error.`,
     )
     .action(async (flags: Omit<KafkaFlags, 'config'> & { kafkaConfig?: string; topic: string[]; inventory: string[]; group: string; aggregateTopic: string; deadLetterTopic: string; chunkRecords: number; maxRecordBytes: number; maxExternalEndpoints: number; format: 'auto' | 'envoy-text' | 'envoy-json'; container: string; untilIdle?: number; quiet?: boolean }) => {
+      const [{ consume, topicSpec }, { kafkaSettings }] = await Promise.all([import('./commands/consume.js'), import('../sources/transports/kafka-settings.js')]);
       if (flags.topic.length === 0) throw new ConfigError('consume: no --topic. Name each telemetry topic with its format, e.g. --topic otlp_spans=otlp_proto --topic envoy-logs=access-log.');
       const topics = flags.topic.map(topicSpec);
       const status = await consume({
@@ -356,6 +352,7 @@ Examples:
 Exit codes: 0 stopped after its last checkpoint, 2 bad usage, unreachable cluster, or an --out holding another graph, 1 internal error.`,
     )
     .action(async (flags: Omit<KafkaFlags, 'config'> & { kafkaConfig?: string; inventory: string[]; out: string; group: string; aggregateTopic: string; interval: number; maxPending: number; maxExternalEndpoints: number; untilIdle?: number; flushOnStop?: boolean; quiet?: boolean }) => {
+      const [{ materialize }, { kafkaSettings }] = await Promise.all([import('./commands/materialize.js'), import('../sources/transports/kafka-settings.js')]);
       const last = await materialize({
         kafka: kafkaSettings(kafkaFlags(flags), process.env, 'ztmap-materialize'),
         group: flags.group,
@@ -410,6 +407,7 @@ Writes OUT/policies/{istio,mtls,networkpolicy}/NAMESPACE/*.yaml, review.md, revi
 Exit codes: 0 ok, 2 bad usage or input, 5 observed traffic would be denied (blockers), 6 manifests not emitted (errors), 1 internal error.`,
     )
     .action(async (flags: ProposeFlags) => {
+      const { parseTargets, propose } = await import('./commands/propose.js');
       const term = terminalFor(process.stderr, process.env, flags.quiet === true);
       const result = await propose({
         graph: flags.graph,
@@ -470,6 +468,7 @@ or DNS or xDS to istiod that every pod and sidecar needs would be denied,
 8 with --fail-on unknown: a verdict depends on what the telemetry does not show, 2 bad usage or input, 1 internal error.`,
     )
     .action(async (inputs: string[], flags: VerifyFlags) => {
+      const [{ verifyCommand }, { verificationTable }] = await Promise.all([import('./commands/verify.js'), import('../verify/table.js')]);
       const v = await verifyCommand({
         policies: flags.policies,
         ...(flags.graph === undefined ? {} : { graph: flags.graph }),
@@ -518,6 +517,7 @@ or a gateway/waypoint (targetRef) policy differs, which is listed as not compare
 6 a manifest on either side would be refused by the API server or Istio (listed, not applied; 6 wins over ${EXIT.changed}), 2 bad usage or input, 1 internal error.`,
     )
     .action(async (before: string, after: string, flags: { inventory: string[]; format: 'markdown' | 'json'; out?: string; exitCode?: boolean; trustDomain: string; rootNamespace: string; quiet?: boolean }) => {
+      const [{ diffCommand }, { diffJson, diffMarkdown }] = await Promise.all([import('./commands/diff.js'), import('../review/diff.js')]);
       const term = terminalFor(process.stderr, process.env, flags.quiet === true);
       const d = await diffCommand({
         onProgress: (done, total) => term.progress(`diff: replaying requests to destination ${done + 1}/${total}`),
@@ -549,7 +549,7 @@ or a gateway/waypoint (targetRef) policy differs, which is listed as not compare
     .option('--since <time>', 'RFC 3339: traffic last seen before it is outside the window (not drift; it only dates when a rule was last used)')
     .addOption(new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'))
     .option('-o, --out <file>', 'write the report to this file (replaced atomically) instead of stdout')
-    .addOption(new Option('-s, --source <source>', 'what every input holds (default: recognised per file, as observe)').choices(SOURCES.map((s) => s.name)))
+    .addOption(new Option('-s, --source <source>', 'what every input holds (default: recognised per file, as observe)').choices(SOURCE_NAMES))
     .addOption(new Option('--log-format <format>', 'access-log encoding (with inputs)').choices(['auto', 'envoy-text', 'envoy-json']).default('auto'))
     .option('--pod <namespace/pod>', 'the pod whose proxy wrote every input (with inputs)')
     .option('--container <name>', 'the container whose logs are access logs (with inputs)', 'istio-proxy')
@@ -574,6 +574,7 @@ ${EXIT.unknown} with --fail-on unknown: a verdict depends on what the telemetry 
 6 a baseline manifest would be refused (not applied), 2 bad usage or input, 1 internal error.`,
     )
     .action(async (inputs: string[], flags: { baseline: string[]; graph?: string; inventory: string[]; since?: string; format: 'markdown' | 'json'; out?: string; source?: string; logFormat: 'auto' | 'envoy-text' | 'envoy-json'; pod?: string; container: string; trustDomain: string; rootNamespace: string; failOn: 'drift' | 'unknown' | 'never'; quiet?: boolean }) => {
+      const [{ driftCommand }, { driftJson, driftMarkdown }] = await Promise.all([import('./commands/drift.js'), import('../review/drift.js')]);
       const term = terminalFor(process.stderr, process.env, flags.quiet === true);
       const d = await driftCommand({
         baseline: flags.baseline,
@@ -647,6 +648,7 @@ until when), or the branch holds commits ztmap did not make or is checked out el
 1 internal error. See docs/review.md.`,
     )
     .action(async (flags: PrFlags) => {
+      const { parseAuthor, pr, staleSummary } = await import('./commands/pr.js');
       const github = flags.githubRepo === undefined ? undefined : { repository: flags.githubRepo, token: await githubToken(flags), apiUrl: flags.apiUrl };
       if (github !== undefined && flags.push === undefined && flags.dryRun !== true) {
         throw new ConfigError('pr: --github-repo needs --push REMOTE: a pull request names a branch that is on GitHub.');
@@ -671,7 +673,7 @@ until when), or the branch holds commits ztmap did not make or is checked out el
         userAgent: 'ztmap/0.1.0',
       });
       term.clear();
-      if (flags.quiet !== true) process.stderr.write(prSummary(result));
+      if (flags.quiet !== true) process.stderr.write(prSummary(result, result.stale === undefined ? [] : staleSummary(result.stale, result.base)));
       if (result.pullRequest !== undefined) process.stdout.write(`${result.pullRequest.url}\n`);
       else if (result.outcome !== 'no-change') process.stdout.write(result.text.body);
       process.exitCode = EXIT.ok;
@@ -708,7 +710,8 @@ async function githubToken(flags: PrFlags): Promise<string> {
   return token;
 }
 
-function prSummary(r: PrResult): string {
+/** `stale`: what was done with an earlier proposal's branch (commands/pr.ts staleSummary). */
+function prSummary(r: PrResult, stale: string[]): string {
   const n = (k: string) => r.plan.changes.filter((c) => c.change === k).length;
   const lines = [`pr: layout ${r.plan.layout.template} (${r.plan.layout.matched} of ${r.plan.layout.files} policy files follow it)`];
   if (r.outcome === 'no-change') {
@@ -717,7 +720,7 @@ function prSummary(r: PrResult): string {
         ? `pr: nothing to propose: ${printable(r.base)} already holds these policies (${r.plan.unchanged} manifests as proposed); no commit, no pull request.`
         : `pr: nothing to propose: ${r.plan.changes.length} manifests differ in text, but ${printable(r.base)}'s policies decide every one of ${r.diff?.replayed ?? 0} requests replayed as the proposal does; no commit, no pull request.`,
     );
-    if (r.stale !== undefined) lines.push(...staleSummary(r.stale, r.base));
+    lines.push(...stale);
     return lines.map((l) => l + '\n').join('');
   }
   lines.push(`pr: ${n('added')} manifests added, ${n('changed')} changed, ${n('removed')} removed; ${r.plan.unchanged} already as proposed`);

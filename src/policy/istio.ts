@@ -289,9 +289,17 @@ function probeBlockers(rs: RuleSet, ns: string, findings: Finding[]): void {
 }
 
 export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
-  if (!TRUST_DOMAIN.test(o.trustDomain)) throw new InvalidNameError('trust domain', o.trustDomain, 'expected a DNS-like name such as cluster.local');
-  const manifests: Emitted[] = [];
   const findings: Finding[] = [];
+  const manifests = [...istioByNamespace(rs, o, findings)].flat();
+  return { target: 'istio', manifests, findings };
+}
+
+/**
+ * istioPolicies one namespace at a time (its findings added to `findings` as they come): a
+ * caller that writes each namespace's manifests before the next are made keeps only those.
+ */
+export function* istioByNamespace(rs: RuleSet, o: IstioOptions, findings: Finding[]): Generator<Emitted[]> {
+  if (!TRUST_DOMAIN.test(o.trustDomain)) throw new InvalidNameError('trust domain', o.trustDomain, 'expected a DNS-like name such as cluster.local');
   const inbound = rulesBy(rs.rules, 'to');
   for (const ns of rs.managedNamespaces) {
     if (ns === o.rootNamespace) {
@@ -368,7 +376,7 @@ export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
         message: `no deny-all proposed for ${ns}: it would also deny what the waypoint forwards to ${behindWaypoint.join(', ')} (ztunnel sees the waypoint's identity). Workloads of ${ns} without an ALLOW policy are not restricted by Istio.`,
       });
     } else {
-      manifests.push({
+      nsManifests.unshift({
         manifest: authorizationPolicy(objectName('deny-all'), ns, {}, o),
         header: [
           `Deny-all default for namespace ${ns}: with it, a workload receives only what an ALLOW policy names.`,
@@ -378,7 +386,6 @@ export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
         comments: [],
       });
     }
-    manifests.push(...nsManifests);
+    yield nsManifests;
   }
-  return { target: 'istio', manifests, findings };
 }

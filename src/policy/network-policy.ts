@@ -155,8 +155,16 @@ function peersTo(ws: WorkloadFacts[], selectors: Selectors, findings: Finding[],
 }
 
 export function networkPolicies(rs: RuleSet, o: NetworkPolicyOptions): EmitResult {
-  const manifests: Emitted[] = [];
   const findings: Finding[] = [];
+  const manifests = [...networkPoliciesByNamespace(rs, o, findings)].flat();
+  return { target: 'networkpolicy', manifests, findings };
+}
+
+/**
+ * networkPolicies one namespace at a time (its findings added to `findings` as they come): a
+ * caller that writes each namespace's manifests before the next are made keeps only those.
+ */
+export function* networkPoliciesByNamespace(rs: RuleSet, o: NetworkPolicyOptions, findings: Finding[]): Generator<Emitted[]> {
   const byKey = new Map(rs.cluster.workloads.map((w) => [w.key, w]));
   const selectors = new Selectors(rs.cluster.workloads);
   const inboundOf = rulesBy(rs.rules, 'to');
@@ -245,9 +253,8 @@ export function networkPolicies(rs: RuleSet, o: NetworkPolicyOptions): EmitResul
         });
       }
     }
-    manifests.push(...out);
+    yield out;
   }
-  return { target: 'networkpolicy', manifests, findings };
 }
 
 /** One rule's peers on the port it was observed on, before rules with equal port sets are grouped. */

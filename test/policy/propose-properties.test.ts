@@ -9,7 +9,8 @@ import { edgeKey } from '../../src/flow/edge-key.js';
 import { DEFAULT_INFER_OPTIONS, inferRules } from '../../src/infer/infer.js';
 import { buildInventory } from '../../src/inventory/inventory.js';
 import type { KubeObject } from '../../src/inventory/load.js';
-import { emit, TARGETS } from '../../src/policy/index.js';
+import { emit, emitInParts, TARGETS } from '../../src/policy/index.js';
+import type { Finding } from '../../src/rules/finding.js';
 import type { Manifest } from '../../src/policy/manifest.js';
 import { hourEdge } from '../support/edge.js';
 import { istioAllows, networkPolicyAllows, type EvalPod } from '../support/policy-eval.js';
@@ -208,6 +209,23 @@ describe('propose on random meshes (property)', () => {
         }
       }),
       { numRuns: Number(process.env["PROPERTY_RUNS"] ?? 150) },
+    );
+  });
+
+  it('property: emitInParts (what propose writes, a namespace at a time) gives what emit gives, in the same order, findings too', () => {
+    fc.assert(
+      fc.property(arbMesh, fc.boolean(), ({ wls, eds }, firstApply) => {
+        const rs = inferRules(graphOf(wls, eds), buildInventory(inventoryOf(wls)), DEFAULT_INFER_OPTIONS);
+        const o = { trustDomain: 'cluster.local', rootNamespace: 'istio-system', dryRun: false, firstApply };
+        for (const t of TARGETS) {
+          const findings: Finding[] = [];
+          const manifests = [...emitInParts(t, rs, o, findings)].flat();
+          const whole = emit(t, rs, o);
+          assert.deepStrictEqual(manifests, whole.manifests);
+          assert.deepStrictEqual(findings, whole.findings);
+        }
+      }),
+      { numRuns: Number(process.env["PROPERTY_RUNS"] ?? 100) },
     );
   });
 

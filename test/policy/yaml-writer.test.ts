@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import YAML from 'yaml';
 import type { Manifest } from '../../src/policy/manifest.js';
-import { manifestYaml, manifestYamlByDocument, type NodeComment } from '../../src/policy/yaml.js';
+import { manifestYaml, manifestYamlByDocument, prefetchTokens, type NodeComment } from '../../src/policy/yaml.js';
 
 // Text that YAML would read as something else, or that could end a scalar, a line or a document.
 const HOSTILE = [
@@ -111,6 +111,25 @@ describe('manifestYaml (the fast writer)', () => {
         assert.equal(manifestYaml(m, [], [{ path: ['spec', 'items', 0], text: 'c' }]), manifestYamlByDocument(m, [], [{ path: ['spec', 'items', 0], text: 'c' }]));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('writes the same bytes after prefetchTokens fetched the tokens of many manifests together (one scalar over several lines among them)', () => {
+    // Fresh scalars each run (integers outside the other properties' range) and hostile text,
+    // so the batches hold misses, and now and then a scalar that splits its batch.
+    const fresh = fc.oneof(arbText, fc.integer({ min: 2 ** 40, max: 2 ** 50 }), fc.integer({ min: 2 ** 40, max: 2 ** 50 }).map(String));
+    const arbManifests = fc.array(
+      fc.record({ name: fresh, items: fc.array(fresh, { maxLength: 6 }), value: fresh }).map(
+        ({ name, items, value }): Manifest => ({ apiVersion: 'v1', kind: 'K', metadata: { name: String(name), namespace: 'ns' }, spec: { items, [String(name)]: value } }),
+      ),
+      { maxLength: 30 },
+    );
+    fc.assert(
+      fc.property(arbManifests, (ms) => {
+        prefetchTokens(ms);
+        for (const m of ms) assert.equal(manifestYaml(m), manifestYamlByDocument(m));
+      }),
+      { numRuns: 300 },
     );
   });
 

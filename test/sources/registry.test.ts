@@ -10,6 +10,7 @@ import { accessLogSource } from '../../src/sources/access-log-source.js';
 import { hubbleSource } from '../../src/sources/hubble-source.js';
 import { istioMetricsSource } from '../../src/sources/istio-metrics-source.js';
 import { DEFAULT_SOURCE, recogniseFile, sourceNamed, SOURCES } from '../../src/sources/registry.js';
+import { SOURCE_NAMES } from '../../src/sources/source-names.js';
 import { hubbleRecord } from '../support/hubble.js';
 import { jaegerDocument, otlpRequest, zipkinSpans, type SpanSpec } from '../support/traces.js';
 import { tracesSource } from '../../src/sources/traces-source.js';
@@ -82,6 +83,8 @@ describe('recognising which source a file holds (registry)', () => {
       SOURCES.map((s) => s.name),
       ['istio-metrics', 'hubble', 'traces', 'access-log'],
     );
+    // What --help lists and --source accepts (cli/main.ts), kept apart so a start loads no decoder.
+    assert.deepEqual(SOURCE_NAMES, SOURCES.map((s) => s.name));
     assert.equal(DEFAULT_SOURCE, accessLogSource);
     assert.equal(sourceNamed('hubble'), hubbleSource);
     assert.equal(sourceNamed('istio-metrics'), istioMetricsSource);

@@ -40,21 +40,10 @@ import { excerpt } from '../../text.js';
 import { makeOutDir } from '../out-dir.js';
 import { readPendingSpans, writeCheckpoint } from '../pending-spans.js';
 import { recoverOutputs } from '../output.js';
+import { COLLECT_DEFAULTS } from './defaults.js';
 
 /** What collect writes in OUT, graph.json last (as observe: a reader finding it finds the rest). */
 const COLLECT_FILES = ['nodes.csv', 'edges.csv', 'collect-status.json', 'collect-pending.json', 'graph.json'] as const;
-
-export const COLLECT_DEFAULTS = {
-  http: '127.0.0.1:4318',
-  grpc: '127.0.0.1:4317',
-  intervalSeconds: 60,
-  joinWaitSeconds: 30,
-  maxPending: 100_000,
-  // opentelemetry-proto's specification.md recommends 20 MiB as the default request limit.
-  maxBodyBytes: 20 * 1024 * 1024,
-  maxQueuedBytes: 64 * 1024 * 1024,
-  retryAfterSeconds: 5,
-} as const;
 
 export interface CollectOptions {
   inventory: string[];

@@ -31,15 +31,6 @@ import { kafkaLog, kafkaLogLevel } from '../kafka/log.js';
 import { untilStopped } from '../kafka/until-stopped.js';
 import { encodePartial, type PartialAggregate } from '../kafka/partial.js';
 
-export const CONSUME_DEFAULTS = {
-  group: 'ztmap-collectors',
-  aggregateTopic: 'ztmap-aggregates',
-  deadLetterTopic: 'ztmap-dead-letters',
-  chunkRecords: 20_000,
-  // The OpenTelemetry Collector's Kafka exporter sends at most 1,000,000 bytes a message by default.
-  maxRecordBytes: 1024 * 1024,
-} as const;
-
 /** An aggregate record's largest value before compression: below a broker's default message.max.bytes (1 MiB) even if gzip gains nothing. */
 const MAX_PARTIAL_BYTES = 900 * 1024;
 /** A dead letter keeps at most this much of the poison record's value (the header says how large it was). */

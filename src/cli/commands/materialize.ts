@@ -51,8 +51,6 @@ import { readPendingSpans, writeCheckpoint } from '../pending-spans.js';
 
 const MATERIALIZE_FILES = ['nodes.csv', 'edges.csv', 'materialize-status.json', 'materialize-pending.json', 'graph.json'] as const;
 
-export const MATERIALIZE_DEFAULTS = { group: 'ztmap-materializer', intervalSeconds: 60, maxPending: 100_000 } as const;
-
 export interface MaterializeOptions {
   kafka: KafkaConfig;
   group: string;

@@ -7,8 +7,8 @@ import { ConfigError, InternalError } from '../../errors.js';
 import { readGraphFile } from '../../graph/json.js';
 import { inferRules, type InferOptions } from '../../infer/infer.js';
 import { loadInventory, type IpConflict } from '../../inventory/inventory.js';
-import { emit, manifestPath, TARGETS, type PolicyOptions, type Target } from '../../policy/index.js';
-import { manifestYaml } from '../../policy/yaml.js';
+import { emitInParts, manifestPath, TARGETS, type PolicyOptions, type Target } from '../../policy/index.js';
+import { manifestYaml, prefetchTokens } from '../../policy/yaml.js';
 import { reviewMarkdown, reviewOf, type Review } from '../../report/review.js';
 import type { Finding } from '../../rules/finding.js';
 import { checkNamedFile } from '../../sources/transports/files.js';
@@ -62,15 +62,18 @@ export async function propose(o: ProposeOptions): Promise<ProposeResult> {
       let manifests = 0;
       const written = new Set<string>();
       for (const target of o.targets) {
-        const result = emit(target, rules, o);
-        findings.push(...result.findings);
-        for (const e of result.manifests) {
-          const path = manifestPath(target, e);
-          // Two objects with one name would overwrite each other, in the directory and in the cluster.
-          if (written.has(path)) throw new InternalError(`propose: two manifests would be written to ${path}; please report this with your inventory's workload names.`);
-          written.add(path);
-          await put(path, manifestYaml(e.manifest, e.header, e.comments));
-          manifests++;
+        // A namespace's manifests at a time: written (their new YAML tokens fetched together)
+        // before the next are made, they die young instead of being copied by the collector.
+        for (const part of emitInParts(target, rules, o, findings)) {
+          prefetchTokens(part.map((e) => e.manifest));
+          for (const e of part) {
+            const path = manifestPath(target, e);
+            // Two objects with one name would overwrite each other, in the directory and in the cluster.
+            if (written.has(path)) throw new InternalError(`propose: two manifests would be written to ${path}; please report this with your inventory's workload names.`);
+            written.add(path);
+            await put(path, manifestYaml(e.manifest, e.header, e.comments));
+            manifests++;
+          }
         }
       }
       const review = reviewOf(rules, o.targets, findings, manifests);
