@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { ConfigError, InputError, RemoteError } from '../errors.js';
 import { printable, printableLines } from '../text.js';
+import { compare } from '../flow/compare.js';
 
 export interface TreeEntry {
   /** 100644 or 100755 a file, 120000 a symbolic link, 160000 a submodule (gitlink). */
@@ -219,7 +220,7 @@ export class GitRepo {
       if (mode === undefined || sha === undefined) continue;
       lines.push(`${mode} ${sha}\t${fields[i + 1]}`);
     }
-    return lines.sort().join('\n');
+    return lines.sort(compare).join('\n');
   }
 
   /** The paths `commit` changes against its first parent. */

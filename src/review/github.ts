@@ -203,7 +203,7 @@ const API_URL_ADVICE = 'Pass https://api.github.com, or https://HOST/api/v3 for 
  * only; a user or password becomes `***`, a query or fragment is left out. A string that is no
  * http(s) URL is not printed at all.
  */
-export function shownUrl(url: string): string {
+function shownUrl(url: string): string {
   let u: URL;
   try {
     u = new URL(url);
