@@ -193,10 +193,10 @@ export async function pr(o: PrOptions): Promise<PrResult> {
   });
   if (commit === undefined) return result;
   const github = o.github === undefined ? undefined : new GitHubRepository({ ...o.github, userAgent: o.userAgent });
-  // No branch on the remote: maybe a person closed the pull request on this proposal and deleted
-  // its branch, and pushing it again would only bring back what they deleted. Asked before the
-  // push; if GitHub fails here, the branch is pushed anyway and openOrUpdate reports the failure
-  // (the documented order: the branch is pushed, then GitHub is asked).
+  // Maybe a person closed the pull request on this proposal (and kept or deleted its branch):
+  // pushing it again would only bring back what they said no to. Asked before the push; if GitHub
+  // fails here, the branch is pushed anyway and that failure reported (the documented order: the
+  // branch is pushed, then GitHub is asked).
   // A person's "no" stands until the proposal itself changes: what ztmap's commit changes is
   // compared with what the closed pull request's commit changed (read from the remote, which
   // keeps it as refs/pull/N/head), not the repository's tree, which any commit on the base changes.
@@ -206,7 +206,15 @@ export async function pr(o: PrOptions): Promise<PrResult> {
     if (o.push === undefined || !(await git.fetchPull(o.push, closed.number, closed.sha))) return false;
     return (await git.changeOf(closed.sha)) === (await git.changeOf(commit));
   };
-  const before = github === undefined || o.push === undefined ? undefined : await github.pullsFrom(o.branch, base).catch(() => undefined);
+  // GitHub failing here is reported after the push (the documented order), as it failed: not asked again.
+  let failed: { err: unknown } | undefined;
+  const before =
+    github === undefined || o.push === undefined
+      ? undefined
+      : await github.pullsFrom(o.branch, base).catch((err: unknown) => {
+          failed = { err };
+          return undefined;
+        });
   if (github !== undefined && before !== undefined) {
     const closed = await github.closedOn(before, same).catch(() => undefined);
     if (closed !== undefined) return { ...result, outcome: 'left-closed', pullRequest: closed };
@@ -221,6 +229,7 @@ export async function pr(o: PrOptions): Promise<PrResult> {
     done = { ...result, outcome: 'committed', commit, ...(o.push === undefined ? {} : { pushed: o.push }) };
   }
   if (github === undefined) return done;
+  if (failed !== undefined) throw failed.err;
   return { ...done, pullRequest: await github.openOrUpdate({ head: o.branch, base, title: text.title, body: text.body, same }, before) };
 }
 
