@@ -728,7 +728,7 @@ function prSummary(r: PrResult, stale: string[]): string {
   if (r.outcome === 'dry-run') lines.push('pr: --dry-run: no branch, no commit, no push, no API call');
   if (r.outcome === 'unchanged-branch') lines.push(`pr: ${printable(r.branch)} already holds this proposal (${r.commit!.slice(0, 12)}); no new commit`);
   if (r.outcome === 'committed') lines.push(`pr: committed ${r.commit!.slice(0, 12)} on ${printable(r.branch)} (base ${printable(r.base)})`);
-  if (r.outcome === 'left-closed') lines.push(`pr: a person closed the pull request on this proposal and deleted ${printable(r.branch)}; no commit, no push`);
+  if (r.outcome === 'left-closed') lines.push(`pr: a person closed the pull request on this proposal; ztmap pushes nothing to ${printable(r.branch)} and leaves it closed until the proposal changes`);
   if (r.pushed !== undefined) lines.push(`pr: pushed ${printable(r.branch)} to ${printable(r.pushed)}`);
   if (r.pullRequest !== undefined) lines.push(`pr: pull request #${r.pullRequest.number} ${r.pullRequest.action}: ${printable(r.pullRequest.url)}`);
   else if (r.outcome !== 'dry-run') lines.push(`pr: the body is on stdout; push ${printable(r.branch)} and open the pull request, or pass --push and --github-repo`);

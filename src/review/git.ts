@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { ConfigError, InputError, RemoteError } from '../errors.js';
 import { printable, printableLines } from '../text.js';
+import { compare } from '../flow/compare.js';
 
 export interface TreeEntry {
   /** 100644 or 100755 a file, 120000 a symbolic link, 160000 a submodule (gitlink). */
@@ -191,6 +192,50 @@ export class GitRepo {
     if (!(await this.isShallow())) return false;
     await this.unshallow(base, remote);
     return isAncestor();
+  }
+
+  /**
+   * inHistory, for a decision that can wait: undefined (instead of an error) when a shallow
+   * clone lacks the history and there is no `remote` to fetch it from.
+   */
+  async inHistoryIfKnown(commit: string, base: string, remote?: string): Promise<boolean | undefined> {
+    if (remote === undefined && (await this.isShallow())) {
+      const r = await this.git(['merge-base', '--is-ancestor', commit, base], { allow: [1, 128] });
+      return r.code === 0 ? true : undefined;
+    }
+    return this.inHistory(commit, base, remote);
+  }
+
+  /**
+   * What `commit` changes against its first parent (or adds, for a root commit): one line per
+   * path, its new mode and blob (zeros when deleted). Two commits with the same change on
+   * different parents (main moved meanwhile) say the same here.
+   */
+  async changeOf(commit: string): Promise<string> {
+    const r = await this.git(['diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', '--root', '-m', '--first-parent', commit]);
+    const fields = r.stdout.split('\0');
+    const lines: string[] = [];
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const [, mode, , sha] = fields[i]!.split(' ');
+      if (mode === undefined || sha === undefined) continue;
+      lines.push(`${mode} ${sha}\t${fields[i + 1]}`);
+    }
+    return lines.sort(compare).join('\n');
+  }
+
+  /** The paths `commit` changes against its first parent. */
+  async changedPaths(commit: string): Promise<string[]> {
+    return (await this.changeOf(commit)).split('\n').filter((l) => l !== '').map((l) => l.slice(l.indexOf('\t') + 1));
+  }
+
+  /**
+   * Fetches pull request `number`'s head (GitHub keeps it as refs/pull/N/head after its branch
+   * is deleted) from `remote`: whether `sha` is then here. False when the remote will not give it.
+   */
+  async fetchPull(remote: string, number: number, sha: string): Promise<boolean> {
+    if ((await this.commitOf(sha)) !== undefined) return true;
+    const r = await this.git(['fetch', '--quiet', '--no-tags', '--end-of-options', remote, `refs/pull/${number}/head`], { allow: [1, 128] });
+    return r.code === 0 && (await this.commitOf(sha)) !== undefined;
   }
 
   async isShallow(): Promise<boolean> {

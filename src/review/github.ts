@@ -54,6 +54,18 @@ interface OpenPull {
   body: string;
 }
 
+/** An open pull request from a branch: its base and head commit as GitHub has them. */
+export interface OpenFrom {
+  number: number;
+  url: string;
+  base: string;
+  sha: string;
+  body: string;
+}
+
+/** Whether the commit a pull request was closed on (and its number) holds the proposal of this run. */
+export type SameProposal = (closed: { number: number; sha: string }) => Promise<boolean>;
+
 /** The pull requests from a branch into a base: the open one, and the newest a person closed unmerged. */
 export interface PullsFrom {
   open?: OpenPull;
@@ -90,10 +102,10 @@ export class GitHubRepository {
    * The open pull request from `head` into `base` with this title and body: opened, updated, or
    * left as it was when it already says this.
    */
-  async openOrUpdate(p: { head: string; base: string; title: string; body: string; sha?: string; tree?: string }, found?: PullsFrom): Promise<PullRequestRef> {
+  async openOrUpdate(p: { head: string; base: string; title: string; body: string; same?: SameProposal }, found?: PullsFrom): Promise<PullRequestRef> {
     const pulls = found ?? (await this.pullsFrom(p.head, p.base));
     if (pulls.open !== undefined) return this.update(pulls.open, p);
-    const closed = await this.closedOn(pulls, p);
+    const closed = p.same === undefined ? undefined : await this.closedOn(pulls, p.same);
     if (closed !== undefined) return closed;
     try {
       const created = await this.client.rest.pulls.create({ owner: this.owner, repo: this.repo, head: p.head, base: p.base, title: p.title, body: p.body });
@@ -115,45 +127,36 @@ export class GitHubRepository {
   }
 
   /**
-   * The pull request a person closed unmerged on this proposal (`sha`, or its `tree`), none
-   * being open: their decision stands until the traffic changes the proposal.
+   * The pull request a person closed unmerged on this proposal, none being open: their decision
+   * stands until the proposal itself changes. `same` tells whether the commit it was closed on
+   * makes the change ztmap's commit makes now (what a commit changes, not the repository's
+   * tree, which any unrelated commit on the base changes).
    */
-  async closedOn(pulls: PullsFrom, p: { sha?: string; tree?: string }): Promise<PullRequestRef | undefined> {
+  async closedOn(pulls: PullsFrom, same: SameProposal): Promise<PullRequestRef | undefined> {
     if (pulls.open !== undefined || pulls.closed === undefined) return undefined;
-    return (await this.sameProposal(pulls.closed.sha, p)) ? { number: pulls.closed.number, url: pulls.closed.url, action: 'left closed' } : undefined;
+    return (await same(pulls.closed)) ? { number: pulls.closed.number, url: pulls.closed.url, action: 'left closed' } : undefined;
+  }
+
+  /** The repository, then every open pull request from `head`, into any base ("List pull requests", state=open). */
+  async openFrom(head: string): Promise<OpenFrom[]> {
+    await this.call('reading the repository', () => this.client.rest.repos.get({ owner: this.owner, repo: this.repo }));
+    const r = await this.call('listing pull requests', () => this.client.rest.pulls.list({ owner: this.owner, repo: this.repo, head: `${this.owner}:${head}`, state: 'open', per_page: 100 }));
+    return r.data
+      .filter((x) => x.head.ref === head && x.state === 'open')
+      .map((x) => ({ number: x.number, url: x.html_url, base: x.base.ref, sha: x.head.sha, body: x.body ?? '' }))
+      .sort((a, b) => a.number - b.number);
   }
 
   /**
-   * Whether the commit a pull request was closed on holds the proposal of `p`: the same commit,
-   * or the same tree. After the branch is deleted (GitHub's button beside "closed") each run
-   * makes a new commit, with the same tree when the traffic has not changed; GitHub keeps the
-   * closed pull request's commit (refs/pull/N/head), so its tree can be read.
+   * Closes `pull` as superseded (its body marked, so that it is no person's decision), then,
+   * once closed, says why in `comment`: the base already holds what ztmap proposes now, and
+   * merging the older proposal it carries would undo that. A failed close posts no comment.
    */
-  private async sameProposal(closedSha: string, p: { sha?: string; tree?: string }): Promise<boolean> {
-    if (p.sha !== undefined && closedSha === p.sha) return true;
-    if (p.tree === undefined) return false;
-    try {
-      const c = await this.client.rest.git.getCommit({ owner: this.owner, repo: this.repo, commit_sha: closedSha });
-      return c.data.tree.sha === p.tree;
-    } catch (err) {
-      // 404: GitHub no longer has the commit; then nothing says the proposal is the one closed.
-      if (httpFailure(err)?.status === 404) return false;
-      throw this.remoteError(`reading commit ${closedSha.slice(0, 12)} of a closed pull request`, err);
-    }
-  }
-
-  /**
-   * Closes the open pull request from `head` into `base`, with `comment` saying why, when the
-   * base already holds what ztmap proposes now: merging the older proposal it carries would
-   * undo that (deny traffic seen again, say). Undefined when none is open.
-   */
-  async closeSuperseded(p: { head: string; base: string; comment: string }): Promise<PullRequestRef | undefined> {
-    const { open } = await this.find(p.head, p.base);
-    if (open === undefined) return undefined;
-    await this.call(`commenting on pull request #${open.number}`, () => this.client.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: open.number, body: p.comment }));
-    const r = await this.call(`closing pull request #${open.number}`, () =>
-      this.client.rest.pulls.update({ owner: this.owner, repo: this.repo, pull_number: open.number, state: 'closed', body: `${SUPERSEDED}\n${open.body}` }),
+  async closeSuperseded(pull: OpenFrom, comment: string): Promise<PullRequestRef> {
+    const r = await this.call(`closing pull request #${pull.number}`, () =>
+      this.client.rest.pulls.update({ owner: this.owner, repo: this.repo, pull_number: pull.number, state: 'closed', body: pull.body.startsWith(SUPERSEDED) ? pull.body : `${SUPERSEDED}\n${pull.body}` }),
     );
+    await this.call(`commenting on pull request #${pull.number}`, () => this.client.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: pull.number, body: comment }));
     return { number: r.data.number, url: r.data.html_url, action: 'closed' };
   }
 
@@ -188,25 +191,51 @@ export class GitHubRepository {
   }
 
   private remoteError(what: string, err: unknown): RemoteError {
-    const at = `pr: GitHub ${this.o.repository} (${withoutCredentials(this.o.apiUrl)}), ${what}`;
+    const at = `pr: GitHub ${this.o.repository} (${shownUrl(this.o.apiUrl)}), ${what}`;
     return githubError(at, err, this.o.repository);
   }
 }
 
+const API_URL_ADVICE = 'Pass https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server, and the token in the environment variable --token-env names (or --token-file).';
+
 /**
- * Refuses an API URL with a user or password in it: Octokit and fetch repeat the URL in their
- * errors, and ztmap would print it. The token goes in --token-env or --token-file.
+ * A URL as ztmap prints it: read as `URL` reads it (as fetch will), its scheme, host and path
+ * only; a user or password becomes `***`, a query or fragment is left out. A string that is no
+ * http(s) URL is not printed at all.
+ */
+function shownUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return '(the URL given, not shown)';
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return '(the URL given, not shown)';
+  const path = u.pathname === '/' ? '' : u.pathname;
+  return printable(`${u.protocol}//${u.username !== '' || u.password !== '' ? '***@' : ''}${u.host}${path}`);
+}
+
+/**
+ * Refuses an API URL that is not an http or https URL, or carries a user, password, query or
+ * fragment: Octokit and fetch repeat the URL in their errors, and ztmap would print it (a
+ * scheme-less `u:TOKEN@host/api` or `//u:TOKEN@host` is not a URL fetch reads as one). The
+ * token goes in --token-env or --token-file.
  */
 export function checkApiUrl(url: string): void {
-  let credentials: boolean;
+  let u: URL | undefined;
   try {
-    const u = new URL(url);
-    credentials = u.username !== '' || u.password !== '';
+    u = new URL(url);
   } catch {
-    credentials = withoutCredentials(url) !== url;
+    u = undefined;
   }
-  if (credentials) {
-    throw new ConfigError(`pr: --api-url ${withoutCredentials(url)} carries credentials in its URL, which ztmap would print in its messages. Pass the URL without them, and the token in the environment variable --token-env names (or --token-file).`);
+  if (u === undefined || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.host === '') {
+    throw new ConfigError(`pr: --api-url is not an http or https URL with a host (it is not repeated here: it may hold a secret). ${API_URL_ADVICE}`);
+  }
+  if (u.username !== '' || u.password !== '') {
+    throw new ConfigError(`pr: --api-url ${shownUrl(url)} carries credentials in its URL, which ztmap would print in its messages. ${API_URL_ADVICE}`);
+  }
+  if (u.search !== '' || u.hash !== '') {
+    throw new ConfigError(`pr: --api-url ${shownUrl(url)} has a query or fragment (not shown: a token in it would be printed and sent). ${API_URL_ADVICE}`);
   }
 }
 

@@ -285,6 +285,15 @@ export function planProposal(o: { existing: readonly RepoFile[]; proposal: reado
   return { layout, changes, conflicts, writes, unchanged };
 }
 
+/**
+ * Whether every document of a policy file is of one of `kinds` in one of `namespaces`: a file a
+ * run with this proposal compared. A document ztmap cannot read, or of another kind or
+ * namespace, is another run's (or a person's).
+ */
+export function inScope(text: string, kinds: readonly string[], namespaces: readonly string[]): boolean {
+  return splitDocuments(text).every((d) => (d.ref === undefined ? d.text.replace(/#.*$/gm, '').trim() === '' : kinds.includes(d.ref.kind) && namespaces.includes(d.ref.namespace)));
+}
+
 /** Policy files as one PolicySet, read as verify reads them; a document that is no object is a problem of its file. */
 function policySetOfFiles(files: readonly RepoFile[]): PolicySet {
   const all: PolicySet = { authorization: [], peerAuthentication: [], networkPolicies: [], ignored: [], files: 0, problems: [], fileOf: new Map() };

@@ -4,7 +4,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { ConfigError, RemoteError } from '../../src/errors.js';
-import { GitHubRepository } from '../../src/review/github.js';
+import { checkApiUrl, GitHubRepository } from '../../src/review/github.js';
+import { GitRepo } from '../../src/review/git.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
 import { git, GIT_ENV, repoWith } from '../support/git-repo.js';
 import { GitHubApiDouble } from '../support/github-api.js';
 
@@ -117,17 +121,53 @@ describe('review/github: the pull request through the REST API', () => {
     }
   });
 
-  it('closes a superseded pull request with a comment, and that closing does not hold back the next one', async () => {
-    assert.equal(await gh.closeSuperseded({ head: PR.head, base: PR.base, comment: 'why' }), undefined);
+  it('closes a superseded pull request, then comments, and that closing does not hold back the next one', async () => {
+    assert.deepEqual(await gh.openFrom(PR.head), []);
     await gh.openOrUpdate(PR);
     const before = api.writes.length;
-    assert.deepEqual(await gh.closeSuperseded({ head: PR.head, base: PR.base, comment: 'main already holds it' }), { number: 1, url: 'https://github.example/acme/gitops/pull/1', action: 'closed' });
-    assert.deepEqual(api.writes.slice(before).map((w) => `${w.method} ${w.path}`), ['POST /repos/acme/gitops/issues/1/comments', 'PATCH /repos/acme/gitops/pulls/1']);
+    const [open] = await gh.openFrom(PR.head);
+    assert.deepEqual({ ...open!, sha: '' }, { number: 1, url: 'https://github.example/acme/gitops/pull/1', base: PR.base, sha: '', body: PR.body });
+    assert.deepEqual(await gh.closeSuperseded(open!, 'main already holds it'), { number: 1, url: 'https://github.example/acme/gitops/pull/1', action: 'closed' });
+    // Closed first, then the comment: a close GitHub refuses posts no comment.
+    assert.deepEqual(api.writes.slice(before).map((w) => `${w.method} ${w.path}`), ['PATCH /repos/acme/gitops/pulls/1', 'POST /repos/acme/gitops/issues/1/comments']);
     assert.deepEqual(api.comments, [{ issue: 1, body: 'main already holds it' }]);
     assert.equal(api.pulls[0]!.state, 'closed');
     // Not a person's decision: the same proposal later is opened again.
     assert.equal((await gh.openOrUpdate(PR)).action, 'opened');
     assert.equal(api.pulls.length, 2);
+  });
+
+  it('refuses an API URL that is not http(s), or has credentials, a query or a fragment, and never prints the secret', () => {
+    const secret = fc.stringMatching(/^[A-Za-z0-9_-]{6,24}$/).map((s) => `SECRET${s}`);
+    const form = fc.constantFrom(
+      (s: string) => `http:/u:${s}@127.0.0.1:9/api`,
+      (s: string) => `http:\\\\u:${s}@127.0.0.1:9/api`,
+      (s: string) => `http:u:${s}@127.0.0.1:9/api`,
+      (s: string) => `https:///u:${s}@127.0.0.1:9/api`,
+      (s: string) => `u:${s}@127.0.0.1:9/api/v3`,
+      (s: string) => `//u:${s}@127.0.0.1:9/api`,
+      (s: string) => `https://${s}@ghe.example/api/v3`,
+      (s: string) => `https://x-access-token:${s}@ghe.example/api/v3`,
+      (s: string) => `http://127.0.0.1:9/api?access_token=${s}`,
+      (s: string) => `https://ghe.example/api/v3#${s}`,
+      (s: string) => `ftp://u:${s}@ghe.example/api`,
+      (s: string) => `${s}:x@ghe.example`,
+      (s: string) => ` https://u:${s}@ghe.example/`,
+    );
+    fc.assert(
+      fc.property(secret, form, (s, f) => {
+        let message: string | undefined;
+        try {
+          checkApiUrl(f(s));
+        } catch (e) {
+          assert.ok(e instanceof ConfigError, String(e));
+          message = e.message;
+        }
+        assert.ok(message !== undefined, `${f(s)} was accepted`);
+        assert.ok(!message.includes(s), message);
+      }),
+    );
+    for (const ok of ['https://api.github.com', 'https://ghe.example/api/v3/', 'http://127.0.0.1:9/api/v3']) checkApiUrl(ok);
   });
 
   it('refuses an API URL with credentials, and never says them', () => {
@@ -152,37 +192,46 @@ describe('review/github: a pull request a person closed, then deleted its branch
   let gh: GitHubRepository;
   let repo: string;
   let remote: string;
-  const gitWith = (input: string, ...args: string[]) => execFileSync('git', args, { cwd: repo, input, encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', ...GIT_ENV } }).trim();
-  /** A commit on main whose tree holds p.yaml with `text`, pushed as ztmap's branch: its sha and tree. */
-  const push = (message: string, text: string): { sha: string; tree: string } => {
-    const blob = gitWith(text, 'hash-object', '-w', '--stdin');
-    const tree = gitWith(`100644 blob ${blob}\tp.yaml\n`, 'mktree');
-    const sha = git(repo, 'commit-tree', tree, '-p', 'main', '-m', message).trim();
+  let local: GitRepo;
+  /** A commit on main adding p.yaml with `text`, pushed as ztmap's branch. */
+  const push = (message: string, text: string): string => {
+    git(repo, 'checkout', '--quiet', '-B', 'work', 'main');
+    writeFileSync(join(repo, 'p.yaml'), text);
+    git(repo, 'add', 'p.yaml');
+    git(repo, 'commit', '--quiet', '-m', message);
+    const sha = git(repo, 'rev-parse', 'HEAD').trim();
+    git(repo, 'checkout', '--quiet', 'main');
     git(repo, 'push', '--quiet', '--force', 'origin', `${sha}:refs/heads/${PR.head}`);
-    return { sha, tree };
+    return sha;
   };
+  /** As `ztmap pr` compares: what the closed pull request's commit changes (fetched as refs/pull/N/head) against what `sha` changes. */
+  const sameAs = (sha: string) => async (closed: { number: number; sha: string }) => closed.sha === sha || ((await local.fetchPull('origin', closed.number, closed.sha)) && (await local.changeOf(closed.sha)) === (await local.changeOf(sha)));
   before(async () => {
     ({ repo, remote } = repoWith({}));
     api = await GitHubApiDouble.start({ token: TOKEN, repositories: ['acme/gitops'], remote });
     gh = new GitHubRepository({ repository: 'acme/gitops', token: TOKEN, apiUrl: api.url, userAgent: 'ztmap-test' });
+    local = await GitRepo.open(repo, { PATH: process.env['PATH'] ?? '', ...GIT_ENV });
   });
   after(async () => {
     assert.deepEqual(api.violations, []);
     await api.close();
   });
 
-  it('stays closed for a new commit with the same tree, and a different tree opens a new one', async () => {
+  it('stays closed for the same change after main moved, and a different change opens a new one', async () => {
     const first = push('ztmap: day 1', 'a: 1\n');
-    assert.equal((await gh.openOrUpdate({ ...PR, ...first })).action, 'opened');
+    assert.equal((await gh.openOrUpdate({ ...PR, same: sameAs(first) })).action, 'opened');
     api.pulls[0]!.state = 'closed';
     git(remote, 'update-ref', '-d', `refs/heads/${PR.head}`);
+    // Someone commits something unrelated to main: the repository's tree changes, the proposal does not.
+    git(repo, 'commit', '--quiet', '--allow-empty', '-m', 'unrelated');
+    writeFileSync(join(repo, 'README.md'), '# policies, and more\n');
+    git(repo, 'commit', '--quiet', '-am', 'unrelated readme');
+    git(repo, 'push', '--quiet', 'origin', 'main');
     const again = push('ztmap: day 2, same traffic', 'a: 1\n');
-    assert.notEqual(again.sha, first.sha);
-    assert.equal(again.tree, first.tree);
-    assert.equal((await gh.openOrUpdate({ ...PR, ...again })).action, 'left closed');
-    assert.ok(api.requests.some((r) => r.path === `/repos/acme/gitops/git/commits/${first.sha}`));
+    assert.notEqual(git(repo, 'rev-parse', `${again}^{tree}`), git(repo, 'rev-parse', `${first}^{tree}`));
+    assert.equal((await gh.openOrUpdate({ ...PR, same: sameAs(again) })).action, 'left closed');
     const other = push('ztmap: day 3, new traffic', 'a: 2\n');
-    assert.equal((await gh.openOrUpdate({ ...PR, ...other })).action, 'opened');
+    assert.equal((await gh.openOrUpdate({ ...PR, same: sameAs(other) })).action, 'opened');
     assert.equal(api.pulls.length, 2);
   });
 });

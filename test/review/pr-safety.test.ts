@@ -219,13 +219,13 @@ describe('review/github: what GitHub says, and a person’s decision', () => {
 
   it('leaves a pull request a person closed unmerged closed, until the branch moves', async () => {
     sha = 'a'.repeat(40);
-    assert.equal((await gh.openOrUpdate({ ...PR, sha })).action, 'opened');
+    assert.equal((await gh.openOrUpdate({ ...PR, same: async (c: { sha: string }) => c.sha === sha })).action, 'opened');
     api.pulls[0]!.state = 'closed';
     const writes = api.writes.length;
-    assert.deepEqual(await gh.openOrUpdate({ ...PR, sha }), { number: 1, url: 'https://github.example/acme/gitops/pull/1', action: 'left closed' });
+    assert.deepEqual(await gh.openOrUpdate({ ...PR, same: async (c: { sha: string }) => c.sha === sha }), { number: 1, url: 'https://github.example/acme/gitops/pull/1', action: 'left closed' });
     assert.equal(api.writes.length, writes);
     sha = 'b'.repeat(40);
-    assert.equal((await gh.openOrUpdate({ ...PR, body: 'new traffic', sha })).action, 'opened');
+    assert.equal((await gh.openOrUpdate({ ...PR, body: 'new traffic', same: async (c: { sha: string }) => c.sha === sha })).action, 'opened');
     assert.equal(api.pulls.length, 2);
   });
 });

@@ -57,7 +57,8 @@ export type Fault =
   | { kind: 'bad-credentials' }
   | { kind: 'primary-rate-limit'; status: 403 | 429 }
   | { kind: 'secondary-rate-limit'; status: 403 | 429; retryAfter: number }
-  | { kind: 'forbidden' }
+  /** `method`: only the next request of that method (a PATCH GitHub refuses, say). */
+  | { kind: 'forbidden'; method?: string }
   /** The repository's setting "Allow GitHub Actions to create and approve pull requests" is off. */
   | { kind: 'actions-may-not-open' }
   /** The list of open pull requests answers empty once: a pull request opened meanwhile (the 422 path). */
@@ -80,6 +81,8 @@ export class GitHubApiDouble {
   readonly violations: string[] = [];
   readonly faults: Fault[] = [];
   readonly pulls: PullRequest[] = [];
+  /** Called with each request before it is answered (a person pushing meanwhile, say). */
+  onRequest: ((r: ApiRequest) => void) | undefined;
   /** Repositories that exist, `owner/name`. */
   readonly repositories = new Set<string>();
   private used = 0;
@@ -159,7 +162,8 @@ export class GitHubApiDouble {
     // Faults, in order: each answers the next request once (hide-open-pulls: the next list).
     const fault = this.faults[0];
     // GitHub checks the Actions setting when a pull request is created, not before.
-    if (fault !== undefined && fault.kind !== 'hide-open-pulls' && !(fault.kind === 'actions-may-not-open' && request.method !== 'POST')) {
+    this.onRequest?.(request);
+    if (fault !== undefined && fault.kind !== 'hide-open-pulls' && !(fault.kind === 'actions-may-not-open' && request.method !== 'POST') && !(fault.kind === 'forbidden' && fault.method !== undefined && fault.method !== request.method)) {
       this.faults.shift();
       return this.fail(res, fault);
     }
@@ -263,6 +267,8 @@ export class GitHubApiDouble {
       this.faults.shift();
       return this.send(res, 200, []);
     }
+    // GitHub closes an open pull request whose head branch is deleted.
+    if (this.remote !== undefined) for (const p of this.pulls) if (p.state === 'open' && this.headShaOf(p.head) === undefined) p.state = 'closed';
     const state = r.query['state'] ?? 'open';
     const found = this.pulls.filter(
       (p) => (state === 'all' || p.state === state) && (head === undefined || head === `${owner}:${p.head}`) && (r.query['base'] === undefined || r.query['base'] === p.base),
@@ -322,7 +328,8 @@ export class GitHubApiDouble {
       title: p.title,
       body: p.body,
       user: { login: 'ztmap-bot' },
-      head: { label: `${owner}:${p.head}`, ref: p.head, sha: p.sha },
+      // An open pull request's head is its branch as it is now (a push moves it).
+      head: { label: `${owner}:${p.head}`, ref: p.head, sha: p.state === 'open' ? (this.headShaOf(p.head) ?? p.sha) : p.sha },
       merged_at: null,
       base: { label: `${owner}:${p.base}`, ref: p.base, sha: '0'.repeat(40) },
     };

@@ -7,12 +7,12 @@ import { posix } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { ConfigError, describeFsError, InputError, RemoteError } from '../../errors.js';
 import { GitRepo, withoutCredentials } from '../../review/git.js';
-import { checkApiUrl, GitHubRepository, type PullRequestRef } from '../../review/github.js';
+import { checkApiUrl, GitHubRepository, type PullRequestRef, type SameProposal } from '../../review/github.js';
 import { KIND_OF_TARGET } from '../../review/layout.js';
 import { prText, reviewFacts, ruleFacts, unusedAllows, type PrText } from '../../review/pr-body.js';
 import { loadInventory } from '../../inventory/inventory.js';
 import { policyDiff, type PolicyDiff } from '../../review/diff.js';
-import { planProposal, policySetsOfPlan, readProposal, repoFile, type Plan } from '../../review/pr.js';
+import { inScope, planProposal, policySetsOfPlan, readProposal, repoFile, type Plan } from '../../review/pr.js';
 import { printable } from '../../text.js';
 
 export interface PrOptions {
@@ -45,7 +45,7 @@ export interface PrResult {
    * no-change: the base already decides every request as the proposal does (no commit, no API call);
    * dry-run: planned only; unchanged-branch: the branch already holds this proposal;
    * committed: a new commit on the branch; left-closed: a person closed the pull request on
-   * this proposal and deleted the branch (nothing committed, pushed or opened).
+   * this proposal (nothing pushed or opened).
    */
   outcome: 'no-change' | 'dry-run' | 'unchanged-branch' | 'committed' | 'left-closed';
   plan: Plan;
@@ -70,6 +70,14 @@ export interface StaleBranch {
   branch: string;
   /** Only commits ztmap made: then it was closed and deleted; otherwise someone's work, left as it is. */
   ztmaps: boolean;
+  /**
+   * Why ztmap left the branch it would otherwise retire: a shallow clone without --push cannot
+   * tell whether it was made on the base's history (undecided); it changes files outside what
+   * this run compared (outOfScope: another --policies-path, targets or namespaces); its open
+   * pull request's head is not the commit ztmap read (pushedOver: a person pushed to it); open
+   * pull requests from it into other bases, which deleting it would close (otherPulls).
+   */
+  left?: { undecided?: true; outOfScope?: string[]; pushedOver?: PullRequestRef & { sha: string }; otherPulls?: (PullRequestRef & { base: string })[] };
   local?: { commit: string; deleted: boolean };
   /** On the --push remote; deleted only with --github-repo (after its pull request is closed). */
   remote?: { name: string; commit: string; deleted: boolean };
@@ -155,7 +163,8 @@ export async function pr(o: PrOptions): Promise<PrResult> {
   const result: PrResult = { outcome: 'no-change', plan, text, base, branch: o.branch, ...(diff === undefined ? {} : { diff }) };
   if (diff === undefined || diff.summary.changes === 0) {
     if (o.dryRun) return result;
-    const stale = await retireStale(git, o, base, baseCommit);
+    const scope = { dir, kinds, namespaces: [...proposal.manifests.map((m) => m.ref.namespace), ...proposal.heldBackRefs.map((r) => r.namespace)] };
+    const stale = await retireStale(git, o, base, baseCommit, scope);
     return stale === undefined ? result : { ...result, stale };
   }
   if (o.dryRun) return { ...result, outcome: 'dry-run' };
@@ -183,19 +192,35 @@ export async function pr(o: PrOptions): Promise<PrResult> {
     ...(o.author === undefined ? {} : { author: o.author }),
   });
   if (commit === undefined) return result;
-  const tree = await git.treeOf(commit);
   const github = o.github === undefined ? undefined : new GitHubRepository({ ...o.github, userAgent: o.userAgent });
-  // No branch on the remote: maybe a person closed the pull request on this proposal and deleted
-  // its branch, and pushing it again would only bring back what they deleted. Asked before the
-  // push; if GitHub fails here, the branch is pushed anyway and openOrUpdate reports the failure
-  // (the documented order: the branch is pushed, then GitHub is asked).
-  const before = github === undefined || o.push === undefined || remoteHead !== undefined ? undefined : await github.pullsFrom(o.branch, base).catch(() => undefined);
+  // Maybe a person closed the pull request on this proposal (and kept or deleted its branch):
+  // pushing it again would only bring back what they said no to. Asked before the push; if GitHub
+  // fails here, the branch is pushed anyway and that failure reported (the documented order: the
+  // branch is pushed, then GitHub is asked).
+  // A person's "no" stands until the proposal itself changes: what ztmap's commit changes is
+  // compared with what the closed pull request's commit changed (read from the remote, which
+  // keeps it as refs/pull/N/head), not the repository's tree, which any commit on the base changes.
+  const same: SameProposal = async (closed) => {
+    if (closed.sha === commit) return true;
+    // GitHub no longer has the commit, or will not give it: then nothing says the proposal is the one closed.
+    if (o.push === undefined || !(await git.fetchPull(o.push, closed.number, closed.sha))) return false;
+    return (await git.changeOf(closed.sha)) === (await git.changeOf(commit));
+  };
+  // GitHub failing here is reported after the push (the documented order), as it failed: not asked again.
+  let failed: { err: unknown } | undefined;
+  const before =
+    github === undefined || o.push === undefined
+      ? undefined
+      : await github.pullsFrom(o.branch, base).catch((err: unknown) => {
+          failed = { err };
+          return undefined;
+        });
   if (github !== undefined && before !== undefined) {
-    const closed = await github.closedOn(before, { sha: commit, tree }).catch(() => undefined);
+    const closed = await github.closedOn(before, same).catch(() => undefined);
     if (closed !== undefined) return { ...result, outcome: 'left-closed', pullRequest: closed };
   }
   let done: PrResult;
-  if (previous !== undefined && (await git.treeOf(previous)) === tree) {
+  if (previous !== undefined && (await git.treeOf(previous)) === (await git.treeOf(commit))) {
     // The branch already holds this proposal: a second run over the same traffic adds nothing.
     done = { ...result, outcome: 'unchanged-branch', commit: previous };
   } else {
@@ -204,37 +229,66 @@ export async function pr(o: PrOptions): Promise<PrResult> {
     done = { ...result, outcome: 'committed', commit, ...(o.push === undefined ? {} : { pushed: o.push }) };
   }
   if (github === undefined) return done;
-  const head = done.commit === undefined ? {} : { sha: done.commit, tree: await git.treeOf(done.commit) };
-  return { ...done, pullRequest: await github.openOrUpdate({ head: o.branch, base, title: text.title, body: text.body, ...head }, before) };
+  if (failed !== undefined) throw failed.err;
+  return { ...done, pullRequest: await github.openOrUpdate({ head: o.branch, base, title: text.title, body: text.body, same }, before) };
+}
+
+/** What a run compared: its policies path, and the kinds and namespaces its proposal manages. */
+interface Scope {
+  dir: string;
+  kinds: string[];
+  namespaces: string[];
 }
 
 /**
  * When there is nothing to propose, ztmap's branch from an earlier run (and its pull request)
- * proposes what the base no longer needs. Made by ztmap only: its open pull request is closed
- * with a comment and the remote branch deleted (with --github-repo), and the local branch
- * deleted; someone's commits on it are left, and said so. Undefined when there is no branch.
+ * proposes what the base no longer needs. Made by ztmap only, and changing only what this run
+ * compared: the remote branch is deleted (with its lease: not over a push made since), then its
+ * open pull request closed with a comment (with --github-repo), and the local branch deleted.
+ * Anything else is left, and said so. Undefined when there is no branch.
  */
-async function retireStale(git: GitRepo, o: PrOptions, base: string, baseCommit: string): Promise<StaleBranch | undefined> {
+async function retireStale(git: GitRepo, o: PrOptions, base: string, baseCommit: string, scope: Scope): Promise<StaleBranch | undefined> {
   // A branch merged into the base (or squashed into it, the same tree) proposes nothing the base lacks: not stale.
-  const stale = async (head: string | undefined) => (head !== undefined && !(await git.inHistory(head, baseCommit, o.push)) && (await git.treeOf(head)) !== (await git.treeOf(baseCommit)) ? head : undefined);
+  const baseTree = await git.treeOf(baseCommit);
+  let undecided = false;
+  const stale = async (head: string | undefined) => {
+    if (head === undefined || (await git.treeOf(head)) === baseTree) return undefined;
+    const merged = await git.inHistoryIfKnown(head, baseCommit, o.push);
+    if (merged === undefined) undecided = true;
+    return merged === true ? undefined : head;
+  };
   const localHead = await stale(await git.commitOf(`refs/heads/${o.branch}`));
   const remoteHead = await stale(o.push === undefined ? undefined : await git.fetchBranch(o.push, o.branch));
   if (localHead === undefined && remoteHead === undefined) return undefined;
-  let ztmaps = true;
-  for (const head of [localHead, remoteHead]) if (head !== undefined && !(await git.ztmapCommit(head, baseCommit, o.push))) ztmaps = false;
   const found: StaleBranch = {
     branch: o.branch,
-    ztmaps,
+    ztmaps: true,
     ...(localHead === undefined ? {} : { local: { commit: localHead, deleted: false } }),
     ...(remoteHead === undefined ? {} : { remote: { name: o.push!, commit: remoteHead, deleted: false } }),
   };
-  if (!ztmaps) return found;
+  // A shallow clone without a remote to fetch the history from: nothing says whose the branch is.
+  if (undecided) return { ...found, left: { undecided: true } };
+  for (const head of [localHead, remoteHead]) if (head !== undefined && !(await git.ztmapCommit(head, baseCommit, o.push))) found.ztmaps = false;
+  if (!found.ztmaps) return found;
+  const outOfScope: string[] = [];
+  for (const head of [localHead, remoteHead]) {
+    if (head === undefined) continue;
+    for (const path of await git.changedPaths(head)) if (!outOfScope.includes(path) && !(await changeInScope(git, head, path, scope))) outOfScope.push(path);
+  }
+  if (outOfScope.length > 0) return { ...found, left: { outOfScope } };
   if (remoteHead !== undefined && o.github !== undefined) {
     const github = new GitHubRepository({ ...o.github, userAgent: o.userAgent });
-    const closed = await github.closeSuperseded({ head: o.branch, base, comment: supersededComment(base) });
-    if (closed !== undefined) found.pullRequest = closed;
+    const open = await github.openFrom(o.branch);
+    const ours = open.filter((p) => p.base === base);
+    const pushedOver = ours.find((p) => p.sha !== remoteHead);
+    if (pushedOver !== undefined) return { ...found, left: { pushedOver: { number: pushedOver.number, url: pushedOver.url, action: 'unchanged', sha: pushedOver.sha } } };
+    const others = open.filter((p) => p.base !== base);
+    if (others.length > 0) return { ...found, left: { otherPulls: others.map((p) => ({ number: p.number, url: p.url, action: 'unchanged', base: p.base })) } };
+    // The branch first, with its lease: a push made since ztmap read it fails the deletion, and nothing is closed.
     await git.deleteRemoteBranch(o.push!, o.branch, remoteHead);
     found.remote!.deleted = true;
+    const pull = ours[0];
+    if (pull !== undefined) found.pullRequest = await github.closeSuperseded(pull, supersededComment(base));
   }
   // The local branch is ztmap's scratch, rebuilt from the base on each run; never one checked out.
   if (localHead !== undefined && (await git.worktreesOn(o.branch)).length === 0) {
@@ -244,14 +298,41 @@ async function retireStale(git: GitRepo, o: PrOptions, base: string, baseCommit:
   return found;
 }
 
+/** Whether `path`, as `head` and its parent have it, lies within what this run compared. */
+async function changeInScope(git: GitRepo, head: string, path: string, scope: Scope): Promise<boolean> {
+  if (scope.dir !== '' && !path.startsWith(`${scope.dir}/`)) return false;
+  if (!/\.ya?ml$/.test(path)) return false;
+  for (const commit of [head, `${head}^`]) {
+    const entry = (await git.files(commit, path)).find((e) => e.path === path);
+    if (entry === undefined) continue;
+    if (!inScope((await git.blob(entry.sha)).toString('utf8'), scope.kinds, scope.namespaces)) return false;
+  }
+  return true;
+}
+
 const supersededComment = (base: string) =>
-  `Closed by ztmap: \`${base}\` already decides every request as ztmap's current proposal does, so this pull request's change is superseded — it carries an earlier proposal, and merging it now would undo what \`${base}\` holds (for example, deny traffic that was seen again since). ztmap deleted its branch; when traffic changes, the next run opens a new pull request.`;
+  `Closed by ztmap: \`${base}\` already decides every request as ztmap's current proposal does, so this pull request's change is superseded — it carries an earlier proposal, and merging it now would undo what \`${base}\` holds (for example, deny traffic that was seen again since). ztmap deleted its branch, which held only ztmap's commit; when traffic changes, the next run opens a new pull request.`;
 
 /** What the summary says of a stale branch: what was done, and what is left to do. */
 export function staleSummary(s: StaleBranch, base: string): string[] {
   const at = (c: string) => c.slice(0, 12);
+  const heads = [s.local?.commit, s.remote?.commit].filter((c): c is string => c !== undefined).map(at).filter((c, i, all) => all.indexOf(c) === i).join(', ');
+  if (s.left?.undecided === true) {
+    return [`pr: ${printable(s.branch)} (${heads}) is left as it is: in this shallow clone ztmap cannot tell whether it was made on ${printable(base)}'s history, and without --push there is nowhere to fetch that history from. Fetch it (git fetch --unshallow) to have ztmap decide.`];
+  }
   if (!s.ztmaps) {
-    return [`pr: ${printable(s.branch)} still proposes an earlier change, which ${printable(base)} no longer needs, but holds commits ztmap did not make; left as it is. Review it: merge or move that work, then close its pull request and delete the branch.`];
+    return [`pr: ${printable(s.branch)} (${heads}) holds commits ztmap did not make; ztmap leaves it as it is.`];
+  }
+  if (s.left?.outOfScope !== undefined) {
+    const shown = s.left.outOfScope.slice(0, 5).map(printable).join(', ');
+    return [`pr: ${printable(s.branch)} (${heads}) changes files outside what this run compared (${shown}${s.left.outOfScope.length > 5 ? `, and ${s.left.outOfScope.length - 5} more` : ''}): another --policies-path, other targets or namespaces; ztmap leaves it as it is.`];
+  }
+  if (s.left?.pushedOver !== undefined) {
+    return [`pr: pull request #${s.left.pushedOver.number} (${printable(s.left.pushedOver.url)}) is at ${at(s.left.pushedOver.sha)}, not ${heads}, the commit ztmap read on ${printable(s.branch)}: someone pushed to it. ztmap leaves the branch and the pull request as they are.`];
+  }
+  if (s.left?.otherPulls !== undefined) {
+    const pulls = s.left.otherPulls.map((p) => `#${p.number} into ${printable(p.base)}`).join(', ');
+    return [`pr: ${printable(s.branch)} (${heads}) is the head of open pull requests into other bases (${pulls}), which deleting it would close; ztmap leaves the branch and its pull requests as they are.`];
   }
   const lines: string[] = [];
   if (s.pullRequest !== undefined) lines.push(`pr: pull request #${s.pullRequest.number} closed as superseded (with a comment saying why): ${printable(s.pullRequest.url)}`);
