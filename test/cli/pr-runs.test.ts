@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tempDir } from '../support/cli.js';
-import { git, GIT_ENV, proposal, repoWith } from '../support/git-repo.js';
+import { git, GIT_ENV, proposal, repoHolding, repoWith } from '../support/git-repo.js';
 import { GitHubApiDouble, ztmapAsync, type AsyncRun } from '../support/github-api.js';
 import { FIXTURES } from '../support/paths.js';
 
@@ -19,18 +19,6 @@ const BRANCH = 'ztmap/policies';
 const BOT = 'Policy Bot <bot@example.com>';
 
 const remoteHas = (remote: string, branch: string) => git(remote, 'for-each-ref', `refs/heads/${branch}`).trim() !== '';
-
-/** A repository whose main already holds `policies` (a proposal merged), pushed to its remote. */
-async function repoHolding(policies: string): Promise<{ repo: string; remote: string }> {
-  const r = repoWith({});
-  const made = await ztmapAsync(['pr', '--repo', r.repo, '--proposal', policies, '--push', 'origin', '--author', BOT], { env: GIT_ENV });
-  assert.equal(made.status, 0, made.stderr);
-  git(r.repo, 'merge', '--quiet', '--ff-only', BRANCH);
-  git(r.repo, 'push', '--quiet', 'origin', 'main');
-  git(r.repo, 'branch', '--quiet', '-D', BRANCH);
-  git(r.repo, 'push', '--quiet', 'origin', '--delete', BRANCH);
-  return r;
-}
 
 describe('ztmap pr, run after run @e2e', () => {
   let both: string;
@@ -52,7 +40,7 @@ describe('ztmap pr, run after run @e2e', () => {
     const branchAfter: Record<string, { remote: boolean; local: boolean }> = {};
     before(async function () {
       this.timeout(240_000);
-      ({ repo, remote } = await repoHolding(both));
+      ({ repo, remote } = await repoHolding(both, BOT));
       api = await GitHubApiDouble.start({ token: TOKEN, repositories: ['acme/gitops'], remote });
       const step = async (name: string, p: string) => {
         runs[name] = await ztmapAsync(['pr', '--repo', repo, '--proposal', p, '--push', 'origin', '--author', BOT, '--github-repo', 'acme/gitops', '--api-url', api.url], { env: { ...GIT_ENV, GITHUB_TOKEN: TOKEN } });
@@ -104,7 +92,7 @@ describe('ztmap pr, run after run @e2e', () => {
 
   it('without a token, says the stale branch is there and what to do, and leaves it', async function () {
     this.timeout(240_000);
-    const { repo, remote } = await repoHolding(both);
+    const { repo, remote } = await repoHolding(both, BOT);
     const args = (p: string) => ['pr', '--repo', repo, '--proposal', p, '--push', 'origin', '--author', BOT];
     const removal = await ztmapAsync(args(day2), { env: GIT_ENV });
     assert.equal(removal.status, 0, removal.stderr);
@@ -121,7 +109,7 @@ describe('ztmap pr, run after run @e2e', () => {
     const branchAfter: boolean[] = [];
     before(async function () {
       this.timeout(240_000);
-      const { remote } = await repoHolding(both);
+      const { remote } = await repoHolding(both, BOT);
       api = await GitHubApiDouble.start({ token: TOKEN, repositories: ['acme/gitops'], remote });
       // Each run in a fresh clone, as a scheduled job's checkout is; each commit at its own time.
       const run = async (day: number) => {

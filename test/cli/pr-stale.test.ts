@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../support/cli.js';
-import { git, GIT_ENV, proposal, repoWith } from '../support/git-repo.js';
+import { git, GIT_ENV, proposal, repoHolding, repoWith } from '../support/git-repo.js';
 import { GitHubApiDouble, ztmapAsync, type AsyncRun } from '../support/github-api.js';
 import { FIXTURES } from '../support/paths.js';
 
@@ -39,13 +39,7 @@ describe('ztmap pr leaves what is not its own to touch @e2e', () => {
 
   /** A repository whose main already holds `both` (a proposal merged), pushed to its remote, and the double on it. */
   async function holding(): Promise<{ repo: string; remote: string; run: (p: string, ...more: string[]) => Promise<AsyncRun> }> {
-    const r = repoWith({});
-    const made = await ztmapAsync(['pr', '--repo', r.repo, '--proposal', both, '--push', 'origin', '--author', BOT], { env: GIT_ENV });
-    assert.equal(made.status, 0, made.stderr);
-    git(r.repo, 'merge', '--quiet', '--ff-only', BRANCH);
-    git(r.repo, 'push', '--quiet', 'origin', 'main');
-    git(r.repo, 'branch', '--quiet', '-D', BRANCH);
-    git(r.repo, 'push', '--quiet', 'origin', '--delete', BRANCH);
+    const r = await repoHolding(both, BOT);
     api = await GitHubApiDouble.start({ token: TOKEN, repositories: ['acme/gitops'], remote: r.remote });
     const run = (p: string, ...more: string[]) =>
       ztmapAsync(['pr', '--repo', r.repo, '--proposal', p, '--push', 'origin', '--author', BOT, '--github-repo', 'acme/gitops', '--api-url', api.url, ...more], { env: { ...GIT_ENV, GITHUB_TOKEN: TOKEN } });

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tempDir, ztmap } from './cli.js';
+import { ztmapAsync } from './github-api.js';
 import { FIXTURES } from './paths.js';
 
 /** The Bookinfo fixtures' inventory, which the pr tests' proposals are made with. */
@@ -65,4 +66,19 @@ export function show(repo: string, ref: string, path: string): string | undefine
 /** Every file path in `ref`'s tree. */
 export function treeFiles(repo: string, ref: string): string[] {
   return git(repo, 'ls-tree', '-r', '--name-only', ref).split('\n').filter((l) => l !== '');
+}
+
+/**
+ * A repository whose main already holds `policies` (a proposal made by `ztmap pr` as `author`,
+ * merged and pushed), ztmap's branch gone locally and on the remote.
+ */
+export async function repoHolding(policies: string, author: string, branch = 'ztmap/policies'): Promise<{ repo: string; remote: string }> {
+  const r = repoWith({});
+  const made = await ztmapAsync(['pr', '--repo', r.repo, '--proposal', policies, '--push', 'origin', '--author', author], { env: GIT_ENV });
+  assert.equal(made.status, 0, made.stderr);
+  git(r.repo, 'merge', '--quiet', '--ff-only', branch);
+  git(r.repo, 'push', '--quiet', 'origin', 'main');
+  git(r.repo, 'branch', '--quiet', '-D', branch);
+  git(r.repo, 'push', '--quiet', 'origin', '--delete', branch);
+  return r;
 }
