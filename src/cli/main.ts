@@ -13,7 +13,7 @@ import type { ObserveOptions } from './commands/observe.js';
 import { COLLECT_DEFAULTS, CONSUME_DEFAULTS, MATERIALIZE_DEFAULTS } from './commands/defaults.js';
 import { churnSummary } from './observe/churn-summary.js';
 import type { KafkaFlags } from '../sources/transports/kafka-settings.js';
-import type { PrResult } from './commands/pr.js';
+import type { PrOptions, PrResult } from './commands/pr.js';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { EXIT } from './exit-codes.js';
@@ -683,25 +683,16 @@ until when), or the branch holds commits ztmap did not make or is checked out el
   return cmd;
 }
 
-interface PrFlags {
-  repo: string;
-  proposal: string;
-  policiesPath: string;
-  base?: string;
-  branch: string;
-  push?: string;
+/** pr's flags: PrOptions' own where they are the same; the author as written, GitHub's parts apart. */
+type PrFlags = Pick<PrOptions, 'repo' | 'proposal' | 'policiesPath' | 'base' | 'branch' | 'push' | 'drift' | 'inventory' | 'trustDomain' | 'rootNamespace'> & {
   author?: string;
   githubRepo?: string;
   tokenEnv: string;
   tokenFile?: string;
   apiUrl: string;
   dryRun?: boolean;
-  drift?: string;
-  inventory: string[];
-  trustDomain: string;
-  rootNamespace: string;
   quiet?: boolean;
-}
+};
 
 /** The token, from --token-file or the environment; never from argv, never printed. */
 async function githubToken(flags: PrFlags): Promise<string> {
