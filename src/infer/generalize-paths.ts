@@ -66,7 +66,9 @@ function normalize(matches: PathMatch[]): PathMatch[] {
   for (const m of matches) {
     const k = `${m.kind} ${m.value}`;
     const prev = merged.get(k);
-    merged.set(k, prev === undefined ? { ...m, covers: [...m.covers] } : { ...prev, covers: [...prev.covers, ...m.covers] });
+    // Each entry is a copy made here, so adding to its covers changes no caller's match.
+    if (prev === undefined) merged.set(k, { kind: m.kind, value: m.value, covers: [...m.covers] });
+    else prev.covers.push(...m.covers);
   }
   const all = [...merged.values()];
   const prefixes = all.filter((m) => m.kind === 'prefix');
@@ -76,7 +78,7 @@ function normalize(matches: PathMatch[]): PathMatch[] {
     if (wider === undefined) kept.push(m);
     else wider.covers.push(...m.covers);
   }
-  for (const m of kept) m.covers = [...new Set(m.covers)].sort(compare);
+  for (const m of kept) if (m.covers.length > 1) m.covers = [...new Set(m.covers)].sort(compare);
   return kept.sort(byValue);
 }
 
@@ -94,6 +96,20 @@ const GRPC_SERVICE = /^\/[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\.[A
  * and no method of a gRPC service is a value.
  */
 function valueShape(segment: string): string | undefined {
+  // A proposal asks about the same few route words (`api`, `v1`, `items`) for every edge.
+  const known = shapes.get(segment);
+  if (known !== undefined) return known === '' ? undefined : known;
+  const shape = shapeOf(segment);
+  if (shapes.size >= SHAPES_LIMIT) shapes.clear();
+  shapes.set(segment, shape ?? '');
+  return shape;
+}
+
+/** valueShape's answers by segment ('' for a route word), cleared when full. */
+const shapes = new Map<string, string>();
+const SHAPES_LIMIT = 50_000;
+
+function shapeOf(segment: string): string | undefined {
   if (segment.length < 3 || VERSION.test(segment) || /[{}*]|%7B|%7D/.test(segment)) return undefined;
   const upper = /[A-Z]/.test(segment);
   const lower = /[a-z]/.test(segment);
@@ -109,20 +125,23 @@ function valueShape(segment: string): string | undefined {
 function valuePositions(templates: readonly string[]): Map<string, Map<string, Set<string>>> {
   const positions = new Map<string, Map<string, Set<string>>>();
   for (const t of templates) {
-    const segments = t.split('/').slice(1);
-    let parent = '/';
-    for (const segment of segments) {
+    // Each segment of `t` (after its leading `/`), with its parent: `t` up to the segment.
+    for (let start = 1; start <= t.length; ) {
+      const slash = t.indexOf('/', start);
+      const end = slash < 0 ? t.length : slash;
+      const segment = t.slice(start, end);
       // Past a placeholder or `*` the template is a prefix already.
       if (/[{*]/.test(segment)) break;
-      const shape = parent === '/' || GRPC_SERVICE.test(parent) ? undefined : valueShape(segment);
-      if (shape !== undefined) {
+      const parent = t.slice(0, start);
+      start = end + 1;
+      const shape = parent === '/' ? undefined : valueShape(segment);
+      if (shape !== undefined && !GRPC_SERVICE.test(parent)) {
         let shapes = positions.get(parent);
         if (shapes === undefined) positions.set(parent, (shapes = new Map()));
         let values = shapes.get(shape);
         if (values === undefined) shapes.set(shape, (values = new Set()));
         values.add(segment);
       }
-      parent += segment + '/';
     }
   }
   return positions;
@@ -183,9 +202,10 @@ export function generalizePaths(templates: readonly string[], truncated: boolean
     matches = collapse(parent);
   }
 
-  // Collapse crowded parents, deepest first, until no parent has too many children.
+  // Collapse crowded parents, deepest first, until no parent has too many children (none
+  // has while there are no more matches than one parent may have children).
   const refused = new Set<string>();
-  for (;;) {
+  while (matches.length > siblingLimit) {
     const children = new Map<string, number>();
     for (const m of matches) {
       if (m.value === '/') continue;

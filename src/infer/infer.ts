@@ -136,6 +136,13 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
     first = first === null ? t : Math.min(first, t);
     last = last === null ? t : Math.max(last, t);
   };
+  // The nodes a workload's pods ran on, made once per workload rather than once per edge into it.
+  const hostIPs = new Map<string, ReadonlySet<string>>();
+  const hostIPsOf = (key: string): ReadonlySet<string> => {
+    let ips = hostIPs.get(key);
+    if (ips === undefined) hostIPs.set(key, (ips = new Set(facts.get(key)?.pods.flatMap((p) => (p.hostIP === undefined ? [] : [p.hostIP])) ?? [])));
+    return ips;
+  };
   const edgeKeys = graph.edges().sort(compare);
   for (const key of edgeKeys) {
     const e = graph.getEdgeAttributes(key);
@@ -202,8 +209,7 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
       findings.push({ severity: 'blocker', target: 'observe', subject: e.target, message: consequence, requests: evidence.requests, flows: [key] });
       continue;
     }
-    const hostIPs = new Set(facts.get(e.target)?.pods.flatMap((p) => (p.hostIP === undefined ? [] : [p.hostIP])) ?? []);
-    const noise = noiseOf(e, fromNode, hostIPs, evidence, opts);
+    const noise = noiseOf(e, fromNode, hostIPsOf(e.target), evidence, opts);
     if (noise !== undefined) {
       excluded.push({ from, to, port: e.port, protocol: e.protocol, reason: noise.reason, consequence: noise.consequence, evidence });
       continue;
