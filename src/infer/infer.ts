@@ -37,7 +37,7 @@ export const DEFAULT_INFER_OPTIONS: InferOptions = {
 /** Requests at or above which an edge with verified identity is high confidence. */
 const HIGH_CONFIDENCE_REQUESTS = 10;
 
-function peerOf(key: string, n: NodeAttributes, serviceAccounts: readonly string[] = n.serviceAccounts): Peer {
+function peerOf(key: string, n: NodeAttributes, serviceAccounts: readonly string[]): Peer {
   return {
     kind: n.kind,
     key,
@@ -143,6 +143,15 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
     if (ips === undefined) hostIPs.set(key, (ips = new Set(facts.get(key)?.pods.flatMap((p) => (p.hostIP === undefined ? [] : [p.hostIP])) ?? [])));
     return ips;
   };
+  // One Peer per node and accounts, shared by the rules it takes part in (nothing changes a
+  // rule's peers after this): at 5,000 workloads, 40,000 copies fewer to make and keep.
+  const peers = new Map<string, Peer>();
+  const peer = (key: string, n: NodeAttributes, serviceAccounts: readonly string[]): Peer => {
+    const k = serviceAccounts === n.serviceAccounts ? key : `${key}\n${serviceAccounts.join('\n')}`;
+    let p = peers.get(k);
+    if (p === undefined) peers.set(k, (p = peerOf(key, n, serviceAccounts)));
+    return p;
+  };
   const edgeKeys = graph.edges().sort(compare);
   for (const key of edgeKeys) {
     const e = graph.getEdgeAttributes(key);
@@ -150,10 +159,11 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
     const toNode = graph.getNodeAttributes(e.target);
     seen(e.firstSeen);
     seen(e.lastSeen);
-    const from = peerOf(e.source, fromNode, e.sourceServiceAccounts.length > 0 ? e.sourceServiceAccounts : fromNode.serviceAccounts);
-    const to = peerOf(e.target, toNode);
+    const from = peer(e.source, fromNode, e.sourceServiceAccounts.length > 0 ? e.sourceServiceAccounts : fromNode.serviceAccounts);
+    const to = peer(e.target, toNode, toNode.serviceAccounts);
     const evidence = evidenceOf(key, e);
-    const viaProxy = proxied.evidence.get(ruleId(e.source, e.target, e.port, e.protocol));
+    const id = ruleId(e.source, e.target, e.port, e.protocol);
+    const viaProxy = proxied.evidence.get(id);
     if (viaProxy !== undefined && evidence.mutual + evidence.plaintext === 0) {
       evidence.mutual = Math.min(evidence.requests, viaProxy.mutual);
       evidence.plaintext = Math.min(evidence.requests - evidence.mutual, viaProxy.plaintext);
@@ -240,7 +250,7 @@ export function inferRules(graph: ServiceGraph, inventory: Inventory, opts: Infe
     if (e.methods.length !== evidence.methods.length || e.paths.length !== evidence.paths.length) {
       notes.push('the server proxy refused some requests of this pair: methods and paths are those it let through');
     }
-    const rule: AccessRule = { id: ruleId(e.source, e.target, e.port, e.protocol), from, to, port: e.port, protocol: e.protocol, methods, paths, evidence, confidence, notes };
+    const rule: AccessRule = { id, from, to, port: e.port, protocol: e.protocol, methods, paths, evidence, confidence, notes };
     rules.push(rule);
     // A refused operation the rule would still admit: seen allowed as well (the policy changed
     // in the window, or it depends on more than the caller), or a product of methods and paths.
