@@ -742,8 +742,21 @@ function killAfterOutputSteps(env: NodeJS.ProcessEnv): void {
   });
 }
 
+/**
+ * A reader that stops early (`ztmap propose --help | head -3`) closes its end of the pipe: what
+ * is left to print has no reader, which is no failure of the command. It is dropped quietly and
+ * the command finishes with its own exit code; any other write error is still raised.
+ */
+function dropOutputNobodyReads(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
   killAfterOutputSteps(process.env);
+  dropOutputNobodyReads(process.stdout);
+  dropOutputNobodyReads(process.stderr);
   try {
     await program().parseAsync(argv);
   } catch (err) {
