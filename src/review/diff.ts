@@ -13,7 +13,7 @@ import type { L4Protocol } from '../flow/flow.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { networkPolicies, type ManifestProblem, type PolicySet } from '../verify/manifests.js';
 import { Admission, OUTSIDER } from '../verify/over-permission.js';
-import { refText, replay, replayIndex, type Observation, type ReplayContext, type ReplayEndpoint, type ReplayIndex, type ReplayResult, type Verdict } from '../verify/replay.js';
+import { refText, replay, replayIndex, unobserved, type Observation, type ReplayContext, type ReplayEndpoint, type ReplayIndex, type ReplayResult, type Verdict } from '../verify/replay.js';
 import { printable } from '../text.js';
 import { md } from './markdown.js';
 import { OTHER_METHOD, OTHER_NAMESPACE, OTHER_SEGMENT, PROBE_KIND, probesOf } from './probes.js';
@@ -150,13 +150,13 @@ export function policyDiff(before: PolicySet, after: PolicySet, o: DiffOptions):
       // UDP and SCTP: NetworkPolicy alone decides them (Istio's proxies carry TCP), so every caller,
       // whatever Istio's bounds say.
       for (const d of ops.datagrams) {
-        const r = both(unseen(from, to, d.port, 'tcp', serviceAccounts, { transport: d.protocol })).map((x): ReplayResult => ({ ...x, verdict: x.networkPolicy.verdict, istio: { verdict: 'allowed', outcomes: [] } })) as [ReplayResult, ReplayResult];
+        const r = both(unobserved(from, to, d.port, 'tcp', serviceAccounts, { requests: 1, transport: d.protocol })).map((x): ReplayResult => ({ ...x, verdict: x.networkPolicy.verdict, istio: { verdict: 'allowed', outcomes: [] } })) as [ReplayResult, ReplayResult];
         if (differ(r, texts)) changes.push(change(from, to, d.port, d.protocol === 'UDP' ? 'udp' : 'sctp', r, 'any', ops.methods.length));
       }
       // Self calls too: a workload's policy may admit or drop its own pods.
       if (!candidates.has(at)) continue;
       for (const port of ops.ports) {
-        const probe = (protocol: L4Protocol, op?: Operation): Observation => unseen(from, to, port, protocol, serviceAccounts, op === undefined ? {} : { op });
+        const probe = (protocol: L4Protocol, op?: Operation): Observation => unobserved(from, to, port, protocol, serviceAccounts, op === undefined ? { requests: 1 } : { requests: 1, op });
         const tcp = both(probe('tcp'));
         if (differ(tcp, texts)) changes.push(change(from, to, port, 'tcp', tcp, 'any', ops.methods.length));
         const http = both(probe('http'));
@@ -213,27 +213,6 @@ export function policyDiff(before: PolicySet, after: PolicySet, o: DiffOptions):
  * gets which answer (each identity, pod and operation: `partial` both sides may swap who is
  * allowed) and which policies leave it undecided (a JWT, header or host condition that changed).
  */
-/**
- * A request nobody was seen making, as replay takes it: one request, with the identity auto-mTLS
- * would present (none without a sidecar), and the operation or the transport probed.
- */
-function unseen(from: ReplayEndpoint, to: ReplayEndpoint, port: number, protocol: L4Protocol, serviceAccounts: string[], o: { op?: Operation; transport?: Observation['transport'] }): Observation {
-  return {
-    edge: `${from.key}->${to.key}:${port}/${o.transport ?? protocol}`,
-    from,
-    to,
-    port,
-    protocol,
-    ...(o.transport === undefined ? {} : { transport: o.transport }),
-    mtls: 'unknown',
-    serviceAccounts,
-    requests: 1,
-    methods: o.op === undefined ? [] : [o.op.method],
-    paths: o.op === undefined ? [] : [{ text: o.op.path, template: false }],
-    pathsIncomplete: false,
-  };
-}
-
 function differ([x, y]: [ReplayResult, ReplayResult], texts: [PolicyTexts, PolicyTexts]): boolean {
   if (x.verdict !== y.verdict) return true;
   if (definite(x.verdict)) return false;

@@ -17,7 +17,7 @@ import { podDataplane, type Pod } from '../inventory/inventory.js';
 import { allowIdentityBounds, exactPrincipals, namespacePatternAdmits, principalPatternAdmits, type IdentityBound } from './istio.js';
 import type { PathValue } from './istio-match.js';
 import { ingressRulesOf, peerAdmits, peerReadsAddress, peerSelectsNamespace, type NpPeer, type PodEndpoint } from './network-policy.js';
-import { podEndpoint, principalFor, refText, replay, type Observation, type ReplayContext, type ReplayEndpoint, type ReplayIndex, type ReplayResult, type Verdict } from './replay.js';
+import { podEndpoint, principalFor, refText, replay, unobserved, type Observation, type ReplayContext, type ReplayEndpoint, type ReplayIndex, type ReplayResult, type Verdict } from './replay.js';
 
 export interface PairGrant {
   from: string;
@@ -136,7 +136,7 @@ export function overPermission(ctx: ReplayContext, index: ReplayIndex, observed:
       const from = sources[f]!;
       ports.forEach((port, p) => {
         if (seen.has(`${from.key}\n${toKey}\n${port}`)) return;
-        const o = probe(from, to, port, 'http', from.kind === 'workload' ? serviceAccountsOf(from.key) : []);
+        const o = unobserved(from, to, port, 'http', from.kind === 'workload' ? serviceAccountsOf(from.key) : []);
         const r = replay(ctx, probeIndex, o);
         if (r.verdict !== 'denied') found.push({ from: f, to: t, port: p, grant: { from: from.key, to: toKey, port, verdict: r.verdict, istio: r.istio.verdict, networkPolicy: r.networkPolicy.verdict, allowedBy: allowedBy(r) } });
       });
@@ -172,23 +172,6 @@ function allowedBy(r: ReplayResult): string[] {
     for (const p of x.ingress?.isolated ? x.ingress.allowedBy : []) by.add(`ingress ${refText(p)}`);
   }
   return [...by].sort(compare);
-}
-
-function probe(from: ReplayEndpoint, to: ReplayEndpoint, port: number, protocol: L4Protocol, serviceAccounts: string[]): Observation {
-  return {
-    edge: `${from.key} -> ${to.key}:${port}`,
-    from,
-    to,
-    port,
-    protocol,
-    // Not seen: replay presents the identity Istio's auto-mTLS would (none without sidecars).
-    mtls: 'unknown',
-    serviceAccounts,
-    requests: 0,
-    methods: [],
-    paths: [],
-    pathsIncomplete: false,
-  };
 }
 
 /** Source positions, in the order of the search's sources. */

@@ -49,6 +49,28 @@ export interface Observation {
   transport?: NpProtocol;
 }
 
+/**
+ * A request nobody was seen making, as replay takes it (over-permission's probes, diff's): the
+ * identity auto-mTLS would present (none without a sidecar), no count of its own unless told,
+ * and the method and path or the transport probed, if any.
+ */
+export function unobserved(from: ReplayEndpoint, to: ReplayEndpoint, port: number, protocol: L4Protocol, serviceAccounts: string[], o: { requests?: number; op?: { method: string; path: string }; transport?: NpProtocol } = {}): Observation {
+  return {
+    edge: `${from.key}->${to.key}:${port}/${o.transport ?? protocol}`,
+    from,
+    to,
+    port,
+    protocol,
+    ...(o.transport === undefined ? {} : { transport: o.transport }),
+    mtls: 'unknown',
+    serviceAccounts,
+    requests: o.requests ?? 0,
+    methods: o.op === undefined ? [] : [o.op.method],
+    paths: o.op === undefined ? [] : [{ text: o.op.path, template: false }],
+    pathsIncomplete: false,
+  };
+}
+
 export type Verdict = 'allowed' | 'denied' | 'partial' | 'unknown';
 
 /** Istio's HBONE port, which NetworkPolicy sees for connections ztunnel carries. */
