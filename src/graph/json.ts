@@ -84,7 +84,7 @@ export async function readGraphFile(file: string): Promise<ServiceGraph> {
   // Large reads: each read of the stream costs a round trip to the thread pool, and 64 KiB ones cost more than the lines in them.
   const stream = createReadStream(file, { highWaterMark: 1 << 20 });
   try {
-    for await (const chunk of stream) carry = eachLine(carry + decoder.write(chunk as Buffer), (line) => reader.line(line));
+    for await (const chunk of stream) carry = eachLine(carry, decoder.write(chunk as Buffer), (line) => reader.line(line));
     const last = carry + decoder.end();
     if (last !== '') reader.line(last);
   } catch (err) {
@@ -98,10 +98,17 @@ export async function readGraphFile(file: string): Promise<ServiceGraph> {
   return reader.end();
 }
 
-/** Calls `onLine` with each line of `text` that a \n ends; returns the rest (the start of the next line). */
-function eachLine(text: string, onLine: (line: string) => void): string {
-  let start = 0;
-  for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+/**
+ * Calls `onLine` with each line of `carry + text` that a \n ends; returns the rest (the start of
+ * the next line). The carry is joined to the first line only, not to the whole text: that would
+ * copy every chunk of the file once more.
+ */
+function eachLine(carry: string, text: string, onLine: (line: string) => void): string {
+  let nl = text.indexOf('\n');
+  if (nl === -1) return carry + text;
+  onLine(carry + text.slice(0, nl));
+  let start = nl + 1;
+  for (nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
     onLine(text.slice(start, nl));
     start = nl + 1;
   }
