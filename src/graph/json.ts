@@ -81,9 +81,10 @@ export async function readGraphFile(file: string): Promise<ServiceGraph> {
   // its per-line events cost twice this loop).
   const decoder = new StringDecoder('utf8');
   let carry = '';
-  const stream = createReadStream(file);
+  // Large reads: each read of the stream costs a round trip to the thread pool, and 64 KiB ones cost more than the lines in them.
+  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
   try {
-    for await (const chunk of stream) carry = eachLine(carry + decoder.write(chunk as Buffer), (line) => reader.line(line));
+    for await (const chunk of stream) carry = eachLine(carry, decoder.write(chunk as Buffer), (line) => reader.line(line));
     const last = carry + decoder.end();
     if (last !== '') reader.line(last);
   } catch (err) {
@@ -97,10 +98,17 @@ export async function readGraphFile(file: string): Promise<ServiceGraph> {
   return reader.end();
 }
 
-/** Calls `onLine` with each line of `text` that a \n ends; returns the rest (the start of the next line). */
-function eachLine(text: string, onLine: (line: string) => void): string {
-  let start = 0;
-  for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+/**
+ * Calls `onLine` with each line of `carry + text` that a \n ends; returns the rest (the start of
+ * the next line). The carry is joined to the first line only, not to the whole text: that would
+ * copy every chunk of the file once more.
+ */
+function eachLine(carry: string, text: string, onLine: (line: string) => void): string {
+  let nl = text.indexOf('\n');
+  if (nl === -1) return carry + text;
+  onLine(carry + text.slice(0, nl));
+  let start = nl + 1;
+  for (nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
     onLine(text.slice(start, nl));
     start = nl + 1;
   }
@@ -119,8 +127,15 @@ class GraphReader {
   private _index = 0;
   /** The last record line ended with a comma: another record must follow. */
   private _more = false;
+  /** One for the whole file, not one per record (a closure and an object each): it names the record only when one fails. */
+  private readonly _check = new Check((what) => this._fail(`${this._at()} ${what}`));
 
   constructor(private readonly _file: string) {}
+
+  /** The record being read, as errors name it: `nodes[3]`. */
+  private _at(): string {
+    return `${this._section}[${this._index}]`;
+  }
 
   private _fail(what: string): never {
     throw new InputError(`reading graph: ${this._file} line ${this._lineNo}: ${what}. ${AGAIN}`);
@@ -197,10 +212,9 @@ class GraphReader {
   }
 
   private _node(rec: Record<string, unknown>): void {
-    const at = `nodes[${this._index}]`;
-    const check = new Check((what) => this._fail(`${at} ${what}`));
+    const check = this._check;
     const key = check.string(rec.key, 'key');
-    if (this._g.hasNode(key)) this._fail(`${at}: node ${JSON.stringify(key)} appears twice`);
+    if (this._g.hasNode(key)) this._fail(`${this._at()}: node ${JSON.stringify(key)} appears twice`);
     const a = check.object(rec.attributes, 'attributes');
     const kind = check.oneOf(a.kind, 'kind', ['workload', 'world', 'node', 'unknown'] as const);
     const attrs: NodeAttributes = {
@@ -217,20 +231,19 @@ class GraphReader {
   }
 
   private _edge(rec: Record<string, unknown>): void {
-    const at = `edges[${this._index}]`;
-    const check = new Check((what) => this._fail(`${at} ${what}`));
+    const check = this._check;
     const key = check.string(rec.key, 'key');
     const a = check.object(rec.attributes, 'attributes');
     const source = check.string(a.source, 'source');
     const target = check.string(a.target, 'target');
-    for (const n of [source, target]) if (!this._g.hasNode(n)) this._fail(`${at} names node ${JSON.stringify(n)}, which is not in the graph`);
+    for (const n of [source, target]) if (!this._g.hasNode(n)) this._fail(`${this._at()} names node ${JSON.stringify(n)}, which is not in the graph`);
     const port = check.integer(a.port, 'port', 0, 65535);
     const protocol = check.oneOf(a.protocol, 'protocol', ['http', 'grpc', 'tcp'] as const);
-    if (key !== edgeKey(source, target, port, protocol)) this._fail(`${at}: key ${JSON.stringify(key)} is not the key of its source, target, port and protocol`);
-    if (this._g.hasEdge(key)) this._fail(`${at}: edge ${JSON.stringify(key)} appears twice`);
+    if (key !== edgeKey(source, target, port, protocol)) this._fail(`${this._at()}: key ${JSON.stringify(key)} is not the key of its source, target, port and protocol`);
+    if (this._g.hasEdge(key)) this._fail(`${this._at()}: edge ${JSON.stringify(key)} appears twice`);
     const firstSeen = check.time(a.firstSeen, 'firstSeen');
     const lastSeen = check.time(a.lastSeen, 'lastSeen');
-    if ((firstSeen === null) !== (lastSeen === null) || (firstSeen !== null && lastSeen !== null && firstSeen > lastSeen)) this._fail(`${at} has firstSeen after lastSeen, or only one of them`);
+    if ((firstSeen === null) !== (lastSeen === null) || (firstSeen !== null && lastSeen !== null && firstSeen > lastSeen)) this._fail(`${this._at()} has firstSeen after lastSeen, or only one of them`);
     const attrs: EdgeAttributes = {
       source,
       target,
@@ -268,13 +281,13 @@ class GraphReader {
     };
     const fused = fusedSides(attrs.sources);
     if (!sameSide(attrs.client, fused.client) || !sameSide(attrs.server, fused.server)) {
-      this._fail(`${at}: client and server are not the counts of the source that counted the most requests (fusion: docs/sources.md)`);
+      this._fail(`${this._at()}: client and server are not the counts of the source that counted the most requests (fusion: docs/sources.md)`);
     }
     if (a.peerIps !== undefined) attrs.peerIps = check.strings(a.peerIps, 'peerIps');
     if (a.folded !== undefined) {
       const f = check.object(a.folded, 'folded');
       const hashes = check.array(f.hashes, 'folded.hashes').map((h, i) => check.integer(h, `folded.hashes[${i}]`, 0, HASH_SPACE - 1));
-      if (hashes.length > FOLD_SKETCH || hashes.some((h, i) => i > 0 && h <= hashes[i - 1]!)) this._fail(`${at}: folded.hashes is not an ascending list of at most ${FOLD_SKETCH}`);
+      if (hashes.length > FOLD_SKETCH || hashes.some((h, i) => i > 0 && h <= hashes[i - 1]!)) this._fail(`${this._at()}: folded.hashes is not an ascending list of at most ${FOLD_SKETCH}`);
       attrs.folded = { endpoints: check.count(f.endpoints, 'folded.endpoints'), exact: check.boolean(f.exact, 'folded.exact'), hashes };
     }
     this._g.addEdgeWithKey(key, source, target, attrs);
@@ -317,7 +330,8 @@ class Check {
 
   strings(v: unknown, name: string, shape?: RegExp): string[] {
     const xs = this.array(v, name);
-    for (const [i, x] of xs.entries()) {
+    for (let i = 0; i < xs.length; i++) {
+      const x = xs[i];
       if (typeof x !== 'string' || (shape !== undefined && !shape.test(x))) this._bad(`${name}[${i}]`, shape === undefined ? 'a string' : `a string like ${shape.source}`, x);
     }
     return xs as string[];
@@ -326,8 +340,12 @@ class Check {
   stringMap(v: unknown, name: string): Record<string, string> {
     const o = this.object(v, name);
     const out: Record<string, string> = {};
-    // Defined, not assigned: a label named __proto__ is a label, not the object's prototype.
-    for (const [k, x] of Object.entries(o)) Object.defineProperty(out, k, { value: this.string(x, `${name}.${k}`), enumerable: true, writable: true, configurable: true });
+    for (const k of Object.keys(o)) {
+      const x = this.string(o[k], `${name}.${k}`);
+      // Defined, not assigned: a label named __proto__ is a label, not the object's prototype.
+      if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
+      else out[k] = x;
+    }
     return out;
   }
 
@@ -352,9 +370,9 @@ class Check {
   sources(v: unknown, name: string): EdgeAttributes['sources'] {
     const o = this.object(v, name);
     const out: EdgeAttributes['sources'] = {};
-    for (const [k, c] of Object.entries(o)) {
+    for (const k of Object.keys(o)) {
       if (!/^[a-z][a-z0-9-]*$/.test(k)) this._bad(name, 'keyed by source names', k);
-      const counts = this.object(c, `${name}.${k}`);
+      const counts = this.object(o[k], `${name}.${k}`);
       out[k] = { client: this.side(counts.client, `${name}.${k}.client`), server: this.side(counts.server, `${name}.${k}.server`) };
     }
     return out;
@@ -363,9 +381,10 @@ class Check {
   side(v: unknown, name: string): EdgeAttributes['client'] {
     const o = this.object(v, name);
     const responses: Record<string, number> = {};
-    for (const [k, n] of Object.entries(this.object(o.responses, `${name}.responses`))) {
+    const given = this.object(o.responses, `${name}.responses`);
+    for (const k of Object.keys(given)) {
       if (!(RESPONSE_CLASSES as readonly string[]).includes(k)) this._bad(`${name}.responses`, `keyed by ${RESPONSE_CLASSES.join(', ')}`, k);
-      responses[k] = this.count(n, `${name}.responses.${k}`);
+      responses[k] = this.count(given[k], `${name}.responses.${k}`);
     }
     return { requests: this.count(o.requests, `${name}.requests`), mutual: this.count(o.mutual, `${name}.mutual`), plaintext: this.count(o.plaintext, `${name}.plaintext`), responses };
   }

@@ -162,7 +162,12 @@ const rec = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const labelsOf = (v: unknown): Record<string, string> => {
   const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(rec(v))) if (typeof val === 'string') out[k] = val;
+  const o = rec(v);
+  // Keys, not entries: no pair array per label of every object.
+  for (const k of Object.keys(o)) {
+    const val = o[k];
+    if (typeof val === 'string') out[k] = val;
+  }
   return out;
 };
 const time = (v: unknown): number | undefined => {
@@ -178,8 +183,8 @@ interface Owner {
 }
 
 function controllerOf(meta: Record<string, unknown>): Owner | undefined {
-  const refs = arr(meta['ownerReferences']).map(rec);
-  const ref = refs.find((r) => r['controller'] === true) ?? refs[0];
+  const refs = arr(meta['ownerReferences']);
+  const ref = refs.length === 0 ? undefined : rec(refs.find((r) => rec(r)['controller'] === true) ?? refs[0]);
   const kind = str(ref?.['kind']);
   const name = str(ref?.['name']);
   return kind !== undefined && name !== undefined ? { kind, name } : undefined;
@@ -297,40 +302,33 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
       hostNetwork: spec['hostNetwork'] === true,
       serviceAccount: str(spec['serviceAccountName']) ?? str(spec['serviceAccount']) ?? 'default',
       labels,
-      ports: containers.flatMap((c) =>
-        arr(c['ports']).map(rec).flatMap((p) => {
-          const port = p['containerPort'];
-          if (typeof port !== 'number') return [];
-          const n = str(p['name']);
-          return [{ port, protocol: str(p['protocol']) ?? 'TCP', ...(n === undefined ? {} : { name: n }) }];
-        }),
-      ),
-      hasSidecar:
-        containers.some((c) => c['name'] === 'istio-proxy') ||
-        arr(spec['initContainers']).map(rec).some((c) => c['name'] === 'istio-proxy'),
+      ports: containerPorts(containers),
+      hasSidecar: containers.some((c) => c['name'] === 'istio-proxy') || arr(spec['initContainers']).some((c) => rec(c)['name'] === 'istio-proxy'),
       workload: { kind: 'workload', key, namespace: ns, workloadKind: owner.kind, name: owner.name },
       // Replaced below, with the workload's labels, once all its pods are known.
       identity: { kind: 'workload', key, name: owner.name },
-      ...(start === undefined ? {} : { start }),
-      ...(end === undefined ? {} : { end }),
     };
+    // Set, not spread in: the same fields in the same order, without a throwaway object per pod.
+    if (start !== undefined) pod.start = start;
+    if (end !== undefined) pod.end = end;
     const hostIP = str(status['hostIP']);
     if (hostIP !== undefined) pod.hostIP = hostIP;
     const nsLabels = namespaceLabels.get(ns);
-    pod.dataplane = dataplaneOf({ ...pod, annotations: labelsOf(meta['annotations']) }, nsLabels);
+    pod.dataplane = dataplaneOf({ labels, hasSidecar: pod.hasSidecar, hostNetwork: pod.hostNetwork, annotations: labelsOf(meta['annotations']) }, nsLabels);
     const waypoint = pod.dataplane === 'ambient' ? waypointOf(labels, nsLabels) : undefined;
     if (waypoint !== undefined) pod.waypoint = waypoint;
     pods.push(pod);
-    const list = podsByWorkload.get(key) ?? [];
-    list.push(pod);
-    podsByWorkload.set(key, list);
+    (podsByWorkload.get(key) ?? podsByWorkload.set(key, []).get(key)!).push(pod);
   }
 
   // A workload's labels are those every one of its pods carries, minus per-revision hashes.
   const workloads = new Map<string, Identity>();
-  for (const [key, list] of [...podsByWorkload.entries()].sort((a, b) => compare(a[0], b[0]))) {
+  for (const key of [...podsByWorkload.keys()].sort(compare)) {
+    const list = podsByWorkload.get(key)!;
     const common: Record<string, string> = {};
-    for (const [k, v] of Object.entries(list[0]!.labels)) {
+    const first = list[0]!.labels;
+    for (const k of Object.keys(first)) {
+      const v = first[k]!;
       if (!UNSTABLE_LABELS.has(k) && list.every((p) => p.labels[k] === v)) common[k] = v;
     }
     const identity: Identity = { ...list[0]!.workload, labels: common };
@@ -381,6 +379,21 @@ export function buildInventory(objects: readonly KubeObject[]): Inventory {
   return { pods, controllers, services, namespaces: [...namespaces].sort(compare), namespaceLabels, workloads, podsByIp, podsByName, nodeIps, ipConflicts };
 }
 
+/** The ports the containers declare, in their order (those without a numeric containerPort skipped). */
+function containerPorts(containers: readonly Record<string, unknown>[]): ContainerPort[] {
+  const ports: ContainerPort[] = [];
+  for (const c of containers) {
+    for (const p of arr(c['ports']).map(rec)) {
+      const port = p['containerPort'];
+      if (typeof port !== 'number') continue;
+      const protocol = str(p['protocol']) ?? 'TCP';
+      const n = str(p['name']);
+      ports.push(n === undefined ? { port, protocol } : { port, protocol, name: n });
+    }
+  }
+  return ports;
+}
+
 function serviceOf(o: KubeObject, namespace: string, name: string): Service {
   const spec = rec(o['spec']);
   const clusterIPs = arr(spec['clusterIPs']).map(str).filter((s): s is string => s !== undefined && s !== 'None');
@@ -394,13 +407,24 @@ function serviceOf(o: KubeObject, namespace: string, name: string): Service {
     clusterIPs,
     ...(selector === undefined ? {} : { selector }),
     ...(waypoint === undefined ? {} : { waypoint }),
-    ports: arr(spec['ports']).map(rec).flatMap((p) => {
-      const port = p['port'];
-      if (typeof port !== 'number') return [];
-      const tp = p['targetPort'];
-      const n = str(p['name']);
-      const ap = str(p['appProtocol']);
-      return [{ port, targetPort: typeof tp === 'number' || typeof tp === 'string' ? tp : port, protocol: str(p['protocol']) ?? 'TCP', ...(n === undefined ? {} : { name: n }), ...(ap === undefined ? {} : { appProtocol: ap }) }];
-    }),
+    ports: servicePorts(arr(spec['ports'])),
   };
+}
+
+/** A Service's ports, in their order (those without a numeric port skipped). */
+function servicePorts(given: readonly unknown[]): ServicePort[] {
+  const ports: ServicePort[] = [];
+  for (const p of given.map(rec)) {
+    const port = p['port'];
+    if (typeof port !== 'number') continue;
+    const tp = p['targetPort'];
+    const out: ServicePort = { port, targetPort: typeof tp === 'number' || typeof tp === 'string' ? tp : port, protocol: str(p['protocol']) ?? 'TCP' };
+    // Set, not spread in: the same fields in the same order, without throwaway objects.
+    const n = str(p['name']);
+    if (n !== undefined) out.name = n;
+    const ap = str(p['appProtocol']);
+    if (ap !== undefined) out.appProtocol = ap;
+    ports.push(out);
+  }
+  return ports;
 }

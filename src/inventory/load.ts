@@ -45,23 +45,34 @@ export function parseObjects(text: string, path: string, what = 'inventory', onI
     }
   }
   const out: KubeObject[] = [];
-  const visit = (doc: unknown, where: string): void => {
+  const invalid = (message: string) => {
+    if (onInvalid === undefined) throw new InputError(message);
+    onInvalid(message);
+  };
+  // `index` in the list at `parent`: the place, as errors name it, is only written out when
+  // needed (a dump holds tens of thousands of objects and they are almost always fine).
+  const visit = (doc: unknown, parent: string, index?: number): void => {
     if (doc === null || doc === undefined) return;
-    if (Array.isArray(doc)) return doc.forEach((d, i) => visit(d, `${where}[${i}]`));
-    const invalid = (message: string) => {
-      if (onInvalid === undefined) throw new InputError(message);
-      onInvalid(message);
-    };
-    if (typeof doc !== 'object') return invalid(`reading ${what}: ${path}: ${where} is not a Kubernetes object.`);
+    if (Array.isArray(doc)) {
+      const where = placeOf(parent, index);
+      for (let i = 0; i < doc.length; i++) visit(doc[i], where, i);
+      return;
+    }
+    if (typeof doc !== 'object') return invalid(`reading ${what}: ${path}: ${placeOf(parent, index)} is not a Kubernetes object.`);
     const o = doc as Record<string, unknown>;
     if (Array.isArray(o['items']) && (typeof o['kind'] !== 'string' || o['kind'].endsWith('List'))) {
-      return visit(o['items'], `${where}.items`);
+      return visit(o['items'], `${placeOf(parent, index)}.items`);
     }
     if (typeof o['kind'] !== 'string' || typeof o['metadata'] !== 'object' || o['metadata'] === null || Array.isArray(o['metadata'])) {
-      return invalid(`reading ${what}: ${path}: ${where} has no kind or metadata. Is this a kubectl -o json/yaml dump or a manifest?`);
+      return invalid(`reading ${what}: ${path}: ${placeOf(parent, index)} has no kind or metadata. Is this a kubectl -o json/yaml dump or a manifest?`);
     }
     out.push(o as KubeObject);
   };
   docs.forEach((d, i) => visit(d, docs.length > 1 ? `document ${i + 1}` : 'top level'));
   return out;
+}
+
+/** `parent[index]`, or `parent` itself when no index is given. */
+function placeOf(parent: string, index: number | undefined): string {
+  return index === undefined ? parent : `${parent}[${index}]`;
 }

@@ -154,7 +154,8 @@ export function combineSnapshots(snapshots: readonly Snapshot[], learned: readon
       if (o.kind === 'Pod') lastIn.set(key, k);
     }
   }
-  const original = new Map([...lastIn.keys()].map((k) => [k, objects.get(k)!]));
+  // The pods given an end below, as their snapshot had them (every other pod is still its snapshot's object).
+  const original = new Map<string, KubeObject>();
   let podsEnded = 0;
   for (const [key, k] of lastIn) {
     const o = objects.get(key)!;
@@ -163,6 +164,7 @@ export function combineSnapshots(snapshots: readonly Snapshot[], learned: readon
     const since = order[k]!.time;
     const later = order.slice(k + 1).find((s, j) => s.time !== undefined && (since === undefined || s.time > since) && podNamespaces[k + 1 + j]!.has(ns));
     if (later === undefined) continue;
+    original.set(key, o);
     objects.set(key, withPod(o, { deletionTimestamp: iso(later.time!) }, {}));
     podsEnded++;
   }
