@@ -58,6 +58,7 @@ function sourcesText(e: AccessRule['evidence']): string {
 
 const linesFrom = new WeakMap<AccessRule, string>();
 const linesTo = new WeakMap<AccessRule, string>();
+const observations = new WeakMap<AccessRule, string>();
 
 /**
  * One line of evidence: the other end (the source, or for egress the destination), how much,
@@ -67,15 +68,23 @@ const linesTo = new WeakMap<AccessRule, string>();
 export function evidenceLine(r: AccessRule, side: 'from' | 'to' = 'from'): string {
   const memo = side === 'from' ? linesFrom : linesTo;
   let line = memo.get(r);
-  if (line === undefined) memo.set(r, (line = evidenceLineOf(r, side)));
+  if (line === undefined) {
+    const peer = side === 'from' ? `${r.from.key} -> :${r.port}/${r.protocol}` : `-> ${r.to.key}:${r.port}/${r.protocol}`;
+    memo.set(r, (line = `${peer}: ${observedOf(r)}`));
+  }
   return line;
 }
 
-function evidenceLineOf(r: AccessRule, side: 'from' | 'to'): string {
-  const e = r.evidence;
-  const mtls = e.mutual + e.plaintext === 0 ? 'mTLS not observed' : `${e.mutual} mTLS / ${e.plaintext} plaintext`;
-  const peer = side === 'from' ? `${r.from.key} -> :${r.port}/${r.protocol}` : `-> ${r.to.key}:${r.port}/${r.protocol}`;
-  return `${peer}: ${e.requests} requests (${mtls}), ${iso(e.firstSeen)} .. ${iso(e.lastSeen)} on ${e.daysSeen} day(s), from ${sourcesText(e)}, confidence ${r.confidence}`;
+/** What was observed of a rule, the part of its evidence line both sides share: made once per rule, not per side. */
+function observedOf(r: AccessRule): string {
+  let text = observations.get(r);
+  if (text === undefined) {
+    const e = r.evidence;
+    const mtls = e.mutual + e.plaintext === 0 ? 'mTLS not observed' : `${e.mutual} mTLS / ${e.plaintext} plaintext`;
+    text = `${e.requests} requests (${mtls}), ${iso(e.firstSeen)} .. ${iso(e.lastSeen)} on ${e.daysSeen} day(s), from ${sourcesText(e)}, confidence ${r.confidence}`;
+    observations.set(r, text);
+  }
+  return text;
 }
 
 /** Lines saying how the rule's operations relate to what was observed. */
