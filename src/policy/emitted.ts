@@ -121,6 +121,17 @@ function sameNameSegment(all: readonly WorkloadFacts[]): ReadonlyMap<string, rea
  * StatefulSet both called `redis`, or `a.b` next to `a-b`), so no object overwrites another.
  */
 export function workloadNamePart(w: WorkloadFacts, all: readonly WorkloadFacts[]): string {
+  // Memoized per list and workload: the Istio and NetworkPolicy emitters both name each workload.
+  let parts = nameParts.get(all);
+  if (parts === undefined) nameParts.set(all, (parts = new Map()));
+  let part = parts.get(w.key);
+  if (part === undefined) parts.set(w.key, (part = namePartOf(w, all)));
+  return part;
+}
+
+const nameParts = new WeakMap<readonly WorkloadFacts[], Map<string, string>>();
+
+function namePartOf(w: WorkloadFacts, all: readonly WorkloadFacts[]): string {
   const clashes = (sameNameSegment(all).get(`${w.namespace}\n${nameSegment(w.name)}`) ?? []).filter((x) => x.key !== w.key);
   if (clashes.length === 0) return w.name;
   // The kind tells a Deployment from a StatefulSet; a short hash of the key tells `a.b` from `a-b`.
@@ -128,6 +139,11 @@ export function workloadNamePart(w: WorkloadFacts, all: readonly WorkloadFacts[]
   return `${w.kind.toLowerCase()}-${w.name}-${createHash('sha256').update(w.key).digest('hex').slice(0, 6)}`;
 }
 
+let lastWindow: { first: number | null; last: number | null; line: string } | undefined;
+
+/** When the rule set's traffic was observed: every manifest's header says it, so the last one made is kept. */
 export function windowLine(rs: RuleSet): string {
-  return `observed ${iso(rs.window.first)} .. ${iso(rs.window.last)}`;
+  const { first, last } = rs.window;
+  if (lastWindow === undefined || lastWindow.first !== first || lastWindow.last !== last) lastWindow = { first, last, line: `observed ${iso(first)} .. ${iso(last)}` };
+  return lastWindow.line;
 }
