@@ -70,7 +70,9 @@ export function evidenceLine(r: AccessRule, side: 'from' | 'to' = 'from'): strin
   let line = memo.get(r);
   if (line === undefined) {
     const peer = side === 'from' ? `${r.from.key} -> :${r.port}/${r.protocol}` : `-> ${r.to.key}:${r.port}/${r.protocol}`;
-    memo.set(r, (line = `${peer}: ${observedOf(r)}`));
+    // Joined, not a template: join makes one flat string, which each comment joining the
+    // lines copies at once; a template's nested concatenations were walked at every copy.
+    memo.set(r, (line = [peer, observedOf(r)].join(': ')));
   }
   return line;
 }
