@@ -245,7 +245,8 @@ function sharedIdentityWarnings(w: WorkloadFacts, rules: AccessRule[], rs: RuleS
     }
   }
   const runningAs = workloadsByAccount(rs);
-  for (const [account, observed] of [...accounts.entries()].sort(([a], [b]) => compare(a, b))) {
+  const byAccount = [...accounts.entries()].sort(([a], [b]) => compare(a, b));
+  for (const [account, observed] of byAccount) {
     const others = (runningAs.get(account) ?? []).filter((x) => !observed.has(x.key) && x.key !== w.key).map((x) => x.key);
     if (others.length === 0) continue;
     findings.push({
@@ -258,7 +259,7 @@ function sharedIdentityWarnings(w: WorkloadFacts, rules: AccessRule[], rs: RuleS
   // Ambient: NetworkPolicy admits a peer's HBONE tunnel (15008) whatever port it carries, so
   // it no longer keeps apart the ports of observed sources that share an account when one
   // of them tunnels to `w` (w is ambient, or the source is).
-  for (const [account, observed] of [...accounts.entries()].sort(([a], [b]) => compare(a, b))) {
+  for (const [account, observed] of byAccount) {
     if (observed.size < 2) continue;
     const dataplaneOf = dataplanes(rs);
     const portsOf = (key: string) => [...new Set(rules.filter((r) => r.from.key === key && allowedByPrincipal(r)).map((r) => r.port))].sort((a, b) => a - b);
