@@ -57,36 +57,27 @@ function sourcesText(e: AccessRule['evidence']): string {
 }
 
 const linesFrom = new WeakMap<AccessRule, string>();
-const linesTo = new WeakMap<AccessRule, string>();
-const observations = new WeakMap<AccessRule, string>();
 
 /**
  * One line of evidence: the other end (the source, or for egress the destination), how much,
- * when, how sure. Made once per rule and side: the AuthorizationPolicy and the NetworkPolicy
- * of a destination write the same line.
+ * when, how sure. The source's line is made once per rule, since the AuthorizationPolicy and
+ * the NetworkPolicy of a destination both write it; the destination's, written once (in the
+ * source's egress), is not kept, so that it dies young with its manifest.
  */
 export function evidenceLine(r: AccessRule, side: 'from' | 'to' = 'from'): string {
-  const memo = side === 'from' ? linesFrom : linesTo;
-  let line = memo.get(r);
-  if (line === undefined) {
-    const peer = side === 'from' ? `${r.from.key} -> :${r.port}/${r.protocol}` : `-> ${r.to.key}:${r.port}/${r.protocol}`;
-    // Joined, not a template: join makes one flat string, which each comment joining the
-    // lines copies at once; a template's nested concatenations were walked at every copy.
-    memo.set(r, (line = [peer, observedOf(r)].join(': ')));
-  }
+  if (side === 'to') return evidenceLineOf(r, `-> ${r.to.key}:${r.port}/${r.protocol}`);
+  let line = linesFrom.get(r);
+  if (line === undefined) linesFrom.set(r, (line = evidenceLineOf(r, `${r.from.key} -> :${r.port}/${r.protocol}`)));
   return line;
 }
 
-/** What was observed of a rule, the part of its evidence line both sides share: made once per rule, not per side. */
-function observedOf(r: AccessRule): string {
-  let text = observations.get(r);
-  if (text === undefined) {
-    const e = r.evidence;
-    const mtls = e.mutual + e.plaintext === 0 ? 'mTLS not observed' : `${e.mutual} mTLS / ${e.plaintext} plaintext`;
-    text = `${e.requests} requests (${mtls}), ${iso(e.firstSeen)} .. ${iso(e.lastSeen)} on ${e.daysSeen} day(s), from ${sourcesText(e)}, confidence ${r.confidence}`;
-    observations.set(r, text);
-  }
-  return text;
+function evidenceLineOf(r: AccessRule, peer: string): string {
+  const e = r.evidence;
+  const mtls = e.mutual + e.plaintext === 0 ? 'mTLS not observed' : `${e.mutual} mTLS / ${e.plaintext} plaintext`;
+  const observed = `${e.requests} requests (${mtls}), ${iso(e.firstSeen)} .. ${iso(e.lastSeen)} on ${e.daysSeen} day(s), from ${sourcesText(e)}, confidence ${r.confidence}`;
+  // Joined, not a template: join makes one flat string, which each comment joining the
+  // lines copies at once; a template's nested concatenations were walked at every copy.
+  return [peer, observed].join(': ');
 }
 
 /** Lines saying how the rule's operations relate to what was observed. */
