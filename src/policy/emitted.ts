@@ -56,19 +56,15 @@ function sourcesText(e: AccessRule['evidence']): string {
   return `${e.decoders.join('+')}${counted}`;
 }
 
-const linesFrom = new WeakMap<AccessRule, string>();
-
 /**
  * One line of evidence: the other end (the source, or for egress the destination), how much,
- * when, how sure. The source's line is made once per rule, since the AuthorizationPolicy and
- * the NetworkPolicy of a destination both write it; the destination's, written once (in the
- * source's egress), is not kept, so that it dies young with its manifest.
+ * when, how sure. Made anew at each use, not kept: a rule's source line is written twice
+ * (AuthorizationPolicy and NetworkPolicy), and keeping the lines of a whole proposal between
+ * the two emitters cost as much, in collections that copy them, as making them again.
  */
 export function evidenceLine(r: AccessRule, side: 'from' | 'to' = 'from'): string {
-  if (side === 'to') return evidenceLineOf(r, `-> ${r.to.key}:${r.port}/${r.protocol}`);
-  let line = linesFrom.get(r);
-  if (line === undefined) linesFrom.set(r, (line = evidenceLineOf(r, `${r.from.key} -> :${r.port}/${r.protocol}`)));
-  return line;
+  const peer = side === 'from' ? `${r.from.key} -> :${r.port}/${r.protocol}` : `-> ${r.to.key}:${r.port}/${r.protocol}`;
+  return evidenceLineOf(r, peer);
 }
 
 function evidenceLineOf(r: AccessRule, peer: string): string {
