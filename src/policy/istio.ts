@@ -237,6 +237,13 @@ function workloadsByAccount(rs: RuleSet): ReadonlyMap<string, readonly WorkloadF
   return index;
 }
 
+/** The keys of the workloads running as an account other than its observed sources and `w` itself: one loop, as it runs for every account of every policy. */
+function othersRunningAs(running: readonly WorkloadFacts[], observed: ReadonlySet<string>, w: WorkloadFacts): string[] {
+  const others: string[] = [];
+  for (const x of running) if (!observed.has(x.key) && x.key !== w.key) others.push(x.key);
+  return others;
+}
+
 /**
  * Istio identifies a source by its service account, not its workload: when other workloads
  * run as the same account as an allowed source, the policy admits them too. Said, not hidden.
@@ -254,7 +261,7 @@ function sharedIdentityWarnings(w: WorkloadFacts, rules: AccessRule[], rs: RuleS
   const runningAs = workloadsByAccount(rs);
   const byAccount = [...accounts.entries()].sort(([a], [b]) => compare(a, b));
   for (const [account, observed] of byAccount) {
-    const others = (runningAs.get(account) ?? []).filter((x) => !observed.has(x.key) && x.key !== w.key).map((x) => x.key);
+    const others = othersRunningAs(runningAs.get(account) ?? [], observed, w);
     if (others.length === 0) continue;
     findings.push({
       severity: 'warning',
