@@ -24,19 +24,29 @@ export interface EmitResult {
 
 const iso = (ms: number | null) => (ms === null ? '?' : isoSecond(ms));
 
-const two = (n: number) => (n < 10 ? '0' + n : String(n));
+/** '00'..'99', made once: a proposal writes six two-digit fields per time and two times per evidence line. */
+const TWO_DIGITS = Array.from({ length: 100 }, (_, n) => (n < 10 ? '0' + n : String(n)));
 
 /**
  * `new Date(ms).toISOString()` to the second (`2026-11-24T09:30:00Z`), by arithmetic: a
- * proposal writes two per rule and evidence line, and the Date builtin made that 0.2 s of
- * `propose` at 5,000 workloads. Days to a civil date as in H. Hinnant's `civil_from_days`
- * (proleptic Gregorian, as Date). Times come from graph.json, checked to fall in 2000–2099,
- * so the year has four digits.
+ * proposal writes two per evidence line, and the Date builtin made that 0.2 s of `propose`
+ * at 5,000 workloads. The date part is made once per day (times of a proposal fall on few
+ * days), the time part from TWO_DIGITS, so that a time allocates little more than itself.
+ * Times come from graph.json, checked to fall in 2000–2099, so the year has four digits.
  */
 export function isoSecond(ms: number): string {
   const seconds = Math.floor(ms / 1000);
   const days = Math.floor(seconds / 86_400);
   const inDay = seconds - days * 86_400;
+  return `${dateOf(days)}T${TWO_DIGITS[Math.floor(inDay / 3600)]}:${TWO_DIGITS[Math.floor(inDay / 60) % 60]}:${TWO_DIGITS[inDay % 60]}Z`;
+}
+
+const dates = new Map<number, string>();
+
+/** `2026-11-24` for days since 1970-01-01: H. Hinnant's `civil_from_days` (proleptic Gregorian, as Date), kept per day. */
+function dateOf(days: number): string {
+  let date = dates.get(days);
+  if (date !== undefined) return date;
   const z = days + 719_468; // days since 0000-03-01
   const era = Math.floor(z / 146_097);
   const dayOfEra = z - era * 146_097;
@@ -46,7 +56,8 @@ export function isoSecond(ms: number): string {
   const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
   const month = mp < 10 ? mp + 3 : mp - 9;
   const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
-  return `${year}-${two(month)}-${two(day)}T${two(Math.floor(inDay / 3600))}:${two(Math.floor(inDay / 60) % 60)}:${two(inDay % 60)}Z`;
+  dates.set(days, (date = `${year}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]}`));
+  return date;
 }
 
 /** Which sources saw the traffic and what each counted: `access-log 120 = istio-metrics 118` (fusion keeps the largest). */
@@ -56,26 +67,24 @@ function sourcesText(e: AccessRule['evidence']): string {
   return `${e.decoders.join('+')}${counted}`;
 }
 
-const linesFrom = new WeakMap<AccessRule, string>();
-const linesTo = new WeakMap<AccessRule, string>();
-
 /**
  * One line of evidence: the other end (the source, or for egress the destination), how much,
- * when, how sure. Made once per rule and side: the AuthorizationPolicy and the NetworkPolicy
- * of a destination write the same line.
+ * when, how sure. Made anew at each use, not kept: a rule's source line is written twice
+ * (AuthorizationPolicy and NetworkPolicy), and keeping the lines of a whole proposal between
+ * the two emitters cost as much, in collections that copy them, as making them again.
  */
 export function evidenceLine(r: AccessRule, side: 'from' | 'to' = 'from'): string {
-  const memo = side === 'from' ? linesFrom : linesTo;
-  let line = memo.get(r);
-  if (line === undefined) memo.set(r, (line = evidenceLineOf(r, side)));
-  return line;
+  const peer = side === 'from' ? `${r.from.key} -> :${r.port}/${r.protocol}` : `-> ${r.to.key}:${r.port}/${r.protocol}`;
+  return evidenceLineOf(r, peer);
 }
 
-function evidenceLineOf(r: AccessRule, side: 'from' | 'to'): string {
+function evidenceLineOf(r: AccessRule, peer: string): string {
   const e = r.evidence;
   const mtls = e.mutual + e.plaintext === 0 ? 'mTLS not observed' : `${e.mutual} mTLS / ${e.plaintext} plaintext`;
-  const peer = side === 'from' ? `${r.from.key} -> :${r.port}/${r.protocol}` : `-> ${r.to.key}:${r.port}/${r.protocol}`;
-  return `${peer}: ${e.requests} requests (${mtls}), ${iso(e.firstSeen)} .. ${iso(e.lastSeen)} on ${e.daysSeen} day(s), from ${sourcesText(e)}, confidence ${r.confidence}`;
+  const observed = `${e.requests} requests (${mtls}), ${iso(e.firstSeen)} .. ${iso(e.lastSeen)} on ${e.daysSeen} day(s), from ${sourcesText(e)}, confidence ${r.confidence}`;
+  // Joined, not a template: join makes one flat string, which each comment joining the
+  // lines copies at once; a template's nested concatenations were walked at every copy.
+  return [peer, observed].join(': ');
 }
 
 /** Lines saying how the rule's operations relate to what was observed. */
@@ -112,6 +121,17 @@ function sameNameSegment(all: readonly WorkloadFacts[]): ReadonlyMap<string, rea
  * StatefulSet both called `redis`, or `a.b` next to `a-b`), so no object overwrites another.
  */
 export function workloadNamePart(w: WorkloadFacts, all: readonly WorkloadFacts[]): string {
+  // Memoized per list and workload: the Istio and NetworkPolicy emitters both name each workload.
+  let parts = nameParts.get(all);
+  if (parts === undefined) nameParts.set(all, (parts = new Map()));
+  let part = parts.get(w.key);
+  if (part === undefined) parts.set(w.key, (part = namePartOf(w, all)));
+  return part;
+}
+
+const nameParts = new WeakMap<readonly WorkloadFacts[], Map<string, string>>();
+
+function namePartOf(w: WorkloadFacts, all: readonly WorkloadFacts[]): string {
   const clashes = (sameNameSegment(all).get(`${w.namespace}\n${nameSegment(w.name)}`) ?? []).filter((x) => x.key !== w.key);
   if (clashes.length === 0) return w.name;
   // The kind tells a Deployment from a StatefulSet; a short hash of the key tells `a.b` from `a-b`.
@@ -119,6 +139,11 @@ export function workloadNamePart(w: WorkloadFacts, all: readonly WorkloadFacts[]
   return `${w.kind.toLowerCase()}-${w.name}-${createHash('sha256').update(w.key).digest('hex').slice(0, 6)}`;
 }
 
+let lastWindow: { first: number | null; last: number | null; line: string } | undefined;
+
+/** When the rule set's traffic was observed: every manifest's header says it, so the last one made is kept. */
 export function windowLine(rs: RuleSet): string {
-  return `observed ${iso(rs.window.first)} .. ${iso(rs.window.last)}`;
+  const { first, last } = rs.window;
+  if (lastWindow === undefined || lastWindow.first !== first || lastWindow.last !== last) lastWindow = { first, last, line: `observed ${iso(first)} .. ${iso(last)}` };
+  return lastWindow.line;
 }

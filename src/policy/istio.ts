@@ -16,7 +16,7 @@
 // client's: such workloads get no selector policy, and their namespace no deny-all.
 
 import { compare } from '../flow/compare.js';
-import type { AccessRule, RuleSet, WorkloadFacts } from '../rules/access-rule.js';
+import type { AccessRule, Exclusion, RuleSet, WorkloadFacts } from '../rules/access-rule.js';
 import { istioPath, rulesBy } from '../rules/access-rule.js';
 import type { Finding } from '../rules/finding.js';
 import { breadthLines, evidenceLine, windowLine, workloadNamePart, type EmitResult, type Emitted } from './emitted.js';
@@ -158,8 +158,15 @@ function allowFor(w: WorkloadFacts, selector: Record<string, string>, rules: Acc
   return {
     manifest: authorizationPolicy(objectName('allow', workloadNamePart(w, rs.cluster.workloads)), w.namespace, spec, o, { 'ztmap.io/observed-requests': String(requests) }),
     header: [`ALLOW for ${w.key}: what was observed reaching it, ${windowLine(rs)}.`],
-    comments: sorted.map((g, i) => ({ path: ['spec', 'rules', i], text: g.rules.flatMap((r) => [evidenceLine(r), ...breadthLines(r)]).join('\n') })),
+    comments: sorted.map((g, i) => ({ path: ['spec', 'rules', i], text: ruleComment(g.rules) })),
   };
+}
+
+/** The comment beside an ALLOW rule: each rule's evidence, then how its operations relate to what was observed. */
+function ruleComment(rules: readonly AccessRule[]): string {
+  const lines: string[] = [];
+  for (const r of rules) lines.push(evidenceLine(r), ...breadthLines(r));
+  return lines.join('\n');
 }
 
 /**
@@ -230,6 +237,13 @@ function workloadsByAccount(rs: RuleSet): ReadonlyMap<string, readonly WorkloadF
   return index;
 }
 
+/** The keys of the workloads running as an account other than its observed sources and `w` itself: one loop, as it runs for every account of every policy. */
+function othersRunningAs(running: readonly WorkloadFacts[], observed: ReadonlySet<string>, w: WorkloadFacts): string[] {
+  const others: string[] = [];
+  for (const x of running) if (!observed.has(x.key) && x.key !== w.key) others.push(x.key);
+  return others;
+}
+
 /**
  * Istio identifies a source by its service account, not its workload: when other workloads
  * run as the same account as an allowed source, the policy admits them too. Said, not hidden.
@@ -245,8 +259,9 @@ function sharedIdentityWarnings(w: WorkloadFacts, rules: AccessRule[], rs: RuleS
     }
   }
   const runningAs = workloadsByAccount(rs);
-  for (const [account, observed] of [...accounts.entries()].sort(([a], [b]) => compare(a, b))) {
-    const others = (runningAs.get(account) ?? []).filter((x) => !observed.has(x.key) && x.key !== w.key).map((x) => x.key);
+  const byAccount = [...accounts.entries()].sort(([a], [b]) => compare(a, b));
+  for (const [account, observed] of byAccount) {
+    const others = othersRunningAs(runningAs.get(account) ?? [], observed, w);
     if (others.length === 0) continue;
     findings.push({
       severity: 'warning',
@@ -258,7 +273,7 @@ function sharedIdentityWarnings(w: WorkloadFacts, rules: AccessRule[], rs: RuleS
   // Ambient: NetworkPolicy admits a peer's HBONE tunnel (15008) whatever port it carries, so
   // it no longer keeps apart the ports of observed sources that share an account when one
   // of them tunnels to `w` (w is ambient, or the source is).
-  for (const [account, observed] of [...accounts.entries()].sort(([a], [b]) => compare(a, b))) {
+  for (const [account, observed] of byAccount) {
     if (observed.size < 2) continue;
     const dataplaneOf = dataplanes(rs);
     const portsOf = (key: string) => [...new Set(rules.filter((r) => r.from.key === key && allowedByPrincipal(r)).map((r) => r.port))].sort((a, b) => a - b);
@@ -274,10 +289,24 @@ function sharedIdentityWarnings(w: WorkloadFacts, rules: AccessRule[], rs: RuleS
   }
 }
 
-/** Kubelet probes are excluded from rules, but those that pass through a sidecar still break under an ALLOW policy. */
-function probeBlockers(rs: RuleSet, ns: string, findings: Finding[]): void {
+/**
+ * Kubelet probes are excluded from rules, but those that pass through a sidecar in plaintext
+ * still break under an ALLOW policy: by the namespace probed, in the order excluded, gathered
+ * once (scanning every exclusion for each namespace grew with namespaces x exclusions).
+ */
+function plaintextProbesByNamespace(rs: RuleSet): Map<string | undefined, Exclusion[]> {
+  const out = new Map<string | undefined, Exclusion[]>();
   for (const x of rs.excluded) {
-    if (x.reason !== 'kubelet-probe' || x.to.namespace !== ns || x.evidence.plaintext === 0) continue;
+    if (x.reason !== 'kubelet-probe' || x.evidence.plaintext === 0) continue;
+    const list = out.get(x.to.namespace);
+    if (list === undefined) out.set(x.to.namespace, [x]);
+    else list.push(x);
+  }
+  return out;
+}
+
+function probeBlockers(probes: readonly Exclusion[], findings: Finding[]): void {
+  for (const x of probes) {
     findings.push({
       severity: 'blocker',
       target: 'istio',
@@ -301,6 +330,7 @@ export function istioPolicies(rs: RuleSet, o: IstioOptions): EmitResult {
 export function* istioByNamespace(rs: RuleSet, o: IstioOptions, findings: Finding[]): Generator<Emitted[]> {
   if (!TRUST_DOMAIN.test(o.trustDomain)) throw new InvalidNameError('trust domain', o.trustDomain, 'expected a DNS-like name such as cluster.local');
   const inbound = rulesBy(rs.rules, 'to');
+  const plaintextProbes = plaintextProbesByNamespace(rs);
   for (const ns of rs.managedNamespaces) {
     if (ns === o.rootNamespace) {
       findings.push({ severity: 'warning', target: 'istio', subject: ns, message: `${ns} is Istio's root namespace, where a policy applies to the whole mesh: no AuthorizationPolicy proposed for it.` });
@@ -314,7 +344,7 @@ export function* istioByNamespace(rs: RuleSet, o: IstioOptions, findings: Findin
     const scope = podsIn(rs.cluster.workloads, ns);
     const nsManifests: Emitted[] = [];
     const behindWaypoint: string[] = [];
-    probeBlockers(rs, ns, findings);
+    probeBlockers(plaintextProbes.get(ns) ?? [], findings);
     for (const w of workloadsIn(rs.cluster.workloads, ns)) {
       const rules = inbound.get(w.key) ?? [];
       if (w.dataplane === 'none') {

@@ -13,6 +13,7 @@ import { ambientPlaintextInbound, plaintextInbound } from '../rules/mtls-readine
 import type { Finding } from '../rules/finding.js';
 import { windowLine, type EmitResult, type Emitted } from './emitted.js';
 import { invalidNamespace, objectName } from './manifest.js';
+import { workloadsIn } from './selector.js';
 
 export interface MtlsOptions {
   rootNamespace: string;
@@ -22,8 +23,9 @@ export function mtlsPolicies(rs: RuleSet, o: MtlsOptions): EmitResult {
   const manifests: Emitted[] = [];
   const findings: Finding[] = [];
   for (const ns of rs.managedNamespaces) {
-    if (!rs.cluster.workloads.some((w) => w.namespace === ns && w.dataplane !== 'none')) continue;
-    const ambient = rs.cluster.workloads.some((w) => w.namespace === ns && w.dataplane === 'ambient');
+    const nsWorkloads = workloadsIn(rs.cluster.workloads, ns);
+    if (!nsWorkloads.some((w) => w.dataplane !== 'none')) continue;
+    const ambient = nsWorkloads.some((w) => w.dataplane === 'ambient');
     if (ns === o.rootNamespace) {
       findings.push({ severity: 'warning', target: 'mtls', subject: ns, message: `${ns} is Istio's root namespace, where a PeerAuthentication applies to the whole mesh: none proposed.` });
       continue;

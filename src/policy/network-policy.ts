@@ -102,6 +102,23 @@ function peerKey(peer: NpPeer): string {
   return k;
 }
 
+const portLists = new Map<string, { ports: NpPort[]; key: string }>();
+
+/**
+ * The ports element of sorted TCP port numbers, and its JSON (the key rules are grouped and
+ * ordered by): made once per distinct list and shared, since a mesh uses few port lists and
+ * every workload's policy names some.
+ */
+function tcpPorts(numbers: number[]): { ports: NpPort[]; key: string } {
+  const id = numbers.join(',');
+  let list = portLists.get(id);
+  if (list === undefined) {
+    const ports = numbers.map((port): NpPort => ({ protocol: 'TCP', port }));
+    portLists.set(id, (list = { ports, key: JSON.stringify(ports) }));
+  }
+  return list;
+}
+
 /** Rules with identical port lists share one NetworkPolicy rule (peers ORed). */
 function groupByPorts(entries: { peers: NpPeer[]; port: number; rule: AccessRule }[]): { peers: NpPeer[]; ports: NpPort[]; rules: AccessRule[] }[] {
   const byPeer = new Map<string, { peer: NpPeer; ports: Set<number>; rules: AccessRule[] }>();
@@ -116,8 +133,7 @@ function groupByPorts(entries: { peers: NpPeer[]; port: number; rule: AccessRule
   }
   const byPorts = new Map<string, { peers: NpPeer[]; ports: NpPort[]; rules: AccessRule[] }>();
   for (const [, g] of [...byPeer.entries()].sort(([a], [b]) => compare(a, b))) {
-    const ports = [...g.ports].sort((a, b) => a - b).map((port): NpPort => ({ protocol: 'TCP', port }));
-    const k = JSON.stringify(ports);
+    const { ports, key: k } = tcpPorts([...g.ports].sort((a, b) => a - b));
     const out = byPorts.get(k) ?? { peers: [], ports, rules: [] };
     out.peers.push(g.peer);
     for (const r of g.rules) if (!out.rules.includes(r)) out.rules.push(r);

@@ -22,30 +22,46 @@ const PREFERRED_SELECTOR_KEYS = [
 
 export type SelectorResult = { ok: true; matchLabels: Record<string, string> } | { ok: false; reason: string };
 
+type Scope = readonly { workload: string; pod: PodFacts }[];
+const selected = new WeakMap<Scope, WeakMap<WorkloadFacts, SelectorResult>>();
+
 /**
  * The smallest-first greedy choice of the workload's common labels such that no pod of
  * another workload in `scope` matches. `scope` holds the pods the policy could select:
  * the namespace's pods, or every pod for a policy in Istio's root namespace.
+ * Memoized per scope and workload: the Istio and the NetworkPolicy emitters both ask for
+ * every workload's selector in its namespace (podsIn gives them the same scope).
  */
-export function selectorFor(w: WorkloadFacts, scope: readonly { workload: string; pod: PodFacts }[]): SelectorResult {
+export function selectorFor(w: WorkloadFacts, scope: Scope): SelectorResult {
+  let byWorkload = selected.get(scope);
+  if (byWorkload === undefined) selected.set(scope, (byWorkload = new WeakMap()));
+  let result = byWorkload.get(w);
+  if (result === undefined) byWorkload.set(w, (result = selectorIn(w, scope)));
+  return result;
+}
+
+function selectorIn(w: WorkloadFacts, scope: Scope): SelectorResult {
   if (w.pods.length === 0) return { ok: false, reason: `${w.key} has no pods in the inventory, so no selector can be checked` };
   const keys = Object.keys(w.labels).filter((k) => isLabelKey(k) && isLabelValue(w.labels[k]!));
   const ordered = [...PREFERRED_SELECTOR_KEYS.filter((k) => keys.includes(k)), ...keys.filter((k) => !PREFERRED_SELECTOR_KEYS.includes(k)).sort(compare)];
-  const foreign = scope.filter((s) => s.workload !== w.key).map((s) => s.pod.labels);
   const sel: Record<string, string> = {};
   for (const k of ordered) {
-    if (Object.keys(sel).length > 0 && !foreign.some((l) => selects(sel, l))) break;
+    if (Object.keys(sel).length > 0 && foreignPodSelected(w, sel, scope) === undefined) break;
     sel[k] = w.labels[k]!;
   }
   if (Object.keys(sel).length === 0) return { ok: false, reason: `${w.key} has no stable label common to all its pods` };
-  const clash = scope.find((s) => s.workload !== w.key && selects(sel, s.pod.labels));
+  const clash = foreignPodSelected(w, sel, scope);
   if (clash !== undefined) {
     return { ok: false, reason: `no combination of ${w.key}'s stable labels excludes pod ${clash.pod.name} of ${clash.workload}; give the workload a distinguishing label (for example app.kubernetes.io/name)` };
   }
   return { ok: true, matchLabels: Object.fromEntries(Object.entries(sel).sort(([a], [b]) => compare(a, b))) };
 }
 
-type Scope = readonly { workload: string; pod: PodFacts }[];
+/** The first pod in scope of another workload than `w` that `sel` selects. */
+function foreignPodSelected(w: WorkloadFacts, sel: Record<string, string>, scope: Scope): Scope[number] | undefined {
+  return scope.find((s) => s.workload !== w.key && selects(sel, s.pod.labels));
+}
+
 const scopes = new WeakMap<readonly WorkloadFacts[], ReadonlyMap<string | undefined, Scope>>();
 
 /**
