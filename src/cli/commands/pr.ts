@@ -295,8 +295,9 @@ async function retireStale(git: GitRepo, o: PrOptions, base: string, baseCommit:
   if (undecided) return { ...found, left: { undecided: true } };
   for (const head of [localHead, remoteHead]) if (head !== undefined && !(await git.ztmapCommit(head, baseCommit, o.push))) found.ztmaps = false;
   if (!found.ztmaps) return found;
-  const outside = [...new Set([...(localHead === undefined ? [] : await outOfScope(git, localHead, scope)), ...(remoteHead === undefined ? [] : await outOfScope(git, remoteHead, scope))])];
-  if (outside.length > 0) return { ...found, left: { outOfScope: outside } };
+  const outside = new Set<string>();
+  for (const head of [localHead, remoteHead]) if (head !== undefined) for (const path of await outOfScope(git, head, scope)) outside.add(path);
+  if (outside.size > 0) return { ...found, left: { outOfScope: [...outside] } };
   if (remoteHead !== undefined && o.github !== undefined) {
     const github = new GitHubRepository({ ...o.github, userAgent: o.userAgent });
     const open = await github.openFrom(o.branch);
