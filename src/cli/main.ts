@@ -640,13 +640,14 @@ Examples:
 Without --github-repo, the body is printed on stdout and the branch is left for you to push.
 A proposal that says nothing new against --base makes no commit (exit 0); ztmap's branch left from an
 earlier run is then stale: with --github-repo, when the branch still holds only ztmap's commit, within
-this run's --policies-path and kinds, and no other open pull request comes from it, the branch is deleted
-and its pull request closed with a comment; otherwise, or without --github-repo, it is left and the
-output says why and what to do (docs/review.md, "Running twice").
+this run's --policies-path and kinds, and no other open pull request comes from it or goes into it, its
+pull request is marked superseded, the branch deleted, and the pull request closed with a comment;
+otherwise, or without --github-repo, it is left and the output says why and what to do (docs/review.md, "Running twice").
 Exit codes: 0 ok (also when there is nothing new), 2 bad usage or input (not a git work tree, uncommitted
 changes, a proposal that cannot be read or names that are not Kubernetes names, a path through a symbolic
 link), 10 GitHub or the git remote refused or failed (bad token, no access, rate limited: the message says
-until when), or the branch holds commits ztmap did not make or is checked out elsewhere (nothing is moved),
+until when), or the branch holds commits ztmap did not make or another job's proposal (another
+--policies-path, targets or namespaces), or is checked out elsewhere (nothing is moved),
 1 internal error. See docs/review.md.`,
     )
     .action(async (flags: PrFlags) => {

@@ -280,17 +280,22 @@ export class GitRepo {
     await this.git(['update-ref', '-m', 'ztmap pr', '-d', `refs/heads/${branch}`, expected]);
   }
 
-  /** Delete `branch` on `remote`, only if it is still `expected` there. */
-  async deleteRemoteBranch(remote: string, branch: string, expected: string): Promise<void> {
+  /**
+   * Delete `branch` on `remote`, only if it is still `expected` there: 'deleted'; or 'gone' when
+   * the lease failed because the branch is no longer there at all (another run retiring it at the
+   * same time, or a person): what the deletion wanted is done.
+   */
+  async deleteRemoteBranch(remote: string, branch: string, expected: string): Promise<'deleted' | 'gone'> {
     const ref = `refs/heads/${branch}`;
     const r = await this.git(['push', '--quiet', '--porcelain', `--force-with-lease=${ref}:${expected}`, '--end-of-options', remote, `:${ref}`], { allow: [1, 128] });
-    if (r.code !== 0) {
-      throw new RemoteError(
-        `pr: deleting ${branch} on ${withoutCredentials(remote)} failed (${withoutCredentials(oneLine(r.stderr || r.stdout))}). Check your access to ${withoutCredentials(remote)}, or whether someone pushed to ${branch} meanwhile, and run again.`,
-        undefined,
-        { retriable: true },
-      );
-    }
+    if (r.code === 0) return 'deleted';
+    const listed = await this.git(['ls-remote', '--exit-code', '--heads', '--end-of-options', remote, ref], { allow: [1, 2, 128] });
+    if (listed.code === 2) return 'gone';
+    throw new RemoteError(
+      `pr: deleting ${branch} on ${withoutCredentials(remote)} failed (${withoutCredentials(oneLine(r.stderr || r.stdout))}). Check your access to ${withoutCredentials(remote)}, or whether someone pushed to ${branch} meanwhile, and run again.`,
+      undefined,
+      { retriable: true },
+    );
   }
 
   /** The commit of `branch` on `remote`, or undefined when the remote has no such branch. */

@@ -148,14 +148,34 @@ export class GitHubRepository {
   }
 
   /**
-   * Closes `pull` as superseded (its body marked, so that it is no person's decision), then,
-   * once closed, says why in `comment`: the base already holds what ztmap proposes now, and
-   * merging the older proposal it carries would undo that. A failed close posts no comment.
+   * Every open pull request into `base` (a person's branch stacked on ztmap's, say): GitHub
+   * closes them all when `base` is deleted, so ztmap's branch is not deleted while there are any.
+   */
+  async openInto(base: string): Promise<(PullRequestRef & { head: string })[]> {
+    const r = await this.call('listing pull requests', () => this.client.rest.pulls.list({ owner: this.owner, repo: this.repo, base, state: 'open', per_page: 100 }));
+    return r.data
+      .filter((x) => x.base.ref === base && x.state === 'open')
+      .map((x) => ({ number: x.number, url: x.html_url, action: 'unchanged' as const, head: x.head.ref }))
+      .sort((a, b) => a.number - b.number);
+  }
+
+  /**
+   * Marks `pull`'s body as closed by ztmap (an invisible first line), leaving it open. Done before
+   * anything that closes it (deleting its head branch closes it on GitHub): a pull request
+   * closed without the mark would be taken for a person's "no" (find).
+   */
+  async markSuperseded(pull: OpenFrom): Promise<void> {
+    if (pull.body.startsWith(SUPERSEDED)) return;
+    await this.call(`marking pull request #${pull.number} as superseded`, () => this.client.rest.pulls.update({ owner: this.owner, repo: this.repo, pull_number: pull.number, body: `${SUPERSEDED}\n${pull.body}` }));
+  }
+
+  /**
+   * Closes `pull` (marked by markSuperseded), then, once closed, says why in `comment`: the base
+   * already holds what ztmap proposes now, and merging the older proposal it carries would undo
+   * that. A failed close posts no comment.
    */
   async closeSuperseded(pull: OpenFrom, comment: string): Promise<PullRequestRef> {
-    const r = await this.call(`closing pull request #${pull.number}`, () =>
-      this.client.rest.pulls.update({ owner: this.owner, repo: this.repo, pull_number: pull.number, state: 'closed', body: pull.body.startsWith(SUPERSEDED) ? pull.body : `${SUPERSEDED}\n${pull.body}` }),
-    );
+    const r = await this.call(`closing pull request #${pull.number}`, () => this.client.rest.pulls.update({ owner: this.owner, repo: this.repo, pull_number: pull.number, state: 'closed' }));
     await this.call(`commenting on pull request #${pull.number}`, () => this.client.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: pull.number, body: comment }));
     return { number: r.data.number, url: r.data.html_url, action: 'closed' };
   }

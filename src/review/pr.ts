@@ -286,12 +286,17 @@ export function planProposal(o: { existing: readonly RepoFile[]; proposal: reado
 }
 
 /**
- * Whether every document of a policy file is of one of `kinds` in one of `namespaces`: a file a
- * run with this proposal compared. A document ztmap cannot read, or of another kind or
- * namespace, is another run's (or a person's).
+ * Whether every document a commit changes in a policy file (`before` and `after` its change;
+ * undefined where the file is absent) is of one of `kinds` in one of `namespaces`: a change a run
+ * with this proposal compared, and would make again or undo. Documents the commit leaves as they
+ * are (a person's, of another kind, in the same file) do not count. A changed document ztmap
+ * cannot read, or of another kind or namespace, is another run's (or a person's).
  */
-export function inScope(text: string, kinds: readonly string[], namespaces: readonly string[]): boolean {
-  return splitDocuments(text).every((d) => (d.ref === undefined ? d.text.replace(/#.*$/gm, '').trim() === '' : kinds.includes(d.ref.kind) && namespaces.includes(d.ref.namespace)));
+export function changeInScope(before: string | undefined, after: string | undefined, kinds: readonly string[], namespaces: readonly string[]): boolean {
+  const docs = (text: string | undefined) => (text === undefined ? [] : splitDocuments(text));
+  const notIn = (a: YamlDocument[], b: YamlDocument[]) => a.filter((d) => !b.some((e) => e.text === d.text));
+  const [was, is] = [docs(before), docs(after)];
+  return [...notIn(was, is), ...notIn(is, was)].every((d) => (d.ref === undefined ? d.text.replace(/#.*$/gm, '').trim() === '' : kinds.includes(d.ref.kind) && namespaces.includes(d.ref.namespace)));
 }
 
 /** Policy files as one PolicySet, read as verify reads them; a document that is no object is a problem of its file. */

@@ -72,8 +72,10 @@ describe('ztmap pr, run after run @e2e', () => {
       assert.deepEqual(api.comments.map((c) => c.issue), [1]);
       assert.match(api.comments[0]!.body, /already decides every request as ztmap's current proposal does/);
       const writes = api.writes.slice(writesAfter['removal'], writesAfter['traffic back']).map((w) => `${w.method} ${w.path} ${JSON.stringify(Object.keys(w.body as object))}`);
-      // The branch is deleted first (with its lease), then the pull request closed, then the comment.
-      assert.deepEqual(writes, ['PATCH /repos/acme/gitops/pulls/1 ["state","body"]', 'POST /repos/acme/gitops/issues/1/comments ["body"]']);
+      // The pull request marked superseded (still open), then the branch deleted (with its lease),
+      // then the pull request closed, then the comment.
+      assert.deepEqual(writes, ['PATCH /repos/acme/gitops/pulls/1 ["body"]', 'PATCH /repos/acme/gitops/pulls/1 ["state"]', 'POST /repos/acme/gitops/issues/1/comments ["body"]']);
+      assert.ok(api.pulls[0]!.body.startsWith('<!-- ztmap: closed as superseded -->\n'));
       assert.deepEqual(branchAfter['removal'], { remote: true, local: true });
       assert.deepEqual(branchAfter['traffic back'], { remote: false, local: false });
     });

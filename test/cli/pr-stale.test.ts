@@ -3,7 +3,7 @@
 // - a pull request a person closed stays closed when main moves, whether they kept the branch or not;
 // - a stale branch someone pushed to after ztmap read it: neither the branch nor its pull request is touched;
 // - a stale branch whose commit changes files another run owns (another --policies-path) is left;
-// - a close GitHub refuses posts no comment, and the next run posts none either;
+// - a pull request GitHub refuses to mark superseded: nothing deleted or closed; the next run retires it;
 // - a branch that is the head of a pull request into another base is not deleted;
 // - a shallow clone without --push leaves a branch it cannot decide (exit 0);
 // - a person's branch is said to be theirs, and nothing more.
@@ -104,17 +104,28 @@ describe('ztmap pr leaves what is not its own to touch @e2e', () => {
     assert.notEqual(remoteHead(remote, BRANCH), '');
   });
 
-  it('posts no comment when GitHub refuses the close, then or on the next run', async function () {
+  it('deletes nothing when GitHub refuses to mark the pull request, and the next run retires it', async function () {
     this.timeout(240_000);
-    const { run } = await holding();
+    const { remote, run } = await holding();
     assert.equal((await run(day2)).status, 0);
+    const pushed = remoteHead(remote, BRANCH);
     api.faults.push({ kind: 'forbidden', method: 'PATCH' });
     const refused = await run(both);
     assert.equal(refused.status, 10, refused.stderr);
-    assert.match(refused.stderr, /closing pull request #1/);
+    assert.equal(remoteHead(remote, BRANCH), pushed, 'the branch was deleted, and GitHub closed its pull request unmarked');
+    assert.match(refused.stderr, /marking pull request #1 as superseded/);
+    assert.equal(api.pulls[0]!.state, 'open');
+    assert.deepEqual(api.comments, []);
     const next = await run(both);
     assert.equal(next.status, 0, next.stderr);
-    assert.deepEqual(api.comments, []);
+    assert.equal(remoteHead(remote, BRANCH), '');
+    assert.equal(api.pulls[0]!.state, 'closed');
+    assert.ok(api.pulls[0]!.body.startsWith('<!-- ztmap: closed as superseded -->'));
+    assert.equal(api.comments.length, 1);
+    // The traffic drops again: day 2's proposal is proposed again, not taken for a person's "no".
+    const again = await run(day2);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stderr, /pull request #2 opened/);
   });
 
   it('does not delete a branch that is the head of a pull request into another base', async function () {

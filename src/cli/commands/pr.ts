@@ -7,12 +7,12 @@ import { posix } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { ConfigError, describeFsError, InputError, RemoteError } from '../../errors.js';
 import { GitRepo, withoutCredentials } from '../../review/git.js';
-import { checkApiUrl, GitHubRepository, type PullRequestRef, type SameProposal } from '../../review/github.js';
+import { checkApiUrl, GitHubRepository, type OpenFrom, type PullRequestRef, type SameProposal } from '../../review/github.js';
 import { KIND_OF_TARGET } from '../../review/layout.js';
 import { prText, reviewFacts, ruleFacts, unusedAllows, type PrText } from '../../review/pr-body.js';
 import { loadInventory } from '../../inventory/inventory.js';
 import { policyDiff, type PolicyDiff } from '../../review/diff.js';
-import { inScope, planProposal, policySetsOfPlan, readProposal, repoFile, type Plan } from '../../review/pr.js';
+import { changeInScope, planProposal, policySetsOfPlan, readProposal, repoFile, type Plan } from '../../review/pr.js';
 import { printable } from '../../text.js';
 
 export interface PrOptions {
@@ -75,12 +75,24 @@ export interface StaleBranch {
    * tell whether it was made on the base's history (undecided); it changes files outside what
    * this run compared (outOfScope: another --policies-path, targets or namespaces); its open
    * pull request's head is not the commit ztmap read (pushedOver: a person pushed to it); open
-   * pull requests from it into other bases, which deleting it would close (otherPulls).
+   * pull requests from it into other bases (otherPulls), or into it (pullsInto: a person's branch
+   * stacked on ztmap's), which deleting it would close.
    */
-  left?: { undecided?: true; outOfScope?: string[]; pushedOver?: PullRequestRef & { sha: string }; otherPulls?: (PullRequestRef & { base: string })[] };
+  left?: {
+    undecided?: true;
+    outOfScope?: string[];
+    pushedOver?: PullRequestRef & { sha: string };
+    otherPulls?: (PullRequestRef & { base: string })[];
+    pullsInto?: (PullRequestRef & { head: string })[];
+  };
   local?: { commit: string; deleted: boolean };
-  /** On the --push remote; deleted only with --github-repo (after its pull request is closed). */
-  remote?: { name: string; commit: string; deleted: boolean };
+  /**
+   * On the --push remote; deleted only with --github-repo (its pull request closed after). gone:
+   * the deletion found it deleted already (another run retiring it at the same time, or a person).
+   */
+  remote?: { name: string; commit: string; deleted: boolean; gone?: true };
+  /** The --push remote, asked for the branch (and, when `remote` is absent, without it). */
+  pushedTo?: string;
   /** Its open pull request, closed with a comment saying why. */
   pullRequest?: PullRequestRef;
 }
@@ -161,9 +173,10 @@ export async function pr(o: PrOptions): Promise<PrResult> {
   }
   const text = prText({ review, rules, plan, heldBack: proposal.heldBack, policiesPath: dir, base, ...(unused === undefined ? {} : { unused }), ...(diff === undefined ? {} : { diff }) });
   const result: PrResult = { outcome: 'no-change', plan, text, base, branch: o.branch, ...(diff === undefined ? {} : { diff }) };
+  // What this run compares: what it may rebuild or retire on its branch, and nothing else.
+  const scope: Scope = { dir, kinds, namespaces: [...proposal.manifests.map((m) => m.ref.namespace), ...proposal.heldBackRefs.map((r) => r.namespace)] };
   if (diff === undefined || diff.summary.changes === 0) {
     if (o.dryRun) return result;
-    const scope = { dir, kinds, namespaces: [...proposal.manifests.map((m) => m.ref.namespace), ...proposal.heldBackRefs.map((r) => r.namespace)] };
     const stale = await retireStale(git, o, base, baseCommit, scope);
     return stale === undefined ? result : { ...result, stale };
   }
@@ -175,11 +188,22 @@ export async function pr(o: PrOptions): Promise<PrResult> {
   }
   const localHead = await git.commitOf(`refs/heads/${o.branch}`);
   const remoteHead = o.push === undefined ? undefined : await git.fetchBranch(o.push, o.branch);
-  // ztmap rebuilds its branch from the base on each run: only over commits it made itself.
+  // ztmap rebuilds its branch from the base on each run: only over commits it made itself, and
+  // only over a change within what this run compares. Another job sharing the --branch (another
+  // --policies-path, other targets or namespaces) made its commit too: rebuilding would replace
+  // that job's proposal, and rewrite its pull request, with this one.
   for (const [head, where] of [[localHead, 'locally'], [remoteHead, `on ${withoutCredentials(o.push ?? '')}`]] as const) {
-    if (head !== undefined && !(await git.ztmapCommit(head, baseCommit, o.push))) {
+    if (head === undefined) continue;
+    if (!(await git.ztmapCommit(head, baseCommit, o.push))) {
       throw new RemoteError(
         `pr: the branch ${printable(o.branch)} ${printable(where)} holds commits ztmap did not make (${head.slice(0, 12)}: someone's commit, an amended one, or one on another base); rebuilding it would discard them. Merge or move that work, delete the branch, or pass another --branch.`,
+        undefined,
+      );
+    }
+    const outside = await outOfScope(git, head, scope);
+    if (outside.length > 0) {
+      throw new RemoteError(
+        `pr: the branch ${printable(o.branch)} ${printable(where)} holds a ztmap commit (${head.slice(0, 12)}) that changes files outside what this run compares (${shownPaths(outside)}): another job's proposal on the same --branch (another --policies-path, other targets or namespaces); rebuilding it would replace that proposal and its pull request. Give each job its own --branch, or delete the branch if no job needs it.`,
         undefined,
       );
     }
@@ -265,17 +289,15 @@ async function retireStale(git: GitRepo, o: PrOptions, base: string, baseCommit:
     ztmaps: true,
     ...(localHead === undefined ? {} : { local: { commit: localHead, deleted: false } }),
     ...(remoteHead === undefined ? {} : { remote: { name: o.push!, commit: remoteHead, deleted: false } }),
+    ...(o.push === undefined ? {} : { pushedTo: o.push }),
   };
   // A shallow clone without a remote to fetch the history from: nothing says whose the branch is.
   if (undecided) return { ...found, left: { undecided: true } };
   for (const head of [localHead, remoteHead]) if (head !== undefined && !(await git.ztmapCommit(head, baseCommit, o.push))) found.ztmaps = false;
   if (!found.ztmaps) return found;
-  const outOfScope: string[] = [];
-  for (const head of [localHead, remoteHead]) {
-    if (head === undefined) continue;
-    for (const path of await git.changedPaths(head)) if (!outOfScope.includes(path) && !(await changeInScope(git, head, path, scope))) outOfScope.push(path);
-  }
-  if (outOfScope.length > 0) return { ...found, left: { outOfScope } };
+  const outside = new Set<string>();
+  for (const head of [localHead, remoteHead]) if (head !== undefined) for (const path of await outOfScope(git, head, scope)) outside.add(path);
+  if (outside.size > 0) return { ...found, left: { outOfScope: [...outside] } };
   if (remoteHead !== undefined && o.github !== undefined) {
     const github = new GitHubRepository({ ...o.github, userAgent: o.userAgent });
     const open = await github.openFrom(o.branch);
@@ -284,11 +306,23 @@ async function retireStale(git: GitRepo, o: PrOptions, base: string, baseCommit:
     if (pushedOver !== undefined) return { ...found, left: { pushedOver: { number: pushedOver.number, url: pushedOver.url, action: 'unchanged', sha: pushedOver.sha } } };
     const others = open.filter((p) => p.base !== base);
     if (others.length > 0) return { ...found, left: { otherPulls: others.map((p) => ({ number: p.number, url: p.url, action: 'unchanged', base: p.base })) } };
-    // The branch first, with its lease: a push made since ztmap read it fails the deletion, and nothing is closed.
-    await git.deleteRemoteBranch(o.push!, o.branch, remoteHead);
-    found.remote!.deleted = true;
+    // A person's branch stacked on ztmap's, reviewed in a pull request into it: GitHub closes every
+    // open pull request into a branch that is deleted.
+    const into = await github.openInto(o.branch);
+    if (into.length > 0) return { ...found, left: { pullsInto: into } };
     const pull = ours[0];
-    if (pull !== undefined) found.pullRequest = await github.closeSuperseded(pull, supersededComment(base));
+    // 1. Mark the pull request superseded, still open. Deleting its head branch makes GitHub close
+    //    it: if this run stops after that, the mark says the close was ztmap's, not a person's "no".
+    if (pull !== undefined) await github.markSuperseded(pull);
+    // 2. Delete the branch, with its lease: a push made since ztmap read it fails the deletion, and
+    //    nothing is closed. Already gone: another run retired it at the same time (its close and
+    //    comment are that run's), or a person deleted it; either way, done.
+    if ((await git.deleteRemoteBranch(o.push!, o.branch, remoteHead)) === 'gone') found.remote!.gone = true;
+    else {
+      found.remote!.deleted = true;
+      // 3. and 4. Close it and say why.
+      if (pull !== undefined) found.pullRequest = await closeAfterDeletion(github, pull, o, base);
+    }
   }
   // The local branch is ztmap's scratch, rebuilt from the base on each run; never one checked out.
   if (localHead !== undefined && (await git.worktreesOn(o.branch)).length === 0) {
@@ -298,16 +332,42 @@ async function retireStale(git: GitRepo, o: PrOptions, base: string, baseCommit:
   return found;
 }
 
-/** Whether `path`, as `head` and its parent have it, lies within what this run compared. */
-async function changeInScope(git: GitRepo, head: string, path: string, scope: Scope): Promise<boolean> {
+/** The paths `head` changes (against its parent) outside what this run compares. */
+async function outOfScope(git: GitRepo, head: string, scope: Scope): Promise<string[]> {
+  const outside: string[] = [];
+  for (const path of await git.changedPaths(head)) if (!(await pathInScope(git, head, path, scope))) outside.push(path);
+  return outside;
+}
+
+/** Whether `head`'s change of `path` lies within what this run compares: its policies path, kinds and namespaces. */
+async function pathInScope(git: GitRepo, head: string, path: string, scope: Scope): Promise<boolean> {
   if (scope.dir !== '' && !path.startsWith(`${scope.dir}/`)) return false;
   if (!/\.ya?ml$/.test(path)) return false;
-  for (const commit of [head, `${head}^`]) {
+  const textAt = async (commit: string) => {
     const entry = (await git.files(commit, path)).find((e) => e.path === path);
-    if (entry === undefined) continue;
-    if (!inScope((await git.blob(entry.sha)).toString('utf8'), scope.kinds, scope.namespaces)) return false;
+    return entry === undefined ? undefined : (await git.blob(entry.sha)).toString('utf8');
+  };
+  return changeInScope(await textAt(`${head}^`), await textAt(head), scope.kinds, scope.namespaces);
+}
+
+const shownPaths = (paths: string[]) => `${paths.slice(0, 5).map(printable).join(', ')}${paths.length > 5 ? `, and ${paths.length - 5} more` : ''}`;
+
+/**
+ * Closes the pull request of a branch just deleted, and comments why. GitHub closed it already
+ * with its head branch, and it is marked superseded: a failure here leaves only the comment
+ * missing, and the error says what was done.
+ */
+async function closeAfterDeletion(github: GitHubRepository, pull: OpenFrom, o: PrOptions, base: string): Promise<PullRequestRef> {
+  try {
+    return await github.closeSuperseded(pull, supersededComment(base));
+  } catch (err) {
+    if (!(err instanceof RemoteError)) throw err;
+    throw new RemoteError(
+      `${err.message} ztmap had already deleted ${printable(o.branch)} on ${printable(withoutCredentials(o.push!))}, so GitHub has closed pull request #${pull.number} with it; it is marked superseded, so a later proposal is not held back. Only the comment saying why is missing: nothing is left for a run to do.`,
+      err.status,
+      { retriable: err.retriable, cause: err },
+    );
   }
-  return true;
 }
 
 const supersededComment = (base: string) =>
@@ -324,8 +384,7 @@ export function staleSummary(s: StaleBranch, base: string): string[] {
     return [`pr: ${printable(s.branch)} (${heads}) holds commits ztmap did not make; ztmap leaves it as it is.`];
   }
   if (s.left?.outOfScope !== undefined) {
-    const shown = s.left.outOfScope.slice(0, 5).map(printable).join(', ');
-    return [`pr: ${printable(s.branch)} (${heads}) changes files outside what this run compared (${shown}${s.left.outOfScope.length > 5 ? `, and ${s.left.outOfScope.length - 5} more` : ''}): another --policies-path, other targets or namespaces; ztmap leaves it as it is.`];
+    return [`pr: ${printable(s.branch)} (${heads}) changes files outside what this run compared (${shownPaths(s.left.outOfScope)}): another --policies-path, other targets or namespaces; ztmap leaves it as it is.`];
   }
   if (s.left?.pushedOver !== undefined) {
     return [`pr: pull request #${s.left.pushedOver.number} (${printable(s.left.pushedOver.url)}) is at ${at(s.left.pushedOver.sha)}, not ${heads}, the commit ztmap read on ${printable(s.branch)}: someone pushed to it. ztmap leaves the branch and the pull request as they are.`];
@@ -334,16 +393,21 @@ export function staleSummary(s: StaleBranch, base: string): string[] {
     const pulls = s.left.otherPulls.map((p) => `#${p.number} into ${printable(p.base)}`).join(', ');
     return [`pr: ${printable(s.branch)} (${heads}) is the head of open pull requests into other bases (${pulls}), which deleting it would close; ztmap leaves the branch and its pull requests as they are.`];
   }
+  if (s.left?.pullsInto !== undefined) {
+    const pulls = s.left.pullsInto.map((p) => `#${p.number} from ${printable(p.head)}`).join(', ');
+    return [`pr: ${printable(s.branch)} (${heads}) is the base of open pull requests (${pulls}), which deleting it would close; ztmap leaves the branch and the pull requests as they are. Once they are merged or closed, the next run retires it.`];
+  }
   const lines: string[] = [];
   if (s.pullRequest !== undefined) lines.push(`pr: pull request #${s.pullRequest.number} closed as superseded (with a comment saying why): ${printable(s.pullRequest.url)}`);
+  if (s.remote?.gone === true) lines.push(`pr: ${printable(s.branch)} (${at(s.remote.commit)}) on ${printable(withoutCredentials(s.remote.name))} was deleted meanwhile (another run retiring it at the same time, or a person), and its pull request closed with it; nothing is left to do there`);
   if (s.remote?.deleted === true) lines.push(`pr: deleted ${printable(s.branch)} (${at(s.remote.commit)}) on ${printable(withoutCredentials(s.remote.name))}: it proposed an earlier change that ${printable(base)} no longer needs`);
   if (s.local?.deleted === true) lines.push(`pr: deleted the local branch ${printable(s.branch)} (${at(s.local.commit)}): it proposed an earlier change that ${printable(base)} no longer needs`);
   if (s.local?.deleted === false) lines.push(`pr: the local branch ${printable(s.branch)} (${at(s.local.commit)}) is checked out, so it is left; it proposes an earlier change that ${printable(base)} no longer needs.`);
-  if (s.remote?.deleted === false) {
+  if (s.remote?.deleted === false && s.remote.gone !== true) {
     lines.push(
       `pr: ${printable(s.branch)} (${at(s.remote.commit)}) on ${printable(withoutCredentials(s.remote.name))} still proposes an earlier change that ${printable(base)} no longer needs; merging its pull request would undo that. Without --github-repo and a token ztmap leaves it: close its pull request, and delete the branch (git push ${printable(withoutCredentials(s.remote.name))} --delete ${printable(s.branch)}), or run again with --github-repo.`,
     );
   }
-  if (s.remote === undefined && s.local?.deleted === true) lines.push(`pr: if you pushed ${printable(s.branch)}, delete it on the remote and close its pull request, or run again with --push and --github-repo.`);
+  if (s.remote === undefined && s.pushedTo === undefined && s.local?.deleted === true) lines.push(`pr: if you pushed ${printable(s.branch)}, delete it on the remote and close its pull request, or run again with --push and --github-repo.`);
   return lines;
 }
