@@ -9,16 +9,15 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, GIT_ENV, proposal, repoHolding } from '../support/git-repo.js';
-import { GitHubApiDouble, ztmapAsync, type AsyncRun } from '../support/github-api.js';
+import { git, proposal, remoteHead } from '../support/git-repo.js';
+import { prRepoHolding, type PrRepo } from '../support/pr-repo.js';
+import type { GitHubApiDouble } from '../support/github-api.js';
 import { FIXTURES } from '../support/paths.js';
 
 const TOKEN = 'ghp_retireSecretToken0123456789abcdefgh';
 const BRANCH = 'ztmap/policies';
 const BOT = 'Policy Bot <bot@example.com>';
 const SUPERSEDED = '<!-- ztmap: closed as superseded -->';
-
-const remoteHead = (remote: string, branch: string) => git(remote, 'for-each-ref', '--format=%(objectname)', `refs/heads/${branch}`).trim();
 
 describe('ztmap pr retires its branch only where no one else is at work @e2e', () => {
   let both: string;
@@ -37,13 +36,11 @@ describe('ztmap pr retires its branch only where no one else is at work @e2e', (
     }
   });
 
-  /** A repository whose main already holds `both`, pushed to its remote, and the double on it. */
-  async function holding(): Promise<{ repo: string; remote: string; run: (p: string, ...more: string[]) => Promise<AsyncRun> }> {
-    const r = await repoHolding(both, BOT);
-    api = await GitHubApiDouble.start({ token: TOKEN, repositories: ['acme/gitops'], remote: r.remote });
-    const run = (p: string, ...more: string[]) =>
-      ztmapAsync(['pr', '--repo', r.repo, '--proposal', p, '--push', 'origin', '--author', BOT, '--github-repo', 'acme/gitops', '--api-url', api.url, ...more], { env: { ...GIT_ENV, GITHUB_TOKEN: TOKEN } });
-    return { ...r, run };
+  /** A repository whose main already holds `both` (a proposal merged), pushed to its remote, and the double on it. */
+  async function holding(): Promise<PrRepo> {
+    const r = await prRepoHolding(both, { token: TOKEN, author: BOT });
+    api = r.api;
+    return r;
   }
 
   it('does not delete a branch that is the base of a person’s open pull request', async function () {

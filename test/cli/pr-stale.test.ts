@@ -11,15 +11,14 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../support/cli.js';
-import { git, GIT_ENV, proposal, repoHolding, repoWith } from '../support/git-repo.js';
-import { GitHubApiDouble, ztmapAsync, type AsyncRun } from '../support/github-api.js';
+import { git, GIT_ENV, proposal, remoteHead, repoWith } from '../support/git-repo.js';
+import { prRepoHolding, type PrRepo } from '../support/pr-repo.js';
+import { ztmapAsync, type GitHubApiDouble } from '../support/github-api.js';
 import { FIXTURES } from '../support/paths.js';
 
 const TOKEN = 'ghp_staleSecretToken0123456789abcdefghi';
 const BRANCH = 'ztmap/policies';
 const BOT = 'Policy Bot <bot@example.com>';
-
-const remoteHead = (remote: string, branch: string) => git(remote, 'for-each-ref', '--format=%(objectname)', `refs/heads/${branch}`).trim();
 
 describe('ztmap pr leaves what is not its own to touch @e2e', () => {
   let both: string;
@@ -38,12 +37,10 @@ describe('ztmap pr leaves what is not its own to touch @e2e', () => {
   });
 
   /** A repository whose main already holds `both` (a proposal merged), pushed to its remote, and the double on it. */
-  async function holding(): Promise<{ repo: string; remote: string; run: (p: string, ...more: string[]) => Promise<AsyncRun> }> {
-    const r = await repoHolding(both, BOT);
-    api = await GitHubApiDouble.start({ token: TOKEN, repositories: ['acme/gitops'], remote: r.remote });
-    const run = (p: string, ...more: string[]) =>
-      ztmapAsync(['pr', '--repo', r.repo, '--proposal', p, '--push', 'origin', '--author', BOT, '--github-repo', 'acme/gitops', '--api-url', api.url, ...more], { env: { ...GIT_ENV, GITHUB_TOKEN: TOKEN } });
-    return { ...r, run };
+  async function holding(): Promise<PrRepo> {
+    const r = await prRepoHolding(both, { token: TOKEN, author: BOT });
+    api = r.api;
+    return r;
   }
 
   const moveMain = (repo: string, what: string) => {

@@ -82,3 +82,6 @@ export async function repoHolding(policies: string, author: string, branch = 'zt
   git(r.repo, 'push', '--quiet', 'origin', '--delete', branch);
   return r;
 }
+
+/** The commit `branch` is at on the bare `remote`, or '' when it has no such branch. */
+export const remoteHead = (remote: string, branch: string): string => git(remote, 'for-each-ref', '--format=%(objectname)', `refs/heads/${branch}`).trim();
