@@ -9,10 +9,9 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, proposal, remoteHead } from '../support/git-repo.js';
-import { prRepoHolding, type PrRepo } from '../support/pr-repo.js';
+import { git, remoteHead } from '../support/git-repo.js';
+import { bookinfoProposals, closeChecked, prRepoHolding, type PrRepo } from '../support/pr-repo.js';
 import type { GitHubApiDouble } from '../support/github-api.js';
-import { FIXTURES } from '../support/paths.js';
 
 const TOKEN = 'ghp_retireSecretToken0123456789abcdefgh';
 const BRANCH = 'ztmap/policies';
@@ -25,16 +24,9 @@ describe('ztmap pr retires its branch only where no one else is at work @e2e', (
   let api: GitHubApiDouble;
   before(function () {
     this.timeout(240_000);
-    both = proposal(join(FIXTURES, 'bookinfo', 'logs'), join(FIXTURES, 'bookinfo-day2', 'logs'));
-    day2 = proposal(join(FIXTURES, 'bookinfo-day2', 'logs'));
+    ({ both, day2 } = bookinfoProposals());
   });
-  afterEach(async () => {
-    if (api !== undefined) {
-      api.onRequest = undefined;
-      assert.deepEqual(api.violations, []);
-      await api.close();
-    }
-  });
+  afterEach(() => closeChecked(api));
 
   /** A repository whose main already holds `both` (a proposal merged), pushed to its remote, and the double on it. */
   async function holding(): Promise<PrRepo> {

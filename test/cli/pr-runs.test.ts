@@ -10,9 +10,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tempDir } from '../support/cli.js';
-import { git, GIT_ENV, proposal, repoHolding, repoWith } from '../support/git-repo.js';
+import { git, GIT_ENV, repoHolding, repoWith } from '../support/git-repo.js';
+import { bookinfoProposals, closeChecked } from '../support/pr-repo.js';
 import { GitHubApiDouble, ztmapAsync, type AsyncRun } from '../support/github-api.js';
-import { FIXTURES } from '../support/paths.js';
 
 const TOKEN = 'ghp_runsSecretToken0123456789abcdefghijk';
 const BRANCH = 'ztmap/policies';
@@ -26,8 +26,7 @@ describe('ztmap pr, run after run @e2e', () => {
   before(function () {
     // Spawns ztmap several times: minutes on a busy machine.
     this.timeout(240_000);
-    both = proposal(join(FIXTURES, 'bookinfo', 'logs'), join(FIXTURES, 'bookinfo-day2', 'logs'));
-    day2 = proposal(join(FIXTURES, 'bookinfo-day2', 'logs'));
+    ({ both, day2 } = bookinfoProposals());
   });
 
   describe('a pull request the base has caught up with', () => {
@@ -53,10 +52,7 @@ describe('ztmap pr, run after run @e2e', () => {
       await step('again', both);
       await step('removal again', day2);
     });
-    after(async () => {
-      assert.deepEqual(api.violations, []);
-      await api.close();
-    });
+    after(() => closeChecked(api));
 
     it('day 2 opens a pull request that denies the call not seen that day', () => {
       assert.equal(runs['removal']!.status, 0, runs['removal']!.stderr);
@@ -128,10 +124,7 @@ describe('ztmap pr, run after run @e2e', () => {
       await run(3);
       await run(4);
     });
-    after(async () => {
-      assert.deepEqual(api.violations, []);
-      await api.close();
-    });
+    after(() => closeChecked(api));
 
     it('opens one, and then leaves it closed, before and after the branch is deleted', () => {
       for (const r of runs) assert.equal(r.status, 0, r.stderr);

@@ -11,10 +11,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../support/cli.js';
-import { git, GIT_ENV, proposal, remoteHead, repoWith } from '../support/git-repo.js';
-import { prRepoHolding, type PrRepo } from '../support/pr-repo.js';
+import { git, GIT_ENV, remoteHead, repoWith } from '../support/git-repo.js';
+import { bookinfoProposals, closeChecked, prRepoHolding, type PrRepo } from '../support/pr-repo.js';
 import { ztmapAsync, type GitHubApiDouble } from '../support/github-api.js';
-import { FIXTURES } from '../support/paths.js';
 
 const TOKEN = 'ghp_staleSecretToken0123456789abcdefghi';
 const BRANCH = 'ztmap/policies';
@@ -26,15 +25,9 @@ describe('ztmap pr leaves what is not its own to touch @e2e', () => {
   let api: GitHubApiDouble;
   before(function () {
     this.timeout(240_000);
-    both = proposal(join(FIXTURES, 'bookinfo', 'logs'), join(FIXTURES, 'bookinfo-day2', 'logs'));
-    day2 = proposal(join(FIXTURES, 'bookinfo-day2', 'logs'));
+    ({ both, day2 } = bookinfoProposals());
   });
-  afterEach(async () => {
-    if (api !== undefined) {
-      assert.deepEqual(api.violations, []);
-      await api.close();
-    }
-  });
+  afterEach(() => closeChecked(api));
 
   /** A repository whose main already holds `both` (a proposal merged), pushed to its remote, and the double on it. */
   async function holding(): Promise<PrRepo> {
