@@ -113,6 +113,14 @@ async function* piecesOf(content: AsyncIterable<string | Buffer> | Iterable<stri
   for await (const piece of content) yield typeof piece === 'string' ? Buffer.from(piece) : piece;
 }
 
+/** A relative path of names alone (no `.` or `..` segment, none empty, no NUL): path.resolve leaves it as it is. */
+const PLAIN_RELATIVE = /^[^/.\0][^/\0]*(?:\/[^/.\0][^/\0]*)*$/;
+
+function firstSegment(rel: string): string {
+  const slash = rel.indexOf('/');
+  return slash === -1 ? rel : rel.slice(0, slash);
+}
+
 const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /**
@@ -241,6 +249,20 @@ class PendingSyncs {
     this._throwFailure();
   }
 
+  /**
+   * fsync a directory: in place while file fsyncs are (see add), else on the thread pool.
+   * A proposal has 750 namespace directories, three thread-pool round trips each.
+   */
+  async dir(path: string): Promise<void> {
+    if (this._slowInPlace >= SLOW_SYNCS_IN_PLACE) return fsyncDir(path);
+    const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   async drain(): Promise<void> {
     await Promise.all(this._inFlight.splice(0));
     this._throwFailure();
@@ -327,14 +349,10 @@ export async function recoverOutputs(out: string, unit: string, owned: readonly 
   }
 }
 
-/** Every directory under `root`, deepest first, then `root` itself. */
-async function dirsBottomUp(root: string): Promise<string[]> {
-  const dirs: string[] = [];
-  for (const e of await readdir(root, { withFileTypes: true })) {
-    if (e.isDirectory()) dirs.push(...(await dirsBottomUp(join(root, e.name))));
-  }
-  dirs.push(root);
-  return dirs;
+/** Directories by depth, deepest first (then by name, so that the order is the same every run). */
+function deepestFirst(dirs: Iterable<string>): string[] {
+  const depth = (d: string) => d.split(sep).length;
+  return [...dirs].map((d) => ({ d, n: depth(d) })).sort((a, b) => b.n - a.n || compare(a.d, b.d)).map((x) => x.d);
 }
 
 /**
@@ -374,23 +392,29 @@ export async function replaceOutputs<T>(o: ReplaceOptions<T>): Promise<T> {
   const written = new Set<string>();
   const syncs = new PendingSyncs();
   const madeDirs = new Set<string>([staging]);
+  const inStaging = staging + sep;
+  // What join(o.out, rel) starts with, for a plain rel.
+  const outPrefix = join(o.out, '_').slice(0, -1);
   const api: Staging = {
     write: async (rel, content, options) => {
       // Private files (what may hold a sender's data as it came) are readable by the owner alone.
       const mode = options?.private === true ? 0o600 : 0o666;
-      const abs = resolve(staging, rel);
-      const top = relative(staging, abs).split(sep)[0]!;
-      if (!abs.startsWith(staging + sep) || !o.owned.includes(top)) {
+      const plain = sep === '/' && PLAIN_RELATIVE.test(rel);
+      // A plain path is what path.resolve would make of it: the 11,000 files of a 5,000-workload
+      // proposal spent ~40 ms resolving, relativizing and splitting them.
+      const abs = plain ? inStaging + rel : resolve(staging, rel);
+      const top = plain ? firstSegment(rel) : relative(staging, abs).split(sep)[0]!;
+      if (!abs.startsWith(inStaging) || !o.owned.includes(top)) {
         throw new OutputError(abs, undefined, `${o.unit}: refusing to write ${JSON.stringify(rel)}: outside the entries this command owns in ${o.out} (${o.owned.join(', ')}). Please report this.`);
       }
       try {
-        const parent = dirname(abs);
+        const parent = plain ? abs.slice(0, abs.lastIndexOf('/')) : dirname(abs);
         if (!madeDirs.has(parent)) {
           step();
           // Synchronous, as the files are written: a thread-pool round trip per directory cost
           // more than the call (750 namespace directories at 5,000 workloads).
           mkdirSync(parent, { recursive: true });
-          for (let d = parent; d.startsWith(staging + sep); d = dirname(d)) madeDirs.add(d);
+          for (let d = parent; d.startsWith(inStaging); d = dirname(d)) madeDirs.add(d);
         }
         if (typeof content === 'string' || Buffer.isBuffer(content)) await syncs.add(writeWhole(abs, content, mode), abs);
         else await writeNew(abs, content, mode);
@@ -398,7 +422,7 @@ export async function replaceOutputs<T>(o: ReplaceOptions<T>): Promise<T> {
         throw outputError(err, `${o.unit}: writing ${rel}`, abs, intact);
       }
       written.add(top);
-      return join(o.out, rel);
+      return plain ? outPrefix + rel : join(o.out, rel);
     },
   };
 
@@ -410,9 +434,10 @@ export async function replaceOutputs<T>(o: ReplaceOptions<T>): Promise<T> {
       await writeNew(join(staging, ENTRIES), JSON.stringify({ unit: o.unit, written: [...written].sort(compare) }) + '\n');
       step();
       await syncs.drain();
-      for (const d of await dirsBottomUp(staging)) {
+      // Deepest first, each after what it holds: every directory of staging was made by write.
+      for (const d of deepestFirst(madeDirs)) {
         step();
-        await fsyncDir(d);
+        await syncs.dir(d);
       }
       step();
       try {

@@ -31,7 +31,11 @@ function ordered(m: Manifest): Manifest {
 }
 
 function sortKeys(r: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => compare(a, b)));
+  // Emitters mostly make them in order already: then no copy (two per manifest, and each is ordered twice).
+  const keys = Object.keys(r);
+  let sorted = true;
+  for (let i = 1; i < keys.length && sorted; i++) sorted = compare(keys[i - 1]!, keys[i]!) < 0;
+  return sorted ? r : Object.fromEntries(Object.entries(r).sort(([a], [b]) => compare(a, b)));
 }
 
 /**
