@@ -1,6 +1,7 @@
 // cli/output.ts in-process: the typed errors and the cases the kill tests do not reach
 // (a link in the way, a write outside the unit, a failing writer, another run's staging).
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -100,6 +101,32 @@ describe('cli/output', () => {
     }
     assert.equal(readFileSync(join(out, 'graph.json'), 'utf8'), '{}\n');
     assert.ok(!existsSync(join(out, '..', 'escape.txt')));
+  });
+
+  // write takes a path of plain names without path.resolve, and ASCII text as Latin-1: both
+  // shortcuts must give what the general way gives, for any spelling and any text.
+  it('writes the UTF-8 bytes of any text, at the place path.join names, however the path is spelled', async () => {
+    const name = fc.stringMatching(/^[a-z][a-z0-9.-]{0,8}$/);
+    const spelling = fc.constantFrom('', './', 'x/../', '/');
+    const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'grapheme-ascii', maxLength: 40 }));
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.tuple(name, name), { minLength: 1, maxLength: 4, selector: ([a, b]) => `${a}/${b}` }), fc.array(spelling, { minLength: 4, maxLength: 4 }), fc.array(text, { minLength: 4, maxLength: 4 }), async (files, spellings, texts) => {
+        const dirs = new Set(files.map(([d]) => d));
+        // A directory and a file of one name cannot both be written.
+        fc.pre(files.every(([, f]) => !dirs.has(f) || files.every(([d]) => d !== f)));
+        const returned = await replaceOutputs({
+          out,
+          unit: 'u',
+          owned: ['policies'],
+          write: async (s) => Promise.all(files.map(([d, f], i) => s.write(`policies/${d}/${spellings[i]}${f}`, texts[i]!))),
+        });
+        files.forEach(([d, f], i) => {
+          assert.equal(returned[i], join(out, `policies/${d}/${spellings[i]}${f}`));
+          assert.deepEqual(readFileSync(join(out, 'policies', d, f)), Buffer.from(texts[i]!));
+        });
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('a failing writer leaves the previous output and no staging; its error passes through', async () => {
