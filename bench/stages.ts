@@ -18,63 +18,15 @@
 // docs/performance.md. Exit codes of the stages are reported, not judged: a proposal with
 // blockers exits 5, which is still a complete run.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { CLI as cli, LINES_PER_PAIR, PAIRS_PER_WORKLOAD, prepareMesh as prepare, run, timed as timedFor } from './mesh.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
-// BENCH_CLI: another build's main.js (e.g. main's), to measure before and after on the same data.
-const cli = process.env['BENCH_CLI'] ?? join(root, 'dist', 'src', 'cli', 'main.js');
 const sizes = (process.env['BENCH_WORKLOADS'] ?? '1000,5000,20000').split(',').map((x) => Number(x.replace(/_/g, '')));
 const stages = (process.env['BENCH_STAGES'] ?? 'propose,verify,verify-op').split(',');
 const timeoutS = Number(process.env['BENCH_TIMEOUT'] ?? 900);
-const PAIRS_PER_WORKLOAD = 4;
-const LINES_PER_PAIR = 4;
-
-interface Measured {
-  seconds: number;
-  /** User + system CPU time: beside wall time, what a busy machine changes least. */
-  cpuSeconds: number;
-  maxRssMiB: number;
-  exit: number | null;
-  timedOut: boolean;
-}
-
-/** One command under GNU time: its own wall time and maximum resident set. */
-function timed(args: string[]): Measured {
-  const r = spawnSync('/usr/bin/time', ['-f', 'ztmap-bench %e %M %U %S', process.execPath, ...args], { encoding: 'utf8', timeout: timeoutS * 1000, killSignal: 'SIGKILL', maxBuffer: 256 << 20 });
-  if (r.error !== undefined && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    process.stderr.write('bench:stages: needs GNU time at /usr/bin/time (apt-get install time)\n');
-    process.exit(2);
-  }
-  if (r.signal === 'SIGKILL') return { seconds: timeoutS, cpuSeconds: NaN, maxRssMiB: NaN, exit: null, timedOut: true };
-  const m = /ztmap-bench ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(r.stderr);
-  if (m === null) throw new Error(`bench:stages: no timing from ${args.join(' ')}: ${r.stderr.slice(-2000)}`);
-  return { seconds: Number(m[1]), cpuSeconds: Number(m[3]) + Number(m[4]), maxRssMiB: Number(m[2]) / 1024, exit: r.status, timedOut: false };
-}
-
-function run(args: string[]): void {
-  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0 && r.status !== 3 && r.status !== 4) throw new Error(`bench:stages: ${args.join(' ')} exited ${r.status}`);
-}
-
-/** The generated mesh and its observed graph, made once per size. */
-function prepare(workloads: number): { dir: string; edges: number } {
-  const dir = join(root, 'bench-data', `stages-${workloads}`);
-  const pairs = workloads * PAIRS_PER_WORKLOAD;
-  const lines = pairs * LINES_PER_PAIR;
-  const log = join(dir, `access-text-${lines}.log`);
-  if (!existsSync(log) || !existsSync(join(dir, 'inventory.json'))) {
-    mkdirSync(dir, { recursive: true });
-    run([join(here, 'generate.js'), '--lines', String(lines), '--format', 'text', '--out', dir, '--workloads', String(workloads), '--pairs', String(pairs), '--every-pair', '--platform']);
-  }
-  if (!existsSync(join(dir, 'graph.json'))) run([cli, 'observe', '-q', '-i', join(dir, 'inventory.json'), '-o', dir, log]);
-  const graph = JSON.parse(readFileSync(join(dir, 'graph.json'), 'utf8')) as { edges?: unknown[] };
-  return { dir, edges: graph.edges?.length ?? 0 };
-}
+const timed = (args: string[]) => timedFor(args, timeoutS);
 
 function stageArgs(stage: string, dir: string): string[] {
   const inv = join(dir, 'inventory.json');

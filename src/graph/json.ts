@@ -25,7 +25,7 @@ import { StringDecoder } from 'node:string_decoder';
 
 const GRAPH_FORMAT = 'ztmap-graph';
 /** 2: edges carry `days`. 3: what the mesh denied and the server proxy's own view. 4: one record a line; folded endpoints. */
-const GRAPH_VERSION = 5;
+export const GRAPH_VERSION = 5;
 
 /** graph.json parsed as one document (jq, JSON.parse): the shape the lines make together. */
 export interface GraphDocument {
