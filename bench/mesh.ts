@@ -62,9 +62,12 @@ export function prepareMesh(workloads: number): { dir: string; edges: number } {
     mkdirSync(dir, { recursive: true });
     run([join(here, 'generate.js'), '--lines', String(lines), '--format', 'text', '--out', dir, '--workloads', String(workloads), '--pairs', String(pairs), '--every-pair', '--platform']);
   }
+  const read = () => JSON.parse(readFileSync(join(dir, 'graph.json'), 'utf8')) as { version?: unknown; edges?: unknown[] };
+  let graph = existsSync(join(dir, 'graph.json')) ? read() : undefined;
   // A graph.json an older ztmap wrote (another version) is observed again: propose would refuse it.
-  const stale = () => (JSON.parse(readFileSync(join(dir, 'graph.json'), 'utf8')) as { version?: unknown }).version !== GRAPH_VERSION;
-  if (!existsSync(join(dir, 'graph.json')) || stale()) run([CLI, 'observe', '-q', '-i', join(dir, 'inventory.json'), '-o', dir, log]);
-  const graph = JSON.parse(readFileSync(join(dir, 'graph.json'), 'utf8')) as { edges?: unknown[] };
+  if (graph?.version !== GRAPH_VERSION) {
+    run([CLI, 'observe', '-q', '-i', join(dir, 'inventory.json'), '-o', dir, log]);
+    graph = read();
+  }
   return { dir, edges: graph.edges?.length ?? 0 };
 }
