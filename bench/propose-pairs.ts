@@ -67,3 +67,9 @@ if (builds.length === 2) {
   const faster = after.filter((m, i) => m.seconds < before[i]!.seconds).length;
   process.stdout.write(`this build was faster than the one before in ${faster} of ${rounds} rounds\n`);
 }
+// A run that did not complete (exit 0, or 5 for a proposal with blockers) has no time worth comparing.
+const failed = builds.flatMap((b) => runs.get(b.name)!.filter((m) => m.exit !== 0 && m.exit !== 5).map(() => b.name));
+if (failed.length > 0) {
+  process.stderr.write(`bench:propose: ${failed.length} run(s) of ${[...new Set(failed)].sort(compare).join(', ')} did not complete (see the exit codes above); their times are not comparable.\n`);
+  process.exitCode = 1;
+}
