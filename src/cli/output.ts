@@ -213,19 +213,20 @@ class SyncFailure extends Error {
 }
 
 /**
- * fsyncs of files already written, run on the thread pool while the next files are made, at
- * most `limit` at a time (each holds a descriptor). Waiting on the disk once per manifest made
- * propose wait 13 s of 31 s for the 16,000 files of a 5,000-workload proposal; concurrent
- * fsyncs share journal commits, and overlapping them with the writing hides the rest.
- * The first failure is thrown by the next `add` or by `drain`.
- */
-/**
  * An fsync longer than this (50 µs) waited on a disk: on tmpfs they take ~1 µs, on this
  * machine's ext4 100 µs or more. A few such (not one preempted call) end the fsyncs in place.
  */
 const IN_PLACE_SYNC_NS = 50_000n;
 const SLOW_SYNCS_IN_PLACE = 8;
 
+/**
+ * fsyncs of files already written: made in place while they return at once (tmpfs), else run
+ * on the thread pool while the next files are made, at most `limit` at a time (each holds a
+ * descriptor). Waiting on the disk once per manifest made propose wait 13 s of 31 s for the
+ * 16,000 files of a 5,000-workload proposal; concurrent fsyncs share journal commits, and
+ * overlapping them with the writing hides the rest. The first failure is thrown by the next
+ * `add` or by `drain`.
+ */
 class PendingSyncs {
   private readonly _inFlight: Promise<void>[] = [];
   private _failure: { err: unknown } | undefined;
